@@ -1,0 +1,86 @@
+# Kaochang build. `make` builds build/kaochang and its data (build/share/kaochang);
+# `make test` installs what is missing, builds (also an ASan/UBSan build) and runs every test;
+# `make demo` starts a private MariaDB and the server with demo data.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+PKGS    := libwebsockets libmariadb jansson libcrypto
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
+ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+MODULES := bank importers proctoring server
+LIB_SRC := $(filter-out server/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
+HDRS    := $(wildcard $(addsuffix /*.h,$(MODULES)))
+UNIT    := $(wildcard tests/unit/test_*.c)
+
+B       := build
+OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC) server/main.c)
+AOBJ    := $(patsubst %.c,$(B)/asan/obj/%.o,$(LIB_SRC) server/main.c)
+ALIB    := $(filter-out $(B)/asan/obj/server/main.o,$(AOBJ))
+UNITBIN := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT))
+WEB     := $(shell find client-web -type f 2>/dev/null)
+
+.PHONY: all asan deps test unit e2e demo install clean fuzz
+all: $(B)/kaochang $(B)/share/kaochang/.stamp
+
+$(B)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/asan/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -O1 -c $< -o $@
+
+$(B)/kaochang: $(OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(B)/asan/kaochang: $(AOBJ) | $(B)/share/kaochang/.stamp
+	$(CC) $(CFLAGS) $(ASAN) $^ -o $@ $(LDLIBS)
+	@ln -sfn ../share $(B)/asan/share
+
+# The browser client: HTML names its assets with a content hash (?v=), so assets can be
+# cached for a year and a new build is still picked up at once.
+$(B)/share/kaochang/.stamp: $(WEB) $(wildcard deploy/schema/*.sql)
+	@rm -rf $(B)/share/kaochang && mkdir -p $(B)/share/kaochang/schema
+	cp -r client-web $(B)/share/kaochang/www
+	cp deploy/schema/*.sql $(B)/share/kaochang/schema/
+	@v=$$(cat $$(find client-web/static -type f | sort) | sha256sum | cut -c1-12); \
+	  for f in $$(find $(B)/share/kaochang/www -name '*.html'); do sed -i "s/__V__/$$v/g" $$f; done
+	@touch $@
+
+asan: $(B)/asan/kaochang $(UNITBIN)
+
+$(B)/asan/tests/%: tests/unit/%.c $(ALIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN) -O1 $(shell pkg-config --cflags criterion) $< $(ALIB) -o $@ \
+	  $(shell pkg-config --libs criterion) $(LDLIBS)
+
+deps:
+	@bash deploy/install-deps.sh
+
+unit: $(UNITBIN)
+	@set -e; for t in $(UNITBIN); do echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
+
+e2e: all $(B)/asan/kaochang
+	bash tests/run-e2e.sh $(B)/asan/kaochang
+
+test: deps
+	$(MAKE) all asan
+	$(MAKE) unit
+	$(MAKE) e2e
+
+demo: deps
+	$(MAKE) all
+	bash deploy/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kaochang
+	install -m 755 $(B)/kaochang $(DESTDIR)$(PREFIX)/bin/kaochang
+	cp -r $(B)/share/kaochang/www $(B)/share/kaochang/schema $(DESTDIR)$(PREFIX)/share/kaochang/
+
+clean:
+	rm -rf $(B)

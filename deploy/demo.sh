@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make demo`: a private MariaDB under var/, the schema, the demo bank, a demo paper and
+# session with demo candidates, then the server on http://127.0.0.1:${PORT:-8080}.
+# Ctrl-C stops the server and the private MariaDB cleanly.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+port=${PORT:-8080}
+bin=$root/build/kaochang
+var=$root/var
+mkdir -p "$var"
+
+deploy/mariadb-local start --dir "$var/mariadb" --port "${KC_DB_PORT:-3407}"
+stop_db() { deploy/mariadb-local stop --dir "$var/mariadb" || true; }
+trap stop_db EXIT
+
+conf=$var/kaochang.conf
+{
+  echo "[server]"
+  echo "port = $port"
+  echo
+  cat "$var/mariadb/client.conf"
+} >"$conf"
+kc() { "$bin" --config "$conf" "$@"; }
+
+kc db migrate
+kc bank import --format csv bank/demo/netsec-l4-single.csv
+if ! kc results DEMO >/dev/null 2>&1; then
+  kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" --all
+  kc session create --code DEMO --title "网络与信息安全管理员（四级）理论知识考试（演示）" \
+     --paper DEMO-NETSEC-L4 --duration 60m --opens now --closes +30d --show-score
+  kc session add-candidates --session DEMO deploy/demo/candidates.csv
+fi
+
+cat <<MSG
+
+  Kaochang demo: http://127.0.0.1:$port/
+
+  Demo candidates (准考证号 / 身份证号):
+$(tail -n +2 deploy/demo/candidates.csv | awk -F, '{printf "    %s / %s  %s\n", $1, $2, $3}')
+
+  Results: build/kaochang --config var/kaochang.conf results DEMO
+  Press Ctrl-C to stop the server and the private MariaDB.
+
+MSG
+# Not exec: the EXIT trap must run after the server stops to shut MariaDB down.
+kc serve &
+srv=$!
+trap 'kill -TERM $srv 2>/dev/null || true' INT TERM
+wait $srv || true
+wait $srv 2>/dev/null || true

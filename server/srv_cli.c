@@ -1,0 +1,849 @@
+/* The kaochang command line: one binary, subcommands. Global options (config and
+ * database) may appear anywhere; each subcommand documents its own flags in --help. */
+#include "srv_int.h"
+#include "../importers/imp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char GLOBAL_HELP[] =
+    "Global options (anywhere on the line):\n"
+    "  --config FILE        configuration file (default: $KAOCHANG_CONFIG, else ./kaochang.conf if present)\n"
+    "  --set SECTION.KEY=V  override one setting, e.g. --set server.db_workers=8\n"
+    "  --db-host HOST       MariaDB host            (db.host)\n"
+    "  --db-port PORT       MariaDB port            (db.port)\n"
+    "  --db-socket PATH     MariaDB unix socket     (db.socket)\n"
+    "  --db-user USER       MariaDB user            (db.user)\n"
+    "  --db-password PW     MariaDB password        (db.password)\n"
+    "  --db-name NAME       database name           (db.database)\n"
+    "  -h, --help           help for kaochang or for a command\n";
+
+static const char MAIN_HELP[] =
+    "kaochang — proctored online exams\n\n"
+    "Usage: kaochang [global options] COMMAND [options]\n\n"
+    "Commands:\n"
+    "  serve                       run the HTTP/WebSocket server\n"
+    "  db migrate                  create or upgrade the database schema\n"
+    "  bank import                 import items from a question-bank file\n"
+    "  paper create                make a fixed paper from bank items\n"
+    "  session create              plan an exam session for a paper\n"
+    "  session add-candidates      register candidates (admission tickets) for a session\n"
+    "  results SESSION             print the results of a session\n"
+    "  config                      print the effective configuration\n\n";
+
+struct cmd {
+    const char *name;
+    int (*run)(srv_config *cfg, int argc, char **argv);
+    const char *help;
+};
+
+/* ---- small helpers ---- */
+
+static int open_db(srv_db *db, const srv_config *cfg)
+{
+    if (srv_db_open(db, cfg)) {
+        fprintf(stderr, "kaochang: %s\n", db->err);
+        srv_db_close(db);
+        return 1;
+    }
+    return 0;
+}
+
+/* Options of a subcommand: "--name value" or "--name=value"; flags take no value. */
+struct opt {
+    const char *name;
+    int takes_value;
+    const char **value;
+    int *flag;
+};
+
+static int parse_opts(const char *cmd, struct opt *opts, int argc, char **argv, char **pos,
+                      int maxpos, int *npos)
+{
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) || !a[2]) {
+            if (*npos == maxpos) {
+                fprintf(stderr, "kaochang %s: unexpected argument \"%s\" (see --help)\n", cmd, a);
+                return 2;
+            }
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        struct opt *o = opts;
+        for (; o->name; o++)
+            if (strlen(o->name) == n && !strncmp(o->name, a, n)) break;
+        if (!o->name) {
+            fprintf(stderr, "kaochang %s: unknown option %.*s (see --help)\n", cmd, (int)n, a);
+            return 2;
+        }
+        if (o->takes_value) {
+            if (eq) *o->value = eq + 1;
+            else if (i + 1 < argc) *o->value = argv[++i];
+            else {
+                fprintf(stderr, "kaochang %s: %s needs a value\n", cmd, o->name);
+                return 2;
+            }
+        } else {
+            if (eq) {
+                fprintf(stderr, "kaochang %s: %s takes no value\n", cmd, o->name);
+                return 2;
+            }
+            *o->flag = 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- serve ---- */
+
+static int cmd_serve(srv_config *cfg, int argc, char **argv)
+{
+    const char *port = NULL, *listen = NULL, *root = NULL, *workers = NULL;
+    struct opt opts[] = {{"--port", 1, &port, NULL}, {"--listen", 1, &listen, NULL},
+                         {"--web-root", 1, &root, NULL}, {"--db-workers", 1, &workers, NULL},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("serve", opts, argc, argv, pos, 0, &npos);
+    if (rc) return rc;
+    char err[256];
+    if ((port && srv_config_set(cfg, "server.port", port, err, sizeof err)) ||
+        (listen && srv_config_set(cfg, "server.listen", listen, err, sizeof err)) ||
+        (root && srv_config_set(cfg, "server.web_root", root, err, sizeof err)) ||
+        (workers && srv_config_set(cfg, "server.db_workers", workers, err, sizeof err))) {
+        fprintf(stderr, "kaochang serve: %s\n", err);
+        return 2;
+    }
+    enum srv_log_level lvl;
+    if (!srv_log_level_parse(cfg->log_level, &lvl)) srv_log_set_level(lvl);
+    return srv_serve(cfg);
+}
+
+/* ---- db migrate ---- */
+
+static int cmd_db(srv_config *cfg, int argc, char **argv)
+{
+    const char *dir = NULL;
+    struct opt opts[] = {{"--schema-dir", 1, &dir, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("db", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    if (npos != 1 || strcmp(pos[0], "migrate")) {
+        fprintf(stderr, "kaochang db: expected \"migrate\" (see kaochang db --help)\n");
+        return 2;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    rc = srv_migrate(&db, dir ? dir : cfg->schema_dir, 1);
+    srv_db_close(&db);
+    return rc ? 1 : 0;
+}
+
+/* ---- bank import ---- */
+
+static int cmd_bank(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = NULL;
+    int dry = 0;
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--dry-run", 0, NULL, &dry},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[2];
+    int npos, rc = parse_opts("bank", opts, argc, argv, pos, 2, &npos);
+    if (rc) return rc;
+    if (npos != 2 || strcmp(pos[0], "import")) {
+        fprintf(stderr, "kaochang bank: expected \"import FILE\" (see kaochang bank --help)\n");
+        return 2;
+    }
+    imp_format f;
+    if (!format || imp_format_parse(format, &f)) {
+        fprintf(stderr, "kaochang bank import: --format must be one of: csv\n");
+        return 2;
+    }
+    const char *file = pos[1];
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    rc = imp_parse_file(f, file, &set, &d);
+    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+    if (rc) {
+        fprintf(stderr, "%s: %zu problem%s; nothing was imported\n", file, d.n, d.n == 1 ? "" : "s");
+        bank_arena_free(a);
+        return 1;
+    }
+    /* Summary: items by type and by 鉴定点, the same for --dry-run and a real import. */
+    json_t *by_point = json_object();
+    for (size_t i = 0; i < set.n; i++) {
+        const char *pc = set.items[i].point_code ? set.items[i].point_code : "(none)";
+        json_t *v = json_object_get(by_point, pc);
+        json_object_set_new(by_point, pc, json_integer(v ? json_integer_value(v) + 1 : 1));
+    }
+    bank_store_report rep = {0, 0};
+    if (!dry) {
+        srv_db db;
+        if (open_db(&db, cfg)) { json_decref(by_point); bank_arena_free(a); return 1; }
+        char err[512] = "";
+        rc = bank_store_items(db.my, &set, file, &rep, &d, err, sizeof err);
+        srv_db_close(&db);
+        if (rc) {
+            for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+            if (*err) fprintf(stderr, "%s: %s\n", file, err);
+            fprintf(stderr, "%s: nothing was imported\n", file);
+            json_decref(by_point);
+            bank_arena_free(a);
+            return 1;
+        }
+    }
+    printf("%s: %zu item%s valid%s\n", file, set.n, set.n == 1 ? "" : "s",
+           dry ? " (dry run: nothing written)" : "");
+    if (!dry) printf("  imported: %d new, %d already in the bank\n", rep.inserted, rep.unchanged);
+    printf("  by type: single=%zu\n  by 鉴定点:", set.n);
+    const char *k;
+    json_t *v;
+    json_object_foreach(by_point, k, v) printf(" %s=%lld", k, (long long)json_integer_value(v));
+    printf("\n");
+    json_decref(by_point);
+    bank_arena_free(a);
+    return 0;
+}
+
+/* ---- paper create ---- */
+
+static const char SQL_PAPER_EXISTS[] = "SELECT id FROM paper WHERE code = ?";
+static const char SQL_ITEMS_ALL[] =
+    "SELECT i.id, i.points_centi FROM item i WHERE i.status = 'approved' AND i.type = 'single'"
+    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
+    " ORDER BY i.id";
+static const char SQL_ITEM_BY_UID[] =
+    "SELECT id, points_centi, status FROM item WHERE uid = ? ORDER BY version DESC LIMIT 1";
+static const char SQL_PAPER_ADD[] = "INSERT INTO paper (code, title, total_centi) VALUES (?, ?, ?)";
+static const char SQL_PAPER_ITEM_ADD[] =
+    "INSERT INTO paper_item (paper_id, position, item_id, section, points_centi) VALUES (?, ?, ?, ?, ?)";
+
+static int parse_points(const char *s, int64_t *centi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || v <= 0 || v > 1000) return -1;
+    *centi = (int64_t)(v * 100 + 0.5);
+    return 0;
+}
+
+static int cmd_paper(srv_config *cfg, int argc, char **argv)
+{
+    const char *code = NULL, *title = NULL, *section = "一、单项选择题", *points = NULL, *items = NULL;
+    int all = 0;
+    struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
+                         {"--section", 1, &section, NULL}, {"--points", 1, &points, NULL},
+                         {"--items", 1, &items, NULL}, {"--all", 0, NULL, &all},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("paper", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    if (npos != 1 || strcmp(pos[0], "create")) {
+        fprintf(stderr, "kaochang paper: expected \"create\" (see kaochang paper --help)\n");
+        return 2;
+    }
+    if (!code || !title || (!all == !items)) {
+        fprintf(stderr, "kaochang paper create: needs --code, --title and one of --all or --items\n");
+        return 2;
+    }
+    int64_t each = 0;
+    if (points && parse_points(points, &each)) {
+        fprintf(stderr, "kaochang paper create: --points: expected a number > 0, got \"%s\"\n", points);
+        return 2;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    uint64_t *ids = NULL;
+    int64_t *pts = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t id;
+    int64_t p;
+    rc = 0;
+    if (!srv_db_query(&db, SQL_PAPER_EXISTS, "s", "u", code, &id) &&
+        srv_db_fetch(&db, SQL_PAPER_EXISTS) == 1) {
+        fprintf(stderr, "kaochang paper create: a paper with code %s already exists\n", code);
+        rc = 1;
+    }
+    srv_db_done(&db, SQL_PAPER_EXISTS);
+    if (rc) goto out;
+    if (all) {
+        rc = srv_db_query(&db, SQL_ITEMS_ALL, "", "ui", &id, &p);
+        while (!rc && (rc = srv_db_fetch(&db, SQL_ITEMS_ALL)) == 1) {
+            rc = 0;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ids = realloc(ids, cap * sizeof *ids);
+                pts = realloc(pts, cap * sizeof *pts);
+            }
+            ids[n] = id;
+            pts[n++] = p;
+        }
+        srv_db_done(&db, SQL_ITEMS_ALL);
+        if (rc < 0) goto dberr;
+        rc = 0;
+    } else {
+        char *list = strdup(items), *save = NULL;
+        for (char *uid = strtok_r(list, ",", &save); uid; uid = strtok_r(NULL, ",", &save)) {
+            char status[17];
+            rc = srv_db_query(&db, SQL_ITEM_BY_UID, "s", "uis", uid, &id, &p, status, sizeof status);
+            int found = rc ? 0 : srv_db_fetch(&db, SQL_ITEM_BY_UID);
+            srv_db_done(&db, SQL_ITEM_BY_UID);
+            if (rc || found < 0) { free(list); goto dberr; }
+            if (!found || strcmp(status, "approved")) {
+                fprintf(stderr, "kaochang paper create: --items: %s is %s\n", uid,
+                        found ? "not approved" : "not in the bank");
+                free(list);
+                rc = 1;
+                goto out;
+            }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ids = realloc(ids, cap * sizeof *ids);
+                pts = realloc(pts, cap * sizeof *pts);
+            }
+            ids[n] = id;
+            pts[n++] = p;
+        }
+        free(list);
+    }
+    if (!n) {
+        fprintf(stderr, "kaochang paper create: no approved single-choice items to put on the paper; import a bank first\n");
+        rc = 1;
+        goto out;
+    }
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) total += each ? each : pts[i];
+    if ((rc = srv_db_begin(&db)) || (rc = srv_db_exec(&db, SQL_PAPER_ADD, "ssi", code, title, total)))
+        goto dberr;
+    uint64_t paper_id = srv_db_insert_id(&db, SQL_PAPER_ADD);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = srv_db_exec(&db, SQL_PAPER_ITEM_ADD, "uiusi", paper_id, (int64_t)(i + 1), ids[i],
+                         section, each ? each : pts[i]);
+    if (rc || (rc = srv_db_commit(&db))) { srv_db_rollback(&db); goto dberr; }
+    printf("paper %s: %zu items, %.2f points\n", code, n, (double)total / 100);
+    goto out;
+dberr:
+    fprintf(stderr, "kaochang paper create: %s\n", db.err);
+    rc = 1;
+out:
+    free(ids);
+    free(pts);
+    srv_db_close(&db);
+    return rc ? 1 : 0;
+}
+
+/* ---- session create / add-candidates ---- */
+
+static const char SQL_SESSION_ADD[] =
+    "INSERT INTO exam_session (code, title, paper_id, opens_at, closes_at, duration_s, show_score)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_SESSION_BY_CODE[] = "SELECT id FROM exam_session WHERE code = ?";
+static const char SQL_CAND_UPSERT[] =
+    "INSERT INTO candidate (id_number, name) VALUES (?, ?)"
+    " ON DUPLICATE KEY UPDATE name = VALUES(name), id = LAST_INSERT_ID(id)";
+static const char SQL_TICKET_OWNER[] =
+    "SELECT a.session_id, c.id_number FROM attempt a JOIN candidate c ON c.id = a.candidate_id"
+    " WHERE a.ticket_no = ?";
+static const char SQL_ATTEMPT_ADD[] =
+    "INSERT INTO attempt (session_id, candidate_id, ticket_no) VALUES (?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE ticket_no = ticket_no";
+
+static int split_csv_line(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '"') {
+            char *w = ++p;
+            f[n++] = w;
+            for (;;) {
+                if (!*p) return -1;
+                if (*p == '"' && p[1] == '"') { *w++ = '"'; p += 2; continue; }
+                if (*p == '"') { p++; break; }
+                *w++ = *p++;
+            }
+            *w = 0;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p == ',') { p++; continue; }
+            if (*p) return -1;
+            return n;
+        }
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c) break;
+        *c = 0;
+        p = c + 1;
+    }
+    for (int i = 0; i < n; i++) {
+        char *e = f[i] + strlen(f[i]);
+        while (e > f[i] && isspace((unsigned char)e[-1])) *--e = 0;
+    }
+    return n;
+}
+
+static int valid_ticket(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-') return 0;
+    return 1;
+}
+
+/* 身份证号: 18 characters, 17 digits and a check digit (0-9 or X) that must match. */
+static const char *id_number_problem(const char *s)
+{
+    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const char check[] = "10X98765432";
+    if (strlen(s) != 18) return "expected 18 characters";
+    int sum = 0;
+    for (int i = 0; i < 17; i++) {
+        if (!isdigit((unsigned char)s[i])) return "expected digits in the first 17 places";
+        sum += (s[i] - '0') * w[i];
+    }
+    if (check[sum % 11] != s[17]) return "the check digit does not match";
+    return NULL;
+}
+
+static int cmd_session(srv_config *cfg, int argc, char **argv)
+{
+    const char *code = NULL, *title = NULL, *paper = NULL, *duration = NULL, *opens = "now",
+               *closes = NULL, *session = NULL;
+    int show = 0;
+    struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
+                         {"--paper", 1, &paper, NULL}, {"--duration", 1, &duration, NULL},
+                         {"--opens", 1, &opens, NULL}, {"--closes", 1, &closes, NULL},
+                         {"--show-score", 0, NULL, &show}, {"--session", 1, &session, NULL},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[2];
+    int npos, rc = parse_opts("session", opts, argc, argv, pos, 2, &npos);
+    if (rc) return rc;
+    int create = npos == 1 && !strcmp(pos[0], "create");
+    int add = npos == 2 && !strcmp(pos[0], "add-candidates");
+    if (!create && !add) {
+        fprintf(stderr, "kaochang session: expected \"create\" or \"add-candidates FILE\" (see --help)\n");
+        return 2;
+    }
+    srv_db db;
+    if (create) {
+        int64_t dur, t_open, t_close, now = srv_now_ms();
+        if (!code || !title || !paper || !duration) {
+            fprintf(stderr, "kaochang session create: needs --code, --title, --paper and --duration\n");
+            return 2;
+        }
+        if (srv_parse_duration(duration, &dur) || dur < 1) {
+            fprintf(stderr, "kaochang session create: --duration: expected e.g. 90m, 1h30m or 45s, got \"%s\"\n", duration);
+            return 2;
+        }
+        if (srv_parse_time(opens, now, &t_open)) {
+            fprintf(stderr, "kaochang session create: --opens: expected now, +DURATION or YYYY-MM-DDTHH:MM[:SS]Z, got \"%s\"\n", opens);
+            return 2;
+        }
+        t_close = t_open + dur * 1000 + 3600 * 1000;
+        if (closes && srv_parse_time(closes, t_open, &t_close)) {
+            fprintf(stderr, "kaochang session create: --closes: expected +DURATION (after --opens) or YYYY-MM-DDTHH:MM[:SS]Z, got \"%s\"\n", closes);
+            return 2;
+        }
+        if (t_close < t_open + dur * 1000) {
+            fprintf(stderr, "kaochang session create: --closes must leave the whole --duration after --opens\n");
+            return 2;
+        }
+        if (open_db(&db, cfg)) return 1;
+        uint64_t pid = 0;
+        rc = srv_db_query(&db, SQL_PAPER_EXISTS, "s", "u", paper, &pid);
+        int found = rc ? rc : srv_db_fetch(&db, SQL_PAPER_EXISTS);
+        srv_db_done(&db, SQL_PAPER_EXISTS);
+        if (found != 1) {
+            fprintf(stderr, "kaochang session create: --paper: %s\n", found < 0 ? db.err : "no such paper");
+            srv_db_close(&db);
+            return 1;
+        }
+        rc = srv_db_exec(&db, SQL_SESSION_ADD, "ssuttii", code, title, pid, t_open, t_close, dur,
+                         (int64_t)show);
+        if (rc) fprintf(stderr, "kaochang session create: %s\n",
+                        strstr(db.err, "Duplicate") ? "a session with this code already exists" : db.err);
+        else {
+            char a[32], b[32];
+            srv_format_iso(t_open, a, sizeof a);
+            srv_format_iso(t_close, b, sizeof b);
+            printf("session %s: paper %s, %lld s per candidate, open %s .. %s\n", code, paper,
+                   (long long)dur, a, b);
+        }
+        srv_db_close(&db);
+        return rc ? 1 : 0;
+    }
+
+    /* add-candidates: validate the whole file, then write it in one transaction. */
+    const char *file = pos[1];
+    if (!session) {
+        fprintf(stderr, "kaochang session add-candidates: needs --session CODE\n");
+        return 2;
+    }
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+        return 1;
+    }
+    struct row { char ticket[33], idno[33], name[129]; int line; } *rows = NULL;
+    size_t n = 0, cap = 0;
+    int errors = 0, lineno = 0, cols[3] = {-1, -1, -1};
+    char line[4096];
+    static const char *names[3] = {"准考证号", "身份证号", "姓名"};
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = line;
+        if (lineno == 1 && !strncmp(s, "\xEF\xBB\xBF", 3)) s += 3;
+        s[strcspn(s, "\r\n")] = 0;
+        if (!*s) continue;
+        char *fld[16];
+        int nf = split_csv_line(s, fld, 16);
+        if (nf < 0) {
+            fprintf(stderr, "%s:%d: line: unterminated quote\n", file, lineno);
+            errors++;
+            continue;
+        }
+        if (cols[0] < 0 && lineno == 1) {
+            for (int i = 0; i < nf; i++)
+                for (int k = 0; k < 3; k++)
+                    if (!strcmp(fld[i], names[k])) cols[k] = i;
+            for (int k = 0; k < 3; k++)
+                if (cols[k] < 0) {
+                    fprintf(stderr, "%s:1: %s: missing column (the header needs 准考证号,身份证号,姓名)\n", file, names[k]);
+                    errors++;
+                }
+            if (errors) break;
+            continue;
+        }
+        const char *v[3];
+        for (int k = 0; k < 3; k++) v[k] = cols[k] < nf ? fld[cols[k]] : "";
+        char idno[33];
+        size_t m = 0;
+        for (const char *p = v[1]; *p && m < sizeof idno - 1; p++) idno[m++] = (char)toupper((unsigned char)*p);
+        idno[m] = 0;
+        const char *why;
+        if (!valid_ticket(v[0])) {
+            fprintf(stderr, "%s:%d: 准考证号: expected 1-32 letters, digits or '-', got \"%s\"\n", file, lineno, v[0]);
+            errors++;
+        } else if ((why = id_number_problem(idno))) {
+            fprintf(stderr, "%s:%d: 身份证号: %s\n", file, lineno, why);
+            errors++;
+        } else if (!*v[2] || strlen(v[2]) > 128) {
+            fprintf(stderr, "%s:%d: 姓名: %s\n", file, lineno, *v[2] ? "longer than 128 bytes" : "missing");
+            errors++;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (!strcmp(rows[i].ticket, v[0])) {
+                    fprintf(stderr, "%s:%d: 准考证号: %s is also on line %d\n", file, lineno, v[0], rows[i].line);
+                    errors++;
+                }
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                rows = realloc(rows, cap * sizeof *rows);
+            }
+            snprintf(rows[n].ticket, sizeof rows[n].ticket, "%s", v[0]);
+            snprintf(rows[n].idno, sizeof rows[n].idno, "%s", idno);
+            snprintf(rows[n].name, sizeof rows[n].name, "%s", v[2]);
+            rows[n++].line = lineno;
+        }
+    }
+    fclose(f);
+    if (errors || !n) {
+        if (!errors) fprintf(stderr, "%s: no candidates in the file\n", file);
+        fprintf(stderr, "%s: nothing was added\n", file);
+        free(rows);
+        return 1;
+    }
+    if (open_db(&db, cfg)) { free(rows); return 1; }
+    uint64_t sid = 0;
+    rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
+    int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
+    srv_db_done(&db, SQL_SESSION_BY_CODE);
+    if (found != 1) {
+        fprintf(stderr, "kaochang session add-candidates: --session: %s\n", found < 0 ? db.err : "no such session");
+        srv_db_close(&db);
+        free(rows);
+        return 1;
+    }
+    rc = srv_db_begin(&db);
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint64_t owner_session = 0;
+        char owner_id[33] = "";
+        rc = srv_db_query(&db, SQL_TICKET_OWNER, "s", "us", rows[i].ticket, &owner_session, owner_id, sizeof owner_id);
+        int taken = rc ? 0 : srv_db_fetch(&db, SQL_TICKET_OWNER);
+        srv_db_done(&db, SQL_TICKET_OWNER);
+        if (rc || taken < 0) break;
+        if (taken && (owner_session != sid || strcmp(owner_id, rows[i].idno))) {
+            fprintf(stderr, "%s:%d: 准考证号: %s is already given to another candidate or session\n",
+                    file, rows[i].line, rows[i].ticket);
+            rc = SRV_EINVAL;
+            break;
+        }
+        rc = srv_db_exec(&db, SQL_CAND_UPSERT, "ss", rows[i].idno, rows[i].name);
+        if (rc) break;
+        uint64_t cid = srv_db_insert_id(&db, SQL_CAND_UPSERT);
+        rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uus", sid, cid, rows[i].ticket);
+    }
+    if (!rc) rc = srv_db_commit(&db);
+    if (rc) {
+        srv_db_rollback(&db);
+        if (rc != SRV_EINVAL) fprintf(stderr, "kaochang session add-candidates: %s\n", db.err);
+        fprintf(stderr, "%s: nothing was added\n", file);
+    } else {
+        printf("session %s: %zu candidate%s registered\n", session, n, n == 1 ? "" : "s");
+    }
+    srv_db_close(&db);
+    free(rows);
+    return rc ? 1 : 0;
+}
+
+/* ---- results ---- */
+
+static const char SQL_RESULTS[] =
+    "SELECT a.ticket_no, c.name, a.status, a.score_centi IS NOT NULL, a.score_centi,"
+    " a.submitted_at, COALESCE(a.submit_reason, '')"
+    " FROM attempt a JOIN candidate c ON c.id = a.candidate_id"
+    " JOIN exam_session s ON s.id = a.session_id WHERE s.code = ? ORDER BY a.ticket_no";
+
+static void csv_field(const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) { fputs(s, stdout); return; }
+    putchar('"');
+    for (; *s; s++) { if (*s == '"') putchar('"'); putchar(*s); }
+    putchar('"');
+}
+
+/* Display width for aligning tables: CJK characters take two columns. */
+static int width(const char *s)
+{
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80) w += *p >= 0xE0 ? 2 : 1;
+    return w;
+}
+
+static int cmd_results(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = "table";
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("results", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    if (npos != 1) {
+        fprintf(stderr, "kaochang results: expected the session code (see --help)\n");
+        return 2;
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
+        fprintf(stderr, "kaochang results: --format must be table, csv or json\n");
+        return 2;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    uint64_t sid;
+    rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", pos[0], &sid);
+    int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
+    srv_db_done(&db, SQL_SESSION_BY_CODE);
+    if (found != 1) {
+        fprintf(stderr, "kaochang results: %s: %s\n", pos[0], found < 0 ? db.err : "no such session");
+        srv_db_close(&db);
+        return 1;
+    }
+    char ticket[33], name[129], status[16], reason[16];
+    int64_t has_score, score, at;
+    rc = srv_db_query(&db, SQL_RESULTS, "s", "sssiits", pos[0], ticket, sizeof ticket, name,
+                      sizeof name, status, sizeof status, &has_score, &score, &at, reason,
+                      sizeof reason);
+    json_t *arr = json_array();
+    if (!strcmp(format, "csv")) printf("ticket,name,status,score,submitted_at,reason\n");
+    if (!strcmp(format, "table"))
+        printf("准考证号     姓名         状态         成绩  交卷时间 (UTC)           方式\n");
+    int count = 0;
+    while (!rc && (rc = srv_db_fetch(&db, SQL_RESULTS)) == 1) {
+        rc = 0;
+        count++;
+        char sc[16] = "", ts[32] = "";
+        if (has_score) snprintf(sc, sizeof sc, "%.2f", (double)score / 100);
+        if (at) srv_format_iso(at, ts, sizeof ts);
+        if (!strcmp(format, "csv")) {
+            csv_field(ticket); putchar(',');
+            csv_field(name);
+            printf(",%s,%s,%s,%s\n", status, sc, ts, reason);
+        } else if (!strcmp(format, "json")) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "ticket", ticket, "name", name,
+                                  "status", status, "score",
+                                  has_score ? json_real((double)score / 100) : json_null(),
+                                  "submitted_at", at ? json_string(ts) : json_null(), "reason",
+                                  *reason ? json_string(reason) : json_null());
+            json_array_append_new(arr, o);
+        } else {
+            printf("%-12s %s%*s %-12s %5s  %-24s %s\n", ticket, name, 12 - width(name), "", status,
+                   *sc ? sc : "-", *ts ? ts : "-", *reason ? reason : "-");
+        }
+    }
+    srv_db_done(&db, SQL_RESULTS);
+    if (rc < 0) fprintf(stderr, "kaochang results: %s\n", db.err);
+    else if (!strcmp(format, "json")) {
+        char *s = json_dumps(arr, JSON_INDENT(2));
+        puts(s);
+        free(s);
+    } else if (!strcmp(format, "table"))
+        printf("(%d candidate%s)\n", count, count == 1 ? "" : "s");
+    json_decref(arr);
+    srv_db_close(&db);
+    return rc < 0 ? 1 : 0;
+}
+
+static int cmd_config(srv_config *cfg, int argc, char **argv)
+{
+    (void)argv;
+    if (argc) {
+        fprintf(stderr, "kaochang config: takes no arguments\n");
+        return 2;
+    }
+    srv_config_print(cfg, stdout);
+    return 0;
+}
+
+static const struct cmd cmds[] = {
+    {"serve", cmd_serve,
+     "Usage: kaochang serve [--port N] [--listen ADDR] [--web-root DIR] [--db-workers N]\n\n"
+     "Runs the HTTP and WebSocket server until SIGINT/SIGTERM; then it stops taking work,\n"
+     "finishes pending database work and exits 0.\n"
+     "  --port N          listen port (server.port, default 8080)\n"
+     "  --listen ADDR     interface address (server.listen, default 127.0.0.1; \"\" = all)\n"
+     "  --web-root DIR    built browser client (server.web_root)\n"
+     "  --db-workers N    database worker threads (server.db_workers, default 4)\n"},
+    {"db", cmd_db,
+     "Usage: kaochang db migrate [--schema-dir DIR]\n\n"
+     "Applies the migrations NNN_name.sql of DIR (db.schema_dir) not yet applied, in order,\n"
+     "and records them in schema_version. A second run does nothing. A failing migration\n"
+     "stops with its file name and the SQL error.\n"},
+    {"bank", cmd_bank,
+     "Usage: kaochang bank import --format csv [--dry-run] FILE\n\n"
+     "Imports a question-bank file. The whole file is validated first: every problem is\n"
+     "printed as FILE:LINE: field: reason, the exit status is 1 and nothing is written.\n"
+     "A valid file is written in one transaction. Items already in the bank unchanged are\n"
+     "skipped; an existing item id with different content is refused.\n"
+     "  --format csv      the Chinese CSV template (题型,题干,选项A..选项H,答案,分值,难度,鉴定点代码,解析,出处),\n"
+     "                    UTF-8 (with or without BOM) or GB18030\n"
+     "  --dry-run         validate and summarise only; needs no database\n"},
+    {"paper", cmd_paper,
+     "Usage: kaochang paper create --code CODE --title TITLE (--all | --items ID,ID,...)\n"
+     "                             [--section NAME] [--points P]\n\n"
+     "Makes a fixed paper (固定卷) from approved items, in the given order.\n"
+     "  --code CODE       unique paper code\n"
+     "  --title TITLE     paper title\n"
+     "  --all             every approved single-choice item, in import order\n"
+     "  --items IDS       comma-separated item ids (试题编号)\n"
+     "  --section NAME    section heading (default 一、单项选择题)\n"
+     "  --points P        points per item (default: each item's 分值)\n"},
+    {"session", cmd_session,
+     "Usage: kaochang session create --code CODE --title TITLE --paper PAPER --duration D\n"
+     "                               [--opens WHEN] [--closes WHEN] [--show-score]\n"
+     "       kaochang session add-candidates --session CODE FILE\n\n"
+     "create plans an exam session (场次):\n"
+     "  --duration D      time per candidate: 90m, 1h30m, 45s\n"
+     "  --opens WHEN      first moment to start: now (default), +2h, or 2026-12-01T01:00Z (UTC)\n"
+     "  --closes WHEN     no attempt runs past this: +DURATION after --opens or a UTC time\n"
+     "                    (default: --opens + duration + 1h)\n"
+     "  --show-score      show candidates their score when they submit\n"
+     "add-candidates registers candidates from a CSV file with the header\n"
+     "准考证号,身份证号,姓名 (UTF-8). The whole file is checked first (ticket format,\n"
+     "ID number check digit, duplicates); problems are printed as FILE:LINE: field: reason\n"
+     "and nothing is written.\n"},
+    {"results", cmd_results,
+     "Usage: kaochang results SESSION [--format table|csv|json]\n\n"
+     "Prints every candidate of the session with status, score (computed on the server),\n"
+     "submission time (UTC) and how it was submitted (candidate or deadline).\n"},
+    {"config", cmd_config,
+     "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n"},
+};
+
+int srv_cli_main(int argc, char **argv)
+{
+    srv_config cfg;
+    srv_config_defaults(&cfg);
+    char err[512];
+    const char *conf = getenv("KAOCHANG_CONFIG");
+    int help = 0;
+    /* Pull out global options first, so they work before or after the command. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    struct { const char *flag, *key; } db_flags[] = {
+        {"--db-host", "db.host"}, {"--db-port", "db.port"}, {"--db-socket", "db.socket"},
+        {"--db-user", "db.user"}, {"--db-password", "db.password"}, {"--db-name", "db.database"}};
+    const char *sets[64][2];
+    int nsets = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { help = 1; continue; }
+        if (!strcmp(a, "--config") && i + 1 < argc) { conf = argv[++i]; continue; }
+        if (!strncmp(a, "--config=", 9)) { conf = a + 9; continue; }
+        if (!strcmp(a, "--set") && i + 1 < argc) {
+            const char *kv = argv[++i], *eq = strchr(kv, '=');
+            if (!eq || nsets == 64) {
+                fprintf(stderr, "kaochang: --set expects SECTION.KEY=VALUE, got \"%s\"\n", kv);
+                free(rest);
+                return 2;
+            }
+            static char keys[64][64];
+            snprintf(keys[nsets], sizeof keys[nsets], "%.*s", (int)(eq - kv), kv);
+            sets[nsets][0] = keys[nsets];
+            sets[nsets++][1] = eq + 1;
+            continue;
+        }
+        int used = 0;
+        for (size_t k = 0; k < sizeof db_flags / sizeof db_flags[0]; k++)
+            if (!strcmp(a, db_flags[k].flag) && i + 1 < argc && nsets < 64) {
+                sets[nsets][0] = db_flags[k].key;
+                sets[nsets++][1] = argv[++i];
+                used = 1;
+            }
+        if (!used) rest[nrest++] = argv[i];
+    }
+    if (!conf && access("kaochang.conf", R_OK) == 0) conf = "kaochang.conf";
+    if (conf && srv_config_load(&cfg, conf, err, sizeof err)) {
+        fprintf(stderr, "kaochang: %s\n", err);
+        free(rest);
+        return 2;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (srv_config_set(&cfg, sets[i][0], sets[i][1], err, sizeof err)) {
+            fprintf(stderr, "kaochang: %s\n", err);
+            free(rest);
+            return 2;
+        }
+    int rc = 2;
+    if (!nrest) {
+        fputs(MAIN_HELP, help ? stdout : stderr);
+        fputs(GLOBAL_HELP, help ? stdout : stderr);
+        free(rest);
+        return help ? 0 : 2;
+    }
+    const struct cmd *c = NULL;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmds[i].name, rest[0])) c = &cmds[i];
+    if (!c) {
+        fprintf(stderr, "kaochang: unknown command \"%s\" (see kaochang --help)\n", rest[0]);
+    } else if (help) {
+        fputs(c->help, stdout);
+        fputs("\n", stdout);
+        fputs(GLOBAL_HELP, stdout);
+        rc = 0;
+    } else {
+        rc = c->run(&cfg, nrest - 1, rest + 1);
+    }
+    free(rest);
+    return rc;
+}

@@ -1,0 +1,187 @@
+/* kaochang.conf: INI sections [server] and [db]; every key can be overridden on the
+ * command line with --set section.key=value. */
+#include "srv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum kind { K_STR, K_INT };
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off, size;
+    long min, max;
+    const char *doc;
+};
+
+#define S(n, f, d) {n, K_STR, offsetof(srv_config, f), sizeof(((srv_config *)0)->f), 0, 0, d}
+#define I(n, f, lo, hi, d) {n, K_INT, offsetof(srv_config, f), 0, lo, hi, d}
+static const struct key keys[] = {
+    S("server.listen", listen, "interface address to listen on (empty = all)"),
+    I("server.port", port, 1, 65535, "HTTP and WebSocket port"),
+    S("server.web_root", web_root, "directory of the built browser client"),
+    I("server.db_workers", db_workers, 1, 64, "database worker threads"),
+    I("server.max_message", max_message, 1024, 16 << 20, "largest WebSocket message, bytes"),
+    I("server.max_connections", max_connections, 16, 1000000, "connection slots"),
+    I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
+    S("server.log_level", log_level, "debug, info, warn or error"),
+    S("db.host", db_host, "MariaDB host (ignored when db.socket is set)"),
+    I("db.port", db_port, 1, 65535, "MariaDB TCP port"),
+    S("db.socket", db_socket, "MariaDB unix socket path"),
+    S("db.user", db_user, "MariaDB user"),
+    S("db.password", db_password, "MariaDB password"),
+    S("db.database", db_name, "database name"),
+    I("db.timeout", db_timeout_s, 1, 3600, "connect/read/write timeout, seconds"),
+    S("db.schema_dir", schema_dir, "directory of NNN_name.sql migrations"),
+};
+#undef S
+#undef I
+
+/* Data files (www/, schema/) live in share/kaochang beside the binary in the build tree
+ * (build/kaochang, build/share/kaochang) and in PREFIX/share/kaochang when installed
+ * (PREFIX/bin/kaochang), so both work without configuration. */
+static void data_dir(char *out, size_t len)
+{
+    char exe[512];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    snprintf(out, len, "/usr/local/share/kaochang");
+    if (n <= 0) return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return;
+    *slash = 0;
+    char try[600];
+    struct stat st;
+    snprintf(try, sizeof try, "%s/share/kaochang", exe);
+    if (!stat(try, &st) && S_ISDIR(st.st_mode)) { snprintf(out, len, "%s", try); return; }
+    snprintf(try, sizeof try, "%s/../share/kaochang", exe);
+    if (!stat(try, &st) && S_ISDIR(st.st_mode)) snprintf(out, len, "%s", try);
+}
+
+void srv_config_defaults(srv_config *c)
+{
+    char share[512];
+    data_dir(share, sizeof share);
+    memset(c, 0, sizeof *c);
+    strcpy(c->listen, "127.0.0.1");
+    c->port = 8080;
+    snprintf(c->web_root, sizeof c->web_root, "%.490s/www", share);
+    c->db_workers = 4;
+    c->max_message = 65536;
+    c->max_connections = 19000;
+    c->answer_batch = 256;
+    strcpy(c->log_level, "info");
+    strcpy(c->db_host, "127.0.0.1");
+    c->db_port = 3306;
+    strcpy(c->db_user, "kaochang");
+    strcpy(c->db_name, "kaochang");
+    c->db_timeout_s = 10;
+    snprintf(c->schema_dir, sizeof c->schema_dir, "%.490s/schema", share);
+}
+
+int srv_config_set(srv_config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct key *k = &keys[i];
+        if (strcmp(k->name, name))
+            continue;
+        if (k->kind == K_STR) {
+            if (strlen(value) >= k->size) {
+                snprintf(err, errlen, "%s: value longer than %zu bytes", name, k->size - 1);
+                return SRV_EINVAL;
+            }
+            memcpy((char *)c + k->off, value, strlen(value) + 1);
+        } else {
+            char *end;
+            errno = 0;
+            long v = strtol(value, &end, 10);
+            if (errno || end == value || *end || v < k->min || v > k->max) {
+                snprintf(err, errlen, "%s: expected an integer from %ld to %ld, got \"%s\"",
+                         name, k->min, k->max, value);
+                return SRV_EINVAL;
+            }
+            *(int *)((char *)c + k->off) = (int)v;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "%s: unknown setting", name);
+    return SRV_EINVAL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SRV_ERR;
+    }
+    char line[1024], section[64] = "", full[160], e2[256];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *end = strchr(s, ']');
+            if (!end || end[1]) {
+                snprintf(err, errlen, "%s:%d: section: expected [name]", path, lineno);
+                rc = SRV_EINVAL;
+                break;
+            }
+            *end = 0;
+            snprintf(section, sizeof section, "%s", trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
+            rc = SRV_EINVAL;
+            break;
+        }
+        *eq = 0;
+        snprintf(full, sizeof full, "%s.%s", section, trim(s));
+        if (srv_config_set(c, full, trim(eq + 1), e2, sizeof e2)) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, e2);
+            rc = SRV_EINVAL;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void srv_config_print(const srv_config *c, FILE *out)
+{
+    const char *sec = "";
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct key *k = &keys[i];
+        const char *dot = strchr(k->name, '.');
+        if (strncmp(sec, k->name, (size_t)(dot - k->name)) || sec[dot - k->name]) {
+            static char buf[32];
+            snprintf(buf, sizeof buf, "%.*s", (int)(dot - k->name), k->name);
+            sec = buf;
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", sec);
+        }
+        fprintf(out, "# %s\n", k->doc);
+        if (k->kind == K_STR)
+            fprintf(out, "%s = %s\n", dot + 1,
+                    !strcmp(k->name, "db.password") && *(const char *)((const char *)c + k->off)
+                        ? "********" : (const char *)c + k->off);
+        else
+            fprintf(out, "%s = %d\n", dot + 1, *(const int *)((const char *)c + k->off));
+    }
+}

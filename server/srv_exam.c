@@ -1,0 +1,594 @@
+/* The exam, as the DB workers run it: login, start, answers (group-committed), submit and
+ * the deadline sweep. Everything here runs on a worker thread with its own connection;
+ * nothing here touches libwebsockets. Replies are built here as JSON text and handed back
+ * to the service thread, which only sends them. */
+#include "srv_int.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <mysqld_error.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN_TTL_MS (24LL * 3600 * 1000)
+
+void srv_paper_free(srv_paper *p)
+{
+    if (!p) return;
+    free(p->item_ids);
+    free(p->n_options);
+    free(p->types);
+    free(p);
+}
+
+int srv_paper_find(const srv_paper *p, uint64_t item_id)
+{
+    int lo = 0, hi = p->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (p->item_ids[mid] == item_id) return mid;
+        if (p->item_ids[mid] < item_id) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+void srv_job_free(srv_job *j)
+{
+    if (!j) return;
+    free(j->reply);
+    srv_paper_free(j->paper);
+    proct_batch_free(j->events);
+    for (int i = 0; i < j->n_swept; i++) free(j->swept_replies[i]);
+    free(j->swept_replies);
+    free(j->swept);
+    free(j);
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static char *error_reply(int64_t id, const char *code, const char *message)
+{
+    return srv_msg_error_json(id, code, NULL, message);
+}
+
+static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
+
+static enum srv_attempt_status status_parse(const char *s)
+{
+    if (!strcmp(s, "not_started")) return SRV_ST_NOT_STARTED;
+    if (!strcmp(s, "in_progress")) return SRV_ST_IN_PROGRESS;
+    if (!strcmp(s, "submitted")) return SRV_ST_SUBMITTED;
+    return SRV_ST_NONE;
+}
+
+/* ---- login / resume ---- */
+
+#define ATTEMPT_SELECT                                                                     \
+    "SELECT a.id, a.status, a.deadline_at, a.submitted_at, c.name, c.id_number, a.ticket_no," \
+    " s.id, s.code, s.title, s.opens_at, s.closes_at, s.duration_s"                       \
+    " FROM attempt a JOIN candidate c ON c.id = a.candidate_id"                            \
+    " JOIN exam_session s ON s.id = a.session_id "
+static const char SQL_BY_TICKET[] = ATTEMPT_SELECT "WHERE a.ticket_no = ?";
+static const char SQL_BY_ID[] = ATTEMPT_SELECT "WHERE a.id = ?";
+
+struct attempt_row {
+    uint64_t id, session_id;
+    char status[16], name[129], id_number[33], ticket[33], code[65], title[256];
+    int64_t deadline, submitted, opens, closes, duration_s;
+};
+
+static int fetch_attempt(srv_db *db, const char *sql, int by_id, uint64_t id, const char *ticket,
+                         struct attempt_row *r, int *found)
+{
+    memset(r, 0, sizeof *r);
+    int rc = by_id
+        ? srv_db_query(db, sql, "u", "usttsssusstti", id, &r->id, r->status, sizeof r->status,
+                       &r->deadline, &r->submitted, r->name, sizeof r->name, r->id_number,
+                       sizeof r->id_number, r->ticket, sizeof r->ticket, &r->session_id, r->code,
+                       sizeof r->code, r->title, sizeof r->title, &r->opens, &r->closes,
+                       &r->duration_s)
+        : srv_db_query(db, sql, "s", "usttsssusstti", ticket, &r->id, r->status,
+                       sizeof r->status, &r->deadline, &r->submitted, r->name, sizeof r->name,
+                       r->id_number, sizeof r->id_number, r->ticket, sizeof r->ticket,
+                       &r->session_id, r->code, sizeof r->code, r->title, sizeof r->title,
+                       &r->opens, &r->closes, &r->duration_s);
+    if (rc) return rc;
+    rc = srv_db_fetch(db, sql);
+    srv_db_done(db, sql);
+    if (rc < 0) return rc;
+    *found = rc == 1;
+    return 0;
+}
+
+static void normalize_id(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++)
+        if (!isspace((unsigned char)*in))
+            out[n++] = (char)toupper((unsigned char)*in);
+    out[n] = 0;
+}
+
+static char *welcome(const srv_exam_ctx *x, const struct attempt_row *r, int64_t req_id,
+                     char *token, size_t toklen)
+{
+    int64_t now = srv_now_ms();
+    srv_token_make(x->token_key, r->id, now + TOKEN_TTL_MS, token, toklen);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I}, s:{s:s, s:o, s:o}, s:I}",
+        "type", "welcome", "token", token,
+        "candidate", "name", r->name, "ticket", r->ticket,
+        "session", "code", r->code, "title", r->title, "opens_at", (json_int_t)r->opens,
+        "closes_at", (json_int_t)r->closes, "duration_s", (json_int_t)r->duration_s,
+        "attempt", "status", r->status, "deadline", time_or_null(r->deadline),
+        "submitted_at", time_or_null(r->submitted),
+        "server_time", (json_int_t)now);
+    if (!o) return NULL;
+    if (req_id >= 0) json_object_set_new(o, "id", json_integer(req_id));
+    return dump(o);
+}
+
+static int do_login(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+{
+    struct attempt_row r;
+    int found = 0, rc;
+    if (j->kind == SRV_JOB_LOGIN)
+        rc = fetch_attempt(db, SQL_BY_TICKET, 0, 0, j->ticket, &r, &found);
+    else
+        rc = fetch_attempt(db, SQL_BY_ID, 1, j->attempt_id, NULL, &r, &found);
+    if (rc) return rc;
+    if (j->kind == SRV_JOB_LOGIN) {
+        char given[33];
+        normalize_id(j->id_number, given, sizeof given);
+        /* Constant-time compare of equal-length strings; different lengths fail anyway. */
+        if (found && (strlen(given) != strlen(r.id_number) ||
+                      CRYPTO_memcmp(given, r.id_number, strlen(given))))
+            found = 0;
+        if (!found) {
+            j->reply = error_reply(j->req_id, "bad_credentials",
+                                   "no candidate with this admission ticket and ID number");
+            return 0;
+        }
+    } else if (!found) {
+        j->reply = error_reply(j->req_id, "bad_token", "the attempt of this token no longer exists");
+        return 0;
+    }
+    j->ok = 1;
+    j->attempt_id = r.id;
+    j->session_id = r.session_id;
+    j->status = status_parse(r.status);
+    j->deadline_ms = r.deadline;
+    j->reply = welcome(x, &r, j->req_id, j->token, sizeof j->token);
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+/* ---- start ---- */
+
+static const char SQL_START_LOCK[] =
+    "SELECT a.status, a.extra_time_s, a.deadline_at, a.submitted_at, a.submit_reason,"
+    " a.score_centi, a.last_seq, s.opens_at, s.closes_at, s.duration_s, s.paper_id,"
+    " s.show_score, p.title"
+    " FROM attempt a JOIN exam_session s ON s.id = a.session_id JOIN paper p ON p.id = s.paper_id"
+    " WHERE a.id = ? FOR UPDATE";
+static const char SQL_START_SET[] =
+    "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
+static const char SQL_PAPER_ITEMS[] =
+    "SELECT pi.item_id, pi.position, pi.section, pi.points_centi, i.type, i.stem, i.options"
+    " FROM paper_item pi JOIN item i ON i.id = pi.item_id WHERE pi.paper_id = ?"
+    " ORDER BY pi.position";
+static const char SQL_ANSWERS[] =
+    "SELECT item_id, response, seq FROM answer WHERE attempt_id = ? ORDER BY item_id";
+
+#define BIG 262144
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Loads the candidate's view of the paper: never the key, the explanation or the rules. */
+static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **out,
+                      int64_t *total_centi)
+{
+    uint64_t item_id;
+    int64_t pos, points;
+    char section[129], type[17];
+    char *stem = malloc(BIG), *options = malloc(BIG);
+    srv_paper *p = calloc(1, sizeof *p);
+    int rc = SRV_ENOMEM, cap = 0;
+    if (!stem || !options || !p) goto out;
+    p->paper_id = paper_id;
+    *total_centi = 0;
+    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uisisss", paper_id, &item_id, &pos, section,
+                      sizeof section, &points, type, sizeof type, stem, (size_t)BIG, options,
+                      (size_t)BIG);
+    while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
+        rc = 0;
+        enum bank_item_type t;
+        if (bank_type_parse(type, &t)) t = BANK_SINGLE;
+        json_t *opts = json_loads(options, 0, NULL), *view = json_array();
+        size_t k;
+        json_t *v;
+        if (json_is_array(opts))
+            json_array_foreach(opts, k, v) {
+                char key[2] = {(char)('A' + k), 0};
+                json_array_append_new(view, json_pack("{s:s, s:O}", "key", key, "text", v));
+            }
+        json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:f}",
+                                               "item", (json_int_t)item_id, "no", (json_int_t)pos,
+                                               "section", section, "type", bank_type_name(t),
+                                               "stem", stem, "options", view,
+                                               "points", (double)points / 100.0));
+        if (p->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            uint64_t *ids = realloc(p->item_ids, (size_t)cap * sizeof *ids);
+            if (ids) p->item_ids = ids;
+            unsigned char *no = realloc(p->n_options, (size_t)cap);
+            if (no) p->n_options = no;
+            unsigned char *ty = realloc(p->types, (size_t)cap);
+            if (ty) p->types = ty;
+            if (!ids || !no || !ty) { json_decref(opts); rc = SRV_ENOMEM; break; }
+        }
+        /* item_ids sorted below; keep options/type in the same slot by packing them in. */
+        p->item_ids[p->n] = item_id;
+        p->n_options[p->n] = (unsigned char)(json_is_array(opts) ? json_array_size(opts) : 0);
+        p->types[p->n] = (unsigned char)t;
+        p->n++;
+        *total_centi += points;
+        json_decref(opts);
+    }
+    srv_db_done(db, SQL_PAPER_ITEMS);
+    if (rc < 0) goto out;
+    rc = 0;
+    /* Sort ids with their attributes for binary search on the service thread. */
+    {
+        struct ent { uint64_t id; unsigned char no, ty; } *e = malloc((size_t)p->n * sizeof *e + 1);
+        if (!e) { rc = SRV_ENOMEM; goto out; }
+        for (int i = 0; i < p->n; i++) e[i] = (struct ent){p->item_ids[i], p->n_options[i], p->types[i]};
+        qsort(e, (size_t)p->n, sizeof *e, cmp_u64);   /* id is the first member */
+        for (int i = 0; i < p->n; i++) {
+            p->item_ids[i] = e[i].id;
+            p->n_options[i] = e[i].no;
+            p->types[i] = e[i].ty;
+        }
+        free(e);
+    }
+    *out = p;
+    p = NULL;
+out:
+    free(stem);
+    free(options);
+    srv_paper_free(p);
+    return rc;
+}
+
+static int do_start(srv_db *db, srv_job *j)
+{
+    char status[16], reason[16], title[256];
+    int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
+    uint64_t paper_id;
+    int64_t now = srv_now_ms();
+    int rc = srv_db_begin(db);
+    if (rc) return rc;
+    rc = srv_db_query(db, SQL_START_LOCK, "u", "sittsiittiuis", j->attempt_id, status,
+                      sizeof status, &extra, &deadline, &submitted, reason, sizeof reason,
+                      &score, &last_seq, &opens, &closes, &duration, &paper_id, &show, title,
+                      sizeof title);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_START_LOCK);
+        srv_db_done(db, SQL_START_LOCK);
+        if (rc == 0) {
+            srv_db_rollback(db);
+            j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
+            return 0;
+        }
+        if (rc == 1) rc = 0;
+    }
+    if (rc) { srv_db_rollback(db); return rc; }
+    j->status = status_parse(status);
+    if (j->status == SRV_ST_NOT_STARTED) {
+        if (now < opens || now >= closes) {
+            srv_db_rollback(db);
+            char a[32], b[32], msg[160];
+            srv_format_iso(opens, a, sizeof a);
+            srv_format_iso(closes, b, sizeof b);
+            snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
+            j->reply = error_reply(j->req_id, "not_open", msg);
+            return 0;
+        }
+        deadline = now + (duration + extra) * 1000;
+        if (deadline > closes) deadline = closes;
+        rc = srv_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
+        if (rc) { srv_db_rollback(db); return rc; }
+        j->status = SRV_ST_IN_PROGRESS;
+    }
+    if ((rc = srv_db_commit(db))) return rc;
+    j->deadline_ms = deadline;
+
+    json_t *items = json_array(), *answers = json_array();
+    int64_t total = 0;
+    rc = load_paper(db, paper_id, items, &j->paper, &total);
+    uint64_t item;
+    char response[256];
+    int64_t seq;
+    if (!rc) rc = srv_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response,
+                               sizeof response, &seq);
+    while (!rc && (rc = srv_db_fetch(db, SQL_ANSWERS)) == 1) {
+        rc = 0;
+        json_array_append_new(answers, json_pack("{s:I, s:s, s:I}", "item", (json_int_t)item,
+                                                 "response", response, "seq", (json_int_t)seq));
+    }
+    srv_db_done(db, SQL_ANSWERS);
+    if (rc < 0) { json_decref(items); json_decref(answers); return rc; }
+    json_t *att = json_pack("{s:s, s:o, s:o}", "status", j->status == SRV_ST_SUBMITTED ? "submitted" : "in_progress",
+                            "deadline", time_or_null(deadline), "submitted_at", time_or_null(submitted));
+    if (j->status == SRV_ST_SUBMITTED) {
+        json_object_set_new(att, "submit_reason", json_string(reason));
+        if (show) json_object_set_new(att, "score", json_real((double)score / 100.0));
+    }
+    json_t *o = json_pack("{s:s, s:o, s:I, s:{s:s, s:f, s:o}, s:o, s:I}", "type", "paper",
+                          "attempt", att, "server_time", (json_int_t)srv_now_ms(), "paper",
+                          "title", title, "total_points", (double)total / 100.0, "items", items,
+                          "answers", answers, "last_seq", (json_int_t)last_seq);
+    if (!o) return SRV_ENOMEM;
+    if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
+    j->reply = dump(o);
+    j->ok = 1;
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+/* ---- submit ---- */
+
+static const char SQL_SUBMIT_LOCK[] =
+    "SELECT a.status, a.deadline_at, a.submitted_at, a.submit_reason, a.score_centi,"
+    " s.paper_id, s.show_score FROM attempt a JOIN exam_session s ON s.id = a.session_id"
+    " WHERE a.id = ? FOR UPDATE";
+static const char SQL_SCORE_ROWS[] =
+    "SELECT pi.points_centi, i.type, i.answer_key, COALESCE(ans.response, '')"
+    " FROM paper_item pi JOIN item i ON i.id = pi.item_id"
+    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = pi.item_id"
+    " WHERE pi.paper_id = ?";
+static const char SQL_SUBMIT_SET[] =
+    "UPDATE attempt SET status = 'submitted', submitted_at = ?, submit_reason = ?,"
+    " score_centi = ? WHERE id = ?";
+
+static char *submitted_reply(int64_t req_id, const char *reason, int64_t at, int show,
+                             int64_t score)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I}", "type", "submitted", "reason", reason,
+                          "submitted_at", (json_int_t)at);
+    if (!o) return NULL;
+    if (req_id >= 0) json_object_set_new(o, "id", json_integer(req_id));
+    if (show) json_object_set_new(o, "score", json_real((double)score / 100.0));
+    return dump(o);
+}
+
+int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t now,
+                    int64_t req_id, char **reply, int *already)
+{
+    char status[16], old_reason[16];
+    int64_t deadline, submitted, score, show;
+    uint64_t paper_id;
+    *already = 0;
+    int rc = srv_db_begin(db);
+    if (rc) return rc;
+    rc = srv_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiui", attempt_id, status, sizeof status,
+                      &deadline, &submitted, old_reason, sizeof old_reason, &score, &paper_id,
+                      &show);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_SUBMIT_LOCK);
+        srv_db_done(db, SQL_SUBMIT_LOCK);
+        if (rc == 0) rc = SRV_ENOTFOUND;
+        if (rc == 1) rc = 0;
+    }
+    if (rc) { srv_db_rollback(db); return rc; }
+    enum srv_attempt_status st = status_parse(status);
+    if (st != SRV_ST_IN_PROGRESS) {
+        srv_db_rollback(db);
+        *already = st == SRV_ST_NOT_STARTED ? 2 : 1;
+        if (st == SRV_ST_NOT_STARTED)
+            *reply = error_reply(req_id, "not_started", "the attempt has not been started");
+        else
+            *reply = submitted_reply(req_id, old_reason, submitted, (int)show, score);
+        return *reply ? 0 : SRV_ENOMEM;
+    }
+    /* Past the deadline the attempt ended at the deadline, whoever asks. */
+    if (now >= deadline) {
+        reason = "deadline";
+        now = deadline;
+    }
+    int64_t points, total = 0;
+    char type[17], key[1025], response[4001];
+    rc = srv_db_query(db, SQL_SCORE_ROWS, "uu", "isss", attempt_id, paper_id, &points, type,
+                      sizeof type, key, sizeof key, response, sizeof response);
+    while (!rc && (rc = srv_db_fetch(db, SQL_SCORE_ROWS)) == 1) {
+        rc = 0;
+        enum bank_item_type t;
+        if (bank_type_parse(type, &t) == 0)
+            total += bank_score(t, key, response, (int)points);
+    }
+    srv_db_done(db, SQL_SCORE_ROWS);
+    if (rc < 0) { srv_db_rollback(db); return rc; }
+    rc = srv_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);
+    if (!rc) rc = srv_db_commit(db);
+    if (rc) { srv_db_rollback(db); return rc; }
+    *reply = submitted_reply(req_id, reason, now, (int)show, total);
+    return *reply ? 0 : SRV_ENOMEM;
+}
+
+/* ---- the deadline sweep ---- */
+
+static const char SQL_DUE[] =
+    "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ?"
+    " ORDER BY deadline_at LIMIT 500";
+
+static int do_sweep(srv_db *db, srv_job *j)
+{
+    uint64_t ids[500], id;
+    int n = 0;
+    int64_t now = srv_now_ms();
+    int rc = srv_db_query(db, SQL_DUE, "t", "u", now, &id);
+    while (!rc && (rc = srv_db_fetch(db, SQL_DUE)) == 1) {
+        rc = 0;
+        if (n < 500) ids[n++] = id;
+    }
+    srv_db_done(db, SQL_DUE);
+    if (rc < 0) return rc;
+    if (!n) return 0;
+    j->swept = calloc((size_t)n, sizeof *j->swept);
+    j->swept_replies = calloc((size_t)n, sizeof *j->swept_replies);
+    if (!j->swept || !j->swept_replies) return SRV_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        char *reply = NULL;
+        int already;
+        /* Another node may have submitted it meanwhile: then there is nothing to push. */
+        rc = srv_exam_submit(db, ids[i], "deadline", srv_now_ms(), -1, &reply, &already);
+        if (rc) { free(reply); return rc; }
+        if (already) { free(reply); continue; }
+        j->swept[j->n_swept] = ids[i];
+        j->swept_replies[j->n_swept++] = reply;
+        SRV_INFO("exam", "auto-submitted at deadline attempt=%llu", (unsigned long long)ids[i]);
+    }
+    return 0;
+}
+
+/* ---- answers, many candidates per transaction ---- */
+
+static const char SQL_ANSWER_LOCK[] =
+    "SELECT status, deadline_at FROM attempt WHERE id = ? FOR UPDATE";
+static const char SQL_ANSWER_PUT[] =
+    "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES (?, ?, ?, ?, ?)"
+    " ON DUPLICATE KEY UPDATE"
+    " response = IF(VALUES(seq) > seq, VALUES(response), response),"
+    " saved_at = IF(VALUES(seq) > seq, VALUES(saved_at), saved_at),"
+    " seq = GREATEST(seq, VALUES(seq))";   /* last: the IFs above must see the old seq */
+static const char SQL_LAST_SEQ[] =
+    "UPDATE attempt SET last_seq = GREATEST(last_seq, ?) WHERE id = ?";
+
+static int cmp_job_attempt(const void *a, const void *b)
+{
+    const srv_job *x = *(srv_job *const *)a, *y = *(srv_job *const *)b;
+    if (x->attempt_id != y->attempt_id) return x->attempt_id < y->attempt_id ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int answers_once(srv_db *db, srv_job **jobs, int n)
+{
+    int64_t now = srv_now_ms();
+    /* Lock attempts in id order so concurrent batches cannot deadlock, and so a submit
+     * (which locks the attempt too) sees either none or all of a batch's answers. */
+    qsort(jobs, (size_t)n, sizeof *jobs, cmp_job_attempt);
+    int rc = srv_db_begin(db);
+    if (rc) return rc;
+    for (int i = 0; i < n && !rc;) {
+        uint64_t aid = jobs[i]->attempt_id;
+        int k = i;
+        char status[16];
+        int64_t deadline;
+        rc = srv_db_query(db, SQL_ANSWER_LOCK, "u", "st", aid, status, sizeof status, &deadline);
+        if (!rc) {
+            rc = srv_db_fetch(db, SQL_ANSWER_LOCK);
+            srv_db_done(db, SQL_ANSWER_LOCK);
+            if (rc == 0) strcpy(status, "gone");
+            if (rc >= 0) rc = 0;
+        }
+        if (rc) break;
+        enum srv_attempt_status st = status_parse(status);
+        int64_t max_seq = 0;
+        for (; k < n && jobs[k]->attempt_id == aid; k++) {
+            srv_job *j = jobs[k];
+            free(j->reply);
+            j->reply = NULL;
+            j->ok = 0;
+            if (st == SRV_ST_SUBMITTED)
+                j->reply = error_reply(j->req_id, "submitted", "the attempt is submitted; the answer was not saved");
+            else if (st != SRV_ST_IN_PROGRESS)
+                j->reply = error_reply(j->req_id, "not_started", "the attempt has not been started");
+            else if (now >= deadline)
+                j->reply = error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
+            else {
+                rc = srv_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->item, j->response,
+                                 j->seq, now);
+                if (rc) break;
+                j->ok = 1;
+                if (j->seq > max_seq) max_seq = j->seq;
+            }
+        }
+        if (!rc && max_seq)
+            rc = srv_db_exec(db, SQL_LAST_SEQ, "iu", max_seq, aid);
+        i = k;
+    }
+    if (!rc) rc = srv_db_commit(db);
+    if (rc) {
+        srv_db_rollback(db);
+        return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        srv_job *j = jobs[i];
+        if (!j->ok) continue;
+        json_t *o = json_pack("{s:s, s:I, s:I}", "type", "ack", "item", (json_int_t)j->item,
+                              "seq", (json_int_t)j->seq);
+        if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
+        j->reply = o ? dump(o) : NULL;
+    }
+    return 0;
+}
+
+int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n)
+{
+    (void)x;
+    int rc = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = answers_once(db, jobs, n);
+        unsigned e = db->my ? mysql_errno(db->my) : 0;
+        /* Deadlocks and lock timeouts are transient: the whole batch is simply retried. */
+        if (rc == SRV_EDB && (strstr(db->err, "(1213)") || strstr(db->err, "(1205)") ||
+                              e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT))
+            continue;
+        break;
+    }
+    return rc;
+}
+
+int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+{
+    switch (j->kind) {
+    case SRV_JOB_LOGIN:
+    case SRV_JOB_RESUME:
+        return do_login(db, x, j);
+    case SRV_JOB_START:
+        return do_start(db, j);
+    case SRV_JOB_SUBMIT: {
+        int already;
+        int rc = srv_exam_submit(db, j->attempt_id, "candidate", srv_now_ms(), j->req_id,
+                                 &j->reply, &already);
+        if (rc == SRV_ENOTFOUND) {
+            j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
+            return 0;
+        }
+        if (!rc) {
+            j->ok = already != 2;
+            j->status = already == 2 ? SRV_ST_NOT_STARTED : SRV_ST_SUBMITTED;
+        }
+        return rc;
+    }
+    case SRV_JOB_SWEEP:
+        return do_sweep(db, j);
+    case SRV_JOB_EVENTS: {
+        int lost = 0;
+        if (proct_store_batch(db->my, j->events, &lost, db->err, sizeof db->err))
+            return lost ? SRV_ELOST : SRV_EDB;
+        return 0;
+    }
+    case SRV_JOB_ANSWER:
+        return srv_exam_answers(db, x, &j, 1);
+    }
+    return SRV_EINVAL;
+}

@@ -1,0 +1,185 @@
+/* Parsing and validating client messages. Kept apart from libwebsockets so it can be
+ * unit-tested; every rejection names the field that caused it. */
+#include "srv.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct field {
+    const char *name;
+    char kind;          /* 's' string, 'i' integer, 'e' events array */
+    int required;
+    size_t off, cap;    /* string destination in srv_msg */
+    int64_t min, max;   /* integer range / string length range */
+};
+
+#define STR(n, f, req, lo) {n, 's', req, offsetof(srv_msg, f), sizeof(((srv_msg *)0)->f), lo, 0}
+#define INT(n, f, req, lo, hi) {n, 'i', req, offsetof(srv_msg, f), 0, lo, hi}
+
+static const struct field f_login[] = {
+    STR("ticket", ticket, 1, 1), STR("id_number", id_number, 1, 1), {0}};
+static const struct field f_resume[] = {STR("token", token, 1, 1), {0}};
+static const struct field f_answer[] = {
+    INT("item", item, 1, 1, INT64_MAX), STR("response", response, 1, 0),
+    INT("seq", seq, 1, 1, INT64_MAX / 2), {0}};
+static const struct field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
+static const struct field f_none[] = {{0}};
+
+static const struct {
+    const char *name;
+    enum srv_msg_type type;
+    const struct field *fields;
+} types[] = {
+    {"login", SRV_MSG_LOGIN, f_login},
+    {"resume", SRV_MSG_RESUME, f_resume},
+    {"start", SRV_MSG_START, f_none},
+    {"answer", SRV_MSG_ANSWER, f_answer},
+    {"submit", SRV_MSG_SUBMIT, f_none},
+    {"heartbeat", SRV_MSG_HEARTBEAT, f_heartbeat},
+    {"time", SRV_MSG_TIME, f_none},
+};
+
+static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
+                                    "fullscreen_exit", "copy", "paste", NULL};
+
+static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
+{
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return SRV_EINVAL;
+}
+
+static int parse_events(json_t *arr, srv_msg *m, srv_msg_error *e)
+{
+    if (!json_is_array(arr))
+        return fail(e, "bad_field", "events", "events: expected an array");
+    if (json_array_size(arr) > SRV_MAX_EVENTS)
+        return fail(e, "bad_field", "events", "events: at most %d per heartbeat", SRV_MAX_EVENTS);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(arr, i, ev) {
+        const char *kind = NULL;
+        json_int_t at = 0;
+        json_error_t je;
+        if (json_unpack_ex(ev, &je, JSON_STRICT, "{s:s, s:I}", "kind", &kind, "at", &at))
+            return fail(e, "bad_field", "events", "events[%zu]: expected {\"kind\": string, \"at\": integer}", i);
+        int ok = 0;
+        for (int k = 0; event_kinds[k]; k++) ok |= !strcmp(kind, event_kinds[k]);
+        if (!ok)
+            return fail(e, "bad_field", "events", "events[%zu].kind: unknown kind \"%.40s\"", i, kind);
+        snprintf(m->events[i].kind, sizeof m->events[i].kind, "%s", kind);
+        m->events[i].at_ms = at;
+    }
+    m->n_events = (int)json_array_size(arr);
+    return 0;
+}
+
+int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
+{
+    memset(m, 0, sizeof *m);
+    memset(e, 0, sizeof *e);
+    m->id = e->id = -1;
+    json_error_t je;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return fail(e, "bad_json", NULL, "invalid JSON at byte %d: %s", je.position, je.text);
+    int rc = 0;
+    if (!json_is_object(root)) {
+        rc = fail(e, "bad_json", NULL, "expected a JSON object");
+        goto out;
+    }
+    json_t *id = json_object_get(root, "id");
+    if (id) {
+        if (!json_is_integer(id) || json_integer_value(id) < 0) {
+            rc = fail(e, "bad_field", "id", "id: expected an integer >= 0");
+            goto out;
+        }
+        m->id = e->id = json_integer_value(id);
+    }
+    json_t *type = json_object_get(root, "type");
+    if (!json_is_string(type)) {
+        rc = fail(e, "unknown_type", "type", "type: expected a string naming the message");
+        goto out;
+    }
+    const struct field *fields = NULL;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(types[i].name, json_string_value(type))) {
+            m->type = types[i].type;
+            fields = types[i].fields;
+        }
+    if (!fields) {
+        rc = fail(e, "unknown_type", "type", "type: unknown message type \"%.40s\"",
+                  json_string_value(type));
+        goto out;
+    }
+    /* Unknown fields are errors: a misspelt field must not be silently ignored. */
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        if (!strcmp(key, "type") || !strcmp(key, "id"))
+            continue;
+        int known = 0;
+        for (const struct field *f = fields; f->name; f++) known |= !strcmp(f->name, key);
+        if (!known) {
+            rc = fail(e, "bad_field", key, "%.30s: unknown field for \"%s\"", key,
+                      json_string_value(type));
+            goto out;
+        }
+    }
+    for (const struct field *f = fields; f->name; f++) {
+        json_t *v = json_object_get(root, f->name);
+        if (!v) {
+            if (f->required) {
+                rc = fail(e, "bad_field", f->name, "%s: missing", f->name);
+                goto out;
+            }
+            continue;
+        }
+        if (f->kind == 's') {
+            if (!json_is_string(v)) {
+                rc = fail(e, "bad_field", f->name, "%s: expected a string", f->name);
+                goto out;
+            }
+            size_t n = json_string_length(v);
+            const char *s = json_string_value(v);
+            if (n >= f->cap || (int64_t)n < f->min || strlen(s) != n) {
+                rc = fail(e, "bad_field", f->name, "%s: expected %lld to %zu characters",
+                          f->name, (long long)f->min, f->cap - 1);
+                goto out;
+            }
+            memcpy((char *)m + f->off, s, n + 1);
+        } else if (f->kind == 'i') {
+            if (!json_is_integer(v) || json_integer_value(v) < f->min ||
+                json_integer_value(v) > f->max) {
+                rc = fail(e, "bad_field", f->name, "%s: expected an integer >= %lld", f->name,
+                          (long long)f->min);
+                goto out;
+            }
+            *(int64_t *)((char *)m + f->off) = json_integer_value(v);
+        } else if ((rc = parse_events(v, m, e))) {
+            goto out;
+        }
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
+                          message ? message : code);
+    if (!o) return NULL;
+    if (id >= 0) json_object_set_new(o, "id", json_integer(id));
+    if (field && *field) json_object_set_new(o, "field", json_string(field));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}

@@ -1,0 +1,839 @@
+/* `kaochang serve`: one libwebsockets context on a libev loop (the service thread) and a
+ * fixed pool of DB worker threads.
+ *
+ * The service thread never blocks: it parses and validates messages, answers what it can
+ * from memory (time, heartbeats) and queues everything that needs the database. Workers
+ * hand finished jobs back through a result queue and lws_cancel_service(); the service
+ * thread drains it in LWS_CALLBACK_EVENT_WAIT_CANCELLED. Jobs name their connection by
+ * (slot, generation), never by struct lws *, so a result for a connection that closed in
+ * the meantime is recognised and dropped. */
+#include "srv_int.h"
+
+#include <ev.h>
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUT_QUEUE_MAX 256          /* messages waiting for a slow client before we drop it */
+#define JOB_QUEUE_MAX 200000       /* beyond this the server answers "busy" */
+#define LOGIN_FAILS_MAX 10
+
+struct out {
+    struct out *next;
+    size_t len;
+    unsigned char data[];          /* LWS_PRE bytes of headroom, then the message */
+};
+
+struct conn {
+    uint32_t gen;
+    struct lws *wsi;               /* NULL when the slot is free */
+    char *rx;
+    size_t rx_len, rx_cap;
+    int rx_over;                   /* dropping the rest of an oversized message */
+    struct out *oh, *ot;
+    int on;
+    int closing;
+    int login_fails;
+    int authed;
+    uint64_t attempt_id;
+    enum srv_attempt_status status;
+    int64_t deadline_ms;
+    const srv_paper *paper;
+};
+
+struct pss { uint32_t slot; };
+
+struct http_pss {
+    int status;
+    size_t len;
+    char body[512];
+};
+
+static struct server {
+    const srv_config *cfg;
+    struct lws_context *ctx;
+    struct ev_loop *loop;
+    ev_timer tick;
+    ev_signal sig_int, sig_term;
+    int ticks;
+
+    struct conn *conns;
+    uint32_t *free_slots;
+    int nfree, nconns;
+
+    uint64_t *map_keys;            /* attempt id -> slot of its latest connection */
+    uint32_t *map_vals;
+    size_t map_cap;
+
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    srv_job *jh, *jt, *ah, *at;    /* general jobs; answers (taken in batches) */
+    int njobs, nanswers;
+    int stop_workers;
+
+    pthread_mutex_t rlock;
+    srv_job *rh, *rt;
+
+    pthread_t *workers;
+    int nworkers;
+    atomic_int workers_connected;
+    atomic_int workers_running;
+    atomic_ullong answers_committed;
+
+    unsigned char token_key[32];
+    srv_exam_ctx exam;
+    srv_paper *papers;
+    proct_buffer events;
+    int sweep_inflight;
+    int stopping;
+} S;
+
+/* ---- attempt -> slot map (open addressing, linear probing, backward-shift delete) ---- */
+
+static size_t map_hash(uint64_t k) { return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 17); }
+
+static void map_put(uint64_t k, uint32_t v)
+{
+    size_t m = S.map_cap - 1, i = map_hash(k) & m;
+    while (S.map_keys[i] && S.map_keys[i] != k) i = (i + 1) & m;
+    S.map_keys[i] = k;
+    S.map_vals[i] = v;
+}
+
+static int map_get(uint64_t k, uint32_t *v)
+{
+    size_t m = S.map_cap - 1, i = map_hash(k) & m;
+    while (S.map_keys[i]) {
+        if (S.map_keys[i] == k) { *v = S.map_vals[i]; return 1; }
+        i = (i + 1) & m;
+    }
+    return 0;
+}
+
+static void map_del(uint64_t k, uint32_t only_if)
+{
+    size_t m = S.map_cap - 1, i = map_hash(k) & m;
+    while (S.map_keys[i] && S.map_keys[i] != k) i = (i + 1) & m;
+    if (!S.map_keys[i] || S.map_vals[i] != only_if) return;
+    S.map_keys[i] = 0;
+    for (size_t j = (i + 1) & m; S.map_keys[j]; j = (j + 1) & m) {
+        size_t h = map_hash(S.map_keys[j]) & m;
+        /* move j back into the hole if its home is not within (i, j] */
+        if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+            S.map_keys[i] = S.map_keys[j];
+            S.map_vals[i] = S.map_vals[j];
+            S.map_keys[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- sending ---- */
+
+static uint64_t handle_of(uint32_t slot) { return ((uint64_t)slot << 32) | S.conns[slot].gen; }
+
+static struct conn *conn_of(uint64_t h)
+{
+    uint32_t slot = (uint32_t)(h >> 32);
+    if (slot >= (uint32_t)S.cfg->max_connections) return NULL;
+    struct conn *c = &S.conns[slot];
+    return c->wsi && c->gen == (uint32_t)h ? c : NULL;
+}
+
+static void send_text(struct conn *c, const char *s)
+{
+    if (!s || !c->wsi) return;
+    if (c->on >= OUT_QUEUE_MAX) {
+        /* A client that does not read its replies cannot be helped by queueing more. */
+        SRV_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->attempt_id);
+        c->closing = 1;
+        lws_callback_on_writable(c->wsi);
+        return;
+    }
+    size_t n = strlen(s);
+    struct out *o = malloc(sizeof *o + LWS_PRE + n);
+    if (!o) return;
+    o->next = NULL;
+    o->len = n;
+    memcpy(o->data + LWS_PRE, s, n);
+    if (c->ot) c->ot->next = o; else c->oh = o;
+    c->ot = o;
+    c->on++;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void send_error(struct conn *c, int64_t id, const char *code, const char *field,
+                       const char *message)
+{
+    char *s = srv_msg_error_json(id, code, field, message);
+    send_text(c, s);
+    free(s);
+}
+
+static void send_time(struct conn *c, int64_t id)
+{
+    json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time",
+                          (json_int_t)srv_now_ms(), "deadline",
+                          c->deadline_ms ? json_integer(c->deadline_ms) : json_null());
+    if (id >= 0) json_object_set_new(o, "id", json_integer(id));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    send_text(c, s);
+    free(s);
+}
+
+/* ---- the job queue ---- */
+
+static void enqueue(srv_job *j)
+{
+    pthread_mutex_lock(&S.qlock);
+    if (j->kind == SRV_JOB_ANSWER) {
+        if (S.at) S.at->next = j; else S.ah = j;
+        S.at = j;
+        S.nanswers++;
+    } else {
+        if (S.jt) S.jt->next = j; else S.jh = j;
+        S.jt = j;
+        S.njobs++;
+    }
+    pthread_cond_signal(&S.qcond);
+    pthread_mutex_unlock(&S.qlock);
+}
+
+static int queue_full(void)
+{
+    pthread_mutex_lock(&S.qlock);
+    int full = S.njobs + S.nanswers >= JOB_QUEUE_MAX;
+    pthread_mutex_unlock(&S.qlock);
+    return full;
+}
+
+static srv_job *job_new(enum srv_job_kind kind, uint64_t conn, int64_t req_id)
+{
+    srv_job *j = calloc(1, sizeof *j);
+    if (j) {
+        j->kind = kind;
+        j->conn = conn;
+        j->req_id = req_id;
+    }
+    return j;
+}
+
+static void deliver(srv_job *j)
+{
+    pthread_mutex_lock(&S.rlock);
+    if (S.rt) S.rt->next = j; else S.rh = j;
+    S.rt = j;
+    pthread_mutex_unlock(&S.rlock);
+}
+
+/* ---- DB workers ---- */
+
+static void fail_jobs(srv_job **jobs, int n, const char *why)
+{
+    for (int i = 0; i < n; i++) {
+        free(jobs[i]->reply);
+        jobs[i]->reply = srv_msg_error_json(jobs[i]->req_id, "internal", NULL, why);
+        jobs[i]->ok = 0;
+    }
+}
+
+static int connect_until(srv_db *db, int first)
+{
+    for (int tries = 0;; tries++) {
+        int rc = first && tries == 0 ? srv_db_open(db, S.cfg) : srv_db_reconnect(db);
+        if (!rc) return 0;
+        if (tries % 20 == 0) SRV_ERROR("db", "%s", db->err);
+        if (__atomic_load_n(&S.stop_workers, __ATOMIC_ACQUIRE) && tries >= 10) return rc;
+        usleep(250000);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    srv_db db;
+    memset(&db, 0, sizeof db);
+    int connected = connect_until(&db, 1) == 0;
+    if (connected) atomic_fetch_add(&S.workers_connected, 1);
+    int batch_max = S.cfg->answer_batch;
+    srv_job **batch = calloc((size_t)batch_max, sizeof *batch);
+    for (;;) {
+        int n = 0;
+        pthread_mutex_lock(&S.qlock);
+        while (!S.jh && !S.ah && !S.stop_workers)
+            pthread_cond_wait(&S.qcond, &S.qlock);
+        if (S.ah) {
+            while (S.ah && n < batch_max) {
+                batch[n++] = S.ah;
+                S.ah = S.ah->next;
+                S.nanswers--;
+            }
+            if (!S.ah) S.at = NULL;
+        } else if (S.jh) {
+            batch[n++] = S.jh;
+            S.jh = S.jh->next;
+            if (!S.jh) S.jt = NULL;
+            S.njobs--;
+        }
+        pthread_mutex_unlock(&S.qlock);
+        if (!n) break;                            /* stopping and nothing left to do */
+        for (int i = 0; i < n; i++) batch[i]->next = NULL;
+
+        int answers = batch[0]->kind == SRV_JOB_ANSWER, rc = SRV_ELOST;
+        for (int round = 0; round < 2 && rc == SRV_ELOST; round++) {
+            if (!connected || round) {
+                if (connected) atomic_fetch_sub(&S.workers_connected, 1);
+                connected = connect_until(&db, 0) == 0;
+                if (!connected) break;
+                atomic_fetch_add(&S.workers_connected, 1);
+                SRV_INFO("db", "worker=%d reconnected", id);
+            }
+            rc = answers ? srv_exam_answers(&db, &S.exam, batch, n) : srv_exam_run(&db, &S.exam, batch[0]);
+        }
+        if (rc) {
+            SRV_ERROR("db", "worker=%d job=%d failed rc=%d: %s", id, batch[0]->kind, rc, db.err);
+            fail_jobs(batch, n, "the server could not reach the database; please retry");
+        } else if (answers) {
+            atomic_fetch_add(&S.answers_committed, (unsigned long long)n);
+        }
+        for (int i = 0; i < n; i++) deliver(batch[i]);
+        lws_cancel_service(S.ctx);
+    }
+    free(batch);
+    if (connected) atomic_fetch_sub(&S.workers_connected, 1);
+    srv_db_close(&db);
+    mysql_thread_end();
+    atomic_fetch_sub(&S.workers_running, 1);
+    lws_cancel_service(S.ctx);
+    return NULL;
+}
+
+/* ---- results, on the service thread ---- */
+
+static const srv_paper *paper_adopt(srv_paper *p)
+{
+    for (srv_paper *q = S.papers; q; q = q->next)
+        if (q->paper_id == p->paper_id) {
+            srv_paper_free(p);
+            return q;
+        }
+    p->next = S.papers;
+    S.papers = p;
+    return p;
+}
+
+static void handle_result(srv_job *j)
+{
+    if (j->kind == SRV_JOB_SWEEP) {
+        S.sweep_inflight = 0;
+        for (int i = 0; i < j->n_swept; i++) {
+            uint32_t slot;
+            if (!map_get(j->swept[i], &slot)) continue;
+            struct conn *c = &S.conns[slot];
+            if (!c->wsi || c->attempt_id != j->swept[i]) continue;
+            c->status = SRV_ST_SUBMITTED;
+            send_text(c, j->swept_replies[i]);
+        }
+        return;
+    }
+    if (j->kind == SRV_JOB_EVENTS) return;
+    struct conn *c = conn_of(j->conn);
+    if (!c) return;                                 /* the connection is gone: drop */
+    uint32_t slot = (uint32_t)(j->conn >> 32);
+    switch (j->kind) {
+    case SRV_JOB_LOGIN:
+    case SRV_JOB_RESUME:
+        if (j->ok) {
+            if (c->authed && c->attempt_id != j->attempt_id) map_del(c->attempt_id, slot);
+            c->authed = 1;
+            c->attempt_id = j->attempt_id;
+            c->status = j->status;
+            c->deadline_ms = j->deadline_ms;
+            c->login_fails = 0;
+            map_put(j->attempt_id, slot);
+            proct_buffer_add(&S.events, j->attempt_id, srv_now_ms(), "connect",
+                             j->kind == SRV_JOB_LOGIN ? "login" : "resume");
+        } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
+            c->closing = 1;                          /* slow down guessing */
+        }
+        break;
+    case SRV_JOB_START:
+        if (j->ok) {
+            c->status = j->status;
+            c->deadline_ms = j->deadline_ms;
+            if (j->paper) {
+                c->paper = paper_adopt(j->paper);
+                j->paper = NULL;
+            }
+        }
+        break;
+    case SRV_JOB_SUBMIT:
+        if (j->status) c->status = j->status;
+        break;
+    default:
+        break;
+    }
+    send_text(c, j->reply);
+}
+
+static void drain_results(void)
+{
+    pthread_mutex_lock(&S.rlock);
+    srv_job *j = S.rh;
+    S.rh = S.rt = NULL;
+    pthread_mutex_unlock(&S.rlock);
+    while (j) {
+        srv_job *next = j->next;
+        handle_result(j);
+        srv_job_free(j);
+        j = next;
+    }
+}
+
+/* ---- messages from a candidate ---- */
+
+static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t len)
+{
+    srv_msg m;
+    srv_msg_error e;
+    if (srv_msg_parse(buf, len, &m, &e)) {
+        send_error(c, e.id, e.code, e.field, e.message);
+        return;
+    }
+    if (S.stopping) {
+        send_error(c, m.id, "busy", NULL, "the server is restarting; retry in a moment");
+        return;
+    }
+    int needs_login = m.type != SRV_MSG_LOGIN && m.type != SRV_MSG_RESUME && m.type != SRV_MSG_TIME;
+    if (needs_login && !c->authed) {
+        send_error(c, m.id, "unauthenticated", NULL, "log in first");
+        return;
+    }
+    if (m.type != SRV_MSG_TIME && m.type != SRV_MSG_HEARTBEAT && queue_full()) {
+        send_error(c, m.id, "busy", NULL, "the server is busy; retry in a moment");
+        return;
+    }
+    uint64_t h = handle_of(slot);
+    srv_job *j = NULL;
+    switch (m.type) {
+    case SRV_MSG_LOGIN:
+        if (!(j = job_new(SRV_JOB_LOGIN, h, m.id))) break;
+        memcpy(j->ticket, m.ticket, sizeof j->ticket);
+        memcpy(j->id_number, m.id_number, sizeof j->id_number);
+        break;
+    case SRV_MSG_RESUME: {
+        uint64_t aid;
+        if (srv_token_check(S.token_key, m.token, srv_now_ms(), &aid)) {
+            send_error(c, m.id, "bad_token", "token", "the token is invalid or expired; log in again");
+            return;
+        }
+        if ((j = job_new(SRV_JOB_RESUME, h, m.id))) j->attempt_id = aid;
+        break;
+    }
+    case SRV_MSG_START:
+        if ((j = job_new(SRV_JOB_START, h, m.id))) j->attempt_id = c->attempt_id;
+        break;
+    case SRV_MSG_ANSWER: {
+        if (c->status == SRV_ST_SUBMITTED) {
+            send_error(c, m.id, "submitted", NULL, "the attempt is submitted; the answer was not saved");
+            return;
+        }
+        if (c->status != SRV_ST_IN_PROGRESS || !c->paper) {
+            send_error(c, m.id, "not_started", NULL, "start the attempt first");
+            return;
+        }
+        if (srv_now_ms() >= c->deadline_ms) {
+            send_error(c, m.id, "time_over", NULL, "the deadline has passed; the answer was not saved");
+            return;
+        }
+        int idx = srv_paper_find(c->paper, (uint64_t)m.item);
+        if (idx < 0) {
+            send_error(c, m.id, "bad_field", "item", "item: not an item of this paper");
+            return;
+        }
+        char norm[64];
+        if (bank_response_normalize((enum bank_item_type)c->paper->types[idx],
+                                    c->paper->n_options[idx], m.response, norm, sizeof norm)) {
+            send_error(c, m.id, "bad_field", "response", "response: not a valid answer for this item");
+            return;
+        }
+        if (!(j = job_new(SRV_JOB_ANSWER, h, m.id))) break;
+        j->attempt_id = c->attempt_id;
+        j->item = m.item;
+        j->seq = m.seq;
+        snprintf(j->response, sizeof j->response, "%s", norm);
+        break;
+    }
+    case SRV_MSG_SUBMIT:
+        if ((j = job_new(SRV_JOB_SUBMIT, h, m.id))) j->attempt_id = c->attempt_id;
+        break;
+    case SRV_MSG_HEARTBEAT: {
+        int64_t now = srv_now_ms();
+        for (int i = 0; i < m.n_events; i++) {
+            char detail[64];
+            snprintf(detail, sizeof detail, "client_at=%lld", (long long)m.events[i].at_ms);
+            proct_buffer_add(&S.events, c->attempt_id, now, m.events[i].kind, detail);
+        }
+        send_time(c, m.id);
+        return;
+    }
+    case SRV_MSG_TIME:
+        send_time(c, m.id);
+        return;
+    }
+    if (!j) {
+        send_error(c, m.id, "internal", NULL, "out of memory");
+        return;
+    }
+    enqueue(j);
+}
+
+/* ---- libwebsockets callbacks ---- */
+
+static void conn_release(uint32_t slot)
+{
+    struct conn *c = &S.conns[slot];
+    if (c->authed) {
+        map_del(c->attempt_id, slot);
+        proct_buffer_add(&S.events, c->attempt_id, srv_now_ms(), "disconnect", "");
+    }
+    free(c->rx);
+    for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
+    uint32_t gen = c->gen + 1;
+    memset(c, 0, sizeof *c);
+    c->gen = gen;
+    S.free_slots[S.nfree++] = slot;
+    S.nconns--;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                 size_t len)
+{
+    struct pss *p = user;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        drain_results();
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED: {
+        if (!S.nfree || S.stopping) return -1;
+        uint32_t slot = S.free_slots[--S.nfree];
+        struct conn *c = &S.conns[slot];
+        c->wsi = wsi;
+        p->slot = slot;
+        S.nconns++;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED:
+        if (S.conns[p->slot].wsi == wsi) conn_release(p->slot);
+        return 0;
+    case LWS_CALLBACK_RECEIVE: {
+        struct conn *c = &S.conns[p->slot];
+        if (c->wsi != wsi) return -1;
+        if (lws_is_first_fragment(wsi)) {
+            c->rx_len = 0;
+            c->rx_over = 0;
+        }
+        if (!c->rx_over) {
+            if (c->rx_len + len > (size_t)S.cfg->max_message) {
+                c->rx_over = 1;
+            } else {
+                if (c->rx_len + len + 1 > c->rx_cap) {
+                    size_t cap = c->rx_cap ? c->rx_cap : 1024;
+                    while (cap < c->rx_len + len + 1) cap *= 2;
+                    char *rx = realloc(c->rx, cap);
+                    if (!rx) return -1;
+                    c->rx = rx;
+                    c->rx_cap = cap;
+                }
+                memcpy(c->rx + c->rx_len, in, len);
+                c->rx_len += len;
+            }
+        }
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+            return 0;
+        if (c->rx_over) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "message larger than %d bytes", S.cfg->max_message);
+            send_error(c, -1, "too_large", NULL, msg);
+            c->closing = 1;
+            return 0;
+        }
+        on_message(p->slot, c, c->rx, c->rx_len);
+        if (c->rx_cap > 16384) {           /* do not keep a big buffer for an idle socket */
+            free(c->rx);
+            c->rx = NULL;
+            c->rx_cap = 0;
+        }
+        c->rx_len = 0;
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        struct conn *c = &S.conns[p->slot];
+        if (c->wsi != wsi) return -1;
+        struct out *o = c->oh;
+        if (o) {
+            c->oh = o->next;
+            if (!c->oh) c->ot = NULL;
+            c->on--;
+            int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
+            free(o);
+            if (n < 0) return -1;
+        }
+        if (c->oh) lws_callback_on_writable(wsi);
+        else if (c->closing) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+            return -1;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    struct http_pss *p = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        int up = atomic_load(&S.workers_connected);
+        pthread_mutex_lock(&S.qlock);
+        int queued = S.njobs + S.nanswers;
+        pthread_mutex_unlock(&S.qlock);
+        p->status = up > 0 && !S.stopping ? 200 : 503;
+        int n = snprintf(p->body, sizeof p->body,
+                         "{\"ok\":%s,\"db_workers\":%d,\"db_connected\":%d,\"connections\":%d,"
+                         "\"queued\":%d,\"answers_committed\":%llu,\"server_time\":%lld}\n",
+                         p->status == 200 ? "true" : "false", S.nworkers, up, S.nconns, queued,
+                         (unsigned long long)atomic_load(&S.answers_committed),
+                         (long long)srv_now_ms());
+        p->len = (size_t)n;
+        unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start,
+                                            *end = &buf[sizeof buf - 1];
+        if (lws_add_http_common_headers(wsi, (unsigned)p->status, "application/json",
+                                        (lws_filepos_t)p->len, &pos, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                         (const unsigned char *)"no-store", 8, &pos, end) ||
+            lws_finalize_write_http_header(wsi, start, &pos, end))
+            return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        unsigned char buf[LWS_PRE + sizeof p->body];
+        memcpy(buf + LWS_PRE, p->body, p->len);
+        if (lws_write(wsi, buf + LWS_PRE, p->len, LWS_WRITE_HTTP_FINAL) != (int)p->len)
+            return 1;
+        if (lws_http_transaction_completed(wsi)) return -1;
+        return 0;
+    }
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", cb_http, sizeof(struct http_pss), 0, 0, NULL, 0},
+    {"kaochang.v1", cb_ws, sizeof(struct pss), 1024, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
+
+/* ---- timers and shutdown, on the service thread ---- */
+
+static void flush_events(void)
+{
+    proct_batch *b = proct_buffer_take(&S.events);
+    if (!b) return;
+    srv_job *j = job_new(SRV_JOB_EVENTS, 0, -1);
+    if (!j) { proct_batch_free(b); return; }
+    j->events = b;
+    enqueue(j);
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w; (void)revents;
+    S.ticks++;
+    if (S.stopping) {
+        if (S.stopping == 1) {
+            flush_events();                  /* the last batch goes with the workers */
+            pthread_mutex_lock(&S.qlock);
+            S.stop_workers = 1;
+            pthread_cond_broadcast(&S.qcond);
+            pthread_mutex_unlock(&S.qlock);
+            S.stopping = 2;
+        }
+        if (atomic_load(&S.workers_running) == 0) {
+            drain_results();
+            ev_timer_stop(loop, &S.tick);
+            ev_signal_stop(loop, &S.sig_int);
+            ev_signal_stop(loop, &S.sig_term);
+            lws_context_destroy(S.ctx);
+            S.ctx = NULL;
+            ev_break(loop, EVBREAK_ALL);
+        }
+        return;
+    }
+    if (S.ticks % 4 == 0 && !S.sweep_inflight) {   /* every second */
+        srv_job *j = job_new(SRV_JOB_SWEEP, 0, -1);
+        if (j) {
+            S.sweep_inflight = 1;
+            enqueue(j);
+        }
+    }
+    if (S.ticks % 8 == 0) flush_events();           /* every two seconds */
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop; (void)revents;
+    if (S.stopping) return;
+    SRV_INFO("server", "signal=%d stopping: no new work, finishing pending DB work", w->signum);
+    S.stopping = 1;
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    srv_log(level == LLL_ERR ? SRV_LOG_ERROR : SRV_LOG_WARN, "lws", "%.*s", (int)n, line);
+}
+
+int srv_serve(const srv_config *cfg)
+{
+    memset(&S, 0, sizeof S);
+    S.cfg = cfg;
+    signal(SIGPIPE, SIG_IGN);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+
+    /* The token secret comes from the database; check it is reachable before listening. */
+    srv_db db;
+    if (srv_db_open(&db, cfg)) {
+        SRV_ERROR("db", "%s", db.err);
+        srv_db_close(&db);
+        return 1;
+    }
+    if (srv_token_secret_load(&db, S.token_key)) {
+        SRV_ERROR("db", "loading the token secret: %s (did you run `kaochang db migrate`?)", db.err);
+        srv_db_close(&db);
+        return 1;
+    }
+    srv_db_close(&db);
+    S.exam.token_key = S.token_key;
+    S.exam.answer_batch = cfg->answer_batch;
+
+    S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
+    S.free_slots = calloc((size_t)cfg->max_connections, sizeof *S.free_slots);
+    for (S.map_cap = 64; S.map_cap < (size_t)cfg->max_connections * 2;) S.map_cap *= 2;
+    S.map_keys = calloc(S.map_cap, sizeof *S.map_keys);
+    S.map_vals = calloc(S.map_cap, sizeof *S.map_vals);
+    if (!S.conns || !S.free_slots || !S.map_keys || !S.map_vals) {
+        SRV_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
+        return 1;
+    }
+    for (int i = cfg->max_connections - 1; i >= 0; i--) S.free_slots[S.nfree++] = (uint32_t)i;
+    proct_buffer_init(&S.events, 200000);
+    pthread_mutex_init(&S.qlock, NULL);
+    pthread_cond_init(&S.qcond, NULL);
+    pthread_mutex_init(&S.rlock, NULL);
+
+    S.loop = ev_default_loop(0);
+    void *foreign[1] = {S.loop};
+
+    static char static_dir[600];
+    snprintf(static_dir, sizeof static_dir, "%s/static", cfg->web_root);
+    static const struct lws_protocol_vhost_options mime_css = {NULL, NULL, ".css", "text/css; charset=utf-8"};
+    static const struct lws_protocol_vhost_options mime_js = {&mime_css, NULL, ".js", "text/javascript; charset=utf-8"};
+    static const struct lws_protocol_vhost_options mimes = {&mime_js, NULL, ".html", "text/html; charset=utf-8"};
+    /* HTML is never cached (it names the asset versions); assets are versioned by a
+     * content hash in their URL, so they may be cached for a year. */
+    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0};
+    m_root.mountpoint = "/";
+    m_root.mountpoint_len = 1;
+    m_root.origin = cfg->web_root;
+    m_root.def = "index.html";
+    m_root.origin_protocol = LWSMPRO_FILE;
+    m_root.extra_mimetypes = &mimes;
+    m_static = m_root;
+    m_static.mountpoint = "/static";
+    m_static.mountpoint_len = 7;
+    m_static.origin = static_dir;
+    m_static.cache_max_age = 31536000;
+    m_static.cache_reusable = 1;
+    m_static.cache_intermediaries = 1;
+    m_static.mount_next = &m_root;
+    m_health.mountpoint = "/healthz";
+    m_health.mountpoint_len = 8;
+    m_health.origin = "http";
+    m_health.origin_protocol = LWSMPRO_CALLBACK;
+    m_health.mount_next = &m_static;
+
+    static const lws_retry_bo_t retry = {
+        .secs_since_valid_ping = 30,
+        .secs_since_valid_hangup = 75,
+    };
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->listen[0] ? cfg->listen : NULL;
+    info.protocols = protocols;
+    info.mounts = &m_health;
+    info.foreign_loops = foreign;
+    info.retry_and_idle_policy = &retry;
+    info.vhost_name = "kaochang";
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+    info.fd_limit_per_thread = (unsigned)cfg->max_connections + 64;
+
+    S.ctx = lws_create_context(&info);
+    if (!S.ctx) {
+        SRV_ERROR("server", "could not listen on %s:%d (is the port in use, or libwebsockets-evlib-ev missing?)",
+                  cfg->listen[0] ? cfg->listen : "*", cfg->port);
+        return 1;
+    }
+
+    S.nworkers = cfg->db_workers;
+    S.workers = calloc((size_t)S.nworkers, sizeof *S.workers);
+    atomic_store(&S.workers_running, S.nworkers);
+    for (int i = 0; i < S.nworkers; i++)
+        pthread_create(&S.workers[i], NULL, worker_main, (void *)(intptr_t)i);
+
+    ev_timer_init(&S.tick, on_tick, 0.25, 0.25);
+    ev_timer_start(S.loop, &S.tick);
+    ev_signal_init(&S.sig_int, on_signal, SIGINT);
+    ev_signal_start(S.loop, &S.sig_int);
+    ev_signal_init(&S.sig_term, on_signal, SIGTERM);
+    ev_signal_start(S.loop, &S.sig_term);
+
+    SRV_INFO("server", "listening url=http://%s:%d/ web_root=%s db_workers=%d",
+             cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root, S.nworkers);
+    ev_run(S.loop, 0);
+
+    for (int i = 0; i < S.nworkers; i++) pthread_join(S.workers[i], NULL);
+    if (S.ctx) lws_context_destroy(S.ctx);
+    /* Jobs still queued can only be events of connections closed during shutdown. */
+    for (srv_job *j = S.jh, *n; j; j = n) { n = j->next; srv_job_free(j); }
+    for (srv_job *j = S.rh, *n; j; j = n) { n = j->next; srv_job_free(j); }
+    for (srv_paper *p = S.papers, *n; p; p = n) { n = p->next; srv_paper_free(p); }
+    if (S.events.dropped)
+        SRV_WARN("proct", "events dropped=%llu (buffer full)", (unsigned long long)S.events.dropped);
+    proct_buffer_free(&S.events);
+    for (int i = 0; i < cfg->max_connections; i++) {
+        free(S.conns[i].rx);
+        for (struct out *o = S.conns[i].oh, *n; o; o = n) { n = o->next; free(o); }
+    }
+    free(S.conns);
+    free(S.free_slots);
+    free(S.map_keys);
+    free(S.map_vals);
+    free(S.workers);
+    SRV_INFO("server", "stopped");
+    return 0;
+}

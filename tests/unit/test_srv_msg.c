@@ -1,0 +1,120 @@
+/* Client message validation: every rejection names its field and code. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../server/srv.h"
+
+static int parse(const char *s, srv_msg *m, srv_msg_error *e)
+{
+    return srv_msg_parse(s, strlen(s), m, e);
+}
+
+Test(msg, login_ok)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_eq(parse("{\"type\":\"login\",\"id\":7,\"ticket\":\"2026110001\",\"id_number\":\"x\"}", &m, &e), 0);
+    cr_assert_eq(m.type, SRV_MSG_LOGIN);
+    cr_assert_eq(m.id, 7);
+    cr_assert_str_eq(m.ticket, "2026110001");
+}
+
+Test(msg, answer_ok)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_eq(parse("{\"type\":\"answer\",\"item\":17,\"response\":\"B\",\"seq\":5}", &m, &e), 0);
+    cr_assert_eq(m.type, SRV_MSG_ANSWER);
+    cr_assert_eq(m.item, 17);
+    cr_assert_eq(m.seq, 5);
+    cr_assert_str_eq(m.response, "B");
+    cr_assert_eq(m.id, -1);
+}
+
+Test(msg, bad_json)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_neq(parse("{\"type\":", &m, &e), 0);
+    cr_assert_str_eq(e.code, "bad_json");
+    cr_assert_neq(parse("[1,2]", &m, &e), 0);
+    cr_assert_str_eq(e.code, "bad_json");
+}
+
+Test(msg, unknown_type)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_neq(parse("{\"type\":\"hack\",\"id\":3}", &m, &e), 0);
+    cr_assert_str_eq(e.code, "unknown_type");
+    cr_assert_str_eq(e.field, "type");
+    cr_assert_eq(e.id, 3);
+    cr_assert_neq(parse("{\"id\":3}", &m, &e), 0);
+    cr_assert_str_eq(e.code, "unknown_type");
+}
+
+Test(msg, ill_typed_and_unknown_fields)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":17,\"response\":\"B\",\"seq\":\"5\"}", &m, &e), 0);
+    cr_assert_str_eq(e.code, "bad_field");
+    cr_assert_str_eq(e.field, "seq");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":17,\"response\":\"B\",\"seq\":0}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "seq");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":17,\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "response");
+    cr_assert(strstr(e.message, "missing"));
+    cr_assert_neq(parse("{\"type\":\"start\",\"itme\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "itme");
+    cr_assert_neq(parse("{\"type\":\"time\",\"id\":-1}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "id");
+}
+
+Test(msg, string_limits)
+{
+    srv_msg m;
+    srv_msg_error e;
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"type\":\"login\",\"ticket\":\"%040d\",\"id_number\":\"1\"}", 1);
+    cr_assert_neq(parse(buf, &m, &e), 0);
+    cr_assert_str_eq(e.field, "ticket");
+    cr_assert_neq(parse("{\"type\":\"login\",\"ticket\":\"\",\"id_number\":\"1\"}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "ticket");
+    /* an embedded NUL must not sneak past as a shorter string */
+    cr_assert_neq(parse("{\"type\":\"login\",\"ticket\":\"a\\u0000b\",\"id_number\":\"1\"}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "ticket");
+}
+
+Test(msg, heartbeat_events)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_eq(parse("{\"type\":\"heartbeat\",\"events\":[{\"kind\":\"blur\",\"at\":1},{\"kind\":\"focus\",\"at\":2}]}", &m, &e), 0);
+    cr_assert_eq(m.n_events, 2);
+    cr_assert_str_eq(m.events[1].kind, "focus");
+    cr_assert_neq(parse("{\"type\":\"heartbeat\",\"events\":[{\"kind\":\"teleport\",\"at\":1}]}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "events");
+    cr_assert_neq(parse("{\"type\":\"heartbeat\",\"events\":{}}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "events");
+}
+
+Test(msg, duplicate_keys_rejected)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_neq(parse("{\"type\":\"time\",\"type\":\"login\"}", &m, &e), 0);
+    cr_assert_str_eq(e.code, "bad_json");
+}
+
+Test(msg, error_json)
+{
+    char *s = srv_msg_error_json(4, "bad_field", "seq", "seq: expected an integer");
+    cr_assert_str_eq(s, "{\"type\":\"error\",\"code\":\"bad_field\",\"message\":\"seq: expected an integer\",\"id\":4,\"field\":\"seq\"}");
+    free(s);
+    s = srv_msg_error_json(-1, "internal", NULL, NULL);
+    cr_assert(strstr(s, "\"code\":\"internal\""));
+    cr_assert_null(strstr(s, "\"id\""));
+    free(s);
+}

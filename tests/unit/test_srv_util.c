@@ -1,0 +1,90 @@
+/* Configuration, time parsing and resume tokens. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../server/srv.h"
+
+Test(config, defaults_and_set)
+{
+    srv_config c;
+    char err[256];
+    srv_config_defaults(&c);
+    cr_assert_eq(c.port, 8080);
+    cr_assert_eq(srv_config_set(&c, "server.port", "9000", err, sizeof err), 0);
+    cr_assert_eq(c.port, 9000);
+    cr_assert_neq(srv_config_set(&c, "server.port", "70000", err, sizeof err), 0);
+    cr_assert(strstr(err, "server.port"));
+    cr_assert_neq(srv_config_set(&c, "server.nope", "1", err, sizeof err), 0);
+    cr_assert(strstr(err, "unknown setting"));
+}
+
+Test(config, file_errors_name_line)
+{
+    char path[] = "/tmp/kc-conf-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\n[db]\nsocket = /tmp/x.sock\n\n[server]\nport = abc\n");
+    fclose(f);
+    srv_config c;
+    char err[256];
+    srv_config_defaults(&c);
+    cr_assert_neq(srv_config_load(&c, path, err, sizeof err), 0);
+    cr_assert(strstr(err, ":6: server.port"), "got %s", err);
+    cr_assert_str_eq(c.db_socket, "/tmp/x.sock");
+    remove(path);
+}
+
+Test(time, durations)
+{
+    int64_t s;
+    cr_assert_eq(srv_parse_duration("90m", &s), 0);
+    cr_assert_eq(s, 5400);
+    cr_assert_eq(srv_parse_duration("1h30m", &s), 0);
+    cr_assert_eq(s, 5400);
+    cr_assert_eq(srv_parse_duration("45s", &s), 0);
+    cr_assert_eq(s, 45);
+    cr_assert_eq(srv_parse_duration("5400", &s), 0);
+    cr_assert_eq(s, 5400);
+    cr_assert_neq(srv_parse_duration("", &s), 0);
+    cr_assert_neq(srv_parse_duration("10x", &s), 0);
+    cr_assert_neq(srv_parse_duration("-5m", &s), 0);
+}
+
+Test(time, points_in_time)
+{
+    int64_t t;
+    cr_assert_eq(srv_parse_time("2026-11-24T10:00Z", 0, &t), 0);
+    cr_assert_eq(t, 1795514400000LL);
+    cr_assert_eq(srv_parse_time("2026-11-24 10:00:30", 0, &t), 0);
+    cr_assert_eq(t, 1795514430000LL);
+    cr_assert_eq(srv_parse_time("+1h", 1000, &t), 0);
+    cr_assert_eq(t, 3601000);
+    cr_assert_eq(srv_parse_time("now", 42, &t), 0);
+    cr_assert_eq(t, 42);
+    cr_assert_neq(srv_parse_time("2026-13-01T00:00Z", 0, &t), 0);
+    cr_assert_neq(srv_parse_time("tomorrow", 0, &t), 0);
+    char buf[32];
+    srv_format_iso(1795514430123LL, buf, sizeof buf);
+    cr_assert_str_eq(buf, "2026-11-24T10:00:30.123Z");
+}
+
+Test(token, roundtrip_and_tamper)
+{
+    unsigned char key[32];
+    memset(key, 7, sizeof key);
+    char tok[160];
+    srv_token_make(key, 42, 5000, tok, sizeof tok);
+    uint64_t a = 0;
+    cr_assert_eq(srv_token_check(key, tok, 4000, &a), 0);
+    cr_assert_eq(a, 42);
+    cr_assert_neq(srv_token_check(key, tok, 6000, &a), 0, "expired");
+    tok[0] = '4';
+    tok[1] = '3';
+    cr_assert_neq(srv_token_check(key, tok, 4000, &a), 0, "other attempt");
+    key[0] ^= 1;
+    srv_token_make(key, 42, 5000, tok, sizeof tok);
+    key[0] ^= 1;
+    cr_assert_neq(srv_token_check(key, tok, 4000, &a), 0, "other key");
+    cr_assert_neq(srv_token_check(key, "garbage", 0, &a), 0);
+}
