@@ -43,6 +43,26 @@ static const struct {
 static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
                                     "fullscreen_exit", "copy", "paste", NULL};
 
+/* Truncation (%.40s, fixed buffers) may cut a UTF-8 sequence anywhere in a message;
+ * JSON needs whole ones, so cut sequences are removed. */
+static void utf8_clean(char *s)
+{
+    char *w = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        size_t k = 1;
+        while (len && k < len && (p[k] & 0xC0) == 0x80) k++;
+        if (!len || k < len) {            /* stray or cut sequence: drop what is there */
+            p += len ? k : 1;
+            continue;
+        }
+        memmove(w, p, len);
+        w += len;
+        p += len;
+    }
+    *w = 0;
+}
+
 static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
@@ -53,6 +73,8 @@ static int fail(srv_msg_error *e, const char *code, const char *field, const cha
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    utf8_clean(e->field);
+    utf8_clean(e->message);
     return SRV_EINVAL;
 }
 
@@ -176,9 +198,14 @@ char *srv_msg_error_json(int64_t id, const char *code, const char *field, const 
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
                           message ? message : code);
+    if (!o) /* a message that is not valid UTF-8 must not cost the client its reply */
+        o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", code);
     if (!o) return NULL;
     if (id >= 0) json_object_set_new(o, "id", json_integer(id));
-    if (field && *field) json_object_set_new(o, "field", json_string(field));
+    if (field && *field) {
+        json_t *f = json_string(field);
+        if (f) json_object_set_new(o, "field", f);
+    }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

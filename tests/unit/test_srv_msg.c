@@ -82,9 +82,9 @@ Test(msg, string_limits)
     cr_assert_str_eq(e.field, "ticket");
     cr_assert_neq(parse("{\"type\":\"login\",\"ticket\":\"\",\"id_number\":\"1\"}", &m, &e), 0);
     cr_assert_str_eq(e.field, "ticket");
-    /* an embedded NUL must not sneak past as a shorter string */
+    /* an embedded NUL must not sneak past as a shorter string: the parser refuses it */
     cr_assert_neq(parse("{\"type\":\"login\",\"ticket\":\"a\\u0000b\",\"id_number\":\"1\"}", &m, &e), 0);
-    cr_assert_str_eq(e.field, "ticket");
+    cr_assert_str_eq(e.code, "bad_json");
 }
 
 Test(msg, heartbeat_events)
@@ -116,5 +116,18 @@ Test(msg, error_json)
     s = srv_msg_error_json(-1, "internal", NULL, NULL);
     cr_assert(strstr(s, "\"code\":\"internal\""));
     cr_assert_null(strstr(s, "\"id\""));
+    free(s);
+}
+
+Test(msg, truncated_utf8_stays_valid)
+{
+    srv_msg m;
+    srv_msg_error e;
+    /* a 40-byte cut of a type made of 3-byte characters falls inside one */
+    cr_assert_neq(parse("{\"type\":\"考考考考考考考考考考考考考考考考考考考考\"}", &m, &e), 0);
+    char *s = srv_msg_error_json(e.id, e.code, e.field, e.message);
+    cr_assert_not_null(s);
+    cr_assert(strstr(s, "unknown_type"));
+    cr_assert(strstr(s, "考考"));
     free(s);
 }
