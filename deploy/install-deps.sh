@@ -9,7 +9,7 @@ pkgs=(build-essential pkg-config curl
       libmariadb-dev mariadb-server mariadb-client
       libssl-dev libpcre2-dev libqrencode-dev libcriterion-dev
       libjansson-dev libsodium-dev
-      chromium)
+      chromium fonts-wqy-microhei)
 # Node may come from elsewhere (e.g. a nodesource nodejs that bundles npm); only ask Debian
 # for it when no node/npm is on PATH.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

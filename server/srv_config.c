@@ -55,12 +55,16 @@ static void data_dir(char *out, size_t len)
     char *slash = strrchr(exe, '/');
     if (!slash) return;
     *slash = 0;
-    char try[600];
-    struct stat st;
-    snprintf(try, sizeof try, "%s/share/kaochang", exe);
-    if (!stat(try, &st) && S_ISDIR(st.st_mode)) { snprintf(out, len, "%s", try); return; }
-    snprintf(try, sizeof try, "%s/../share/kaochang", exe);
-    if (!stat(try, &st) && S_ISDIR(st.st_mode)) snprintf(out, len, "%s", try);
+    static const char *const rel[] = {"/share/kaochang", "/../share/kaochang"};
+    for (int i = 0; i < 2; i++) {
+        char try[600], real[PATH_MAX];
+        struct stat st;
+        snprintf(try, sizeof try, "%.500s%s", exe, rel[i]);
+        if (stat(try, &st) || !S_ISDIR(st.st_mode) || !realpath(try, real) || strlen(real) >= len)
+            continue;
+        memcpy(out, real, strlen(real) + 1);
+        return;
+    }
 }
 
 void srv_config_defaults(srv_config *c)

@@ -1,0 +1,1029 @@
+// Kaochang candidate client (protocol kaochang.v1, docs/PROTOCOL.md).
+//
+// The promise: never lose an answer. Every change gets the next per-attempt `seq` and sits
+// in a pending map (mirrored in sessionStorage, keyed by ticket) until the server's `ack`
+// says it is committed; after a reconnect or a reload everything still pending is sent
+// again (replays are harmless: the server keeps the highest seq per item). The server owns
+// time: the countdown is only a display of `deadline - server_time`.
+
+// i18n.js is loaded with this module's own ?v= so a new build busts the cache of both.
+const VERSION = new URL(import.meta.url).search;
+const { translate, LANGS } = await import(`./i18n.js${VERSION}`);
+
+const PROTOCOL = 'kaochang.v1';
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 5000;
+const HEARTBEAT_MS = 15000;
+const WATCHDOG_MS = 5000;
+const SILENCE_MS = 20000;        // a request unanswered this long: the link is dead, reconnect
+const RED_UNDER_MS = 5 * 60 * 1000;
+const RETRY_MS = 1500;           // busy / internal: retry after this
+const MAX_EVENTS_PER_HEARTBEAT = 32;
+const MAX_EVENTS_QUEUED = 256;
+const SUBMIT_WAIT_MS = 15000;    // submit even if some answer is still unacknowledged by then
+const POLL_AFTER_DEADLINE_MS = 5000;
+
+// ---------------------------------------------------------------------------------------
+// Storage (sessionStorage survives a reload of this tab; localStorage holds the language)
+
+const store = {
+  get(k) { try { return sessionStorage.getItem(k); } catch { return null; } },
+  set(k, v) { try { sessionStorage.setItem(k, v); } catch { /* storage full or off */ } },
+  del(k) { try { sessionStorage.removeItem(k); } catch { /* ignore */ } },
+};
+const K_TOKEN = 'kc.token';
+const kSeq = (ticket) => `kc.seq.${ticket}`;
+const kPending = (ticket) => `kc.pending.${ticket}`;
+const kIndex = (ticket) => `kc.index.${ticket}`;
+
+function initialLang() {
+  let saved = null;
+  try { saved = localStorage.getItem('kc.lang'); } catch { /* ignore */ }
+  return LANGS.includes(saved) ? saved : 'zh-CN';
+}
+
+// ---------------------------------------------------------------------------------------
+// State
+
+const S = {
+  lang: initialLang(),
+  screen: 'wait',
+
+  ws: null,
+  connected: false,
+  everConnected: false,
+  failedOnce: false,          // a connection attempt has failed
+  lostOnce: false,            // an open connection has been lost
+  backoff: BACKOFF_MIN_MS,
+  reconnectTimer: 0,
+  lastRx: 0,
+  nextId: 1,
+  reqs: new Map(),            // request id -> {kind, ...}
+
+  token: store.get(K_TOKEN),
+  authed: false,              // this connection is logged in
+  ready: false,               // this connection has received `paper` (answers may be sent)
+  ticket: null,
+  welcome: null,
+  pendingLogin: null,
+  wantStart: false,
+  starting: false,
+
+  paper: null,
+  items: [],
+  index: 0,
+  answers: new Map(),         // item -> response shown ("" = none)
+  committedSeq: new Map(),    // item -> highest seq known committed
+  pending: new Map(),         // item -> {response, seq} not yet acknowledged
+  saveState: new Map(),       // item -> 'saving' | 'saved' | 'error'
+  saveErr: new Map(),         // item -> error code
+  maxSeq: 0,
+
+  deadline: null,             // server ms
+  syncServer: 0,              // server_time at the last sync ...
+  syncPerf: 0,                // ... and performance.now() then (monotonic)
+  locked: false,
+  lastPoll: 0,
+
+  submitRequested: false,
+  submitSent: false,
+  submitAskedAt: 0,
+  final: null,                // {reason, score, submitted_at}
+
+  events: [],
+  error: null,                // {key, params} shown in the current screen
+};
+
+const $ = (id) => document.getElementById(id);
+const t = (key, params) => translate(S.lang, key, params);
+
+// ---------------------------------------------------------------------------------------
+// Connection
+
+function wsUrl() {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+}
+
+function connect() {
+  clearTimeout(S.reconnectTimer);
+  S.reconnectTimer = 0;
+  let ws;
+  try {
+    ws = new WebSocket(wsUrl(), PROTOCOL);
+  } catch {
+    scheduleReconnect();
+    return;
+  }
+  S.ws = ws;
+  ws.onopen = () => {
+    if (S.ws !== ws) return;
+    S.connected = true;
+    S.everConnected = true;
+    S.backoff = BACKOFF_MIN_MS;
+    S.lastRx = performance.now();
+    renderBanner();
+    onOpen();
+  };
+  ws.onmessage = (ev) => {
+    if (S.ws !== ws) return;
+    S.lastRx = performance.now();
+    let m;
+    try { m = JSON.parse(ev.data); } catch { return; }
+    if (m && typeof m === 'object') handle(m);
+  };
+  ws.onerror = () => { /* a close event follows */ };
+  ws.onclose = () => { if (S.ws === ws) onClosed(); };
+}
+
+// Drops the current socket (if any) and schedules a reconnect.
+function dropSocket() {
+  const ws = S.ws;
+  if (ws) {
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try { ws.close(); } catch { /* ignore */ }
+  }
+  onClosed();
+}
+
+function onClosed() {
+  S.ws = null;
+  if (S.connected) S.lostOnce = true;
+  else S.failedOnce = true;
+  S.connected = false;
+  S.authed = false;
+  S.ready = false;
+  S.starting = false;
+  S.submitSent = false;
+  // Events of heartbeats that got no reply go out again with the next one.
+  const lost = [];
+  for (const r of S.reqs.values()) if (r.kind === 'heartbeat' && r.events) lost.push(...r.events);
+  if (lost.length) S.events.unshift(...lost);
+  S.reqs.clear();
+  for (const item of S.pending.keys()) S.saveState.set(item, 'saving');
+  renderBanner();
+  renderExamStatus();
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  if (S.reconnectTimer) return;
+  const delay = S.backoff;
+  S.backoff = Math.min(S.backoff * 2, BACKOFF_MAX_MS);
+  S.reconnectTimer = setTimeout(connect, delay);
+}
+
+function send(msg, req) {
+  if (!S.ws || !S.connected || S.ws.readyState !== WebSocket.OPEN) return false;
+  if (req) {
+    msg.id = S.nextId++;
+    req.at = performance.now();
+    S.reqs.set(msg.id, req);
+  }
+  try {
+    S.ws.send(JSON.stringify(msg));
+  } catch {
+    if (req) S.reqs.delete(msg.id);
+    return false;
+  }
+  return true;
+}
+
+function onOpen() {
+  if (S.token) {
+    send({ type: 'resume', token: S.token }, { kind: 'resume' });
+  } else {
+    if (S.pendingLogin) sendLogin();
+    else if (S.screen === 'wait') showScreen('login');
+    send({ type: 'time' }, { kind: 'time' });
+  }
+}
+
+function sendLogin() {
+  const l = S.pendingLogin;
+  if (!l) return;
+  if (send({ type: 'login', ticket: l.ticket, id_number: l.id_number }, { kind: 'login' })) {
+    setError(null);
+  } else {
+    setError('err.offline_login');
+  }
+}
+
+function sendStart() {
+  if (S.starting) return;
+  if (send({ type: 'start' }, { kind: 'start' })) S.starting = true;
+  renderInfo();
+}
+
+function sendAnswer(item) {
+  const p = S.pending.get(item);
+  if (!p || !S.ready) return;
+  send({ type: 'answer', item, response: p.response, seq: p.seq }, { kind: 'answer', item, seq: p.seq });
+}
+
+function resendPending() {
+  for (const item of S.pending.keys()) sendAnswer(item);
+}
+
+// Re-authenticates this connection (after `unauthenticated` / `not_started`).
+function reauth() {
+  S.authed = false;
+  S.ready = false;
+  renderBanner();
+  if (S.token) send({ type: 'resume', token: S.token }, { kind: 'resume' });
+  else showScreen('login');
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages from the server
+
+// Which requests a reply without our id settles (pushes, or a server that omits the id).
+const SETTLES = {
+  welcome: (r) => r.kind === 'login' || r.kind === 'resume',
+  paper: (r) => r.kind === 'start',
+  submitted: (r) => r.kind === 'submit',
+  time: (r) => r.kind === 'heartbeat' || r.kind === 'time',
+};
+
+function handle(m) {
+  let req = Number.isInteger(m.id) ? S.reqs.get(m.id) : undefined;
+  if (req) {
+    S.reqs.delete(m.id);
+  } else if (m.type === 'ack') {
+    for (const [id, r] of S.reqs) {
+      if (r.kind === 'answer' && r.item === m.item && r.seq <= m.seq) S.reqs.delete(id);
+    }
+  } else if (SETTLES[m.type]) {
+    for (const [id, r] of S.reqs) {
+      if (SETTLES[m.type](r)) { S.reqs.delete(id); req = r; break; }
+    }
+  }
+  switch (m.type) {
+    case 'welcome': onWelcome(m); break;
+    case 'paper': onPaper(m); break;
+    case 'ack': onAck(m); break;
+    case 'submitted': onSubmitted(m); break;
+    case 'time':
+      if (Number.isFinite(m.server_time)) setClock(m.server_time, m.deadline);
+      break;
+    case 'error': onError(m, req); break;
+    default: break;
+  }
+}
+
+function onWelcome(m) {
+  S.authed = true;
+  S.welcome = m;
+  S.pendingLogin = null;
+  if (typeof m.token === 'string' && m.token) {
+    S.token = m.token;
+    store.set(K_TOKEN, m.token);
+  }
+  const ticket = m.candidate && m.candidate.ticket ? String(m.candidate.ticket) : '';
+  if (ticket !== S.ticket) loadLocal(ticket);
+  if (Number.isFinite(m.server_time)) setClock(m.server_time, m.attempt ? m.attempt.deadline : null);
+  $('login-idno').value = '';
+  renderHeader();
+  renderBanner();
+  const status = m.attempt ? m.attempt.status : 'not_started';
+  if (status === 'not_started' && !S.wantStart) {
+    showScreen('info');
+    renderInfo();
+  } else {
+    sendStart();
+  }
+}
+
+// The local state of one ticket: highest seq used, answers not yet acknowledged, position.
+function loadLocal(ticket) {
+  S.ticket = ticket;
+  S.pending.clear();
+  S.saveState.clear();
+  S.saveErr.clear();
+  S.maxSeq = Number(store.get(kSeq(ticket))) || 0;
+  try {
+    const raw = JSON.parse(store.get(kPending(ticket)) || '{}');
+    for (const [item, p] of Object.entries(raw)) {
+      if (p && typeof p.response === 'string' && Number.isInteger(p.seq)) {
+        S.pending.set(Number(item), { response: p.response, seq: p.seq });
+        S.maxSeq = Math.max(S.maxSeq, p.seq);
+      }
+    }
+  } catch { /* corrupt: ignore */ }
+  S.index = Number(store.get(kIndex(ticket))) || 0;
+}
+
+function savePending() {
+  if (!S.ticket) return;
+  const o = {};
+  for (const [item, p] of S.pending) o[item] = p;
+  store.set(kPending(S.ticket), JSON.stringify(o));
+}
+
+function nextSeq() {
+  S.maxSeq += 1;
+  if (S.ticket) store.set(kSeq(S.ticket), String(S.maxSeq));
+  return S.maxSeq;
+}
+
+function onPaper(m) {
+  S.starting = false;
+  S.wantStart = false;
+  const attempt = m.attempt || {};
+  S.paper = m.paper || { items: [] };
+  S.items = Array.isArray(S.paper.items) ? S.paper.items : [];
+  if (Number.isFinite(m.server_time)) setClock(m.server_time, attempt.deadline);
+
+  // Committed answers from the server ...
+  S.answers.clear();
+  S.committedSeq.clear();
+  for (const a of Array.isArray(m.answers) ? m.answers : []) {
+    S.answers.set(a.item, a.response);
+    S.committedSeq.set(a.item, a.seq);
+  }
+  S.maxSeq = Math.max(S.maxSeq, Number(m.last_seq) || 0);
+  if (S.ticket) store.set(kSeq(S.ticket), String(S.maxSeq));
+
+  if (attempt.status === 'submitted') {
+    finish({ reason: attempt.submit_reason, score: attempt.score, submitted_at: attempt.submitted_at });
+    return;
+  }
+
+  // ... overlaid by local ones the server has not committed yet (higher seq).
+  const known = new Set(S.items.map((it) => it.item));
+  S.saveState.clear();
+  for (const item of S.committedSeq.keys()) S.saveState.set(item, 'saved');
+  for (const [item, p] of [...S.pending]) {
+    if (known.has(item) && p.seq > (S.committedSeq.get(item) || 0)) {
+      S.answers.set(item, p.response);
+      S.saveState.set(item, 'saving');
+    } else {
+      S.pending.delete(item);
+    }
+  }
+  savePending();
+  S.ready = true;
+  S.index = Math.min(Math.max(0, S.index), Math.max(0, S.items.length - 1));
+  const rem = remainingMs();
+  S.locked = rem != null && rem <= 0;
+  if (S.screen !== 'exam') setError(null);
+  showScreen('exam');
+  buildNav();
+  renderExam();
+  tick();
+  resendPending();
+  maybeSubmit();
+}
+
+function onAck(m) {
+  const item = m.item;
+  const seq = Number(m.seq) || 0;
+  S.committedSeq.set(item, Math.max(S.committedSeq.get(item) || 0, seq));
+  const p = S.pending.get(item);
+  if (p && p.seq <= seq) {
+    S.pending.delete(item);
+    savePending();
+    S.saveState.set(item, 'saved');
+    S.saveErr.delete(item);
+  } else if (!p && S.saveState.get(item) === 'saving') {
+    S.saveState.set(item, 'saved');
+  }
+  renderExamStatus();
+  maybeSubmit();
+}
+
+function onSubmitted(m) {
+  finish({ reason: m.reason, score: m.score, submitted_at: m.submitted_at });
+}
+
+function finish(f) {
+  S.final = f;
+  S.locked = true;
+  S.submitRequested = false;
+  S.pending.clear();
+  savePending();
+  closeConfirm();
+  setError(null);
+  showScreen('final');
+  renderFinal();
+}
+
+function onError(m, req) {
+  const code = String(m.code || 'unknown');
+  const kind = req ? req.kind : null;
+  switch (kind) {
+    case 'login':
+      S.pendingLogin = null;
+      setError(errKey(code), { field: m.field || '', code });
+      renderLogin();
+      return;
+    case 'resume':
+      if (code === 'bad_token') {
+        S.token = null;
+        store.del(K_TOKEN);
+        showScreen('login');
+        setError('err.bad_token');
+      } else if (code === 'busy' || code === 'internal') {
+        setTimeout(() => { if (S.connected && !S.authed) reauth(); }, RETRY_MS);
+      } else {
+        setError(errKey(code), { field: m.field || '', code });
+      }
+      return;
+    case 'start':
+      S.starting = false;
+      if (code === 'unauthenticated') { reauth(); return; }
+      if (code === 'busy' || code === 'internal') {
+        setTimeout(() => { if (S.authed && !S.ready) sendStart(); }, RETRY_MS);
+        return;
+      }
+      S.wantStart = false;
+      if (S.screen !== 'exam') showScreen('info');
+      setError(errKey(code), { field: m.field || '', code });
+      renderInfo();
+      return;
+    case 'answer':
+      onAnswerError(code, req, m);
+      return;
+    case 'submit':
+      S.submitSent = false;
+      if (code === 'unauthenticated' || code === 'not_started') { reauth(); return; }
+      if (code === 'busy' || code === 'internal') { setTimeout(maybeSubmit, RETRY_MS); return; }
+      setError(errKey(code), { field: m.field || '', code });
+      return;
+    case 'heartbeat':
+    case 'time':
+      if (code === 'unauthenticated' && S.token) reauth();
+      return;
+    default:
+      // No request of ours: too_large or a protocol mismatch; say so.
+      setError(errKey(code), { field: m.field || '', code });
+  }
+}
+
+function onAnswerError(code, req, m) {
+  const { item, seq } = req;
+  const p = S.pending.get(item);
+  const current = p && p.seq === seq;
+  switch (code) {
+    case 'busy':
+    case 'internal':
+      if (current) setTimeout(() => { if (S.pending.get(item) === p) sendAnswer(item); }, RETRY_MS);
+      return;
+    case 'unauthenticated':
+    case 'not_started':
+      reauth();          // resume -> start -> paper resends everything pending
+      return;
+    case 'submitted':
+      if (current) { S.pending.delete(item); savePending(); }
+      S.locked = true;
+      sendStart();       // the paper tells the final state
+      return;
+    case 'time_over':
+      S.locked = true;
+      break;
+    default:
+      break;
+  }
+  // The answer can never be saved as it is (bad_field, time_over): say so and drop it.
+  if (current) {
+    S.pending.delete(item);
+    savePending();
+    S.saveState.set(item, 'error');
+    S.saveErr.set(item, code);
+  }
+  if (code !== 'time_over') setError(errKey(code), { field: m.field || '', code });
+  renderExam();
+  maybeSubmit();
+}
+
+function errKey(code) {
+  const known = ['bad_credentials', 'bad_token', 'unauthenticated', 'not_open', 'not_started',
+    'time_over', 'submitted', 'busy', 'internal', 'too_large', 'bad_field', 'bad_json',
+    'unknown_type'];
+  return known.includes(code) ? `err.${code}` : 'err.unknown';
+}
+
+// ---------------------------------------------------------------------------------------
+// Time (server-owned)
+
+function setClock(serverTime, deadline) {
+  S.syncServer = serverTime;
+  S.syncPerf = performance.now();
+  if (deadline !== undefined && deadline !== null) S.deadline = deadline;
+}
+
+function serverNow() {
+  return S.syncServer + (performance.now() - S.syncPerf);
+}
+
+function remainingMs() {
+  return S.deadline == null ? null : S.deadline - serverNow();
+}
+
+function formatRemaining(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const p2 = (n) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${p2(m)}:${p2(s)}` : `${p2(m)}:${p2(s)}`;
+}
+
+function tick() {
+  if (S.screen !== 'exam') return;
+  const ms = remainingMs();
+  const el = $('countdown');
+  if (ms == null) {
+    el.textContent = '--:--';
+    return;
+  }
+  el.textContent = formatRemaining(ms);
+  el.classList.toggle('urgent', ms < RED_UNDER_MS);
+  if (ms <= 0) {
+    if (!S.locked) {
+      S.locked = true;
+      closeConfirm();
+      renderExam();
+    }
+    // The server submits at the deadline and pushes `submitted`; should the push be lost,
+    // ask for the attempt's state now and then.
+    const now = performance.now();
+    if (S.ready && -ms > POLL_AFTER_DEADLINE_MS && now - S.lastPoll > POLL_AFTER_DEADLINE_MS) {
+      S.lastPoll = now;
+      S.starting = false;
+      sendStart();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Heartbeat, liveness and client events
+
+// A request unanswered for SILENCE_MS means a dead link (a half-open TCP connection gives
+// no close event) or a lost request: reconnect; resume then resends whatever is pending.
+// Timers of a hidden tab may run late, but replies still arrive and settle requests, so a
+// late timer alone never drops a healthy connection.
+function watchdog() {
+  if (!S.connected) return;
+  const now = performance.now();
+  for (const r of S.reqs.values()) {
+    if (now - r.at > SILENCE_MS) {
+      dropSocket();
+      return;
+    }
+  }
+}
+
+function heartbeat() {
+  if (!S.connected) return;
+  if (S.authed) {
+    const events = S.events.splice(0, MAX_EVENTS_PER_HEARTBEAT);
+    const msg = { type: 'heartbeat' };
+    if (events.length) msg.events = events;
+    if (!send(msg, { kind: 'heartbeat', events })) S.events.unshift(...events);
+  } else {
+    send({ type: 'time' }, { kind: 'time' });
+  }
+}
+
+function recordEvent(kind) {
+  if (!S.ticket || S.screen !== 'exam') return;
+  S.events.push({ kind, at: Date.now() });
+  if (S.events.length > MAX_EVENTS_QUEUED) S.events.splice(0, S.events.length - MAX_EVENTS_QUEUED);
+}
+
+window.addEventListener('blur', () => recordEvent('blur'));
+window.addEventListener('focus', () => recordEvent('focus'));
+document.addEventListener('visibilitychange', () => {
+  recordEvent(document.visibilityState === 'hidden' ? 'visibility_hidden' : 'visibility_visible');
+  if (document.visibilityState === 'visible' && S.connected) send({ type: 'time' }, { kind: 'time' });
+});
+document.addEventListener('copy', () => recordEvent('copy'));
+document.addEventListener('paste', () => recordEvent('paste'));
+document.addEventListener('fullscreenchange', () => {
+  if (!document.fullscreenElement) recordEvent('fullscreen_exit');
+});
+
+// ---------------------------------------------------------------------------------------
+// Answering and submitting
+
+function canAnswer() {
+  return S.screen === 'exam' && !S.locked && !S.final && !S.submitRequested;
+}
+
+function choose(item, response) {
+  if (!canAnswer()) {
+    renderItem();
+    return;
+  }
+  if ((S.answers.get(item) || '') === response) return;
+  const seq = nextSeq();
+  S.answers.set(item, response);
+  S.pending.set(item, { response, seq });
+  savePending();
+  S.saveState.set(item, 'saving');
+  S.saveErr.delete(item);
+  sendAnswer(item);
+  renderExamStatus();
+}
+
+function unansweredCount() {
+  return S.items.filter((it) => !(S.answers.get(it.item) || '')).length;
+}
+
+function openConfirm() {
+  if (!canAnswer()) return;
+  const n = unansweredCount();
+  $('confirm-unanswered').textContent = n > 0
+    ? t('confirm.unanswered', { n })
+    : t('confirm.all_answered', { n: S.items.length });
+  $('confirm-unanswered').classList.toggle('warn', n > 0);
+  const d = $('confirm-dialog');
+  if (!d.open) d.showModal();
+  $('cancel-submit').focus();
+}
+
+function closeConfirm() {
+  const d = $('confirm-dialog');
+  if (d.open) d.close();
+}
+
+function confirmSubmit() {
+  closeConfirm();
+  if (S.final) return;
+  S.submitRequested = true;
+  S.submitAskedAt = performance.now();
+  renderExam();
+  maybeSubmit();
+  // Unacknowledged answers hold the submit back, but not for ever.
+  setTimeout(() => maybeSubmit(true), SUBMIT_WAIT_MS + 100);
+}
+
+function maybeSubmit(force = false) {
+  if (!S.submitRequested || S.submitSent || !S.ready || S.final) return;
+  const waited = performance.now() - S.submitAskedAt >= SUBMIT_WAIT_MS;
+  if (S.pending.size > 0 && !(force && waited)) {
+    renderSubmitProgress('submit.waiting');
+    return;
+  }
+  if (send({ type: 'submit' }, { kind: 'submit' })) {
+    S.submitSent = true;
+    renderSubmitProgress('submit.sending');
+  }
+}
+
+function logout() {
+  S.token = null;
+  store.del(K_TOKEN);
+  S.welcome = null;
+  S.paper = null;
+  S.items = [];
+  S.final = null;
+  S.ticket = null;
+  S.wantStart = false;
+  S.submitRequested = false;
+  S.answers.clear();
+  S.pending.clear();
+  S.saveState.clear();
+  S.events = [];
+  setError(null);
+  showScreen('login');
+  renderHeader();
+  // A fresh connection is a logged-out one.
+  dropSocket();
+  S.lostOnce = false;
+  renderBanner();
+  clearTimeout(S.reconnectTimer);
+  S.reconnectTimer = 0;
+  S.backoff = BACKOFF_MIN_MS;
+  connect();
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+const SCREENS = ['wait', 'login', 'info', 'exam', 'final'];
+
+function showScreen(name) {
+  if (S.screen !== name) setError(null);
+  S.screen = name;
+  for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
+  $('exam-head').hidden = !(name === 'exam' || name === 'final') || !S.welcome;
+  $('clock').hidden = name !== 'exam';
+  document.body.dataset.screen = name;
+  placeError();
+  renderBanner();
+}
+
+function setError(key, params) {
+  S.error = key ? { key, params } : null;
+  renderError();
+}
+
+function renderError() {
+  const el = $('error');
+  if (!S.error) {
+    el.hidden = true;
+    el.textContent = '';
+    return;
+  }
+  el.textContent = t(S.error.key, S.error.params);
+  el.hidden = false;
+}
+
+function placeError() {
+  const slot = document.querySelector(`#screen-${S.screen} .error-slot`);
+  const el = $('error');
+  if (slot && el.parentElement !== slot) slot.appendChild(el);
+}
+
+function renderBanner() {
+  // Up means usable: connected and, for a candidate who has a token, logged in again.
+  const up = S.connected && (S.authed || !S.token);
+  const down = !up && (S.lostOnce || S.failedOnce);
+  $('banner').hidden = !down;
+  if (down) {
+    $('banner-text').textContent = t(S.everConnected || S.token ? 'conn.lost' : 'conn.connecting');
+    $('banner-detail').hidden = !(S.screen === 'exam' && S.pending.size > 0);
+  }
+}
+
+function applyI18n() {
+  document.documentElement.lang = S.lang === 'en' ? 'en' : 'zh-CN';
+  document.title = t('app.title');
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  for (const el of document.querySelectorAll('[data-i18n-aria]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  }
+  $('wait-text').textContent = t(S.token ? 'conn.resuming' : 'conn.connecting');
+  renderError();
+  renderBanner();
+  renderLogin();
+  renderInfo();
+  if (S.items.length) {
+    buildNav();
+    renderExam();
+  }
+  renderFinal();
+}
+
+function renderHeader() {
+  const w = S.welcome;
+  $('head-session').textContent = w && w.session ? w.session.title || '' : '';
+  $('head-name').textContent = w && w.candidate ? w.candidate.name || '' : '';
+  $('head-ticket').textContent = w && w.candidate ? w.candidate.ticket || '' : '';
+}
+
+function renderLogin() {
+  const busy = !!S.pendingLogin;
+  const b = $('login-submit');
+  b.disabled = busy;
+  b.textContent = t(busy ? 'login.busy' : 'login.submit');
+}
+
+function formatDuration(s) {
+  s = Number(s) || 0;
+  if (s < 60) return t('duration.seconds', { n: s });
+  return t('duration.minutes', { n: Math.round(s / 60) });
+}
+
+function renderInfo() {
+  const w = S.welcome;
+  if (w) {
+    $('info-name').textContent = w.candidate ? w.candidate.name : '';
+    $('info-ticket').textContent = w.candidate ? w.candidate.ticket : '';
+    $('info-session').textContent = w.session ? w.session.title : '';
+    $('info-duration').textContent = w.session ? formatDuration(w.session.duration_s) : '';
+  }
+  const b = $('start-exam');
+  const busy = S.starting || S.wantStart;
+  b.disabled = busy;
+  b.textContent = t(busy ? 'info.starting' : 'info.start');
+}
+
+function buildNav() {
+  const grid = $('nav-grid');
+  grid.textContent = '';
+  S.items.forEach((it, i) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'nav-btn';
+    b.dataset.testid = `nav-${i + 1}`;
+    b.dataset.index = String(i);
+    b.textContent = String(it.no || i + 1);
+    grid.appendChild(b);
+  });
+}
+
+function renderNav() {
+  const buttons = $('nav-grid').children;
+  let answered = 0;
+  S.items.forEach((it, i) => {
+    const b = buttons[i];
+    if (!b) return;
+    const has = !!(S.answers.get(it.item) || '');
+    if (has) answered++;
+    const state = S.saveState.get(it.item);
+    b.classList.toggle('answered', has);
+    b.classList.toggle('current', i === S.index);
+    b.classList.toggle('unsaved', state === 'error' || (has && state === 'saving' && !S.connected));
+    if (i === S.index) b.setAttribute('aria-current', 'step');
+    else b.removeAttribute('aria-current');
+    b.setAttribute('aria-label', `${t('exam.nav.item', { no: it.no || i + 1 })} · ${t(has ? 'exam.legend.answered' : 'exam.legend.unanswered')}`);
+  });
+  $('answered-count').textContent = t('exam.answered', { a: answered, n: S.items.length });
+}
+
+function renderItem() {
+  const it = S.items[S.index];
+  const opts = $('options');
+  opts.textContent = '';
+  if (!it) {
+    $('item-stem').textContent = '';
+    return;
+  }
+  const prevSection = S.index > 0 ? S.items[S.index - 1].section : null;
+  $('item-section').textContent = it.section || '';
+  $('item-section').classList.toggle('repeat', !!it.section && it.section === prevSection);
+  $('item-no').textContent = t('exam.item', { no: it.no || S.index + 1 });
+  $('item-points').textContent = it.points != null ? t('exam.points', { p: formatNumber(it.points) }) : '';
+  $('item-stem').textContent = it.stem || '';
+  const chosen = S.answers.get(it.item) || '';
+  const disabled = !canAnswer();
+  for (const o of Array.isArray(it.options) ? it.options : []) {
+    const label = document.createElement('label');
+    label.className = 'option';
+    label.dataset.testid = `option-${o.key}`;
+    const input = document.createElement('input');
+    input.type = 'radio';
+    input.name = `item-${it.item}`;
+    input.value = o.key;
+    input.checked = chosen === o.key;
+    input.disabled = disabled;
+    input.dataset.testid = `option-input-${o.key}`;
+    const key = document.createElement('span');
+    key.className = 'option-key';
+    key.textContent = o.key;
+    const text = document.createElement('span');
+    text.className = 'option-text';
+    text.textContent = o.text;
+    label.append(input, key, text);
+    label.classList.toggle('selected', input.checked);
+    opts.appendChild(label);
+  }
+  $('prev').disabled = S.index <= 0;
+  $('next').disabled = S.index >= S.items.length - 1;
+}
+
+function renderSaveStatus() {
+  const it = S.items[S.index];
+  const el = $('save-status');
+  el.className = 'save-status';
+  el.removeAttribute('title');
+  if (!it) { el.textContent = ''; return; }
+  const has = !!(S.answers.get(it.item) || '');
+  const state = S.saveState.get(it.item);
+  let text;
+  if (state === 'error') {
+    const code = S.saveErr.get(it.item);
+    text = t('save.error');
+    if (code) el.title = t(errKey(code), { code, field: '' });
+    el.classList.add('is-error');
+  } else if (state === 'saving') {
+    text = t('save.saving');
+    el.classList.add('is-saving');
+  } else if (has || state === 'saved') {
+    text = t('save.saved');
+    el.classList.add('is-saved');
+  } else {
+    text = t('save.none');
+    el.classList.add('is-none');
+  }
+  el.textContent = text;
+}
+
+function renderSubmitProgress(key) {
+  const el = $('submit-progress');
+  if (!key) { el.hidden = true; el.textContent = ''; return; }
+  el.hidden = false;
+  el.textContent = t(key);
+}
+
+function renderExam() {
+  if (!S.items.length) return;
+  renderNav();
+  renderItem();
+  renderSaveStatus();
+  $('time-up').hidden = !(S.locked && !S.final);
+  $('submit').disabled = !canAnswer();
+  if (!S.submitRequested) renderSubmitProgress(null);
+  else renderSubmitProgress(S.submitSent ? 'submit.sending' : 'submit.waiting');
+  document.body.classList.toggle('locked', S.locked);
+}
+
+// Cheaper update after an answer changes state: navigator and save status only.
+function renderExamStatus() {
+  if (S.screen !== 'exam' || !S.items.length) return;
+  renderNav();
+  renderSaveStatus();
+  const it = S.items[S.index];
+  const chosen = it ? S.answers.get(it.item) || '' : '';
+  for (const label of $('options').children) {
+    const input = label.querySelector('input');
+    input.checked = input.value === chosen;
+    label.classList.toggle('selected', input.checked);
+  }
+  renderBanner();
+}
+
+function formatNumber(x) {
+  const n = Number(x);
+  if (!Number.isFinite(n)) return '';
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+
+function renderFinal() {
+  const f = S.final;
+  if (!f) return;
+  $('final-reason').textContent = t(f.reason === 'deadline' ? 'final.reason.deadline' : 'final.reason.candidate');
+  const hasScore = typeof f.score === 'number' && Number.isFinite(f.score);
+  $('final-score-box').hidden = !hasScore;
+  $('final-score').textContent = hasScore ? formatNumber(f.score) : '';
+  const total = S.paper && S.paper.total_points != null ? formatNumber(S.paper.total_points) : '';
+  $('final-total').textContent = total ? t('final.total', { p: total }) : '';
+  $('final-at').textContent = Number.isFinite(f.submitted_at)
+    ? t('final.at', { t: new Date(f.submitted_at).toLocaleString(S.lang === 'en' ? 'en-GB' : 'zh-CN') })
+    : '';
+}
+
+function go(index) {
+  if (index < 0 || index >= S.items.length) return;
+  S.index = index;
+  if (S.ticket) store.set(kIndex(S.ticket), String(index));
+  renderExam();
+  $('item').scrollIntoView({ block: 'nearest' });
+}
+
+// ---------------------------------------------------------------------------------------
+// Wiring
+
+$('lang-toggle').addEventListener('click', () => {
+  S.lang = S.lang === 'en' ? 'zh-CN' : 'en';
+  try { localStorage.setItem('kc.lang', S.lang); } catch { /* ignore */ }
+  applyI18n();
+});
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (S.pendingLogin) return;
+  const ticket = $('login-ticket').value.trim();
+  const idno = $('login-idno').value.trim();
+  if (!ticket) { setError('err.empty_ticket'); $('login-ticket').focus(); return; }
+  if (!idno) { setError('err.empty_idno'); $('login-idno').focus(); return; }
+  S.pendingLogin = { ticket, id_number: idno };
+  renderLogin();
+  sendLogin();
+});
+
+$('start-exam').addEventListener('click', () => {
+  setError(null);
+  S.wantStart = true;
+  sendStart();
+});
+$('info-logout').addEventListener('click', logout);
+$('final-logout').addEventListener('click', logout);
+
+$('options').addEventListener('change', (ev) => {
+  const input = ev.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== 'radio') return;
+  const it = S.items[S.index];
+  if (it) choose(it.item, input.value);
+});
+
+$('nav-grid').addEventListener('click', (ev) => {
+  const b = ev.target instanceof Element ? ev.target.closest('.nav-btn') : null;
+  if (b) go(Number(b.dataset.index));
+});
+$('prev').addEventListener('click', () => go(S.index - 1));
+$('next').addEventListener('click', () => go(S.index + 1));
+$('submit').addEventListener('click', openConfirm);
+$('cancel-submit').addEventListener('click', closeConfirm);
+$('confirm-submit').addEventListener('click', confirmSubmit);
+
+document.addEventListener('keydown', (ev) => {
+  if (S.screen !== 'exam' || $('confirm-dialog').open || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.target instanceof HTMLInputElement && ev.target.type !== 'radio') return;
+  if (ev.key === 'PageDown') { go(S.index + 1); ev.preventDefault(); }
+  if (ev.key === 'PageUp') { go(S.index - 1); ev.preventDefault(); }
+});
+
+window.addEventListener('pagehide', () => { savePending(); });
+
+applyI18n();
+showScreen(S.token ? 'wait' : 'login');
+setInterval(tick, 250);
+setInterval(heartbeat, HEARTBEAT_MS);
+setInterval(watchdog, WATCHDOG_MS);
+connect();
