@@ -309,8 +309,9 @@ static void *worker_main(void *arg)
     if (connected) atomic_fetch_sub(&S.workers_connected, 1);
     srv_db_close(&db);
     mysql_thread_end();
-    atomic_fetch_sub(&S.workers_running, 1);
+    /* Wake the loop first: once workers_running reaches 0 the context may be destroyed. */
     lws_cancel_service(S.ctx);
+    atomic_fetch_sub(&S.workers_running, 1);
     return NULL;
 }
 
