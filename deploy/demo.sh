@@ -44,7 +44,7 @@ $(tail -n +2 deploy/demo/candidates.csv | awk -F, '{printf "    %s / %s  %s\n", 
 
 MSG
 # Not exec: the EXIT trap must run after the server stops to shut MariaDB down.
-kc serve &
+"$bin" --config "$conf" serve &
 srv=$!
 trap 'kill -TERM $srv 2>/dev/null || true' INT TERM
 wait $srv || true

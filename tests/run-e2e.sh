@@ -73,7 +73,7 @@ expect 1 "a wrong ID check digit is rejected" kc session add-candidates --sessio
 contains "$tmp/err" "badc.csv:2: 身份证号: the check digit does not match" "the rejection names the line and field"
 
 # ---- the server ----
-kc serve >"$tmp/server.log" 2>&1 &
+"$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
