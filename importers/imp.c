@@ -1,0 +1,210 @@
+/* Importer entry points: format names, reading files, text encodings, dispatch. */
+#include "imp_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int imp_format_parse(const char *name, imp_format *out)
+{
+    if (name && strcasecmp(name, "csv") == 0) {
+        *out = IMP_CSV;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- encodings ---- */
+
+/* Length of the strict UTF-8 sequence at p (no NUL, overlongs, surrogates), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n = end - p;
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && p[1] < 0xA0) return 0;     /* overlong */
+        if (c == 0xED && p[1] >= 0xA0) return 0;    /* surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && p[1] < 0x90) return 0;
+        if (c == 0xF4 && p[1] >= 0x90) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+static int gb18030_to_utf8(const char *buf, size_t len, char **out, size_t *out_len)
+{
+    iconv_t cd = iconv_open("UTF-8", "GB18030");
+    if (cd == (iconv_t)-1) return -1;
+    /* GB18030 needs at most 1.5 UTF-8 bytes per input byte (2 -> 3; 4 -> 4). */
+    size_t cap = len + len / 2 + 16;
+    char *o = malloc(cap);
+    int rc = o ? 0 : -2;
+    char *in = (char *)buf, *op = o;
+    size_t inleft = len, outleft = cap - 1;
+    while (!rc && inleft) {
+        if (iconv(cd, &in, &inleft, &op, &outleft) != (size_t)-1) break;
+        if (errno != E2BIG) { rc = -1; break; }
+        size_t used = (size_t)(op - o);
+        char *bigger = realloc(o, cap * 2);
+        if (!bigger) { rc = -2; break; }
+        o = bigger;
+        op = o + used;
+        outleft += cap;
+        cap *= 2;
+    }
+    if (!rc) {
+        /* flush: a GB18030 sequence cut at the end is an error, not silently dropped */
+        if (inleft || iconv(cd, NULL, NULL, &op, &outleft) == (size_t)-1) rc = -1;
+    }
+    iconv_close(cd);
+    if (rc) { free(o); return rc; }
+    *op = 0;
+    *out = o;
+    *out_len = (size_t)(op - o);
+    return 0;
+}
+
+int imp__decode_text(const char *name, const char *buf, size_t len, const char **text,
+                     size_t *text_len, char **to_free, bank_diag *d)
+{
+    *to_free = NULL;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) { buf += 3; len -= 3; }
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    size_t multibyte = 0, invalid = 0;
+    int line = 1, first_bad_line = 0;
+    while (p < end) {
+        size_t k = utf8_seq(p, end);
+        if (!k) {
+            if (!invalid++) first_bad_line = line;
+            p++;
+            continue;
+        }
+        if (k > 1) multibyte++;
+        else if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] != '\n'))) line++;
+        p += k;
+    }
+    if (!invalid) {
+        *text = buf;
+        *text_len = len;
+        return 0;
+    }
+    /* Text that is UTF-8 nearly everywhere is a damaged UTF-8 file: decoding it as GB18030
+     * would "succeed" and import garbage, so name the line instead. */
+    if (multibyte >= 20 * invalid)
+        return bank_diag_add(d, name, first_bad_line, "encoding",
+                             "invalid UTF-8 byte sequence (the rest of the file is UTF-8)") ? -1 : 1;
+    char *conv;
+    size_t conv_len;
+    int rc = gb18030_to_utf8(buf, len, &conv, &conv_len);
+    if (rc == -2) return -1;
+    if (rc == 0 && memchr(conv, 0, conv_len)) {
+        free(conv);
+        rc = -1;
+    }
+    if (rc)
+        return bank_diag_add(d, name, 1, "encoding", "not UTF-8 or GB18030") ? -1 : 1;
+    *to_free = conv;
+    *text = conv;
+    *text_len = conv_len;
+    /* GB18030 has its own BOM (84 31 95 33), which decodes to U+FEFF */
+    if (conv_len >= 3 && memcmp(conv, "\xEF\xBB\xBF", 3) == 0) {
+        *text += 3;
+        *text_len -= 3;
+    }
+    return 0;
+}
+
+/* ---- entry points ---- */
+
+static int too_big(bank_diag *d, const char *name)
+{
+    return bank_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
+               ? -1 : 1;
+}
+
+int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, size_t len,
+                     bank_itemset *set, bank_diag *d)
+{
+    size_t before = d->n;
+    if (f != IMP_CSV) {
+        bank_diag_add(d, display_name, 0, "format", "unknown import format %d", (int)f);
+        return -1;
+    }
+    if (len > IMP_MAX_BYTES)
+        return too_big(d, display_name);
+    const char *text;
+    size_t text_len;
+    char *to_free;
+    int rc = imp__decode_text(display_name, buf, len, &text, &text_len, &to_free, d);
+    if (rc) return rc;
+    rc = imp__csv_parse(display_name, text, text_len, set, d);
+    free(to_free);
+    if (rc < 0) return rc;
+    return d->n > before ? 1 : 0;
+}
+
+int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        bank_diag_add(d, path, 0, "file", "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int e = errno;
+        close(fd);
+        bank_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        bank_diag_add(d, path, 0, "file", "is a directory");
+        return -1;
+    }
+    if (S_ISREG(st.st_mode) && (size_t)st.st_size > IMP_MAX_BYTES) {
+        close(fd);
+        return too_big(d, path);
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) { close(fd); return -1; }
+    for (;;) {
+        if (len == cap) {
+            if (cap > IMP_MAX_BYTES) break;    /* a pipe or a growing file: refused below */
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) { free(buf); close(fd); return -1; }
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            bank_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
+            return -1;
+        }
+        if (n == 0) break;
+        len += (size_t)n;
+    }
+    close(fd);
+    int rc = imp_parse_buffer(f, path, buf, len, set, d);
+    free(buf);
+    return rc;
+}

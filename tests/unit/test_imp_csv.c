@@ -1,0 +1,585 @@
+/* importers: the CSV question-bank template, its encodings and every diagnostic line. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../importers/imp.h"
+
+#define H "试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处\n"
+#define KNOWN "试题编号, 题型, 题干, 选项A-选项H, 答案, 分值, 难度, 鉴定点代码, 解析, 出处"
+
+static bank_arena *A;
+static bank_itemset S;
+static bank_diag D;
+
+static void setup(void)
+{
+    A = bank_arena_new(0);
+    cr_assert_not_null(A);
+    bank_itemset_init(&S, A);
+    bank_diag_init(&D, A);
+}
+
+static void teardown(void)
+{
+    bank_arena_free(A);
+    A = NULL;
+}
+
+TestSuite(csv, .init = setup, .fini = teardown);
+
+static int parse_n(const char *buf, size_t n)
+{
+    return imp_parse_buffer(IMP_CSV, "q.csv", buf, n, &S, &D);
+}
+
+static int parse(const char *text) { return parse_n(text, strlen(text)); }
+
+static void expect_lines(const char *const *exp, size_t n)
+{
+    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
+    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
+    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
+}
+#define EXPECT(...)                                                                 \
+    do {                                                                            \
+        const char *const exp_[] = {__VA_ARGS__};                                   \
+        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
+    } while (0)
+#define EXPECT_CLEAN() expect_lines(NULL, 0)
+
+/* Converts UTF-8 to another encoding with iconv; the caller frees. */
+static char *convert(const char *to, const char *utf8, size_t *out_len)
+{
+    iconv_t cd = iconv_open(to, "UTF-8");
+    cr_assert_neq(cd, (iconv_t)-1, "iconv_open %s: %s", to, strerror(errno));
+    size_t inleft = strlen(utf8), cap = inleft * 4 + 16, outleft = cap;
+    char *out = malloc(cap), *in = (char *)utf8, *op = out;
+    cr_assert_neq(iconv(cd, &in, &inleft, &op, &outleft), (size_t)-1);
+    iconv_close(cd);
+    *out_len = cap - outleft;
+    return out;
+}
+
+/* ---- good input ---- */
+
+Test(csv, good_file)
+{
+    int rc = parse(H
+                   "NS-1,单选题,TCP 工作在哪一层？,物理层,网络层,传输层,应用层,C,2,2,B-01-001,TCP 是传输层协议。,演示\n"
+                   "NS-2,单选,HTTPS 默认端口是（ ）。,80,443,,,b,2.5,,,,\n"
+                   ",20,下列属于对称加密算法的是,RSA,AES,ECC,,Ｂ,,5,B-02-001,,\n"
+                   "NS-4,single,最小权限原则指什么？,按需授权,全部授权,A,B,ｄ,1.50,1,,,\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 4);
+    bank_item *it = &S.items[0];
+    cr_assert_str_eq(it->uid, "NS-1");
+    cr_assert_eq(it->type, BANK_SINGLE);
+    cr_assert_eq(it->version, 1);
+    cr_assert_str_eq(it->stem, "TCP 工作在哪一层？");
+    cr_assert_eq(it->n_options, 4);
+    cr_assert_str_eq(it->options[2], "传输层");
+    cr_assert_str_eq(it->answer, "C");
+    cr_assert_eq(it->points_centi, 200);
+    cr_assert_eq(it->difficulty, 2);
+    cr_assert_str_eq(it->point_code, "B-01-001");
+    cr_assert_str_eq(it->explanation, "TCP 是传输层协议。");
+    cr_assert_str_eq(it->source, "演示");
+    cr_assert_str_eq(it->file, "q.csv");
+    cr_assert_eq(it->line, 2);
+    it = &S.items[1];
+    cr_assert_eq(it->n_options, 2);
+    cr_assert_str_eq(it->answer, "B");
+    cr_assert_eq(it->points_centi, 250);
+    cr_assert_eq(it->difficulty, 0);
+    cr_assert_null(it->point_code);
+    cr_assert_null(it->explanation);
+    cr_assert_null(it->source);
+    cr_assert_null(it->options[2]);
+    it = &S.items[2];
+    cr_assert_eq(strncmp(it->uid, "h-", 2), 0);
+    cr_assert_eq(strlen(it->uid), 18);
+    cr_assert_str_eq(it->answer, "B");
+    cr_assert_eq(it->points_centi, 100, "分值 defaults to 1");
+    cr_assert_eq(it->line, 4);
+    it = &S.items[3];
+    cr_assert_str_eq(it->answer, "D");
+    cr_assert_eq(it->points_centi, 150);
+}
+
+Test(csv, columns_in_any_order_with_aliases_and_padding)
+{
+    int rc = parse(" 答案 ,题干,\u3000题型,选项B,选项A,试题GUID,鉴定点,分数,题号\n"
+                   "A,哪个是传输层协议？,单项选择题,UDP,TCP,G-1,B-01-001,3,17\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 1);
+    cr_assert_str_eq(S.items[0].uid, "G-1");
+    cr_assert_str_eq(S.items[0].options[0], "TCP");
+    cr_assert_str_eq(S.items[0].options[1], "UDP");
+    cr_assert_str_eq(S.items[0].point_code, "B-01-001");
+    cr_assert_eq(S.items[0].points_centi, 300);
+}
+
+Test(csv, bom_and_crlf)
+{
+    int rc = parse("\xEF\xBB\xBF" "试题编号,题型,题干,选项A,选项B,答案\r\n"
+                   "X-1,单选题,\"跨\r\n行\",甲,乙,A\r\n"
+                   "\r\n"
+                   "X-2,单选题,题二,甲,乙,C\r\n");
+    EXPECT("q.csv:5: 答案: C but the item has only 2 options");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+    cr_assert_str_eq(S.items[0].uid, "X-1");
+    cr_assert_str_eq(S.items[0].stem, "跨\n行");
+}
+
+Test(csv, lone_cr_line_ends)
+{
+    int rc = parse("题型,题干,选项A,选项B,答案\r单选题,一,甲,乙,A\r单选题,二,甲,乙,\r");
+    EXPECT("q.csv:3: 答案: is empty");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+}
+
+Test(csv, quoted_fields_with_commas_quotes_and_newlines)
+{
+    int rc = parse(H
+                   "Q-1,单选题,\"下列说法，哪个正确\n（多行题干）\n第三行\",\"甲,乙\",\"他说\"\"好\"\"\",丙,丁,A,1,,,,\n"
+                   "Q-2,单选题,题二,甲,乙,丙,丁,E,1,,,,\n"
+                   "Q-3,单选题,\"\",甲,乙,丙,丁,A,1,,,,\n");
+    EXPECT("q.csv:5: 答案: E but the item has only 4 options", "q.csv:6: 题干: is empty");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+    cr_assert_str_eq(S.items[0].stem, "下列说法，哪个正确\n（多行题干）\n第三行");
+    cr_assert_str_eq(S.items[0].options[0], "甲,乙");
+    cr_assert_str_eq(S.items[0].options[1], "他说\"好\"");
+}
+
+Test(csv, empty_lines_and_empty_rows_are_skipped)
+{
+    int rc = parse("\n\n" H "\n,,,,,,,,,,,,\n  ,\u3000,\n"
+                   "E-1,单选题,题一,甲,乙,,,B,,,,,\n\n"
+                   "E-2,单选题,题二,甲,乙,,,Z,,,,,");
+    EXPECT("q.csv:9: 答案: Z is not one option letter A-H");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+    cr_assert_eq(S.items[0].line, 7);
+}
+
+/* ---- encodings ---- */
+
+static const char GB_TEXT[] =
+    "试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处\r\n"
+    "GB-1,单选题,《中华人民共和国网络安全法》自哪一年起施行？,2015年,2016年,2017年,2018年,C,1,2,"
+    "B-01-001,2017年6月1日起施行。,Excel 另存为\r\n"
+    "GB-2,单选题,“𠀋”这样的扩展区汉字也能导入吗？,能,不能,,,A,1,1,,,\r\n";
+
+Test(csv, gb18030_from_excel)
+{
+    size_t n;
+    char *gb = convert("GB18030", GB_TEXT, &n);
+    cr_assert_neq(memcmp(gb, GB_TEXT, 20), 0, "the test input really is not UTF-8");
+    int rc = parse_n(gb, n);
+    free(gb);
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 2);
+    cr_assert_str_eq(S.items[0].stem, "《中华人民共和国网络安全法》自哪一年起施行？");
+    cr_assert_str_eq(S.items[0].options[2], "2017年");
+    cr_assert_str_eq(S.items[0].source, "Excel 另存为");
+    cr_assert_str_eq(S.items[1].stem, "“𠀋”这样的扩展区汉字也能导入吗？");
+}
+
+Test(csv, gbk_errors_name_lines_like_utf8)
+{
+    size_t n;
+    char *gb = convert("GBK", "题型,题干,选项A,选项B,答案\n单选题,防火墙,允许,拒绝,C\n", &n);
+    int rc = parse_n(gb, n);
+    free(gb);
+    EXPECT("q.csv:2: 答案: C but the item has only 2 options");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, same_items_from_utf8_and_gb18030_hash_alike)
+{
+    size_t n;
+    char *gb = convert("GB18030", GB_TEXT, &n);
+    cr_assert_eq(parse_n(gb, n), 0);
+    free(gb);
+    bank_arena *a2 = bank_arena_new(0);
+    bank_itemset s2;
+    bank_diag d2;
+    bank_itemset_init(&s2, a2);
+    bank_diag_init(&d2, a2);
+    cr_assert_eq(imp_parse_buffer(IMP_CSV, "u.csv", GB_TEXT, strlen(GB_TEXT), &s2, &d2), 0);
+    cr_assert_eq(memcmp(S.items[0].content_hash, s2.items[0].content_hash, 32), 0);
+    bank_arena_free(a2);
+}
+
+Test(csv, neither_utf8_nor_gb18030)
+{
+    size_t n;
+    char *u16 = convert("UTF-16", "题型,题干,选项A,选项B,答案\n单选题,一,甲,乙,A\n", &n);
+    int rc = parse_n(u16, n);
+    free(u16);
+    EXPECT("q.csv:1: encoding: not UTF-8 or GB18030");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+Test(csv, nul_bytes_are_not_text)
+{
+    static const char buf[] = "题型,题干,选项A,选项B,答案\n单选题,一\0二,甲,乙,A\n";
+    int rc = parse_n(buf, sizeof buf - 1);
+    EXPECT("q.csv:1: encoding: not UTF-8 or GB18030");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, damaged_utf8_names_the_line)
+{
+    char buf[] = H
+        "D-1,单选题,网络安全等级保护制度的基本要求是什么？,甲,乙,丙,丁,A,1,,,,\n"
+        "D-2,单选题,数据安全法规定的数据分类分级保护制度,甲,乙,丙,丁,A,1,,,,\n"
+        "D-3,单选题,个人信息保护法中敏感个人信息的处理规则,甲,乙,丙,丁,A,1,,,,\n";
+    char *p = strstr(buf, "数据安全法");
+    p[1] = (char)0xFF;   /* one broken byte on line 3 */
+    int rc = parse(buf);
+    EXPECT("q.csv:3: encoding: invalid UTF-8 byte sequence (the rest of the file is UTF-8)");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+/* ---- rejected rows ---- */
+
+Test(csv, missing_answer)
+{
+    int rc = parse(H "M-1,单选题,题一,甲,乙,丙,丁,A,,,,,\n"
+                     "M-2,单选题,题二,甲,乙,丙,丁,,,,,,\n"
+                     "M-3,单选题,题三,甲,乙,丙,丁,\u3000,,,,,\n");
+    EXPECT("q.csv:3: 答案: is empty", "q.csv:4: 答案: is empty");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1, "the valid items are still in the set");
+    cr_assert_str_eq(S.items[0].uid, "M-1");
+}
+
+Test(csv, answer_letter_without_option)
+{
+    int rc = parse(H "L-1,单选题,题一,甲,乙,丙,,D,,,,,\n"
+                     "L-2,单选题,题二,甲,乙,丙,,ｄ,,,,,\n"
+                     "L-3,单选题,题三,甲,乙,丙,,AB,,,,,\n"
+                     "L-4,单选题,题四,甲,乙,丙,,对,,,,,\n");
+    EXPECT("q.csv:2: 答案: D but the item has only 3 options",
+           "q.csv:3: 答案: D but the item has only 3 options",
+           "q.csv:4: 答案: AB is not one option letter A-H",
+           "q.csv:5: 答案: 对 is not one option letter A-H");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+Test(csv, options_must_be_contiguous_and_at_least_two)
+{
+    int rc = parse(H "O-1,单选题,题一,甲,,丙,,A,,,,,\n"
+                     "O-2,单选题,题二,甲,,,,A,,,,,\n"
+                     "O-3,单选题,题三,甲,甲,,,A,,,,,\n");
+    EXPECT("q.csv:2: 选项B: is empty but 选项C is filled; options must be contiguous",
+           "q.csv:3: 选项B: is empty; a single-choice item needs at least 2 options",
+           "q.csv:4: 选项B: has the same text as 选项A");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, unsupported_and_unknown_types)
+{
+    int rc = parse(H "T-1,多选题,题一,甲,乙,丙,丁,AB,,,,,\n"
+                     "T-2,判断题,题二,,,,,对,,,,,\n"
+                     "T-3,30,题三,甲,乙,丙,丁,AB,,,,,\n"
+                     "T-4,选择,题四,甲,乙,丙,丁,A,,,,,\n"
+                     "T-5,,题五,甲,乙,丙,丁,A,,,,,\n"
+                     "T-6,SINGLE,题六,甲,乙,丙,丁,A,,,,,\n");
+    EXPECT("q.csv:2: 题型: 多选题 is not supported yet; this version imports single-choice items only",
+           "q.csv:3: 题型: 判断题 is not supported yet; this version imports single-choice items only",
+           "q.csv:4: 题型: 30 is not supported yet; this version imports single-choice items only",
+           "q.csv:5: 题型: 选择 is not a known item type; use 单选题",
+           "q.csv:6: 题型: is empty");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+    cr_assert_str_eq(S.items[0].uid, "T-6");
+}
+
+Test(csv, long_values_are_cut_at_a_character_boundary)
+{
+    char row[2048] = H "C-1,";
+    for (int i = 0; i < 200; i++) strcat(row, "选");
+    strcat(row, ",题一,甲,乙,,,A,,,,,\n");
+    int rc = parse(row);
+    char want[256] = "q.csv:2: 题型: ";
+    for (int i = 0; i < 33; i++) strcat(want, "选");   /* 99 of the 100 bytes that fit */
+    strcat(want, "… is not a known item type; use 单选题");
+    EXPECT(want);
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, bad_points_and_difficulty)
+{
+    int rc = parse(H "P-1,单选题,题一,甲,乙,,,A,abc,,,,\n"
+                     "P-2,单选题,题二,甲,乙,,,A,1.234,,,,\n"
+                     "P-3,单选题,题三,甲,乙,,,A,0,,,,\n"
+                     "P-4,单选题,题四,甲,乙,,,A,150,,,,\n"
+                     "P-5,单选题,题五,甲,乙,,,A,-1,,,,\n"
+                     "P-6,单选题,题六,甲,乙,,,A,99999999,,,,\n"
+                     "P-7,单选题,题七,甲,乙,,,A,0.5,6,,,\n"
+                     "P-8,单选题,题八,甲,乙,,,A,1.,0,,,\n"
+                     "P-9,单选题,题九,甲,乙,,,A,.25,2.5,,,\n"
+                     "P-10,单选题,题十,甲,乙,,,E,1e2,难,,,\n");
+    EXPECT("q.csv:2: 分值: abc is not a number",
+           "q.csv:3: 分值: 1.234 has more than 2 decimal places",
+           "q.csv:4: 分值: 0 is not greater than 0",
+           "q.csv:5: 分值: 150 is more than 100",
+           "q.csv:6: 分值: -1 is not greater than 0",
+           "q.csv:7: 分值: 99999999 is more than 100",
+           "q.csv:8: 难度: 6 is not an integer from 1 to 5",
+           "q.csv:9: 难度: 0 is not an integer from 1 to 5",
+           "q.csv:10: 难度: 2.5 is not an integer from 1 to 5",
+           "q.csv:11: 答案: E but the item has only 2 options",
+           "q.csv:11: 分值: 1e2 is not a number",
+           "q.csv:11: 难度: 难 is not an integer from 1 to 5");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+Test(csv, points_forms)
+{
+    int rc = parse(H "F-1,单选题,题一,甲,乙,,,A,1.,,,,\n"
+                     "F-2,单选题,题二,甲,乙,,,A,.25,,,,\n"
+                     "F-3,单选题,题三,甲,乙,,,A,100,,,,\n"
+                     "F-4,单选题,题四,甲,乙,,,A,0.01,,,,\n"
+                     "F-5,单选题,题五,甲,乙,,,A,2.500,,,,\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    int want[] = {100, 25, 10000, 1, 250};
+    for (int i = 0; i < 5; i++) cr_assert_eq(S.items[i].points_centi, want[i], "row %d", i);
+}
+
+Test(csv, several_problems_in_one_row)
+{
+    int rc = parse(H "含 空格,单选题,,甲,,丙,,H,x,9,,,\n");
+    EXPECT("q.csv:2: 试题编号: contains spaces or control characters",
+           "q.csv:2: 题干: is empty",
+           "q.csv:2: 选项B: is empty but 选项C is filled; options must be contiguous",
+           "q.csv:2: 答案: H but the item has only 3 options",
+           "q.csv:2: 分值: x is not a number",
+           "q.csv:2: 难度: 9 is not an integer from 1 to 5");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, duplicate_items)
+{
+    int rc = parse(H "U-1,单选题,TCP 属于哪一层？,物理层,传输层,,,B,,,,,\n"
+                     "U-2,单选题,ARP 属于哪一层？,数据链路层,网络层,,,A,,,,,\n"
+                     "U-3,单选题,TCP  属于哪一层?,物理层,传输层,,,A,,,,,\n"
+                     "U-2,单选题,UDP 属于哪一层？,物理层,传输层,,,B,,,,,\n"
+                     ",单选题,ARP 属于哪一层？,数据链路层,网络层,,,A,,,,,\n");
+    EXPECT("q.csv:4: 题干: duplicate of the item on line 2",
+           "q.csv:5: 试题编号: U-2 is also used on line 3",
+           "q.csv:6: 题干: duplicate of the item on line 3");
+    cr_assert_eq(rc, 1);
+}
+
+/* ---- header ---- */
+
+Test(csv, unknown_columns)
+{
+    int rc = parse("题型,题干,知识点一级,选项A,选项B,答案,备注\n"
+                   "单选题,题一,网络,甲,乙,A,x\n"
+                   "单选题,题二,网络,甲,乙,C,x\n");
+    EXPECT("q.csv:1: 知识点一级: unknown column; the columns are " KNOWN,
+           "q.csv:1: 备注: unknown column; the columns are " KNOWN,
+           "q.csv:3: 答案: C but the item has only 2 options");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, missing_required_columns)
+{
+    int rc = parse("试题编号,题干,选项A,选项B\nX,题一,甲,乙\n");
+    EXPECT("q.csv:1: 题型: required column is missing", "q.csv:1: 答案: required column is missing");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+Test(csv, duplicate_columns)
+{
+    int rc = parse("试题编号,题型,题干,选项A,选项B,答案,试题GUID,题干\n"
+                   "X,单选题,题一,甲,乙,A,Y,题一\n");
+    EXPECT("q.csv:1: 试题GUID: same column as 试题编号", "q.csv:1: 题干: column appears twice");
+    cr_assert_eq(rc, 1);
+    cr_assert_str_eq(S.items[0].uid, "X");
+}
+
+Test(csv, values_without_a_column_name)
+{
+    int rc = parse("题型,题干,选项A,选项B,答案,\n"
+                   "单选题,题一,甲,乙,A,\n"
+                   "单选题,题二,甲,乙,A,,\n"
+                   "单选题,题三,甲,乙,A,多余\n"
+                   "单选题,题四,甲,乙,A,,多余\n");
+    EXPECT("q.csv:4: column 6: has a value but no column name",
+           "q.csv:5: column 7: has a value but no column name");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 2);
+}
+
+Test(csv, empty_and_header_only)
+{
+    cr_assert_eq(parse(""), 1);
+    cr_assert_eq(parse("\xEF\xBB\xBF\n\n"), 1);
+    cr_assert_eq(parse("题型,题干,选项A,选项B,答案\n\n"), 1);
+    EXPECT("q.csv:1: file: is empty; expected a header row and items",
+           "q.csv:1: file: is empty; expected a header row and items",
+           "q.csv:1: file: has a header row but no items");
+}
+
+/* ---- broken CSV ---- */
+
+Test(csv, truncated_file_names_the_line_of_the_open_quote)
+{
+    int rc = parse(H "R-1,单选题,题一,甲,乙,,,A,,,,,\n"
+                     "R-2,单选题,\"题二被截断\n的题干,甲,乙");
+    EXPECT("q.csv:3: 题干: quoted field is not closed; the file may be truncated");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+}
+
+Test(csv, truncated_quote_opened_after_a_multiline_field)
+{
+    int rc = parse(H "\"R-1\n\",单选题,\"题一\n");
+    EXPECT("q.csv:3: 题干: quoted field is not closed; the file may be truncated");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, truncated_header)
+{
+    int rc = parse("题型,\"题干\n");
+    EXPECT("q.csv:1: header: quoted field is not closed; the file may be truncated");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, text_after_a_closing_quote)
+{
+    int rc = parse(H "S-1,单选题,\"题一\"补充,甲,乙,,,A,,,,,\nS-2,单选题,题二 \"引号\" 在中间,甲,乙,,,A,,,,,\n");
+    EXPECT("q.csv:2: 题干: unexpected text after the closing quote");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+    cr_assert_str_eq(S.items[0].stem, "题二 \"引号\" 在中间");
+}
+
+/* ---- files ---- */
+
+Test(csv, too_large_is_refused)
+{
+    size_t n = ((size_t)64 << 20) + 1;
+    char *big = calloc(1, n);
+    cr_assert_not_null(big);
+    int rc = parse_n(big, n);
+    free(big);
+    EXPECT("q.csv:1: file: is larger than 64 MiB; split the bank into several files");
+    cr_assert_eq(rc, 1);
+}
+
+Test(csv, too_large_file_is_refused_before_reading)
+{
+    char path[] = "/tmp/kc-imp-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ftruncate(fd, ((off_t)64 << 20) + 1), 0);   /* sparse */
+    close(fd);
+    int rc = imp_parse_file(IMP_CSV, path, &S, &D);
+    unlink(path);
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(D.n, 1);
+    cr_assert_str_eq(D.lines[0],
+                     bank_arena_printf(A, "%s:1: file: is larger than 64 MiB; split the bank into several files", path));
+}
+
+Test(csv, parse_file_reads_gb18030)
+{
+    char path[] = "/tmp/kc-imp-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    size_t n;
+    char *gb = convert("GB18030", GB_TEXT, &n);
+    cr_assert_eq(write(fd, gb, n), (ssize_t)n);
+    close(fd);
+    free(gb);
+    int rc = imp_parse_file(IMP_CSV, path, &S, &D);
+    unlink(path);
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 2);
+    cr_assert_str_eq(S.items[1].file, path);
+}
+
+Test(csv, missing_file)
+{
+    int rc = imp_parse_file(IMP_CSV, "/nonexistent/bank.csv", &S, &D);
+    cr_assert_lt(rc, 0);
+    EXPECT("/nonexistent/bank.csv: file: cannot open: No such file or directory");
+}
+
+Test(csv, format_names)
+{
+    imp_format f = 0;
+    cr_assert_eq(imp_format_parse("csv", &f), 0);
+    cr_assert_eq(f, IMP_CSV);
+    cr_assert_eq(imp_format_parse("CSV", &f), 0);
+    cr_assert_eq(imp_format_parse("xlsx", &f), -1);
+    cr_assert_eq(imp_format_parse(NULL, &f), -1);
+}
+
+/* ---- the demo bank ---- */
+
+static const char *demo_path(void)
+{
+    static char buf[4096];
+    const char *rel = "bank/demo/netsec-l4-single.csv";
+    if (access(rel, R_OK) == 0) return rel;
+    /* run from elsewhere: find it relative to this source file */
+    snprintf(buf, sizeof buf, "%s", __FILE__);
+    char *slash = strstr(buf, "tests/unit/");
+    if (slash) {
+        snprintf(slash, sizeof buf - (size_t)(slash - buf), "%s", rel);
+        if (access(buf, R_OK) == 0) return buf;
+    }
+    return rel;
+}
+
+Test(csv, demo_bank_is_clean_and_balanced)
+{
+    int rc = imp_parse_file(IMP_CSV, demo_path(), &S, &D);
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_geq(S.n, 60);
+    int keys[4] = {0};
+    for (size_t i = 0; i < S.n; i++) {
+        const bank_item *it = &S.items[i];
+        char want[32];
+        snprintf(want, sizeof want, "NS4-S-%04zu", i + 1);
+        cr_assert_str_eq(it->uid, want);
+        cr_assert_eq(it->n_options, 4, "%s", it->uid);
+        cr_assert_eq(it->points_centi, 100);
+        cr_assert(it->difficulty >= 1 && it->difficulty <= 5);
+        cr_assert_not_null(it->point_code);
+        cr_assert_not_null(it->explanation);
+        cr_assert_str_eq(it->source, "Kaochang 演示题库");
+        keys[it->answer[0] - 'A']++;
+        int same_code = 0;
+        for (size_t j = 0; j < S.n; j++) same_code += strcmp(S.items[j].point_code, it->point_code) == 0;
+        cr_assert_geq(same_code, 3, "鉴定点 %s has only %d items", it->point_code, same_code);
+    }
+    for (int k = 0; k < 4; k++)
+        cr_assert_geq(keys[k], (int)S.n / 6, "answer %c is the key of only %d items", 'A' + k, keys[k]);
+}
