@@ -19,8 +19,8 @@ typedef struct proct_batch {
     proct_event *ev;
 } proct_batch;
 
-/* A bounded buffer filled by one thread (the service thread). When it is full the oldest
- * events are dropped and counted, so a stalled database cannot exhaust memory. */
+/* A bounded buffer filled by one thread (the service thread). When it is full new events
+ * are dropped and counted, so a stalled database cannot exhaust memory or stall the loop. */
 typedef struct proct_buffer {
     proct_batch *cur;
     size_t limit;

@@ -43,10 +43,9 @@ int proct_buffer_add(proct_buffer *b, uint64_t attempt_id, int64_t at_ms, const 
     if (!b->cur && !(b->cur = batch_new(256)))
         return -1;
     proct_batch *c = b->cur;
-    if (c->n == b->limit) {
-        memmove(c->ev, c->ev + 1, (c->n - 1) * sizeof *c->ev);
-        c->n--;
+    if (c->n == b->limit) {       /* O(1): this runs on the service thread */
         b->dropped++;
+        return 0;
     }
     if (c->n == c->cap) {
         size_t cap = c->cap * 2 > b->limit ? b->limit : c->cap * 2;

@@ -72,6 +72,7 @@ typedef struct srv_db {
     MYSQL *my;
     const srv_config *cfg;
     srv_stmt_cache *stmts;
+    unsigned last_errno;      /* of a failed prepare, which closing the statement clears */
     char err[1024];
 } srv_db;
 

@@ -355,9 +355,10 @@ static const char SQL_CAND_UPSERT[] =
 static const char SQL_TICKET_OWNER[] =
     "SELECT a.session_id, c.id_number FROM attempt a JOIN candidate c ON c.id = a.candidate_id"
     " WHERE a.ticket_no = ?";
+static const char SQL_ATTEMPT_OF[] =
+    "SELECT ticket_no FROM attempt WHERE session_id = ? AND candidate_id = ?";
 static const char SQL_ATTEMPT_ADD[] =
-    "INSERT INTO attempt (session_id, candidate_id, ticket_no) VALUES (?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE ticket_no = ticket_no";
+    "INSERT INTO attempt (session_id, candidate_id, ticket_no) VALUES (?, ?, ?)";
 
 static int split_csv_line(char *line, char **f, int max)
 {
@@ -593,7 +594,19 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         rc = srv_db_exec(&db, SQL_CAND_UPSERT, "ss", rows[i].idno, rows[i].name);
         if (rc) break;
         uint64_t cid = srv_db_insert_id(&db, SQL_CAND_UPSERT);
-        rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uus", sid, cid, rows[i].ticket);
+        char had[33] = "";
+        rc = srv_db_query(&db, SQL_ATTEMPT_OF, "uu", "s", sid, cid, had, sizeof had);
+        int seated = rc ? 0 : srv_db_fetch(&db, SQL_ATTEMPT_OF);
+        srv_db_done(&db, SQL_ATTEMPT_OF);
+        if (rc || seated < 0) break;
+        if (seated && strcmp(had, rows[i].ticket)) {
+            /* Re-registering is fine; silently keeping an old ticket is not. */
+            fprintf(stderr, "%s:%d: 准考证号: this candidate already has ticket %s in this session\n",
+                    file, rows[i].line, had);
+            rc = SRV_EINVAL;
+            break;
+        }
+        if (!seated) rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uus", sid, cid, rows[i].ticket);
     }
     if (!rc) rc = srv_db_commit(&db);
     if (rc) {

@@ -119,16 +119,21 @@ static struct cached *lookup(srv_db *db, const char *sql, int create)
         return NULL;
     if (!db->my) {
         snprintf(db->err, sizeof db->err, "not connected");
+        db->last_errno = CR_SERVER_GONE_ERROR;
         return NULL;
     }
-    if (c->n == CACHE_SIZE) {      /* evict the oldest: rare, only if we outgrow the table */
-        mysql_stmt_close(c->c[0].st);
-        memmove(&c->c[0], &c->c[1], sizeof c->c[0] * (CACHE_SIZE - 1));
-        c->n--;
+    if (c->n == CACHE_SIZE) {
+        /* Entries cannot move: their result buffers are bound into the statement. */
+        snprintf(db->err, sizeof db->err, "internal: more than %d distinct statements", CACHE_SIZE);
+        db->last_errno = 0;
+        return NULL;
     }
     MYSQL_STMT *st = mysql_stmt_init(db->my);
     if (!st || mysql_stmt_prepare(st, sql, strlen(sql))) {
-        snprintf(db->err, sizeof db->err, "prepare: %s", st ? mysql_stmt_error(st) : "no memory");
+        /* mysql_stmt_close clears the connection's error: classify before closing. */
+        db->last_errno = st ? mysql_stmt_errno(st) : mysql_errno(db->my);
+        snprintf(db->err, sizeof db->err, "prepare: %s (%u)",
+                 st ? mysql_stmt_error(st) : "no memory", db->last_errno);
         if (st) mysql_stmt_close(st);
         return NULL;
     }
@@ -182,11 +187,12 @@ static int stmt_fail(srv_db *db, MYSQL_STMT *st, const char *what)
 
 static int lookup_fail(srv_db *db)
 {
-    unsigned e = db->my ? mysql_errno(db->my) : CR_SERVER_GONE_ERROR;
-    return srv_db_is_lost(e) || !db->my ? SRV_ELOST : SRV_EDB;
+    return !db->my || srv_db_is_lost(db->last_errno) ? SRV_ELOST : SRV_EDB;
 }
 
-int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap)
+/* Takes the va_list by pointer so that srv_db_query can go on reading its output
+ * arguments from the same list (a va_list passed by value is indeterminate afterwards). */
+static int vexec(srv_db *db, const char *sql, const char *in, va_list *app)
 {
     struct cached *e = lookup(db, sql, 1);
     if (!e)
@@ -207,13 +213,13 @@ int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap)
         b[i].is_null = &isnull[i];
         switch (in[i]) {
         case 'i': case 'u':
-            iv[i] = in[i] == 'i' ? va_arg(ap, int64_t) : (int64_t)va_arg(ap, uint64_t);
+            iv[i] = in[i] == 'i' ? va_arg(*app, int64_t) : (int64_t)va_arg(*app, uint64_t);
             b[i].buffer_type = MYSQL_TYPE_LONGLONG;
             b[i].buffer = &iv[i];
             b[i].is_unsigned = in[i] == 'u';
             break;
         case 's': {
-            const char *s = va_arg(ap, const char *);
+            const char *s = va_arg(*app, const char *);
             b[i].buffer_type = MYSQL_TYPE_STRING;
             if (!s) { isnull[i] = 1; break; }
             b[i].buffer = (void *)s;
@@ -223,7 +229,7 @@ int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap)
             break;
         }
         case 't': {
-            int64_t ms = va_arg(ap, int64_t);
+            int64_t ms = va_arg(*app, int64_t);
             b[i].buffer_type = MYSQL_TYPE_DATETIME;
             if (!ms) { isnull[i] = 1; break; }
             ms_to_time(ms, &tv[i]);
@@ -242,11 +248,20 @@ int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap)
     return 0;
 }
 
+int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int rc = vexec(db, sql, in, &cp);
+    va_end(cp);
+    return rc;
+}
+
 int srv_db_exec(srv_db *db, const char *sql, const char *in, ...)
 {
     va_list ap;
     va_start(ap, in);
-    int rc = srv_db_vexec(db, sql, in, ap);
+    int rc = vexec(db, sql, in, &ap);
     va_end(ap);
     return rc;
 }
@@ -255,7 +270,7 @@ int srv_db_query(srv_db *db, const char *sql, const char *in, const char *out, .
 {
     va_list ap;
     va_start(ap, out);
-    int rc = srv_db_vexec(db, sql, in, ap);
+    int rc = vexec(db, sql, in, &ap);
     if (rc) { va_end(ap); return rc; }
     struct cached *e = lookup(db, sql, 0);
     size_t n = strlen(out);
@@ -325,7 +340,10 @@ int srv_db_fetch(srv_db *db, const char *sql)
             char *s = e->out_ptr[i];
             size_t cap = e->out[i].buffer_length;
             size_t len = null ? 0 : e->out_len[i];
-            if (len >= cap) len = cap - 1;  /* MYSQL_DATA_TRUNCATED: keep the prefix */
+            if (len >= cap) {   /* MYSQL_DATA_TRUNCATED: keep whole UTF-8 characters */
+                len = cap - 1;
+                while (len && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
+            }
             s[len] = 0;
             break;
         }

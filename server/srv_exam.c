@@ -79,7 +79,7 @@ static const char SQL_BY_ID[] = ATTEMPT_SELECT "WHERE a.id = ?";
 
 struct attempt_row {
     uint64_t id, session_id;
-    char status[16], name[129], id_number[33], ticket[33], code[65], title[256];
+    char status[16], name[520], id_number[33], ticket[33], code[260], title[1024];
     int64_t deadline, submitted, opens, closes, duration_s;
 };
 
@@ -170,12 +170,14 @@ static int do_login(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 
 /* ---- start ---- */
 
+/* Only the attempt row is locked: a join with FOR UPDATE would lock the session and
+ * paper rows too and serialise every start of the session. */
 static const char SQL_START_LOCK[] =
-    "SELECT a.status, a.extra_time_s, a.deadline_at, a.submitted_at, a.submit_reason,"
-    " a.score_centi, a.last_seq, s.opens_at, s.closes_at, s.duration_s, s.paper_id,"
-    " s.show_score, p.title"
-    " FROM attempt a JOIN exam_session s ON s.id = a.session_id JOIN paper p ON p.id = s.paper_id"
-    " WHERE a.id = ? FOR UPDATE";
+    "SELECT status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
+    " score_centi, last_seq, session_id FROM attempt WHERE id = ? FOR UPDATE";
+static const char SQL_SESSION_OF[] =
+    "SELECT s.opens_at, s.closes_at, s.duration_s, s.paper_id, s.show_score, p.title"
+    " FROM exam_session s JOIN paper p ON p.id = s.paper_id WHERE s.id = ?";
 static const char SQL_START_SET[] =
     "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
 static const char SQL_PAPER_ITEMS[] =
@@ -199,7 +201,7 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
 {
     uint64_t item_id;
     int64_t pos, points;
-    char section[129], type[17];
+    char section[520], type[17];
     char *stem = malloc(BIG), *options = malloc(BIG);
     srv_paper *p = calloc(1, sizeof *p);
     int rc = SRV_ENOMEM, cap = 0;
@@ -219,13 +221,23 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
         if (json_is_array(opts))
             json_array_foreach(opts, k, v) {
                 char key[2] = {(char)('A' + k), 0};
-                json_array_append_new(view, json_pack("{s:s, s:O}", "key", key, "text", v));
+                json_t *ov = json_pack("{s:s, s:O}", "key", key, "text", v);
+                if (ov) json_array_append_new(view, ov);
             }
-        json_array_append_new(items, json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:f}",
-                                               "item", (json_int_t)item_id, "no", (json_int_t)pos,
-                                               "section", section, "type", bank_type_name(t),
-                                               "stem", stem, "options", view,
-                                               "points", (double)points / 100.0));
+        json_t *iv = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:f}", "item", (json_int_t)item_id,
+                               "no", (json_int_t)pos, "section", section, "type",
+                               bank_type_name(t), "stem", stem, "options", view, "points",
+                               (double)points / 100.0);
+        if (!iv || json_array_size(view) != (json_is_array(opts) ? json_array_size(opts) : 0)) {
+            /* Never hand out a paper with an item missing: fail the start instead. */
+            SRV_ERROR("exam", "paper=%llu item=%llu cannot be rendered as JSON",
+                      (unsigned long long)paper_id, (unsigned long long)item_id);
+            json_decref(iv);
+            json_decref(opts);
+            rc = SRV_EDB;
+            break;
+        }
+        json_array_append_new(items, iv);
         if (p->n == cap) {
             cap = cap ? cap * 2 : 64;
             uint64_t *ids = realloc(p->item_ids, (size_t)cap * sizeof *ids);
@@ -271,16 +283,14 @@ out:
 
 static int do_start(srv_db *db, srv_job *j)
 {
-    char status[16], reason[16], title[256];
+    char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
-    uint64_t paper_id;
-    int64_t now = srv_now_ms();
+    uint64_t paper_id, session_id;
     int rc = srv_db_begin(db);
     if (rc) return rc;
-    rc = srv_db_query(db, SQL_START_LOCK, "u", "sittsiittiuis", j->attempt_id, status,
-                      sizeof status, &extra, &deadline, &submitted, reason, sizeof reason,
-                      &score, &last_seq, &opens, &closes, &duration, &paper_id, &show, title,
-                      sizeof title);
+    rc = srv_db_query(db, SQL_START_LOCK, "u", "sittsiiu", j->attempt_id, status, sizeof status,
+                      &extra, &deadline, &submitted, reason, sizeof reason, &score, &last_seq,
+                      &session_id);
     if (!rc) {
         rc = srv_db_fetch(db, SQL_START_LOCK);
         srv_db_done(db, SQL_START_LOCK);
@@ -291,7 +301,15 @@ static int do_start(srv_db *db, srv_job *j)
         }
         if (rc == 1) rc = 0;
     }
+    if (!rc) rc = srv_db_query(db, SQL_SESSION_OF, "u", "ttiuis", session_id, &opens, &closes,
+                               &duration, &paper_id, &show, title, sizeof title);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_SESSION_OF);
+        srv_db_done(db, SQL_SESSION_OF);
+        rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
+    }
     if (rc) { srv_db_rollback(db); return rc; }
+    int64_t now = srv_now_ms();      /* after the lock: a wait must not make it early */
     j->status = status_parse(status);
     if (j->status == SRV_ST_NOT_STARTED) {
         if (now < opens || now >= closes) {
@@ -314,6 +332,8 @@ static int do_start(srv_db *db, srv_job *j)
 
     json_t *items = json_array(), *answers = json_array();
     int64_t total = 0;
+    srv_paper_free(j->paper);        /* a retried job starts afresh */
+    j->paper = NULL;
     rc = load_paper(db, paper_id, items, &j->paper, &total);
     uint64_t item;
     char response[256];
@@ -347,9 +367,10 @@ static int do_start(srv_db *db, srv_job *j)
 /* ---- submit ---- */
 
 static const char SQL_SUBMIT_LOCK[] =
-    "SELECT a.status, a.deadline_at, a.submitted_at, a.submit_reason, a.score_centi,"
-    " s.paper_id, s.show_score FROM attempt a JOIN exam_session s ON s.id = a.session_id"
-    " WHERE a.id = ? FOR UPDATE";
+    "SELECT status, deadline_at, submitted_at, COALESCE(submit_reason, ''), score_centi,"
+    " session_id FROM attempt WHERE id = ? FOR UPDATE";
+static const char SQL_SESSION_PAPER[] =
+    "SELECT paper_id, show_score FROM exam_session WHERE id = ?";
 static const char SQL_SCORE_ROWS[] =
     "SELECT pi.points_centi, i.type, i.answer_key, COALESCE(ans.response, '')"
     " FROM paper_item pi JOIN item i ON i.id = pi.item_id"
@@ -375,20 +396,26 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
 {
     char status[16], old_reason[16];
     int64_t deadline, submitted, score, show;
-    uint64_t paper_id;
+    uint64_t paper_id, session_id;
     *already = 0;
     int rc = srv_db_begin(db);
     if (rc) return rc;
-    rc = srv_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiui", attempt_id, status, sizeof status,
-                      &deadline, &submitted, old_reason, sizeof old_reason, &score, &paper_id,
-                      &show);
+    rc = srv_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiu", attempt_id, status, sizeof status,
+                      &deadline, &submitted, old_reason, sizeof old_reason, &score, &session_id);
     if (!rc) {
         rc = srv_db_fetch(db, SQL_SUBMIT_LOCK);
         srv_db_done(db, SQL_SUBMIT_LOCK);
         if (rc == 0) rc = SRV_ENOTFOUND;
         if (rc == 1) rc = 0;
     }
+    if (!rc) rc = srv_db_query(db, SQL_SESSION_PAPER, "u", "ui", session_id, &paper_id, &show);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_SESSION_PAPER);
+        srv_db_done(db, SQL_SESSION_PAPER);
+        rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
+    }
     if (rc) { srv_db_rollback(db); return rc; }
+    now = now > srv_now_ms() ? now : srv_now_ms();   /* a lock wait only makes it later */
     enum srv_attempt_status st = status_parse(status);
     if (st != SRV_ST_IN_PROGRESS) {
         srv_db_rollback(db);
@@ -442,9 +469,13 @@ static int do_sweep(srv_db *db, srv_job *j)
     srv_db_done(db, SQL_DUE);
     if (rc < 0) return rc;
     if (!n) return 0;
-    j->swept = calloc((size_t)n, sizeof *j->swept);
-    j->swept_replies = calloc((size_t)n, sizeof *j->swept_replies);
-    if (!j->swept || !j->swept_replies) return SRV_ENOMEM;
+    /* A retried sweep keeps what the first round already submitted (and must push). */
+    uint64_t *sw = realloc(j->swept, (size_t)(j->n_swept + n) * sizeof *sw);
+    if (!sw) return SRV_ENOMEM;
+    j->swept = sw;
+    char **sr = realloc(j->swept_replies, (size_t)(j->n_swept + n) * sizeof *sr);
+    if (!sr) return SRV_ENOMEM;
+    j->swept_replies = sr;
     for (int i = 0; i < n; i++) {
         char *reply = NULL;
         int already;
@@ -481,7 +512,6 @@ static int cmp_job_attempt(const void *a, const void *b)
 
 static int answers_once(srv_db *db, srv_job **jobs, int n)
 {
-    int64_t now = srv_now_ms();
     /* Lock attempts in id order so concurrent batches cannot deadlock, and so a submit
      * (which locks the attempt too) sees either none or all of a batch's answers. */
     qsort(jobs, (size_t)n, sizeof *jobs, cmp_job_attempt);
@@ -500,6 +530,7 @@ static int answers_once(srv_db *db, srv_job **jobs, int n)
             if (rc >= 0) rc = 0;
         }
         if (rc) break;
+        int64_t now = srv_now_ms();  /* after the lock: waiting for it must not let a late answer in */
         enum srv_attempt_status st = status_parse(status);
         int64_t max_seq = 0;
         for (; k < n && jobs[k]->attempt_id == aid; k++) {

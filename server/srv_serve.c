@@ -22,6 +22,10 @@
 #define OUT_QUEUE_MAX 256          /* messages waiting for a slow client before we drop it */
 #define JOB_QUEUE_MAX 200000       /* beyond this the server answers "busy" */
 #define LOGIN_FAILS_MAX 10
+#define OUT_BYTES_MAX (8u << 20)   /* bytes waiting for one client */
+#define INFLIGHT_MAX 4             /* login/resume/start/submit jobs per connection */
+#define ANSWERS_INFLIGHT_MAX 256   /* answers per connection waiting for their commit */
+#define EVENTS_PER_MINUTE 120      /* client events accepted per connection */
 
 struct out {
     struct out *next;
@@ -37,6 +41,10 @@ struct conn {
     int rx_over;                   /* dropping the rest of an oversized message */
     struct out *oh, *ot;
     int on;
+    size_t out_bytes;
+    int inflight, answers_inflight;
+    int64_t events_window;         /* minute (server clock) the event count is for */
+    int events_in_window;
     int closing;
     int login_fails;
     int authed;
@@ -75,6 +83,7 @@ static struct server {
     srv_job *jh, *jt, *ah, *at;    /* general jobs; answers (taken in batches) */
     int njobs, nanswers;
     int stop_workers;
+    int take_general;              /* alternate queues so neither starves the other */
 
     pthread_mutex_t rlock;
     srv_job *rh, *rt;
@@ -148,14 +157,14 @@ static struct conn *conn_of(uint64_t h)
 static void send_text(struct conn *c, const char *s)
 {
     if (!s || !c->wsi) return;
-    if (c->on >= OUT_QUEUE_MAX) {
+    size_t n = strlen(s);
+    if (c->on >= OUT_QUEUE_MAX || c->out_bytes + n > OUT_BYTES_MAX) {
         /* A client that does not read its replies cannot be helped by queueing more. */
         SRV_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->attempt_id);
         c->closing = 1;
         lws_callback_on_writable(c->wsi);
         return;
     }
-    size_t n = strlen(s);
     struct out *o = malloc(sizeof *o + LWS_PRE + n);
     if (!o) return;
     o->next = NULL;
@@ -164,6 +173,7 @@ static void send_text(struct conn *c, const char *s)
     if (c->ot) c->ot->next = o; else c->oh = o;
     c->ot = o;
     c->on++;
+    c->out_bytes += n;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -261,14 +271,16 @@ static void *worker_main(void *arg)
     memset(&db, 0, sizeof db);
     int connected = connect_until(&db, 1) == 0;
     if (connected) atomic_fetch_add(&S.workers_connected, 1);
-    int batch_max = S.cfg->answer_batch;
+    int batch_max = S.cfg->answer_batch, gave_up = 0;
     srv_job **batch = calloc((size_t)batch_max, sizeof *batch);
     for (;;) {
         int n = 0;
         pthread_mutex_lock(&S.qlock);
         while (!S.jh && !S.ah && !S.stop_workers)
             pthread_cond_wait(&S.qcond, &S.qlock);
-        if (S.ah) {
+        int general = S.jh && (!S.ah || S.take_general);
+        S.take_general = !S.take_general;
+        if (!general && S.ah) {
             while (S.ah && n < batch_max) {
                 batch[n++] = S.ah;
                 S.ah = S.ah->next;
@@ -287,10 +299,16 @@ static void *worker_main(void *arg)
 
         int answers = batch[0]->kind == SRV_JOB_ANSWER, rc = SRV_ELOST;
         for (int round = 0; round < 2 && rc == SRV_ELOST; round++) {
+            /* Stopping with the database gone: fail the rest at once instead of
+             * retrying each queued job for seconds. */
+            if (!connected && gave_up) break;
             if (!connected || round) {
                 if (connected) atomic_fetch_sub(&S.workers_connected, 1);
                 connected = connect_until(&db, 0) == 0;
-                if (!connected) break;
+                if (!connected) {
+                    gave_up = __atomic_load_n(&S.stop_workers, __ATOMIC_ACQUIRE);
+                    break;
+                }
                 atomic_fetch_add(&S.workers_connected, 1);
                 SRV_INFO("db", "worker=%d reconnected", id);
             }
@@ -347,6 +365,11 @@ static void handle_result(srv_job *j)
     struct conn *c = conn_of(j->conn);
     if (!c) return;                                 /* the connection is gone: drop */
     uint32_t slot = (uint32_t)(j->conn >> 32);
+    if (j->kind == SRV_JOB_ANSWER) c->answers_inflight--;
+    else c->inflight--;
+    /* A start/submit queued before the connection logged in as someone else must not
+     * change the new attempt's state. */
+    int same = c->attempt_id == j->attempt_id;
     switch (j->kind) {
     case SRV_JOB_LOGIN:
     case SRV_JOB_RESUME:
@@ -365,7 +388,7 @@ static void handle_result(srv_job *j)
         }
         break;
     case SRV_JOB_START:
-        if (j->ok) {
+        if (j->ok && same) {
             c->status = j->status;
             c->deadline_ms = j->deadline_ms;
             if (j->paper) {
@@ -375,7 +398,7 @@ static void handle_result(srv_job *j)
         }
         break;
     case SRV_JOB_SUBMIT:
-        if (j->status) c->status = j->status;
+        if (j->status && same) c->status = j->status;
         break;
     default:
         break;
@@ -418,6 +441,12 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     }
     if (m.type != SRV_MSG_TIME && m.type != SRV_MSG_HEARTBEAT && queue_full()) {
         send_error(c, m.id, "busy", NULL, "the server is busy; retry in a moment");
+        return;
+    }
+    if (m.type == SRV_MSG_ANSWER ? c->answers_inflight >= ANSWERS_INFLIGHT_MAX
+                                 : (m.type != SRV_MSG_TIME && m.type != SRV_MSG_HEARTBEAT &&
+                                    c->inflight >= INFLIGHT_MAX)) {
+        send_error(c, m.id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
         return;
     }
     uint64_t h = handle_of(slot);
@@ -476,7 +505,11 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         break;
     case SRV_MSG_HEARTBEAT: {
         int64_t now = srv_now_ms();
-        for (int i = 0; i < m.n_events; i++) {
+        if (now / 60000 != c->events_window) {
+            c->events_window = now / 60000;
+            c->events_in_window = 0;
+        }
+        for (int i = 0; i < m.n_events && c->events_in_window++ < EVENTS_PER_MINUTE; i++) {
             char detail[64];
             snprintf(detail, sizeof detail, "client_at=%lld", (long long)m.events[i].at_ms);
             proct_buffer_add(&S.events, c->attempt_id, now, m.events[i].kind, detail);
@@ -492,6 +525,8 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         send_error(c, m.id, "internal", NULL, "out of memory");
         return;
     }
+    if (j->kind == SRV_JOB_ANSWER) c->answers_inflight++;
+    else c->inflight++;
     enqueue(j);
 }
 
@@ -582,6 +617,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             c->oh = o->next;
             if (!c->oh) c->ot = NULL;
             c->on--;
+            c->out_bytes -= o->len;
             int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
             free(o);
             if (n < 0) return -1;
@@ -804,7 +840,10 @@ int srv_serve(const srv_config *cfg)
     S.workers = calloc((size_t)S.nworkers, sizeof *S.workers);
     atomic_store(&S.workers_running, S.nworkers);
     for (int i = 0; i < S.nworkers; i++)
-        pthread_create(&S.workers[i], NULL, worker_main, (void *)(intptr_t)i);
+        if (pthread_create(&S.workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
+            SRV_ERROR("server", "cannot start DB worker %d", i);
+            return 1;     /* returning from main ends the workers already started */
+        }
 
     ev_timer_init(&S.tick, on_tick, 0.25, 0.25);
     ev_timer_start(S.loop, &S.tick);

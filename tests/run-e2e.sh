@@ -68,6 +68,10 @@ expect 0 "session THIN" kc session create --code THIN --title "测试场次" --p
 expect 0 "session SHORT" kc session create --code SHORT --title "短场次" --paper THIN-P --duration 4s --show-score
 expect 0 "candidates THIN" kc session add-candidates --session THIN "$fx/candidates.csv"
 expect 0 "candidates SHORT" kc session add-candidates --session SHORT "$fx/candidates-short.csv"
+expect 0 "registering the same candidates again is harmless" kc session add-candidates --session THIN "$fx/candidates.csv"
+printf '准考证号,身份证号,姓名\n2026119999,110101199001011237,王小明\n' >"$tmp/moved.csv"
+expect 1 "a second ticket for a seated candidate is refused" kc session add-candidates --session THIN "$tmp/moved.csv"
+contains "$tmp/err" "already has ticket 2026110001" "the refusal names the existing ticket"
 printf '准考证号,身份证号,姓名\nX1,110101199001011230,某\n' >"$tmp/badc.csv"
 expect 1 "a wrong ID check digit is rejected" kc session add-candidates --session THIN "$tmp/badc.csv"
 contains "$tmp/err" "badc.csv:2: 身份证号: the check digit does not match" "the rejection names the line and field"

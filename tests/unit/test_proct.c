@@ -21,7 +21,7 @@ Test(proct, take_gives_everything_once)
     proct_buffer_free(&b);
 }
 
-Test(proct, full_buffer_drops_oldest)
+Test(proct, full_buffer_drops_newest)
 {
     proct_buffer b;
     proct_buffer_init(&b, 10);
@@ -29,8 +29,8 @@ Test(proct, full_buffer_drops_oldest)
     cr_assert_eq(b.dropped, 5);
     proct_batch *batch = proct_buffer_take(&b);
     cr_assert_eq(batch->n, 10);
-    cr_assert_eq(batch->ev[0].attempt_id, 5);
-    cr_assert_eq(batch->ev[9].attempt_id, 14);
+    cr_assert_eq(batch->ev[0].attempt_id, 0);
+    cr_assert_eq(batch->ev[9].attempt_id, 9);
     cr_assert_str_eq(batch->ev[0].detail, "");
     proct_batch_free(batch);
     proct_buffer_free(&b);
