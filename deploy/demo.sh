@@ -26,7 +26,9 @@ kc() { "$bin" --config "$conf" "$@"; }
 kc db migrate
 kc bank import --format csv bank/demo/netsec-l4-single.csv
 if ! kc results DEMO >/dev/null 2>&1; then
-  kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" --all
+  # 50 items x 2 points = 100, as a theory paper is scored (百分制).
+  kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" \
+     --points 2 --items "$(seq -f 'NS4-S-%04g' 1 50 | paste -sd,)"
   kc session create --code DEMO --title "网络与信息安全管理员（四级）理论知识考试（演示）" \
      --paper DEMO-NETSEC-L4 --duration 60m --opens now --closes +30d --show-score
   kc session add-candidates --session DEMO deploy/demo/candidates.csv

@@ -766,7 +766,7 @@ static const struct cmd cmds[] = {
      "                               [--opens WHEN] [--closes WHEN] [--show-score]\n"
      "       kaochang session add-candidates --session CODE FILE\n\n"
      "create plans an exam session (场次):\n"
-     "  --duration D      time per candidate: 90m, 1h30m, 45s\n"
+     "  --duration D      time per candidate: 90m, 1h30m, 45s (units d, h, m, s)\n"
      "  --opens WHEN      first moment to start: now (default), +2h, or 2026-12-01T01:00Z (UTC)\n"
      "  --closes WHEN     no attempt runs past this: +DURATION after --opens or a UTC time\n"
      "                    (default: --opens + duration + 1h)\n"

@@ -73,6 +73,7 @@ int srv_parse_duration(const char *s, int64_t *seconds)
             return SRV_EINVAL;
         int64_t mul = 1;
         switch (*end) {
+        case 'd': mul = 86400; end++; break;
         case 'h': mul = 3600; end++; break;
         case 'm': mul = 60; end++; break;
         case 's': end++; break;

@@ -42,6 +42,8 @@ Test(time, durations)
     cr_assert_eq(s, 5400);
     cr_assert_eq(srv_parse_duration("1h30m", &s), 0);
     cr_assert_eq(s, 5400);
+    cr_assert_eq(srv_parse_duration("30d", &s), 0);
+    cr_assert_eq(s, 30 * 86400);
     cr_assert_eq(srv_parse_duration("45s", &s), 0);
     cr_assert_eq(s, 45);
     cr_assert_eq(srv_parse_duration("5400", &s), 0);
