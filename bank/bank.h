@@ -29,6 +29,10 @@ void bank_diag_init(bank_diag *d, bank_arena *a);
 int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* s itself, or its first bytes cut at a UTF-8 character boundary plus "…" in buf when it
+ * does not fit size (>= 8): for quoting user text in messages. */
+const char *bank_text_clip(const char *s, char *buf, size_t size);
+
 /* ---- items ---- */
 enum bank_item_type {
     BANK_SINGLE = 1,        /* single choice; later issues add the other types */

@@ -113,8 +113,7 @@ static char *norm_dup(const char *s)
     return o;
 }
 
-/* s, or its first bytes cut at a character boundary with "…" when it does not fit size. */
-static const char *clip(const char *s, char *buf, size_t size)
+const char *bank_text_clip(const char *s, char *buf, size_t size)
 {
     size_t n = strlen(s);
     if (n < size) return s;
@@ -261,7 +260,7 @@ static int check_answer(const bank_item *it, bank_diag *d)
     if (strlen(a) != 1 || a[0] < 'A' || a[0] >= 'A' + BANK_MAX_OPTIONS) {
         char buf[72];
         bank_diag_add(d, it->file, it->line, "答案", "%s is not one option letter A-H",
-                      clip(a, buf, sizeof buf));
+                      bank_text_clip(a, buf, sizeof buf));
         return 1;
     }
     int idx = a[0] - 'A';
@@ -424,7 +423,7 @@ int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d)
                 const bank_item *o = &s->items[by_uid[k] - 1];
                 if (strcmp(o->uid, it->uid) == 0) {
                     char what[128], buf[72];
-                    snprintf(what, sizeof what, "%s is also used on", clip(it->uid, buf, sizeof buf));
+                    snprintf(what, sizeof what, "%s is also used on", bank_text_clip(it->uid, buf, sizeof buf));
                     report_dup(d, it, o, "试题编号", what);
                     dup = 1;
                     break;

@@ -241,18 +241,6 @@ static const char *dup_or_null(csv *c, const char *s)
     return p;
 }
 
-/* s, or its first bytes cut at a character boundary with "…" when it does not fit size. */
-static const char *clip(const char *s, char *buf, size_t size)
-{
-    size_t n = strlen(s);
-    if (n < size) return s;
-    size_t k = size - 4;    /* "…" is 3 bytes, then the NUL */
-    while (k && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
-    memcpy(buf, s, k);
-    memcpy(buf + k, "\u2026", 4);
-    return buf;
-}
-
 static int name_in(const char *s, const char *const *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -358,7 +346,7 @@ static void read_row(csv *c)
                  "%s is not supported yet; this version imports single-choice items only", type);
         else
             diag(c, line, "题型", "%s is not a known item type; use 单选题",
-                 clip(type, nbuf, sizeof nbuf));
+                 bank_text_clip(type, nbuf, sizeof nbuf));
         return;
     }
 
@@ -411,8 +399,8 @@ static void read_row(csv *c)
     if (c->oom) return;
 
     bank_item_validate(&it, c->d);
-    if (pts_err) diag(c, line, "分值", "%s %s", clip(pts, nbuf, sizeof nbuf), pts_err);
-    if (dif_bad) diag(c, line, "难度", "%s is not an integer from 1 to 5", clip(dif, nbuf, sizeof nbuf));
+    if (pts_err) diag(c, line, "分值", "%s %s", bank_text_clip(pts, nbuf, sizeof nbuf), pts_err);
+    if (dif_bad) diag(c, line, "难度", "%s is not an integer from 1 to 5", bank_text_clip(dif, nbuf, sizeof nbuf));
     for (size_t i = 0; i < r->nf; i++) {
         if ((i < c->ncols && c->cols[i].kind != COL_BLANK) || !*r->fv[i]) continue;
         diag(c, line, col_name(c, i, nbuf, sizeof nbuf), "has a value but no column name");
