@@ -99,6 +99,18 @@ static void set_err(char *err, size_t errlen, const char *what, const char *msg)
     if (err && errlen) snprintf(err, errlen, "%s: %s", what, msg);
 }
 
+/* An unsigned number of the given MYSQL_TYPE_*, NULL when is_null is set. */
+static void bind_unsigned(MYSQL_BIND *b, enum enum_field_types type, void *v, my_bool *nul,
+                          int is_null)
+{
+    memset(b, 0, sizeof *b);
+    b->buffer_type = type;
+    b->buffer = v;
+    b->is_unsigned = 1;
+    *nul = (my_bool)is_null;
+    b->is_null = nul;
+}
+
 static void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)
 {
     memset(b, 0, sizeof *b);
@@ -162,16 +174,8 @@ static int insert(MYSQL_STMT *st, const bank_item *it, const char *options, cons
     bind_str(&b[2], it->stem, &len[2], &nul[2]);
     bind_str(&b[3], options, &len[3], &nul[3]);
     bind_str(&b[4], it->answer, &len[4], &nul[4]);
-    memset(&b[5], 0, sizeof b[5]);
-    b[5].buffer_type = MYSQL_TYPE_LONG;
-    b[5].buffer = &points;
-    b[5].is_unsigned = 1;
-    memset(&b[6], 0, sizeof b[6]);
-    b[6].buffer_type = MYSQL_TYPE_TINY;
-    b[6].buffer = &diff;
-    b[6].is_unsigned = 1;
-    nul[6] = it->difficulty <= 0;
-    b[6].is_null = &nul[6];
+    bind_unsigned(&b[5], MYSQL_TYPE_LONG, &points, &nul[5], 0);
+    bind_unsigned(&b[6], MYSQL_TYPE_TINY, &diff, &nul[6], it->difficulty <= 0);
     bind_str(&b[7], it->point_code, &len[7], &nul[7]);
     bind_str(&b[8], it->explanation, &len[8], &nul[8]);
     bind_str(&b[9], it->source, &len[9], &nul[9]);
@@ -182,12 +186,7 @@ static int insert(MYSQL_STMT *st, const bank_item *it, const char *options, cons
     b[10].buffer_length = 32;
     b[10].length = &len[10];
     bind_str(&b[11], file ? path_tail(file) : NULL, &len[11], &nul[11]);
-    memset(&b[12], 0, sizeof b[12]);
-    b[12].buffer_type = MYSQL_TYPE_LONG;
-    b[12].buffer = &line;
-    b[12].is_unsigned = 1;
-    nul[12] = it->line <= 0;
-    b[12].is_null = &nul[12];
+    bind_unsigned(&b[12], MYSQL_TYPE_LONG, &line, &nul[12], it->line <= 0);
     return mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ? -1 : 0;
 }
 
