@@ -4,7 +4,7 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libwebsockets libmariadb jansson libcrypto
+PKGS    := libwebsockets libmariadb jansson libcrypto libxml-2.0 libzip xlsxwriter libpcre2-8 libsodium
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TEXT_MAX_BYTES 65535    /* stem, option, explanation: far above any real item */
 #define UID_MAX_CHARS 64        /* item.uid VARCHAR(64) */
@@ -136,22 +137,125 @@ static const char *fmt_centi(int c, char *buf, size_t len)
     return buf;
 }
 
-/* ---- types ---- */
+/* ---- types, statuses, policies ---- */
+
+static const struct type_info {
+    const char *name, *label;
+} TYPES[BANK_TYPE_MAX + 1] = {
+    [BANK_SINGLE] = {"single", "单选题"},   [BANK_MULTI] = {"multi", "多选题"},
+    [BANK_TF] = {"tf", "判断题"},           [BANK_FILL] = {"fill", "填空题"},
+    [BANK_SHORT] = {"short", "简答题"},     [BANK_ESSAY] = {"essay", "论述题"},
+    [BANK_COMPOSITE] = {"composite", "组合题"}, [BANK_PRACTICAL] = {"practical", "实操题"},
+};
+
+/* Labels and type codes of the Chinese templates (domain notes: 10 判断, 20 单选 ...). */
+static const struct { const char *label; enum bank_item_type t; } LABELS[] = {
+    {"单选题", BANK_SINGLE}, {"单选", BANK_SINGLE}, {"单项选择题", BANK_SINGLE}, {"20", BANK_SINGLE},
+    {"多选题", BANK_MULTI}, {"多选", BANK_MULTI}, {"多项选择题", BANK_MULTI}, {"30", BANK_MULTI},
+    {"multiple", BANK_MULTI},
+    {"判断题", BANK_TF}, {"判断", BANK_TF}, {"10", BANK_TF}, {"judge", BANK_TF},
+    {"填空题", BANK_FILL}, {"填空", BANK_FILL}, {"40", BANK_FILL},
+    {"简答题", BANK_SHORT}, {"简答", BANK_SHORT}, {"50", BANK_SHORT},
+    {"计算题", BANK_SHORT}, {"70", BANK_SHORT},
+    {"论述题", BANK_ESSAY}, {"论述", BANK_ESSAY}, {"80", BANK_ESSAY},
+    {"组合题", BANK_COMPOSITE}, {"60", BANK_COMPOSITE}, {"案例分析题", BANK_COMPOSITE},
+    {"案例分析", BANK_COMPOSITE}, {"90", BANK_COMPOSITE}, {"case", BANK_COMPOSITE},
+    {"实操题", BANK_PRACTICAL}, {"操作题", BANK_PRACTICAL}, {"实操", BANK_PRACTICAL},
+};
 
 const char *bank_type_name(enum bank_item_type t)
 {
-    switch (t) {
-    case BANK_SINGLE: return "single";
-    }
-    return "unknown";
+    return t >= BANK_SINGLE && t <= BANK_TYPE_MAX ? TYPES[t].name : "unknown";
+}
+
+const char *bank_type_label(enum bank_item_type t)
+{
+    return t >= BANK_SINGLE && t <= BANK_TYPE_MAX ? TYPES[t].label : "未知题型";
 }
 
 int bank_type_parse(const char *name, enum bank_item_type *out)
 {
-    if (name && strcmp(name, "single") == 0) {
-        *out = BANK_SINGLE;
-        return 0;
+    for (int t = BANK_SINGLE; name && t <= BANK_TYPE_MAX; t++)
+        if (strcmp(name, TYPES[t].name) == 0) {
+            *out = (enum bank_item_type)t;
+            return 0;
+        }
+    return -1;
+}
+
+int bank_type_parse_label(const char *label, enum bank_item_type *out)
+{
+    if (!label) return -1;
+    for (size_t i = 0; i < sizeof LABELS / sizeof LABELS[0]; i++)
+        if (strcmp(label, LABELS[i].label) == 0) {
+            *out = LABELS[i].t;
+            return 0;
+        }
+    for (int t = BANK_SINGLE; t <= BANK_TYPE_MAX; t++)
+        if (strcasecmp(label, TYPES[t].name) == 0) {
+            *out = (enum bank_item_type)t;
+            return 0;
+        }
+    return -1;
+}
+
+int bank_type_is_objective(enum bank_item_type t)
+{
+    return t == BANK_SINGLE || t == BANK_MULTI || t == BANK_TF || t == BANK_FILL;
+}
+
+static const char *const STATUS[][2] = {
+    [BANK_DRAFT] = {"draft", "草稿"},
+    [BANK_REVIEWED] = {"reviewed", "已审核"},
+    [BANK_APPROVED] = {"approved", "已批准"},
+    [BANK_RETIRED] = {"retired", "已停用"},
+};
+
+const char *bank_status_name(enum bank_status st)
+{
+    return st >= BANK_DRAFT && st <= BANK_RETIRED ? STATUS[st][0] : "unknown";
+}
+
+int bank_status_parse(const char *s, enum bank_status *out)
+{
+    for (int i = BANK_DRAFT; s && i <= BANK_RETIRED; i++)
+        if (strcasecmp(s, STATUS[i][0]) == 0 || strcmp(s, STATUS[i][1]) == 0) {
+            *out = (enum bank_status)i;
+            return 0;
+        }
+    return -1;
+}
+
+int bank_status_transition_ok(enum bank_status from, enum bank_status to)
+{
+    if (to == BANK_RETIRED) return from != BANK_RETIRED;
+    switch (from) {
+    case BANK_DRAFT: return to == BANK_REVIEWED;
+    case BANK_REVIEWED: return to == BANK_APPROVED || to == BANK_DRAFT;
+    case BANK_APPROVED: return to == BANK_DRAFT;
+    case BANK_RETIRED: return to == BANK_DRAFT;
     }
+    return 0;
+}
+
+static const char *const POLICY[][2] = {
+    [BANK_MC_ALL] = {"all", "全对得分"},
+    [BANK_MC_HALF] = {"half", "少选得半分"},
+    [BANK_MC_RATIO] = {"ratio", "按比例"},
+};
+
+const char *bank_mc_policy_name(enum bank_mc_policy p)
+{
+    return p >= BANK_MC_ALL && p <= BANK_MC_RATIO ? POLICY[p][0] : "all";
+}
+
+int bank_mc_policy_parse(const char *s, enum bank_mc_policy *out)
+{
+    for (int i = BANK_MC_ALL; s && i <= BANK_MC_RATIO; i++)
+        if (strcasecmp(s, POLICY[i][0]) == 0 || strcmp(s, POLICY[i][1]) == 0) {
+            *out = (enum bank_mc_policy)i;
+            return 0;
+        }
     return -1;
 }
 
@@ -440,11 +544,11 @@ int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d)
 
 /* ---- responses and scoring ---- */
 
-int bank_response_normalize(enum bank_item_type t, int n_options, const char *in,
-                            char *out, size_t outlen)
+int bank_response_normalize(const bank_rinfo *ri, const char *in, char *out, size_t outlen)
 {
-    if (!in || !out || outlen < 2) return -1;
-    if (t != BANK_SINGLE || n_options < 1 || n_options > BANK_MAX_OPTIONS) return -1;
+    if (!ri || !in || !out || outlen < 2) return -1;
+    int n_options = ri->n_options;
+    if (ri->type != BANK_SINGLE || n_options < 1 || n_options > BANK_MAX_OPTIONS) return -1;
     const unsigned char *p = (const unsigned char *)in;
     uint32_t letter = 0;
     int count = 0;
@@ -466,12 +570,14 @@ int bank_response_normalize(enum bank_item_type t, int n_options, const char *in
     return 0;
 }
 
-int bank_score(enum bank_item_type t, const char *answer_key, const char *response,
-               int points_centi)
+int bank_score(enum bank_item_type t, const char *answer_key, enum bank_mc_policy policy,
+               const char *response, int points_centi)
 {
+    (void)policy;
     if (t != BANK_SINGLE || !answer_key || !response || points_centi <= 0) return 0;
     char r[8], k[8];
-    if (bank_response_normalize(t, BANK_MAX_OPTIONS, response, r, sizeof r) || !r[0]) return 0;
-    if (bank_response_normalize(t, BANK_MAX_OPTIONS, answer_key, k, sizeof k) || !k[0]) return 0;
+    bank_rinfo ri = {t, BANK_MAX_OPTIONS, 0};
+    if (bank_response_normalize(&ri, response, r, sizeof r) || !r[0]) return 0;
+    if (bank_response_normalize(&ri, answer_key, k, sizeof k) || !k[0]) return 0;
     return strcmp(r, k) == 0 ? points_centi : 0;
 }

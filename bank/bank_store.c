@@ -190,10 +190,11 @@ static int insert(MYSQL_STMT *st, const bank_item *it, const char *options, cons
     return mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ? -1 : 0;
 }
 
-int bank_store_items(MYSQL *db, const bank_itemset *s, const char *import_file,
+int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
 {
-    bank_store_report r = {0, 0};
+    const char *import_file = o ? o->import_file : NULL;
+    bank_store_report r = {0, 0, 0};
     if (rep) *rep = r;
     if (err && errlen) *err = 0;
     if (!db || !s) {

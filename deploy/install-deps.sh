@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config curl
       libwebsockets-dev libwebsockets-evlib-ev libev-dev
       libmariadb-dev mariadb-server mariadb-client
       libssl-dev libpcre2-dev libqrencode-dev libcriterion-dev
-      libjansson-dev libsodium-dev
+      libjansson-dev libsodium-dev libxml2-dev libzip-dev libxlsxwriter-dev
       chromium fonts-wqy-microhei)
 # Node may come from elsewhere (e.g. a nodesource nodejs that bundles npm); only ask Debian
 # for it when no node/npm is on PATH.

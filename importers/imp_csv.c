@@ -369,7 +369,8 @@ static void read_row(csv *c)
     it.n_options = last + 1;
     const char *ans = val(c, COL_ANSWER);
     char key[8];
-    if (*ans && bank_response_normalize(BANK_SINGLE, BANK_MAX_OPTIONS, ans, key, sizeof key) == 0)
+    bank_rinfo ri = {BANK_SINGLE, BANK_MAX_OPTIONS, 0};
+    if (*ans && bank_response_normalize(&ri, ans, key, sizeof key) == 0)
         it.answer = dup_or_null(c, key);
     else
         it.answer = dup_or_null(c, ans);   /* bank_item_validate says what is wrong with it */

@@ -13,6 +13,33 @@
 int imp__decode_text(const char *name, const char *buf, size_t len, const char **text,
                      size_t *text_len, char **to_free, bank_diag *d);
 
+/* A sheet of cells as the CSV and XLSX readers hand it to the template parsers, so both
+ * formats share one template (items and blueprints) and one set of messages. */
+typedef struct imp_row {
+    int line;               /* CSV: physical line where the record starts; XLSX: row number */
+    int ncells;
+    const char **cells;     /* trimmed UTF-8, "" for an empty cell */
+    int bad_cell;           /* CSV: index of a cell with text after its closing quote, or -1 */
+} imp_row;
+
+typedef struct imp_sheet {
+    const char *where;      /* the diag "file": "q.csv", or "book.xlsx:题库!" for a sheet */
+    imp_row *rows;          /* blank rows are left out */
+    size_t n, cap;
+} imp_sheet;
+
+/* The item template over one sheet: the header row names the columns (docs/BANK.md).
+ * Same contract as imp_parse_buffer; does not check duplicates (the caller does, once
+ * over all sheets). */
+int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d);
+/* The blueprint template over one sheet. */
+int imp__template_blueprint(const imp_sheet *sh, bank_blueprint *b, bank_diag *d);
+
+/* XLSX (libzip + libxml2): every worksheet of the workbook, in workbook order, strings in a.
+ * Returns 0, 1 after adding diag lines (not a workbook, damaged parts), -1 on OOM. */
+int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *a,
+                     imp_sheet **sheets, int *n_sheets, bank_diag *d);
+
 /* The CSV template: buf is UTF-8 text (imp__decode_text). Same contract as imp_parse_buffer. */
 int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
                    bank_diag *d);

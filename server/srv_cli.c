@@ -186,12 +186,13 @@ static int cmd_bank(srv_config *cfg, int argc, char **argv)
         json_t *v = json_object_get(by_point, pc);
         json_object_set_new(by_point, pc, json_integer(v ? json_integer_value(v) + 1 : 1));
     }
-    bank_store_report rep = {0, 0};
+    bank_store_report rep = {0, 0, 0};
     if (!dry) {
         srv_db db;
         if (open_db(&db, cfg)) { json_decref(by_point); bank_arena_free(a); return 1; }
         char err[512] = "";
-        rc = bank_store_items(db.my, &set, file, &rep, &d, err, sizeof err);
+        bank_store_opts so = {.import_file = file};
+        rc = bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
         srv_db_close(&db);
         if (rc) {
             for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);

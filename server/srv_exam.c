@@ -439,7 +439,7 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
         rc = 0;
         enum bank_item_type t;
         if (bank_type_parse(type, &t) == 0)
-            total += bank_score(t, key, response, (int)points);
+            total += bank_score(t, key, BANK_MC_ALL, response, (int)points);
     }
     srv_db_done(db, SQL_SCORE_ROWS);
     if (rc < 0) { srv_db_rollback(db); return rc; }

@@ -488,8 +488,8 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
             return;
         }
         char norm[64];
-        if (bank_response_normalize((enum bank_item_type)c->paper->types[idx],
-                                    c->paper->n_options[idx], m.response, norm, sizeof norm)) {
+        bank_rinfo ri = {(enum bank_item_type)c->paper->types[idx], c->paper->n_options[idx], 0};
+        if (bank_response_normalize(&ri, m.response, norm, sizeof norm)) {
             send_error(c, m.id, "bad_field", "response", "response: not a valid answer for this item");
             return;
         }

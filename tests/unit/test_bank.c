@@ -134,8 +134,18 @@ Test(types, names_round_trip)
     cr_assert_str_eq(bank_type_name(BANK_SINGLE), "single");
     cr_assert_eq(bank_type_parse("single", &t), 0);
     cr_assert_eq(t, BANK_SINGLE);
-    cr_assert_eq(bank_type_parse("multi", &t), -1);
-    cr_assert_eq(bank_type_parse("单选题", &t), -1);
+    for (int k = BANK_SINGLE; k <= BANK_TYPE_MAX; k++) {
+        cr_assert_eq(bank_type_parse(bank_type_name((enum bank_item_type)k), &t), 0);
+        cr_assert_eq((int)t, k);
+        cr_assert_eq(bank_type_parse_label(bank_type_label((enum bank_item_type)k), &t), 0);
+        cr_assert_eq((int)t, k);
+    }
+    cr_assert_eq(bank_type_parse("单选题", &t), -1);   /* labels are for templates */
+    cr_assert_eq(bank_type_parse_label("案例分析题", &t), 0);
+    cr_assert_eq(t, BANK_COMPOSITE);
+    cr_assert_eq(bank_type_parse_label("70", &t), 0);
+    cr_assert_eq(t, BANK_SHORT);
+    cr_assert_eq(bank_type_parse_label("问答题?", &t), -1);
     cr_assert_eq(bank_type_parse(NULL, &t), -1);
 }
 
@@ -321,7 +331,8 @@ static const char *norm(int n_options, const char *in)
 {
     static char out[16];
     memset(out, '?', sizeof out);
-    return bank_response_normalize(BANK_SINGLE, n_options, in, out, sizeof out) ? NULL : out;
+    bank_rinfo ri = {BANK_SINGLE, n_options, 0};
+    return bank_response_normalize(&ri, in, out, sizeof out) ? NULL : out;
 }
 
 Test(response, normalize_single)
@@ -346,21 +357,22 @@ Test(response, normalize_single)
     cr_assert_null(norm(9, "A"));
     cr_assert_null(norm(4, NULL));
     char tiny[1];
-    cr_assert_eq(bank_response_normalize(BANK_SINGLE, 4, "A", tiny, sizeof tiny), -1);
+    bank_rinfo ri4 = {BANK_SINGLE, 4, 0}, ri7 = {(enum bank_item_type)99, 4, 0};
+    cr_assert_eq(bank_response_normalize(&ri4, "A", tiny, sizeof tiny), -1);
     char out[4];
-    cr_assert_eq(bank_response_normalize((enum bank_item_type)7, 4, "A", out, sizeof out), -1);
+    cr_assert_eq(bank_response_normalize(&ri7, "A", out, sizeof out), -1);
 }
 
 Test(score, single_choice)
 {
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", "B", 200), 200);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", "b", 200), 200);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", " Ｂ ", 150), 150);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", "C", 200), 0);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", "", 200), 0);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", "BC", 200), 0);
-    cr_assert_eq(bank_score(BANK_SINGLE, "B", NULL, 200), 0);
-    cr_assert_eq(bank_score(BANK_SINGLE, "", "", 200), 0);
-    cr_assert_eq(bank_score(BANK_SINGLE, NULL, "B", 200), 0);
-    cr_assert_eq(bank_score((enum bank_item_type)7, "B", "B", 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, "B", 200), 200);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, "b", 200), 200);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, " Ｂ ", 150), 150);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, "C", 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, "", 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, "BC", 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, "B", BANK_MC_ALL, NULL, 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, "", BANK_MC_ALL, "", 200), 0);
+    cr_assert_eq(bank_score(BANK_SINGLE, NULL, BANK_MC_ALL, "B", 200), 0);
+    cr_assert_eq(bank_score((enum bank_item_type)99, "B", BANK_MC_ALL, "B", 200), 0);
 }
