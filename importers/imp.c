@@ -10,13 +10,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The formats this build reads; each importer adds its line. */
+static const struct {
+    const char *name;
+    imp_format f;
+} FORMATS[] = {
+    {"csv", IMP_CSV},
+};
+
 int imp_format_parse(const char *name, imp_format *out)
 {
-    if (name && strcasecmp(name, "csv") == 0) {
-        *out = IMP_CSV;
-        return 0;
-    }
+    for (size_t i = 0; name && i < sizeof FORMATS / sizeof FORMATS[0]; i++)
+        if (strcasecmp(name, FORMATS[i].name) == 0) {
+            *out = FORMATS[i].f;
+            return 0;
+        }
     return -1;
+}
+
+const char *imp_format_name(imp_format f)
+{
+    switch (f) {
+    case IMP_CSV: return "csv";
+    case IMP_XLSX: return "xlsx";
+    case IMP_GIFT: return "gift";
+    case IMP_AIKEN: return "aiken";
+    case IMP_MOODLEXML: return "moodlexml";
+    case IMP_QTI: return "qti";
+    case IMP_TEXT: return "text";
+    }
+    return "unknown";
 }
 
 /* ---- encodings ---- */
