@@ -44,4 +44,28 @@ int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *
 int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
                    bank_diag *d);
 
+/* ---- export ----
+ * A growable output buffer for the text exporters. Errors are sticky: after an allocation
+ * fails every call does nothing and oom stays 1, so a writer checks once at the end. */
+typedef struct imp_buf {
+    char *p;                /* NUL-terminated once anything was written; free with imp__buf_free */
+    size_t len, cap;
+    int oom;
+} imp_buf;
+void imp__buf_put(imp_buf *b, const char *s, size_t n);
+void imp__buf_puts(imp_buf *b, const char *s);
+void imp__buf_printf(imp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imp__buf_free(imp_buf *b);
+/* Writes the buffer to path (through a temporary file in the same directory, renamed at
+ * the end, so a failed export never leaves half a file). Returns 0, or -1 after one diag
+ * line naming the file (also when b->oom). */
+int imp__buf_write_file(const imp_buf *b, const char *path, bank_diag *d);
+
+/* One exporter per format, dispatched by imp_export_file; same contract. */
+int imp__export_csv(const bank_itemset *set, const char *path, bank_diag *d);
+int imp__export_xlsx(const bank_itemset *set, const char *path, bank_diag *d);
+int imp__export_gift(const bank_itemset *set, const char *path, bank_diag *d);
+int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *d);
+int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d);
+
 #endif
