@@ -161,7 +161,10 @@ int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
     va_end(ap);
     if (!reason) return -1;
     char where[32] = "";
-    if (line > 0) snprintf(where, sizeof where, ":%d", line);
+    /* a spreadsheet prefix "book.xlsx:题库!" takes the row without a colon */
+    size_t flen = file ? strlen(file) : 0;
+    if (line > 0)
+        snprintf(where, sizeof where, flen && file[flen - 1] == '!' ? "%d" : ":%d", line);
     int has_field = field && *field;
     char *s = bank_arena_printf(d->arena, "%s%s: %s%s%s", file ? file : "-", where,
                                 has_field ? field : "", has_field ? ": " : "", reason);
