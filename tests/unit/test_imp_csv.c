@@ -41,7 +41,7 @@ static int parse(const char *text) { return parse_n(text, strlen(text)); }
 
 static void expect_lines(const char *const *exp, size_t n)
 {
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
+    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
     for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
     for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
 }
