@@ -113,6 +113,13 @@ int bank_type_parse(const char *name, enum bank_item_type *out);  /* the names a
 int bank_type_parse_label(const char *label, enum bank_item_type *out);
 /* 1 for the types the server scores itself (single, multi, tf, fill). */
 int bank_type_is_objective(enum bank_item_type t);
+/* Normalizes a key as authors write it (CSV 答案, Aiken ANSWER: …) into the stored form of
+ * bank_item.answer: single "ｂ" -> "B"; multi "A,C,D", "A、C、D", "ＣＡ" -> "AC" (sorted,
+ * each letter once); tf 对/错, √/×, 正确/错误, T/F, true/false, 是/否, Y/N -> "T"/"F";
+ * fill, short, essay: the text with its ends trimmed. *out is in a (NULL for a blank raw).
+ * Returns 0; 1 when raw is no key of that type (then *out is the trimmed raw text, so that
+ * bank_item_validate names the problem; composite and practical have no key); -1 on OOM. */
+int bank_key_normalize(enum bank_item_type t, const char *raw, bank_arena *a, const char **out);
 
 enum bank_status { BANK_DRAFT = 1, BANK_REVIEWED, BANK_APPROVED, BANK_RETIRED };
 const char *bank_status_name(enum bank_status s);         /* "draft", "reviewed", ... */

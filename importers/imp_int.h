@@ -40,6 +40,12 @@ int imp__template_blueprint(const imp_sheet *sh, bank_blueprint *b, bank_diag *d
 int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *a,
                      imp_sheet **sheets, int *n_sheets, bank_diag *d);
 
+/* CSV text (UTF-8, from imp__decode_text) as a sheet, strings in a; sh->where is name.
+ * Returns 0; 1 when the text ends inside a quoted field (one diag line; the sheet holds the
+ * rows before it); -1 on OOM. */
+int imp__csv_sheet(const char *name, const char *buf, size_t len, bank_arena *a, imp_sheet *sh,
+                   bank_diag *d);
+
 /* The CSV template: buf is UTF-8 text (imp__decode_text). Same contract as imp_parse_buffer. */
 int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
                    bank_diag *d);

@@ -10,7 +10,9 @@
 #include "../../importers/imp.h"
 
 #define H "试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处\n"
-#define KNOWN "试题编号, 题型, 题干, 选项A-选项H, 答案, 分值, 难度, 鉴定点代码, 解析, 出处"
+#define KNOWN "试题编号, 题型, 题干, 选项A-选项H, 答案, 分值, 难度, 鉴定点代码, 解析, 出处, " \
+    "职业代码, 等级, 标签, 命题人, 多选计分, 选项固定, 所属题目, 考核时间, 设备要求, 评分标准"
+#define TYPES_HINT "use 单选题, 多选题, 判断题, 填空题, 简答题, 论述题, 组合题 or 实操题"
 
 static bank_arena *A;
 static bank_itemset S;
@@ -41,7 +43,7 @@ static int parse(const char *text) { return parse_n(text, strlen(text)); }
 
 static void expect_lines(const char *const *exp, size_t n)
 {
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
+    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
     for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
     for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
 }
@@ -293,7 +295,7 @@ Test(csv, options_must_be_contiguous_and_at_least_two)
     cr_assert_eq(rc, 1);
 }
 
-Test(csv, unsupported_and_unknown_types)
+Test(csv, types_by_label_and_code_and_unknown_types)
 {
     int rc = parse(H "T-1,多选题,题一,甲,乙,丙,丁,AB,,,,,\n"
                      "T-2,判断题,题二,,,,,对,,,,,\n"
@@ -301,14 +303,15 @@ Test(csv, unsupported_and_unknown_types)
                      "T-4,选择,题四,甲,乙,丙,丁,A,,,,,\n"
                      "T-5,,题五,甲,乙,丙,丁,A,,,,,\n"
                      "T-6,SINGLE,题六,甲,乙,丙,丁,A,,,,,\n");
-    EXPECT("q.csv:2: 题型: 多选题 is not supported yet; this version imports single-choice items only",
-           "q.csv:3: 题型: 判断题 is not supported yet; this version imports single-choice items only",
-           "q.csv:4: 题型: 30 is not supported yet; this version imports single-choice items only",
-           "q.csv:5: 题型: 选择 is not a known item type; use 单选题",
+    EXPECT("q.csv:5: 题型: 选择 is not a known item type; " TYPES_HINT,
            "q.csv:6: 题型: is empty");
     cr_assert_eq(rc, 1);
-    cr_assert_eq(S.n, 1);
-    cr_assert_str_eq(S.items[0].uid, "T-6");
+    cr_assert_eq(S.n, 4);
+    cr_assert_eq(S.items[0].type, BANK_MULTI);
+    cr_assert_eq(S.items[1].type, BANK_TF);
+    cr_assert_str_eq(S.items[1].answer, "T");
+    cr_assert_eq(S.items[2].type, BANK_MULTI);
+    cr_assert_str_eq(S.items[3].uid, "T-6");
 }
 
 Test(csv, long_values_are_cut_at_a_character_boundary)
@@ -319,7 +322,7 @@ Test(csv, long_values_are_cut_at_a_character_boundary)
     int rc = parse(row);
     char want[256] = "q.csv:2: 题型: ";
     for (int i = 0; i < 33; i++) strcat(want, "选");   /* 99 of the 100 bytes that fit */
-    strcat(want, "… is not a known item type; use 单选题");
+    strcat(want, "… is not a known item type; " TYPES_HINT);
     EXPECT(want);
     cr_assert_eq(rc, 1);
 }
@@ -406,7 +409,7 @@ Test(csv, unknown_columns)
 Test(csv, missing_required_columns)
 {
     int rc = parse("试题编号,题干,选项A,选项B\nX,题一,甲,乙\n");
-    EXPECT("q.csv:1: 题型: required column is missing", "q.csv:1: 答案: required column is missing");
+    EXPECT("q.csv:1: 题型: required column is missing");   /* 答案: only objective types need it */
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 0);
 }
