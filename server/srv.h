@@ -122,7 +122,7 @@ typedef struct srv_msg {
     char id_number[33];
     char token[160];
     int64_t item;
-    char response[64];
+    char response[4001];      /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
     int64_t seq;
     int n_events;
     srv_event events[SRV_MAX_EVENTS];

@@ -19,6 +19,7 @@ void srv_paper_free(srv_paper *p)
     free(p->item_ids);
     free(p->n_options);
     free(p->types);
+    free(p->n_blanks);
     free(p);
 }
 
@@ -181,9 +182,16 @@ static const char SQL_SESSION_OF[] =
 static const char SQL_START_SET[] =
     "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
 static const char SQL_PAPER_ITEMS[] =
-    "SELECT pi.item_id, pi.position, pi.section, pi.points_centi, i.type, i.stem, i.options"
-    " FROM paper_item pi JOIN item i ON i.id = pi.item_id WHERE pi.paper_id = ?"
+    "SELECT pi.item_id, pi.position, pi.section, pi.points_centi, i.type, i.stem, i.options,"
+    " i.answer_key FROM paper_item pi JOIN item i ON i.id = pi.item_id WHERE pi.paper_id = ?"
     " ORDER BY pi.position";
+/* Sub-items of the paper's composite items; their points are scaled to what the paper
+ * gives the composite. */
+static const char SQL_PAPER_CHILDREN[] =
+    "SELECT c.parent_id, c.id, c.type, c.stem, c.options, c.answer_key, c.points_centi,"
+    " p.points_centi, pi.points_centi"
+    " FROM paper_item pi JOIN item p ON p.id = pi.item_id JOIN item c ON c.parent_id = p.id"
+    " WHERE pi.paper_id = ? ORDER BY pi.position, c.sub_no";
 static const char SQL_ANSWERS[] =
     "SELECT item_id, response, seq FROM answer WHERE attempt_id = ? ORDER BY item_id";
 
@@ -195,89 +203,177 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Loads the candidate's view of the paper: never the key, the explanation or the rules. */
+struct paper_build {
+    srv_paper *p;
+    int cap;
+};
+
+static int paper_add(struct paper_build *pb, uint64_t id, enum bank_item_type t, int n_options,
+                     int n_blanks)
+{
+    srv_paper *p = pb->p;
+    if (p->n == pb->cap) {
+        int cap = pb->cap ? pb->cap * 2 : 64;
+        uint64_t *ids = realloc(p->item_ids, (size_t)cap * sizeof *ids);
+        if (ids) p->item_ids = ids;
+        unsigned char *no = realloc(p->n_options, (size_t)cap);
+        if (no) p->n_options = no;
+        unsigned char *ty = realloc(p->types, (size_t)cap);
+        if (ty) p->types = ty;
+        unsigned char *nb = realloc(p->n_blanks, (size_t)cap);
+        if (nb) p->n_blanks = nb;
+        if (!ids || !no || !ty || !nb) return SRV_ENOMEM;
+        pb->cap = cap;
+    }
+    p->item_ids[p->n] = id;
+    p->n_options[p->n] = (unsigned char)n_options;
+    p->types[p->n] = (unsigned char)t;
+    p->n_blanks[p->n] = (unsigned char)n_blanks;
+    p->n++;
+    return 0;
+}
+
+/* The candidate's view of one item: never its key, explanation or scoring rule. For a
+ * fill-in item the key is read only to count its blanks. Returns NULL for an item that
+ * cannot be delivered (logged). */
+static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const char *stem,
+                         const char *options, const char *key, int64_t points,
+                         enum bank_item_type *t, int *n_options, int *n_blanks)
+{
+    *n_options = *n_blanks = 0;
+    const char *why = NULL;
+    json_t *o = NULL, *opts = NULL;
+    if (bank_type_parse(type, t)) why = "unknown item type";
+    else if (*t == BANK_PRACTICAL) why = "a practical task cannot be delivered in a computer exam";
+    if (!why) o = json_pack("{s:I, s:s, s:s, s:f}", "item", (json_int_t)id, "type", type, "stem",
+                            stem, "points", (double)points / 100.0);
+    if (!why && !o) why = "stem is not valid UTF-8";
+    if (!why && (*t == BANK_SINGLE || *t == BANK_MULTI)) {
+        opts = json_loads(options, 0, NULL);
+        json_t *view = json_array(), *v;
+        size_t k;
+        if (json_is_array(opts) && json_array_size(opts) <= BANK_MAX_OPTIONS)
+            json_array_foreach(opts, k, v) {
+                char letter[2] = {(char)('A' + k), 0};
+                json_t *ov = json_is_string(v) ? json_pack("{s:s, s:O}", "key", letter, "text", v) : NULL;
+                if (ov) json_array_append_new(view, ov);
+            }
+        if (!json_is_array(opts) || json_array_size(view) != json_array_size(opts) ||
+            json_array_size(view) < 2)
+            why = "options cannot be rendered";
+        *n_options = (int)json_array_size(view);
+        json_object_set_new(o, "options", view);
+    }
+    if (!why && *t == BANK_FILL) {
+        bank_arena *a = bank_arena_new(0);
+        bank_blank *blanks;
+        char reason[128];
+        if (!a || bank_fill_key_parse(key, a, &blanks, n_blanks, reason, sizeof reason))
+            why = "its fill key does not parse";
+        else
+            json_object_set_new(o, "blanks", json_integer(*n_blanks));
+        bank_arena_free(a);
+    }
+    json_decref(opts);
+    if (why) {
+        /* Never hand out a paper with an item missing: fail the start instead. */
+        SRV_ERROR("exam", "paper=%llu item=%llu cannot be delivered: %s",
+                  (unsigned long long)paper_id, (unsigned long long)id, why);
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Loads the candidate's view of the paper into items, and the answerable items (with what
+ * the service thread needs to check a response) into *out. */
 static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **out,
                       int64_t *total_centi)
 {
-    uint64_t item_id;
-    int64_t pos, points;
+    uint64_t item_id, parent_id;
+    int64_t pos, points, own_points, parent_points;
     char section[520], type[17];
-    char *stem = malloc(BIG), *options = malloc(BIG);
-    srv_paper *p = calloc(1, sizeof *p);
-    int rc = SRV_ENOMEM, cap = 0;
-    if (!stem || !options || !p) goto out;
-    p->paper_id = paper_id;
+    char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
+    struct paper_build pb = {calloc(1, sizeof(srv_paper)), 0};
+    json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
+    int rc = SRV_ENOMEM;
+    if (!stem || !options || !key || !pb.p || !by_id) goto out;
+    pb.p->paper_id = paper_id;
     *total_centi = 0;
-    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uisisss", paper_id, &item_id, &pos, section,
+    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uisissss", paper_id, &item_id, &pos, section,
                       sizeof section, &points, type, sizeof type, stem, (size_t)BIG, options,
-                      (size_t)BIG);
+                      (size_t)BIG, key, (size_t)BIG);
     while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
         rc = 0;
         enum bank_item_type t;
-        if (bank_type_parse(type, &t)) t = BANK_SINGLE;
-        json_t *opts = json_loads(options, 0, NULL), *view = json_array();
-        size_t k;
-        json_t *v;
-        if (json_is_array(opts))
-            json_array_foreach(opts, k, v) {
-                char key[2] = {(char)('A' + k), 0};
-                json_t *ov = json_pack("{s:s, s:O}", "key", key, "text", v);
-                if (ov) json_array_append_new(view, ov);
-            }
-        json_t *iv = json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:f}", "item", (json_int_t)item_id,
-                               "no", (json_int_t)pos, "section", section, "type",
-                               bank_type_name(t), "stem", stem, "options", view, "points",
-                               (double)points / 100.0);
-        if (!iv || json_array_size(view) != (json_is_array(opts) ? json_array_size(opts) : 0)) {
-            /* Never hand out a paper with an item missing: fail the start instead. */
-            SRV_ERROR("exam", "paper=%llu item=%llu cannot be rendered as JSON",
-                      (unsigned long long)paper_id, (unsigned long long)item_id);
-            json_decref(iv);
-            json_decref(opts);
-            rc = SRV_EDB;
-            break;
+        int n_opt, n_blk;
+        json_t *iv;
+        if (!strcmp(type, "composite")) {
+            iv = json_pack("{s:I, s:s, s:s, s:f, s:[]}", "item", (json_int_t)item_id, "type", type,
+                           "stem", stem, "points", (double)points / 100.0, "children");
+            if (!iv) SRV_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
+                               (unsigned long long)paper_id, (unsigned long long)item_id);
+        } else {
+            iv = item_view(paper_id, item_id, type, stem, options, key, points, &t, &n_opt, &n_blk);
+            if (iv && (rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(iv); break; }
+        }
+        if (!iv) { rc = SRV_EDB; break; }
+        json_object_set_new(iv, "no", json_integer(pos));
+        json_object_set_new(iv, "section", json_string(section));
+        if (!strcmp(type, "composite")) {
+            char k[24];
+            snprintf(k, sizeof k, "%llu", (unsigned long long)item_id);
+            json_object_set(by_id, k, iv);
         }
         json_array_append_new(items, iv);
-        if (p->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            uint64_t *ids = realloc(p->item_ids, (size_t)cap * sizeof *ids);
-            if (ids) p->item_ids = ids;
-            unsigned char *no = realloc(p->n_options, (size_t)cap);
-            if (no) p->n_options = no;
-            unsigned char *ty = realloc(p->types, (size_t)cap);
-            if (ty) p->types = ty;
-            if (!ids || !no || !ty) { json_decref(opts); rc = SRV_ENOMEM; break; }
-        }
-        /* item_ids sorted below; keep options/type in the same slot by packing them in. */
-        p->item_ids[p->n] = item_id;
-        p->n_options[p->n] = (unsigned char)(json_is_array(opts) ? json_array_size(opts) : 0);
-        p->types[p->n] = (unsigned char)t;
-        p->n++;
         *total_centi += points;
-        json_decref(opts);
     }
     srv_db_done(db, SQL_PAPER_ITEMS);
+    if (rc < 0) goto out;
+    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uusssiii", paper_id, &parent_id, &item_id,
+                      type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
+                      (size_t)BIG, &own_points, &parent_points, &points);
+    while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
+        rc = 0;
+        char k[24];
+        snprintf(k, sizeof k, "%llu", (unsigned long long)parent_id);
+        json_t *parent = json_object_get(by_id, k);
+        if (!parent) continue;
+        enum bank_item_type t;
+        int n_opt, n_blk;
+        int64_t shown = parent_points > 0 ? own_points * points / parent_points : own_points;
+        json_t *cv = item_view(paper_id, item_id, type, stem, options, key, shown, &t, &n_opt, &n_blk);
+        if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = SRV_EDB; break; }
+        if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
+        json_array_append_new(json_object_get(parent, "children"), cv);
+    }
+    srv_db_done(db, SQL_PAPER_CHILDREN);
     if (rc < 0) goto out;
     rc = 0;
     /* Sort ids with their attributes for binary search on the service thread. */
     {
-        struct ent { uint64_t id; unsigned char no, ty; } *e = malloc((size_t)p->n * sizeof *e + 1);
+        srv_paper *p = pb.p;
+        struct ent { uint64_t id; unsigned char no, ty, nb; } *e = malloc((size_t)p->n * sizeof *e + 1);
         if (!e) { rc = SRV_ENOMEM; goto out; }
-        for (int i = 0; i < p->n; i++) e[i] = (struct ent){p->item_ids[i], p->n_options[i], p->types[i]};
+        for (int i = 0; i < p->n; i++)
+            e[i] = (struct ent){p->item_ids[i], p->n_options[i], p->types[i], p->n_blanks[i]};
         qsort(e, (size_t)p->n, sizeof *e, cmp_u64);   /* id is the first member */
         for (int i = 0; i < p->n; i++) {
             p->item_ids[i] = e[i].id;
             p->n_options[i] = e[i].no;
             p->types[i] = e[i].ty;
+            p->n_blanks[i] = e[i].nb;
         }
         free(e);
     }
-    *out = p;
-    p = NULL;
+    *out = pb.p;
+    pb.p = NULL;
 out:
     free(stem);
     free(options);
-    srv_paper_free(p);
+    free(key);
+    json_decref(by_id);
+    srv_paper_free(pb.p);
     return rc;
 }
 
@@ -336,14 +432,27 @@ static int do_start(srv_db *db, srv_job *j)
     j->paper = NULL;
     rc = load_paper(db, paper_id, items, &j->paper, &total);
     uint64_t item;
-    char response[256];
+    char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
     if (!rc) rc = srv_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response,
                                sizeof response, &seq);
     while (!rc && (rc = srv_db_fetch(db, SQL_ANSWERS)) == 1) {
         rc = 0;
-        json_array_append_new(answers, json_pack("{s:I, s:s, s:I}", "item", (json_int_t)item,
-                                                 "response", response, "seq", (json_int_t)seq));
+        int idx = srv_paper_find(j->paper, item);
+        if (idx < 0) continue;                       /* no longer on the paper */
+        json_t *r;
+        if (j->paper->types[idx] == BANK_FILL) {     /* blanks go back as they came: an array */
+            r = json_array();
+            for (char *p = response, *sep;; p = sep + 1) {
+                sep = strchr(p, BANK_BLANK_SEP);
+                json_array_append_new(r, json_stringn(p, sep ? (size_t)(sep - p) : strlen(p)));
+                if (!sep) break;
+            }
+        } else {
+            r = json_string(response);
+        }
+        json_array_append_new(answers, json_pack("{s:I, s:o, s:I}", "item", (json_int_t)item,
+                                                 "response", r, "seq", (json_int_t)seq));
     }
     srv_db_done(db, SQL_ANSWERS);
     if (rc < 0) { json_decref(items); json_decref(answers); return rc; }
@@ -371,10 +480,19 @@ static const char SQL_SUBMIT_LOCK[] =
     " session_id FROM attempt WHERE id = ? FOR UPDATE";
 static const char SQL_SESSION_PAPER[] =
     "SELECT paper_id, show_score FROM exam_session WHERE id = ?";
+/* Every answerable item of the paper with the points the paper gives it: an item on the
+ * paper itself, or a composite's sub-item scaled to the composite's points on the paper. */
 static const char SQL_SCORE_ROWS[] =
-    "SELECT pi.points_centi, i.type, i.answer_key, COALESCE(ans.response, '')"
+    "SELECT pi.points_centi, 100, 100, i.type, i.answer_key, COALESCE(i.mc_policy, 'all'),"
+    " COALESCE(ans.response, '')"
     " FROM paper_item pi JOIN item i ON i.id = pi.item_id"
-    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = pi.item_id"
+    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = i.id"
+    " WHERE pi.paper_id = ? AND i.type <> 'composite'"
+    " UNION ALL"
+    " SELECT pi.points_centi, c.points_centi, p.points_centi, c.type, c.answer_key,"
+    " COALESCE(c.mc_policy, 'all'), COALESCE(ans.response, '')"
+    " FROM paper_item pi JOIN item p ON p.id = pi.item_id JOIN item c ON c.parent_id = p.id"
+    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = c.id"
     " WHERE pi.paper_id = ?";
 static const char SQL_SUBMIT_SET[] =
     "UPDATE attempt SET status = 'submitted', submitted_at = ?, submit_reason = ?,"
@@ -431,16 +549,25 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
         reason = "deadline";
         now = deadline;
     }
-    int64_t points, total = 0;
-    char type[17], key[1025], response[4001];
-    rc = srv_db_query(db, SQL_SCORE_ROWS, "uu", "isss", attempt_id, paper_id, &points, type,
-                      sizeof type, key, sizeof key, response, sizeof response);
+    /* Only objective items are scored here; examiners score the rest (score_centi is the
+     * objective part until then). */
+    int64_t points, part, whole, total = 0;
+    char type[17], policy[9], response[BANK_RESPONSE_MAX + 1];
+    char *key = malloc(BIG);
+    if (!key) { srv_db_rollback(db); return SRV_ENOMEM; }
+    rc = srv_db_query(db, SQL_SCORE_ROWS, "uuuu", "iiissss", attempt_id, paper_id, attempt_id,
+                      paper_id, &points, &part, &whole, type, sizeof type, key, (size_t)BIG,
+                      policy, sizeof policy, response, sizeof response);
     while (!rc && (rc = srv_db_fetch(db, SQL_SCORE_ROWS)) == 1) {
         rc = 0;
         enum bank_item_type t;
-        if (bank_type_parse(type, &t) == 0)
-            total += bank_score(t, key, BANK_MC_ALL, response, (int)points);
+        enum bank_mc_policy mp = BANK_MC_ALL;
+        bank_mc_policy_parse(policy, &mp);
+        int64_t pts = whole > 0 ? points * part / whole : 0;
+        int got = bank_type_parse(type, &t) == 0 ? bank_score(t, key, mp, response, (int)pts) : 0;
+        if (got > 0) total += got;
     }
+    free(key);
     srv_db_done(db, SQL_SCORE_ROWS);
     if (rc < 0) { srv_db_rollback(db); return rc; }
     rc = srv_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);

@@ -9,12 +9,17 @@
 
 /* A paper as the service thread needs it to validate answers: immutable once built,
  * cached per paper id for the life of the process. */
+_Static_assert(sizeof(((srv_msg *)0)->response) == BANK_RESPONSE_MAX + 1,
+               "a parsed response must fit a stored one");
+
+/* The answerable items of a paper (a composite's sub-items, not the composite itself). */
 typedef struct srv_paper {
     uint64_t paper_id;
     int n;
     uint64_t *item_ids;        /* sorted */
     unsigned char *n_options;  /* parallel to item_ids */
     unsigned char *types;      /* enum bank_item_type, parallel */
+    unsigned char *n_blanks;   /* fill items: number of blanks, parallel */
     struct srv_paper *next;
 } srv_paper;
 void srv_paper_free(srv_paper *p);
@@ -35,7 +40,7 @@ typedef struct srv_job {
     /* inputs */
     char ticket[33], id_number[33];
     int64_t item, seq;
-    char response[64];
+    char response[BANK_RESPONSE_MAX + 1];
     proct_batch *events;       /* SRV_JOB_EVENTS */
     /* outputs, filled by the worker */
     char *reply;               /* JSON text to send back, malloc'd, or NULL */

@@ -8,7 +8,7 @@
 
 struct field {
     const char *name;
-    char kind;          /* 's' string, 'i' integer, 'e' events array */
+    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response */
     int required;
     size_t off, cap;    /* string destination in srv_msg */
     int64_t min, max;   /* integer range / string length range */
@@ -21,7 +21,7 @@ static const struct field f_login[] = {
     STR("ticket", ticket, 1, 1), STR("id_number", id_number, 1, 1), {0}};
 static const struct field f_resume[] = {STR("token", token, 1, 1), {0}};
 static const struct field f_answer[] = {
-    INT("item", item, 1, 1, INT64_MAX), STR("response", response, 1, 0),
+    INT("item", item, 1, 1, INT64_MAX), {"response", 'r', 1, 0, 0, 0, 0},
     INT("seq", seq, 1, 1, INT64_MAX / 2), {0}};
 static const struct field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
 static const struct field f_none[] = {{0}};
@@ -43,6 +43,50 @@ static const struct {
 static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
                                     "fullscreen_exit", "copy", "paste", NULL};
 
+#define BLANKS_MAX 20                 /* BANK_MAX_BLANKS */
+#define RESPONSE_MAX (sizeof(((srv_msg *)0)->response) - 1)
+
+static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A response is a string (choice keys, true/false, short answers) or, for a fill-in item,
+ * an array of one string per blank, stored joined by 0x1F (which no text may contain). */
+static int parse_response(json_t *v, srv_msg *m, srv_msg_error *e)
+{
+    size_t n = 0;
+    if (json_is_string(v)) {
+        size_t len = json_string_length(v);
+        const char *s = json_string_value(v);
+        if (len > RESPONSE_MAX)
+            return fail(e, "bad_field", "response", "response: at most %zu bytes", RESPONSE_MAX);
+        if (strlen(s) != len || memchr(s, 0x1f, len))
+            return fail(e, "bad_field", "response", "response: contains a control character");
+        memcpy(m->response, s, len + 1);
+        return 0;
+    }
+    if (!json_is_array(v))
+        return fail(e, "bad_field", "response", "response: expected a string or an array of strings");
+    if (json_array_size(v) < 1 || json_array_size(v) > BLANKS_MAX)
+        return fail(e, "bad_field", "response", "response: expected 1 to %d blanks", BLANKS_MAX);
+    size_t i;
+    json_t *b;
+    json_array_foreach(v, i, b) {
+        if (!json_is_string(b))
+            return fail(e, "bad_field", "response", "response[%zu]: expected a string", i);
+        size_t len = json_string_length(b);
+        const char *s = json_string_value(b);
+        if (strlen(s) != len || memchr(s, 0x1f, len))
+            return fail(e, "bad_field", "response", "response[%zu]: contains a control character", i);
+        if (n + len + (i > 0) > RESPONSE_MAX)
+            return fail(e, "bad_field", "response", "response: at most %zu bytes in all", RESPONSE_MAX);
+        if (i) m->response[n++] = 0x1f;
+        memcpy(m->response + n, s, len);
+        n += len;
+    }
+    m->response[n] = 0;
+    return 0;
+}
+
 /* Truncation (%.40s, fixed buffers) may cut a UTF-8 sequence anywhere in a message;
  * JSON needs whole ones, so cut sequences are removed. */
 static void utf8_clean(char *s)
@@ -63,8 +107,6 @@ static void utf8_clean(char *s)
     *w = 0;
 }
 
-static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
 {
     e->code = code;
@@ -185,6 +227,8 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
                 goto out;
             }
             *(int64_t *)((char *)m + f->off) = json_integer_value(v);
+        } else if (f->kind == 'r') {
+            if ((rc = parse_response(v, m, e))) goto out;
         } else if ((rc = parse_events(v, m, e))) {
             goto out;
         }

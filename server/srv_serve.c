@@ -487,8 +487,9 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
             send_error(c, m.id, "bad_field", "item", "item: not an item of this paper");
             return;
         }
-        char norm[64];
-        bank_rinfo ri = {(enum bank_item_type)c->paper->types[idx], c->paper->n_options[idx], 0};
+        char norm[BANK_RESPONSE_MAX + 1];
+        bank_rinfo ri = {(enum bank_item_type)c->paper->types[idx], c->paper->n_options[idx],
+                         c->paper->n_blanks[idx]};
         if (bank_response_normalize(&ri, m.response, norm, sizeof norm)) {
             send_error(c, m.id, "bad_field", "response", "response: not a valid answer for this item");
             return;

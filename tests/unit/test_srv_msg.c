@@ -131,3 +131,37 @@ Test(msg, truncated_utf8_stays_valid)
     cr_assert(strstr(s, "考考"));
     free(s);
 }
+
+Test(msg, fill_response_is_an_array_joined_by_unit_separators)
+{
+    srv_msg m;
+    srv_msg_error e;
+    cr_assert_eq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[\"TCP\",\"\",\"443\"],\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(m.response, "TCP\x1f\x1f" "443");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[],\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "response");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[\"a\",1],\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.message, "response[1]: expected a string");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":\"a\\u001fb\",\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.message, "response: contains a control character");
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":{\"a\":1},\"seq\":1}", &m, &e), 0);
+    cr_assert_str_eq(e.message, "response: expected a string or an array of strings");
+}
+
+Test(msg, long_text_responses_fit_up_to_4000_bytes)
+{
+    srv_msg m;
+    srv_msg_error e;
+    size_t n = 4000;
+    char *buf = malloc(n + 100);
+    int k = sprintf(buf, "{\"type\":\"answer\",\"item\":3,\"seq\":1,\"response\":\"");
+    memset(buf + k, 'x', n);
+    strcpy(buf + k + n, "\"}");
+    cr_assert_eq(parse(buf, &m, &e), 0);
+    cr_assert_eq(strlen(m.response), n);
+    memset(buf + k, 'x', n + 1);
+    strcpy(buf + k + n + 1, "\"}");
+    cr_assert_neq(parse(buf, &m, &e), 0);
+    cr_assert_str_eq(e.message, "response: at most 4000 bytes");
+    free(buf);
+}
