@@ -330,7 +330,7 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
     }
     srv_db_done(db, SQL_PAPER_ITEMS);
     if (rc < 0) goto out;
-    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uusssiii", paper_id, &parent_id, &item_id,
+    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", paper_id, &parent_id, &item_id,
                       type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
                       (size_t)BIG, &own_points, &parent_points, &points);
     while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
