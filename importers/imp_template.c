@@ -464,6 +464,11 @@ static void read_item_row(tpl *t, row_item *ri)
             if (bad_line > 0) late(t, line, "评分标准", "line %d: %s", bad_line, why);
             else late(t, line, "评分标准", "%s", why);
             ri->bad++;
+            /* one criterion worth the item keeps validation from reporting the rubric again */
+            if (!(it->criteria = bank_arena_alloc(t->a, sizeof *it->criteria))) { t->oom = 1; return; }
+            it->criteria[0] = (bank_criterion){"-", it->points_centi, 0};
+            it->n_criteria = 1;
+            ri->points_given = 1;
         }
     }
     ri->bad += check_unnamed(t, r);
