@@ -272,7 +272,7 @@ int bank_item_prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, in
  * of problems. */
 int bank_item_validate(const bank_item *it, bank_diag *d);
 /* Fills content_hash and full_hash (and uid from content_hash when uid is NULL; children get
- * "<uid>-<n>"). */
+ * "<uid>-<n>"), the media's sha256, and a fill item's blanks when not parsed yet. */
 int bank_item_finalize(bank_item *it, bank_arena *a);
 /* Reports items of the set that duplicate an earlier one (same content_hash or uid).
  * Returns the number reported. */

@@ -1520,9 +1520,23 @@ static int finalize_ids(bank_item *it, bank_arena *a)
     return 0;
 }
 
+/* The blanks of fill items (the server needs their number for responses). */
+static int parse_blanks(bank_item *it, bank_arena *a)
+{
+    for (int i = 0; i < it->n_children; i++)
+        if (parse_blanks(&it->children[i], a)) return -1;
+    if (it->type != BANK_FILL || it->blanks || !it->answer) return 0;
+    char why[256];
+    if (bank_fill_key_parse(it->answer, a, &it->blanks, &it->n_blanks, why, sizeof why)) {
+        it->blanks = NULL;
+        it->n_blanks = 0;
+    }
+    return 0;
+}
+
 int bank_item_finalize(bank_item *it, bank_arena *a)
 {
-    if (finalize_content(it) || finalize_ids(it, a)) return -1;
+    if (finalize_content(it) || finalize_ids(it, a) || parse_blanks(it, a)) return -1;
     return full_hash(it);
 }
 

@@ -576,6 +576,8 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
         row_item *ri = &rows[i];
         if (!ri->parsed || ri->parent >= 0) continue;
         size_t n0 = d->n;
+        int removed = 0;
+        if (bank_item_prepare(&ri->it, BANK_TEXT_AUTO, t.a, &removed)) return -1;
         if (bank_item_validate(&ri->it, d) || d->n != n0 || ri->bad || ri->kids_bad) continue;
         if (bank_item_finalize(&ri->it, t.a)) return -1;
         bank_item *slot = bank_itemset_push(set);

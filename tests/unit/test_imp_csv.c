@@ -138,7 +138,7 @@ Test(csv, bom_and_crlf)
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
     cr_assert_str_eq(S.items[0].uid, "X-1");
-    cr_assert_str_eq(S.items[0].stem, "跨\n行");
+    cr_assert_str_eq(S.items[0].stem, "跨<br>行", "plain text is stored as HTML");
 }
 
 Test(csv, lone_cr_line_ends)
@@ -158,9 +158,9 @@ Test(csv, quoted_fields_with_commas_quotes_and_newlines)
     EXPECT("q.csv:5: 答案: E but the item has only 4 options", "q.csv:6: 题干: is empty");
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
-    cr_assert_str_eq(S.items[0].stem, "下列说法，哪个正确\n（多行题干）\n第三行");
+    cr_assert_str_eq(S.items[0].stem, "下列说法，哪个正确<br>（多行题干）<br>第三行");
     cr_assert_str_eq(S.items[0].options[0], "甲,乙");
-    cr_assert_str_eq(S.items[0].options[1], "他说\"好\"");
+    cr_assert_str_eq(S.items[0].options[1], "他说&quot;好&quot;");
 }
 
 Test(csv, empty_lines_and_empty_rows_are_skipped)
@@ -477,7 +477,7 @@ Test(csv, text_after_a_closing_quote)
     EXPECT("q.csv:2: 题干: unexpected text after the closing quote");
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
-    cr_assert_str_eq(S.items[0].stem, "题二 \"引号\" 在中间");
+    cr_assert_str_eq(S.items[0].stem, "题二 &quot;引号&quot; 在中间");
 }
 
 /* ---- files ---- */
@@ -622,6 +622,8 @@ Test(csv, every_type)
     cr_assert_str_eq(S.items[1].answer, "F");
     cr_assert_eq(S.items[1].level, 4);
     cr_assert_str_eq(S.items[2].answer, "num:443|22;ssh 端口 22");
+    cr_assert_eq(S.items[2].n_blanks, 2);
+    cr_assert_eq(S.items[2].blanks[1].n_accept, 2);
     cr_assert_eq(S.items[3].type, BANK_SHORT);
     cr_assert_null(S.items[4].answer);
     bank_item *c = &S.items[5];
@@ -821,4 +823,21 @@ Test(csv, blueprint_gb18030_file)
     bank_blueprint_init(&BP, A);
     cr_assert_lt(imp_blueprint_parse_file(IMP_CSV, "/nonexistent/bp.csv", &BP, &D), 0);
     EXPECT("/nonexistent/bp.csv: file: cannot open: No such file or directory");
+}
+
+Test(csv, rich_text_is_sanitized)
+{
+    int rc = parse(H "R-1,单选题,\"<p onclick=\"\"steal()\"\">看图<img src=\"\"data:image/png;base64,iVBORw0KGgo=\"\"></p>"
+                     "<script>alert(1)</script>\",<b>甲</b>,<a href=\"\"javascript:x()\"\">乙</a>,,,A,,,,,\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    const bank_item *it = &S.items[0];
+    cr_assert_null(strstr(it->stem, "script"), "%s", it->stem);
+    cr_assert_null(strstr(it->stem, "onclick"), "%s", it->stem);
+    cr_assert_null(strstr(it->options[1], "javascript"), "%s", it->options[1]);
+    cr_assert_str_eq(it->options[0], "<b>甲</b>");
+    cr_assert_eq(it->n_media, 1);
+    cr_assert_not_null(strstr(it->stem, "media:"), "%s", it->stem);
+    static const uint8_t zero[32];
+    cr_assert_neq(memcmp(it->media[0].sha256, zero, 32), 0);
 }
