@@ -272,11 +272,14 @@ int bank_item_prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, in
  * of problems. */
 int bank_item_validate(const bank_item *it, bank_diag *d);
 /* Fills content_hash and full_hash (and uid from content_hash when uid is NULL; children get
- * "<uid>-<n>"). */
+ * "<uid>-<n>"), the media's sha256, and a fill item's blanks when not parsed yet. */
 int bank_item_finalize(bank_item *it, bank_arena *a);
 /* Reports items of the set that duplicate an earlier one (same content_hash or uid).
  * Returns the number reported. */
 int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d);
+/* The same, and removes the items reported from the set (an importer keeps only what it
+ * can import). Returns the number removed, or -1 on OOM. */
+int bank_itemset_drop_duplicates(bank_itemset *s, bank_diag *d);
 
 /* ---- responses and scoring (the server's side) ---- */
 

@@ -1520,9 +1520,23 @@ static int finalize_ids(bank_item *it, bank_arena *a)
     return 0;
 }
 
+/* The blanks of fill items (the server needs their number for responses). */
+static int parse_blanks(bank_item *it, bank_arena *a)
+{
+    for (int i = 0; i < it->n_children; i++)
+        if (parse_blanks(&it->children[i], a)) return -1;
+    if (it->type != BANK_FILL || it->blanks || !it->answer) return 0;
+    char why[256];
+    if (bank_fill_key_parse(it->answer, a, &it->blanks, &it->n_blanks, why, sizeof why)) {
+        it->blanks = NULL;
+        it->n_blanks = 0;
+    }
+    return 0;
+}
+
 int bank_item_finalize(bank_item *it, bank_arena *a)
 {
-    if (finalize_content(it) || finalize_ids(it, a)) return -1;
+    if (finalize_content(it) || finalize_ids(it, a) || parse_blanks(it, a)) return -1;
     return full_hash(it);
 }
 
@@ -1567,7 +1581,31 @@ static int uid_seen(const bank_item **tab, size_t size, const bank_item *it, ban
     return 0;
 }
 
+static int find_duplicates(const bank_itemset *s, bank_diag *d, unsigned char *dup_of);
+
 int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d)
+{
+    return find_duplicates(s, d, NULL);
+}
+
+int bank_itemset_drop_duplicates(bank_itemset *s, bank_diag *d)
+{
+    if (!s->n) return 0;
+    unsigned char *dup = calloc(s->n, 1);
+    if (!dup) return -1;
+    int n = find_duplicates(s, d, dup);
+    if (n > 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (!dup[i]) s->items[k++] = s->items[i];
+        s->n = k;
+    }
+    free(dup);
+    return n;
+}
+
+/* dup_of, when not NULL, gets 1 for each item reported. */
+static int find_duplicates(const bank_itemset *s, bank_diag *d, unsigned char *dup_of)
 {
     if (!s->n) return 0;
     size_t total = s->n;
@@ -1615,6 +1653,7 @@ int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d)
             if (!dup && ch->uid) dup = uid_seen(by_uid, size, ch, d);
         }
         reported += dup;
+        if (dup_of) dup_of[i] = (unsigned char)dup;
     }
     free(by_hash);
     free(by_uid);

@@ -153,7 +153,7 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
 
 /* ---- entry points ---- */
 
-static int too_big(bank_diag *d, const char *name)
+int imp__too_big(bank_diag *d, const char *name)
 {
     return bank_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
                ? -1 : 1;
@@ -168,7 +168,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
         return -1;
     }
     if (len > IMP_MAX_BYTES)
-        return too_big(d, display_name);
+        return imp__too_big(d, display_name);
     const char *text;
     size_t text_len;
     char *to_free;
@@ -180,7 +180,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     return d->n > before ? 1 : 0;
 }
 
-int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag *d)
+int imp__read_file(const char *path, char **out, size_t *out_len, bank_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -201,14 +201,14 @@ int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag 
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > IMP_MAX_BYTES) {
         close(fd);
-        return too_big(d, path);
+        return imp__too_big(d, path);
     }
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
     char *buf = malloc(cap);
     if (!buf) { close(fd); return -1; }
     for (;;) {
         if (len == cap) {
-            if (cap > IMP_MAX_BYTES) break;    /* a pipe or a growing file: refused below */
+            if (cap > IMP_MAX_BYTES) break;    /* a pipe or a growing file: refused by the caller */
             char *bigger = realloc(buf, cap * 2);
             if (!bigger) { free(buf); close(fd); return -1; }
             buf = bigger;
@@ -227,7 +227,18 @@ int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag 
         len += (size_t)n;
     }
     close(fd);
-    int rc = imp_parse_buffer(f, path, buf, len, set, d);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag *d)
+{
+    char *buf;
+    size_t len;
+    int rc = imp__read_file(path, &buf, &len, d);
+    if (rc) return rc;
+    rc = imp_parse_buffer(f, path, buf, len, set, d);
     free(buf);
     return rc;
 }

@@ -233,5 +233,5 @@ int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *
     }
     for (size_t i = 0; i < trunc.n; i++)
         if (diag_append(d, trunc.lines[i])) return -1;
-    return bank_itemset_check_duplicates(set, d) < 0 ? -1 : 0;
+    return bank_itemset_drop_duplicates(set, d) < 0 ? -1 : 0;
 }

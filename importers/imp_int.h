@@ -6,6 +6,12 @@
 
 #define IMP_MAX_BYTES ((size_t)64 << 20)   /* a larger file is refused */
 
+/* Reads a whole file into *buf (malloc'ed; the caller frees). Returns 0; 1 after a diag
+ * line when it is larger than IMP_MAX_BYTES; -1 after a diag line naming the file. */
+int imp__read_file(const char *path, char **buf, size_t *len, bank_diag *d);
+/* The diag line for a file above IMP_MAX_BYTES; returns 1 (or -1 on OOM). */
+int imp__too_big(bank_diag *d, const char *name);
+
 /* Turns raw file bytes into UTF-8 text without a BOM and without NUL bytes: UTF-8 as is,
  * otherwise GB18030 (what Excel saves on Chinese Windows). *text points into buf or into
  * a converted copy; the caller frees *to_free (NULL when nothing was allocated).

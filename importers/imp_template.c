@@ -464,6 +464,11 @@ static void read_item_row(tpl *t, row_item *ri)
             if (bad_line > 0) late(t, line, "评分标准", "line %d: %s", bad_line, why);
             else late(t, line, "评分标准", "%s", why);
             ri->bad++;
+            /* one criterion worth the item keeps validation from reporting the rubric again */
+            if (!(it->criteria = bank_arena_alloc(t->a, sizeof *it->criteria))) { t->oom = 1; return; }
+            it->criteria[0] = (bank_criterion){"-", it->points_centi, 0};
+            it->n_criteria = 1;
+            ri->points_given = 1;
         }
     }
     ri->bad += check_unnamed(t, r);
@@ -571,6 +576,8 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
         row_item *ri = &rows[i];
         if (!ri->parsed || ri->parent >= 0) continue;
         size_t n0 = d->n;
+        int removed = 0;
+        if (bank_item_prepare(&ri->it, BANK_TEXT_AUTO, t.a, &removed)) return -1;
         if (bank_item_validate(&ri->it, d) || d->n != n0 || ri->bad || ri->kids_bad) continue;
         if (bank_item_finalize(&ri->it, t.a)) return -1;
         bank_item *slot = bank_itemset_push(set);

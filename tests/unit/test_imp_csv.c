@@ -138,7 +138,7 @@ Test(csv, bom_and_crlf)
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
     cr_assert_str_eq(S.items[0].uid, "X-1");
-    cr_assert_str_eq(S.items[0].stem, "跨\n行");
+    cr_assert_str_eq(S.items[0].stem, "跨<br>行", "plain text is stored as HTML");
 }
 
 Test(csv, lone_cr_line_ends)
@@ -158,9 +158,9 @@ Test(csv, quoted_fields_with_commas_quotes_and_newlines)
     EXPECT("q.csv:5: 答案: E but the item has only 4 options", "q.csv:6: 题干: is empty");
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
-    cr_assert_str_eq(S.items[0].stem, "下列说法，哪个正确\n（多行题干）\n第三行");
+    cr_assert_str_eq(S.items[0].stem, "下列说法，哪个正确<br>（多行题干）<br>第三行");
     cr_assert_str_eq(S.items[0].options[0], "甲,乙");
-    cr_assert_str_eq(S.items[0].options[1], "他说\"好\"");
+    cr_assert_str_eq(S.items[0].options[1], "他说&quot;好&quot;");
 }
 
 Test(csv, empty_lines_and_empty_rows_are_skipped)
@@ -477,7 +477,7 @@ Test(csv, text_after_a_closing_quote)
     EXPECT("q.csv:2: 题干: unexpected text after the closing quote");
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1);
-    cr_assert_str_eq(S.items[0].stem, "题二 \"引号\" 在中间");
+    cr_assert_str_eq(S.items[0].stem, "题二 &quot;引号&quot; 在中间");
 }
 
 /* ---- files ---- */
@@ -585,4 +585,259 @@ Test(csv, demo_bank_is_clean_and_balanced)
     }
     for (int k = 0; k < 4; k++)
         cr_assert_geq(keys[k], (int)S.n / 6, "answer %c is the key of only %d items", 'A' + k, keys[k]);
+}
+
+/* ---- every item type ---- */
+
+#define HA "试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处,职业代码,等级," \
+           "标签,命题人,多选计分,选项固定,所属题目,考核时间,设备要求,评分标准\n"
+
+Test(csv, every_type)
+{
+    int rc = parse(HA
+        "M-1,多选题,下列属于传输层协议的有（ ）。,TCP,IP,UDP,ICMP,\"A、C\",2,3,B-01-002,,,4-04-04-02,四级,网络;协议，传输层,张三,half,是,,,,\n"
+        "J-1,判断题,防火墙可以防御所有攻击。,,,,,×,1,,,,,,L4,,,,,,,,\n"
+        "F-1,填空题,HTTPS 默认端口是（ ），SSH 默认端口是____。,,,,,num:443|22;ssh 端口 22,2,,,,,,,,,,,,,,\n"
+        "S-1,简答题,简述最小权限原则。,,,,,只授予完成工作所需的最小权限。,5,,,,,,,,,,,,,,\n"
+        "E-1,论述题,论述等级保护制度。,,,,,,10,,,,,,,,,,,,,,\n"
+        "C-1,案例分析题,阅读材料：某公司……,,,,,,,,,,,4-04-04-02,4,,,,,,,,\n"
+        ",单选题,该公司应首先采取的措施是,断网,报警,备份,,A,2,,,,,,,,,,,C-1,,,\n"
+        "C-1-x,判断题,该公司做法正确。,,,,,错,1,,,,,,,,,,,C-1,,,\n"
+        "P-1,实操题,制作并测试一根 T568B 直通网线。,,,,,,,,,,,,,,,,,,30分钟,压线钳、测线仪,"
+        "\"20|正确制作并测试 T568B 直通网线\n30|按拓扑完成 VLAN 划分\n否决|带电插拔设备\"\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 7);
+    bank_item *m = &S.items[0];
+    cr_assert_eq(m->type, BANK_MULTI);
+    cr_assert_str_eq(m->answer, "AC");
+    cr_assert_eq(m->mc_policy, BANK_MC_HALF);
+    cr_assert_eq(m->pin_options, 1);
+    cr_assert_str_eq(m->occupation, "4-04-04-02");
+    cr_assert_eq(m->level, 4);
+    cr_assert_eq(m->n_tags, 3);
+    cr_assert_str_eq(m->tags[1], "协议");
+    cr_assert_str_eq(m->tags[2], "传输层");
+    cr_assert_str_eq(m->author, "张三");
+    cr_assert_str_eq(S.items[1].answer, "F");
+    cr_assert_eq(S.items[1].level, 4);
+    cr_assert_str_eq(S.items[2].answer, "num:443|22;ssh 端口 22");
+    cr_assert_eq(S.items[2].n_blanks, 2);
+    cr_assert_eq(S.items[2].blanks[1].n_accept, 2);
+    cr_assert_eq(S.items[3].type, BANK_SHORT);
+    cr_assert_null(S.items[4].answer);
+    bank_item *c = &S.items[5];
+    cr_assert_eq(c->type, BANK_COMPOSITE);
+    cr_assert_eq(c->n_children, 2);
+    cr_assert_eq(c->points_centi, 300, "a composite's points are its sub-items' sum");
+    cr_assert_str_eq(c->children[0].uid, "C-1-1");
+    cr_assert_str_eq(c->children[1].uid, "C-1-x");
+    cr_assert_eq(c->children[0].line, 8);
+    cr_assert_str_eq(c->children[0].occupation, "4-04-04-02");
+    cr_assert_eq(c->children[1].level, 4);
+    bank_item *p = &S.items[6];
+    cr_assert_eq(p->type, BANK_PRACTICAL);
+    cr_assert_eq(p->time_minutes, 30);
+    cr_assert_str_eq(p->equipment, "压线钳、测线仪");
+    cr_assert_eq(p->n_criteria, 3);
+    cr_assert(p->criteria[2].veto);
+    cr_assert_eq(p->points_centi, 5000, "a practical task's points are its criteria's sum");
+    cr_assert_eq(p->line, 10);
+}
+
+Test(csv, broken_items_of_every_type)
+{
+    int rc = parse(HA
+        "B-1,多选题,题一,甲,乙,丙,,,,,,,,,,,,,,,,,\n"
+        "B-2,多选题,题二,甲,乙,丙,,ABD,,,,,,,,,,,,,,,\n"
+        "B-3,多选题,题三,甲,乙,丙,,B,,,,,,,,,,,maybe,,,,,\n"
+        "B-4,判断题,题四,对,错,,,对,,,,,,,,,,,,,,,\n"
+        "B-5,判断题,题五,,,,,也许,,,,,,,,,,,,,,,\n"
+        "B-6,填空题,IP 地址是（ ）。,,,,,re:^192\\.168\\.(,,,,,,,,,,,,,,,\n"
+        "B-7,填空题,端口是（ ）和（ ）。,,,,,443,,,,,,,,,,,,,,,\n"
+        "B-8,实操题,任务,,,,,,60,,,,,,,,,,,,45,,\"20|甲\n30|乙\"\n"
+        "B-9,实操题,任务,,,,,,,,,,,,,,,,,,,,\"20|甲\n三十|乙\"\n"
+        "B-10,单选题,题十,甲,乙,,,A,,,,,,4-4-4,十级,,,,,,,,\n");
+    EXPECT("q.csv:2: 答案: is empty",
+           "q.csv:3: 答案: D but the item has only 3 options",
+           "q.csv:4: 答案: B is one letter; a multiple-choice key has at least 2",
+           "q.csv:4: 选项固定: maybe is not 是 or 否",
+           "q.csv:5: 选项A: a true/false item has no options",
+           "q.csv:6: 答案: 也许 is not 对 or 错 (also √/×, 正确/错误, T/F, 是/否)",
+           "q.csv:7: 答案: blank 1: the pattern does not compile at offset 12: missing closing parenthesis",
+           "q.csv:8: 答案: has 1 blank but 题干 marks 2",
+           "q.csv:9: 分值: 60 but the criteria of 评分标准 add up to 50",
+           "q.csv:11: 考核时间: is empty; give the time allowed in minutes",
+           "q.csv:11: 评分标准: line 2: 三十 is not a number of points greater than 0 (or 否决)",
+           "q.csv:13: 职业代码: 4-4-4 is not an occupation code N-NN-NN-NN such as 4-04-04-02",
+           "q.csv:13: 等级: 十级 is not a level such as 四级, 4级, 中级工 or L4");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+}
+
+Test(csv, composite_rows)
+{
+    int rc = parse(HA
+        "C-1,组合题,材料一,,,,,,5,,,,,,,,,,,,,,\n"
+        ",单选题,问一,甲,乙,,,A,2,,,,,,,,,,,C-1,,,\n"
+        ",实操题,问二,,,,,,,,,,,,,,,,,C-1,10,,10|做\n"
+        ",单选题,问三,甲,乙,,,A,2,,,,,,,,,,,C-9,,,\n"
+        "S-1,单选题,问四,甲,乙,,,A,2,,,,,,,,,,,,,,\n"
+        ",单选题,问五,甲,乙,,,A,2,,,,,,,,,,,S-1,,,\n"
+        "C-2,组合题,材料二,,,,,,,,,,,,,,,,,,,,\n"
+        "C-3,组合题,材料三,,,,,,5,,,,,,,,,,,,,,\n"
+        ",单选题,问六,甲,乙,,,C,1,,,,,,,,,,,C-3,,,\n"
+        ",判断题,问七,,,,,对,1,,,,,,,,,,,C-3,,,\n"
+        "C-4,组合题,材料四,,,,,,,,,,,,,,,,,,,,\n"
+        ",判断题,问八,,,,,对,1,,,,,,,,,,,C-4,,,\n"
+        ",判断题,问八,,,,,错,1,,,,,,,,,,,C-4,,,\n");
+    EXPECT("q.csv:4: 题型: a practical task cannot be a sub-item of a composite item",
+           "q.csv:5: 所属题目: C-9 is not the 试题编号 of a composite item (组合题) above this row",
+           "q.csv:7: 所属题目: S-1 is a 单选题 on line 6, not a composite item (组合题)",
+           "q.csv:8: 所属题目: the composite item has no sub-items (rows whose 所属题目 is its 试题编号)",
+           "q.csv:9: 分值: 5 but the sub-items add up to 2",
+           "q.csv:10: 答案: C but the item has only 2 options",
+           "q.csv:14: 题干: duplicate of the sub-item on line 13");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1, "S-1 only: a composite with a broken sub-item is rejected whole");
+    cr_assert_str_eq(S.items[0].uid, "S-1");
+}
+
+Test(csv, answer_column_is_needed_by_objective_types_only)
+{
+    int rc = parse("题型,题干,分值\n简答题,简述防火墙的作用。,5\n单选题,题一,1\n");
+    EXPECT("q.csv:3: 选项A: is empty; a single-choice item needs at least 2 options", "q.csv:3: 答案: is empty");
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 1);
+}
+
+/* ---- size ---- */
+
+Test(csv, ten_megabyte_file)
+{
+    size_t cap = (size_t)11 << 20, n = 0;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    n += (size_t)snprintf(buf, cap, "%s", H);
+    int rows = 0;
+    while (n < ((size_t)10 << 20)) {
+        n += (size_t)snprintf(buf + n, cap - n,
+                              "BIG-%d,单选题,第 %d 题：在网络与信息安全管理工作中，下列哪一项做法最符合要求？"
+                              "请结合等级保护和数据安全的相关规定作答。,甲方案,乙方案,丙方案,丁方案,%c,1,%d,B-%02d,"
+                              "解析文字解析文字解析文字,演示\n",
+                              rows + 1, rows + 1, 'A' + rows % 4, rows % 5 + 1, rows % 40);
+        rows++;
+    }
+    int rc = parse_n(buf, n);
+    free(buf);
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq((int)S.n, rows);
+    cr_assert_gt(rows, 30000);
+    cr_assert_str_eq(S.items[rows - 1].uid, bank_arena_printf(A, "BIG-%d", rows));
+}
+
+/* ---- blueprints ---- */
+
+static bank_blueprint BP;
+
+static int bp_parse(const char *text)
+{
+    bank_blueprint_init(&BP, A);
+    return imp_blueprint_parse_buffer(IMP_CSV, "bp.csv", text, strlen(text), &BP, &D);
+}
+
+Test(csv, blueprint_good)
+{
+    int rc = bp_parse("级别,代码,名称,鉴定比重,重要程度\n"
+                      "1,A,基础知识,40%,\n"
+                      "2,A-01,职业道德,10,\n"
+                      "鉴定点,A-01-001,职业道德基本知识,,X\n"
+                      "2,A-02,计算机基础,30,\n"
+                      "点,A-02-001,计算机组成,,y\n"
+                      "1,B,相关知识,60,\n"
+                      "鉴定点,B-001,网络安全法,,Z\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(BP.n, 7);
+    cr_assert_str_eq(BP.file, "bp.csv");
+    cr_assert_eq(BP.nodes[0].weight_centi, 4000);
+    cr_assert_eq(BP.nodes[2].parent, 1);
+    cr_assert_eq(BP.nodes[2].depth, 3);
+    cr_assert(BP.nodes[2].is_point);
+    cr_assert_eq(BP.nodes[4].importance, 'Y');
+    cr_assert_eq(BP.nodes[3].parent, 0);
+    cr_assert_eq(BP.nodes[6].parent, 5);
+    cr_assert_eq(BP.nodes[6].line, 8);
+}
+
+Test(csv, blueprint_weights_and_rows)
+{
+    int rc = bp_parse("级别,代码,名称,鉴定比重,重要程度\n"
+                      "1,A,基础知识,40,\n"
+                      "2,A-01,职业道德,15,\n"
+                      "鉴定点,A-01-001,职业道德基本知识,,X\n"
+                      "2,A-02,计算机基础,30,\n"
+                      "鉴定点,A-02-001,计算机组成,,X\n"
+                      "1,B,相关知识,50,\n"
+                      "鉴定点,B-001,网络安全法,,X\n");
+    EXPECT("bp.csv:2: 鉴定比重: the ranges under A add up to 45 %, expected 40 %",
+           "bp.csv:2: 鉴定比重: the top-level ranges add up to 90 %, expected 100 %");
+    cr_assert_eq(rc, 1);
+    D.n = 0;
+    rc = bp_parse("级别,代码,名称,鉴定比重,重要程度,备注\n"
+                  "一,A,基础知识,40,,\n"
+                  "1,B,相关知识,abc,,\n"
+                  "鉴定点,B-001,网络安全法,,Q,\n");
+    EXPECT("bp.csv:1: 备注: unknown column; the columns are 级别, 代码, 名称, 鉴定比重, 重要程度",
+           "bp.csv:2: 级别: 一 is not a depth 1, 2, 3 … or 鉴定点",
+           "bp.csv:3: 鉴定比重: abc is not a percentage with up to 2 decimals",
+           "bp.csv:4: 重要程度: Q is not X, Y or Z");
+    cr_assert_eq(rc, 1);
+    D.n = 0;
+    cr_assert_eq(bp_parse("代码,名称\nA,甲\n"), 1);
+    EXPECT("bp.csv:1: 级别: required column is missing");
+    D.n = 0;
+    bank_blueprint_init(&BP, A);
+    cr_assert_lt(imp_blueprint_parse_buffer(IMP_GIFT, "bp.gift", "x", 1, &BP, &D), 0);
+    EXPECT("bp.gift: format: blueprints are read from csv files, not gift");
+}
+
+Test(csv, blueprint_gb18030_file)
+{
+    char path[] = "/tmp/kc-bp-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    size_t n;
+    char *gb = convert("GB18030", "级别,代码,名称,鉴定比重,重要程度\r\n1,A,基础知识,100,\r\n鉴定点,A-1,职业道德,,X\r\n", &n);
+    cr_assert_eq(write(fd, gb, n), (ssize_t)n);
+    close(fd);
+    free(gb);
+    bank_blueprint_init(&BP, A);
+    int rc = imp_blueprint_parse_file(IMP_CSV, path, &BP, &D);
+    unlink(path);
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(BP.nodes[1].name, "职业道德");
+    D.n = 0;
+    bank_blueprint_init(&BP, A);
+    cr_assert_lt(imp_blueprint_parse_file(IMP_CSV, "/nonexistent/bp.csv", &BP, &D), 0);
+    EXPECT("/nonexistent/bp.csv: file: cannot open: No such file or directory");
+}
+
+Test(csv, rich_text_is_sanitized)
+{
+    int rc = parse(H "R-1,单选题,\"<p onclick=\"\"steal()\"\">看图<img src=\"\"data:image/png;base64,iVBORw0KGgo=\"\"></p>"
+                     "<script>alert(1)</script>\",<b>甲</b>,<a href=\"\"javascript:x()\"\">乙</a>,,,A,,,,,\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    const bank_item *it = &S.items[0];
+    cr_assert_null(strstr(it->stem, "script"), "%s", it->stem);
+    cr_assert_null(strstr(it->stem, "onclick"), "%s", it->stem);
+    cr_assert_null(strstr(it->options[1], "javascript"), "%s", it->options[1]);
+    cr_assert_str_eq(it->options[0], "<b>甲</b>");
+    cr_assert_eq(it->n_media, 1);
+    cr_assert_not_null(strstr(it->stem, "media:"), "%s", it->stem);
+    static const uint8_t zero[32];
+    cr_assert_neq(memcmp(it->media[0].sha256, zero, 32), 0);
 }
