@@ -88,16 +88,17 @@ static int sha256(const void *data, size_t len, uint8_t out[32])
 
 /* A stored version's hash over its serialized columns, for items whose full_hash was not
  * filled (bank_item_finalize of an older build). */
-static int columns_hash(const bank_item *it, const row *r, uint8_t out[32])
+static int columns_hash(const bank_item *it, const row *r, const char *occupation, int level,
+                        uint8_t out[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     if (!c) return -1;
     int ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL);
     char num[96];
     snprintf(num, sizeof num, "%d|%d|%d|%d|%d|%d", (int)it->type, it->pin_options,
-             (int)it->mc_policy, it->points_centi, it->difficulty, it->level);
+             (int)it->mc_policy, it->points_centi, it->difficulty, level);
     const char *parts[] = {num, it->stem, r->options, r->answer, it->point_code,
-                           it->explanation, it->source, it->occupation, r->tags, it->author,
+                           it->explanation, it->source, occupation, r->tags, it->author,
                            r->spec};
     for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) {
         const char *p = parts[i] ? parts[i] : "";
@@ -117,7 +118,8 @@ static int columns_hash(const bank_item *it, const row *r, uint8_t out[32])
         cr.options = dump(o);
         cr.answer = ch->answer;
         uint8_t h[32];
-        ok = cr.options && !columns_hash(ch, &cr, h) && EVP_DigestUpdate(c, h, 32);
+        ok = cr.options && !columns_hash(ch, &cr, occupation, level, h) &&
+             EVP_DigestUpdate(c, h, 32);
         row_free(&cr);
     }
     unsigned n = 0;
@@ -126,7 +128,8 @@ static int columns_hash(const bank_item *it, const row *r, uint8_t out[32])
     return ok ? 0 : -1;
 }
 
-static int row_make(const bank_item *it, row *r)
+/* occupation and level: the resolved ones (the item's own, else the defaults). */
+static int row_make(const bank_item *it, const char *occupation, int level, row *r)
 {
     memset(r, 0, sizeof *r);
     json_t *o = json_array();
@@ -155,7 +158,7 @@ static int row_make(const bank_item *it, row *r)
     }
     r->answer = it->answer ? it->answer : "";
     if (!hash_zero(it->full_hash)) memcpy(r->hash, it->full_hash, 32);
-    else if (columns_hash(it, r, r->hash)) return -1;
+    else if (columns_hash(it, r, occupation, level, r->hash)) return -1;
     return 0;
 }
 
@@ -338,7 +341,10 @@ static int insert_row(stmts *x, const bank_item *it, const char *uid, int versio
                       uint64_t parent_id, int sub_no, const version_ctx *v, uint64_t *id_out)
 {
     row r;
-    if (row_make(it, &r)) { row_free(&r); return fail(x, &x->insert, "out of memory"); }
+    if (row_make(it, v->occupation, v->level, &r)) {
+        row_free(&r);
+        return fail(x, &x->insert, "out of memory");
+    }
     bank__param p[32];
     int n = item_params(p, it, &r, v->occupation, v->level);
     const char *file = v->file ? path_tail(v->file) : NULL;
@@ -455,7 +461,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (f < 0) { rc = -1; break; }
         if (f) {
             row tmp;
-            if (row_make(it, &tmp)) {
+            if (row_make(it, v.occupation, v.level, &tmp)) {
                 row_free(&tmp);
                 rc = bank__err(err, errlen, "item", "out of memory");
                 break;
@@ -505,7 +511,10 @@ static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *
                            const version_ctx *v)
 {
     row r;
-    if (row_make(it, &r)) { row_free(&r); return fail(x, &x->update, "out of memory"); }
+    if (row_make(it, v->occupation, v->level, &r)) {
+        row_free(&r);
+        return fail(x, &x->update, "out of memory");
+    }
     bank__param p[32];
     int n = item_params(p, it, &r, v->occupation, v->level);
     p[n++] = (bank__param){'s', 0, v->actor, 0};
@@ -555,7 +564,7 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
     if (!rc) {
         row tmp;
         int same = 0;
-        if (row_make(edited, &tmp)) rc = bank__err(err, errlen, "item", "out of memory");
+        if (row_make(edited, v.occupation, v.level, &tmp)) rc = bank__err(err, errlen, "item", "out of memory");
         else same = memcmp(tmp.hash, hash, 32) == 0;
         row_free(&tmp);
         if (!rc && !same) {

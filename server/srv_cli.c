@@ -964,6 +964,10 @@ static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
             fprintf(stderr, "kaochang bank occupation add: needs --code and --name\n");
             return 2;
         }
+        if (!bank_occupation_code_valid(code)) {
+            fprintf(stderr, "kaochang bank occupation add: --code: expected a national code N-NN-NN-NN such as 4-04-04-02, got \"%s\"\n", code);
+            return 2;
+        }
         o.code = code;
         o.name = name;
         o.edition = edition;
@@ -1314,6 +1318,62 @@ static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* Edits from a file: each item (named by its 试题编号) is saved as bank_store_edit does. */
+static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = NULL, *occ = NULL, *level = NULL, *by = NULL, *comment = NULL;
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--occupation", 1, &occ, NULL},
+                         {"--level", 1, &level, NULL}, {"--by", 1, &by, NULL},
+                         {"--comment", 1, &comment, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank edit", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    imp_format f;
+    if (npos != 1 || !by || !*by || !format || imp_format_parse(format, &f)) {
+        fprintf(stderr, "kaochang bank edit: expected --format F --by NAME FILE (see kaochang bank --help)\n");
+        return 2;
+    }
+    bank_filter fl;
+    if ((rc = parse_filter("bank edit", occ, level, NULL, NULL, NULL, &fl))) return rc;
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    rc = imp_parse_file(f, pos[0], &set, &d);
+    if (rc) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+        fprintf(stderr, "%s: nothing was saved\n", pos[0]);
+        bank_arena_free(a);
+        return 1;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+    int failed = 0;
+    for (size_t i = 0; i < set.n; i++) {
+        bank_item *it = &set.items[i];
+        if (!it->occupation) it->occupation = occ;
+        if (!it->level) it->level = fl.level;
+        char err[512] = "";
+        enum bank_edit_result res;
+        int ver;
+        size_t before = d.n;
+        rc = bank_store_edit(db.my, it, by, comment, &res, &ver, &d, err, sizeof err);
+        for (size_t k = before; k < d.n; k++) fprintf(stderr, "%s\n", d.lines[k]);
+        if (rc) {
+            if (*err) fprintf(stderr, "kaochang bank edit: %s\n", err);
+            failed++;
+            continue;
+        }
+        printf("%s: %s (version %d)\n", it->uid,
+               res == BANK_EDIT_UNCHANGED ? "unchanged"
+               : res == BANK_EDIT_IN_PLACE ? "draft updated in place" : "new draft version", ver);
+    }
+    srv_db_close(&db);
+    bank_arena_free(a);
+    return failed ? 1 : 0;
+}
+
 static int cmd_bank(srv_config *cfg, int argc, char **argv)
 {
     const char *sub = argc ? argv[0] : "";
@@ -1322,11 +1382,12 @@ static int cmd_bank(srv_config *cfg, int argc, char **argv)
     if (!strcmp(sub, "occupation")) return cli_bank_occupation(cfg, argc - 1, argv + 1);
     if (!strcmp(sub, "blueprint")) return cli_bank_blueprint(cfg, argc - 1, argv + 1);
     if (!strcmp(sub, "list")) return cli_bank_list(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "edit")) return cli_bank_edit(cfg, argc - 1, argv + 1);
     if (!strcmp(sub, "health")) return cli_bank_health_cmd(cfg, argc - 1, argv + 1);
     static const char *const verbs[] = {"review", "approve", "return", "retire", "restore"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(sub, verbs[i])) return cli_bank_lifecycle(cfg, verbs[i], argc - 1, argv + 1);
-    fprintf(stderr, "kaochang bank: expected import, export, occupation, blueprint, review, approve,"
+    fprintf(stderr, "kaochang bank: expected import, export, edit, occupation, blueprint, review, approve,"
                     " return, retire, restore, list or health (see kaochang bank --help)\n");
     return 2;
 }
@@ -1360,6 +1421,8 @@ static const struct cmd cmds[] = {
      "Usage: kaochang bank import --format F [--dry-run] [--skip-invalid] [--occupation CODE]\n"
      "                            [--level L] [--status draft|reviewed|approved] [--by NAME] FILE\n"
      "       kaochang bank export --format F [filters] -o FILE\n"
+     "       kaochang bank edit --format F --by NAME [--comment TEXT] [--occupation CODE]\n"
+     "                          [--level L] FILE\n"
      "       kaochang bank occupation add --code CODE --name NAME [--edition E] [--levels 4,3]\n"
      "                                    [--work-types A,B]\n"
      "       kaochang bank occupation list\n"
@@ -1390,6 +1453,9 @@ static const struct cmd cmds[] = {
      "export writes the newest version of every matching item (csv, xlsx, gift, moodlexml,\n"
      "qti); what a format cannot carry is left out with a message and exit status 1.\n"
      "  -o FILE           the output file (also --output FILE)\n"
+     "edit saves the items of FILE as edits of the items with the same 试题编号: a draft that\n"
+     "  no paper holds is updated in place; otherwise a new draft version is added (a version\n"
+     "  a paper holds never changes). Each item is saved on its own.\n"
      "filters (export, list): --occupation CODE, --level L, --status S, --type T\n"
      "  (single multi tf fill short essay composite practical, or 单选题 ...), --point CODE\n"
      "occupation add adds or updates an occupation of the national catalog; --levels and\n"
