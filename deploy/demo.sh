@@ -24,7 +24,12 @@ conf=$var/kaochang.conf
 kc() { "$bin" --config "$conf" "$@"; }
 
 kc db migrate
-kc bank import --format csv bank/demo/netsec-l4-single.csv
+kc bank occupation add --code 4-04-04-02 --name 网络与信息安全管理员 --edition 2020年版 \
+   --levels 4,3 --work-types 网络安全管理员,信息安全管理员
+# The demo bank is shown to candidates as is: imported approved (a real bank goes through
+# kaochang bank review / approve).
+kc bank import --format csv --occupation 4-04-04-02 --level 4 --status approved --by demo \
+   bank/demo/netsec-l4-single.csv
 if ! kc results DEMO >/dev/null 2>&1; then
   # 50 items x 2 points = 100, as a theory paper is scored (百分制).
   kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" \
