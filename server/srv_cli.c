@@ -800,15 +800,22 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     int rejected = count_locations(&d, 0);
     bank_store_report rep = {0, 0, 0};
     int exit_rc = rejected ? 1 : 0, wrote = 0;
-    if (!dry && (!rejected || skip) && set.n) {
+    if (!dry) {
         srv_db db;
-        if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+        if (open_db(&db, cfg)) {
+            for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+            fprintf(stderr, "%s: nothing was imported\n", file);
+            bank_arena_free(a);
+            return 1;
+        }
         char err[512] = "";
         bank_store_opts so = {.import_file = file, .actor = actor, .status = fl.status,
                               .occupation = occ, .level = fl.level};
         size_t before = d.n;
-        rc = bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
-        if (rc == BANK_EREFUSED) {
+        /* a rejected file without --skip-invalid is only recorded, with its report */
+        rc = (rejected && !skip) || !set.n ? BANK_EREFUSED
+             : bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
+        if (rc == BANK_EREFUSED && d.n > before) {
             /* leave out the items the 鉴定点 check refused; with --skip-invalid store the rest */
             bank_itemset_init(&keep, a);
             for (size_t i = 0; i < set.n; i++) {

@@ -76,7 +76,9 @@ expect 0 "re-import is harmless" kc bank import --format csv --status approved "
 contains "$tmp/out" "imported: 0 new, 0 new versions, 5 unchanged" "re-import finds the items unchanged"
 equals "$(sql "SELECT COUNT(*), MIN(version), MAX(version), MIN(status) FROM item WHERE uid LIKE 'T-%'")" \
   "$(printf '5\t1\t1\tapproved')" "re-import wrote no new versions"
-equals "$(sql "SELECT items_new, unchanged, actor FROM bank_import ORDER BY id LIMIT 2" | paste -sd' ')" \
+equals "$(sql "SELECT rejected, LEFT(report, CHAR_LENGTH('$tmp/bad.csv:3: 答案:')) FROM bank_import WHERE file LIKE '%/bad.csv'")" \
+  "$(printf '1\t%s' "$tmp/bad.csv:3: 答案:")" "a rejected import is recorded with its report"
+equals "$(sql "SELECT items_new, unchanged, actor FROM bank_import WHERE file LIKE '%/thin.csv' ORDER BY id" | paste -sd' ')" \
   "$(printf '5\t0\te2e 0\t5\t')${USER:-cli}" "each import is recorded with its counts and who"
 
 # ---- the bank: catalog, blueprints, 鉴定点 check, versions, lifecycle, edits, export ----
