@@ -49,7 +49,6 @@ static const char SQL_DROP_MEDIA[] = "DELETE FROM item_media WHERE item_id = ?";
 typedef struct row {
     char *options, *tags, *spec;    /* JSON, malloc'd (tags/spec NULL when absent) */
     const char *answer;
-    uint8_t hash[32];               /* full_hash as stored */
 } row;
 
 static void row_free(row *r)
@@ -86,50 +85,7 @@ static int sha256(const void *data, size_t len, uint8_t out[32])
     return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) && n == 32 ? 0 : -1;
 }
 
-/* A stored version's hash over its serialized columns, for items whose full_hash was not
- * filled (bank_item_finalize of an older build). */
-static int columns_hash(const bank_item *it, const row *r, const char *occupation, int level,
-                        uint8_t out[32])
-{
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c) return -1;
-    int ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-    char num[96];
-    snprintf(num, sizeof num, "%d|%d|%d|%d|%d|%d", (int)it->type, it->pin_options,
-             (int)it->mc_policy, it->points_centi, it->difficulty, level);
-    const char *parts[] = {num, it->stem, r->options, r->answer, it->point_code,
-                           it->explanation, it->source, occupation, r->tags, it->author,
-                           r->spec};
-    for (size_t i = 0; ok && i < sizeof parts / sizeof parts[0]; i++) {
-        const char *p = parts[i] ? parts[i] : "";
-        ok = EVP_DigestUpdate(c, p, strlen(p) + 1);
-    }
-    for (int i = 0; ok && i < it->n_media; i++) {
-        uint8_t h[32];
-        ok = !sha256(it->media[i].data, it->media[i].len, h) &&
-             EVP_DigestUpdate(c, it->media[i].name, strlen(it->media[i].name) + 1) &&
-             EVP_DigestUpdate(c, h, 32);
-    }
-    for (int i = 0; ok && i < it->n_children; i++) {
-        const bank_item *ch = &it->children[i];
-        row cr = {0};
-        json_t *o = json_array();
-        for (int k = 0; o && k < ch->n_options; k++) json_array_append_new(o, jstr(ch->options[k]));
-        cr.options = dump(o);
-        cr.answer = ch->answer;
-        uint8_t h[32];
-        ok = cr.options && !columns_hash(ch, &cr, occupation, level, h) &&
-             EVP_DigestUpdate(c, h, 32);
-        row_free(&cr);
-    }
-    unsigned n = 0;
-    ok = ok && EVP_DigestFinal_ex(c, out, &n) && n == 32;
-    EVP_MD_CTX_free(c);
-    return ok ? 0 : -1;
-}
-
-/* occupation and level: the resolved ones (the item's own, else the defaults). */
-static int row_make(const bank_item *it, const char *occupation, int level, row *r)
+static int row_make(const bank_item *it, row *r)
 {
     memset(r, 0, sizeof *r);
     json_t *o = json_array();
@@ -157,8 +113,6 @@ static int row_make(const bank_item *it, const char *occupation, int level, row 
         if (!(r->spec = dump(sp))) return -1;
     }
     r->answer = it->answer ? it->answer : "";
-    if (!hash_zero(it->full_hash)) memcpy(r->hash, it->full_hash, 32);
-    else if (columns_hash(it, r, occupation, level, r->hash)) return -1;
     return 0;
 }
 
@@ -198,7 +152,7 @@ static int item_params(bank__param *p, const bank_item *it, const row *r, const 
     S(it->explanation);
     S(it->source);
     B(it->content_hash);
-    B(r->hash);
+    B(it->full_hash);
     S(r->spec);
     S(occupation);
     if (level > 0) I(level); else N(0);
@@ -341,7 +295,7 @@ static int insert_row(stmts *x, const bank_item *it, const char *uid, int versio
                       uint64_t parent_id, int sub_no, const version_ctx *v, uint64_t *id_out)
 {
     row r;
-    if (row_make(it, v->occupation, v->level, &r)) {
+    if (row_make(it, &r)) {
         row_free(&r);
         return fail(x, &x->insert, "out of memory");
     }
@@ -433,8 +387,8 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
     /* Check every item first: a refusal writes nothing, and reports every bad item. */
     for (size_t i = 0; i < s->n && !rc; i++) {
         const bank_item *it = &s->items[i];
-        if (!it->uid) {
-            rc = bank__err(err, errlen, "item", "an item was not finalized (no uid)");
+        if (!it->uid || hash_zero(it->full_hash)) {
+            rc = bank__err(err, errlen, "item", "an item was not finalized (bank_item_finalize)");
             break;
         }
         int lvl = it->level > 0 ? it->level : o->level;
@@ -460,15 +414,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         int f = newest(&x, it->uid, &old_id, &old_version, old_hash, &old_status);
         if (f < 0) { rc = -1; break; }
         if (f) {
-            row tmp;
-            if (row_make(it, v.occupation, v.level, &tmp)) {
-                row_free(&tmp);
-                rc = bank__err(err, errlen, "item", "out of memory");
-                break;
-            }
-            int same = memcmp(tmp.hash, old_hash, 32) == 0;
-            row_free(&tmp);
-            if (same) { r.unchanged++; continue; }
+            if (memcmp(it->full_hash, old_hash, 32) == 0) { r.unchanged++; continue; }
         }
         if (insert_row(&x, it, it->uid, f ? old_version + 1 : 1, 0, 0, &v, &id) ||
             review(&x, id, "import", NULL, bank_status_name(v.status), o->actor, NULL)) {
@@ -511,7 +457,7 @@ static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *
                            const version_ctx *v)
 {
     row r;
-    if (row_make(it, v->occupation, v->level, &r)) {
+    if (row_make(it, &r)) {
         row_free(&r);
         return fail(x, &x->update, "out of memory");
     }
@@ -540,7 +486,8 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
                     enum bank_edit_result *result, int *version, bank_diag *d, char *err,
                     size_t errlen)
 {
-    if (!edited || !edited->uid) return bank__err(err, errlen, "item", "the edited item has no uid");
+    if (!edited || !edited->uid || hash_zero(edited->full_hash))
+        return bank__err(err, errlen, "item", "the edited item was not finalized (bank_item_finalize)");
     stmts x;
     if (begin(db, &x, err, errlen)) return -1;
     uint64_t id = 0, nid;
@@ -562,12 +509,7 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
         else if (b) rc = BANK_EREFUSED;
     }
     if (!rc) {
-        row tmp;
-        int same = 0;
-        if (row_make(edited, v.occupation, v.level, &tmp)) rc = bank__err(err, errlen, "item", "out of memory");
-        else same = memcmp(tmp.hash, hash, 32) == 0;
-        row_free(&tmp);
-        if (!rc && !same) {
+        if (memcmp(edited->full_hash, hash, 32)) {
             int del = st == BANK_DRAFT ? delivered(&x, id) : 1;
             if (del < 0) rc = -1;
             else if (!del) {
