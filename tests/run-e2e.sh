@@ -206,6 +206,41 @@ printf '准考证号,身份证号,姓名\nX1,110101199001011230,某\n' >"$tmp/ba
 expect 1 "a wrong ID check digit is rejected" kc session add-candidates --session THIN "$tmp/badc.csv"
 contains "$tmp/err" "badc.csv:2: 身份证号: the check digit does not match" "the rejection names the line and field"
 
+# every item type: sub-items, practical spec, tags, multiple-choice policy; skills blueprint
+expect 0 "skills blueprint import" kc bank blueprint import --occupation 4-04-04-02 --level 4 --part skills "$fx/bank-skills-bp.csv"
+sed 's/,K-01-001,/,A-01-001,/' "$fx/bank-types.csv" >"$tmp/types-wrong.csv"
+expect 1 "a practical task is checked against the skills blueprint" kc bank import --format csv \
+  --occupation 4-04-04-02 --level 4 "$tmp/types-wrong.csv"
+contains "$tmp/err" "types-wrong.csv:7: 鉴定点代码: A-01-001 is not a 鉴定点 of 4-04-04-02 四级/中级工 (skills)" \
+  "the refusal names the skills blueprint"
+expect 0 "import every item type" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-types.csv"
+contains "$tmp/out" "by type: multi=1 fill=1 composite=1 practical=1" "the summary counts the types"
+contains "$tmp/out" "imported: 4 new, 0 new versions, 0 unchanged" "four items (the sub-items belong to their composite)"
+equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.sub_no, ':', c.type, ':', c.version ORDER BY c.sub_no) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001'")" \
+  "CS-001:1:single:1,CS-002:2:tf:1" "sub-items are rows of their composite, in order"
+equals "$(sql "SELECT options, answer_key, mc_policy, tags, author FROM item WHERE uid = 'M-001'")" \
+  "$(printf '["TCP","IP","UDP"]\tAC\thalf\t["协议","传输层"]\t命题员乙')" "options, key, policy, tags and author are stored"
+equals "$(sql "SELECT JSON_EXTRACT(spec, '\$.time_minutes'), JSON_LENGTH(spec, '\$.criteria'), JSON_EXTRACT(spec, '\$.criteria[2].veto'), points_centi FROM item WHERE uid = 'P-001'")" \
+  "$(printf '45\t3\ttrue\t3000')" "a practical task keeps its time, rubric and veto criterion"
+expect 0 "list composites" kc bank list --type composite
+grep -E '^C-001 +1 +composite +draft +2\.00' "$tmp/out" >/dev/null && ok "a composite's points are its sub-items'" \
+  || { fail "a composite's points are its sub-items'"; cat "$tmp/out"; }
+expect 0 "re-import every type" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-types.csv"
+contains "$tmp/out" "imported: 0 new, 0 new versions, 4 unchanged" "unchanged items of every type are skipped"
+sed 's/外部用户访问 HTTPS 服务/外部用户访问该 HTTPS 服务/' "$fx/bank-types.csv" >"$tmp/types-changed.csv"
+expect 0 "change a sub-item" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/types-changed.csv"
+contains "$tmp/out" "imported: 0 new, 1 new versions, 3 unchanged" "a changed sub-item makes a new version of its composite"
+equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.version, ':', LEFT(c.stem, 6) ORDER BY c.version) FROM item c WHERE c.uid = 'CS-001'")" \
+  "CS-001:1:外部用户访问,CS-001:2:外部用户访问" "the old composite keeps its own sub-items"
+equals "$(sql "SELECT COUNT(*) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001' AND p.version = 2")" "2" \
+  "the new composite version has its sub-items"
+expect 0 "skills health" kc bank health --occupation 4-04-04-02 --level 4 --part skills
+contains "$tmp/out" "(skills): 1 items" "skills health counts the practical task"
+expect 0 "review M-001" kc bank review M-001 --by 审核员甲
+expect 0 "approve M-001" kc bank approve M-001 --by 审核员乙
+expect 1 "a paper refuses a type the candidate client cannot show" kc paper create --code M-P --title m --items M-001
+contains "$tmp/err" "M-001 is of a type the candidate client cannot show yet" "the refusal says why"
+
 # ---- the server ----
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
 srv=$!
