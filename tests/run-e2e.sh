@@ -54,6 +54,10 @@ expect 0 "kaochang --help" kc --help
 contains "$tmp/out" "session add-candidates" "--help lists the commands"
 expect 0 "kaochang bank --help" kc bank --help
 contains "$tmp/out" "--dry-run" "bank --help describes its flags"
+contains "$tmp/out" "--skip-invalid" "bank --help describes --skip-invalid"
+contains "$tmp/out" "kaochang bank health --occupation CODE --level L" "bank --help describes bank health"
+expect 2 "bank without a subcommand" kc bank
+expect 2 "bank import without --format" kc bank import "$fx/thin.csv"
 expect 2 "unknown command is refused" kc frobnicate
 expect 0 "db migrate" kc db migrate
 contains "$tmp/out" "applied 001_foundation.sql" "first migrate applies 001"
