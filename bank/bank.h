@@ -229,6 +229,13 @@ typedef struct bank_item {
     /* filled by bank_item_finalize */
     uint8_t content_hash[32];   /* normalized type + stem + options (+ children): duplicates */
     uint8_t full_hash[32];      /* everything a version consists of: detects changes */
+    /* filled by bank_load_items (0 / NULL otherwise) */
+    uint64_t db_id;             /* item.id of this version */
+    const char *created_by;     /* who made this version */
+    int64_t created_at_ms;      /* UTC */
+    const char *status_by;      /* who made the last status change */
+    int64_t status_at_ms;
+    int delivered;              /* a paper holds this version: an edit makes a new version */
 } bank_item;
 
 typedef struct bank_itemset {
@@ -319,11 +326,136 @@ typedef struct bank_store_report {
 } bank_store_report;
 
 /* Writes the whole set in one transaction with prepared statements, or nothing.
- * A new uid makes version 1; a changed item makes a new version (draft); an unchanged one
- * is counted and skipped. An item naming a 鉴定点 that its occupation + level's blueprint
- * does not contain is refused with a diag line (returns -2, nothing written). DB errors:
- * returns -1 and a message in err. */
+ * Every field of an item goes into its item row (occupation and level default from o;
+ * status is o->status, else the item's, else draft; created_by and status_by are o->actor);
+ * a composite's sub-items are rows of their own (parent_id, sub_no) of the same version;
+ * media go into media (once per SHA-256) and item_media; each new version gets one
+ * item_review row (action "import").
+ * A new uid makes version 1; a uid whose newest version has the same full_hash is counted
+ * as unchanged and skipped; otherwise a new version (newest + 1) is added: versions are
+ * never changed by an import.
+ * When an item's occupation + level has a blueprint (theory; practical items: skills), its
+ * 鉴定点代码 must be a 鉴定点 of it: otherwise one diag line per item
+ * "FILE:LINE: 鉴定点代码: X is not a 鉴定点 of 4-04-04-02 四级/中级工 (theory)", nothing is
+ * written and -2 is returned. DB errors: returns -1 and a message in err. */
 int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen);
+
+/* Storage functions return 0 on success, -1 on a database error (message in err),
+ * -2 when the request is refused by a rule (reason in err or in d), -3 when the item,
+ * occupation or blueprint does not exist. Texts are UTF-8: the connection must use
+ * utf8mb4. */
+#define BANK_EREFUSED (-2)
+#define BANK_ENOTFOUND (-3)
+
+/* An occupation (职业) by national code, its name, the edition of its standard, the levels
+ * offered and its work types (工种). */
+typedef struct bank_occupation {
+    const char *code;           /* N-NN-NN-NN */
+    const char *name;
+    const char *edition;        /* e.g. "2020年版", or NULL */
+    int n_levels;
+    int levels[5];              /* 1..5 */
+    int n_work_types;
+    const char **work_types;
+} bank_occupation;
+
+/* Adds the occupation or updates it (name, edition, levels; the work types are replaced
+ * by the given ones when n_work_types > 0). -2 for an invalid code, name or level. */
+int bank_occupation_upsert(MYSQL *db, const bank_occupation *o, char *err, size_t errlen);
+/* Every occupation, by code, strings in a. */
+int bank_occupation_list(MYSQL *db, bank_arena *a, bank_occupation **out, size_t *n,
+                         char *err, size_t errlen);
+
+/* Replaces the nodes of b->occupation + b->level + b->part with b's in one transaction
+ * (parents by index). The occupation must exist (-3); b must be valid (the caller ran
+ * bank_blueprint_validate). source_file may be NULL. */
+int bank_blueprint_store(MYSQL *db, const bank_blueprint *b, const char *source_file,
+                         char *err, size_t errlen);
+/* Loads a stored blueprint into b (bank_blueprint_init'ed; strings in b->arena).
+ * -3 when there is none. */
+int bank_blueprint_load(MYSQL *db, const char *occupation, int level, enum bank_part part,
+                        bank_blueprint *b, char *err, size_t errlen);
+
+/* Which items bank_load_items loads: 0 / NULL fields do not filter. */
+typedef struct bank_filter {
+    const char *occupation;
+    int level;
+    enum bank_status status;
+    enum bank_item_type type;
+    const char *point_code;
+    size_t n_uids;
+    const char *const *uids;
+} bank_filter;
+
+/* Appends to s the newest version of each top-level item that matches f, ordered by uid
+ * (with uids: in their order),
+ * with its children, media, practical spec and tags, and db_id, created_by/at,
+ * status_by/at and delivered. */
+int bank_load_items(MYSQL *db, const bank_filter *f, bank_itemset *s, char *err,
+                    size_t errlen);
+
+/* Moves the newest version of an item (by uid, or by item id when uid is NULL; the id
+ * must be the newest version) to status `to` when bank_status_transition_ok allows it,
+ * recording actor and time on the item (and its sub-items) and one item_review row with
+ * the comment. Sending back to draft (from reviewed or approved) needs a comment.
+ * -2 (reason in err) for a transition that is not allowed, -3 for an unknown item. */
+int bank_item_set_status(MYSQL *db, const char *uid, uint64_t id, enum bank_status to,
+                         const char *actor, const char *comment, char *err, size_t errlen);
+
+/* 1 when a paper holds the item version (item.id), 0 when none does, -1 on error. */
+int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen);
+
+/* What bank_store_edit did. */
+enum bank_edit_result {
+    BANK_EDIT_UNCHANGED = 1,    /* the same full_hash as the newest version: nothing written */
+    BANK_EDIT_IN_PLACE,         /* the newest version was an undelivered draft: updated */
+    BANK_EDIT_NEW_VERSION,      /* a new draft version (newest + 1) was added */
+};
+/* Saves an edited item (validated and finalized by the caller; its uid names the item).
+ * The newest version is updated in place when it is a draft that no paper holds; otherwise
+ * (reviewed, approved or retired, or delivered) a new draft version is added, so a version
+ * any paper holds never changes. Records actor (created_by / status_by) and one
+ * item_review row (action "edit", with the comment). The 鉴定点 check of
+ * bank_store_items applies (-2, diag line in d). -3 for an unknown uid. *version (may be
+ * NULL) is the version that holds the edit. */
+int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const char *comment,
+                    enum bank_edit_result *result, int *version, bank_diag *d, char *err,
+                    size_t errlen);
+
+/* Bank health of one occupation + level + part, against the national guidance: at least
+ * BANK_HEALTH_MIN_ITEMS items per 鉴定点, and per 鉴定范围 at least twice as many 鉴定点
+ * as its 鉴定比重 (in %). Items counted: the newest version of each top-level item of the
+ * occupation + level that is not retired (theory: every type but practical; skills:
+ * practical). */
+#define BANK_HEALTH_MIN_ITEMS 4
+typedef struct bank_health_point {
+    const char *code, *name;
+    char importance;            /* X, Y, Z */
+    int range;                  /* index into ranges of its 鉴定范围 */
+    int items, approved;
+} bank_health_point;
+typedef struct bank_health_range {
+    const char *code, *name;
+    int depth;
+    int weight_centi;
+    int points;                 /* 鉴定点 under it (all depths) */
+    int points_needed;          /* 2 x weight in %, rounded up */
+} bank_health_range;
+typedef struct bank_health {
+    size_t n_points, n_ranges;
+    bank_health_point *points;  /* outline order */
+    bank_health_range *ranges;
+    int items;                  /* items counted */
+    int items_without_point;    /* no 鉴定点代码, or one that is not in the blueprint */
+    int points_short;           /* 鉴定点 with fewer than BANK_HEALTH_MIN_ITEMS items */
+    int ranges_short;           /* 鉴定范围 with fewer 鉴定点 than points_needed */
+    int items_by_importance[3]; /* X, Y, Z: items on points of that importance */
+    int items_this_year;        /* newest version made this calendar year (UTC) */
+    int year;
+} bank_health;
+/* Fills h (strings in a). -3 when the occupation + level + part has no blueprint. */
+int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_part part,
+                        bank_arena *a, bank_health *h, char *err, size_t errlen);
 
 #endif

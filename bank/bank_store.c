@@ -1,83 +1,119 @@
-/* Storing an item set: one transaction, prepared statements, all or nothing. Texts are
- * bound as UTF-8: the caller's connection must use utf8mb4 (mysql_set_character_set). */
-#include "bank.h"
+/* Storing items: versions (an import or an edit never changes a version a paper holds),
+ * sub-items, media, the review log and the 鉴定点 check. One transaction per call,
+ * prepared statements only. Texts are bound as UTF-8: the connection must use utf8mb4. */
+#include "bank_int.h"
 
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IMPORT_FILE_MAX_CHARS 255   /* item.import_file VARCHAR(255) */
-#define ANSWER_KEY_BUF (1024 * 4 + 1)
 
-static const char SQL_LATEST[] =
-    "SELECT content_hash, answer_key, points_centi FROM item WHERE uid = ?"
+static const char SQL_NEWEST[] =
+    "SELECT id, version, full_hash, status FROM item WHERE uid = ? AND parent_id IS NULL"
     " ORDER BY version DESC LIMIT 1";
+#define ITEM_COLS \
+    "type, stem, options, pin_options, answer_key, mc_policy, points_centi, difficulty," \
+    " point_code, explanation, source, content_hash, full_hash, spec, occupation_code, level," \
+    " tags, author"
 static const char SQL_INSERT[] =
-    "INSERT INTO item (uid, version, type, stem, options, answer_key, points_centi, difficulty,"
-    " point_code, explanation, source, content_hash, status, import_file, import_line)"
-    " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'approved', ?, ?)";
+    "INSERT INTO item (" ITEM_COLS ", uid, version, status, parent_id, sub_no, created_by,"
+    " status_by, status_at, import_file, import_line)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), ?, ?)";
+static const char SQL_UPDATE[] =
+    "UPDATE item SET type = ?, stem = ?, options = ?, pin_options = ?, answer_key = ?,"
+    " mc_policy = ?, points_centi = ?, difficulty = ?, point_code = ?, explanation = ?,"
+    " source = ?, content_hash = ?, full_hash = ?, spec = ?, occupation_code = ?, level = ?,"
+    " tags = ?, author = ?, created_by = ?, created_at = UTC_TIMESTAMP(3) WHERE id = ?";
+static const char SQL_MEDIA[] =
+    "INSERT IGNORE INTO media (sha256, mime, size, bytes) VALUES (?, ?, ?, ?)";
+static const char SQL_ITEM_MEDIA[] = "INSERT INTO item_media (item_id, name, sha256) VALUES (?, ?, ?)";
+static const char SQL_REVIEW[] =
+    "INSERT INTO item_review (item_id, action, from_status, to_status, actor, comment)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_POINT[] =
+    "SELECT b.id, (SELECT COUNT(*) FROM blueprint_node n WHERE n.blueprint_id = b.id"
+    " AND n.kind = 'point' AND n.code = ?) FROM blueprint b"
+    " WHERE b.occupation_code = ? AND b.level = ? AND b.part = ?";
+static const char SQL_DELIVERED[] = "SELECT COUNT(*) FROM paper_item WHERE item_id = ?";
+static const char SQL_DROP_CHILD_MEDIA[] =
+    "DELETE im FROM item_media im JOIN item c ON c.id = im.item_id WHERE c.parent_id = ?";
+static const char SQL_DROP_CHILDREN[] = "DELETE FROM item WHERE parent_id = ?";
+static const char SQL_DROP_MEDIA[] = "DELETE FROM item_media WHERE item_id = ?";
 
-/* ---- a growable string for the options JSON ---- */
+/* ---- serializing an item into its columns ---- */
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
+typedef struct row {
+    char *options, *tags, *spec;    /* JSON, malloc'd (tags/spec NULL when absent) */
+    const char *answer;
+} row;
 
-static void sb_put(sbuf *b, const char *p, size_t n)
+static void row_free(row *r)
 {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) { b->oom = 1; return; }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-    b->s[b->n] = 0;
+    free(r->options);
+    free(r->tags);
+    free(r->spec);
+    memset(r, 0, sizeof *r);
 }
 
-/* A JSON string literal. The text is valid UTF-8 (bank_item_validate), so only the quote,
- * the backslash and control characters need escaping. */
-static void json_string(sbuf *b, const char *s)
+static char *dump(json_t *j)
 {
-    sb_put(b, "\"", 1);
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        sb_put(b, run, (size_t)(p - run));
-        char esc[8];
-        switch (c) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
-        case '\b': sb_put(b, "\\b", 2); break;
-        case '\f': sb_put(b, "\\f", 2); break;
-        default:
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            sb_put(b, esc, 6);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    return s;
+}
+
+/* json_string refuses invalid UTF-8: validation has run, so NULL here means OOM. */
+static json_t *jstr(const char *s)
+{
+    return json_string(s ? s : "");
+}
+
+static int hash_zero(const uint8_t *h)
+{
+    for (int i = 0; i < 32; i++)
+        if (h[i]) return 0;
+    return 1;
+}
+
+static int sha256(const void *data, size_t len, uint8_t out[32])
+{
+    unsigned n = 0;
+    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) && n == 32 ? 0 : -1;
+}
+
+static int row_make(const bank_item *it, row *r)
+{
+    memset(r, 0, sizeof *r);
+    json_t *o = json_array();
+    for (int i = 0; o && i < it->n_options; i++)
+        if (json_array_append_new(o, jstr(it->options[i]))) { json_decref(o); o = NULL; }
+    if (!(r->options = dump(o))) return -1;
+    if (it->n_tags > 0) {
+        json_t *t = json_array();
+        for (int i = 0; t && i < it->n_tags; i++)
+            if (json_array_append_new(t, jstr(it->tags[i]))) { json_decref(t); t = NULL; }
+        if (!(r->tags = dump(t))) return -1;
+    }
+    if (it->type == BANK_PRACTICAL) {
+        json_t *cr = json_array();
+        for (int i = 0; cr && i < it->n_criteria; i++) {
+            const bank_criterion *c = &it->criteria[i];
+            json_t *e = json_pack("{s:o, s:I, s:b}", "text", jstr(c->text), "points",
+                                  (json_int_t)c->points_centi, "veto", c->veto);
+            if (!e || json_array_append_new(cr, e)) { json_decref(cr); cr = NULL; }
         }
-        run = p + 1;
+        json_t *sp = cr ? json_pack("{s:i, s:o, s:o}", "time_minutes", it->time_minutes,
+                                    "equipment", it->equipment ? jstr(it->equipment) : json_null(),
+                                    "criteria", cr)
+                        : NULL;
+        if (!(r->spec = dump(sp))) return -1;
     }
-    sb_put(b, run, strlen(run));
-    sb_put(b, "\"", 1);
-}
-
-static void options_json(sbuf *b, const bank_item *it)
-{
-    sb_put(b, "[", 1);
-    for (int i = 0; i < it->n_options; i++) {
-        if (i) sb_put(b, ",", 1);
-        json_string(b, it->options[i] ? it->options[i] : "");
-    }
-    sb_put(b, "]", 1);
+    r->answer = it->answer ? it->answer : "";
+    return 0;
 }
 
 /* The last IMPORT_FILE_MAX_CHARS characters: the file name matters more than the folders. */
@@ -94,189 +130,406 @@ static const char *path_tail(const char *p)
     return p;
 }
 
-static void set_err(char *err, size_t errlen, const char *what, const char *msg)
+/* The 18 item columns of ITEM_COLS, in order, into p; returns the count. occupation and
+ * level are the resolved ones (the item's own, else the defaults). */
+static int item_params(bank__param *p, const bank_item *it, const row *r, const char *occupation,
+                       int level)
 {
-    if (err && errlen) snprintf(err, errlen, "%s: %s", what, msg);
+    int n = 0;
+#define S(v) p[n++] = (bank__param){'s', 0, (v), 0}
+#define I(v) p[n++] = (bank__param){'i', (v), NULL, 0}
+#define B(v) p[n++] = (bank__param){'b', 0, (const char *)(v), 32}
+#define N(v) p[n++] = (bank__param){'s', 0, NULL, 0}
+    S(bank_type_name(it->type));
+    S(it->stem ? it->stem : "");
+    S(r->options);
+    I(it->pin_options ? 1 : 0);
+    S(r->answer);
+    if (it->type == BANK_MULTI) S(bank_mc_policy_name(it->mc_policy)); else N(0);
+    I(it->points_centi);
+    if (it->difficulty > 0) I(it->difficulty); else N(0);
+    S(it->point_code);
+    S(it->explanation);
+    S(it->source);
+    B(it->content_hash);
+    B(it->full_hash);
+    S(r->spec);
+    S(occupation);
+    if (level > 0) I(level); else N(0);
+    S(r->tags);
+    S(it->author);
+#undef S
+#undef I
+#undef B
+#undef N
+    return n;
 }
 
-/* An unsigned number of the given MYSQL_TYPE_*, NULL when is_null is set. */
-static void bind_unsigned(MYSQL_BIND *b, enum enum_field_types type, void *v, my_bool *nul,
-                          int is_null)
+/* ---- the statements of one call ---- */
+
+typedef struct stmts {
+    MYSQL *db;
+    bank__st newest, insert, update, media, item_media, review, point, delivered;
+    bank__st drop_child_media, drop_children, drop_media;
+    const bank__st *failed;
+    const char *what;
+} stmts;
+
+static const struct { size_t off; const char *sql; } STMTS[] = {
+    {offsetof(stmts, newest), SQL_NEWEST},
+    {offsetof(stmts, insert), SQL_INSERT},
+    {offsetof(stmts, update), SQL_UPDATE},
+    {offsetof(stmts, media), SQL_MEDIA},
+    {offsetof(stmts, item_media), SQL_ITEM_MEDIA},
+    {offsetof(stmts, review), SQL_REVIEW},
+    {offsetof(stmts, point), SQL_POINT},
+    {offsetof(stmts, delivered), SQL_DELIVERED},
+    {offsetof(stmts, drop_child_media), SQL_DROP_CHILD_MEDIA},
+    {offsetof(stmts, drop_children), SQL_DROP_CHILDREN},
+    {offsetof(stmts, drop_media), SQL_DROP_MEDIA},
+};
+
+static void stmts_close(stmts *x)
 {
-    memset(b, 0, sizeof *b);
-    b->buffer_type = type;
-    b->buffer = v;
-    b->is_unsigned = 1;
-    *nul = (my_bool)is_null;
-    b->is_null = nul;
+    for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++)
+        bank__st_close((bank__st *)((char *)x + STMTS[i].off));
 }
 
-static void bind_str(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *is_null)
+static int stmts_open(stmts *x, MYSQL *db)
 {
-    memset(b, 0, sizeof *b);
-    b->buffer_type = MYSQL_TYPE_STRING;
-    if (!s) {
-        *is_null = 1;
-        b->is_null = is_null;
-        return;
+    memset(x, 0, sizeof *x);
+    x->db = db;
+    for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++) {
+        bank__st *s = (bank__st *)((char *)x + STMTS[i].off);
+        if (bank__st_prepare(s, db, STMTS[i].sql)) {
+            x->failed = s;
+            x->what = "prepare";
+            return -1;
+        }
     }
-    *len = (unsigned long)strlen(s);
-    b->buffer = (void *)s;
-    b->buffer_length = *len;
-    b->length = len;
+    return 0;
 }
 
-/* Looks up the newest version of uid. Returns 1 found, 0 absent, -1 on error. */
-static int latest(MYSQL_STMT *st, const char *uid, uint8_t hash[32], char *key,
-                  unsigned *points)
+static int fail(stmts *x, const bank__st *s, const char *what)
 {
-    MYSQL_BIND p[1], r[3];
-    unsigned long ulen, hlen = 0, klen = 0;
-    my_bool unull = 0, knull = 0, pnull = 0;
-    bind_str(&p[0], uid, &ulen, &unull);
-    memset(r, 0, sizeof r);
-    r[0].buffer_type = MYSQL_TYPE_BLOB;
-    r[0].buffer = hash;
-    r[0].buffer_length = 32;
-    r[0].length = &hlen;
-    r[1].buffer_type = MYSQL_TYPE_STRING;
-    r[1].buffer = key;
-    r[1].buffer_length = ANSWER_KEY_BUF - 1;
-    r[1].length = &klen;
-    r[1].is_null = &knull;
-    r[2].buffer_type = MYSQL_TYPE_LONG;
-    r[2].buffer = points;
-    r[2].is_unsigned = 1;
-    r[2].is_null = &pnull;
-    if (mysql_stmt_bind_param(st, p) || mysql_stmt_execute(st) || mysql_stmt_bind_result(st, r) ||
-        mysql_stmt_store_result(st))
-        return -1;
-    int f = mysql_stmt_fetch(st);
-    int rc = f == 0 || f == MYSQL_DATA_TRUNCATED ? 1 : f == MYSQL_NO_DATA ? 0 : -1;
-    if (rc == 1) {
-        if (hlen < 32) memset(hash + hlen, 0, 32 - hlen);
-        key[klen < ANSWER_KEY_BUF - 1 ? klen : ANSWER_KEY_BUF - 1] = 0;
-    }
-    mysql_stmt_free_result(st);
-    return rc;
+    x->failed = s;
+    x->what = what;
+    return -1;
 }
 
-static int insert(MYSQL_STMT *st, const bank_item *it, const char *options, const char *file)
+/* Newest top-level version of uid: 1 found, 0 none, -1 error. */
+static int newest(stmts *x, const char *uid, uint64_t *id, int *version, uint8_t hash[32],
+                  enum bank_status *status)
 {
-    MYSQL_BIND b[13];
-    unsigned long len[13] = {0};
-    my_bool nul[13] = {0};
-    const char *type = bank_type_name(it->type);
-    unsigned points = (unsigned)it->points_centi, line = it->line > 0 ? (unsigned)it->line : 0;
-    unsigned char diff = (unsigned char)it->difficulty;
-    bind_str(&b[0], it->uid, &len[0], &nul[0]);
-    bind_str(&b[1], type, &len[1], &nul[1]);
-    bind_str(&b[2], it->stem, &len[2], &nul[2]);
-    bind_str(&b[3], options, &len[3], &nul[3]);
-    bind_str(&b[4], it->answer, &len[4], &nul[4]);
-    bind_unsigned(&b[5], MYSQL_TYPE_LONG, &points, &nul[5], 0);
-    bind_unsigned(&b[6], MYSQL_TYPE_TINY, &diff, &nul[6], it->difficulty <= 0);
-    bind_str(&b[7], it->point_code, &len[7], &nul[7]);
-    bind_str(&b[8], it->explanation, &len[8], &nul[8]);
-    bind_str(&b[9], it->source, &len[9], &nul[9]);
-    memset(&b[10], 0, sizeof b[10]);
-    len[10] = 32;
-    b[10].buffer_type = MYSQL_TYPE_BLOB;
-    b[10].buffer = (void *)it->content_hash;
-    b[10].buffer_length = 32;
-    b[10].length = &len[10];
-    bind_str(&b[11], file ? path_tail(file) : NULL, &len[11], &nul[11]);
-    bind_unsigned(&b[12], MYSQL_TYPE_LONG, &line, &nul[12], it->line <= 0);
-    return mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ? -1 : 0;
+    if (bank__st_exec(&x->newest, "s", uid)) return fail(x, &x->newest, "item lookup");
+    int f = bank__st_fetch(&x->newest);
+    if (f == 1) {
+        *id = (uint64_t)bank__st_int(&x->newest, 0);
+        *version = (int)bank__st_int(&x->newest, 1);
+        memset(hash, 0, 32);
+        size_t hl = bank__st_len(&x->newest, 2);
+        if (hl) memcpy(hash, bank__st_str(&x->newest, 2), hl < 32 ? hl : 32);
+        if (bank_status_parse(bank__st_str(&x->newest, 3), status)) *status = BANK_DRAFT;
+    }
+    bank__st_free_result(&x->newest);
+    if (f < 0) return fail(x, &x->newest, "item lookup");
+    return f;
 }
 
-int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
-                     bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
+/* The 鉴定点 check of one item (and its sub-items). Returns the number of problems, -1 on
+ * a DB error. */
+static int check_point(stmts *x, const bank_item *it, const char *occupation, int level,
+                       enum bank_part part, bank_diag *d)
 {
-    const char *import_file = o ? o->import_file : NULL;
-    bank_store_report r = {0, 0, 0};
-    if (rep) *rep = r;
-    if (err && errlen) *err = 0;
-    if (!db || !s) {
-        set_err(err, errlen, "item", "no database connection");
-        return -1;
+    int bad = 0;
+    if (it->point_code && *it->point_code && occupation && level > 0) {
+        if (bank__st_exec(&x->point, "ssis", it->point_code, occupation, (int64_t)level,
+                          bank_part_name(part)))
+            return fail(x, &x->point, "blueprint lookup");
+        int f = bank__st_fetch(&x->point);
+        int64_t hits = f == 1 ? bank__st_int(&x->point, 1) : 1;
+        bank__st_free_result(&x->point);
+        if (f < 0) return fail(x, &x->point, "blueprint lookup");
+        if (!hits) {
+            const char *ln = bank_level_name(level);
+            bank_diag_add(d, it->file, it->line, "鉴定点代码", "%s is not a 鉴定点 of %s %s (%s)",
+                          it->point_code, occupation, ln ? ln : "?", bank_part_name(part));
+            bad++;
+        }
     }
-    if (mysql_query(db, "START TRANSACTION")) {
-        set_err(err, errlen, "item", mysql_error(db));
-        return -1;
+    for (int i = 0; i < it->n_children; i++) {
+        int r = check_point(x, &it->children[i], occupation, level, part, d);
+        if (r < 0) return r;
+        bad += r;
     }
-    MYSQL_STMT *sel = mysql_stmt_init(db), *ins = mysql_stmt_init(db);
-    char *key = malloc(ANSWER_KEY_BUF);
-    sbuf opts = {0};
-    int rc = 0, conflicts = 0;
-    MYSQL_STMT *failed = NULL;
-    const char *what = "item";
-    if (!sel || !ins || !key) {
-        set_err(err, errlen, what, "out of memory");
+    return bad;
+}
+
+static int add_media(stmts *x, uint64_t item_id, const bank_item *it)
+{
+    for (int i = 0; i < it->n_media; i++) {
+        const bank_media *m = &it->media[i];
+        uint8_t h[32];
+        if (sha256(m->data, m->len, h)) return fail(x, &x->media, "media hash");
+        if (bank__st_exec(&x->media, "bsub", (const char *)h, (size_t)32,
+                          m->mime ? m->mime : "application/octet-stream", (uint64_t)m->len,
+                          (const char *)m->data, m->len))
+            return fail(x, &x->media, "media insert");
+        if (bank__st_exec(&x->item_media, "usb", item_id, m->name, (const char *)h, (size_t)32))
+            return fail(x, &x->item_media, "item media insert");
+    }
+    return 0;
+}
+
+typedef struct version_ctx {
+    const char *occupation;
+    int level;
+    enum bank_status status;
+    const char *actor;
+    const char *file;
+} version_ctx;
+
+/* Inserts one item row (a version, or a sub-item of parent_id) with its media, then its
+ * sub-items. *id_out: the new row's id. */
+static int insert_row(stmts *x, const bank_item *it, const char *uid, int version,
+                      uint64_t parent_id, int sub_no, const version_ctx *v, uint64_t *id_out)
+{
+    row r;
+    if (row_make(it, &r)) {
+        row_free(&r);
+        return fail(x, &x->insert, "out of memory");
+    }
+    bank__param p[32];
+    int n = item_params(p, it, &r, v->occupation, v->level);
+    const char *file = v->file ? path_tail(v->file) : NULL;
+    p[n++] = (bank__param){'s', 0, uid, 0};
+    p[n++] = (bank__param){'i', version, NULL, 0};
+    p[n++] = (bank__param){'s', 0, bank_status_name(v->status), 0};
+    p[n++] = parent_id ? (bank__param){'u', (int64_t)parent_id, NULL, 0} : (bank__param){'s', 0, NULL, 0};
+    p[n++] = sub_no ? (bank__param){'i', sub_no, NULL, 0} : (bank__param){'s', 0, NULL, 0};
+    p[n++] = (bank__param){'s', 0, v->actor, 0};
+    p[n++] = (bank__param){'s', 0, v->actor, 0};
+    p[n++] = (bank__param){'s', 0, file, 0};
+    p[n++] = it->line > 0 ? (bank__param){'i', it->line, NULL, 0} : (bank__param){'s', 0, NULL, 0};
+    int rc = bank__st_execv(&x->insert, p, n);
+    row_free(&r);
+    if (rc) return fail(x, &x->insert, "item insert");
+    uint64_t id = bank__st_insert_id(&x->insert);
+    if (add_media(x, id, it)) return -1;
+    for (int i = 0; i < it->n_children; i++) {
+        const bank_item *ch = &it->children[i];
+        char cuid[80];
+        if (!ch->uid) snprintf(cuid, sizeof cuid, "%s-%d", uid, i + 1);
+        uint64_t cid;
+        if (insert_row(x, ch, ch->uid ? ch->uid : cuid, version, id, i + 1, v, &cid)) return -1;
+    }
+    *id_out = id;
+    return 0;
+}
+
+static int review(stmts *x, uint64_t id, const char *action, const char *from, const char *to,
+                  const char *actor, const char *comment)
+{
+    if (bank__st_exec(&x->review, "ussss" "s", id, action, from, to, actor ? actor : "", comment))
+        return fail(x, &x->review, "review log");
+    return 0;
+}
+
+static enum bank_part part_of(const bank_item *it)
+{
+    return it->type == BANK_PRACTICAL ? BANK_PART_SKILLS : BANK_PART_THEORY;
+}
+
+static int finish(MYSQL *db, stmts *x, int rc, char *err, size_t errlen)
+{
+    if (x->failed) {
+        bank__err(err, errlen, x->what ? x->what : "item", bank__st_error(x->failed));
         rc = -1;
-        goto out;
     }
-    if (mysql_stmt_prepare(sel, SQL_LATEST, sizeof SQL_LATEST - 1)) { failed = sel; goto out; }
-    if (mysql_stmt_prepare(ins, SQL_INSERT, sizeof SQL_INSERT - 1)) { failed = ins; goto out; }
-    for (size_t i = 0; i < s->n; i++) {
-        const bank_item *it = &s->items[i];
-        const char *file = it->file ? it->file : import_file;
-        if (!it->uid) {
-            set_err(err, errlen, what, "an item was not finalized (no uid)");
-            rc = -1;
-            goto out;
-        }
-        uint8_t hash[32];
-        unsigned points = 0;
-        int found = latest(sel, it->uid, hash, key, &points);
-        if (found < 0) { failed = sel; what = "item lookup"; goto out; }
-        if (found) {
-            /* The hash covers type, stem and options; a changed key or points would change
-             * scores silently, so they count as different content too. */
-            if (memcmp(hash, it->content_hash, 32) == 0 && strcmp(key, it->answer ? it->answer : "") == 0 &&
-                points == (unsigned)it->points_centi) {
-                r.unchanged++;
-            } else {
-                bank_diag_add(d, file, it->line, "试题编号",
-                              "item %s already exists in the bank with different content", it->uid);
-                conflicts++;
-            }
-            continue;
-        }
-        if (conflicts) continue;   /* nothing will be written; keep looking for conflicts */
-        opts.n = 0;
-        options_json(&opts, it);
-        if (opts.oom) {
-            set_err(err, errlen, what, "out of memory");
-            rc = -1;
-            goto out;
-        }
-        if (insert(ins, it, opts.s, import_file ? import_file : it->file)) {
-            failed = ins;
-            what = "item insert";
-            goto out;
-        }
-        r.inserted++;
-    }
-out:
-    if (failed) {
-        set_err(err, errlen, what, mysql_stmt_error(failed));
-        rc = -1;
-    }
-    if (!rc && conflicts) rc = -2;
-    if (sel) mysql_stmt_close(sel);
-    if (ins) mysql_stmt_close(ins);
-    free(key);
-    free(opts.s);
+    stmts_close(x);
     if (rc) {
         mysql_rollback(db);
         return rc;
     }
     if (mysql_query(db, "COMMIT")) {
-        set_err(err, errlen, "item commit", mysql_error(db));
+        bank__err(err, errlen, "commit", mysql_error(db));
         mysql_rollback(db);
         return -1;
     }
-    if (rep) *rep = r;
     return 0;
+}
+
+static int begin(MYSQL *db, stmts *x, char *err, size_t errlen)
+{
+    if (err && errlen) *err = 0;
+    if (!db) return bank__err(err, errlen, "item", "no database connection");
+    if (mysql_query(db, "START TRANSACTION")) return bank__err(err, errlen, "item", mysql_error(db));
+    if (stmts_open(x, db)) {
+        bank__err(err, errlen, "prepare", bank__st_error(x->failed));
+        stmts_close(x);
+        mysql_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
+int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
+                     bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
+{
+    bank_store_report r = {0, 0, 0};
+    bank_store_opts none = {0};
+    if (!o) o = &none;
+    if (rep) *rep = r;
+    if (!s) return bank__err(err, errlen, "item", "no items");
+    stmts x;
+    if (begin(db, &x, err, errlen)) return -1;
+    int rc = 0, refused = 0;
+    /* Check every item first: a refusal writes nothing, and reports every bad item. */
+    for (size_t i = 0; i < s->n && !rc; i++) {
+        const bank_item *it = &s->items[i];
+        if (!it->uid || hash_zero(it->full_hash)) {
+            rc = bank__err(err, errlen, "item", "an item was not finalized (bank_item_finalize)");
+            break;
+        }
+        int lvl = it->level > 0 ? it->level : o->level;
+        const char *occ = it->occupation ? it->occupation : o->occupation;
+        int b = check_point(&x, it, occ, lvl, part_of(it), d);
+        if (b < 0) rc = -1;
+        else refused += b;
+    }
+    if (!rc && refused) rc = BANK_EREFUSED;
+    for (size_t i = 0; i < s->n && !rc; i++) {
+        const bank_item *it = &s->items[i];
+        version_ctx v = {
+            .occupation = it->occupation ? it->occupation : o->occupation,
+            .level = it->level > 0 ? it->level : o->level,
+            .status = o->status ? o->status : it->status ? it->status : BANK_DRAFT,
+            .actor = o->actor,
+            .file = o->import_file ? o->import_file : it->file,
+        };
+        uint64_t old_id, id;
+        int old_version = 0;
+        uint8_t old_hash[32];
+        enum bank_status old_status;
+        int f = newest(&x, it->uid, &old_id, &old_version, old_hash, &old_status);
+        if (f < 0) { rc = -1; break; }
+        if (f) {
+            if (memcmp(it->full_hash, old_hash, 32) == 0) { r.unchanged++; continue; }
+        }
+        if (insert_row(&x, it, it->uid, f ? old_version + 1 : 1, 0, 0, &v, &id) ||
+            review(&x, id, "import", NULL, bank_status_name(v.status), o->actor, NULL)) {
+            rc = -1;
+            break;
+        }
+        if (f) r.versions++;
+        else r.inserted++;
+    }
+    rc = finish(db, &x, rc, err, errlen);
+    if (!rc && rep) *rep = r;
+    return rc;
+}
+
+static int delivered(stmts *x, uint64_t id)
+{
+    if (bank__st_exec(&x->delivered, "u", id)) return fail(x, &x->delivered, "paper lookup");
+    int f = bank__st_fetch(&x->delivered);
+    int64_t n = f == 1 ? bank__st_int(&x->delivered, 0) : 0;
+    bank__st_free_result(&x->delivered);
+    if (f < 0) return fail(x, &x->delivered, "paper lookup");
+    return n > 0;
+}
+
+int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen)
+{
+    bank__st s;
+    int rc = -1;
+    if (!bank__st_prepare(&s, db, SQL_DELIVERED) && !bank__st_exec(&s, "u", item_id)) {
+        int f = bank__st_fetch(&s);
+        if (f >= 0) rc = f == 1 && bank__st_int(&s, 0) > 0;
+    }
+    if (rc < 0) bank__err(err, errlen, "paper lookup", bank__st_error(&s));
+    bank__st_close(&s);
+    return rc;
+}
+
+/* Rewrites an undelivered draft: its columns, its media and its sub-items. */
+static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *it,
+                           const version_ctx *v)
+{
+    row r;
+    if (row_make(it, &r)) {
+        row_free(&r);
+        return fail(x, &x->update, "out of memory");
+    }
+    bank__param p[32];
+    int n = item_params(p, it, &r, v->occupation, v->level);
+    p[n++] = (bank__param){'s', 0, v->actor, 0};
+    p[n++] = (bank__param){'u', (int64_t)id, NULL, 0};
+    int rc = bank__st_execv(&x->update, p, n);
+    row_free(&r);
+    if (rc) return fail(x, &x->update, "item update");
+    if (bank__st_exec(&x->drop_child_media, "u", id)) return fail(x, &x->drop_child_media, "item update");
+    if (bank__st_exec(&x->drop_children, "u", id)) return fail(x, &x->drop_children, "item update");
+    if (bank__st_exec(&x->drop_media, "u", id)) return fail(x, &x->drop_media, "item update");
+    if (add_media(x, id, it)) return -1;
+    for (int i = 0; i < it->n_children; i++) {
+        const bank_item *ch = &it->children[i];
+        char cuid[80];
+        if (!ch->uid) snprintf(cuid, sizeof cuid, "%s-%d", it->uid, i + 1);
+        uint64_t cid;
+        if (insert_row(x, ch, ch->uid ? ch->uid : cuid, version, id, i + 1, v, &cid)) return -1;
+    }
+    return 0;
+}
+
+int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const char *comment,
+                    enum bank_edit_result *result, int *version, bank_diag *d, char *err,
+                    size_t errlen)
+{
+    if (!edited || !edited->uid || hash_zero(edited->full_hash))
+        return bank__err(err, errlen, "item", "the edited item was not finalized (bank_item_finalize)");
+    stmts x;
+    if (begin(db, &x, err, errlen)) return -1;
+    uint64_t id = 0, nid;
+    int ver = 0, rc = 0;
+    uint8_t hash[32];
+    enum bank_status st = BANK_DRAFT;
+    int f = newest(&x, edited->uid, &id, &ver, hash, &st);
+    version_ctx v = {.occupation = edited->occupation, .level = edited->level,
+                     .status = BANK_DRAFT, .actor = actor, .file = NULL};
+    enum bank_edit_result res = BANK_EDIT_UNCHANGED;
+    if (f < 0) rc = -1;
+    else if (!f) {
+        bank__err(err, errlen, edited->uid, "no such item in the bank");
+        rc = BANK_ENOTFOUND;
+    }
+    if (!rc) {
+        int b = check_point(&x, edited, edited->occupation, edited->level, part_of(edited), d);
+        if (b < 0) rc = -1;
+        else if (b) rc = BANK_EREFUSED;
+    }
+    if (!rc) {
+        if (memcmp(edited->full_hash, hash, 32)) {
+            int del = st == BANK_DRAFT ? delivered(&x, id) : 1;
+            if (del < 0) rc = -1;
+            else if (!del) {
+                res = BANK_EDIT_IN_PLACE;
+                if (update_in_place(&x, id, ver, edited, &v) ||
+                    review(&x, id, "edit", "draft", "draft", actor, comment))
+                    rc = -1;
+            } else {
+                res = BANK_EDIT_NEW_VERSION;
+                ver++;
+                if (insert_row(&x, edited, edited->uid, ver, 0, 0, &v, &nid) ||
+                    review(&x, nid, "edit", bank_status_name(st), "draft", actor, comment))
+                    rc = -1;
+            }
+        }
+    }
+    rc = finish(db, &x, rc, err, errlen);
+    if (!rc) {
+        if (result) *result = res;
+        if (version) *version = ver;
+    }
+    return rc;
 }

@@ -24,7 +24,20 @@ conf=$var/kaochang.conf
 kc() { "$bin" --config "$conf" "$@"; }
 
 kc db migrate
-kc bank import --format csv bank/demo/netsec-l4-single.csv
+kc bank occupation add --code 4-04-04-02 --name 网络与信息安全管理员 --edition 2020年版 \
+   --levels 4,3 --work-types 网络安全管理员,信息安全管理员
+# The blueprints first: every 鉴定点代码 of the bank is then checked against them.
+for part in theory skills; do
+  bp=bank/demo/netsec-l4-$part-blueprint.csv
+  if [ -f "$bp" ]; then kc bank blueprint import --occupation 4-04-04-02 --level 4 --part $part "$bp"; fi
+done
+# The demo bank is shown to candidates as is: imported approved (a real bank goes through
+# kaochang bank review / approve). A second start finds the items unchanged.
+for f in netsec-l4-single.csv netsec-l4-theory.csv netsec-l4-practical.csv; do
+  if [ -f "bank/demo/$f" ]; then
+    kc bank import --format csv --occupation 4-04-04-02 --level 4 --status approved --by demo "bank/demo/$f"
+  fi
+done
 if ! kc results DEMO >/dev/null 2>&1; then
   # 50 items x 2 points = 100, as a theory paper is scored (百分制).
   kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" \

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char GLOBAL_HELP[] =
@@ -28,7 +29,11 @@ static const char MAIN_HELP[] =
     "Commands:\n"
     "  serve                       run the HTTP/WebSocket server\n"
     "  db migrate                  create or upgrade the database schema\n"
-    "  bank import                 import items from a question-bank file\n"
+    "  bank import|export|edit     import items from a question-bank file, write the bank out,\n"
+    "                              or save edits of items\n"
+    "  bank occupation|blueprint   the catalog: occupations, 鉴定要素细目表 (blueprints)\n"
+    "  bank review|approve|return|retire|restore   the review lifecycle of items\n"
+    "  bank list|health            browse the bank; bank health per occupation + level\n"
     "  paper create                make a fixed paper from bank items\n"
     "  session create              plan an exam session for a paper\n"
     "  session add-candidates      register candidates (admission tickets) for a session\n"
@@ -146,85 +151,17 @@ static int cmd_db(srv_config *cfg, int argc, char **argv)
     return rc ? 1 : 0;
 }
 
-/* ---- bank import ---- */
-
-static int cmd_bank(srv_config *cfg, int argc, char **argv)
-{
-    const char *format = NULL;
-    int dry = 0;
-    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--dry-run", 0, NULL, &dry},
-                         {NULL, 0, NULL, NULL}};
-    char *pos[2];
-    int npos, rc = parse_opts("bank", opts, argc, argv, pos, 2, &npos);
-    if (rc) return rc;
-    if (npos != 2 || strcmp(pos[0], "import")) {
-        fprintf(stderr, "kaochang bank: expected \"import FILE\" (see kaochang bank --help)\n");
-        return 2;
-    }
-    imp_format f;
-    if (!format || imp_format_parse(format, &f)) {
-        fprintf(stderr, "kaochang bank import: --format must be one of: csv\n");
-        return 2;
-    }
-    const char *file = pos[1];
-    bank_arena *a = bank_arena_new(0);
-    bank_itemset set;
-    bank_diag d;
-    bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
-    rc = imp_parse_file(f, file, &set, &d);
-    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
-    if (rc) {
-        fprintf(stderr, "%s: %zu problem%s; nothing was imported\n", file, d.n, d.n == 1 ? "" : "s");
-        bank_arena_free(a);
-        return 1;
-    }
-    /* Summary: items by type and by 鉴定点, the same for --dry-run and a real import. */
-    json_t *by_point = json_object();
-    for (size_t i = 0; i < set.n; i++) {
-        const char *pc = set.items[i].point_code ? set.items[i].point_code : "(none)";
-        json_t *v = json_object_get(by_point, pc);
-        json_object_set_new(by_point, pc, json_integer(v ? json_integer_value(v) + 1 : 1));
-    }
-    bank_store_report rep = {0, 0, 0};
-    if (!dry) {
-        srv_db db;
-        if (open_db(&db, cfg)) { json_decref(by_point); bank_arena_free(a); return 1; }
-        char err[512] = "";
-        bank_store_opts so = {.import_file = file};
-        rc = bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
-        srv_db_close(&db);
-        if (rc) {
-            for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
-            if (*err) fprintf(stderr, "%s: %s\n", file, err);
-            fprintf(stderr, "%s: nothing was imported\n", file);
-            json_decref(by_point);
-            bank_arena_free(a);
-            return 1;
-        }
-    }
-    printf("%s: %zu item%s valid%s\n", file, set.n, set.n == 1 ? "" : "s",
-           dry ? " (dry run: nothing written)" : "");
-    if (!dry) printf("  imported: %d new, %d already in the bank\n", rep.inserted, rep.unchanged);
-    printf("  by type: single=%zu\n  by 鉴定点:", set.n);
-    const char *k;
-    json_t *v;
-    json_object_foreach(by_point, k, v) printf(" %s=%lld", k, (long long)json_integer_value(v));
-    printf("\n");
-    json_decref(by_point);
-    bank_arena_free(a);
-    return 0;
-}
-
 /* ---- paper create ---- */
 
 static const char SQL_PAPER_EXISTS[] = "SELECT id FROM paper WHERE code = ?";
 static const char SQL_ITEMS_ALL[] =
     "SELECT i.id, i.points_centi FROM item i WHERE i.status = 'approved' AND i.type = 'single'"
-    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
+    " AND i.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid"
+    " AND j.parent_id IS NULL AND j.version > i.version)"
     " ORDER BY i.id";
 static const char SQL_ITEM_BY_UID[] =
-    "SELECT id, points_centi, status FROM item WHERE uid = ? ORDER BY version DESC LIMIT 1";
+    "SELECT id, points_centi, IF(type = 'single', status, CONCAT('a ', type, ' item'))"
+    " FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
 static const char SQL_PAPER_ADD[] = "INSERT INTO paper (code, title, total_centi) VALUES (?, ?, ?)";
 static const char SQL_PAPER_ITEM_ADD[] =
     "INSERT INTO paper_item (paper_id, position, item_id, section, points_centi) VALUES (?, ?, ?, ?, ?)";
@@ -303,7 +240,9 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
             if (rc || found < 0) { free(list); goto dberr; }
             if (!found || strcmp(status, "approved")) {
                 fprintf(stderr, "kaochang paper create: --items: %s is %s\n", uid,
-                        found ? "not approved" : "not in the bank");
+                        !found ? "not in the bank"
+                        : strchr(status, ' ') ? "of a type the candidate client cannot show yet"
+                                              : "not approved");
                 free(list);
                 rc = 1;
                 goto out;
@@ -718,6 +657,749 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+/* ---- bank: import, export, catalog, blueprints, lifecycle, list, health ---- */
+
+/* Who the change is recorded for: --by, else the login name. */
+static const char *actor_or_default(const char *by)
+{
+    if (by && *by) return by;
+    const char *u = getenv("USER");
+    return u && *u ? u : "cli";
+}
+
+/* Common item filters of list and export. 0 on success, 2 after a message. */
+static int parse_filter(const char *cmd, const char *occ, const char *level, const char *status,
+                        const char *type, const char *point, bank_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    if (occ && !bank_occupation_code_valid(occ)) {
+        fprintf(stderr, "kaochang %s: --occupation: expected a code like 4-04-04-02, got \"%s\"\n", cmd, occ);
+        return 2;
+    }
+    f->occupation = occ;
+    if (level && (f->level = bank_level_parse(level)) < 0) {
+        fprintf(stderr, "kaochang %s: --level: expected 五级 … 一级 (or 5 … 1, L4, 中级工), got \"%s\"\n", cmd, level);
+        return 2;
+    }
+    if (status && bank_status_parse(status, &f->status)) {
+        fprintf(stderr, "kaochang %s: --status must be draft, reviewed, approved or retired\n", cmd);
+        return 2;
+    }
+    if (type && bank_type_parse(type, &f->type) && bank_type_parse_label(type, &f->type)) {
+        fprintf(stderr, "kaochang %s: --type: unknown item type \"%s\"\n", cmd, type);
+        return 2;
+    }
+    f->point_code = point;
+    return 0;
+}
+
+/* The rejected items of an import: distinct "FILE:LINE" locations among the diag lines
+ * from index `from` on. */
+static int count_locations(const bank_diag *d, size_t from)
+{
+    int n = 0;
+    for (size_t i = from; i < d->n; i++) {
+        const char *e = strstr(d->lines[i], ": ");
+        size_t len = e ? (size_t)(e - d->lines[i]) : strlen(d->lines[i]);
+        int seen = 0;
+        for (size_t k = from; k < i && !seen; k++)
+            seen = !strncmp(d->lines[k], d->lines[i], len) && !strncmp(d->lines[k] + len, ": ", 2);
+        n += !seen;
+    }
+    return n;
+}
+
+/* 1 when a diag line from index `from` on is about the item (or one of its sub-items). */
+static int item_has_diag(const bank_item *it, const bank_diag *d, size_t from)
+{
+    char where[600];
+    snprintf(where, sizeof where, "%s%s%d: ", it->file ? it->file : "",
+             it->file && it->file[0] && it->file[strlen(it->file) - 1] == '!' ? "" : ":", it->line);
+    for (size_t i = from; i < d->n; i++)
+        if (!strncmp(d->lines[i], where, strlen(where))) return 1;
+    for (int c = 0; c < it->n_children; c++)
+        if (item_has_diag(&it->children[c], d, from)) return 1;
+    return 0;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Items by type and by 鉴定点, the same for --dry-run and a real import. */
+static void import_summary(FILE *out, const bank_itemset *set)
+{
+    int by_type[BANK_TYPE_MAX + 1] = {0};
+    json_t *by_point = json_object();
+    for (size_t i = 0; i < set->n; i++) {
+        const bank_item *it = &set->items[i];
+        if (it->type >= BANK_SINGLE && it->type <= BANK_TYPE_MAX) by_type[it->type]++;
+        const char *pc = it->point_code ? it->point_code : "(none)";
+        json_t *v = json_object_get(by_point, pc);
+        json_object_set_new(by_point, pc, json_integer(v ? json_integer_value(v) + 1 : 1));
+    }
+    fprintf(out, "  by type:");
+    for (int t = BANK_SINGLE; t <= BANK_TYPE_MAX; t++)
+        if (by_type[t]) fprintf(out, " %s=%d", bank_type_name((enum bank_item_type)t), by_type[t]);
+    fprintf(out, "\n  by 鉴定点:");
+    size_t n = json_object_size(by_point), k = 0;
+    const char **keys = calloc(n + 1, sizeof *keys), *key;
+    json_t *v;
+    json_object_foreach(by_point, key, v) if (keys) keys[k++] = key;
+    if (keys) qsort(keys, k, sizeof *keys, cmp_str);
+    for (size_t i = 0; i < k; i++)
+        fprintf(out, " %s=%lld", keys[i], (long long)json_integer_value(json_object_get(by_point, keys[i])));
+    fprintf(out, "\n");
+    free(keys);
+    json_decref(by_point);
+}
+
+static const char SQL_IMPORT_LOG[] =
+    "INSERT INTO bank_import (file, format, actor, items_new, versions_new, unchanged, rejected,"
+    " report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+static int cli_bank_import(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = NULL, *occ = NULL, *level = NULL, *status = NULL, *by = NULL;
+    int dry = 0, skip = 0;
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--dry-run", 0, NULL, &dry},
+                         {"--skip-invalid", 0, NULL, &skip}, {"--occupation", 1, &occ, NULL},
+                         {"--level", 1, &level, NULL}, {"--status", 1, &status, NULL},
+                         {"--by", 1, &by, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank import", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    if (npos != 1) {
+        fprintf(stderr, "kaochang bank import: expected one FILE (see kaochang bank --help)\n");
+        return 2;
+    }
+    imp_format f;
+    if (!format || imp_format_parse(format, &f)) {
+        fprintf(stderr, "kaochang bank import: --format must be one of: csv, xlsx, gift, aiken, moodlexml, qti, text\n");
+        return 2;
+    }
+    bank_filter fl;
+    if ((rc = parse_filter("bank import", occ, level, status, NULL, NULL, &fl))) return rc;
+    if (fl.status == BANK_RETIRED) {
+        fprintf(stderr, "kaochang bank import: --status must be draft, reviewed or approved\n");
+        return 2;
+    }
+    const char *file = pos[0], *actor = actor_or_default(by);
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set, keep;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    rc = imp_parse_file(f, file, &set, &d);
+    if (rc < 0) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+        fprintf(stderr, "%s: nothing was imported\n", file);
+        bank_arena_free(a);
+        return 1;
+    }
+    int rejected = count_locations(&d, 0);
+    bank_store_report rep = {0, 0, 0};
+    int exit_rc = rejected ? 1 : 0, wrote = 0;
+    if (!dry) {
+        srv_db db;
+        if (open_db(&db, cfg)) {
+            for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+            fprintf(stderr, "%s: nothing was imported\n", file);
+            bank_arena_free(a);
+            return 1;
+        }
+        char err[512] = "";
+        bank_store_opts so = {.import_file = file, .actor = actor, .status = fl.status,
+                              .occupation = occ, .level = fl.level};
+        size_t before = d.n;
+        /* a rejected file without --skip-invalid is only recorded, with its report */
+        rc = (rejected && !skip) || !set.n ? BANK_EREFUSED
+             : bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
+        if (rc == BANK_EREFUSED && d.n > before) {
+            /* leave out the items the 鉴定点 check refused; with --skip-invalid store the rest */
+            bank_itemset_init(&keep, a);
+            for (size_t i = 0; i < set.n; i++) {
+                if (item_has_diag(&set.items[i], &d, before)) continue;
+                bank_item *it = bank_itemset_push(&keep);
+                if (it) *it = set.items[i];
+            }
+            rejected += count_locations(&d, before);
+            set = keep;
+            size_t again = d.n;
+            if (skip) rc = set.n ? bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err) : 0;
+            if (skip && rc == BANK_EREFUSED) rejected += count_locations(&d, again);
+        }
+        exit_rc = rejected || rc ? 1 : 0;
+        wrote = !rc;
+        /* the report the author read, kept with the import */
+        size_t cap = 256;
+        for (size_t i = 0; i < d.n; i++) cap += strlen(d.lines[i]) + 1;
+        char *report = malloc(cap), *w = report;
+        if (report) {
+            *w = 0;
+            for (size_t i = 0; i < d.n; i++) w += sprintf(w, "%s\n", d.lines[i]);
+            if (rc == -1) snprintf(w, cap - (size_t)(w - report), "%s\n", err);
+            else sprintf(w, "imported: %d new, %d new versions, %d unchanged; rejected: %d\n",
+                         rc ? 0 : rep.inserted, rc ? 0 : rep.versions, rc ? 0 : rep.unchanged, rejected);
+            /* bank_import.file is VARCHAR(255): the file name matters more than the folders */
+            const char *shown = file;
+            while (strlen(shown) > 255) {
+                shown++;
+                while (((unsigned char)*shown & 0xC0) == 0x80) shown++;
+            }
+            if (srv_db_exec(&db, SQL_IMPORT_LOG, "sssiiiis", shown, imp_format_name(f), actor,
+                            (int64_t)(rc ? 0 : rep.inserted), (int64_t)(rc ? 0 : rep.versions),
+                            (int64_t)(rc ? 0 : rep.unchanged), (int64_t)rejected, report))
+                fprintf(stderr, "kaochang bank import: recording the import: %s\n", db.err);
+            free(report);
+        }
+        srv_db_close(&db);
+        if (rc == -1) fprintf(stderr, "%s: %s\n", file, err);
+    }
+    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+    printf("%s: %zu item%s valid%s\n", file, set.n, set.n == 1 ? "" : "s",
+           dry ? " (dry run: nothing written)" : "");
+    import_summary(stdout, &set);
+    printf("  rejected: %d\n", rejected);
+    if (wrote)
+        printf("  imported: %d new, %d new versions, %d unchanged\n", rep.inserted, rep.versions,
+               rep.unchanged);
+    else if (!dry)
+        fprintf(stderr, "%s: nothing was imported%s\n", file,
+                rejected && !skip ? " (--skip-invalid imports the valid items)" : "");
+    bank_arena_free(a);
+    return exit_rc;
+}
+
+/* -o FILE among the positional arguments (parse_opts leaves single-dash words there). */
+static const char *output_arg(char **pos, int npos, const char *output)
+{
+    for (int i = 0; i + 1 < npos; i++)
+        if (!strcmp(pos[i], "-o")) return pos[i + 1];
+    return output;
+}
+
+static int cli_bank_export(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = NULL, *occ = NULL, *level = NULL, *status = NULL, *type = NULL,
+               *point = NULL, *output = NULL;
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--occupation", 1, &occ, NULL},
+                         {"--level", 1, &level, NULL}, {"--status", 1, &status, NULL},
+                         {"--type", 1, &type, NULL}, {"--point", 1, &point, NULL},
+                         {"--output", 1, &output, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[2];
+    int npos, rc = parse_opts("bank export", opts, argc, argv, pos, 2, &npos);
+    if (rc) return rc;
+    output = output_arg(pos, npos, output);
+    if (!output || (npos && npos != 2)) {
+        fprintf(stderr, "kaochang bank export: expected -o FILE (see kaochang bank --help)\n");
+        return 2;
+    }
+    imp_format f;
+    if (!format || imp_format_parse(format, &f) || f == IMP_AIKEN || f == IMP_TEXT) {
+        fprintf(stderr, "kaochang bank export: --format must be one of: csv, xlsx, gift, moodlexml, qti\n");
+        return 2;
+    }
+    bank_filter fl;
+    if ((rc = parse_filter("bank export", occ, level, status, type, point, &fl))) return rc;
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    char err[512];
+    rc = bank_load_items(db.my, &fl, &set, err, sizeof err);
+    srv_db_close(&db);
+    if (rc) {
+        fprintf(stderr, "kaochang bank export: %s\n", err);
+        bank_arena_free(a);
+        return 1;
+    }
+    rc = imp_export_file(f, &set, output, &d);
+    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+    if (rc >= 0)
+        printf("%s: %zu item%s exported as %s%s\n", output, set.n, set.n == 1 ? "" : "s",
+               imp_format_name(f), rc ? " (some left out, see above)" : "");
+    bank_arena_free(a);
+    return rc ? 1 : 0;
+}
+
+/* Splits a list on ',', '，' or '、' into at most max parts, in place. */
+static int split_list(char *s, char **parts, int max)
+{
+    int n = 0;
+    char *p = s;
+    while (*p && n < max) {
+        char *e = p;
+        size_t sep = 0;
+        while (*e) {
+            if (*e == ',') { sep = 1; break; }
+            if (!strncmp(e, "，", 3) || !strncmp(e, "、", 3)) { sep = 3; break; }
+            e++;
+        }
+        char *next = sep ? e + sep : e;
+        *e = 0;
+        while (*p == ' ') p++;
+        if (*p) parts[n++] = p;
+        p = next;
+    }
+    return n;
+}
+
+static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
+{
+    const char *code = NULL, *name = NULL, *edition = NULL, *levels = NULL, *wts = NULL;
+    struct opt opts[] = {{"--code", 1, &code, NULL}, {"--name", 1, &name, NULL},
+                         {"--edition", 1, &edition, NULL}, {"--levels", 1, &levels, NULL},
+                         {"--work-types", 1, &wts, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank occupation", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    int add = npos == 1 && !strcmp(pos[0], "add"), list = npos == 1 && !strcmp(pos[0], "list");
+    if (!add && !list) {
+        fprintf(stderr, "kaochang bank occupation: expected \"add\" or \"list\" (see kaochang bank --help)\n");
+        return 2;
+    }
+    bank_occupation o = {0};
+    char lv[64] = "", wt[2048] = "";
+    char *parts[64];
+    const char *wlist[64];
+    if (add) {
+        if (!code || !name) {
+            fprintf(stderr, "kaochang bank occupation add: needs --code and --name\n");
+            return 2;
+        }
+        if (!bank_occupation_code_valid(code)) {
+            fprintf(stderr, "kaochang bank occupation add: --code: expected a national code N-NN-NN-NN such as 4-04-04-02, got \"%s\"\n", code);
+            return 2;
+        }
+        o.code = code;
+        o.name = name;
+        o.edition = edition;
+        if (levels) {
+            snprintf(lv, sizeof lv, "%s", levels);
+            int n = split_list(lv, parts, 5);
+            for (int i = 0; i < n; i++) {
+                int l = bank_level_parse(parts[i]);
+                if (l < 0) {
+                    fprintf(stderr, "kaochang bank occupation add: --levels: \"%s\" is not a level\n", parts[i]);
+                    return 2;
+                }
+                o.levels[o.n_levels++] = l;
+            }
+        }
+        if (wts) {
+            snprintf(wt, sizeof wt, "%s", wts);
+            o.n_work_types = split_list(wt, parts, 64);
+            for (int i = 0; i < o.n_work_types; i++) wlist[i] = parts[i];
+            o.work_types = wlist;
+        }
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    char err[512];
+    if (add) {
+        rc = bank_occupation_upsert(db.my, &o, err, sizeof err);
+        if (rc) fprintf(stderr, "kaochang bank occupation add: %s\n", err);
+        else printf("occupation %s %s saved\n", code, name);
+        srv_db_close(&db);
+        return rc ? 1 : 0;
+    }
+    bank_arena *a = bank_arena_new(0);
+    bank_occupation *v;
+    size_t n;
+    rc = bank_occupation_list(db.my, a, &v, &n, err, sizeof err);
+    srv_db_close(&db);
+    if (rc) fprintf(stderr, "kaochang bank occupation list: %s\n", err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        printf("%-10s  %s%*s  %-10s  levels:", v[i].code, v[i].name, 24 - width(v[i].name), "",
+               v[i].edition ? v[i].edition : "-");
+        for (int k = 0; k < v[i].n_levels; k++) printf(" %s", bank_level_name(v[i].levels[k]));
+        if (v[i].n_work_types) printf("  工种:");
+        for (int k = 0; k < v[i].n_work_types; k++) printf("%s%s", k ? "、" : " ", v[i].work_types[k]);
+        printf("\n");
+    }
+    if (!rc) printf("(%zu occupation%s)\n", n, n == 1 ? "" : "s");
+    bank_arena_free(a);
+    return rc ? 1 : 0;
+}
+
+/* --occupation, --level and --part of the blueprint and health commands. */
+static int bp_target(const char *cmd, const char *occ, const char *level, const char *part,
+                     int *lv, enum bank_part *p)
+{
+    if (!occ || !level) {
+        fprintf(stderr, "kaochang %s: needs --occupation and --level\n", cmd);
+        return 2;
+    }
+    if (!bank_occupation_code_valid(occ)) {
+        fprintf(stderr, "kaochang %s: --occupation: expected a code like 4-04-04-02, got \"%s\"\n", cmd, occ);
+        return 2;
+    }
+    if ((*lv = bank_level_parse(level)) < 0) {
+        fprintf(stderr, "kaochang %s: --level: \"%s\" is not a level (五级 … 一级, 5 … 1, L4, 中级工)\n", cmd, level);
+        return 2;
+    }
+    *p = BANK_PART_THEORY;
+    if (part && bank_part_parse(part, p)) {
+        fprintf(stderr, "kaochang %s: --part must be theory or skills\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
+{
+    const char *occ = NULL, *level = NULL, *part = NULL, *format = NULL;
+    struct opt opts[] = {{"--occupation", 1, &occ, NULL}, {"--level", 1, &level, NULL},
+                         {"--part", 1, &part, NULL}, {"--format", 1, &format, NULL},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[2];
+    int npos, rc = parse_opts("bank blueprint", opts, argc, argv, pos, 2, &npos);
+    if (rc) return rc;
+    int imp = npos == 2 && !strcmp(pos[0], "import"), show = npos == 1 && !strcmp(pos[0], "show");
+    if (!imp && !show) {
+        fprintf(stderr, "kaochang bank blueprint: expected \"import FILE\" or \"show\" (see kaochang bank --help)\n");
+        return 2;
+    }
+    int lv;
+    enum bank_part p;
+    if ((rc = bp_target("bank blueprint", occ, level, part, &lv, &p))) return rc;
+    if (imp && !part) {
+        fprintf(stderr, "kaochang bank blueprint import: needs --part theory or skills\n");
+        return 2;
+    }
+    imp_format f = IMP_CSV;
+    if (imp) {
+        const char *file = pos[1], *dot = strrchr(file, '.');
+        if (format ? imp_format_parse(format, &f) || (f != IMP_CSV && f != IMP_XLSX) : 0) {
+            fprintf(stderr, "kaochang bank blueprint import: --format must be csv or xlsx\n");
+            return 2;
+        }
+        if (!format && dot && !strcasecmp(dot, ".xlsx")) f = IMP_XLSX;
+    }
+    bank_arena *a = bank_arena_new(0);
+    bank_blueprint b;
+    bank_diag d;
+    bank_blueprint_init(&b, a);
+    bank_diag_init(&d, a);
+    b.occupation = occ;
+    b.level = lv;
+    b.part = p;
+    if (imp) {
+        rc = imp_blueprint_parse_file(f, pos[1], &b, &d);
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+        if (rc || !b.n) {
+            if (!rc) fprintf(stderr, "%s: no nodes in the file\n", pos[1]);
+            fprintf(stderr, "%s: nothing was imported\n", pos[1]);
+            bank_arena_free(a);
+            return 1;
+        }
+        b.occupation = occ;
+        b.level = lv;
+        b.part = p;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+    char err[512];
+    rc = imp ? bank_blueprint_store(db.my, &b, pos[1], err, sizeof err)
+             : bank_blueprint_load(db.my, occ, lv, p, &b, err, sizeof err);
+    srv_db_close(&db);
+    if (rc) {
+        fprintf(stderr, "kaochang bank blueprint: %s\n", err);
+        bank_arena_free(a);
+        return 1;
+    }
+    int ranges = 0, points = 0;
+    for (size_t i = 0; i < b.n; i++) b.nodes[i].is_point ? points++ : ranges++;
+    if (imp) {
+        printf("blueprint %s %s (%s): %d 鉴定范围, %d 鉴定点 saved\n", occ, bank_level_name(lv),
+               bank_part_name(p), ranges, points);
+    } else {
+        printf("blueprint %s %s (%s): %d 鉴定范围, %d 鉴定点\n", occ, bank_level_name(lv),
+               bank_part_name(p), ranges, points);
+        for (size_t i = 0; i < b.n; i++) {
+            const bank_bp_node *n = &b.nodes[i];
+            int indent = 2 * (n->depth - 1);
+            printf("%*s%-*s %s", indent, "", 14 - indent > 1 ? 14 - indent : 1, n->code, n->name);
+            int pad = 36 - width(n->name);
+            if (n->is_point) printf("%*s%c\n", pad > 1 ? pad : 1, "", n->importance ? n->importance : '-');
+            else printf("%*s%d.%02d%%\n", pad > 1 ? pad : 1, "", n->weight_centi / 100, n->weight_centi % 100);
+        }
+    }
+    bank_arena_free(a);
+    return 0;
+}
+
+static int cli_bank_lifecycle(srv_config *cfg, const char *verb, int argc, char **argv)
+{
+    const char *by = NULL, *comment = NULL;
+    struct opt opts[] = {{"--by", 1, &by, NULL}, {"--comment", 1, &comment, NULL},
+                         {NULL, 0, NULL, NULL}};
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    char cmd[40];
+    snprintf(cmd, sizeof cmd, "bank %s", verb);
+    int npos, rc = pos ? parse_opts(cmd, opts, argc, argv, pos, argc, &npos) : 1;
+    if (rc) { free(pos); return rc; }
+    enum bank_status to = !strcmp(verb, "review") ? BANK_REVIEWED
+                        : !strcmp(verb, "approve") ? BANK_APPROVED
+                        : !strcmp(verb, "retire") ? BANK_RETIRED : BANK_DRAFT;
+    if (!npos || !by || !*by) {
+        fprintf(stderr, "kaochang %s: expected UID... and --by NAME (see kaochang bank --help)\n", cmd);
+        free(pos);
+        return 2;
+    }
+    if (!strcmp(verb, "return") && (!comment || !*comment)) {
+        fprintf(stderr, "kaochang %s: sending items back to draft needs --comment (why)\n", cmd);
+        free(pos);
+        return 2;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) { free(pos); return 1; }
+    int failed = 0;
+    for (int i = 0; i < npos; i++) {
+        char err[512];
+        if (bank_item_set_status(db.my, pos[i], 0, to, by, comment, err, sizeof err)) {
+            fprintf(stderr, "kaochang %s: %s\n", cmd, err);
+            failed++;
+        } else {
+            printf("%s: %s (by %s)\n", pos[i], bank_status_name(to), by);
+        }
+    }
+    srv_db_close(&db);
+    free(pos);
+    return failed ? 1 : 0;
+}
+
+/* Stem text for a one-line listing: tags dropped, whitespace runs as one space, clipped. */
+static void listing_text(const char *html, char *out, size_t size)
+{
+    char tmp[512];
+    size_t n = 0;
+    int in_tag = 0, space = 0;
+    const char *p = html ? html : "";
+    for (; *p && n + 2 < sizeof tmp; p++) {
+        if (*p == '<') { in_tag = 1; continue; }
+        if (in_tag) { if (*p == '>') { in_tag = 0; space = 1; } continue; }
+        if (isspace((unsigned char)*p)) { space = 1; continue; }
+        if (space && n) tmp[n++] = ' ';
+        space = 0;
+        tmp[n++] = *p;
+    }
+    /* cut at a character boundary when the buffer filled up */
+    if (*p) {
+        while (n && ((unsigned char)tmp[n - 1] & 0xC0) == 0x80) n--;
+        if (n && (unsigned char)tmp[n - 1] >= 0xC0) n--;
+    }
+    tmp[n] = 0;
+    const char *c = bank_text_clip(tmp, out, size);
+    if (c != out) snprintf(out, size, "%s", c);
+}
+
+static int cli_bank_list(srv_config *cfg, int argc, char **argv)
+{
+    const char *occ = NULL, *level = NULL, *status = NULL, *type = NULL, *point = NULL,
+               *format = "table";
+    struct opt opts[] = {{"--occupation", 1, &occ, NULL}, {"--level", 1, &level, NULL},
+                         {"--status", 1, &status, NULL}, {"--type", 1, &type, NULL},
+                         {"--point", 1, &point, NULL}, {"--format", 1, &format, NULL},
+                         {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank list", opts, argc, argv, pos, 0, &npos);
+    if (rc) return rc;
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json")) {
+        fprintf(stderr, "kaochang bank list: --format must be table, csv or json\n");
+        return 2;
+    }
+    bank_filter fl;
+    if ((rc = parse_filter("bank list", occ, level, status, type, point, &fl))) return rc;
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set;
+    bank_itemset_init(&set, a);
+    char err[512];
+    rc = bank_load_items(db.my, &fl, &set, err, sizeof err);
+    srv_db_close(&db);
+    if (rc) {
+        fprintf(stderr, "kaochang bank list: %s\n", err);
+        bank_arena_free(a);
+        return 1;
+    }
+    json_t *arr = json_array();
+    if (!strcmp(format, "csv"))
+        printf("uid,version,type,status,points,difficulty,point_code,occupation,level,status_by,stem\n");
+    if (!strcmp(format, "table"))
+        printf("试题编号       版本  题型      状态      分值   难度  鉴定点        题干\n");
+    for (size_t i = 0; i < set.n; i++) {
+        const bank_item *it = &set.items[i];
+        char stem[160], pts[16];
+        listing_text(it->stem, stem, !strcmp(format, "table") ? 64 : sizeof stem);
+        snprintf(pts, sizeof pts, "%.2f", (double)it->points_centi / 100);
+        if (!strcmp(format, "csv")) {
+            csv_field(it->uid);
+            printf(",%d,%s,%s,%s,%d,", it->version, bank_type_name(it->type),
+                   bank_status_name(it->status), pts, it->difficulty);
+            csv_field(it->point_code ? it->point_code : "");
+            printf(",%s,%d,", it->occupation ? it->occupation : "", it->level);
+            csv_field(it->status_by ? it->status_by : "");
+            putchar(',');
+            csv_field(stem);
+            putchar('\n');
+        } else if (!strcmp(format, "json")) {
+            json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:f, s:i, s:s?, s:s?, s:i, s:s?, s:s?, s:b, s:s}",
+                                  "uid", it->uid, "version", it->version, "type",
+                                  bank_type_name(it->type), "status", bank_status_name(it->status),
+                                  "points", (double)it->points_centi / 100, "difficulty",
+                                  it->difficulty, "point_code", it->point_code, "occupation",
+                                  it->occupation, "level", it->level, "created_by", it->created_by,
+                                  "status_by", it->status_by, "delivered", it->delivered, "stem", stem);
+            if (o) json_array_append_new(arr, o);
+        } else {
+            printf("%-14s %4d  %-9s %-9s %5s  %4d  %-12s  %s\n", it->uid, it->version,
+                   bank_type_name(it->type), bank_status_name(it->status), pts, it->difficulty,
+                   it->point_code ? it->point_code : "-", stem);
+        }
+    }
+    if (!strcmp(format, "json")) {
+        char *s = json_dumps(arr, JSON_INDENT(2));
+        if (s) puts(s);
+        free(s);
+    } else if (!strcmp(format, "table")) {
+        printf("(%zu item%s)\n", set.n, set.n == 1 ? "" : "s");
+    }
+    json_decref(arr);
+    bank_arena_free(a);
+    return 0;
+}
+
+static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
+{
+    const char *occ = NULL, *level = NULL, *part = NULL;
+    struct opt opts[] = {{"--occupation", 1, &occ, NULL}, {"--level", 1, &level, NULL},
+                         {"--part", 1, &part, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank health", opts, argc, argv, pos, 0, &npos);
+    if (rc) return rc;
+    int lv;
+    enum bank_part p;
+    if ((rc = bp_target("bank health", occ, level, part, &lv, &p))) return rc;
+    srv_db db;
+    if (open_db(&db, cfg)) return 1;
+    bank_arena *a = bank_arena_new(0);
+    bank_health h;
+    char err[512];
+    rc = bank_health_compute(db.my, occ, lv, p, a, &h, err, sizeof err);
+    srv_db_close(&db);
+    if (rc) {
+        fprintf(stderr, "kaochang bank health: %s\n", err);
+        bank_arena_free(a);
+        return 1;
+    }
+    printf("bank health %s %s (%s): %d items (newest versions, not retired)\n", occ,
+           bank_level_name(lv), bank_part_name(p), h.items);
+    printf("鉴定点          重要程度  items  approved\n");
+    for (size_t i = 0; i < h.n_points; i++) {
+        const bank_health_point *pt = &h.points[i];
+        printf("%-16s %c %13d %9d%s\n", pt->code, pt->importance ? pt->importance : '-', pt->items,
+               pt->approved, pt->items < BANK_HEALTH_MIN_ITEMS ? "  (fewer than 4)" : "");
+    }
+    printf("鉴定点 with fewer than %d items: %d of %zu\n", BANK_HEALTH_MIN_ITEMS, h.points_short,
+           h.n_points);
+    printf("鉴定范围 (鉴定点 vs. 2 x 鉴定比重):\n");
+    for (size_t i = 0; i < h.n_ranges; i++) {
+        const bank_health_range *r = &h.ranges[i];
+        printf("  %*s%-12s %d.%02d%%  %d 鉴定点, needs %d%s\n", 2 * (r->depth - 1), "", r->code,
+               r->weight_centi / 100, r->weight_centi % 100, r->points, r->points_needed,
+               r->points < r->points_needed ? "  (short)" : "");
+    }
+    printf("鉴定范围 short of 鉴定点: %d of %zu\n", h.ranges_short, h.n_ranges);
+    printf("X/Y/Z mix of items: X=%d Y=%d Z=%d, without a 鉴定点 of the blueprint: %d\n",
+           h.items_by_importance[0], h.items_by_importance[1], h.items_by_importance[2],
+           h.items_without_point);
+    printf("added or revised in %d: %d of %d (%.0f%%)\n", h.year, h.items_this_year, h.items,
+           h.items ? 100.0 * h.items_this_year / h.items : 0.0);
+    bank_arena_free(a);
+    return 0;
+}
+
+/* Edits from a file: each item (named by its 试题编号) is saved as bank_store_edit does. */
+static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
+{
+    const char *format = NULL, *occ = NULL, *level = NULL, *by = NULL, *comment = NULL;
+    struct opt opts[] = {{"--format", 1, &format, NULL}, {"--occupation", 1, &occ, NULL},
+                         {"--level", 1, &level, NULL}, {"--by", 1, &by, NULL},
+                         {"--comment", 1, &comment, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[1];
+    int npos, rc = parse_opts("bank edit", opts, argc, argv, pos, 1, &npos);
+    if (rc) return rc;
+    imp_format f;
+    if (npos != 1 || !by || !*by || !format || imp_format_parse(format, &f)) {
+        fprintf(stderr, "kaochang bank edit: expected --format F --by NAME FILE (see kaochang bank --help)\n");
+        return 2;
+    }
+    bank_filter fl;
+    if ((rc = parse_filter("bank edit", occ, level, NULL, NULL, NULL, &fl))) return rc;
+    bank_arena *a = bank_arena_new(0);
+    bank_itemset set;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    rc = imp_parse_file(f, pos[0], &set, &d);
+    if (rc) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+        fprintf(stderr, "%s: nothing was saved\n", pos[0]);
+        bank_arena_free(a);
+        return 1;
+    }
+    srv_db db;
+    if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+    int failed = 0;
+    for (size_t i = 0; i < set.n; i++) {
+        bank_item *it = &set.items[i];
+        if (!it->occupation) it->occupation = occ;
+        if (!it->level) it->level = fl.level;
+        char err[512] = "";
+        enum bank_edit_result res;
+        int ver;
+        size_t before = d.n;
+        rc = bank_store_edit(db.my, it, by, comment, &res, &ver, &d, err, sizeof err);
+        for (size_t k = before; k < d.n; k++) fprintf(stderr, "%s\n", d.lines[k]);
+        if (rc) {
+            if (*err) fprintf(stderr, "kaochang bank edit: %s\n", err);
+            failed++;
+            continue;
+        }
+        printf("%s: %s (version %d)\n", it->uid,
+               res == BANK_EDIT_UNCHANGED ? "unchanged"
+               : res == BANK_EDIT_IN_PLACE ? "draft updated in place" : "new draft version", ver);
+    }
+    srv_db_close(&db);
+    bank_arena_free(a);
+    return failed ? 1 : 0;
+}
+
+static int cmd_bank(srv_config *cfg, int argc, char **argv)
+{
+    const char *sub = argc ? argv[0] : "";
+    if (!strcmp(sub, "import")) return cli_bank_import(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "export")) return cli_bank_export(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "occupation")) return cli_bank_occupation(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "blueprint")) return cli_bank_blueprint(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "list")) return cli_bank_list(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "edit")) return cli_bank_edit(cfg, argc - 1, argv + 1);
+    if (!strcmp(sub, "health")) return cli_bank_health_cmd(cfg, argc - 1, argv + 1);
+    static const char *const verbs[] = {"review", "approve", "return", "retire", "restore"};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(sub, verbs[i])) return cli_bank_lifecycle(cfg, verbs[i], argc - 1, argv + 1);
+    fprintf(stderr, "kaochang bank: expected import, export, edit, occupation, blueprint, review, approve,"
+                    " return, retire, restore, list or health (see kaochang bank --help)\n");
+    return 2;
+}
+
 static int cmd_config(srv_config *cfg, int argc, char **argv)
 {
     (void)argv;
@@ -744,21 +1426,66 @@ static const struct cmd cmds[] = {
      "and records them in schema_version. A second run does nothing. A failing migration\n"
      "stops with its file name and the SQL error.\n"},
     {"bank", cmd_bank,
-     "Usage: kaochang bank import --format csv [--dry-run] FILE\n\n"
-     "Imports a question-bank file. The whole file is validated first: every problem is\n"
-     "printed as FILE:LINE: field: reason, the exit status is 1 and nothing is written.\n"
-     "A valid file is written in one transaction. Items already in the bank unchanged are\n"
-     "skipped; an existing item id with different content is refused.\n"
-     "  --format csv      the Chinese CSV template (题型,题干,选项A..选项H,答案,分值,难度,鉴定点代码,解析,出处),\n"
-     "                    UTF-8 (with or without BOM) or GB18030\n"
-     "  --dry-run         validate and summarise only; needs no database\n"},
+     "Usage: kaochang bank import --format F [--dry-run] [--skip-invalid] [--occupation CODE]\n"
+     "                            [--level L] [--status draft|reviewed|approved] [--by NAME] FILE\n"
+     "       kaochang bank export --format F [filters] -o FILE\n"
+     "       kaochang bank edit --format F --by NAME [--comment TEXT] [--occupation CODE]\n"
+     "                          [--level L] FILE\n"
+     "       kaochang bank occupation add --code CODE --name NAME [--edition E] [--levels 4,3]\n"
+     "                                    [--work-types A,B]\n"
+     "       kaochang bank occupation list\n"
+     "       kaochang bank blueprint import --occupation CODE --level L --part theory|skills\n"
+     "                                      [--format csv|xlsx] FILE\n"
+     "       kaochang bank blueprint show --occupation CODE --level L [--part theory|skills]\n"
+     "       kaochang bank review|approve|retire|restore UID... --by NAME [--comment TEXT]\n"
+     "       kaochang bank return UID... --by NAME --comment TEXT\n"
+     "       kaochang bank list [filters] [--format table|csv|json]\n"
+     "       kaochang bank health --occupation CODE --level L [--part theory|skills]\n\n"
+     "import reads a question-bank file. The whole file is validated first; every problem is\n"
+     "printed as FILE:LINE: field: reason (XLSX: FILE:SHEET!ROW:). Without --skip-invalid\n"
+     "nothing is written when anything is rejected; with it the valid items are imported and\n"
+     "the rest reported. The exit status is 1 when anything was rejected. The summary (items\n"
+     "by type and by 鉴定点, rejected, and for a real import: new items, new versions,\n"
+     "unchanged) is the same for --dry-run, which needs no database. A new 试题编号 makes\n"
+     "version 1; an item whose content changed makes a new version (the old one is kept);\n"
+     "an unchanged one is skipped. When the occupation + level has a blueprint, every\n"
+     "鉴定点代码 must be one of its 鉴定点 (theory; practical items: skills). Each import is\n"
+     "recorded with its report.\n"
+     "  --format F        csv, xlsx, gift, aiken, moodlexml, qti, text (docs/BANK.md)\n"
+     "  --dry-run         validate and summarise only\n"
+     "  --skip-invalid    import the valid items, report the others\n"
+     "  --occupation CODE occupation of items that name none (职业代码, e.g. 4-04-04-02)\n"
+     "  --level L         level of items that name none (四级, 4, L4, 中级工 ...)\n"
+     "  --status S        status of the new versions (default draft)\n"
+     "  --by NAME         who imports (default $USER, else \"cli\")\n"
+     "export writes the newest version of every matching item (csv, xlsx, gift, moodlexml,\n"
+     "qti); what a format cannot carry is left out with a message and exit status 1.\n"
+     "  -o FILE           the output file (also --output FILE)\n"
+     "edit saves the items of FILE as edits of the items with the same 试题编号: a draft that\n"
+     "  no paper holds is updated in place; otherwise a new draft version is added (a version\n"
+     "  a paper holds never changes). Each item is saved on its own.\n"
+     "filters (export, list): --occupation CODE, --level L, --status S, --type T\n"
+     "  (single multi tf fill short essay composite practical, or 单选题 ...), --point CODE\n"
+     "occupation add adds or updates an occupation of the national catalog; --levels and\n"
+     "  --work-types (工种) are lists separated by , or 、\n"
+     "blueprint import replaces the 鉴定要素细目表 of the occupation + level + part with the\n"
+     "  file's (columns 级别, 代码, 名称, 鉴定比重, 重要程度; docs/BANK.md); show prints it\n"
+     "  with weights and X/Y/Z.\n"
+     "review (draft -> reviewed), approve (reviewed -> approved), return (reviewed or\n"
+     "  approved -> draft, with --comment), retire (-> retired), restore (retired -> draft)\n"
+     "  change the newest version of each item and record who, when and the comment.\n"
+     "  Only approved items go into papers.\n"
+     "health prints per 鉴定点 the items (at least 4 are asked for), the 鉴定点 of each\n"
+     "  鉴定范围 against twice its 鉴定比重, the X/Y/Z mix of the items and the share of\n"
+     "  items added or revised this calendar year.\n"},
     {"paper", cmd_paper,
      "Usage: kaochang paper create --code CODE --title TITLE (--all | --items ID,ID,...)\n"
      "                             [--section NAME] [--points P]\n\n"
      "Makes a fixed paper (固定卷) from approved items, in the given order.\n"
      "  --code CODE       unique paper code\n"
      "  --title TITLE     paper title\n"
-     "  --all             every approved single-choice item, in import order\n"
+     "  --all             every approved item the candidate client delivers (single choice),\n"
+     "                    newest versions, in import order\n"
      "  --items IDS       comma-separated item ids (试题编号)\n"
      "  --section NAME    section heading (default 一、单项选择题)\n"
      "  --points P        points per item (default: each item's 分值)\n"},

@@ -33,11 +33,20 @@ expect() {
 contains() {   # contains FILE TEXT DESCRIPTION
   if grep -qF -- "$2" "$1"; then ok "$3"; else fail "$3: no \"$2\" in:"; sed 's/^/     /' "$1" | head -20; fi
 }
+lacks() {      # lacks FILE TEXT DESCRIPTION
+  if grep -qF -- "$2" "$1"; then fail "$3: unexpected \"$2\" in:"; sed 's/^/     /' "$1" | head -20; else ok "$3"; fi
+}
+equals() {     # equals ACTUAL EXPECTED DESCRIPTION
+  if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got \"$1\", wanted \"$2\""; fi
+}
 
 "$root/deploy/mariadb-local" start --dir "$tmp/db" --port "$dbport" || exit 1
 conf=$tmp/kaochang.conf
 { printf '[server]\nport = %s\nlog_level = info\n\n' "$port"; cat "$tmp/db/client.conf"; } >"$conf"
 kc() { "$bin" --config "$conf" "$@"; }
+dbconf() { awk -F' *= *' -v k="$1" '$1 == k { print $2 }' "$tmp/db/client.conf"; }
+# Direct reads of the private database, for what the CLI does not show (old versions, the review log).
+sql() { mysql -S "$(dbconf socket)" -u "$(dbconf user)" -p"$(dbconf password)" -N -B "$(dbconf database)" -e "$1"; }
 fx=$root/tests/fixtures
 
 # ---- command line ----
@@ -45,6 +54,10 @@ expect 0 "kaochang --help" kc --help
 contains "$tmp/out" "session add-candidates" "--help lists the commands"
 expect 0 "kaochang bank --help" kc bank --help
 contains "$tmp/out" "--dry-run" "bank --help describes its flags"
+contains "$tmp/out" "--skip-invalid" "bank --help describes --skip-invalid"
+contains "$tmp/out" "kaochang bank health --occupation CODE --level L" "bank --help describes bank health"
+expect 2 "bank without a subcommand" kc bank
+expect 2 "bank import without --format" kc bank import "$fx/thin.csv"
 expect 2 "unknown command is refused" kc frobnicate
 expect 0 "db migrate" kc db migrate
 contains "$tmp/out" "applied 001_foundation.sql" "first migrate applies 001"
@@ -59,10 +72,131 @@ printf '题型,题干,选项A,选项B,答案\n单选题,一,甲,乙,A\n单选题
 expect 1 "a malformed CSV is rejected" kc bank import --format csv "$tmp/bad.csv"
 contains "$tmp/err" "$tmp/bad.csv:3: 答案:" "the rejection names FILE:LINE: field"
 expect 0 "dry run needs no database" "$bin" --db-socket /nonexistent bank import --format csv --dry-run "$fx/thin.csv"
-expect 0 "import the fixture bank" kc bank import --format csv "$fx/thin.csv"
-contains "$tmp/out" "5 new" "five items imported"
-expect 0 "re-import is harmless" kc bank import --format csv "$fx/thin.csv"
-contains "$tmp/out" "5 already in the bank" "re-import finds the items unchanged"
+contains "$tmp/out" "by type: single=5" "dry run summarises by type"
+contains "$tmp/out" "by 鉴定点: A-01-001=1 A-01-002=1 A-01-003=1 A-02-001=1 A-02-002=1" "dry run summarises by 鉴定点"
+expect 0 "import the fixture bank" kc bank import --format csv --status approved --by e2e "$fx/thin.csv"
+contains "$tmp/out" "imported: 5 new, 0 new versions, 0 unchanged" "five items imported"
+expect 0 "re-import is harmless" kc bank import --format csv --status approved "$fx/thin.csv"
+contains "$tmp/out" "imported: 0 new, 0 new versions, 5 unchanged" "re-import finds the items unchanged"
+equals "$(sql "SELECT COUNT(*), MIN(version), MAX(version), MIN(status) FROM item WHERE uid LIKE 'T-%'")" \
+  "$(printf '5\t1\t1\tapproved')" "re-import wrote no new versions"
+equals "$(sql "SELECT rejected, LEFT(report, CHAR_LENGTH('$tmp/bad.csv:3: 答案:')) FROM bank_import WHERE file LIKE '%/bad.csv'")" \
+  "$(printf '1\t%s' "$tmp/bad.csv:3: 答案:")" "a rejected import is recorded with its report"
+equals "$(sql "SELECT items_new, unchanged, actor FROM bank_import WHERE file LIKE '%/thin.csv' ORDER BY id" | paste -sd' ')" \
+  "$(printf '5\t0\te2e 0\t5\t')${USER:-cli}" "each import is recorded with its counts and who"
+
+# ---- the bank: catalog, blueprints, 鉴定点 check, versions, lifecycle, edits, export ----
+expect 2 "occupation add needs a valid code" kc bank occupation add --code 4-4-4-2 --name 某职业
+expect 0 "occupation add" kc bank occupation add --code 4-04-04-02 --name 网络与信息安全管理员 \
+  --edition 2020年版 --levels 4,3 --work-types 网络安全管理员,信息安全管理员
+expect 0 "occupation list" kc bank occupation list
+contains "$tmp/out" "4-04-04-02  网络与信息安全管理员" "the list shows the occupation"
+contains "$tmp/out" "四级/中级工 三级/高级工" "the list shows its levels"
+contains "$tmp/out" "工种: 信息安全管理员、网络安全管理员" "the list shows its work types"
+expect 1 "a blueprint needs its occupation in the catalog" kc bank blueprint import --occupation 4-10-04-02 \
+  --level 4 --part theory "$fx/bank-bp.csv"
+contains "$tmp/err" "occupation 4-10-04-02 is not in the catalog" "the refusal names the occupation"
+expect 0 "blueprint import" kc bank blueprint import --occupation 4-04-04-02 --level 四级 --part theory "$fx/bank-bp.csv"
+contains "$tmp/out" "3 鉴定范围, 5 鉴定点 saved" "the blueprint's ranges and points are stored"
+expect 0 "blueprint import again replaces it" kc bank blueprint import --occupation 4-04-04-02 --level 4 --part theory "$fx/bank-bp.csv"
+equals "$(sql "SELECT COUNT(*) FROM blueprint_node")" "8" "a second blueprint import replaces the nodes"
+expect 0 "blueprint show" kc bank blueprint show --occupation 4-04-04-02 --level L4 --part theory
+contains "$tmp/out" "A-01         网络基础" "show prints the tree"
+contains "$tmp/out" "60.00%" "show prints the weights"
+grep -E '^ +A-02-002 +防火墙策略 +Y$' "$tmp/out" >/dev/null && ok "show prints a 鉴定点 with its importance" \
+  || { fail "show prints a 鉴定点 with its importance"; cat "$tmp/out"; }
+expect 1 "blueprint show without a blueprint" kc bank blueprint show --occupation 4-04-04-02 --level 3 --part skills
+contains "$tmp/err" "no skills blueprint for 4-04-04-02 三级/高级工" "the error says which blueprint is missing"
+
+sed 's/,A-02-002,/,A-09-009,/' "$fx/bank-l4.csv" >"$tmp/wrongpoint.csv"
+expect 1 "a wrong 鉴定点 code is refused" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/wrongpoint.csv"
+contains "$tmp/err" "wrongpoint.csv:5: 鉴定点代码: A-09-009 is not a 鉴定点 of 4-04-04-02 四级/中级工 (theory)" \
+  "the refusal is FILE:LINE: 鉴定点代码: reason"
+contains "$tmp/out" "rejected: 1" "the summary counts the rejected item"
+equals "$(sql "SELECT COUNT(*) FROM item WHERE uid LIKE 'B-%'")" "0" "nothing is written when an item is refused"
+expect 0 "a dry run needs no blueprint" "$bin" --db-socket /nonexistent bank import --format csv --dry-run "$tmp/wrongpoint.csv"
+expect 1 "--skip-invalid imports the valid items" kc bank import --format csv --skip-invalid --occupation 4-04-04-02 \
+  --level 4 --by 命题员甲 "$tmp/wrongpoint.csv"
+contains "$tmp/out" "imported: 3 new, 0 new versions, 0 unchanged" "three valid items imported"
+contains "$tmp/out" "rejected: 1" "and the refused one reported"
+equals "$(sql "SELECT GROUP_CONCAT(uid ORDER BY uid), MIN(status), MIN(created_by), MIN(occupation_code), MIN(level) FROM item WHERE uid LIKE 'B-%'")" \
+  "$(printf 'B-001,B-002,B-003\tdraft\t命题员甲\t4-04-04-02\t4')" "new items are drafts with author, occupation and level"
+equals "$(sql "SELECT rejected FROM bank_import ORDER BY id DESC LIMIT 1")" "1" "the import record counts the rejected item"
+printf '题型,题干,选项A,选项B,答案\n单选题,一,甲,乙,A\n单选题,二,甲,乙,C\n' >"$tmp/half.csv"
+expect 1 "--skip-invalid with a malformed row" kc bank import --format csv --skip-invalid "$tmp/half.csv"
+contains "$tmp/out" "imported: 1 new" "the valid row is imported"
+contains "$tmp/err" "half.csv:3: 答案:" "the invalid row is reported"
+
+expect 0 "import the whole file" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-l4.csv"
+contains "$tmp/out" "imported: 1 new, 0 new versions, 3 unchanged" "only the new item is written"
+sed 's/SSH 默认使用的端口号是/SSH 服务默认使用的端口号是/' "$fx/bank-l4.csv" >"$tmp/changed.csv"
+expect 0 "import a changed item" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/changed.csv"
+contains "$tmp/out" "imported: 0 new, 1 new versions, 3 unchanged" "a changed item makes a new version"
+equals "$(sql "SELECT version, status, LEFT(stem, 7) FROM item WHERE uid = 'B-002' ORDER BY version" | paste -sd' ')" \
+  "$(printf '1\tdraft\tSSH 默认使 2\tdraft\tSSH 服务默')" "the old version is untouched"
+expect 0 "bank list" kc bank list --occupation 4-04-04-02 --level 4
+contains "$tmp/out" "(4 items)" "list shows the newest version of each item"
+grep -E '^B-002 +2 +single +draft' "$tmp/out" >/dev/null && ok "list shows version 2 of the changed item" \
+  || { fail "list shows version 2 of the changed item"; cat "$tmp/out"; }
+
+expect 1 "approve needs a review first" kc bank approve B-001 --by 审核员乙
+contains "$tmp/err" "B-001: cannot go from draft to approved" "the refusal names the transition"
+expect 0 "review" kc bank review B-001 B-002 B-003 B-004 --by 审核员甲
+expect 0 "approve" kc bank approve B-001 B-002 B-003 --by 审核员乙
+expect 2 "return needs a comment" kc bank return B-003 --by 审核员乙
+expect 0 "return with a comment" kc bank return B-003 --by 审核员乙 --comment "解析需补充 SM4 的分组长度"
+expect 0 "retire" kc bank retire B-004 --by 审核员乙
+expect 1 "retire twice is refused" kc bank retire B-004 --by 审核员乙
+expect 1 "an unknown item" kc bank review NOPE-1 --by 审核员甲
+contains "$tmp/err" "NOPE-1: no such item in the bank" "the error names the item"
+expect 0 "list as csv" kc bank list --occupation 4-04-04-02 --format csv
+contains "$tmp/out" "B-001,1,single,approved,1.00,1,A-01-001,4-04-04-02,4,审核员乙," "approved, and who did it"
+contains "$tmp/out" "B-003,1,single,draft," "returned to draft"
+contains "$tmp/out" "B-004,1,single,retired," "retired"
+expect 0 "list as json" kc bank list --status approved --occupation 4-04-04-02 --format json
+contains "$tmp/out" '"status_by": "审核员乙"' "json carries who changed the status"
+equals "$(sql "SELECT r.action, r.from_status, r.to_status, r.actor, COALESCE(r.comment, '-') FROM item_review r JOIN item i ON i.id = r.item_id WHERE i.uid = 'B-003' ORDER BY r.id" | paste -sd'|')" \
+  "$(printf 'import\tNULL\tdraft\t命题员甲\t-|review\tdraft\treviewed\t审核员甲\t-|approve\treviewed\tapproved\t审核员乙\t-|return\tapproved\tdraft\t审核员乙\t解析需补充 SM4 的分组长度')" \
+  "the review log records every step, who and why"
+equals "$(sql "SELECT COUNT(*) FROM item WHERE uid = 'B-001' AND status_at IS NOT NULL AND status_by = '审核员乙'")" "1" \
+  "the item records who changed its status and when"
+
+expect 0 "paper create --all takes approved newest top-level items" kc paper create --code ALL-P --title "全部" --all
+contains "$tmp/out" "paper ALL-P: 7 items" "five T items and B-001, B-002 v2"
+equals "$(sql "SELECT GROUP_CONCAT(i.uid, '/', i.version ORDER BY pi.position) FROM paper_item pi JOIN item i ON i.id = pi.item_id JOIN paper p ON p.id = pi.paper_id WHERE p.code = 'ALL-P' AND i.uid LIKE 'B-%'")" \
+  "B-001/1,B-002/2" "the paper holds the newest approved versions only"
+expect 0 "return a delivered item to draft" kc bank return B-001 --by 审核员乙 --comment "解析太简略"
+sed 's/OSI 参考模型分为七层。/OSI 参考模型自下而上分为七层。/; s/SM4 为分组密码。/SM4 是分组长度 128 位的分组密码。/' \
+  "$tmp/changed.csv" >"$tmp/edit.csv"
+expect 0 "edit items" kc bank edit --format csv --by 命题员甲 --comment "补充解析" --occupation 4-04-04-02 --level 4 "$tmp/edit.csv"
+contains "$tmp/out" "B-001: new draft version (version 2)" "an edit of a delivered draft makes a new version"
+contains "$tmp/out" "B-003: draft updated in place (version 1)" "an undelivered draft is updated in place"
+contains "$tmp/out" "B-002: unchanged (version 2)" "an unchanged item is left alone"
+equals "$(sql "SELECT version, status, explanation FROM item WHERE uid = 'B-001' ORDER BY version" | paste -sd'|')" \
+  "$(printf '1\tdraft\tOSI 参考模型分为七层。|2\tdraft\tOSI 参考模型自下而上分为七层。')" \
+  "the delivered version is untouched"
+equals "$(sql "SELECT COUNT(*) FROM item WHERE uid = 'B-003'")" "1" "the in-place edit made no new version"
+
+expect 0 "bank health" kc bank health --occupation 4-04-04-02 --level 4
+contains "$tmp/out" "3 items (newest versions, not retired)" "health counts the items that are not retired"
+grep -E '^A-01-001 +X +1 +0  \(fewer than 4\)$' "$tmp/out" >/dev/null && ok "health: items per 鉴定点" \
+  || { fail "health: items per 鉴定点"; cat "$tmp/out"; }
+contains "$tmp/out" "鉴定点 with fewer than 4 items: 5 of 5" "health: points short of items"
+contains "$tmp/out" "A-01         60.00%  3 鉴定点, needs 120  (short)" "health: 鉴定点 vs. twice the weight"
+contains "$tmp/out" "X/Y/Z mix of items: X=2 Y=1 Z=0" "health: the X/Y/Z mix"
+contains "$tmp/out" "added or revised in $(date -u +%Y): 3 of 3 (100%)" "health: the share added or revised this year"
+
+# export -> import through the database (csv): the re-import finds every item unchanged
+if kc bank export --format csv --occupation 4-04-04-02 -o "$tmp/export.csv" >"$tmp/out" 2>"$tmp/err"; then
+  ok "bank export csv"
+  contains "$tmp/out" "4 items exported as csv" "export writes every newest version"
+  expect 0 "re-import the export" kc bank import --format csv "$tmp/export.csv"
+  contains "$tmp/out" "imported: 0 new, 0 new versions, 4 unchanged" "csv round trip through the database is lossless"
+elif grep -qF "cannot be exported by this build" "$tmp/err"; then
+  echo "skip bank export csv: the CSV exporter is not in this build yet"
+else
+  fail "bank export csv"; sed 's/^/     /' "$tmp/err" | head
+fi
 expect 0 "paper create" kc paper create --code THIN-P --title "测试卷" --items T-001,T-002,T-003,T-004,T-005
 expect 0 "session THIN" kc session create --code THIN --title "测试场次" --paper THIN-P --duration 30m --show-score
 expect 0 "session SHORT" kc session create --code SHORT --title "短场次" --paper THIN-P --duration 4s --show-score
@@ -75,6 +209,41 @@ contains "$tmp/err" "already has ticket 2026110001" "the refusal names the exist
 printf '准考证号,身份证号,姓名\nX1,110101199001011230,某\n' >"$tmp/badc.csv"
 expect 1 "a wrong ID check digit is rejected" kc session add-candidates --session THIN "$tmp/badc.csv"
 contains "$tmp/err" "badc.csv:2: 身份证号: the check digit does not match" "the rejection names the line and field"
+
+# every item type: sub-items, practical spec, tags, multiple-choice policy; skills blueprint
+expect 0 "skills blueprint import" kc bank blueprint import --occupation 4-04-04-02 --level 4 --part skills "$fx/bank-skills-bp.csv"
+sed 's/,K-01-001,/,A-01-001,/' "$fx/bank-types.csv" >"$tmp/types-wrong.csv"
+expect 1 "a practical task is checked against the skills blueprint" kc bank import --format csv \
+  --occupation 4-04-04-02 --level 4 "$tmp/types-wrong.csv"
+contains "$tmp/err" "types-wrong.csv:7: 鉴定点代码: A-01-001 is not a 鉴定点 of 4-04-04-02 四级/中级工 (skills)" \
+  "the refusal names the skills blueprint"
+expect 0 "import every item type" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-types.csv"
+contains "$tmp/out" "by type: multi=1 fill=1 composite=1 practical=1" "the summary counts the types"
+contains "$tmp/out" "imported: 4 new, 0 new versions, 0 unchanged" "four items (the sub-items belong to their composite)"
+equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.sub_no, ':', c.type, ':', c.version ORDER BY c.sub_no) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001'")" \
+  "CS-001:1:single:1,CS-002:2:tf:1" "sub-items are rows of their composite, in order"
+equals "$(sql "SELECT options, answer_key, mc_policy, tags, author FROM item WHERE uid = 'M-001'")" \
+  "$(printf '["TCP","IP","UDP"]\tAC\thalf\t["协议","传输层"]\t命题员乙')" "options, key, policy, tags and author are stored"
+equals "$(sql "SELECT JSON_EXTRACT(spec, '\$.time_minutes'), JSON_LENGTH(spec, '\$.criteria'), JSON_EXTRACT(spec, '\$.criteria[2].veto'), points_centi FROM item WHERE uid = 'P-001'")" \
+  "$(printf '45\t3\ttrue\t3000')" "a practical task keeps its time, rubric and veto criterion"
+expect 0 "list composites" kc bank list --type composite
+grep -E '^C-001 +1 +composite +draft +2\.00' "$tmp/out" >/dev/null && ok "a composite's points are its sub-items'" \
+  || { fail "a composite's points are its sub-items'"; cat "$tmp/out"; }
+expect 0 "re-import every type" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-types.csv"
+contains "$tmp/out" "imported: 0 new, 0 new versions, 4 unchanged" "unchanged items of every type are skipped"
+sed 's/外部用户访问 HTTPS 服务/外部用户访问该 HTTPS 服务/' "$fx/bank-types.csv" >"$tmp/types-changed.csv"
+expect 0 "change a sub-item" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/types-changed.csv"
+contains "$tmp/out" "imported: 0 new, 1 new versions, 3 unchanged" "a changed sub-item makes a new version of its composite"
+equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.version, ':', LEFT(c.stem, 6) ORDER BY c.version) FROM item c WHERE c.uid = 'CS-001'")" \
+  "CS-001:1:外部用户访问,CS-001:2:外部用户访问" "the old composite keeps its own sub-items"
+equals "$(sql "SELECT COUNT(*) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001' AND p.version = 2")" "2" \
+  "the new composite version has its sub-items"
+expect 0 "skills health" kc bank health --occupation 4-04-04-02 --level 4 --part skills
+contains "$tmp/out" "(skills): 1 items" "skills health counts the practical task"
+expect 0 "review M-001" kc bank review M-001 --by 审核员甲
+expect 0 "approve M-001" kc bank approve M-001 --by 审核员乙
+expect 1 "a paper refuses a type the candidate client cannot show" kc paper create --code M-P --title m --items M-001
+contains "$tmp/err" "M-001 is of a type the candidate client cannot show yet" "the refusal says why"
 
 # ---- the server ----
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
