@@ -16,6 +16,9 @@ static const struct {
     imp_format f;
 } FORMATS[] = {
     {"csv", IMP_CSV},
+    {"gift", IMP_GIFT},
+    {"aiken", IMP_AIKEN},
+    {"text", IMP_TEXT},
 };
 
 int imp_format_parse(const char *name, imp_format *out)
@@ -163,7 +166,15 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
                      bank_itemset *set, bank_diag *d)
 {
     size_t before = d->n;
-    if (f != IMP_CSV) {
+    int (*parse)(const char *, const char *, size_t, bank_itemset *, bank_diag *) = NULL;
+    switch (f) {
+    case IMP_CSV: parse = imp__csv_parse; break;
+    case IMP_GIFT: parse = imp__gift_parse; break;
+    case IMP_AIKEN: parse = imp__aiken_parse; break;
+    case IMP_TEXT: parse = imp__text_parse; break;
+    default: break;
+    }
+    if (!parse) {
         bank_diag_add(d, display_name, 0, "format", "unknown import format %d", (int)f);
         return -1;
     }
@@ -174,7 +185,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     char *to_free;
     int rc = imp__decode_text(display_name, buf, len, &text, &text_len, &to_free, d);
     if (rc) return rc;
-    rc = imp__csv_parse(display_name, text, text_len, set, d);
+    rc = parse(display_name, text, text_len, set, d);
     free(to_free);
     if (rc < 0) return rc;
     return d->n > before ? 1 : 0;

@@ -104,6 +104,7 @@ int imp__buf_write_file(const imp_buf *b, const char *path, bank_diag *d)
 int imp_export_file(imp_format f, const bank_itemset *set, const char *path, bank_diag *d)
 {
     switch (f) {
+    case IMP_GIFT: return imp__export_gift(set, path, d);
     default:
         bank_diag_add(d, path, 0, "format", "%s cannot be exported by this build",
                       imp_format_name(f));

@@ -80,4 +80,28 @@ int imp__export_gift(const bank_itemset *set, const char *path, bank_diag *d);
 int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *d);
 int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d);
 
+/* ---- the line-based formats (GIFT, Aiken, Word-style text) ---- */
+typedef struct imp_line {
+    const char *s;          /* not NUL-terminated */
+    size_t n;
+    int no;                 /* 1-based line number */
+} imp_line;
+/* Splits text at LF, CRLF or a lone CR into *lines (malloc'd; the caller frees). 0 or -1. */
+int imp__lines_split(const char *buf, size_t len, imp_line **lines, size_t *n);
+/* Bytes of the space at s (ASCII whitespace, U+00A0, U+3000), 0 when none. */
+size_t imp__space_len(const char *s, const char *end);
+void imp__trim(const char **s, const char **end);
+int imp__is_blank(const char *s, size_t n);
+/* One parsed item through bank_item_prepare, bank_item_validate and bank_item_finalize into
+ * set. Returns 0 when added, 1 when rejected (diag lines added), -1 on OOM. */
+int imp__item_add(bank_itemset *set, bank_item *it, enum bank_text_kind kind, bank_diag *d);
+
+/* buf is UTF-8 text (imp__decode_text). Same contract as imp_parse_buffer. */
+int imp__gift_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
+                    bank_diag *d);
+int imp__aiken_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
+                     bank_diag *d);
+int imp__text_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
+                    bank_diag *d);
+
 #endif
