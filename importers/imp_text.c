@@ -645,7 +645,8 @@ static void label_line(txt *t, int line, enum label l, const char *v, const char
         }
         t->answer_line = line;
         sb_add(t, &t->answer, v, n, 0);
-        t->field = F_ANSWER;
+        /* only reference answers run over several lines */
+        t->field = t->sect > 0 && bank_type_is_objective(t->type) ? F_SINGLE_LINE : F_ANSWER;
         return;
     case L_EXPL:
         sb_add(t, &t->expl, v, n, 1);
@@ -731,7 +732,9 @@ static void line_in(txt *t, const imp_line *l)
     }
     if (!t->active) {
         /* the document's title and a section's instructions come before the first item */
-        if (!t->seen_item && opt_at(s, e, &text) < 0) return;
+        const char *dg = starts(s, e, "（") ? s + 3 : *s == '(' ? s + 1 : s;
+        int digit = dg < e && *dg >= '0' && *dg <= '9';
+        if (!t->seen_item && opt_at(s, e, &text) < 0 && !digit) return;
         diag(t, l->no, "题号", "text outside any numbered item (\"1. …\")");
         return;
     }
@@ -746,7 +749,7 @@ static void line_in(txt *t, const imp_line *l)
         break;
     default:
         if (!t->bad)
-            diag(t, l->no, "题干", "text after the 难度/分值/鉴定点 lines; is a number (\"1.\") missing?");
+            diag(t, l->no, "题干", "text after the 答案/难度/分值/鉴定点 lines; is a number (\"1.\") missing?");
         t->bad = 1;
         break;
     }
