@@ -209,7 +209,11 @@ static int heading_at(const char *s, const char *e, int *numeral)
                 if (!*numeral && !starts(s, e, "第") && q != body) break;
                 /* a bare label must be followed by 题 (or nothing): "判断题", not "判断下列…" */
                 const char *after = q + n;
-                if (!*numeral && !starts(after, e, "题")) break;
+                if (!*numeral && !starts(s, e, "第")) {
+                    if (!starts(after, e, "题")) break;
+                    after = skip_sp(after + 3, e);
+                    if (after < e && !starts(after, e, "（") && *after != '(') break;
+                }
                 return (int)i;
             }
     }

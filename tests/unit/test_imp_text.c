@@ -295,3 +295,19 @@ Test(text, ten_megabyte_file)
     cr_assert_eq(S.n, (size_t)n);
     cr_assert_str_eq(S.items[n - 1].options[3], "错误三");
 }
+
+Test(text, bare_and_part_headings)
+{
+    int rc = parse("单项选择题（每题2分）\n"
+                   "1. 第一行\n判断题是常见题型，下列说法正确的是\nA. 甲\nB. 乙\n答案：B\n"
+                   "第二部分 判断题\n"
+                   "1. 对吗\n答案：对\n");
+    EXPECT_CLEAN();
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(S.n, 2);
+    cr_assert_eq(S.items[0].type, BANK_SINGLE);
+    cr_assert_eq(S.items[0].points_centi, 200);
+    cr_assert_str_eq(S.items[0].stem, "第一行<br>判断题是常见题型，下列说法正确的是");
+    cr_assert_eq(S.items[1].type, BANK_TF);
+    cr_assert_eq(S.items[1].points_centi, 100);
+}
