@@ -437,3 +437,65 @@ Test(gift, export_reports_what_it_cannot_carry)
     free(s);
     unlink(path);
 }
+
+/* Items from another format keep their texts through GIFT: markup characters, line breaks
+ * and blank marks. */
+Test(gift, text_bank_through_gift)
+{
+    const char *bank = "一、单项选择题\n"
+                       "1. 若 a < b 且 b & c，下列正确的是（ ）\n"
+                       "A. a<c  B. {a}  C. ~a=#b  D. \\a:\n"
+                       "答案：A\n"
+                       "解析：第一行；\n第二行。\n"
+                       "二、多项选择题\n"
+                       "1. 多选\nA. 甲\nB. 乙\nC. 丙\n答案：AC\n"
+                       "三、判断题\n"
+                       "1. 判断（ √ ）\n"
+                       "四、填空题\n"
+                       "1. 端口是____号，协议是 HTTPS。\n答案：443\n"
+                       "2. ____和____\n答案：甲|乙\n"
+                       "五、简答题\n"
+                       "1. 简述。\n参考答案：要点\n";
+    cr_assert_eq(imp_parse_buffer(IMP_TEXT, "bank.txt", bank, strlen(bank), &S, &D), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(S.n, 6);
+    char path[] = "/tmp/kc-gift-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    int rc = imp_export_file(IMP_GIFT, &S, path, &D);
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(D.n, 4);
+    cr_expect(strstr(D.lines[0], ": 多选计分: GIFT weights give ratio credit; all is left out"), "%s", D.lines[0]);
+    cr_expect(strstr(D.lines[1], ": 题型: GIFT cannot carry fill items with more than one blank; item left out"), "%s", D.lines[1]);
+    cr_expect(strstr(D.lines[2], ": 题型: GIFT has no short-answer (简答) type; written as an essay"), "%s", D.lines[2]);
+    cr_expect(strstr(D.lines[3], ": 参考答案: GIFT cannot carry a reference answer; left out"), "%s", D.lines[3]);
+    char *gift = slurp(path);
+    cr_expect(strstr(gift, "端口是{=443}号，协议是 HTTPS。") != NULL, "missing word: %s", gift);
+
+    bank_itemset s2;
+    bank_itemset_init(&s2, A);
+    bank_diag d2;
+    bank_diag_init(&d2, A);
+    rc = imp_parse_file(IMP_GIFT, path, &s2, &d2);
+    for (size_t i = 0; i < d2.n; i++) cr_expect_fail("%s", d2.lines[i]);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(s2.n, 5);
+    for (size_t j = 0; j < s2.n; j++) {
+        const bank_item *b = &s2.items[j], *a = NULL;
+        for (size_t i = 0; i < S.n; i++)
+            if (strcmp(S.items[i].uid, b->uid) == 0) a = &S.items[i];
+        cr_assert_not_null(a, "%s", b->uid);
+        cr_expect_str_eq(a->stem, b->stem);
+        cr_expect_eq(a->n_options, b->n_options);
+        for (int i = 0; i < a->n_options; i++) cr_expect_str_eq(a->options[i], b->options[i]);
+        if (a->type == BANK_SHORT) {
+            cr_expect_eq(b->type, BANK_ESSAY);
+            continue;
+        }
+        cr_expect_eq(a->type, b->type);
+        cr_expect_str_eq(a->answer, b->answer);
+        if (a->explanation) cr_expect_str_eq(a->explanation, b->explanation);
+    }
+    free(gift);
+    unlink(path);
+}
