@@ -564,6 +564,84 @@ static int write_start(san *z, int tag, const xmlChar **atts)
     return 1;
 }
 
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int sodium_ok;
+
+/* CLOSES[x][e]: libxml2 ends an open <e> when <x> starts (a <div> ends a <p>, an <li> an
+ * <li>). Learnt from libxml2 itself at start-up, so it matches the version we run. */
+static unsigned char CLOSES[N_ALLOWED][N_ALLOWED];
+
+typedef struct probe { const char *e; int starts, ended, closes; } probe;
+
+static void probe_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+    probe *p = ctx;
+    if (++p->starts == 3) p->closes = p->ended;
+}
+
+static void probe_end(void *ctx, const xmlChar *name)
+{
+    probe *p = ctx;
+    if (p->starts == 2 && !strcmp((const char *)name, p->e)) p->ended = 1;
+}
+
+static int parse_with(const char *doc, size_t len, const htmlSAXHandler *h, void *user,
+                      htmlParserCtxtPtr *keep)
+{
+    htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(doc, (int)len);
+    if (!ctxt) return -1;
+    if (ctxt->sax) memcpy(ctxt->sax, h, sizeof *h);
+    ctxt->userData = user;
+    if (keep) *keep = ctxt;
+    htmlCtxtUseOptions(ctxt, HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+                                 HTML_PARSE_NOIMPLIED | HTML_PARSE_IGNORE_ENC |
+                                 HTML_PARSE_NODEFDTD);
+    xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+    htmlParseDocument(ctxt);
+    if (ctxt->myDoc) xmlFreeDoc(ctxt->myDoc);
+    ctxt->myDoc = NULL;
+    htmlFreeParserCtxt(ctxt);
+    return 0;
+}
+
+static void init_libs(void)
+{
+    xmlInitParser();
+    sodium_ok = sodium_init() >= 0;
+    htmlSAXHandler h;
+    memset(&h, 0, sizeof h);
+    h.startElement = probe_start;
+    h.endElement = probe_end;
+    h.initialized = 1;
+    for (int x = 0; x < N_ALLOWED; x++)
+        for (int e = 0; e < N_ALLOWED; e++) {
+            if (ALLOWED[e].flags & T_VOID) continue;
+            char doc[64];
+            int n = snprintf(doc, sizeof doc, "<div><%s><%s>", ALLOWED[e].name, ALLOWED[x].name);
+            probe p = {ALLOWED[e].name, 0, 0, 0};
+            if (parse_with(doc, (size_t)n, &h, &p, NULL) == 0) CLOSES[x][e] = (unsigned char)p.closes;
+        }
+}
+
+/* Before <tag> is written: end the open elements libxml2 would end for it when it reads
+ * our output, so that output parses into the same tree and re-sanitizes to itself. In
+ * the input an unwrapped element (<font>) may have stood between them. */
+static void autoclose(san *z, int tag)
+{
+    for (size_t j = z->n; j > 0; j--) {
+        frame *f = &z->st[j - 1];
+        if (f->kind != F_EMIT) continue;
+        if (!(ALLOWED[f->tag].flags & T_VOID) && !CLOSES[tag][f->tag]) return;
+        if (!(ALLOWED[f->tag].flags & T_VOID)) {
+            sb_str(&z->out, "</");
+            sb_str(&z->out, ALLOWED[f->tag].name);
+            sb_str(&z->out, ">");
+        }
+        f->kind = F_NONE;
+        z->depth--;
+    }
+}
+
 static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
     san *z = ctx;
@@ -598,6 +676,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
         push(z, name, F_NONE, -1);
         return;
     }
+    autoclose(z, tag);
     if (!write_start(z, tag, atts)) {
         z->removed++;
         push(z, name, F_NONE, -1);
@@ -635,15 +714,6 @@ static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
     on_removed(ctx, target);
 }
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int sodium_ok;
-
-static void init_libs(void)
-{
-    xmlInitParser();
-    sodium_ok = sodium_init() >= 0;
-}
-
 static int sanitize_html(san *z, const char *text)
 {
     /* "<div>" first: libxml2 wraps text outside any element in an implied <p> even with
@@ -653,8 +723,6 @@ static int sanitize_html(san *z, const char *text)
     sb_str(&doc, text);
     if (doc.oom) { free(doc.p); return -1; }
     if (doc.n > INT_MAX) { free(doc.p); return -1; }
-    htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(doc.p, (int)doc.n);
-    if (!ctxt) { free(doc.p); return -1; }
     htmlSAXHandler h;
     memset(&h, 0, sizeof h);
     h.startElement = on_start;
@@ -665,19 +733,11 @@ static int sanitize_html(san *z, const char *text)
     h.comment = on_removed;
     h.processingInstruction = on_pi;
     h.initialized = 1;
-    if (ctxt->sax) memcpy(ctxt->sax, &h, sizeof h);
-    ctxt->userData = z;
-    z->ctxt = ctxt;
-    htmlCtxtUseOptions(ctxt, HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                                 HTML_PARSE_NOIMPLIED | HTML_PARSE_IGNORE_ENC |
-                                 HTML_PARSE_NODEFDTD);
-    xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
-    htmlParseDocument(ctxt);
+    int rc = parse_with(doc.p, doc.n, &h, z, &z->ctxt);
+    z->ctxt = NULL;
     while (z->n > 0 && !z->oom) pop(z);
-    if (ctxt->myDoc) xmlFreeDoc(ctxt->myDoc);
-    ctxt->myDoc = NULL;
-    htmlFreeParserCtxt(ctxt);
     free(doc.p);
+    if (rc) { free(z->st); z->st = NULL; return -1; }
     free(z->st);
     z->st = NULL;
     return z->oom || z->out.oom ? -1 : 0;
@@ -713,6 +773,10 @@ int bank_html_sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, 
     int rc = 0;
     if (html) {
         rc = sanitize_html(&z, text);
+        /* No markup left: it reads as plain text from now on, where a line break means
+         * <br>; in HTML it was just white space, so make it a space. */
+        if (!rc && !z.out.oom && z.out.p && !strpbrk(z.out.p, "<&"))
+            for (char *p = z.out.p; (p = strchr(p, '\n')); p++) *p = ' ';
     } else {
         sb_add(&z.out, "", 0);
         plain_to_html(&z.out, text);

@@ -153,6 +153,10 @@ static const struct vec HOSTILE[] = {
     {"<a href=\"media:x.pdf\"\">q</a>", "<a href=\"media:x.pdf\">q</a>"},
     {"<p>a<br> <br>b</p>", "<p>a<br> <br>b</p>"},
     {"<pre>x = 1\n  y = 2</pre>", "<pre>x = 1\n  y = 2</pre>"},
+    /* an unwrapped element in between must not change how the output nests when read again */
+    {"<table><tr><td>a<font><tr><td>b", "<table><tr><td>a</td></tr><tr><td>b</td></tr></table>"},
+    {"<p>a<font><div>b</div></font>c</p>", "<p>a</p><div>b</div>c"},
+    {"<ul><li>a<h3><li>b</h3></ul>", "<ul><li>a</li><li>b</li></ul>"},
 };
 
 Test(html, hostile_exact)
