@@ -23,7 +23,17 @@ ALIB    := $(filter-out $(B)/asan/obj/server/main.o,$(AOBJ))
 UNITBIN := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT))
 WEB     := $(shell find client-web -type f 2>/dev/null)
 
-.PHONY: all asan deps test unit e2e demo install clean fuzz
+# libFuzzer: every tests/fuzz/fuzz_NAME.c, linked against all modules but server/ built
+# with clang; each runs FUZZ_SECONDS on build/fuzz/corpus/NAME plus the committed seeds in
+# tests/fuzz/corpus/NAME. A crash leaves its input in build/fuzz/crash-NAME-*.
+FUZZ_SECONDS ?= 60
+FUZZCC  ?= clang
+FUZZSAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZBIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
+FOBJ    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out server/%,$(LIB_SRC)))
+
+.PHONY: all asan deps test unit e2e demo install clean fuzz fuzz-smoke
 all: $(B)/kaochang $(B)/share/kaochang/.stamp
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -58,6 +68,26 @@ $(B)/asan/tests/%: tests/unit/%.c $(ALIB) $(HDRS)
 	$(CC) $(CFLAGS) $(ASAN) -O1 $(shell pkg-config --cflags criterion) $< $(ALIB) -o $@ \
 	  $(shell pkg-config --libs criterion) $(LDLIBS)
 
+$(B)/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(CFLAGS) $(FUZZSAN) -fsanitize=fuzzer-no-link -O1 -c $< -o $@
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FOBJ) $(HDRS) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZCC) $(CFLAGS) $(FUZZSAN) -fsanitize=fuzzer -O1 $< $(FOBJ) -o $@ $(LDLIBS)
+
+.SECONDARY: $(FOBJ)
+fuzz: $(FUZZBIN)
+	@set -e; for t in $(FUZZBIN); do n=$${t##*/fuzz_}; echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p $(B)/fuzz/corpus/$$n; \
+	  seeds=; if [ -d tests/fuzz/corpus/$$n ]; then seeds=tests/fuzz/corpus/$$n; fi; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(B)/fuzz/crash-$$n- $(B)/fuzz/corpus/$$n $$seeds; done
+
+# The short run of `make test`.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
 deps:
 	@bash deploy/install-deps.sh
 
@@ -71,6 +101,7 @@ e2e: all $(B)/asan/kaochang
 test: deps
 	$(MAKE) all asan
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
 
 demo: deps
