@@ -931,6 +931,20 @@ static int prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, int *
     if ((it->type == BANK_SHORT || it->type == BANK_ESSAY) &&
         prep_field(&it->answer, kind, a, removed, it))
         return -1;
+    if (it->type == BANK_FILL && it->answer) {
+        /* The key text itself stays as it is; a key that does not parse leaves no blanks
+         * and bank_item_validate says why. */
+        char why[256];
+        bank_blank *b = NULL;
+        int n = 0;
+        if (bank_fill_key_parse(it->answer, a, &b, &n, why, sizeof why) == 0) {
+            it->blanks = b;
+            it->n_blanks = n;
+        } else {
+            it->blanks = NULL;
+            it->n_blanks = 0;
+        }
+    }
     if (depth >= PREPARE_DEPTH_MAX) return 0;
     long sum = 0;
     for (int i = 0; it->children && i < it->n_children; i++) {

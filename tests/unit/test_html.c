@@ -560,6 +560,13 @@ Test(html, prepare_composite)
     cr_expect_str_eq(c[0].options[1], "乙<br>丙");
     cr_expect_str_eq(c[0].answer, "B");
     cr_expect_str_eq(c[1].answer, "<b>80</b>|=443", "the fill key is not rich text");
+    cr_assert_eq(c[1].n_blanks, 2);
+    cr_expect_eq(c[1].blanks[0].mode, BANK_BLANK_TEXT);
+    cr_assert_eq(c[1].blanks[0].n_accept, 1);
+    cr_expect_str_eq(c[1].blanks[0].accept[0], "<b>80</b>");
+    cr_expect_eq(c[1].blanks[1].mode, BANK_BLANK_EXACT);
+    cr_expect_str_eq(c[1].blanks[1].accept[0], "443");
+    cr_expect_eq(c[0].n_blanks, 0);
     cr_expect_str_eq(c[2].answer, "<p>要点</p>");
     cr_expect_eq(removed, 6);   /* onclick, script; img + src + onerror; iframe */
 
@@ -573,6 +580,18 @@ Test(html, prepare_composite)
     cr_expect_str_eq(c[2].answer, ans);
     cr_expect_eq(again, 0);
     cr_expect_eq(it.points_centi, 1000);
+    cr_expect_eq(c[1].n_blanks, 2);
+
+    /* a key that does not parse leaves no blanks (validation reports it) */
+    bank_item f;
+    memset(&f, 0, sizeof f);
+    f.type = BANK_FILL;
+    f.stem = "____";
+    f.answer = "num:abc";
+    cr_assert_eq(bank_item_prepare(&f, BANK_TEXT_AUTO, A, NULL), 0);
+    cr_expect_eq(f.n_blanks, 0);
+    cr_expect_null(f.blanks);
+    cr_expect_str_eq(f.answer, "num:abc");
 
     /* points that were given are kept */
     bank_item it2 = composite();
