@@ -885,6 +885,10 @@ char *bank_html_to_text(const char *html, bank_arena *a)
                 if (!strcmp(name, "script") || !strcmp(name, "style")) skip = !closing;
                 else if (!strcmp(name, "br")) { if (!skip) sb_str(&o, "\n"); }
                 else if (!strcmp(name, "pre")) { pre = !closing; line_break_soft(&o); }
+                else if ((!strcmp(name, "td") || !strcmp(name, "th")) && !closing && !skip) {
+                    /* cells of a row apart */
+                    if (o.n && o.p[o.n - 1] != '\n') sb_str(&o, "\t");
+                }
                 else {
                     int t = allowed_index(name);
                     if (t >= 0 && (ALLOWED[t].flags & T_BLOCK) && !skip) line_break_soft(&o);

@@ -357,7 +357,7 @@ Test(html, to_text)
         {"<p>a</p><p>b &amp; c</p>", "a\nb & c"},
         {"a<br>b<br>", "a\nb"},
         {"<ul><li>x</li><li>y</li></ul>", "x\ny"},
-        {"<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>", "12\n3"},
+        {"<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>", "1\t2\n3"},
         {"<div>one</div>two", "one\ntwo"},
         {"x<p>y</p>z", "x\ny\nz"},
         {"&#x4E2D;&#25991;&nbsp;&quot;&lt;&gt;&apos;", "中文\xc2\xa0\"<>'"},
