@@ -51,25 +51,6 @@ static void sb_add(sbuf *b, const char *s, size_t n)
 
 static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
 
-static void sb_esc(sbuf *b, const char *s, size_t n)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *e = NULL;
-        switch (s[i]) {
-        case '&': e = "&amp;"; break;
-        case '<': e = "&lt;"; break;
-        case '>': e = "&gt;"; break;
-        case '"': e = "&quot;"; break;
-        default: continue;
-        }
-        sb_add(b, s + run, i - run);
-        sb_str(b, e);
-        run = i + 1;
-    }
-    sb_add(b, s + run, n - run);
-}
-
 static void sb_utf8(sbuf *b, uint32_t cp)
 {
     char u[4];
@@ -117,10 +98,50 @@ static int utf8_dec(const unsigned char *s, size_t left, uint32_t *cp)
     return n;
 }
 
-/* The text every path works on: valid UTF-8 (bad bytes and characters HTML cannot carry
- * become U+FFFD), no C0 controls but tab and newline, line breaks as "\n", at most
- * FIELD_MAX_BYTES. Sanitized output re-sanitizes to itself only because both passes see
- * the same characters. */
+/* Characters no item text keeps: C0 controls but tab and newline, DEL, C1 controls and
+ * noncharacters (libxml2 stops at some of them, browsers show none). */
+static int char_dropped(uint32_t cp)
+{
+    return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
+           (cp >= 0x80 && cp < 0xA0) || (cp & 0xFFFE) == 0xFFFE ||
+           (cp >= 0xFDD0 && cp <= 0xFDEF);
+}
+
+/* Appends s cleaned: valid UTF-8 (a bad byte becomes U+FFFD), dropped characters left
+ * out, "\r\n" and "\r" as "\n"; with esc also & < > " escaped. Input and everything
+ * libxml2 hands back (it decodes "&#x8f" too) go through here, so sanitized output
+ * re-sanitizes to itself. */
+static void sb_clean(sbuf *b, const char *str, size_t len, int esc)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+    while (i < len) {
+        uint32_t cp;
+        int k = utf8_dec(s + i, len - i, &cp);
+        const char *rep = NULL;
+        size_t skip = k ? (size_t)k : 1;
+        if (!k) rep = "\xef\xbf\xbd";
+        else if (cp == '\r') {
+            rep = "\n";
+            if (i + 1 < len && s[i + 1] == '\n') skip = 2;
+        } else if (char_dropped(cp)) rep = "";
+        else if (esc && cp == '&') rep = "&amp;";
+        else if (esc && cp == '<') rep = "&lt;";
+        else if (esc && cp == '>') rep = "&gt;";
+        else if (esc && cp == '"') rep = "&quot;";
+        if (rep) {
+            sb_add(b, str + run, i - run);
+            sb_str(b, rep);
+            run = i + skip;
+        }
+        i += skip;
+    }
+    sb_add(b, str + run, len - run);
+}
+
+static void sb_esc(sbuf *b, const char *s, size_t n) { sb_clean(b, s, n, 1); }
+
+/* The text every path works on (sb_clean), cut at FIELD_MAX_BYTES. */
 static char *clean_input(const char *in, int *removed)
 {
     size_t len = strnlen(in, FIELD_MAX_BYTES + 1);
@@ -131,26 +152,7 @@ static char *clean_input(const char *in, int *removed)
     }
     sbuf b = {0};
     sb_add(&b, "", 0);
-    const unsigned char *s = (const unsigned char *)in;
-    size_t i = 0;
-    while (i < len) {
-        uint32_t cp;
-        int k = utf8_dec(s + i, len - i, &cp);
-        if (!k) { sb_utf8(&b, 0xFFFD); i++; continue; }
-        if (cp == '\r') {
-            sb_add(&b, "\n", 1);
-            i += (i + 1 < len && s[i + 1] == '\n') ? 2 : 1;
-            continue;
-        }
-        if ((cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7F ||
-            (cp >= 0x80 && cp < 0xA0) || (cp & 0xFFFE) == 0xFFFE ||
-            (cp >= 0xFDD0 && cp <= 0xFDEF)) {
-            i += k;
-            continue;   /* controls and noncharacters: libxml2 would stop at some of them */
-        }
-        sb_add(&b, (const char *)s + i, (size_t)k);
-        i += k;
-    }
+    sb_clean(&b, in, len, 0);
     if (b.oom) { free(b.p); return NULL; }
     return b.p;
 }
@@ -302,11 +304,14 @@ static int looks_like_html(const char *s)
 static int media_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n > MEDIA_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F || c == '/' || c == '\\' || c == '"' || c == '<' || c == '>')
-            return 0;
+        uint32_t cp;
+        int k = utf8_dec((const unsigned char *)s + i, n - i, &cp);
+        if (!k || cp < 0x20 || char_dropped(cp)) return 0;
+        if (c == '/' || c == '\\' || c == '"' || c == '<' || c == '>') return 0;
         if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
+        i += (size_t)k;
     }
     return 1;
 }

@@ -149,6 +149,8 @@ static const struct vec HOSTILE[] = {
     {"<meta charset=\"iso-8859-1\">中文", "中文"},
     {"<p>caf\xc3\xa9 \xff bad</p>", "<p>café \xef\xbf\xbd bad</p>"},
     {"<p>ctl\x01\x08 x</p>", "<p>ctl x</p>"},
+    {"<p>c1&#x8f;&#x85 x&#13;y</p>", "<p>c1 x\ny</p>"},
+    {"G &#x8f", "G "},
     {"<img src=\"media:x.png\"<script>alert(1)</script>", "<img src=\"media:x.png\">alert(1)"},
     {"<a href=\"media:x.pdf\"\">q</a>", "<a href=\"media:x.pdf\">q</a>"},
     {"<p>a<br> <br>b</p>", "<p>a<br> <br>b</p>"},
