@@ -395,7 +395,7 @@ static const char *attr_get(const xmlChar **atts, const char *name, int *dups)
 }
 
 /* Moves a data: image into the item's media; the media name, or NULL (not an image we
- * take, or no media list to put it in). -1 in *oom on allocation failure. */
+ * take, or no media list to put it in); z->oom set on allocation failure. */
 static const char *data_image(san *z, const char *v)
 {
     size_t n;
