@@ -154,14 +154,35 @@ static int cmd_db(srv_config *cfg, int argc, char **argv)
 /* ---- paper create ---- */
 
 static const char SQL_PAPER_EXISTS[] = "SELECT id FROM paper WHERE code = ?";
+/* Practical tasks are assessed on site (技能考核), never in a computer exam. --all keeps the
+ * types together, in the order papers list their sections. */
 static const char SQL_ITEMS_ALL[] =
-    "SELECT i.id, i.points_centi FROM item i WHERE i.status = 'approved' AND i.type = 'single'"
+    "SELECT i.id, i.points_centi, i.type FROM item i WHERE i.status = 'approved'"
+    " AND i.type <> 'practical'"
     " AND i.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid"
     " AND j.parent_id IS NULL AND j.version > i.version)"
-    " ORDER BY i.id";
+    " ORDER BY FIELD(i.type, 'single', 'multi', 'tf', 'fill', 'short', 'essay', 'composite'), i.id";
 static const char SQL_ITEM_BY_UID[] =
-    "SELECT id, points_centi, IF(type = 'single', status, CONCAT('a ', type, ' item'))"
+    "SELECT id, points_centi, status, type"
     " FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
+
+/* The default section of an item type: "二、多项选择题" when it is the second type met. */
+static const char *section_name(const char *type, const char **seen, int *nseen, char *buf,
+                                size_t len)
+{
+    static const char *const numerals[] = {"一", "二", "三", "四", "五", "六", "七", "八"};
+    static const struct { const char *type, *name; } names[] = {
+        {"single", "单项选择题"}, {"multi", "多项选择题"}, {"tf", "判断题"}, {"fill", "填空题"},
+        {"short", "简答题"}, {"essay", "论述题"}, {"composite", "案例分析题"}};
+    int k = 0;
+    while (k < *nseen && strcmp(seen[k], type)) k++;
+    if (k == *nseen && *nseen < 8) seen[(*nseen)++] = type;
+    const char *name = type;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(names[i].type, type)) name = names[i].name;
+    snprintf(buf, len, "%s、%s", numerals[k < 8 ? k : 7], name);
+    return buf;
+}
 static const char SQL_PAPER_ADD[] = "INSERT INTO paper (code, title, total_centi) VALUES (?, ?, ?)";
 static const char SQL_PAPER_ITEM_ADD[] =
     "INSERT INTO paper_item (paper_id, position, item_id, section, points_centi) VALUES (?, ?, ?, ?, ?)";
@@ -176,9 +197,24 @@ static int parse_points(const char *s, int64_t *centi)
     return 0;
 }
 
+static int paper_grow(uint64_t **ids, int64_t **pts, char (**types)[17], size_t n, size_t *cap)
+{
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    uint64_t *i = realloc(*ids, c * sizeof *i);
+    if (i) *ids = i;
+    int64_t *p = realloc(*pts, c * sizeof *p);
+    if (p) *pts = p;
+    char (*t)[17] = realloc(*types, c * sizeof *t);
+    if (t) *types = t;
+    if (!i || !p || !t) return -1;
+    *cap = c;
+    return 0;
+}
+
 static int cmd_paper(srv_config *cfg, int argc, char **argv)
 {
-    const char *code = NULL, *title = NULL, *section = "一、单项选择题", *points = NULL, *items = NULL;
+    const char *code = NULL, *title = NULL, *section = NULL, *points = NULL, *items = NULL;
     int all = 0;
     struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
                          {"--section", 1, &section, NULL}, {"--points", 1, &points, NULL},
@@ -204,9 +240,11 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     if (open_db(&db, cfg)) return 1;
     uint64_t *ids = NULL;
     int64_t *pts = NULL;
+    char (*types)[17] = NULL;
     size_t n = 0, cap = 0;
     uint64_t id;
     int64_t p;
+    char type[17];
     rc = 0;
     if (!srv_db_query(&db, SQL_PAPER_EXISTS, "s", "u", code, &id) &&
         srv_db_fetch(&db, SQL_PAPER_EXISTS) == 1) {
@@ -216,15 +254,12 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     srv_db_done(&db, SQL_PAPER_EXISTS);
     if (rc) goto out;
     if (all) {
-        rc = srv_db_query(&db, SQL_ITEMS_ALL, "", "ui", &id, &p);
+        rc = srv_db_query(&db, SQL_ITEMS_ALL, "", "uis", &id, &p, type, sizeof type);
         while (!rc && (rc = srv_db_fetch(&db, SQL_ITEMS_ALL)) == 1) {
             rc = 0;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                ids = realloc(ids, cap * sizeof *ids);
-                pts = realloc(pts, cap * sizeof *pts);
-            }
+            if (paper_grow(&ids, &pts, &types, n, &cap)) goto oom;
             ids[n] = id;
+            memcpy(types[n], type, sizeof type);
             pts[n++] = p;
         }
         srv_db_done(&db, SQL_ITEMS_ALL);
@@ -234,31 +269,29 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
         char *list = strdup(items), *save = NULL;
         for (char *uid = strtok_r(list, ",", &save); uid; uid = strtok_r(NULL, ",", &save)) {
             char status[17];
-            rc = srv_db_query(&db, SQL_ITEM_BY_UID, "s", "uis", uid, &id, &p, status, sizeof status);
+            rc = srv_db_query(&db, SQL_ITEM_BY_UID, "s", "uiss", uid, &id, &p, status,
+                              sizeof status, type, sizeof type);
             int found = rc ? 0 : srv_db_fetch(&db, SQL_ITEM_BY_UID);
             srv_db_done(&db, SQL_ITEM_BY_UID);
             if (rc || found < 0) { free(list); goto dberr; }
-            if (!found || strcmp(status, "approved")) {
+            if (!found || strcmp(status, "approved") || !strcmp(type, "practical")) {
                 fprintf(stderr, "kaochang paper create: --items: %s is %s\n", uid,
                         !found ? "not in the bank"
-                        : strchr(status, ' ') ? "of a type the candidate client cannot show yet"
-                                              : "not approved");
+                        : strcmp(status, "approved") ? "not approved"
+                        : "a practical task, assessed on site, not in a computer exam");
                 free(list);
                 rc = 1;
                 goto out;
             }
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                ids = realloc(ids, cap * sizeof *ids);
-                pts = realloc(pts, cap * sizeof *pts);
-            }
+            if (paper_grow(&ids, &pts, &types, n, &cap)) { free(list); goto oom; }
             ids[n] = id;
+            memcpy(types[n], type, sizeof type);
             pts[n++] = p;
         }
         free(list);
     }
     if (!n) {
-        fprintf(stderr, "kaochang paper create: no approved single-choice items to put on the paper; import a bank first\n");
+        fprintf(stderr, "kaochang paper create: no approved items to put on the paper; import a bank first\n");
         rc = 1;
         goto out;
     }
@@ -267,11 +300,20 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     if ((rc = srv_db_begin(&db)) || (rc = srv_db_exec(&db, SQL_PAPER_ADD, "ssi", code, title, total)))
         goto dberr;
     uint64_t paper_id = srv_db_insert_id(&db, SQL_PAPER_ADD);
-    for (size_t i = 0; i < n && !rc; i++)
+    const char *seen[8];
+    int nseen = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char sec[64];
         rc = srv_db_exec(&db, SQL_PAPER_ITEM_ADD, "uiusi", paper_id, (int64_t)(i + 1), ids[i],
-                         section, each ? each : pts[i]);
+                         section ? section : section_name(types[i], seen, &nseen, sec, sizeof sec),
+                         each ? each : pts[i]);
+    }
     if (rc || (rc = srv_db_commit(&db))) { srv_db_rollback(&db); goto dberr; }
     printf("paper %s: %zu items, %.2f points\n", code, n, (double)total / 100);
+    goto out;
+oom:
+    fprintf(stderr, "kaochang paper create: out of memory\n");
+    rc = 1;
     goto out;
 dberr:
     fprintf(stderr, "kaochang paper create: %s\n", db.err);
@@ -279,6 +321,7 @@ dberr:
 out:
     free(ids);
     free(pts);
+    free(types);
     srv_db_close(&db);
     return rc ? 1 : 0;
 }
@@ -1484,10 +1527,11 @@ static const struct cmd cmds[] = {
      "Makes a fixed paper (固定卷) from approved items, in the given order.\n"
      "  --code CODE       unique paper code\n"
      "  --title TITLE     paper title\n"
-     "  --all             every approved item the candidate client delivers (single choice),\n"
-     "                    newest versions, in import order\n"
-     "  --items IDS       comma-separated item ids (试题编号)\n"
-     "  --section NAME    section heading (default 一、单项选择题)\n"
+     "  --all             every approved item (newest versions) except practical tasks,\n"
+     "                    grouped by type, in import order\n"
+     "  --items IDS       comma-separated item ids (试题编号); practical tasks are refused\n"
+     "  --section NAME    one section heading for all items (default: one per type,\n"
+     "                    numbered as met: 一、单项选择题, 二、多项选择题, 三、判断题 ...)\n"
      "  --points P        points per item (default: each item's 分值)\n"},
     {"session", cmd_session,
      "Usage: kaochang session create --code CODE --title TITLE --paper PAPER --duration D\n"

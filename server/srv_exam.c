@@ -290,8 +290,8 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **out,
                       int64_t *total_centi)
 {
-    uint64_t item_id, parent_id;
-    int64_t pos, points, own_points, parent_points;
+    uint64_t item_id, parent_id, cum_parent = 0;
+    int64_t pos, points, own_points, parent_points, cum = 0;
     char section[520], type[17];
     char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
     struct paper_build pb = {calloc(1, sizeof(srv_paper)), 0};
@@ -341,7 +341,13 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
         if (!parent) continue;
         enum bank_item_type t;
         int n_opt, n_blk;
-        int64_t shown = parent_points > 0 ? own_points * points / parent_points : own_points;
+        /* Rounded by the running sum, so the shown points add up to the composite's. */
+        if (parent_id != cum_parent) { cum_parent = parent_id; cum = 0; }
+        int64_t shown = own_points;
+        if (parent_points > 0) {
+            shown = (cum + own_points) * points / parent_points - cum * points / parent_points;
+            cum += own_points;
+        }
         json_t *cv = item_view(paper_id, item_id, type, stem, options, key, shown, &t, &n_opt, &n_blk);
         if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = SRV_EDB; break; }
         if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
@@ -480,20 +486,22 @@ static const char SQL_SUBMIT_LOCK[] =
     " session_id FROM attempt WHERE id = ? FOR UPDATE";
 static const char SQL_SESSION_PAPER[] =
     "SELECT paper_id, show_score FROM exam_session WHERE id = ?";
-/* Every answerable item of the paper with the points the paper gives it: an item on the
- * paper itself, or a composite's sub-item scaled to the composite's points on the paper. */
+/* Every answerable item of the paper: an item on the paper itself (group 0, scored at the
+ * paper's points), or a composite's sub-item (group = the composite, scored at its own
+ * points; the composite's sum is scaled once to the paper's points, so full marks stay
+ * reachable whatever the ratio). */
 static const char SQL_SCORE_ROWS[] =
-    "SELECT pi.points_centi, 100, 100, i.type, i.answer_key, COALESCE(i.mc_policy, 'all'),"
-    " COALESCE(ans.response, '')"
+    "SELECT 0, pi.points_centi, pi.points_centi, pi.points_centi, i.type, i.answer_key,"
+    " COALESCE(i.mc_policy, 'all'), COALESCE(ans.response, '')"
     " FROM paper_item pi JOIN item i ON i.id = pi.item_id"
     " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = i.id"
     " WHERE pi.paper_id = ? AND i.type <> 'composite'"
     " UNION ALL"
-    " SELECT pi.points_centi, c.points_centi, p.points_centi, c.type, c.answer_key,"
+    " SELECT p.id, pi.points_centi, c.points_centi, p.points_centi, c.type, c.answer_key,"
     " COALESCE(c.mc_policy, 'all'), COALESCE(ans.response, '')"
     " FROM paper_item pi JOIN item p ON p.id = pi.item_id JOIN item c ON c.parent_id = p.id"
     " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = c.id"
-    " WHERE pi.paper_id = ?";
+    " WHERE pi.paper_id = ? ORDER BY 1";
 static const char SQL_SUBMIT_SET[] =
     "UPDATE attempt SET status = 'submitted', submitted_at = ?, submit_reason = ?,"
     " score_centi = ? WHERE id = ?";
@@ -551,21 +559,34 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
     }
     /* Only objective items are scored here; examiners score the rest (score_centi is the
      * objective part until then). */
-    int64_t points, part, whole, total = 0;
+    uint64_t group, cur = 0;
+    int64_t points, own, whole, total = 0, raw = 0, cur_points = 0, cur_whole = 0;
     char type[17], policy[9], response[BANK_RESPONSE_MAX + 1];
     char *key = malloc(BIG);
     if (!key) { srv_db_rollback(db); return SRV_ENOMEM; }
-    rc = srv_db_query(db, SQL_SCORE_ROWS, "uuuu", "iiissss", attempt_id, paper_id, attempt_id,
-                      paper_id, &points, &part, &whole, type, sizeof type, key, (size_t)BIG,
-                      policy, sizeof policy, response, sizeof response);
-    while (!rc && (rc = srv_db_fetch(db, SQL_SCORE_ROWS)) == 1) {
+    rc = srv_db_query(db, SQL_SCORE_ROWS, "uuuu", "uiiissss", attempt_id, paper_id, attempt_id,
+                      paper_id, &group, &points, &own, &whole, type, sizeof type, key,
+                      (size_t)BIG, policy, sizeof policy, response, sizeof response);
+    for (;;) {
+        int f = rc ? rc : srv_db_fetch(db, SQL_SCORE_ROWS);
+        if (f < 0) { rc = f; break; }
         rc = 0;
+        if (f == 0 || group != cur) {       /* a composite ends: scale its sum once */
+            if (cur && cur_whole > 0) total += raw * cur_points / cur_whole;
+            if (f == 0) break;
+            cur = group;
+            raw = 0;
+            cur_points = points;
+            cur_whole = whole;
+        }
         enum bank_item_type t;
         enum bank_mc_policy mp = BANK_MC_ALL;
         bank_mc_policy_parse(policy, &mp);
-        int64_t pts = whole > 0 ? points * part / whole : 0;
-        int got = bank_type_parse(type, &t) == 0 ? bank_score(t, key, mp, response, (int)pts) : 0;
-        if (got > 0) total += got;
+        int got = bank_type_parse(type, &t) == 0 ? bank_score(t, key, mp, response, (int)own) : 0;
+        if (got > 0) {
+            if (group) raw += got;
+            else total += got;
+        }
     }
     free(key);
     srv_db_done(db, SQL_SCORE_ROWS);

@@ -201,6 +201,14 @@ expect 0 "paper create" kc paper create --code THIN-P --title "测试卷" --item
 expect 0 "session THIN" kc session create --code THIN --title "测试场次" --paper THIN-P --duration 30m --show-score
 expect 0 "session SHORT" kc session create --code SHORT --title "短场次" --paper THIN-P --duration 4s --show-score
 expect 0 "candidates THIN" kc session add-candidates --session THIN "$fx/candidates.csv"
+# a paper of every objective type and a composite, 5 points each (integration/types_ws)
+expect 0 "import the types paper bank" kc bank import --format csv --status approved "$fx/types-paper.csv"
+expect 1 "a practical task cannot go on a computer paper" kc paper create --code PRAC-P --title x --items TS-01,TP-01
+contains "$tmp/err" "TP-01 is a practical task" "paper create names the item it refuses and why"
+expect 0 "paper of every type" kc paper create --code TYPES-P --title "题型卷" --points 5 \
+  --items TS-01,TM-01,TT-01,TF-01,TF-02,TQ-01,TC-01
+expect 0 "session TYPES" kc session create --code TYPES --title "题型场次" --paper TYPES-P --duration 30m --show-score
+expect 0 "candidates TYPES" kc session add-candidates --session TYPES "$fx/candidates-types.csv"
 expect 0 "candidates SHORT" kc session add-candidates --session SHORT "$fx/candidates-short.csv"
 expect 0 "registering the same candidates again is harmless" kc session add-candidates --session THIN "$fx/candidates.csv"
 printf '准考证号,身份证号,姓名\n2026119999,110101199001011237,王小明\n' >"$tmp/moved.csv"
@@ -242,8 +250,8 @@ expect 0 "skills health" kc bank health --occupation 4-04-04-02 --level 4 --part
 contains "$tmp/out" "(skills): 1 items" "skills health counts the practical task"
 expect 0 "review M-001" kc bank review M-001 --by 审核员甲
 expect 0 "approve M-001" kc bank approve M-001 --by 审核员乙
-expect 1 "a paper refuses a type the candidate client cannot show" kc paper create --code M-P --title m --items M-001
-contains "$tmp/err" "M-001 is of a type the candidate client cannot show yet" "the refusal says why"
+expect 0 "an approved multiple-choice item goes on a paper" kc paper create --code M-P --title m --items M-001
+contains "$tmp/out" "paper M-P: 1 items, 2.00 points" "the paper takes the item's points"
 
 # ---- the server ----
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
