@@ -47,7 +47,11 @@ struct conn {
     int events_in_window;
     int closing;
     int login_fails;
-    int authed;
+    int authed;                    /* a candidate's connection */
+    int staff;                     /* a staff member's connection (never both) */
+    uint64_t staff_id;
+    unsigned roles;
+    char staff_login[65];
     uint64_t attempt_id;
     enum srv_attempt_status status;
     int64_t deadline_ms;
@@ -95,6 +99,7 @@ static struct server {
     atomic_ullong answers_committed;
 
     unsigned char token_key[32];
+    unsigned char staff_key[32];
     srv_exam_ctx exam;
     srv_paper *papers;
     proct_buffer events;
@@ -371,8 +376,28 @@ static void handle_result(srv_job *j)
      * change the new attempt's state. */
     int same = c->attempt_id == j->attempt_id;
     switch (j->kind) {
+    case SRV_JOB_STAFF_LOGIN:
+    case SRV_JOB_STAFF_RESUME:
+        if (j->ok && !c->authed) {
+            c->staff = 1;
+            c->staff_id = j->staff_id;
+            c->roles = j->roles;
+            snprintf(c->staff_login, sizeof c->staff_login, "%s", j->login);
+            c->login_fails = 0;
+            SRV_INFO("staff", "login=%s %s", j->login, j->kind == SRV_JOB_STAFF_LOGIN ? "login" : "resume");
+        } else if (j->ok) {
+            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a candidate");
+            return;
+        } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
+            c->closing = 1;
+        }
+        break;
     case SRV_JOB_LOGIN:
     case SRV_JOB_RESUME:
+        if (j->ok && c->staff) {
+            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a staff member");
+            return;
+        }
         if (j->ok) {
             if (c->authed && c->attempt_id != j->attempt_id) map_del(c->attempt_id, slot);
             c->authed = 1;
@@ -420,6 +445,88 @@ static void drain_results(void)
     }
 }
 
+/* ---- messages from staff ---- */
+
+/* Who may send what: reading is for every bank role, editing for authors, the lifecycle
+ * for reviewers; admin may do everything. */
+static unsigned roles_for(enum srv_msg_type t)
+{
+    switch (t) {
+    case SRV_MSG_BANK_SAVE: return SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
+    case SRV_MSG_BANK_REVIEW: return SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    default: return SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    }
+}
+
+static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
+{
+    if (c->authed) {
+        send_error(c, m->id, "forbidden", NULL, "staff messages are not accepted on a candidate connection");
+        return;
+    }
+    int auth = m->type == SRV_MSG_STAFF_LOGIN || m->type == SRV_MSG_STAFF_RESUME;
+    if (!auth && !c->staff) {
+        send_error(c, m->id, "unauthenticated", NULL, "log in as staff first");
+        return;
+    }
+    if (!auth && !(c->roles & roles_for(m->type))) {
+        send_error(c, m->id, "forbidden", NULL, "your roles do not allow this");
+        return;
+    }
+    if (queue_full()) {
+        send_error(c, m->id, "busy", NULL, "the server is busy; retry in a moment");
+        return;
+    }
+    if (c->inflight >= INFLIGHT_MAX) {
+        send_error(c, m->id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
+        return;
+    }
+    static const enum srv_job_kind kinds[] = {
+        [SRV_MSG_STAFF_LOGIN] = SRV_JOB_STAFF_LOGIN, [SRV_MSG_STAFF_RESUME] = SRV_JOB_STAFF_RESUME,
+        [SRV_MSG_BANK_CATALOG] = SRV_JOB_BANK_CATALOG, [SRV_MSG_BANK_LIST] = SRV_JOB_BANK_LIST,
+        [SRV_MSG_BANK_ITEM] = SRV_JOB_BANK_ITEM, [SRV_MSG_BANK_REVIEW] = SRV_JOB_BANK_REVIEW,
+        [SRV_MSG_BANK_SAVE] = SRV_JOB_BANK_SAVE, [SRV_MSG_BANK_HEALTH] = SRV_JOB_BANK_HEALTH};
+    uint64_t sid = 0;
+    unsigned roles = 0;
+    if (m->type == SRV_MSG_STAFF_RESUME &&
+        srv_staff_token_check(S.staff_key, m->token, srv_now_ms(), &sid, &roles)) {
+        send_error(c, m->id, "bad_token", "token", "the token is invalid or expired; log in again");
+        return;
+    }
+    srv_job *j = job_new(kinds[m->type], handle_of(slot), m->id);
+    if (!j) {
+        send_error(c, m->id, "internal", NULL, "out of memory");
+        return;
+    }
+    if (m->type == SRV_MSG_STAFF_LOGIN) {
+        snprintf(j->login, sizeof j->login, "%s", m->login);
+        memcpy(j->password, m->password, sizeof j->password);
+        memset(m->password, 0, sizeof m->password);
+    } else if (m->type == SRV_MSG_STAFF_RESUME) {
+        j->staff_id = sid;
+    } else {
+        j->staff_id = c->staff_id;
+        j->roles = c->roles;
+        snprintf(j->login, sizeof j->login, "%s", c->staff_login);
+    }
+    snprintf(j->uid, sizeof j->uid, "%s", m->uid);
+    snprintf(j->action, sizeof j->action, "%s", m->action);
+    snprintf(j->occupation, sizeof j->occupation, "%s", m->occupation);
+    snprintf(j->part, sizeof j->part, "%s", m->part);
+    j->level = m->level;
+    j->offset = m->offset;
+    j->limit = m->limit;
+    if (m->type == SRV_MSG_BANK_REVIEW) {
+        j->text = strdup(m->comment);
+    } else {
+        j->text = m->obj;               /* the job owns it now */
+        m->obj = NULL;
+    }
+    j->text_len = j->text ? strlen(j->text) : 0;
+    c->inflight++;
+    enqueue(j);
+}
+
 /* ---- messages from a candidate ---- */
 
 static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t len)
@@ -432,6 +539,16 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     }
     if (S.stopping) {
         send_error(c, m.id, "busy", NULL, "the server is restarting; retry in a moment");
+        srv_msg_free(&m);
+        return;
+    }
+    if (m.type >= SRV_MSG_STAFF_LOGIN) {
+        on_staff_message(slot, c, &m);
+        srv_msg_free(&m);
+        return;
+    }
+    if (c->staff && m.type != SRV_MSG_TIME) {
+        send_error(c, m.id, "forbidden", NULL, "candidate messages are not accepted on a staff connection");
         return;
     }
     int needs_login = m.type != SRV_MSG_LOGIN && m.type != SRV_MSG_RESUME && m.type != SRV_MSG_TIME;
@@ -520,6 +637,8 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     }
     case SRV_MSG_TIME:
         send_time(c, m.id);
+        return;
+    default:                    /* staff messages went to on_staff_message */
         return;
     }
     if (!j) {
@@ -764,7 +883,9 @@ int srv_serve(const srv_config *cfg)
         return 1;
     }
     srv_db_close(&db);
+    srv_staff_key_derive(S.token_key, S.staff_key);
     S.exam.token_key = S.token_key;
+    S.exam.staff_key = S.staff_key;
     S.exam.answer_batch = cfg->answer_batch;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);

@@ -1,0 +1,922 @@
+/* The question bank for staff, as the DB workers run it: catalog, browsing, one item with
+ * its versions and review log, the review lifecycle, saving an edited item and the health
+ * figures of a bank. Replies are JSON text built here; keys and explanations go only to
+ * staff connections (the service thread checked the roles before queueing the job). */
+#include "srv_int.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BIG 262144
+
+static char *dump(json_t *o)
+{
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int reply(srv_job *j, json_t *o)
+{
+    if (!o) return SRV_ENOMEM;
+    if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
+    j->reply = dump(o);
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+static int refuse(srv_job *j, const char *code, const char *field, const char *msg)
+{
+    j->reply = srv_msg_error_json(j->req_id, code, field, msg);
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
+static json_t *json_or_null(const char *s)
+{
+    json_t *v = s && *s ? json_loads(s, 0, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+/* A one-line excerpt of rich text for tables: tags dropped, a few entities decoded. */
+static void excerpt(const char *html, char *out, size_t cap)
+{
+    static const struct { const char *ent, *ch; } ents[] = {
+        {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&quot;", "\""}, {"&#39;", "'"},
+        {"&nbsp;", " "}};
+    char *tmp = malloc(strlen(html) + 1);
+    if (!tmp) { out[0] = 0; return; }
+    size_t n = 0;
+    for (const char *p = html; *p;) {
+        if (*p == '<') {
+            const char *e = strchr(p, '>');
+            if (!e) break;
+            if (n && tmp[n - 1] != ' ') tmp[n++] = ' ';
+            p = e + 1;
+            continue;
+        }
+        if (*p == '&') {
+            size_t k = 0;
+            for (; k < sizeof ents / sizeof ents[0]; k++)
+                if (!strncmp(p, ents[k].ent, strlen(ents[k].ent))) break;
+            if (k < sizeof ents / sizeof ents[0]) {
+                tmp[n++] = ents[k].ch[0];
+                p += strlen(ents[k].ent);
+                continue;
+            }
+        }
+        tmp[n++] = *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p;
+        p++;
+    }
+    tmp[n] = 0;
+    while (n && tmp[n - 1] == ' ') tmp[--n] = 0;
+    const char *start = tmp;
+    while (*start == ' ') start++;
+    const char *c = bank_text_clip(start, out, cap);
+    if (c != out) snprintf(out, cap, "%s", c);
+    free(tmp);
+}
+
+/* ---- bank_catalog ---- */
+
+static const char SQL_OCCUPATIONS[] = "SELECT code, name, levels FROM occupation ORDER BY code";
+static const char SQL_BLUEPRINTS[] =
+    "SELECT id, occupation_code, level, part FROM blueprint ORDER BY occupation_code, level DESC, part";
+static const char SQL_BP_NODES[] =
+    "SELECT n.blueprint_id, n.code, n.name, n.kind, n.depth, n.weight_centi, n.importance,"
+    " p.code FROM blueprint_node n LEFT JOIN blueprint_node p ON p.id = n.parent_id"
+    " ORDER BY n.blueprint_id, n.position";
+static const char SQL_IN_BANK[] =
+    "SELECT occupation_code, level, COUNT(*) FROM item i WHERE i.parent_id IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
+    " GROUP BY occupation_code, level ORDER BY occupation_code, level DESC";
+
+static int do_catalog(srv_db *db, srv_job *j)
+{
+    json_t *occ = json_array(), *bps = json_array(), *inb = json_array();
+    char code[17], name[520], levels[17], part[16], kind[8], imp[2], pcode[65];
+    uint64_t id;
+    int64_t level, depth, weight, n;
+    int rc = srv_db_query(db, SQL_OCCUPATIONS, "", "sss", code, sizeof code, name, sizeof name,
+                          levels, sizeof levels);
+    while (!rc && (rc = srv_db_fetch(db, SQL_OCCUPATIONS)) == 1) {
+        rc = 0;
+        json_array_append_new(occ, json_pack("{s:s, s:s, s:s}", "code", code, "name", name,
+                                             "levels", levels));
+    }
+    srv_db_done(db, SQL_OCCUPATIONS);
+    if (!rc) rc = srv_db_query(db, SQL_BLUEPRINTS, "", "usis", &id, code, sizeof code, &level,
+                               part, sizeof part);
+    while (!rc && (rc = srv_db_fetch(db, SQL_BLUEPRINTS)) == 1) {
+        rc = 0;
+        json_array_append_new(bps, json_pack("{s:I, s:s, s:I, s:s, s:[]}", "id", (json_int_t)id,
+                                             "occupation", code, "level", (json_int_t)level,
+                                             "part", part, "nodes"));
+    }
+    srv_db_done(db, SQL_BLUEPRINTS);
+    char ncode[65];
+    if (!rc) rc = srv_db_query(db, SQL_BP_NODES, "", "usssiiss", &id, ncode, sizeof ncode, name,
+                               sizeof name, kind, sizeof kind, &depth, &weight, imp, sizeof imp,
+                               pcode, sizeof pcode);
+    while (!rc && (rc = srv_db_fetch(db, SQL_BP_NODES)) == 1) {
+        rc = 0;
+        size_t k;
+        json_t *b;
+        json_array_foreach(bps, k, b) {
+            if ((uint64_t)json_integer_value(json_object_get(b, "id")) != id) continue;
+            json_t *node = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "code", ncode,
+                                     "name", name, "kind", kind, "depth", (json_int_t)depth,
+                                     "weight", *kind == 'r' ? json_real((double)weight / 100.0) : json_null(),
+                                     "importance", str_or_null(imp), "parent", str_or_null(pcode));
+            json_array_append_new(json_object_get(b, "nodes"), node);
+            break;
+        }
+    }
+    srv_db_done(db, SQL_BP_NODES);
+    if (!rc) rc = srv_db_query(db, SQL_IN_BANK, "", "sii", code, sizeof code, &level, &n);
+    while (!rc && (rc = srv_db_fetch(db, SQL_IN_BANK)) == 1) {
+        rc = 0;
+        json_array_append_new(inb, json_pack("{s:o, s:o, s:I}", "occupation", str_or_null(code),
+                                             "level", level ? json_integer(level) : json_null(),
+                                             "items", (json_int_t)n));
+    }
+    srv_db_done(db, SQL_IN_BANK);
+    if (rc < 0) {
+        json_decref(occ); json_decref(bps); json_decref(inb);
+        return rc;
+    }
+    json_t *types = json_array(), *statuses = json_array();
+    for (int t = 1; t <= BANK_TYPE_MAX; t++)
+        json_array_append_new(types, json_pack("{s:s, s:s}", "name", bank_type_name((enum bank_item_type)t),
+                                               "label", bank_type_label((enum bank_item_type)t)));
+    for (int s = BANK_DRAFT; s <= BANK_RETIRED; s++)
+        json_array_append_new(statuses, json_string(bank_status_name((enum bank_status)s)));
+    return reply(j, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "type", "bank_catalog",
+                              "occupations", occ, "blueprints", bps, "in_bank", inb, "types", types,
+                              "statuses", statuses));
+}
+
+/* ---- bank_list ---- */
+
+#define LIST_WHERE                                                                          \
+    " FROM item i WHERE i.parent_id IS NULL"                                                \
+    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"  \
+    " AND (? = '' OR i.occupation_code = ?) AND (? = '' OR i.level = ?)"                    \
+    " AND (? = '' OR i.point_code = ?) AND (? = '' OR i.type = ?)"                          \
+    " AND (? = '' OR i.difficulty = ?) AND (? = '' OR i.status = ?)"                        \
+    " AND (? = '' OR i.stem LIKE ? ESCAPE '!' OR i.uid = ?)"
+static const char SQL_LIST_COUNT[] = "SELECT COUNT(*)" LIST_WHERE;
+static const char SQL_LIST[] =
+    "SELECT i.uid, i.version, i.type, LEFT(i.stem, 2000), i.occupation_code, i.level,"
+    " i.point_code, i.difficulty, i.status, i.points_centi, i.created_at, i.status_at"
+    LIST_WHERE " ORDER BY i.occupation_code, i.level DESC, i.point_code, i.uid LIMIT ? OFFSET ?";
+
+enum { F_OCC, F_LEVEL, F_POINT, F_TYPE, F_DIFF, F_STATUS, F_Q, F_N };
+static const char *const filter_names[F_N] = {"occupation", "level", "point", "type",
+                                              "difficulty", "status", "q"};
+
+static int do_list(srv_db *db, srv_job *j)
+{
+    char f[F_N][130];
+    memset(f, 0, sizeof f);
+    json_t *filters = j->text ? json_loads(j->text, 0, NULL) : NULL;
+    const char *key;
+    json_t *v;
+    char msg[160];
+    json_object_foreach(filters, key, v) {
+        int k = 0;
+        while (k < F_N && strcmp(filter_names[k], key)) k++;
+        if (k == F_N) {
+            snprintf(msg, sizeof msg, "filters.%.30s: unknown filter", key);
+            json_decref(filters);
+            return refuse(j, "bad_field", "filters", msg);
+        }
+        if (json_is_integer(v)) snprintf(f[k], sizeof f[k], "%lld", (long long)json_integer_value(v));
+        else if (json_is_string(v) && json_string_length(v) < 64) snprintf(f[k], sizeof f[k], "%s", json_string_value(v));
+        else if (!json_is_null(v)) {
+            snprintf(msg, sizeof msg, "filters.%s: expected a short string or an integer", key);
+            json_decref(filters);
+            return refuse(j, "bad_field", "filters", msg);
+        }
+    }
+    json_decref(filters);
+    enum bank_item_type t;
+    enum bank_status st;
+    if (*f[F_TYPE] && bank_type_parse(f[F_TYPE], &t))
+        return refuse(j, "bad_field", "filters", "filters.type: not an item type");
+    if (*f[F_STATUS] && bank_status_parse(f[F_STATUS], &st))
+        return refuse(j, "bad_field", "filters", "filters.status: not a status");
+    if (*f[F_STATUS]) snprintf(f[F_STATUS], sizeof f[F_STATUS], "%s", bank_status_name(st));
+    if (*f[F_LEVEL] && (f[F_LEVEL][0] < '1' || f[F_LEVEL][0] > '5' || f[F_LEVEL][1]))
+        return refuse(j, "bad_field", "filters", "filters.level: not a level 1..5");
+    if (*f[F_DIFF] && (f[F_DIFF][0] < '1' || f[F_DIFF][0] > '5' || f[F_DIFF][1]))
+        return refuse(j, "bad_field", "filters", "filters.difficulty: not a difficulty 1..5");
+    /* The text search is a LIKE pattern: its own % and _ are literal. */
+    char like[300] = "";
+    if (*f[F_Q]) {
+        size_t n = 0;
+        like[n++] = '%';
+        for (const char *p = f[F_Q]; *p && n + 4 < sizeof like; p++) {
+            if (*p == '%' || *p == '_' || *p == '!') like[n++] = '!';
+            like[n++] = *p;
+        }
+        like[n++] = '%';
+        like[n] = 0;
+    }
+    int64_t limit = j->limit ? j->limit : 50, offset = j->offset, total = 0;
+#define LIST_ARGS f[F_OCC], f[F_OCC], f[F_LEVEL], f[F_LEVEL], f[F_POINT], f[F_POINT], f[F_TYPE], \
+                  f[F_TYPE], f[F_DIFF], f[F_DIFF], f[F_STATUS], f[F_STATUS], f[F_Q], like, f[F_Q]
+    int rc = srv_db_query(db, SQL_LIST_COUNT, "sssssssssssssss", "i", LIST_ARGS, &total);
+    if (!rc) rc = srv_db_fetch(db, SQL_LIST_COUNT) == 1 ? 0 : SRV_EDB;
+    srv_db_done(db, SQL_LIST_COUNT);
+    if (rc) return rc;
+    char uid[65], type[17], occ[17], pc[65], status[17], ex[240];
+    char *stem = malloc(8192);
+    if (!stem) return SRV_ENOMEM;
+    int64_t version, level, diff, points, created, status_at;
+    json_t *rows = json_array();
+    rc = srv_db_query(db, SQL_LIST, "sssssssssssssssii", "sisssisisitt", LIST_ARGS, limit, offset,
+                      uid, sizeof uid, &version, type, sizeof type, stem, (size_t)8192, occ,
+                      sizeof occ, &level, pc, sizeof pc, &diff, status, sizeof status, &points,
+                      &created, &status_at);
+#undef LIST_ARGS
+    while (!rc && (rc = srv_db_fetch(db, SQL_LIST)) == 1) {
+        rc = 0;
+        excerpt(stem, ex, sizeof ex);
+        json_array_append_new(rows, json_pack(
+            "{s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:f, s:I, s:o}", "uid", uid,
+            "version", (json_int_t)version, "type", type, "stem", ex, "occupation", str_or_null(occ),
+            "level", level ? json_integer(level) : json_null(), "point", str_or_null(pc),
+            "difficulty", diff ? json_integer(diff) : json_null(), "status", status,
+            "points", (double)points / 100.0, "created_at", (json_int_t)created,
+            "status_at", time_or_null(status_at)));
+    }
+    srv_db_done(db, SQL_LIST);
+    free(stem);
+    if (rc < 0) { json_decref(rows); return rc; }
+    return reply(j, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", "bank_list", "total",
+                              (json_int_t)total, "offset", (json_int_t)offset, "limit",
+                              (json_int_t)limit, "rows", rows));
+}
+
+/* ---- bank_item ---- */
+
+#define ITEM_COLS                                                                         \
+    "SELECT id, uid, version, type, stem, options, answer_key, mc_policy, pin_options, spec," \
+    " points_centi, difficulty, point_code, explanation, source, occupation_code, level,"     \
+    " tags, author, status, created_at, created_by, status_by, status_at FROM item "
+static const char SQL_ITEM_LATEST[] =
+    ITEM_COLS "WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
+static const char SQL_ITEM_CHILDREN[] = ITEM_COLS "WHERE parent_id = ? ORDER BY sub_no, id";
+static const char SQL_VERSIONS[] =
+    "SELECT i.id, i.version, i.status, i.created_at, i.created_by, i.import_file,"
+    " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = i.id)"
+    " FROM item i WHERE i.uid = ? AND i.parent_id IS NULL ORDER BY i.version DESC";
+static const char SQL_REVIEWS[] =
+    "SELECT i.version, r.action, r.from_status, r.to_status, r.actor, r.comment, r.at"
+    " FROM item_review r JOIN item i ON i.id = r.item_id"
+    " WHERE i.uid = ? AND i.parent_id IS NULL ORDER BY r.at, r.id";
+
+struct item_row {
+    uint64_t id;
+    int64_t version, pin, points, difficulty, level, created, status_at;
+    char uid[65], type[17], mc[9], pc[65], source[256], occ[17], tags[2100], author[130],
+        status[17], created_by[130], status_by[130];
+    char stem[BIG], options[BIG], answer[BIG], spec[BIG], explanation[BIG];
+};
+
+static int item_query(srv_db *db, const char *sql, const char *in, const void *arg,
+                      struct item_row *r)
+{
+    return in[0] == 's'
+        ? srv_db_query(db, sql, "s", "usisssssisiissssissstsst", (const char *)arg, &r->id,
+                       r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
+                       sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
+                       r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
+                       &r->difficulty, r->pc, sizeof r->pc, r->explanation, sizeof r->explanation,
+                       r->source, sizeof r->source, r->occ, sizeof r->occ, &r->level, r->tags,
+                       sizeof r->tags, r->author, sizeof r->author, r->status, sizeof r->status,
+                       &r->created, r->created_by, sizeof r->created_by, r->status_by,
+                       sizeof r->status_by, &r->status_at)
+        : srv_db_query(db, sql, "u", "usisssssisiissssissstsst", *(const uint64_t *)arg, &r->id,
+                       r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
+                       sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
+                       r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
+                       &r->difficulty, r->pc, sizeof r->pc, r->explanation, sizeof r->explanation,
+                       r->source, sizeof r->source, r->occ, sizeof r->occ, &r->level, r->tags,
+                       sizeof r->tags, r->author, sizeof r->author, r->status, sizeof r->status,
+                       &r->created, r->created_by, sizeof r->created_by, r->status_by,
+                       sizeof r->status_by, &r->status_at);
+}
+
+static json_t *item_json(const struct item_row *r)
+{
+    json_t *opts = json_loads(r->options, 0, NULL);
+    if (!json_is_array(opts)) { json_decref(opts); opts = json_array(); }
+    json_t *tags = json_or_null(r->tags);
+    return json_pack(
+        "{s:I, s:s, s:I, s:s, s:s, s:o, s:s, s:o, s:b, s:o, s:f, s:o, s:o, s:o, s:o, s:o, s:o,"
+        " s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
+        "id", (json_int_t)r->id, "uid", r->uid, "version", (json_int_t)r->version, "type", r->type,
+        "stem", r->stem, "options", opts, "answer", r->answer, "mc_policy", str_or_null(r->mc),
+        "pin_options", (int)r->pin, "spec", json_or_null(r->spec), "points",
+        (double)r->points / 100.0, "difficulty", r->difficulty ? json_integer(r->difficulty) : json_null(),
+        "point", str_or_null(r->pc), "explanation", str_or_null(r->explanation), "source",
+        str_or_null(r->source), "occupation", str_or_null(r->occ), "level",
+        r->level ? json_integer(r->level) : json_null(), "tags", json_is_array(tags) ? tags : json_array(),
+        "author", str_or_null(r->author), "status", r->status, "created_at", (json_int_t)r->created,
+        "created_by", str_or_null(r->created_by), "status_by", str_or_null(r->status_by),
+        "status_at", time_or_null(r->status_at));
+}
+
+static int do_item(srv_db *db, srv_job *j)
+{
+    struct item_row *r = malloc(sizeof *r);
+    if (!r) return SRV_ENOMEM;
+    json_t *item = NULL, *children = json_array(), *versions = json_array(), *reviews = json_array();
+    int rc = item_query(db, SQL_ITEM_LATEST, "s", j->uid, r);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_ITEM_LATEST);
+        if (rc == 1) { item = item_json(r); rc = 0; }
+        else if (rc == 0) rc = SRV_ENOTFOUND;
+    }
+    srv_db_done(db, SQL_ITEM_LATEST);
+    uint64_t id = r->id;
+    if (!rc) rc = item_query(db, SQL_ITEM_CHILDREN, "u", &id, r);
+    while (!rc && (rc = srv_db_fetch(db, SQL_ITEM_CHILDREN)) == 1) {
+        rc = 0;
+        json_array_append_new(children, item_json(r));
+    }
+    srv_db_done(db, SQL_ITEM_CHILDREN);
+    uint64_t vid;
+    int64_t ver, at, delivered;
+    char status[17], by[130], file[256], action[17], from[17], comment[4096];
+    if (!rc) rc = srv_db_query(db, SQL_VERSIONS, "s", "uistssi", j->uid, &vid, &ver, status,
+                               sizeof status, &at, by, sizeof by, file, sizeof file, &delivered);
+    while (!rc && (rc = srv_db_fetch(db, SQL_VERSIONS)) == 1) {
+        rc = 0;
+        json_array_append_new(versions, json_pack("{s:I, s:I, s:s, s:I, s:o, s:o, s:b}", "id",
+                                                  (json_int_t)vid, "version", (json_int_t)ver,
+                                                  "status", status, "created_at", (json_int_t)at,
+                                                  "created_by", str_or_null(by), "import_file",
+                                                  str_or_null(file), "delivered", (int)delivered));
+    }
+    srv_db_done(db, SQL_VERSIONS);
+    if (!rc) rc = srv_db_query(db, SQL_REVIEWS, "s", "issssst", j->uid, &ver, action, sizeof action,
+                               from, sizeof from, status, sizeof status, by, sizeof by, comment,
+                               sizeof comment, &at);
+    while (!rc && (rc = srv_db_fetch(db, SQL_REVIEWS)) == 1) {
+        rc = 0;
+        json_array_append_new(reviews, json_pack("{s:I, s:s, s:o, s:s, s:s, s:o, s:I}", "version",
+                                                 (json_int_t)ver, "action", action, "from",
+                                                 str_or_null(from), "to", status, "actor", by,
+                                                 "comment", str_or_null(comment), "at", (json_int_t)at));
+    }
+    srv_db_done(db, SQL_REVIEWS);
+    free(r);
+    if (rc == SRV_ENOTFOUND) {
+        json_decref(children); json_decref(versions); json_decref(reviews);
+        return refuse(j, "not_found", "uid", "uid: no item with this id");
+    }
+    if (rc < 0 || !item) {
+        json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
+        return rc ? rc : SRV_ENOMEM;
+    }
+    json_object_set_new(item, "children", children);
+    return reply(j, json_pack("{s:s, s:o, s:o, s:o}", "type", "bank_item", "item", item,
+                              "versions", versions, "reviews", reviews));
+}
+
+/* ---- bank_review ---- */
+
+static const char SQL_REVIEW_LOCK[] =
+    "SELECT id, version, status FROM item WHERE uid = ? AND parent_id IS NULL"
+    " ORDER BY version DESC LIMIT 1 FOR UPDATE";
+/* Sub-items of a composite share its lifecycle. */
+static const char SQL_REVIEW_SET[] =
+    "UPDATE item SET status = ?, status_by = ?, status_at = UTC_TIMESTAMP(3)"
+    " WHERE id = ? OR parent_id = ?";
+static const char SQL_REVIEW_LOG[] =
+    "INSERT INTO item_review (item_id, action, from_status, to_status, actor, comment)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+
+static int do_review(srv_db *db, srv_job *j)
+{
+    static const struct { const char *action; enum bank_status to; } acts[] = {
+        {"review", BANK_REVIEWED}, {"approve", BANK_APPROVED}, {"return", BANK_DRAFT},
+        {"retire", BANK_RETIRED}, {"restore", BANK_DRAFT}};
+    size_t k = 0;
+    while (k < sizeof acts / sizeof acts[0] && strcmp(acts[k].action, j->action)) k++;
+    if (k == sizeof acts / sizeof acts[0])
+        return refuse(j, "bad_field", "action", "action: one of review, approve, return, retire, restore");
+    const char *comment = j->text && *j->text ? j->text : NULL;
+    if (!strcmp(j->action, "return") && !comment)
+        return refuse(j, "bad_field", "comment", "comment: say why the item is sent back");
+    int rc = srv_db_begin(db);
+    if (rc) return rc;
+    uint64_t id = 0;
+    int64_t version = 0;
+    char status[17] = "";
+    rc = srv_db_query(db, SQL_REVIEW_LOCK, "s", "uis", j->uid, &id, &version, status, sizeof status);
+    int found = rc ? rc : srv_db_fetch(db, SQL_REVIEW_LOCK);
+    srv_db_done(db, SQL_REVIEW_LOCK);
+    if (found < 0) { srv_db_rollback(db); return found; }
+    if (found == 0) {
+        srv_db_rollback(db);
+        return refuse(j, "not_found", "uid", "uid: no item with this id");
+    }
+    enum bank_status from;
+    if (bank_status_parse(status, &from)) from = BANK_DRAFT;
+    /* restore is only for retired items; return only for items under review or approved */
+    int ok = bank_status_transition_ok(from, acts[k].to) &&
+             (strcmp(j->action, "restore") || from == BANK_RETIRED) &&
+             (strcmp(j->action, "return") || from == BANK_REVIEWED || from == BANK_APPROVED);
+    if (!ok) {
+        srv_db_rollback(db);
+        char msg[160];
+        snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->action);
+        return refuse(j, "bad_transition", "action", msg);
+    }
+    const char *to = bank_status_name(acts[k].to);
+    rc = srv_db_exec(db, SQL_REVIEW_SET, "ssuu", to, j->login, id, id);
+    if (!rc) rc = srv_db_exec(db, SQL_REVIEW_LOG, "usssss", id, j->action, status, to, j->login, comment);
+    if (!rc) rc = srv_db_commit(db);
+    if (rc) { srv_db_rollback(db); return rc; }
+    SRV_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->uid, (long long)version, status, to, j->login);
+    return reply(j, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", "bank_reviewed", "uid",
+                              j->uid, "version", (json_int_t)version, "action", j->action,
+                              "from", status, "status", to));
+}
+
+/* ---- bank_health ---- */
+
+static const char SQL_HEALTH_NODES[] =
+    "SELECT n.code, n.name, n.kind, n.depth, n.weight_centi, n.importance, p.code,"
+    " (SELECT COUNT(*) FROM item i WHERE n.kind = 'point' AND i.point_code = n.code"
+    "   AND i.occupation_code = b.occupation_code AND i.level = b.level AND i.parent_id IS NULL"
+    "   AND i.status <> 'retired'"
+    "   AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version))"
+    " FROM blueprint b JOIN blueprint_node n ON n.blueprint_id = b.id"
+    " LEFT JOIN blueprint_node p ON p.id = n.parent_id"
+    " WHERE b.occupation_code = ? AND b.level = ? AND b.part = ? ORDER BY n.position";
+static const char SQL_HEALTH_YEAR[] =
+    "SELECT COUNT(*), COALESCE(SUM(i.version = 1 AND i.created_at >= ?), 0),"
+    " COALESCE(SUM(i.version > 1 AND i.created_at >= ?), 0),"
+    " COALESCE(SUM(i.point_code IS NULL), 0)"
+    " FROM item i WHERE i.occupation_code = ? AND i.level = ? AND i.parent_id IS NULL"
+    " AND i.status <> 'retired'"
+    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)";
+
+#define HEALTH_MIN_ITEMS 4     /* fewer items per 鉴定点 cannot vary papers enough */
+
+struct hnode { char code[65], parent[65], kind; int64_t weight, items; char imp; int points; };
+
+static int do_health(srv_db *db, srv_job *j)
+{
+    const char *pname = *j->part ? j->part : "theory";
+    if (strcmp(pname, "theory") && strcmp(pname, "skills"))
+        return refuse(j, "bad_field", "part", "part: theory or skills");
+    char code[65], name[520], kind[8], imp[2], parent[65];
+    int64_t depth, weight, items;
+    struct hnode *nodes = NULL;
+    int n = 0, cap = 0;
+    json_t *jpoints = json_array(), *jranges = json_array();
+    int rc;
+    rc = srv_db_query(db, SQL_HEALTH_NODES, "sis", "sssiissi", j->occupation, j->level, pname,
+                      code, sizeof code, name, sizeof name, kind, sizeof kind, &depth, &weight,
+                      imp, sizeof imp, parent, sizeof parent, &items);
+    while (!rc && (rc = srv_db_fetch(db, SQL_HEALTH_NODES)) == 1) {
+        rc = 0;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct hnode *nn = realloc(nodes, (size_t)cap * sizeof *nn);
+            if (!nn) { rc = SRV_ENOMEM; break; }
+            nodes = nn;
+        }
+        struct hnode *h = &nodes[n++];
+        memset(h, 0, sizeof *h);
+        snprintf(h->code, sizeof h->code, "%s", code);
+        snprintf(h->parent, sizeof h->parent, "%s", parent);
+        h->kind = kind[0];
+        h->weight = weight;
+        h->items = items;
+        h->imp = imp[0];
+        if (h->kind == 'p')
+            json_array_append_new(jpoints, json_pack("{s:s, s:s, s:o, s:o, s:I, s:b}", "code", code,
+                                                     "name", name, "importance", str_or_null(imp),
+                                                     "range", str_or_null(parent), "items",
+                                                     (json_int_t)items, "low", items < HEALTH_MIN_ITEMS));
+        else
+            json_array_append_new(jranges, json_pack("{s:s, s:s, s:I, s:f, s:o}", "code", code,
+                                                     "name", name, "depth", (json_int_t)depth,
+                                                     "weight", (double)weight / 100.0, "parent",
+                                                     str_or_null(parent)));
+    }
+    srv_db_done(db, SQL_HEALTH_NODES);
+    if (rc < 0) {
+        free(nodes); json_decref(jpoints); json_decref(jranges);
+        return rc;
+    }
+    /* Each 鉴定点 counts for every range above it. */
+    for (int i = 0; i < n; i++) {
+        if (nodes[i].kind != 'p') continue;
+        const char *up = nodes[i].parent;
+        for (int guard = 0; *up && guard < 16; guard++) {
+            int k = 0;
+            while (k < n && strcmp(nodes[k].code, up)) k++;
+            if (k == n) break;
+            nodes[k].points++;
+            up = nodes[k].parent;
+        }
+    }
+    size_t idx;
+    json_t *r;
+    json_array_foreach(jranges, idx, r) {
+        const char *c = json_string_value(json_object_get(r, "code"));
+        for (int k = 0; k < n; k++)
+            if (nodes[k].kind == 'r' && !strcmp(nodes[k].code, c)) {
+                /* the rule of thumb: at least twice as many 鉴定点 as the weight in % */
+                int64_t need = (2 * nodes[k].weight + 99) / 100;
+                json_object_set_new(r, "points", json_integer(nodes[k].points));
+                json_object_set_new(r, "points_needed", json_integer(need));
+                json_object_set_new(r, "low", json_boolean(nodes[k].points < need));
+            }
+    }
+    int64_t pts_by[3] = {0, 0, 0}, items_by[3] = {0, 0, 0};
+    int low = 0, npoints = 0;
+    for (int i = 0; i < n; i++) {
+        if (nodes[i].kind != 'p') continue;
+        npoints++;
+        low += nodes[i].items < HEALTH_MIN_ITEMS;
+        int m = nodes[i].imp == 'X' ? 0 : nodes[i].imp == 'Y' ? 1 : nodes[i].imp == 'Z' ? 2 : -1;
+        if (m >= 0) { pts_by[m]++; items_by[m] += nodes[i].items; }
+    }
+    free(nodes);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    tm.tm_mon = 0; tm.tm_mday = 1; tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    int64_t year_start = (int64_t)timegm(&tm) * 1000;
+    int64_t total = 0, added = 0, revised = 0, unpointed = 0;
+    rc = srv_db_query(db, SQL_HEALTH_YEAR, "ttsi", "iiii", year_start, year_start, j->occupation,
+                      j->level, &total, &added, &revised, &unpointed);
+    if (!rc) rc = srv_db_fetch(db, SQL_HEALTH_YEAR) == 1 ? 0 : SRV_EDB;
+    srv_db_done(db, SQL_HEALTH_YEAR);
+    if (rc) { json_decref(jpoints); json_decref(jranges); return rc; }
+    return reply(j, json_pack(
+        "{s:s, s:s, s:I, s:s, s:b, s:I, s:o, s:o, s:i, s:i, s:{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}},"
+        " s:{s:I, s:I, s:I, s:I, s:I}}",
+        "type", "bank_health", "occupation", j->occupation, "level", (json_int_t)j->level,
+        "part", pname, "blueprint", n > 0, "min_items", (json_int_t)HEALTH_MIN_ITEMS,
+        "points", jpoints, "ranges", jranges, "n_points", npoints, "points_low", low,
+        "mix", "points", "X", (json_int_t)pts_by[0], "Y", (json_int_t)pts_by[1], "Z", (json_int_t)pts_by[2],
+        "items", "X", (json_int_t)items_by[0], "Y", (json_int_t)items_by[1], "Z", (json_int_t)items_by[2],
+        "year", "year", (json_int_t)(tm.tm_year + 1900), "items", (json_int_t)total, "added",
+        (json_int_t)added, "revised", (json_int_t)revised, "without_point", (json_int_t)unpointed));
+}
+
+/* ---- bank_save ---- */
+
+/* The editor's JSON into a bank item (strings in a). Shape problems are diag lines
+ * "item: field: reason", like an import's. */
+static const char *jstr(json_t *o, const char *k, bank_arena *a)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) && json_string_length(v) ? bank_arena_strdup(a, json_string_value(v)) : NULL;
+}
+
+static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d, int depth,
+                          const char *where)
+{
+    static const char *const known[] = {
+        "uid", "type", "stem", "options", "answer", "mc_policy", "pin_options", "points",
+        "difficulty", "point", "explanation", "source", "occupation", "level", "author", "tags",
+        "time_minutes", "equipment", "criteria", "children", NULL};
+    int bad = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        int k = 0;
+        while (known[k] && strcmp(known[k], key)) k++;
+        if (!known[k]) { bank_diag_add(d, where, 0, key, "unknown field"); bad++; }
+    }
+    it->file = where;
+    it->uid = depth ? NULL : jstr(o, "uid", a);
+    const char *type = jstr(o, "type", a);
+    if (!type || bank_type_parse(type, &it->type)) {
+        bank_diag_add(d, where, 0, "type", "expected one of single, multi, tf, fill, short, essay, composite, practical");
+        return bad + 1;
+    }
+    it->stem = jstr(o, "stem", a);
+    json_t *opts = json_object_get(o, "options");
+    if (opts && !json_is_array(opts)) { bank_diag_add(d, where, 0, "options", "expected an array of texts"); bad++; }
+    size_t i;
+    json_array_foreach(opts, i, v) {
+        if (i >= BANK_MAX_OPTIONS) { bank_diag_add(d, where, 0, "options", "at most %d options", BANK_MAX_OPTIONS); bad++; break; }
+        if (!json_is_string(v)) { bank_diag_add(d, where, 0, "options", "option %c is not a text", (char)('A' + i)); bad++; continue; }
+        it->options[it->n_options++] = bank_arena_strdup(a, json_string_value(v));
+    }
+    it->answer = jstr(o, "answer", a);
+    const char *mc = jstr(o, "mc_policy", a);
+    if (mc && bank_mc_policy_parse(mc, &it->mc_policy)) { bank_diag_add(d, where, 0, "mc_policy", "expected all, half or ratio"); bad++; }
+    it->pin_options = json_is_true(json_object_get(o, "pin_options"));
+    json_t *pts = json_object_get(o, "points");
+    if (pts && !json_is_number(pts)) { bank_diag_add(d, where, 0, "points", "expected a number"); bad++; }
+    it->points_centi = (int)(json_number_value(pts) * 100 + 0.5);
+    it->difficulty = (int)json_integer_value(json_object_get(o, "difficulty"));
+    it->point_code = jstr(o, "point", a);
+    it->explanation = jstr(o, "explanation", a);
+    it->source = jstr(o, "source", a);
+    it->occupation = jstr(o, "occupation", a);
+    it->level = (int)json_integer_value(json_object_get(o, "level"));
+    it->author = jstr(o, "author", a);
+    json_t *tags = json_object_get(o, "tags");
+    if (json_is_array(tags) && json_array_size(tags)) {
+        it->tags = bank_arena_alloc(a, (json_array_size(tags) + 1) * sizeof *it->tags);
+        json_array_foreach(tags, i, v)
+            if (json_is_string(v) && it->tags && it->n_tags < BANK_MAX_TAGS)
+                it->tags[it->n_tags++] = bank_arena_strdup(a, json_string_value(v));
+    }
+    it->time_minutes = (int)json_integer_value(json_object_get(o, "time_minutes"));
+    it->equipment = jstr(o, "equipment", a);
+    json_t *crit = json_object_get(o, "criteria");
+    if (json_is_array(crit) && json_array_size(crit)) {
+        it->criteria = bank_arena_alloc(a, json_array_size(crit) * sizeof *it->criteria);
+        json_array_foreach(crit, i, v) {
+            if (!it->criteria) break;
+            bank_criterion *c = &it->criteria[it->n_criteria++];
+            c->text = jstr(v, "text", a);
+            c->veto = json_is_true(json_object_get(v, "veto"));
+            c->points_centi = (int)(json_number_value(json_object_get(v, "points")) * 100 + 0.5);
+        }
+    }
+    json_t *kids = json_object_get(o, "children");
+    if (json_is_array(kids) && json_array_size(kids)) {
+        if (depth) { bank_diag_add(d, where, 0, "children", "a sub-item has no sub-items"); return bad + 1; }
+        size_t nk = json_array_size(kids);
+        it->children = bank_arena_alloc(a, nk * sizeof *it->children);
+        if (!it->children) return bad + 1;
+        json_array_foreach(kids, i, v) {
+            char *w = bank_arena_printf(a, "%s.children[%zu]", where, i);
+            bad += json_is_object(v) ? item_from_json(v, &it->children[i], a, d, 1, w) : 1;
+            it->n_children++;
+        }
+    }
+    return bad;
+}
+
+/* Until the sanitizer (bank_item_prepare) is in the bank module, the editor sends plain
+ * text and it is stored the way a plain-text import would be: escaped, line breaks as <br>.
+ * Nothing a staff member types can become markup. */
+static const char *plain_html(const char *s, bank_arena *a)
+{
+    if (!s) return NULL;
+    size_t n = 0;
+    for (const char *p = s; *p; p++) n += *p == '<' || *p == '>' ? 4 : *p == '&' ? 5 : *p == '"' ? 6 : *p == '\n' ? 4 : 1;
+    char *o = bank_arena_alloc(a, n + 1), *w = o;
+    if (!o) return NULL;
+    for (const char *p = s; *p; p++) {
+        const char *e = *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;"
+                      : *p == '"' ? "&quot;" : *p == '\n' ? "<br>" : NULL;
+        if (e) { memcpy(w, e, strlen(e)); w += strlen(e); }
+        else if (*p != '\r') *w++ = *p;
+    }
+    *w = 0;
+    return o;
+}
+
+static int prepare_plain(bank_item *it, bank_arena *a)
+{
+    it->stem = plain_html(it->stem, a);
+    for (int i = 0; i < it->n_options; i++) it->options[i] = plain_html(it->options[i], a);
+    it->explanation = plain_html(it->explanation, a);
+    if (it->type == BANK_SHORT || it->type == BANK_ESSAY) it->answer = plain_html(it->answer, a);
+    it->equipment = plain_html(it->equipment, a);
+    for (int i = 0; i < it->n_children; i++)
+        if (prepare_plain(&it->children[i], a)) return -1;
+    if (it->type == BANK_COMPOSITE) {
+        it->points_centi = 0;
+        for (int i = 0; i < it->n_children; i++) it->points_centi += it->children[i].points_centi;
+    }
+    return 0;
+}
+
+static void hexs(const uint8_t *in, char out[65])
+{
+    static const char h[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) { out[2 * i] = h[in[i] >> 4]; out[2 * i + 1] = h[in[i] & 15]; }
+    out[64] = 0;
+}
+
+static const char SQL_SAVE_LATEST[] =
+    "SELECT id, version, status, HEX(full_hash),"
+    " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = item.id)"
+    " FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1 FOR UPDATE";
+#define ITEM_VALUES                                                                           \
+    "type = ?, stem = ?, options = ?, answer_key = ?, mc_policy = ?, pin_options = ?,"         \
+    " spec = ?, points_centi = ?, difficulty = NULLIF(?, 0), point_code = ?, explanation = ?,"  \
+    " source = ?, content_hash = UNHEX(?), full_hash = UNHEX(?), occupation_code = ?,"         \
+    " level = NULLIF(?, 0), tags = ?, author = ?, created_by = ?"
+static const char SQL_SAVE_INSERT[] =
+    "INSERT INTO item SET uid = ?, version = ?, status = 'draft', parent_id = NULLIF(?, 0),"
+    " sub_no = NULLIF(?, 0), " ITEM_VALUES;
+static const char SQL_SAVE_UPDATE[] = "UPDATE item SET " ITEM_VALUES " WHERE id = ?";
+static const char SQL_SAVE_DROP_CHILDREN[] = "DELETE FROM item WHERE parent_id = ?";
+static const char SQL_SAVE_LOG[] =
+    "INSERT INTO item_review (item_id, action, from_status, to_status, actor) VALUES (?, 'edit', ?, 'draft', ?)";
+static const char SQL_BP_HAS[] =
+    "SELECT COUNT(*), COALESCE(SUM(n.code = ?), 0) FROM blueprint b JOIN blueprint_node n"
+    " ON n.blueprint_id = b.id AND n.kind = 'point' WHERE b.occupation_code = ? AND b.level = ?";
+
+/* The stored columns of one item (its own row; children are rows of their own). */
+struct cols { char *options, *spec, *tags; char ch[65], fh[65]; };
+
+static int cols_make(const bank_item *it, struct cols *c)
+{
+    json_t *o = json_array(), *t = json_array();
+    for (int i = 0; i < it->n_options; i++) json_array_append_new(o, json_string(it->options[i]));
+    for (int i = 0; i < it->n_tags; i++) json_array_append_new(t, json_string(it->tags[i]));
+    c->options = dump(o);
+    c->tags = it->n_tags ? dump(t) : (json_decref(t), NULL);
+    c->spec = NULL;
+    if (it->type == BANK_PRACTICAL) {
+        json_t *cr = json_array();
+        for (int i = 0; i < it->n_criteria; i++)
+            json_array_append_new(cr, json_pack("{s:s, s:f, s:b}", "text", it->criteria[i].text ? it->criteria[i].text : "",
+                                                "points", it->criteria[i].points_centi / 100.0,
+                                                "veto", it->criteria[i].veto));
+        c->spec = dump(json_pack("{s:i, s:s, s:o}", "time_minutes", it->time_minutes, "equipment",
+                                 it->equipment ? it->equipment : "", "criteria", cr));
+    }
+    hexs(it->content_hash, c->ch);
+    hexs(it->full_hash, c->fh);
+    return c->options ? 0 : SRV_ENOMEM;
+}
+
+static void cols_free(struct cols *c) { free(c->options); free(c->spec); free(c->tags); }
+
+#define ITEM_ARGS(it, c, actor)                                                              \
+    bank_type_name((it)->type), (it)->stem, (c).options, (it)->answer ? (it)->answer : "",     \
+    (it)->type == BANK_MULTI ? bank_mc_policy_name((it)->mc_policy) : NULL,                    \
+    (int64_t)(it)->pin_options, (c).spec, (int64_t)(it)->points_centi, (int64_t)(it)->difficulty, \
+    (it)->point_code, (it)->explanation, (it)->source, (c).ch, (c).fh, (it)->occupation,         \
+    (int64_t)(it)->level, (c).tags, (it)->author, actor
+#define ITEM_FMT "sssssisiisssssssiss"
+
+static int insert_row(srv_db *db, const bank_item *it, int64_t version, uint64_t parent,
+                      int64_t sub_no, const char *actor, uint64_t *id)
+{
+    struct cols c;
+    int rc = cols_make(it, &c);
+    if (!rc) rc = srv_db_exec(db, SQL_SAVE_INSERT, "siui" ITEM_FMT, it->uid, version, parent, sub_no,
+                              ITEM_ARGS(it, c, actor));
+    cols_free(&c);
+    if (!rc) *id = srv_db_insert_id(db, SQL_SAVE_INSERT);
+    return rc;
+}
+
+static int insert_children(srv_db *db, const bank_item *it, int64_t version, uint64_t parent,
+                           const char *actor)
+{
+    for (int i = 0; i < it->n_children; i++) {
+        uint64_t cid;
+        int rc = insert_row(db, &it->children[i], version, parent, i + 1, actor, &cid);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int save_store(srv_db *db, srv_job *j, const bank_item *it, const char **outcome,
+                      int64_t *version)
+{
+    uint64_t id = 0;
+    int64_t delivered = 0;
+    char status[17] = "", fh[65] = "", mine[65];
+    hexs(it->full_hash, mine);
+    int rc = srv_db_query(db, SQL_SAVE_LATEST, "s", "uissi", it->uid, &id, version, status,
+                          sizeof status, fh, sizeof fh, &delivered);
+    int found = rc ? rc : srv_db_fetch(db, SQL_SAVE_LATEST);
+    srv_db_done(db, SQL_SAVE_LATEST);
+    if (found < 0) return found;
+    if (found && !strcasecmp(fh, mine)) { *outcome = "unchanged"; return 0; }
+    if (found && !delivered && !strcmp(status, "draft")) {
+        /* a draft no paper ever held may change in place */
+        struct cols c;
+        rc = cols_make(it, &c);
+        if (!rc) rc = srv_db_exec(db, SQL_SAVE_UPDATE, ITEM_FMT "u", ITEM_ARGS(it, c, j->login), id);
+        cols_free(&c);
+        if (!rc) rc = srv_db_exec(db, SQL_SAVE_DROP_CHILDREN, "u", id);
+        if (!rc) rc = insert_children(db, it, *version, id, j->login);
+        *outcome = "updated";
+    } else {
+        *version = found ? *version + 1 : 1;
+        rc = insert_row(db, it, *version, 0, 0, j->login, &id);
+        if (!rc) rc = insert_children(db, it, *version, id, j->login);
+        *outcome = found ? "new_version" : "new_item";
+    }
+    if (!rc) rc = srv_db_exec(db, SQL_SAVE_LOG, "uss", id, found ? status : NULL, j->login);
+    return rc;
+}
+
+/* bank_item_finalize fills full_hash once the bank module computes it; before that, a
+ * hash over every stored column stands in, so "unchanged" still means unchanged. */
+static void hash_cols(EVP_MD_CTX *ctx, const bank_item *it)
+{
+    struct cols c;
+    if (cols_make(it, &c)) return;
+    char num[64];
+    const char *parts[] = {bank_type_name(it->type), it->stem, c.options, it->answer,
+                           it->type == BANK_MULTI ? bank_mc_policy_name(it->mc_policy) : NULL,
+                           c.spec, it->point_code, it->explanation, it->source, it->occupation,
+                           c.tags, it->author};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        EVP_DigestUpdate(ctx, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) + 1 : 1);
+    int n = snprintf(num, sizeof num, "%d.%d.%d.%d.%d", it->pin_options, it->points_centi,
+                     it->difficulty, it->level, it->n_children);
+    EVP_DigestUpdate(ctx, num, (size_t)n + 1);
+    cols_free(&c);
+    for (int i = 0; i < it->n_children; i++) hash_cols(ctx, &it->children[i]);
+}
+
+static void ensure_full_hash(bank_item *it)
+{
+    static const uint8_t zero[32];
+    if (memcmp(it->full_hash, zero, 32)) return;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned len = 0;
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        hash_cols(ctx, it);
+        EVP_DigestFinal_ex(ctx, it->full_hash, &len);
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+static int do_save(srv_db *db, srv_job *j)
+{
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_diag d;
+    bank_diag_init(&d, a);
+    json_t *o = j->text ? json_loads(j->text, 0, NULL) : NULL;
+    bank_itemset set;
+    bank_itemset_init(&set, a);
+    bank_item *it = bank_itemset_push(&set);
+    int rc = 0, removed = 0;
+    int bad = !o || !it ? 1 : item_from_json(o, it, a, &d, 0, "item");
+    json_decref(o);
+    if (!bad && prepare_plain(it, a)) rc = SRV_ENOMEM;
+    if (!rc && !bad) bad = bank_item_validate(it, &d);
+    if (!rc && !bad && bank_item_finalize(it, a)) rc = SRV_ENOMEM;
+    if (!rc && !bad) ensure_full_hash(it);
+    /* A 鉴定点 must be one of the blueprint's, when there is a blueprint. */
+    if (!rc && !bad && it->point_code && it->occupation && it->level) {
+        int64_t npoints = 0, has = 0;
+        rc = srv_db_query(db, SQL_BP_HAS, "ssi", "ii", it->point_code, it->occupation,
+                          (int64_t)it->level, &npoints, &has);
+        if (!rc) rc = srv_db_fetch(db, SQL_BP_HAS) == 1 ? 0 : SRV_EDB;
+        srv_db_done(db, SQL_BP_HAS);
+        if (!rc && npoints && !has) {
+            bank_diag_add(&d, "item", 0, "point", "%s is not a 鉴定点 of the blueprint of %s level %d",
+                          it->point_code, it->occupation, it->level);
+            bad = 1;
+        }
+    }
+    if (rc) { bank_arena_free(a); return rc; }
+    if (bad) {
+        json_t *lines = json_array();
+        for (size_t i = 0; i < d.n; i++) json_array_append_new(lines, json_string(d.lines[i]));
+        if (!d.n) json_array_append_new(lines, json_string("item: expected a JSON object"));
+        bank_arena_free(a);
+        return reply(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "error", "code", "invalid",
+                                  "message", "the item has problems; nothing was saved", "diag", lines));
+    }
+    const char *outcome = NULL;
+    int64_t version = 0;
+    rc = srv_db_begin(db);
+    if (!rc) rc = save_store(db, j, it, &outcome, &version);
+    if (!rc) rc = srv_db_commit(db);
+    if (rc) { srv_db_rollback(db); bank_arena_free(a); return rc; }
+    SRV_INFO("bank", "save uid=%s version=%lld %s by=%s", it->uid, (long long)version, outcome, j->login);
+    rc = reply(j, json_pack("{s:s, s:s, s:I, s:s, s:i}", "type", "bank_saved", "uid", it->uid,
+                            "version", (json_int_t)version, "outcome", outcome, "removed", removed));
+    bank_arena_free(a);
+    return rc;
+}
+
+int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+{
+    (void)x;
+    switch (j->kind) {
+    case SRV_JOB_BANK_CATALOG: return do_catalog(db, j);
+    case SRV_JOB_BANK_LIST: return do_list(db, j);
+    case SRV_JOB_BANK_ITEM: return do_item(db, j);
+    case SRV_JOB_BANK_REVIEW: return do_review(db, j);
+    case SRV_JOB_BANK_SAVE: return do_save(db, j);
+    case SRV_JOB_BANK_HEALTH: return do_health(db, j);
+    default: return SRV_EINVAL;
+    }
+}
