@@ -3,6 +3,7 @@
  * figures of a bank. Replies are JSON text built here; keys and explanations go only to
  * staff connections (the service thread checked the roles before queueing the job). */
 #include "srv_int.h"
+#include "../importers/imp.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -907,6 +908,108 @@ static int do_save(srv_db *db, srv_job *j)
     return rc;
 }
 
+/* ---- POST /api/bank/import ---- */
+
+static const char SQL_STAFF_LOGIN_OF[] = "SELECT login FROM staff_user WHERE id = ? AND disabled = 0";
+static const char SQL_IMPORT_LOG[] =
+    "INSERT INTO bank_import (file, format, actor, items_new, versions_new, unchanged, rejected, report)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+static int http_refuse(srv_job *j, int status, const char *code, const char *msg)
+{
+    j->http_status = status;
+    return refuse(j, code, NULL, msg);
+}
+
+/* The file name only: it goes into every diag line and into item.import_file. */
+static void display_name(const char *given, char *out, size_t cap)
+{
+    const char *b = strrchr(given, '/');
+    b = b ? b + 1 : given;
+    const char *bs = strrchr(b, '\\');
+    b = bs ? bs + 1 : b;
+    size_t n = 0;
+    for (; *b && n + 1 < cap; b++)
+        if ((unsigned char)*b >= 0x20 && *b != ':') out[n++] = *b;
+    out[n] = 0;
+    if (!n) snprintf(out, cap, "upload");
+}
+
+static int do_import(srv_db *db, srv_job *j)
+{
+    char login[65] = "";
+    int rc = srv_db_query(db, SQL_STAFF_LOGIN_OF, "u", "s", j->staff_id, login, sizeof login);
+    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_LOGIN_OF);
+    srv_db_done(db, SQL_STAFF_LOGIN_OF);
+    if (found < 0) return found;
+    if (!found) return http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled");
+    imp_format f;
+    if (imp_format_parse(j->format, &f))
+        return http_refuse(j, 400, "bad_field", "format: not a known import format");
+    char name[128];
+    display_name(j->uid, name, sizeof name);
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_itemset set;
+    bank_diag d;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    int prc = imp_parse_buffer(f, name, j->text, j->text_len, &set, &d);
+    bank_store_report rep = {0, 0, 0};
+    int stored = 0;
+    char err[512] = "";
+    if (prc == 0 && !j->dry_run) {
+        bank_store_opts so = {.import_file = name, .actor = login};
+        int src = bank_store_items(db->my, &set, &so, &rep, &d, err, sizeof err);
+        if (src == -1 && srv_db_is_lost(mysql_errno(db->my))) {
+            bank_arena_free(a);
+            return SRV_ELOST;
+        }
+        if (src == -1) SRV_ERROR("bank", "import file=%s by=%s: %s", name, login, err);
+        stored = src == 0;
+        if (src == -1) bank_diag_add(&d, name, 0, "database", "%s", err);
+    }
+    int ok = prc == 0 && (j->dry_run || stored);
+    json_t *by_type = json_object(), *by_point = json_object(), *lines = json_array();
+    for (size_t i = 0; i < set.n; i++) {
+        const char *t = bank_type_name(set.items[i].type);
+        const char *pc = set.items[i].point_code ? set.items[i].point_code : "";
+        json_t *v = json_object_get(by_type, t);
+        json_object_set_new(by_type, t, json_integer(v ? json_integer_value(v) + 1 : 1));
+        v = json_object_get(by_point, pc);
+        json_object_set_new(by_point, pc, json_integer(v ? json_integer_value(v) + 1 : 1));
+    }
+    size_t report_len = 1;
+    for (size_t i = 0; i < d.n; i++) {
+        json_array_append_new(lines, json_string(d.lines[i]));
+        report_len += strlen(d.lines[i]) + 1;
+    }
+    if (!j->dry_run) {
+        char *report = malloc(report_len), *w = report;
+        if (report) {
+            for (size_t i = 0; i < d.n; i++) w += sprintf(w, "%s\n", d.lines[i]);
+            *w = 0;
+            rc = srv_db_exec(db, SQL_IMPORT_LOG, "sssiiiis", name, imp_format_name(f), login,
+                             (int64_t)rep.inserted, (int64_t)rep.versions, (int64_t)rep.unchanged,
+                             (int64_t)d.n, report);
+            free(report);
+            if (rc) SRV_WARN("bank", "import log not written: %s", db->err);
+        }
+    }
+    SRV_INFO("bank", "import file=%s format=%s by=%s items=%zu problems=%zu dry_run=%d ok=%d", name,
+             imp_format_name(f), login, set.n, d.n, j->dry_run, ok);
+    j->http_status = 200;
+    j->ok = ok;
+    rc = reply(j, json_pack("{s:s, s:b, s:b, s:s, s:s, s:I, s:o, s:o, s:{s:i, s:i, s:i}, s:I, s:o}",
+                            "type", "bank_import", "ok", ok, "dry_run", j->dry_run, "file", name,
+                            "format", imp_format_name(f), "items", (json_int_t)set.n, "by_type",
+                            by_type, "by_point", by_point, "stored", "new", rep.inserted,
+                            "versions", rep.versions, "unchanged", rep.unchanged, "problems",
+                            (json_int_t)d.n, "diag", lines));
+    bank_arena_free(a);
+    return rc;
+}
+
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     (void)x;
@@ -917,6 +1020,7 @@ int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_BANK_REVIEW: return do_review(db, j);
     case SRV_JOB_BANK_SAVE: return do_save(db, j);
     case SRV_JOB_BANK_HEALTH: return do_health(db, j);
+    case SRV_JOB_BANK_IMPORT: return do_import(db, j);
     default: return SRV_EINVAL;
     }
 }

@@ -71,6 +71,7 @@ typedef struct srv_job {
     char format[16];
     int dry_run;
     int http;                  /* the reply goes to an HTTP request (import) */
+    int http_status;           /* its status code, set by the worker */
 } srv_job;
 
 void srv_job_free(srv_job *j);
