@@ -6,7 +6,6 @@
 #include "../importers/imp.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -670,42 +669,6 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     return bad;
 }
 
-/* Until the sanitizer (bank_item_prepare) is in the bank module, the editor sends plain
- * text and it is stored the way a plain-text import would be: escaped, line breaks as <br>.
- * Nothing a staff member types can become markup. */
-static const char *plain_html(const char *s, bank_arena *a)
-{
-    if (!s) return NULL;
-    size_t n = 0;
-    for (const char *p = s; *p; p++) n += *p == '<' || *p == '>' ? 4 : *p == '&' ? 5 : *p == '"' ? 6 : *p == '\n' ? 4 : 1;
-    char *o = bank_arena_alloc(a, n + 1), *w = o;
-    if (!o) return NULL;
-    for (const char *p = s; *p; p++) {
-        const char *e = *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '&' ? "&amp;"
-                      : *p == '"' ? "&quot;" : *p == '\n' ? "<br>" : NULL;
-        if (e) { memcpy(w, e, strlen(e)); w += strlen(e); }
-        else if (*p != '\r') *w++ = *p;
-    }
-    *w = 0;
-    return o;
-}
-
-static int prepare_plain(bank_item *it, bank_arena *a)
-{
-    it->stem = plain_html(it->stem, a);
-    for (int i = 0; i < it->n_options; i++) it->options[i] = plain_html(it->options[i], a);
-    it->explanation = plain_html(it->explanation, a);
-    if (it->type == BANK_SHORT || it->type == BANK_ESSAY) it->answer = plain_html(it->answer, a);
-    it->equipment = plain_html(it->equipment, a);
-    for (int i = 0; i < it->n_children; i++)
-        if (prepare_plain(&it->children[i], a)) return -1;
-    if (it->type == BANK_COMPOSITE) {
-        it->points_centi = 0;
-        for (int i = 0; i < it->n_children; i++) it->points_centi += it->children[i].points_centi;
-    }
-    return 0;
-}
-
 static void hexs(const uint8_t *in, char out[65])
 {
     static const char h[] = "0123456789abcdef";
@@ -823,39 +786,6 @@ static int save_store(srv_db *db, srv_job *j, const bank_item *it, const char **
     return rc;
 }
 
-/* bank_item_finalize fills full_hash once the bank module computes it; before that, a
- * hash over every stored column stands in, so "unchanged" still means unchanged. */
-static void hash_cols(EVP_MD_CTX *ctx, const bank_item *it)
-{
-    struct cols c;
-    if (cols_make(it, &c)) return;
-    char num[64];
-    const char *parts[] = {bank_type_name(it->type), it->stem, c.options, it->answer,
-                           it->type == BANK_MULTI ? bank_mc_policy_name(it->mc_policy) : NULL,
-                           c.spec, it->point_code, it->explanation, it->source, it->occupation,
-                           c.tags, it->author};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        EVP_DigestUpdate(ctx, parts[i] ? parts[i] : "", parts[i] ? strlen(parts[i]) + 1 : 1);
-    int n = snprintf(num, sizeof num, "%d.%d.%d.%d.%d", it->pin_options, it->points_centi,
-                     it->difficulty, it->level, it->n_children);
-    EVP_DigestUpdate(ctx, num, (size_t)n + 1);
-    cols_free(&c);
-    for (int i = 0; i < it->n_children; i++) hash_cols(ctx, &it->children[i]);
-}
-
-static void ensure_full_hash(bank_item *it)
-{
-    static const uint8_t zero[32];
-    if (memcmp(it->full_hash, zero, 32)) return;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned len = 0;
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        hash_cols(ctx, it);
-        EVP_DigestFinal_ex(ctx, it->full_hash, &len);
-    }
-    EVP_MD_CTX_free(ctx);
-}
-
 static int do_save(srv_db *db, srv_job *j)
 {
     bank_arena *a = bank_arena_new(0);
@@ -869,10 +799,10 @@ static int do_save(srv_db *db, srv_job *j)
     int rc = 0, removed = 0;
     int bad = !o || !it ? 1 : item_from_json(o, it, a, &d, 0, "item");
     json_decref(o);
-    if (!bad && prepare_plain(it, a)) rc = SRV_ENOMEM;
+    /* Rich text may be HTML or plain text, sanitized exactly like an import's. */
+    if (!bad && bank_item_prepare(it, BANK_TEXT_AUTO, a, &removed)) rc = SRV_ENOMEM;
     if (!rc && !bad) bad = bank_item_validate(it, &d);
     if (!rc && !bad && bank_item_finalize(it, a)) rc = SRV_ENOMEM;
-    if (!rc && !bad) ensure_full_hash(it);
     /* A 鉴定点 must be one of the blueprint's, when there is a blueprint. */
     if (!rc && !bad && it->point_code && it->occupation && it->level) {
         int64_t npoints = 0, has = 0;

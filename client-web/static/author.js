@@ -310,11 +310,14 @@ $('act-edit').addEventListener('click', () => { location.hash = `#/edit/${encode
 
 // ---- edit form ----
 
-/* Stored rich text back to the plain text the editor works with (DOMParser runs no script). */
+/* Stored rich text as the editor shows it: text with line breaks when it is only text and
+ * <br>, else its HTML source (the server sanitizes whatever comes back, like an import).
+ * DOMParser runs no script. */
 function toText(html) {
   if (!html) return '';
-  const doc = new DOMParser().parseFromString(`<body>${html.replace(/<br\s*\/?>/gi, '\n')}</body>`, 'text/html');
-  return doc.body.textContent;
+  const withBreaks = html.replace(/<br\s*\/?>/gi, '\n');
+  if (/<[a-z!/]/i.test(withBreaks)) return html;
+  return new DOMParser().parseFromString(`<body>${withBreaks}</body>`, 'text/html').body.textContent;
 }
 
 function field(form, key, labelKey, kind, value, extra = {}) {
