@@ -158,6 +158,7 @@ function fillSelects() {
   options($('f-status'), STATUSES.map((s) => [s, statusName(s)]));
   options($('h-occupation'), occupationItems(), false);
   options($('h-level'), levels, false);
+  healthLevel();
 }
 
 function filters() {
@@ -507,6 +508,16 @@ $('import-form').addEventListener('submit', async (ev) => {
 });
 
 // ---- bank health ----
+
+/* The level follows the occupation: its first blueprint, else the first level it offers. */
+function healthLevel() {
+  const occ = $('h-occupation').value;
+  const bp = (S.catalog?.blueprints || []).find((b) => b.occupation === occ);
+  const o = (S.catalog?.occupations || []).find((x) => x.code === occ);
+  const lv = bp ? String(bp.level) : o && o.levels ? o.levels.split(',')[0].trim() : '';
+  if (lv && [...$('h-level').options].some((x) => x.value === lv)) $('h-level').value = lv;
+}
+$('h-occupation').addEventListener('change', healthLevel);
 
 $('health-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();

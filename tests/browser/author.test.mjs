@@ -1,7 +1,7 @@
 // The staff pages in Debian's Chromium (playwright-core), against a server that
 // tests/run-e2e.sh prepared (staff user chief = author + reviewer, tests/fixtures/).
 // A draft item is made over the WebSocket; chief finds it through the filters, previews
-// it, marks it reviewed and approves it; then uploads a CSV with an error (and reads the
+// it, marks it reviewed and approves it, edits it (version 2); then uploads a CSV with an error (and reads the
 // FILE:LINE line) and a good one. Any console error, page error or CSP violation fails.
 //
 //   cd tests && KC_URL=http://127.0.0.1:PORT node --test browser/author.test.mjs
@@ -100,6 +100,16 @@ test('a reviewer finds, previews and approves an item, then imports CSV files', 
   await waitText(page, 'reviews', '批准');
   await waitText(page, 'reviews', STAFF.login);
   assert.ok(await page.locator(tid('act-approve')).isHidden(), 'no approve button on an approved item');
+
+  // Editing the approved item makes version 2, a draft; version 1 stays approved.
+  await page.locator(tid('act-edit')).click();
+  await page.locator(tid('e-explanation')).fill('HTTP 默认端口为 80，HTTPS 为 443。');
+  await page.locator(tid('e-save')).click();
+  await waitText(page, 'item-uid', `${UID} · v2`);
+  await waitText(page, 'item-status', '草稿');
+  await waitText(page, 'item-explanation', 'HTTPS 为 443');
+  assert.equal(await page.locator(`${tid('versions')} tbody tr`).count(), 2, 'two versions');
+  await waitText(page, 'versions', '已批准');
 
   // Import: a CSV with an error, checked only; the report names FILE:LINE: field.
   await page.locator(tid('nav-import')).click();
