@@ -393,16 +393,17 @@ static int do_item(srv_db *db, srv_job *j)
 
 /* ---- bank_review ---- */
 
-static const char SQL_REVIEW_LOCK[] =
-    "SELECT id, version, status FROM item WHERE uid = ? AND parent_id IS NULL"
-    " ORDER BY version DESC LIMIT 1 FOR UPDATE";
-/* Sub-items of a composite share its lifecycle. */
-static const char SQL_REVIEW_SET[] =
-    "UPDATE item SET status = ?, status_by = ?, status_at = UTC_TIMESTAMP(3)"
-    " WHERE id = ? OR parent_id = ?";
-static const char SQL_REVIEW_LOG[] =
-    "INSERT INTO item_review (item_id, action, from_status, to_status, actor, comment)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_REVIEW_NOW[] =
+    "SELECT version, status FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
+
+/* A lost connection is retried by the worker; everything else is the caller's answer. */
+static int store_failed(srv_db *db, srv_job *j, const char *what, const char *err)
+{
+    if (srv_db_is_lost(mysql_errno(db->my))) return SRV_ELOST;
+    SRV_ERROR("bank", "%s uid=%s by=%s: %s", what, j->uid, j->login, err);
+    snprintf(db->err, sizeof db->err, "%s", err);
+    return SRV_EDB;
+}
 
 static int do_review(srv_db *db, srv_job *j)
 {
@@ -416,36 +417,29 @@ static int do_review(srv_db *db, srv_job *j)
     const char *comment = j->text && *j->text ? j->text : NULL;
     if (!strcmp(j->action, "return") && !comment)
         return refuse(j, "bad_field", "comment", "comment: say why the item is sent back");
-    int rc = srv_db_begin(db);
-    if (rc) return rc;
-    uint64_t id = 0;
     int64_t version = 0;
     char status[17] = "";
-    rc = srv_db_query(db, SQL_REVIEW_LOCK, "s", "uis", j->uid, &id, &version, status, sizeof status);
-    int found = rc ? rc : srv_db_fetch(db, SQL_REVIEW_LOCK);
-    srv_db_done(db, SQL_REVIEW_LOCK);
-    if (found < 0) { srv_db_rollback(db); return found; }
-    if (found == 0) {
-        srv_db_rollback(db);
-        return refuse(j, "not_found", "uid", "uid: no item with this id");
-    }
+    int rc = srv_db_query(db, SQL_REVIEW_NOW, "s", "is", j->uid, &version, status, sizeof status);
+    int found = rc ? rc : srv_db_fetch(db, SQL_REVIEW_NOW);
+    srv_db_done(db, SQL_REVIEW_NOW);
+    if (found < 0) return found;
+    if (!found) return refuse(j, "not_found", "uid", "uid: no item with this id");
     enum bank_status from;
     if (bank_status_parse(status, &from)) from = BANK_DRAFT;
-    /* restore is only for retired items; return only for items under review or approved */
-    int ok = bank_status_transition_ok(from, acts[k].to) &&
-             (strcmp(j->action, "restore") || from == BANK_RETIRED) &&
+    /* The two ways back to draft are told apart by where they start. */
+    int ok = (strcmp(j->action, "restore") || from == BANK_RETIRED) &&
              (strcmp(j->action, "return") || from == BANK_REVIEWED || from == BANK_APPROVED);
-    if (!ok) {
-        srv_db_rollback(db);
-        char msg[160];
-        snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->action);
-        return refuse(j, "bad_transition", "action", msg);
+    char err[512] = "", msg[600];
+    rc = ok ? bank_item_set_status(db->my, j->uid, 0, acts[k].to, j->login, comment, err, sizeof err)
+            : BANK_EREFUSED;
+    if (rc == BANK_EREFUSED || rc == BANK_ENOTFOUND) {
+        if (*err) snprintf(msg, sizeof msg, "action: %s", err);
+        else snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->action);
+        return refuse(j, rc == BANK_ENOTFOUND ? "not_found" : "bad_transition",
+                      rc == BANK_ENOTFOUND ? "uid" : "action", msg);
     }
+    if (rc) return store_failed(db, j, "review", err);
     const char *to = bank_status_name(acts[k].to);
-    rc = srv_db_exec(db, SQL_REVIEW_SET, "ssuu", to, j->login, id, id);
-    if (!rc) rc = srv_db_exec(db, SQL_REVIEW_LOG, "usssss", id, j->action, status, to, j->login, comment);
-    if (!rc) rc = srv_db_commit(db);
-    if (rc) { srv_db_rollback(db); return rc; }
     SRV_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->uid, (long long)version, status, to, j->login);
     return reply(j, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", "bank_reviewed", "uid",
                               j->uid, "version", (json_int_t)version, "action", j->action,
@@ -454,129 +448,56 @@ static int do_review(srv_db *db, srv_job *j)
 
 /* ---- bank_health ---- */
 
-static const char SQL_HEALTH_NODES[] =
-    "SELECT n.code, n.name, n.kind, n.depth, n.weight_centi, n.importance, p.code,"
-    " (SELECT COUNT(*) FROM item i WHERE n.kind = 'point' AND i.point_code = n.code"
-    "   AND i.occupation_code = b.occupation_code AND i.level = b.level AND i.parent_id IS NULL"
-    "   AND i.status <> 'retired'"
-    "   AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version))"
-    " FROM blueprint b JOIN blueprint_node n ON n.blueprint_id = b.id"
-    " LEFT JOIN blueprint_node p ON p.id = n.parent_id"
-    " WHERE b.occupation_code = ? AND b.level = ? AND b.part = ? ORDER BY n.position";
-static const char SQL_HEALTH_YEAR[] =
-    "SELECT COUNT(*), COALESCE(SUM(i.version = 1 AND i.created_at >= ?), 0),"
-    " COALESCE(SUM(i.version > 1 AND i.created_at >= ?), 0),"
-    " COALESCE(SUM(i.point_code IS NULL), 0)"
-    " FROM item i WHERE i.occupation_code = ? AND i.level = ? AND i.parent_id IS NULL"
-    " AND i.status <> 'retired'"
-    " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)";
-
-#define HEALTH_MIN_ITEMS 4     /* fewer items per 鉴定点 cannot vary papers enough */
-
-struct hnode { char code[65], parent[65], kind; int64_t weight, items; char imp; int points; };
-
 static int do_health(srv_db *db, srv_job *j)
 {
-    const char *pname = *j->part ? j->part : "theory";
-    if (strcmp(pname, "theory") && strcmp(pname, "skills"))
+    enum bank_part part = BANK_PART_THEORY;
+    if (*j->part && bank_part_parse(j->part, &part))
         return refuse(j, "bad_field", "part", "part: theory or skills");
-    char code[65], name[520], kind[8], imp[2], parent[65];
-    int64_t depth, weight, items;
-    struct hnode *nodes = NULL;
-    int n = 0, cap = 0;
-    json_t *jpoints = json_array(), *jranges = json_array();
-    int rc;
-    rc = srv_db_query(db, SQL_HEALTH_NODES, "sis", "sssiissi", j->occupation, j->level, pname,
-                      code, sizeof code, name, sizeof name, kind, sizeof kind, &depth, &weight,
-                      imp, sizeof imp, parent, sizeof parent, &items);
-    while (!rc && (rc = srv_db_fetch(db, SQL_HEALTH_NODES)) == 1) {
-        rc = 0;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct hnode *nn = realloc(nodes, (size_t)cap * sizeof *nn);
-            if (!nn) { rc = SRV_ENOMEM; break; }
-            nodes = nn;
-        }
-        struct hnode *h = &nodes[n++];
-        memset(h, 0, sizeof *h);
-        snprintf(h->code, sizeof h->code, "%s", code);
-        snprintf(h->parent, sizeof h->parent, "%s", parent);
-        h->kind = kind[0];
-        h->weight = weight;
-        h->items = items;
-        h->imp = imp[0];
-        if (h->kind == 'p')
-            json_array_append_new(jpoints, json_pack("{s:s, s:s, s:o, s:o, s:I, s:b}", "code", code,
-                                                     "name", name, "importance", str_or_null(imp),
-                                                     "range", str_or_null(parent), "items",
-                                                     (json_int_t)items, "low", items < HEALTH_MIN_ITEMS));
-        else
-            json_array_append_new(jranges, json_pack("{s:s, s:s, s:I, s:f, s:o}", "code", code,
-                                                     "name", name, "depth", (json_int_t)depth,
-                                                     "weight", (double)weight / 100.0, "parent",
-                                                     str_or_null(parent)));
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_health h;
+    memset(&h, 0, sizeof h);
+    char err[512] = "";
+    int rc = bank_health_compute(db->my, j->occupation, (int)j->level, part, a, &h, err, sizeof err);
+    if (rc && rc != BANK_ENOTFOUND) {
+        bank_arena_free(a);
+        return store_failed(db, j, "health", err);
     }
-    srv_db_done(db, SQL_HEALTH_NODES);
-    if (rc < 0) {
-        free(nodes); json_decref(jpoints); json_decref(jranges);
-        return rc;
+    json_t *points = json_array(), *ranges = json_array();
+    int by_imp[3] = {0, 0, 0};
+    for (size_t i = 0; !rc && i < h.n_points; i++) {
+        const bank_health_point *p = &h.points[i];
+        char imp[2] = {p->importance, 0};
+        int m = p->importance == 'X' ? 0 : p->importance == 'Y' ? 1 : p->importance == 'Z' ? 2 : -1;
+        if (m >= 0) by_imp[m]++;
+        const char *range = p->range >= 0 && (size_t)p->range < h.n_ranges ? h.ranges[p->range].code : NULL;
+        json_array_append_new(points, json_pack("{s:s, s:s, s:o, s:o, s:i, s:i, s:b}", "code", p->code,
+                                                "name", p->name, "importance", str_or_null(imp),
+                                                "range", str_or_null(range), "items", p->items,
+                                                "approved", p->approved,
+                                                "low", p->items < BANK_HEALTH_MIN_ITEMS));
     }
-    /* Each 鉴定点 counts for every range above it. */
-    for (int i = 0; i < n; i++) {
-        if (nodes[i].kind != 'p') continue;
-        const char *up = nodes[i].parent;
-        for (int guard = 0; *up && guard < 16; guard++) {
-            int k = 0;
-            while (k < n && strcmp(nodes[k].code, up)) k++;
-            if (k == n) break;
-            nodes[k].points++;
-            up = nodes[k].parent;
-        }
+    for (size_t i = 0; !rc && i < h.n_ranges; i++) {
+        const bank_health_range *r = &h.ranges[i];
+        json_array_append_new(ranges, json_pack("{s:s, s:s, s:i, s:f, s:i, s:i, s:b}", "code", r->code,
+                                                "name", r->name, "depth", r->depth, "weight",
+                                                r->weight_centi / 100.0, "points", r->points,
+                                                "points_needed", r->points_needed,
+                                                "low", r->points < r->points_needed));
     }
-    size_t idx;
-    json_t *r;
-    json_array_foreach(jranges, idx, r) {
-        const char *c = json_string_value(json_object_get(r, "code"));
-        for (int k = 0; k < n; k++)
-            if (nodes[k].kind == 'r' && !strcmp(nodes[k].code, c)) {
-                /* the rule of thumb: at least twice as many 鉴定点 as the weight in % */
-                int64_t need = (2 * nodes[k].weight + 99) / 100;
-                json_object_set_new(r, "points", json_integer(nodes[k].points));
-                json_object_set_new(r, "points_needed", json_integer(need));
-                json_object_set_new(r, "low", json_boolean(nodes[k].points < need));
-            }
-    }
-    int64_t pts_by[3] = {0, 0, 0}, items_by[3] = {0, 0, 0};
-    int low = 0, npoints = 0;
-    for (int i = 0; i < n; i++) {
-        if (nodes[i].kind != 'p') continue;
-        npoints++;
-        low += nodes[i].items < HEALTH_MIN_ITEMS;
-        int m = nodes[i].imp == 'X' ? 0 : nodes[i].imp == 'Y' ? 1 : nodes[i].imp == 'Z' ? 2 : -1;
-        if (m >= 0) { pts_by[m]++; items_by[m] += nodes[i].items; }
-    }
-    free(nodes);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    tm.tm_mon = 0; tm.tm_mday = 1; tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    int64_t year_start = (int64_t)timegm(&tm) * 1000;
-    int64_t total = 0, added = 0, revised = 0, unpointed = 0;
-    rc = srv_db_query(db, SQL_HEALTH_YEAR, "ttsi", "iiii", year_start, year_start, j->occupation,
-                      j->level, &total, &added, &revised, &unpointed);
-    if (!rc) rc = srv_db_fetch(db, SQL_HEALTH_YEAR) == 1 ? 0 : SRV_EDB;
-    srv_db_done(db, SQL_HEALTH_YEAR);
-    if (rc) { json_decref(jpoints); json_decref(jranges); return rc; }
-    return reply(j, json_pack(
-        "{s:s, s:s, s:I, s:s, s:b, s:I, s:o, s:o, s:i, s:i, s:{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}},"
-        " s:{s:I, s:I, s:I, s:I, s:I}}",
+    rc = reply(j, json_pack(
+        "{s:s, s:s, s:I, s:s, s:b, s:i, s:o, s:o, s:i, s:i, s:i,"
+        " s:{s:{s:i, s:i, s:i}, s:{s:i, s:i, s:i}}, s:{s:i, s:i, s:i, s:i}}",
         "type", "bank_health", "occupation", j->occupation, "level", (json_int_t)j->level,
-        "part", pname, "blueprint", n > 0, "min_items", (json_int_t)HEALTH_MIN_ITEMS,
-        "points", jpoints, "ranges", jranges, "n_points", npoints, "points_low", low,
-        "mix", "points", "X", (json_int_t)pts_by[0], "Y", (json_int_t)pts_by[1], "Z", (json_int_t)pts_by[2],
-        "items", "X", (json_int_t)items_by[0], "Y", (json_int_t)items_by[1], "Z", (json_int_t)items_by[2],
-        "year", "year", (json_int_t)(tm.tm_year + 1900), "items", (json_int_t)total, "added",
-        (json_int_t)added, "revised", (json_int_t)revised, "without_point", (json_int_t)unpointed));
+        "part", bank_part_name(part), "blueprint", rc == 0, "min_items", BANK_HEALTH_MIN_ITEMS,
+        "points", points, "ranges", ranges, "n_points", (int)h.n_points, "points_low", h.points_short,
+        "ranges_low", h.ranges_short,
+        "mix", "points", "X", by_imp[0], "Y", by_imp[1], "Z", by_imp[2],
+        "items", "X", h.items_by_importance[0], "Y", h.items_by_importance[1], "Z", h.items_by_importance[2],
+        "year", "year", h.year, "items", h.items, "this_year", h.items_this_year,
+        "without_point", h.items_without_point));
+    bank_arena_free(a);
+    return rc;
 }
 
 /* ---- bank_save ---- */
@@ -669,123 +590,6 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     return bad;
 }
 
-static void hexs(const uint8_t *in, char out[65])
-{
-    static const char h[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) { out[2 * i] = h[in[i] >> 4]; out[2 * i + 1] = h[in[i] & 15]; }
-    out[64] = 0;
-}
-
-static const char SQL_SAVE_LATEST[] =
-    "SELECT id, version, status, HEX(full_hash),"
-    " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = item.id)"
-    " FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1 FOR UPDATE";
-#define ITEM_VALUES                                                                           \
-    "type = ?, stem = ?, options = ?, answer_key = ?, mc_policy = ?, pin_options = ?,"         \
-    " spec = ?, points_centi = ?, difficulty = NULLIF(?, 0), point_code = ?, explanation = ?,"  \
-    " source = ?, content_hash = UNHEX(?), full_hash = UNHEX(?), occupation_code = ?,"         \
-    " level = NULLIF(?, 0), tags = ?, author = ?, created_by = ?"
-static const char SQL_SAVE_INSERT[] =
-    "INSERT INTO item SET uid = ?, version = ?, status = 'draft', parent_id = NULLIF(?, 0),"
-    " sub_no = NULLIF(?, 0), " ITEM_VALUES;
-static const char SQL_SAVE_UPDATE[] = "UPDATE item SET " ITEM_VALUES " WHERE id = ?";
-static const char SQL_SAVE_DROP_CHILDREN[] = "DELETE FROM item WHERE parent_id = ?";
-static const char SQL_SAVE_LOG[] =
-    "INSERT INTO item_review (item_id, action, from_status, to_status, actor) VALUES (?, 'edit', ?, 'draft', ?)";
-static const char SQL_BP_HAS[] =
-    "SELECT COUNT(*), COALESCE(SUM(n.code = ?), 0) FROM blueprint b JOIN blueprint_node n"
-    " ON n.blueprint_id = b.id AND n.kind = 'point' WHERE b.occupation_code = ? AND b.level = ?";
-
-/* The stored columns of one item (its own row; children are rows of their own). */
-struct cols { char *options, *spec, *tags; char ch[65], fh[65]; };
-
-static int cols_make(const bank_item *it, struct cols *c)
-{
-    json_t *o = json_array(), *t = json_array();
-    for (int i = 0; i < it->n_options; i++) json_array_append_new(o, json_string(it->options[i]));
-    for (int i = 0; i < it->n_tags; i++) json_array_append_new(t, json_string(it->tags[i]));
-    c->options = dump(o);
-    c->tags = it->n_tags ? dump(t) : (json_decref(t), NULL);
-    c->spec = NULL;
-    if (it->type == BANK_PRACTICAL) {
-        json_t *cr = json_array();
-        for (int i = 0; i < it->n_criteria; i++)
-            json_array_append_new(cr, json_pack("{s:s, s:f, s:b}", "text", it->criteria[i].text ? it->criteria[i].text : "",
-                                                "points", it->criteria[i].points_centi / 100.0,
-                                                "veto", it->criteria[i].veto));
-        c->spec = dump(json_pack("{s:i, s:s, s:o}", "time_minutes", it->time_minutes, "equipment",
-                                 it->equipment ? it->equipment : "", "criteria", cr));
-    }
-    hexs(it->content_hash, c->ch);
-    hexs(it->full_hash, c->fh);
-    return c->options ? 0 : SRV_ENOMEM;
-}
-
-static void cols_free(struct cols *c) { free(c->options); free(c->spec); free(c->tags); }
-
-#define ITEM_ARGS(it, c, actor)                                                              \
-    bank_type_name((it)->type), (it)->stem, (c).options, (it)->answer ? (it)->answer : "",     \
-    (it)->type == BANK_MULTI ? bank_mc_policy_name((it)->mc_policy) : NULL,                    \
-    (int64_t)(it)->pin_options, (c).spec, (int64_t)(it)->points_centi, (int64_t)(it)->difficulty, \
-    (it)->point_code, (it)->explanation, (it)->source, (c).ch, (c).fh, (it)->occupation,         \
-    (int64_t)(it)->level, (c).tags, (it)->author, actor
-#define ITEM_FMT "sssssisiisssssssiss"
-
-static int insert_row(srv_db *db, const bank_item *it, int64_t version, uint64_t parent,
-                      int64_t sub_no, const char *actor, uint64_t *id)
-{
-    struct cols c;
-    int rc = cols_make(it, &c);
-    if (!rc) rc = srv_db_exec(db, SQL_SAVE_INSERT, "siui" ITEM_FMT, it->uid, version, parent, sub_no,
-                              ITEM_ARGS(it, c, actor));
-    cols_free(&c);
-    if (!rc) *id = srv_db_insert_id(db, SQL_SAVE_INSERT);
-    return rc;
-}
-
-static int insert_children(srv_db *db, const bank_item *it, int64_t version, uint64_t parent,
-                           const char *actor)
-{
-    for (int i = 0; i < it->n_children; i++) {
-        uint64_t cid;
-        int rc = insert_row(db, &it->children[i], version, parent, i + 1, actor, &cid);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int save_store(srv_db *db, srv_job *j, const bank_item *it, const char **outcome,
-                      int64_t *version)
-{
-    uint64_t id = 0;
-    int64_t delivered = 0;
-    char status[17] = "", fh[65] = "", mine[65];
-    hexs(it->full_hash, mine);
-    int rc = srv_db_query(db, SQL_SAVE_LATEST, "s", "uissi", it->uid, &id, version, status,
-                          sizeof status, fh, sizeof fh, &delivered);
-    int found = rc ? rc : srv_db_fetch(db, SQL_SAVE_LATEST);
-    srv_db_done(db, SQL_SAVE_LATEST);
-    if (found < 0) return found;
-    if (found && !strcasecmp(fh, mine)) { *outcome = "unchanged"; return 0; }
-    if (found && !delivered && !strcmp(status, "draft")) {
-        /* a draft no paper ever held may change in place */
-        struct cols c;
-        rc = cols_make(it, &c);
-        if (!rc) rc = srv_db_exec(db, SQL_SAVE_UPDATE, ITEM_FMT "u", ITEM_ARGS(it, c, j->login), id);
-        cols_free(&c);
-        if (!rc) rc = srv_db_exec(db, SQL_SAVE_DROP_CHILDREN, "u", id);
-        if (!rc) rc = insert_children(db, it, *version, id, j->login);
-        *outcome = "updated";
-    } else {
-        *version = found ? *version + 1 : 1;
-        rc = insert_row(db, it, *version, 0, 0, j->login, &id);
-        if (!rc) rc = insert_children(db, it, *version, id, j->login);
-        *outcome = found ? "new_version" : "new_item";
-    }
-    if (!rc) rc = srv_db_exec(db, SQL_SAVE_LOG, "uss", id, found ? status : NULL, j->login);
-    return rc;
-}
-
 static int do_save(srv_db *db, srv_job *j)
 {
     bank_arena *a = bank_arena_new(0);
@@ -803,19 +607,6 @@ static int do_save(srv_db *db, srv_job *j)
     if (!bad && bank_item_prepare(it, BANK_TEXT_AUTO, a, &removed)) rc = SRV_ENOMEM;
     if (!rc && !bad) bad = bank_item_validate(it, &d);
     if (!rc && !bad && bank_item_finalize(it, a)) rc = SRV_ENOMEM;
-    /* A 鉴定点 must be one of the blueprint's, when there is a blueprint. */
-    if (!rc && !bad && it->point_code && it->occupation && it->level) {
-        int64_t npoints = 0, has = 0;
-        rc = srv_db_query(db, SQL_BP_HAS, "ssi", "ii", it->point_code, it->occupation,
-                          (int64_t)it->level, &npoints, &has);
-        if (!rc) rc = srv_db_fetch(db, SQL_BP_HAS) == 1 ? 0 : SRV_EDB;
-        srv_db_done(db, SQL_BP_HAS);
-        if (!rc && npoints && !has) {
-            bank_diag_add(&d, "item", 0, "point", "%s is not a 鉴定点 of the blueprint of %s level %d",
-                          it->point_code, it->occupation, it->level);
-            bad = 1;
-        }
-    }
     if (rc) { bank_arena_free(a); return rc; }
     if (bad) {
         json_t *lines = json_array();
@@ -825,15 +616,39 @@ static int do_save(srv_db *db, srv_job *j)
         return reply(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "error", "code", "invalid",
                                   "message", "the item has problems; nothing was saved", "diag", lines));
     }
+    /* An existing uid is an edit (in place for an undelivered draft, else a new version);
+     * an unknown one a new item, stored like an import of one. */
     const char *outcome = NULL;
-    int64_t version = 0;
-    rc = srv_db_begin(db);
-    if (!rc) rc = save_store(db, j, it, &outcome, &version);
-    if (!rc) rc = srv_db_commit(db);
-    if (rc) { srv_db_rollback(db); bank_arena_free(a); return rc; }
-    SRV_INFO("bank", "save uid=%s version=%lld %s by=%s", it->uid, (long long)version, outcome, j->login);
-    rc = reply(j, json_pack("{s:s, s:s, s:I, s:s, s:i}", "type", "bank_saved", "uid", it->uid,
-                            "version", (json_int_t)version, "outcome", outcome, "removed", removed));
+    int version = 1;
+    char err[512] = "";
+    enum bank_edit_result er = 0;
+    int src = it->uid ? bank_store_edit(db->my, it, j->login, NULL, &er, &version, &d, err, sizeof err)
+                      : BANK_ENOTFOUND;
+    if (src == BANK_ENOTFOUND) {
+        bank_store_opts so = {.actor = j->login, .status = BANK_DRAFT};
+        bank_store_report rep = {0, 0, 0};
+        *err = 0;
+        src = bank_store_items(db->my, &set, &so, &rep, &d, err, sizeof err);
+        outcome = rep.inserted ? "new_item" : rep.versions ? "new_version" : "unchanged";
+    } else if (!src) {
+        outcome = er == BANK_EDIT_UNCHANGED ? "unchanged" : er == BANK_EDIT_IN_PLACE ? "updated" : "new_version";
+    }
+    if (src == BANK_EREFUSED) {
+        json_t *lines = json_array();
+        for (size_t i = 0; i < d.n; i++) json_array_append_new(lines, json_string(d.lines[i]));
+        if (!d.n) json_array_append_new(lines, json_string(err));
+        bank_arena_free(a);
+        return reply(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "error", "code", "invalid",
+                                  "message", "the item has problems; nothing was saved", "diag", lines));
+    }
+    if (src) {
+        rc = store_failed(db, j, "save", err);
+        bank_arena_free(a);
+        return rc;
+    }
+    SRV_INFO("bank", "save uid=%s version=%d %s by=%s", it->uid, version, outcome, j->login);
+    rc = reply(j, json_pack("{s:s, s:s, s:i, s:s, s:i}", "type", "bank_saved", "uid", it->uid,
+                            "version", version, "outcome", outcome, "removed", removed));
     bank_arena_free(a);
     return rc;
 }

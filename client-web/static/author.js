@@ -541,8 +541,8 @@ function drawHealth(h) {
   add('staff.h.low', t('staff.h.low_of', { n: h.points_low, min: h.min_items }), 'h-low');
   add('staff.h.mix', `X ${h.mix.points.X} / Y ${h.mix.points.Y} / Z ${h.mix.points.Z}`, 'h-mix');
   add('staff.h.mix_items', `X ${h.mix.items.X} / Y ${h.mix.items.Y} / Z ${h.mix.items.Z}`);
-  add('staff.h.added', `${h.year.added} (${pct(h.year.added, h.year.items)})`, 'h-added');
-  add('staff.h.revised', `${h.year.revised} (${pct(h.year.revised, h.year.items)})`, 'h-revised');
+  add('staff.h.this_year', `${h.year.this_year} (${pct(h.year.this_year, h.year.items)})`, 'h-this-year');
+  add('staff.h.ranges_low', h.ranges_low);
   add('staff.h.without_point', h.year.without_point);
   sum.append(dl);
   box.append(sum);
@@ -560,9 +560,9 @@ function drawHealth(h) {
   if (h.points.length) {
     const c = el('div', 'card');
     c.append(el('h2', null, t('staff.h.per_point')));
-    const tb = table(c, ['staff.h.code', 'staff.h.name', 'staff.h.importance', 'staff.h.nitems']);
+    const tb = table(c, ['staff.h.code', 'staff.h.name', 'staff.h.importance', 'staff.h.nitems', 'staff.h.napproved']);
     for (const p of h.points) {
-      const tr = rowOf([p.code, p.name, p.importance || '', p.items]);
+      const tr = rowOf([p.code, p.name, p.importance || '', p.items, p.approved]);
       if (p.low) tr.className = 'low';
       tr.dataset.point = p.code;
       tb.append(tr);

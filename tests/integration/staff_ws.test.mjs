@@ -183,7 +183,7 @@ describe('review and edit', () => {
     assert.equal(ret.actor, 'reviewer1');
     assert.equal(ret.from, 'reviewed');
     assert.equal(ret.to, 'draft');
-    assert.deepEqual(m.reviews.map((x) => x.action), ['edit', 'review', 'return', 'review', 'approve']);
+    assert.deepEqual(m.reviews.map((x) => x.action), ['import', 'review', 'return', 'review', 'approve']);
     assertError(await r.request({ type: 'bank_review', uid, action: 'restore' }), 'bad_transition');
     assert.equal((await r.request({ type: 'bank_review', uid, action: 'retire' })).status, 'retired');
     assert.equal((await r.request({ type: 'bank_review', uid, action: 'restore' })).status, 'draft');
