@@ -313,6 +313,18 @@ static int item_query(srv_db *db, const char *sql, const char *in, const void *a
                        sizeof r->status_by, &r->status_at);
 }
 
+/* The stored spec counts rubric points x 100 (like points_centi); staff see points. */
+static json_t *spec_json(const char *text)
+{
+    json_t *spec = json_or_null(text), *crit = json_object_get(spec, "criteria"), *c;
+    size_t i;
+    json_array_foreach(crit, i, c) {
+        json_t *p = json_object_get(c, "points");
+        if (json_is_integer(p)) json_object_set_new(c, "points", json_real((double)json_integer_value(p) / 100.0));
+    }
+    return spec;
+}
+
 static json_t *item_json(const struct item_row *r)
 {
     json_t *opts = json_loads(r->options, 0, NULL);
@@ -323,7 +335,7 @@ static json_t *item_json(const struct item_row *r)
         " s:o, s:o, s:s, s:I, s:o, s:o, s:o}",
         "id", (json_int_t)r->id, "uid", r->uid, "version", (json_int_t)r->version, "type", r->type,
         "stem", r->stem, "options", opts, "answer", r->answer, "mc_policy", str_or_null(r->mc),
-        "pin_options", (int)r->pin, "spec", json_or_null(r->spec), "points",
+        "pin_options", (int)r->pin, "spec", spec_json(r->spec), "points",
         (double)r->points / 100.0, "difficulty", r->difficulty ? json_integer(r->difficulty) : json_null(),
         "point", str_or_null(r->pc), "explanation", str_or_null(r->explanation), "source",
         str_or_null(r->source), "occupation", str_or_null(r->occ), "level",
@@ -526,7 +538,7 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
         if (!known[k]) { bank_diag_add(d, where, 0, key, "unknown field"); bad++; }
     }
     it->file = where;
-    it->uid = depth ? NULL : jstr(o, "uid", a);
+    it->uid = jstr(o, "uid", a);            /* sub-items keep theirs; finalize names new ones */
     const char *type = jstr(o, "type", a);
     if (!type || bank_type_parse(type, &it->type)) {
         bank_diag_add(d, where, 0, "type", "expected one of single, multi, tf, fill, short, essay, composite, practical");

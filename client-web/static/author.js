@@ -209,7 +209,7 @@ async function loadList() {
 function answerText(item) {
   if (item.type === 'tf') return item.answer === 'T' ? t('staff.tf.T') : item.answer === 'F' ? t('staff.tf.F') : '';
   if (item.type === 'fill') return item.answer.split(/(?<!\\)\|/).map((b, i) => `(${i + 1}) ${b}`).join('  ');
-  if (item.type === 'composite') return item.children.map((c, i) => `${i + 1}. ${c.answer || '—'}`).join('  ');
+  if (item.type === 'composite') return item.children.map((c, i) => `${i + 1}. ${answerText(c)}`).join('  ');
   if (item.type === 'practical') return t('staff.item.rubric');
   return item.answer || '—';
 }
@@ -340,7 +340,7 @@ function field(form, key, labelKey, kind, value, extra = {}) {
 }
 
 function itemFields(box, it, prefix, sub) {
-  const f = {};
+  const f = { uid: sub ? it.uid : null };
   f.type = field(box, 'type', 'staff.col.type', 'select', it.type || 'single',
     { prefix, options: (sub ? TYPES.filter((x) => x !== 'composite' && x !== 'practical') : TYPES).map((x) => [x, typeName(x)]) });
   const body = el('div', 'type-fields');
@@ -402,6 +402,7 @@ function itemFields(box, it, prefix, sub) {
 function collect(f) {
   const ty = f.type.value;
   const o = { type: ty, stem: f.stem.value };
+  if (f.uid) o.uid = f.uid;
   if (f.options.length) {
     const opts = f.options.map((i) => i.value);
     while (opts.length && !opts[opts.length - 1].trim()) opts.pop();
