@@ -118,10 +118,16 @@ describe('browsing', () => {
     const all = await c.request({ type: 'bank_list', filters: { type: 'single' } });
     assert.equal(all.type, 'bank_list');
     assert.ok(all.total >= 5, `at least the five fixture items: ${all.total}`);
-    const one = await c.request({ type: 'bank_list', filters: { point: 'A-01-002' } });
+    const byPoint = await c.request({ type: 'bank_list', filters: { point: 'A-01-002' } });
+    assert.ok(byPoint.rows.some((r) => r.uid === 'T-002'));
+    assert.ok(byPoint.rows.every((r) => r.point === 'A-01-002'), JSON.stringify(byPoint.rows));
+    const everything = await c.request({ type: 'bank_list' });
+    assert.ok(byPoint.total < everything.total, `the 鉴定点 filter narrows the list: ${byPoint.total} of ${everything.total}`);
+    const one = await c.request({ type: 'bank_list', filters: { point: 'A-01-002', type: 'single', q: 'T-002' } });
     assert.deepEqual(one.rows.map((r) => r.uid), ['T-002']);
-    assert.equal(one.rows[0].point, 'A-01-002');
     assert.ok(one.rows[0].stem.includes('HTTPS'));
+    const fills = await c.request({ type: 'bank_list', filters: { type: 'fill' } });
+    assert.ok(fills.rows.every((r) => r.type === 'fill'));
     const q = await c.request({ type: 'bank_list', filters: { q: 'HTTPS 默认' } });
     assert.ok(q.rows.some((r) => r.uid === 'T-002'));
     assert.ok(q.rows.every((r) => r.stem.includes('HTTPS')));
