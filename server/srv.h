@@ -112,6 +112,9 @@ int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms
 enum srv_msg_type {
     SRV_MSG_LOGIN = 1, SRV_MSG_RESUME, SRV_MSG_START, SRV_MSG_ANSWER, SRV_MSG_SUBMIT,
     SRV_MSG_HEARTBEAT, SRV_MSG_TIME,
+    /* staff connections */
+    SRV_MSG_STAFF_LOGIN, SRV_MSG_STAFF_RESUME, SRV_MSG_BANK_CATALOG, SRV_MSG_BANK_LIST,
+    SRV_MSG_BANK_ITEM, SRV_MSG_BANK_REVIEW, SRV_MSG_BANK_SAVE, SRV_MSG_BANK_HEALTH,
 };
 #define SRV_MAX_EVENTS 32
 typedef struct srv_event { char kind[24]; int64_t at_ms; } srv_event;
@@ -126,6 +129,16 @@ typedef struct srv_msg {
     int64_t seq;
     int n_events;
     srv_event events[SRV_MAX_EVENTS];
+    /* staff messages */
+    char login[65];
+    char password[257];
+    char uid[65];
+    char action[16];
+    char comment[2048];
+    char occupation[17];
+    char part[16];
+    int64_t level, offset, limit;
+    char *obj;                /* malloc'd compact JSON of "filters" / "item"; srv_msg_free */
 } srv_msg;
 typedef struct srv_msg_error {
     const char *code;         /* protocol error code */
@@ -134,6 +147,7 @@ typedef struct srv_msg_error {
     int64_t id;
 } srv_msg_error;
 int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
+void srv_msg_free(srv_msg *m);    /* what parse allocated (obj); m may be parsed again */
 /* Builds {"type":"error",...}; returns a malloc'd string. */
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message);
 

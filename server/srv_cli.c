@@ -1551,6 +1551,7 @@ static const struct cmd cmds[] = {
      "Usage: kaochang results SESSION [--format table|csv|json]\n\n"
      "Prints every candidate of the session with status, score (computed on the server),\n"
      "submission time (UTC) and how it was submitted (candidate or deadline).\n"},
+    {"user", srv__cli_user, srv__cli_user_help},
     {"config", cmd_config,
      "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n"},
 };

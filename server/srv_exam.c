@@ -43,6 +43,7 @@ void srv_job_free(srv_job *j)
     for (int i = 0; i < j->n_swept; i++) free(j->swept_replies[i]);
     free(j->swept_replies);
     free(j->swept);
+    free(j->text);
     free(j);
 }
 
@@ -768,6 +769,7 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     }
     case SRV_JOB_ANSWER:
         return srv_exam_answers(db, x, &j, 1);
+    default:
+        return srv_staff_run(db, x, j);     /* staff and bank jobs */
     }
-    return SRV_EINVAL;
 }

@@ -28,6 +28,10 @@ int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
 enum srv_job_kind {
     SRV_JOB_LOGIN = 1, SRV_JOB_RESUME, SRV_JOB_START, SRV_JOB_ANSWER, SRV_JOB_SUBMIT,
     SRV_JOB_SWEEP, SRV_JOB_EVENTS,
+    /* staff (srv_staff.c, srv_bank.c): from here on */
+    SRV_JOB_STAFF_LOGIN, SRV_JOB_STAFF_RESUME, SRV_JOB_BANK_CATALOG, SRV_JOB_BANK_LIST,
+    SRV_JOB_BANK_ITEM, SRV_JOB_BANK_REVIEW, SRV_JOB_BANK_SAVE, SRV_JOB_BANK_HEALTH,
+    SRV_JOB_BANK_IMPORT,
 };
 enum srv_attempt_status { SRV_ST_NONE = 0, SRV_ST_NOT_STARTED, SRV_ST_IN_PROGRESS, SRV_ST_SUBMITTED };
 
@@ -54,6 +58,20 @@ typedef struct srv_job {
     int n_swept;
     uint64_t *swept;
     char **swept_replies;
+    /* staff: who asks (set by the service thread from the connection, or by the worker on
+     * login) and the request's strings */
+    uint64_t staff_id;
+    unsigned roles;
+    char login[65];
+    char password[257];        /* staff_login only; wiped by the worker */
+    char uid[65], action[16], part[16], occupation[17];
+    int64_t level, offset, limit;
+    char *text;                /* malloc'd: filters / item JSON / comment / import body */
+    size_t text_len;
+    char format[16];
+    int dry_run;
+    int http;                  /* the reply goes to an HTTP request (import) */
+    int http_status;           /* its status code, set by the worker */
 } srv_job;
 
 void srv_job_free(srv_job *j);
@@ -63,6 +81,7 @@ void srv_job_free(srv_job *j);
  * reconnects and runs it again); otherwise fills the replies. */
 typedef struct srv_exam_ctx {
     const unsigned char *token_key;
+    const unsigned char *staff_key;   /* staff tokens: a key of their own */
     int answer_batch;
 } srv_exam_ctx;
 int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
@@ -71,5 +90,28 @@ int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
  * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
 int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
                     int64_t req_id, char **reply, int *already);
+
+/* ---- staff (srv_staff.c) ---- */
+enum {
+    SRV_ROLE_ADMIN = 1, SRV_ROLE_AUTHOR = 2, SRV_ROLE_REVIEWER = 4, SRV_ROLE_AFFAIRS = 8,
+    SRV_ROLE_PROCTOR = 16, SRV_ROLE_EXAMINER = 32, SRV_ROLE_SUPERVISOR = 64,
+};
+/* "author,reviewer" -> bits; 0, or -1 naming the unknown role in bad. */
+int srv_roles_parse(const char *csv, unsigned *out, char *bad, size_t badlen);
+void srv_roles_format(unsigned roles, char *out, size_t outlen);   /* "author,reviewer" */
+/* The staff key is derived from the candidate token secret under its own label, so a
+ * candidate token can never pass as a staff token or the other way round. */
+void srv_staff_key_derive(const unsigned char token_key[32], unsigned char staff_key[32]);
+void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
+                          int64_t expires_ms, char *out, size_t outlen);
+int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
+                          uint64_t *staff_id, unsigned *roles);
+/* Runs a staff job (kind >= SRV_JOB_STAFF_LOGIN) on a worker; same contract as srv_exam_run. */
+int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* The bank jobs (srv_bank.c). */
+int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* `kaochang user …` (srv_cli_user.c). */
+int srv__cli_user(srv_config *cfg, int argc, char **argv);
+extern const char srv__cli_user_help[];
 
 #endif

@@ -8,7 +8,8 @@
 
 struct field {
     const char *name;
-    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response */
+    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response,
+                           'o' object (kept as JSON) */
     int required;
     size_t off, cap;    /* string destination in srv_msg */
     int64_t min, max;   /* integer range / string length range */
@@ -25,6 +26,18 @@ static const struct field f_answer[] = {
     INT("seq", seq, 1, 1, INT64_MAX / 2), {0}};
 static const struct field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
 static const struct field f_none[] = {{0}};
+static const struct field f_staff_login[] = {
+    STR("login", login, 1, 1), STR("password", password, 1, 1), {0}};
+static const struct field f_bank_list[] = {
+    {"filters", 'o', 0, 0, 0, 0, 0}, INT("offset", offset, 0, 0, 1000000),
+    INT("limit", limit, 0, 1, 500), {0}};
+static const struct field f_bank_item[] = {STR("uid", uid, 1, 1), {0}};
+static const struct field f_bank_review[] = {
+    STR("uid", uid, 1, 1), STR("action", action, 1, 1), STR("comment", comment, 0, 0), {0}};
+static const struct field f_bank_save[] = {{"item", 'o', 1, 0, 0, 0, 0}, {0}};
+static const struct field f_bank_health[] = {
+    STR("occupation", occupation, 1, 1), INT("level", level, 1, 1, 5), STR("part", part, 0, 1),
+    {0}};
 
 static const struct {
     const char *name;
@@ -38,6 +51,14 @@ static const struct {
     {"submit", SRV_MSG_SUBMIT, f_none},
     {"heartbeat", SRV_MSG_HEARTBEAT, f_heartbeat},
     {"time", SRV_MSG_TIME, f_none},
+    {"staff_login", SRV_MSG_STAFF_LOGIN, f_staff_login},
+    {"staff_resume", SRV_MSG_STAFF_RESUME, f_resume},
+    {"bank_catalog", SRV_MSG_BANK_CATALOG, f_none},
+    {"bank_list", SRV_MSG_BANK_LIST, f_bank_list},
+    {"bank_item", SRV_MSG_BANK_ITEM, f_bank_item},
+    {"bank_review", SRV_MSG_BANK_REVIEW, f_bank_review},
+    {"bank_save", SRV_MSG_BANK_SAVE, f_bank_save},
+    {"bank_health", SRV_MSG_BANK_HEALTH, f_bank_health},
 };
 
 static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
@@ -229,13 +250,29 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
             *(int64_t *)((char *)m + f->off) = json_integer_value(v);
         } else if (f->kind == 'r') {
             if ((rc = parse_response(v, m, e))) goto out;
+        } else if (f->kind == 'o') {
+            if (!json_is_object(v)) {
+                rc = fail(e, "bad_field", f->name, "%s: expected an object", f->name);
+                goto out;
+            }
+            if (!(m->obj = json_dumps(v, JSON_COMPACT))) {
+                rc = fail(e, "internal", NULL, "out of memory");
+                goto out;
+            }
         } else if ((rc = parse_events(v, m, e))) {
             goto out;
         }
     }
 out:
     json_decref(root);
+    if (rc) srv_msg_free(m);
     return rc;
+}
+
+void srv_msg_free(srv_msg *m)
+{
+    free(m->obj);
+    m->obj = NULL;
 }
 
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message)

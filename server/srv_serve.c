@@ -47,7 +47,11 @@ struct conn {
     int events_in_window;
     int closing;
     int login_fails;
-    int authed;
+    int authed;                    /* a candidate's connection */
+    int staff;                     /* a staff member's connection (never both) */
+    uint64_t staff_id;
+    unsigned roles;
+    char staff_login[65];
     uint64_t attempt_id;
     enum srv_attempt_status status;
     int64_t deadline_ms;
@@ -60,7 +64,26 @@ struct http_pss {
     int status;
     size_t len;
     char body[512];
+    /* POST /api/bank/import: the body is collected here, parsed and stored on a worker,
+     * and the reply sent when the job comes back. */
+    int import;                    /* 1 collecting, 2 queued, 3 replying */
+    uint32_t slot;                 /* in S.https, while import */
+    int over, refused;
+    char *in;
+    size_t in_len, in_cap;
+    char format[16], name[128];
+    int dry_run;
+    uint64_t staff_id;
+    unsigned roles;
+    char *out;
+    size_t out_len, out_off;
+    int headers_sent;
 };
+
+#define HTTP_IMPORTS_MAX 32        /* uploads being received or processed at once */
+#define IMPORT_BYTES_MAX ((size_t)64 << 20)
+
+struct hconn { uint32_t gen; struct lws *wsi; struct http_pss *p; };
 
 static struct server {
     const srv_config *cfg;
@@ -94,7 +117,9 @@ static struct server {
     atomic_int workers_running;
     atomic_ullong answers_committed;
 
+    struct hconn https[HTTP_IMPORTS_MAX];
     unsigned char token_key[32];
+    unsigned char staff_key[32];
     srv_exam_ctx exam;
     srv_paper *papers;
     proct_buffer events;
@@ -347,6 +372,8 @@ static const srv_paper *paper_adopt(srv_paper *p)
     return p;
 }
 
+static void http_import_done(srv_job *j);
+
 static void handle_result(srv_job *j)
 {
     if (j->kind == SRV_JOB_SWEEP) {
@@ -362,6 +389,10 @@ static void handle_result(srv_job *j)
         return;
     }
     if (j->kind == SRV_JOB_EVENTS) return;
+    if (j->http) {
+        http_import_done(j);
+        return;
+    }
     struct conn *c = conn_of(j->conn);
     if (!c) return;                                 /* the connection is gone: drop */
     uint32_t slot = (uint32_t)(j->conn >> 32);
@@ -371,8 +402,28 @@ static void handle_result(srv_job *j)
      * change the new attempt's state. */
     int same = c->attempt_id == j->attempt_id;
     switch (j->kind) {
+    case SRV_JOB_STAFF_LOGIN:
+    case SRV_JOB_STAFF_RESUME:
+        if (j->ok && !c->authed) {
+            c->staff = 1;
+            c->staff_id = j->staff_id;
+            c->roles = j->roles;
+            snprintf(c->staff_login, sizeof c->staff_login, "%s", j->login);
+            c->login_fails = 0;
+            SRV_INFO("staff", "login=%s %s", j->login, j->kind == SRV_JOB_STAFF_LOGIN ? "login" : "resume");
+        } else if (j->ok) {
+            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a candidate");
+            return;
+        } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
+            c->closing = 1;
+        }
+        break;
     case SRV_JOB_LOGIN:
     case SRV_JOB_RESUME:
+        if (j->ok && c->staff) {
+            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a staff member");
+            return;
+        }
         if (j->ok) {
             if (c->authed && c->attempt_id != j->attempt_id) map_del(c->attempt_id, slot);
             c->authed = 1;
@@ -420,6 +471,88 @@ static void drain_results(void)
     }
 }
 
+/* ---- messages from staff ---- */
+
+/* Who may send what: reading is for every bank role, editing for authors, the lifecycle
+ * for reviewers; admin may do everything. */
+static unsigned roles_for(enum srv_msg_type t)
+{
+    switch (t) {
+    case SRV_MSG_BANK_SAVE: return SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
+    case SRV_MSG_BANK_REVIEW: return SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    default: return SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    }
+}
+
+static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
+{
+    if (c->authed) {
+        send_error(c, m->id, "forbidden", NULL, "staff messages are not accepted on a candidate connection");
+        return;
+    }
+    int auth = m->type == SRV_MSG_STAFF_LOGIN || m->type == SRV_MSG_STAFF_RESUME;
+    if (!auth && !c->staff) {
+        send_error(c, m->id, "unauthenticated", NULL, "log in as staff first");
+        return;
+    }
+    if (!auth && !(c->roles & roles_for(m->type))) {
+        send_error(c, m->id, "forbidden", NULL, "your roles do not allow this");
+        return;
+    }
+    if (queue_full()) {
+        send_error(c, m->id, "busy", NULL, "the server is busy; retry in a moment");
+        return;
+    }
+    if (c->inflight >= INFLIGHT_MAX) {
+        send_error(c, m->id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
+        return;
+    }
+    static const enum srv_job_kind kinds[] = {
+        [SRV_MSG_STAFF_LOGIN] = SRV_JOB_STAFF_LOGIN, [SRV_MSG_STAFF_RESUME] = SRV_JOB_STAFF_RESUME,
+        [SRV_MSG_BANK_CATALOG] = SRV_JOB_BANK_CATALOG, [SRV_MSG_BANK_LIST] = SRV_JOB_BANK_LIST,
+        [SRV_MSG_BANK_ITEM] = SRV_JOB_BANK_ITEM, [SRV_MSG_BANK_REVIEW] = SRV_JOB_BANK_REVIEW,
+        [SRV_MSG_BANK_SAVE] = SRV_JOB_BANK_SAVE, [SRV_MSG_BANK_HEALTH] = SRV_JOB_BANK_HEALTH};
+    uint64_t sid = 0;
+    unsigned roles = 0;
+    if (m->type == SRV_MSG_STAFF_RESUME &&
+        srv_staff_token_check(S.staff_key, m->token, srv_now_ms(), &sid, &roles)) {
+        send_error(c, m->id, "bad_token", "token", "the token is invalid or expired; log in again");
+        return;
+    }
+    srv_job *j = job_new(kinds[m->type], handle_of(slot), m->id);
+    if (!j) {
+        send_error(c, m->id, "internal", NULL, "out of memory");
+        return;
+    }
+    if (m->type == SRV_MSG_STAFF_LOGIN) {
+        snprintf(j->login, sizeof j->login, "%s", m->login);
+        memcpy(j->password, m->password, sizeof j->password);
+        memset(m->password, 0, sizeof m->password);
+    } else if (m->type == SRV_MSG_STAFF_RESUME) {
+        j->staff_id = sid;
+    } else {
+        j->staff_id = c->staff_id;
+        j->roles = c->roles;
+        snprintf(j->login, sizeof j->login, "%s", c->staff_login);
+    }
+    snprintf(j->uid, sizeof j->uid, "%s", m->uid);
+    snprintf(j->action, sizeof j->action, "%s", m->action);
+    snprintf(j->occupation, sizeof j->occupation, "%s", m->occupation);
+    snprintf(j->part, sizeof j->part, "%s", m->part);
+    j->level = m->level;
+    j->offset = m->offset;
+    j->limit = m->limit;
+    if (m->type == SRV_MSG_BANK_REVIEW) {
+        j->text = strdup(m->comment);
+    } else {
+        j->text = m->obj;               /* the job owns it now */
+        m->obj = NULL;
+    }
+    j->text_len = j->text ? strlen(j->text) : 0;
+    c->inflight++;
+    enqueue(j);
+}
+
 /* ---- messages from a candidate ---- */
 
 static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t len)
@@ -432,6 +565,16 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     }
     if (S.stopping) {
         send_error(c, m.id, "busy", NULL, "the server is restarting; retry in a moment");
+        srv_msg_free(&m);
+        return;
+    }
+    if (m.type >= SRV_MSG_STAFF_LOGIN) {
+        on_staff_message(slot, c, &m);
+        srv_msg_free(&m);
+        return;
+    }
+    if (c->staff && m.type != SRV_MSG_TIME) {
+        send_error(c, m.id, "forbidden", NULL, "candidate messages are not accepted on a staff connection");
         return;
     }
     int needs_login = m.type != SRV_MSG_LOGIN && m.type != SRV_MSG_RESUME && m.type != SRV_MSG_TIME;
@@ -520,6 +663,8 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     }
     case SRV_MSG_TIME:
         send_time(c, m.id);
+        return;
+    default:                    /* staff messages went to on_staff_message */
         return;
     }
     if (!j) {
@@ -635,12 +780,212 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     }
 }
 
+/* ---- POST /api/bank/import ---- */
+
+static void http_release(struct http_pss *p)
+{
+    if (p->import && S.https[p->slot].p == p) {
+        S.https[p->slot].wsi = NULL;
+        S.https[p->slot].p = NULL;
+        S.https[p->slot].gen++;
+    }
+    free(p->in);
+    free(p->out);
+    p->in = p->out = NULL;
+    p->import = 0;
+}
+
+/* Answers at once (an error found before the body is read) or when the job is done. */
+static void http_reply(struct lws *wsi, struct http_pss *p, int status, char *json)
+{
+    free(p->out);
+    p->status = status;
+    p->out = json;
+    p->out_len = json ? strlen(json) : 0;
+    p->out_off = 0;
+    p->headers_sent = 0;
+    p->import = 3;
+    lws_callback_on_writable(wsi);
+}
+
+static void http_refuse(struct lws *wsi, struct http_pss *p, int status, const char *code,
+                        const char *msg)
+{
+    p->refused = 1;
+    http_reply(wsi, p, status, srv_msg_error_json(-1, code, NULL, msg));
+}
+
+static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
+{
+    int slot = -1;
+    for (int i = 0; i < HTTP_IMPORTS_MAX && slot < 0; i++)
+        if (!S.https[i].wsi) slot = i;
+    p->import = 1;
+    if (slot < 0) {
+        p->import = 0;
+        unsigned char buf[LWS_PRE + 256], *start = &buf[LWS_PRE], *pos = start, *end = &buf[sizeof buf - 1];
+        if (lws_add_http_common_headers(wsi, 503, "application/json", 0, &pos, end) ||
+            lws_finalize_write_http_header(wsi, start, &pos, end))
+            return 1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
+    p->slot = (uint32_t)slot;
+    S.https[slot].wsi = wsi;
+    S.https[slot].p = p;
+    if (strcmp(uri, "/api/bank/import")) {
+        http_refuse(wsi, p, 404, "not_found", "no such endpoint; POST /api/bank/import");
+        return 0;
+    }
+    if (S.stopping) {
+        http_refuse(wsi, p, 503, "busy", "the server is restarting; retry in a moment");
+        return 0;
+    }
+    char auth[300] = "", arg[160];
+    uint64_t sid;
+    unsigned roles;
+    if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
+        strncmp(auth, "Bearer ", 7) ||
+        srv_staff_token_check(S.staff_key, auth + 7, srv_now_ms(), &sid, &roles)) {
+        http_refuse(wsi, p, 401, "bad_token", "send a valid staff token: Authorization: Bearer TOKEN");
+        return 0;
+    }
+    if (!(roles & (SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN))) {
+        http_refuse(wsi, p, 403, "forbidden", "your roles do not allow imports");
+        return 0;
+    }
+    const char *v = lws_get_urlarg_by_name(wsi, "format=", arg, sizeof arg);
+    snprintf(p->format, sizeof p->format, "%s", v ? v : "");
+    v = lws_get_urlarg_by_name(wsi, "dry_run=", arg, sizeof arg);
+    p->dry_run = v && strcmp(v, "0") && strcmp(v, "false");
+    v = lws_get_urlarg_by_name(wsi, "name=", arg, sizeof arg);
+    snprintf(p->name, sizeof p->name, "%s", v && *v ? v : "upload");
+    char cl[32] = "";
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(cl, NULL, 10) > IMPORT_BYTES_MAX) {
+        http_refuse(wsi, p, 413, "too_large", "the file is larger than 64 MiB");
+        return 0;
+    }
+    p->staff_id = sid;
+    p->roles = roles;
+    return 0;
+}
+
+static int import_body(struct http_pss *p, const void *in, size_t len)
+{
+    if (p->refused || p->over) return 0;
+    if (p->in_len + len > IMPORT_BYTES_MAX) {
+        p->over = 1;
+        return 0;
+    }
+    if (p->in_len + len + 1 > p->in_cap) {
+        size_t cap = p->in_cap ? p->in_cap : 65536;
+        while (cap < p->in_len + len + 1) cap *= 2;
+        char *b = realloc(p->in, cap);
+        if (!b) { p->over = 1; return 0; }
+        p->in = b;
+        p->in_cap = cap;
+    }
+    memcpy(p->in + p->in_len, in, len);
+    p->in_len += len;
+    p->in[p->in_len] = 0;
+    return 0;
+}
+
+static void import_queue(struct lws *wsi, struct http_pss *p)
+{
+    if (p->refused) return;
+    if (p->over) {
+        http_refuse(wsi, p, 413, "too_large", "the file is larger than 64 MiB");
+        return;
+    }
+    if (queue_full()) {
+        http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
+        return;
+    }
+    srv_job *j = job_new(SRV_JOB_BANK_IMPORT, ((uint64_t)p->slot << 32) | S.https[p->slot].gen, -1);
+    if (!j) {
+        http_refuse(wsi, p, 500, "internal", "out of memory");
+        return;
+    }
+    j->http = 1;
+    j->staff_id = p->staff_id;
+    j->roles = p->roles;
+    snprintf(j->format, sizeof j->format, "%s", p->format);
+    snprintf(j->uid, sizeof j->uid, "%.64s", p->name);
+    j->dry_run = p->dry_run;
+    j->text = p->in ? p->in : calloc(1, 1);
+    j->text_len = p->in_len;
+    p->in = NULL;
+    p->in_len = p->in_cap = 0;
+    p->import = 2;
+    enqueue(j);
+}
+
+static void http_import_done(srv_job *j)
+{
+    uint32_t slot = (uint32_t)(j->conn >> 32);
+    if (slot >= HTTP_IMPORTS_MAX) return;
+    struct hconn *h = &S.https[slot];
+    if (!h->wsi || h->gen != (uint32_t)j->conn) return;   /* the client went away */
+    http_reply(h->wsi, h->p, j->http_status ? j->http_status : 500, j->reply);
+    j->reply = NULL;
+}
+
+static int import_write(struct lws *wsi, struct http_pss *p)
+{
+    if (p->import != 3) return 0;
+    if (!p->headers_sent) {
+        unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start, *end = &buf[sizeof buf - 1];
+        if (lws_add_http_common_headers(wsi, (unsigned)p->status, "application/json",
+                                        (lws_filepos_t)p->out_len, &pos, end) ||
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                         (const unsigned char *)"no-store", 8, &pos, end) ||
+            lws_finalize_write_http_header(wsi, start, &pos, end))
+            return 1;
+        p->headers_sent = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    enum { CHUNK = 16384 };
+    unsigned char buf[LWS_PRE + CHUNK];
+    size_t n = p->out_len - p->out_off < CHUNK ? p->out_len - p->out_off : CHUNK;
+    int final = p->out_off + n == p->out_len;
+    if (n) memcpy(buf + LWS_PRE, p->out + p->out_off, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return 1;
+    p->out_off += n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    http_release(p);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len)
 {
     struct http_pss *p = user;
     switch (reason) {
+    case LWS_CALLBACK_HTTP_BODY:
+        return p->import ? import_body(p, in, len) : 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->import == 1) import_queue(wsi, p);
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        http_release(p);
+        break;
     case LWS_CALLBACK_HTTP: {
+        char uri[128];
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI) > 0) {
+            http_release(p);
+            memset(p, 0, sizeof *p);
+            return import_begin(wsi, p, uri);
+        }
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strncmp(uri, "/healthz", 8)) {
+            if (lws_return_http_status(wsi, 404, NULL)) return -1;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
         int up = atomic_load(&S.workers_connected);
         pthread_mutex_lock(&S.qlock);
         int queued = S.njobs + S.nanswers;
@@ -665,6 +1010,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         return 0;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (p->import) return import_write(wsi, p);
         unsigned char buf[LWS_PRE + sizeof p->body];
         memcpy(buf + LWS_PRE, p->body, p->len);
         if (lws_write(wsi, buf + LWS_PRE, p->len, LWS_WRITE_HTTP_FINAL) != (int)p->len)
@@ -764,7 +1110,9 @@ int srv_serve(const srv_config *cfg)
         return 1;
     }
     srv_db_close(&db);
+    srv_staff_key_derive(S.token_key, S.staff_key);
     S.exam.token_key = S.token_key;
+    S.exam.staff_key = S.staff_key;
     S.exam.answer_batch = cfg->answer_batch;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
@@ -792,7 +1140,7 @@ int srv_serve(const srv_config *cfg)
     static const struct lws_protocol_vhost_options mimes = {&mime_js, NULL, ".html", "text/html; charset=utf-8"};
     /* HTML is never cached (it names the asset versions); assets are versioned by a
      * content hash in their URL, so they may be cached for a year. */
-    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0};
+    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0}, m_api = {0};
     m_root.mountpoint = "/";
     m_root.mountpoint_len = 1;
     m_root.origin = cfg->web_root;
@@ -812,6 +1160,10 @@ int srv_serve(const srv_config *cfg)
     m_health.origin = "http";
     m_health.origin_protocol = LWSMPRO_CALLBACK;
     m_health.mount_next = &m_static;
+    m_api = m_health;
+    m_api.mountpoint = "/api";
+    m_api.mountpoint_len = 4;
+    m_api.mount_next = &m_health;
 
     static const lws_retry_bo_t retry = {
         .secs_since_valid_ping = 30,
@@ -822,7 +1174,7 @@ int srv_serve(const srv_config *cfg)
     info.port = cfg->port;
     info.iface = cfg->listen[0] ? cfg->listen : NULL;
     info.protocols = protocols;
-    info.mounts = &m_health;
+    info.mounts = &m_api;
     info.foreign_loops = foreign;
     info.retry_and_idle_policy = &retry;
     info.vhost_name = "kaochang";

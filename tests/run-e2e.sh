@@ -253,6 +253,18 @@ expect 0 "approve M-001" kc bank approve M-001 --by 审核员乙
 expect 0 "an approved multiple-choice item goes on a paper" kc paper create --code M-P --title m --items M-001
 contains "$tmp/out" "paper M-P: 1 items, 2.00 points" "the paper takes the item's points"
 
+# ---- staff accounts (tests/integration/staff_ws.test.mjs, tests/browser/author.test.mjs) ----
+printf 'author-password-1\n' >"$tmp/pw-author"
+expect 0 "user add author1" kc user add --login author1 --name 命题员甲 --roles author --password-file "$tmp/pw-author"
+expect 0 "user add reviewer1 (password on stdin)" sh -c "printf 'reviewer-password-1\n' | \"$bin\" --config \"$conf\" user add --login reviewer1 --name 审核员乙 --roles reviewer"
+expect 0 "user add chief" sh -c "printf 'chief-password-1\n' | \"$bin\" --config \"$conf\" user add --login chief --name 主审 --roles author,reviewer"
+expect 2 "an unknown role is refused" kc user add --login x --name x --roles boss --password-file "$tmp/pw-author"
+printf 'short\n' >"$tmp/pw-short"
+expect 1 "a short password is refused" kc user add --login x --name x --roles author --password-file "$tmp/pw-short"
+expect 0 "user list" kc user list
+contains "$tmp/out" "reviewer1" "user list shows the accounts"
+if grep -q 'author-password-1' "$tmp/out"; then fail "user list must not show passwords"; else ok "user list shows no passwords"; fi
+
 # ---- the server ----
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
 srv=$!
