@@ -262,21 +262,13 @@ static void do_truefalse(qctx *c, refmap *rm)
     c->it.answer = key;
 }
 
-/* Moodle shortanswer and numerical have no blank in the text: the blank goes at the end. */
-static int has_blank_mark(const char *s)
-{
-    return s && (strstr(s, "{{") || strstr(s, "____") || strstr(s, "（ ）") ||
-                 strstr(s, "（）") || strstr(s, "( )"));
-}
-
+/* Moodle shortanswer and numerical have no blank in the text: a fill item with one blank
+ * needs no mark either. */
 static void set_fill(qctx *c, bank_blank *b)
 {
     bank_item *it = &c->it;
     it->type = BANK_FILL;
-    if (!(it->answer = bank_fill_key_format(b, 1, c->m->a))) { c->m->oom = 1; return; }
-    if (it->stem && !has_blank_mark(it->stem) &&
-        !(it->stem = bank_arena_printf(c->m->a, "%s ____", it->stem)))
-        c->m->oom = 1;
+    if (!(it->answer = bank_fill_key_format(b, 1, c->m->a))) c->m->oom = 1;
 }
 
 static void do_shortanswer(qctx *c, refmap *rm)

@@ -35,7 +35,36 @@ static void blank_el(xo *o, imp_buf *b, int k)
     o->placed[k - 1] = 1;
 }
 
-/* Text of a fill stem: {{N}} marks blank N; "____" and "（ ）" mark the next blank. */
+/* Length of a blank mark at s as bank_item_validate counts them: a run of two or more _
+ * or ＿, （ ） with only spaces or _ inside, ( ) with at least one; 0 when none. */
+static size_t mark_len(const char *s)
+{
+    size_t n = 0;
+    int run = 0;
+    for (;;) {
+        if (s[n] == '_') n++;
+        else if (!strncmp(s + n, "＿", 3)) n += 3;
+        else break;
+        run++;
+    }
+    if (run >= 2) return n;
+    if (run) return 0;
+    int full = !strncmp(s, "（", 3);
+    if (!full && s[0] != '(') return 0;
+    n = full ? 3 : 1;
+    int inside = 0;
+    for (;;) {
+        if (s[n] == ' ' || s[n] == '\t' || s[n] == '_') n++;
+        else if (!strncmp(s + n, "　", 3) || !strncmp(s + n, "＿", 3)) n += 3;
+        else break;
+        inside++;
+    }
+    if (!strncmp(s + n, "）", 3) && (inside || full)) return n + 3;
+    if (s[n] == ')' && inside) return n + 1;
+    return 0;
+}
+
+/* Text of a fill stem: {{N}} marks blank N; the other marks mark the next blank. */
 static void text_out(xo *o, imp_buf *b, const char *s)
 {
     if (!o->n_blanks) { imp__buf_esc(b, s); return; }
@@ -49,13 +78,9 @@ static void text_out(xo *o, imp_buf *b, const char *s)
             if (p > s + 2 && p[0] == '}' && p[1] == '}' && k >= 1 && k <= o->n_blanks && !o->placed[k - 1])
                 skip = (size_t)(p + 2 - s);
             else k = 0;
-        } else if (!strncmp(s, "____", 4) || !strncmp(s, "（ ）", 7) || !strncmp(s, "（）", 6)) {
+        } else if ((skip = mark_len(s))) {
             while (o->next_blank < o->n_blanks && o->placed[o->next_blank]) o->next_blank++;
-            if (o->next_blank < o->n_blanks) {
-                k = o->next_blank + 1;
-                if (s[0] == '_') { skip = 0; while (s[skip] == '_') skip++; }
-                else skip = !strncmp(s, "（ ）", 7) ? 7 : 6;
-            }
+            if (o->next_blank < o->n_blanks) k = o->next_blank + 1;
         }
         if (k) {
             imp__buf_esc(b, plain.p ? plain.p : "");

@@ -56,9 +56,11 @@ int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, b
     xmlFreeParserCtxt(ctx);
     int line = 1;
     if (doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities)) {
-        line = (int)xmlGetLineNo((xmlNode *)doc->intSubset);
+        /* the DTD node has no line of its own: count up to "<!DOCTYPE" */
+        const char *dt = memmem(buf, len, "<!DOCTYPE", 9);
+        for (const char *p = buf; dt && p < dt; p++) line += *p == '\n';
         xmlFreeDoc(doc);
-        return bank_diag_add(d, name, line > 0 ? line : 1, "xml",
+        return bank_diag_add(d, name, line, "xml",
                              "declares XML entities, which are not allowed in a question file")
                    ? -1 : 1;
     }
