@@ -38,6 +38,19 @@ int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, b
         return bank_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
                    ? -1 : 1;
     if (len > INT32_MAX) return -1;
+    /* refused before parsing, so that a billion-laughs file gets the plain reason */
+    const char *dt = memmem(buf, len, "<!DOCTYPE", 9);
+    if (dt) {
+        const char *end = memmem(dt, len - (size_t)(dt - buf), "]>", 2);
+        const char *ent = memmem(dt, (size_t)((end ? end : buf + len) - dt), "<!ENTITY", 8);
+        if (ent) {
+            int line = 1;
+            for (const char *p = buf; p < dt; p++) line += *p == '\n';
+            return bank_diag_add(d, name, line, "xml",
+                                 "declares XML entities, which are not allowed in a question file")
+                       ? -1 : 1;
+        }
+    }
     xmlParserCtxt *ctx = xmlNewParserCtxt();
     if (!ctx) return -1;
     xmlDoc *doc = xmlCtxtReadMemory(ctx, buf, (int)len, NULL, NULL, XML_OPTS);
@@ -56,9 +69,6 @@ int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, b
     xmlFreeParserCtxt(ctx);
     int line = 1;
     if (doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities)) {
-        /* the DTD node has no line of its own: count up to "<!DOCTYPE" */
-        const char *dt = memmem(buf, len, "<!DOCTYPE", 9);
-        for (const char *p = buf; dt && p < dt; p++) line += *p == '\n';
         xmlFreeDoc(doc);
         return bank_diag_add(d, name, line, "xml",
                              "declares XML entities, which are not allowed in a question file")
