@@ -131,35 +131,37 @@ static void item_out(out *o, const bank_item *it)
     const char *type = NULL;
     const bank_blank *bl = NULL;
     int nb = 0;
-    char label[96];
-    snprintf(label, sizeof label, "%s", bank_type_label(it->type));
     switch (it->type) {
     case BANK_SINGLE: case BANK_MULTI: type = "multichoice"; break;
     case BANK_TF: type = "truefalse"; break;
     case BANK_SHORT: case BANK_ESSAY: type = "essay"; break;
     case BANK_FILL:
         if (fill_blanks(it, o->a, &bl, &nb)) {
-            note(o, it, label, "the fill key cannot be read; left out");
+            note(o, it, "答案", "the fill key cannot be read; left out");
             return;
         }
         if (nb != 1) {
-            note(o, it, label, "Moodle XML cannot carry several blanks in one question "
+            note(o, it, "答案", "Moodle XML cannot carry several blanks in one question "
                  "(shortanswer and numerical have one); left out");
             return;
         }
         if (bl[0].mode == BANK_BLANK_REGEX) {
-            note(o, it, label, "Moodle XML cannot carry a regular-expression blank; left out");
+            note(o, it, "答案", "Moodle XML cannot carry a regular-expression blank; left out");
             return;
         }
         for (int i = 0; bl[0].mode != BANK_BLANK_NUMERIC && i < bl[0].n_accept; i++)
             if (strchr(bl[0].accept[i], '*')) {
-                note(o, it, label, "Moodle XML cannot carry an answer with *, its wildcard; left out");
+                note(o, it, "答案", "Moodle XML cannot carry an answer with *, its wildcard; left out");
                 return;
             }
         type = bl[0].mode == BANK_BLANK_NUMERIC ? "numerical" : "shortanswer";
         break;
     default:
-        note(o, it, label, "Moodle XML cannot carry this item type; left out");
+        if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型",
+                          "Moodle XML cannot carry %s (%s); left out", bank_type_label(it->type),
+                          bank_type_name(it->type)))
+            o->oom = 1;
+        o->left_out = 1;
         return;
     }
     char pts[32];

@@ -231,7 +231,7 @@ static int pct_decode(char *s)
     return 0;
 }
 
-/* An image or object reference of the item body becomes media:NAME. */
+/* An image of the item body becomes media:NAME. */
 static const char *take_media(qi *q, const xmlNode *el, const char *src)
 {
     int line = imp__xml_line(el);
@@ -328,7 +328,7 @@ static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
         const char *an = (const char *)at->name;
         if (!strcmp(an, "class") && name != (const char *)n->name) continue;
         const char *val = v;
-        if ((!strcmp(an, "src") && imp__xml_is(n, "img")) || (!strcmp(an, "data") && imp__xml_is(n, "object"))) {
+        if (!strcmp(an, "src") && imp__xml_is(n, "img")) {
             if (!(val = take_media(q, n, v))) continue;
         }
         imp__buf_printf(b, " %s=\"", an);

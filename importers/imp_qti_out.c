@@ -186,25 +186,27 @@ static void outcome(imp_buf *b, const char *id, const char *type, const char *va
 /* One item file; 1 when the item cannot be carried (reported), -1 OOM. */
 static int item_xml(xo *o, const bank_item *it, imp_buf *b)
 {
-    char label[96], pts[32], v1[64], v2[64];
-    snprintf(label, sizeof label, "%s", bank_type_label(it->type));
+    char pts[32], v1[64], v2[64];
     const bank_blank *bl = NULL;
     int nb = 0;
     switch (it->type) {
     case BANK_SINGLE: case BANK_MULTI: case BANK_TF: case BANK_SHORT: case BANK_ESSAY: break;
     case BANK_FILL:
         if (fill_blanks(it, o->a, &bl, &nb) || nb < 1 || nb > BANK_MAX_BLANKS) {
-            note(o, it, label, "%s", "the fill key cannot be read; left out");
+            note(o, it, "答案", "%s", "the fill key cannot be read; left out");
             return 1;
         }
         for (int i = 0; i < nb; i++)
             if (bl[i].mode == BANK_BLANK_REGEX) {
-                note(o, it, label, "%s", "QTI cannot carry a regular-expression blank; left out");
+                note(o, it, "答案", "%s", "QTI cannot carry a regular-expression blank; left out");
                 return 1;
             }
         break;
     default:
-        note(o, it, label, "%s", "QTI cannot carry this item type; left out");
+        if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型", "QTI cannot carry %s (%s); left out",
+                          bank_type_label(it->type), bank_type_name(it->type)))
+            o->oom = 1;
+        o->left_out = 1;
         return 1;
     }
     imp__points_fmt(it->points_centi, pts, sizeof pts);

@@ -482,13 +482,13 @@ Test(moodlexml, export_reports_what_moodle_cannot_carry)
     it->stem = "实操";
     char *path = tmp_path("xml");
     int rc = imp_export_file(IMP_MOODLEXML, &S, path, &D);
-    EXPECT("C-1: 组合题: Moodle XML cannot carry this item type; left out",
-           "F-2: 填空题: Moodle XML cannot carry several blanks in one question (shortanswer and "
+    EXPECT("C-1: 题型: Moodle XML cannot carry 组合题 (composite); left out",
+           "F-2: 答案: Moodle XML cannot carry several blanks in one question (shortanswer and "
            "numerical have one); left out",
            "M-3: 多选计分: Moodle XML cannot carry all; exported with Moodle's per-option fractions, "
            "which score like ratio",
            "M-3: 难度, 鉴定点代码: Moodle XML cannot carry these fields; left out",
-           "P-4: 实操题: Moodle XML cannot carry this item type; left out");
+           "P-4: 题型: Moodle XML cannot carry 实操题 (practical); left out");
     cr_assert_eq(rc, 1);
     size_t len;
     char *out = slurp(path, &len);

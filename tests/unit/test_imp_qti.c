@@ -511,8 +511,8 @@ Test(qti, export_numeric_tolerance_and_reports)
     char *path = tmp_path("zip");
     int rc = imp_export_file(IMP_QTI, &S, path, &D);
     EXPECT("N-1: 难度, 职业代码: QTI items cannot carry these fields; left out",
-           "R-2: 填空题: QTI cannot carry a regular-expression blank; left out",
-           "C-3: 组合题: QTI cannot carry this item type; left out",
+           "R-2: 答案: QTI cannot carry a regular-expression blank; left out",
+           "C-3: 题型: QTI cannot carry 组合题 (composite); left out",
            "H-4: 多选计分: QTI's response templates cannot carry half; exported as all (match_correct)");
     cr_assert_eq(rc, 1);
     size_t len;
@@ -539,4 +539,28 @@ Test(qti, export_numeric_tolerance_and_reports)
     cr_assert_float_eq(b[0].tolerance, 0.01, 1e-9);
     cr_assert_float_eq(b[1].value, 2.72, 1e-9);
     cr_assert_eq(back.items[1].mc_policy, BANK_MC_ALL);
+}
+
+Test(qti, ten_megabyte_item_is_refused_quickly)
+{
+    size_t pad = 10u << 20;
+    const char *head = HEAD("big") "<responseDeclaration identifier=\"RESPONSE\" cardinality=\"single\" baseType=\"identifier\">"
+                       "<correctResponse><value>T</value></correctResponse></responseDeclaration>\n<itemBody><p>";
+    const char *tail = "</p><choiceInteraction responseIdentifier=\"RESPONSE\" maxChoices=\"1\">"
+                       "<simpleChoice identifier=\"T\">对</simpleChoice><simpleChoice identifier=\"F\">错</simpleChoice>"
+                       "</choiceInteraction></itemBody></assessmentItem>\n";
+    size_t hl = strlen(head), tl = strlen(tail);
+    char *buf = malloc(hl + pad + tl);
+    cr_assert_not_null(buf);
+    memcpy(buf, head, hl);
+    memset(buf + hl, 'x', pad);
+    memcpy(buf + hl + pad, tail, tl);
+    clock_t t0 = clock();
+    int rc = imp_parse_buffer(IMP_QTI, "big.xml", buf, hl + pad + tl, &S, &D);
+    free(buf);
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(S.n, 0);
+    cr_assert_eq(D.n, 1, "%s", D.n ? D.lines[0] : "");
+    cr_assert_eq(strncmp(D.lines[0], "big.xml:", 8), 0, "%s", D.lines[0]);
+    cr_assert_lt((double)(clock() - t0) / CLOCKS_PER_SEC, 20.0);
 }
