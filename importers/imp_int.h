@@ -131,6 +131,8 @@ const char *imp__points_fmt(int centi, char *buf, size_t len);    /* 150 -> "1.5
 int imp__media_add(bank_item *it, bank_arena *a, const char *name, const unsigned char *data,
                    size_t len);
 char *imp__replace_all(const char *s, const char *from, const char *to, bank_arena *a);
+/* Length of a fill blank mark at s that is not {{N}} (a run of _ or ＿, （ ）, ( )), 0 if none. */
+size_t imp__blank_mark_len(const char *s);
 
 /* Moodle XML (imp_moodlexml.c) and QTI 2.1/2.2 (imp_qti.c): same contract as
  * imp_parse_buffer; QTI takes an assessmentItem XML file or a content package (zip). */

@@ -73,7 +73,6 @@ typedef struct qi {
     xmlNode *choice, *extended;
     int n_choice, n_extended, n_text;
     xmlNode *text[BANK_MAX_BLANKS + 1];
-    int serializing_blank;
 } qi;
 
 static void qd(qi *q, int line, const char *field, const char *fmt, ...)
@@ -296,6 +295,12 @@ static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
 {
     const char *name = (const char *)n->name;
     if (imp__xml_is(n, "textEntryInteraction")) {
+        /* a label that is a blank mark (our exporter keeps the stem's （ ） there) */
+        char *label = imp__xml_attr(n, "label", q->a);
+        if (label && *label && imp__blank_mark_len(label) == strlen(label)) {
+            imp__buf_esc(b, label);
+            return;
+        }
         for (int i = 0; i < q->n_text && i <= BANK_MAX_BLANKS; i++)
             if (q->text[i] == n) imp__buf_printf(b, "{{%d}}", i + 1);
         return;

@@ -29,39 +29,19 @@ static void note(xo *o, const bank_item *it, const char *field, const char *fmt,
     o->left_out = 1;
 }
 
-static void blank_el(xo *o, imp_buf *b, int k)
+/* The stem's own mark (（ ）, ____) travels as the interaction's label. */
+static void blank_el(xo *o, imp_buf *b, int k, const char *mark, size_t mark_len)
 {
-    imp__buf_printf(b, "<textEntryInteraction responseIdentifier=\"RESPONSE_%d\" expectedLength=\"15\"/>", k);
+    imp__buf_printf(b, "<textEntryInteraction responseIdentifier=\"RESPONSE_%d\" expectedLength=\"15\"", k);
+    if (mark_len) {
+        char m[64];
+        snprintf(m, sizeof m, "%.*s", (int)(mark_len < sizeof m ? mark_len : sizeof m - 1), mark);
+        imp__buf_puts(b, " label=\"");
+        imp__buf_esc(b, m);
+        imp__buf_puts(b, "\"");
+    }
+    imp__buf_puts(b, "/>");
     o->placed[k - 1] = 1;
-}
-
-/* Length of a blank mark at s as bank_item_validate counts them: a run of two or more _
- * or ＿, （ ） with only spaces or _ inside, ( ) with at least one; 0 when none. */
-static size_t mark_len(const char *s)
-{
-    size_t n = 0;
-    int run = 0;
-    for (;;) {
-        if (s[n] == '_') n++;
-        else if (!strncmp(s + n, "＿", 3)) n += 3;
-        else break;
-        run++;
-    }
-    if (run >= 2) return n;
-    if (run) return 0;
-    int full = !strncmp(s, "（", 3);
-    if (!full && s[0] != '(') return 0;
-    n = full ? 3 : 1;
-    int inside = 0;
-    for (;;) {
-        if (s[n] == ' ' || s[n] == '\t' || s[n] == '_') n++;
-        else if (!strncmp(s + n, "　", 3) || !strncmp(s + n, "＿", 3)) n += 3;
-        else break;
-        inside++;
-    }
-    if (!strncmp(s + n, "）", 3) && (inside || full)) return n + 3;
-    if (s[n] == ')' && inside) return n + 1;
-    return 0;
 }
 
 /* Text of a fill stem: {{N}} marks blank N; the other marks mark the next blank. */
@@ -70,7 +50,7 @@ static void text_out(xo *o, imp_buf *b, const char *s)
     if (!o->n_blanks) { imp__buf_esc(b, s); return; }
     imp_buf plain = {0};
     while (*s) {
-        int k = 0;
+        int k = 0, seq = 0;
         size_t skip = 0;
         if (s[0] == '{' && s[1] == '{') {
             const char *p = s + 2;
@@ -78,15 +58,16 @@ static void text_out(xo *o, imp_buf *b, const char *s)
             if (p > s + 2 && p[0] == '}' && p[1] == '}' && k >= 1 && k <= o->n_blanks && !o->placed[k - 1])
                 skip = (size_t)(p + 2 - s);
             else k = 0;
-        } else if ((skip = mark_len(s))) {
+        } else if ((skip = imp__blank_mark_len(s))) {
             while (o->next_blank < o->n_blanks && o->placed[o->next_blank]) o->next_blank++;
             if (o->next_blank < o->n_blanks) k = o->next_blank + 1;
+            seq = 1;
         }
         if (k) {
             imp__buf_esc(b, plain.p ? plain.p : "");
             plain.len = 0;
             if (plain.p) plain.p[0] = 0;
-            blank_el(o, b, k);
+            blank_el(o, b, k, s, seq && skip < 64 ? skip : 0);
             s += skip;
         } else {
             imp__buf_put(&plain, s, 1);
@@ -286,7 +267,7 @@ static int item_xml(xo *o, const bank_item *it, imp_buf *b)
     if (missing) {
         imp__buf_puts(b, "<p>");
         for (int i = 0; i < nb; i++)
-            if (!o->placed[i]) blank_el(o, b, i + 1);
+            if (!o->placed[i]) blank_el(o, b, i + 1, NULL, 0);
         imp__buf_puts(b, "</p>");
     }
     o->n_blanks = 0;

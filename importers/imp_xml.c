@@ -268,3 +268,32 @@ char *imp__replace_all(const char *s, const char *from, const char *to, bank_are
     free(b.p);
     return r;
 }
+
+/* Length of a blank mark at s as bank_item_validate counts them: a run of two or more _
+ * or ＿, （ ） with only spaces or _ inside, ( ) with at least one; 0 when none. */
+size_t imp__blank_mark_len(const char *s)
+{
+    size_t n = 0;
+    int run = 0;
+    for (;;) {
+        if (s[n] == '_') n++;
+        else if (!strncmp(s + n, "＿", 3)) n += 3;
+        else break;
+        run++;
+    }
+    if (run >= 2) return n;
+    if (run) return 0;
+    int full = !strncmp(s, "（", 3);
+    if (!full && s[0] != '(') return 0;
+    n = full ? 3 : 1;
+    int inside = 0;
+    for (;;) {
+        if (s[n] == ' ' || s[n] == '\t' || s[n] == '_') n++;
+        else if (!strncmp(s + n, "　", 3) || !strncmp(s + n, "＿", 3)) n += 3;
+        else break;
+        inside++;
+    }
+    if (!strncmp(s + n, "）", 3) && (inside || full)) return n + 3;
+    if (s[n] == ')' && inside) return n + 1;
+    return 0;
+}
