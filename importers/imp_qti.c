@@ -646,9 +646,32 @@ static void read_item(qi *q, xmlDoc *doc)
     *slot = *it;
 }
 
+/* What a package's manifest says about an item: LOM keywords and difficulty. */
+typedef struct meta {
+    const char *tags[BANK_MAX_TAGS];
+    int n_tags;
+    int difficulty;
+} meta;
+
+static const char *const LOM_DIFFICULTY[] = {"very easy", "easy", "medium", "difficult", "very difficult"};
+
+static void read_meta(xmlNode *res, bank_arena *a, meta *m)
+{
+    xmlNode *lom = imp__xml_child(imp__xml_child(res, "metadata"), "lom");
+    for (xmlNode *k = imp__xml_child(imp__xml_child(lom, "general"), "keyword"); k; k = imp__xml_next(k, "keyword"))
+        for (xmlNode *st = imp__xml_child(k, "string"); st && m->n_tags < BANK_MAX_TAGS; st = imp__xml_next(st, "string")) {
+            char *t = trimmed(imp__xml_text(st, a));
+            if (t && *t) m->tags[m->n_tags++] = t;
+        }
+    xmlNode *dv = imp__xml_child(imp__xml_child(imp__xml_child(lom, "educational"), "difficulty"), "value");
+    char *v = trimmed(imp__xml_text(dv, a));
+    for (int i = 0; v && i < 5; i++)
+        if (!strcmp(v, LOM_DIFFICULTY[i])) m->difficulty = i + 1;
+}
+
 /* One item from XML text; returns -1 on OOM. */
-static int item_from(const char *file, const char *dir, pkg *pk, const char *buf, size_t len,
-                     bank_itemset *set, bank_diag *d)
+static int item_from(const char *file, const char *dir, pkg *pk, const meta *mt, const char *buf,
+                     size_t len, bank_itemset *set, bank_diag *d)
 {
     xmlDoc *doc;
     int rc = imp__xml_read(file, buf, len, &doc, d);
@@ -661,6 +684,14 @@ static int item_from(const char *file, const char *dir, pkg *pk, const char *buf
     q->a = set->arena;
     q->d = d;
     q->set = set;
+    if (mt && mt->n_tags) {
+        const char **t = bank_arena_alloc(set->arena, sizeof *t * (size_t)mt->n_tags);
+        if (!t) { free(q); xmlFreeDoc(doc); return -1; }
+        memcpy(t, mt->tags, sizeof *t * (size_t)mt->n_tags);
+        q->it.tags = t;
+        q->it.n_tags = mt->n_tags;
+    }
+    if (mt) q->it.difficulty = mt->difficulty;
     read_item(q, doc);
     rc = q->oom ? -1 : 0;
     free(q);
@@ -725,7 +756,10 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
                                                                            : "cannot be read (damaged zip entry)") != 0;
             continue;
         }
-        if (item_from(file, dir, &pk, xml, xlen, set, d) < 0) oom = 1;
+        meta mt;
+        memset(&mt, 0, sizeof mt);
+        read_meta(res, set->arena, &mt);
+        if (item_from(file, dir, &pk, &mt, xml, xlen, set, d) < 0) oom = 1;
         free(xml);
     }
     if (!oom && !items)
@@ -743,7 +777,7 @@ int imp__qti_parse(const char *name, const char *buf, size_t len, bank_itemset *
     if (len > IMP_MAX_BYTES)
         return bank_diag_add(d, nm, 1, "file", "is larger than 64 MiB; split the bank into several files") ? -1 : 1;
     int rc = len >= 2 && buf[0] == 'P' && buf[1] == 'K' ? read_package(nm, buf, len, set, d)
-                                                          : item_from(nm, "", NULL, buf, len, set, d);
+                                                          : item_from(nm, "", NULL, NULL, buf, len, set, d);
     if (rc < 0) return -1;
     if (bank_itemset_check_duplicates(set, d) < 0) return -1;
     return 0;

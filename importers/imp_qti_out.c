@@ -330,19 +330,40 @@ static void dropped_fields(xo *o, const bank_item *it)
     char buf[200] = "";
     const char *names[8];
     int n = 0;
-    if (it->difficulty) names[n++] = "难度";
     if (it->point_code) names[n++] = "鉴定点代码";
     if (it->source) names[n++] = "出处";
     if (it->author) names[n++] = "命题人";
     if (it->occupation) names[n++] = "职业代码";
     if (it->level) names[n++] = "等级";
-    if (it->n_tags) names[n++] = "标签";
     if (!n) return;
     for (int i = 0; i < n; i++) {
         if (i) strcat(buf, ", ");
         strcat(buf, names[i]);
     }
     note(o, it, buf, "QTI items cannot carry %s; left out", n > 1 ? "these fields" : "this field");
+}
+
+/* Tags and difficulty go into the resource's LOM metadata (general/keyword,
+ * educational/difficulty). */
+static void lom_out(imp_buf *m, const bank_item *it)
+{
+    static const char *const DIFF[] = {"very easy", "easy", "medium", "difficult", "very difficult"};
+    int diff = it->difficulty >= 1 && it->difficulty <= 5;
+    if (!it->n_tags && !diff) return;
+    imp__buf_puts(m, "<metadata><lom xmlns=\"http://ltsc.ieee.org/xsd/LOM\">");
+    if (it->n_tags) {
+        imp__buf_puts(m, "<general>");
+        for (int i = 0; i < it->n_tags; i++) {
+            imp__buf_puts(m, "<keyword><string>");
+            imp__buf_esc(m, it->tags[i]);
+            imp__buf_puts(m, "</string></keyword>");
+        }
+        imp__buf_puts(m, "</general>");
+    }
+    if (diff)
+        imp__buf_printf(m, "<educational><difficulty><source>LOMv1.0</source><value>%s</value>"
+                           "</difficulty></educational>", DIFF[it->difficulty - 1]);
+    imp__buf_puts(m, "</lom></metadata>");
 }
 
 static int add_buf(zip_t *z, const char *name, imp_buf *b)
@@ -394,8 +415,10 @@ int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d)
         dropped_fields(&o, it);
         char *name = bank_arena_printf(o.a, "items/i%zu.xml", i + 1);
         if (!name || add_buf(z, name, &b)) { free(b.p); rc = -1; break; }
-        imp__buf_printf(&man, "<resource identifier=\"R%zu\" type=\"imsqti_item_xmlv2p2\" href=\"%s\">"
-                              "<file href=\"%s\"/>", i + 1, name, name);
+        imp__buf_printf(&man, "<resource identifier=\"R%zu\" type=\"imsqti_item_xmlv2p2\" href=\"%s\">",
+                        i + 1, name);
+        lom_out(&man, it);
+        imp__buf_printf(&man, "<file href=\"%s\"/>", name);
         for (int m = 0; m < it->n_media && !rc; m++) {
             char *mp = bank_arena_printf(o.a, "items/i%zu/%s", i + 1, it->media[m].name);
             zip_source_t *s = mp ? zip_source_buffer(z, it->media[m].data, it->media[m].len, 0) : NULL;

@@ -559,5 +559,9 @@ Test(FMT_SUITE, demo_bank_round_trip)
         cr_expect_eq(!x->explanation, !y->explanation, "%s", x->uid);
         if (x->explanation && y->explanation) cr_expect_str_eq(x->explanation, y->explanation, "%s", x->uid);
         if (x->type == BANK_MULTI && x->mc_policy == BANK_MC_RATIO) cr_expect_eq(y->mc_policy, BANK_MC_RATIO);
+        cr_expect_eq(x->n_tags, y->n_tags, "%s", x->uid);
+        for (int k = 0; k < x->n_tags && k < y->n_tags; k++) cr_expect_str_eq(x->tags[k], y->tags[k]);
+        cr_expect_eq(!x->occupation, !y->occupation, "%s", x->uid);
+        cr_expect_eq(x->level, y->level, "%s", x->uid);
     }
 }

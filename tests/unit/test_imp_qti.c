@@ -488,6 +488,9 @@ Test(qti, export_numeric_tolerance_and_reports)
     it->points_centi = 200;
     it->difficulty = 2;
     it->occupation = "4-04-04-02";
+    static const char *tags[] = {"数学", "常数 & 近似"};
+    it->tags = tags;
+    it->n_tags = 2;
     it = bank_itemset_push(&S);
     it->uid = "R-2";
     it->type = BANK_FILL;
@@ -510,7 +513,7 @@ Test(qti, export_numeric_tolerance_and_reports)
     it->points_centi = 100;
     char *path = tmp_path("zip");
     int rc = imp_export_file(IMP_QTI, &S, path, &D);
-    EXPECT("N-1: 难度, 职业代码: QTI items cannot carry these fields; left out",
+    EXPECT("N-1: 职业代码: QTI items cannot carry this field; left out",
            "R-2: 答案: QTI cannot carry a regular-expression blank; left out",
            "C-3: 题型: QTI cannot carry 组合题 (composite); left out",
            "H-4: 多选计分: QTI's response templates cannot carry half; exported as all (match_correct)");
@@ -529,6 +532,10 @@ Test(qti, export_numeric_tolerance_and_reports)
     cr_assert_str_eq(n1->uid, "N-1");
     cr_assert_eq(n1->points_centi, 200);
     cr_assert_str_eq(n1->stem, "π≈（ ），e≈（ ）", "the marks travel as labels: %s", n1->stem);
+    cr_assert_eq(n1->difficulty, 2, "difficulty travels as LOM metadata");
+    cr_assert_eq(n1->n_tags, 2);
+    cr_assert_str_eq(n1->tags[0], "数学");
+    cr_assert_str_eq(n1->tags[1], "常数 & 近似");
     bank_blank *b;
     int nb;
     char why[128];
@@ -612,5 +619,8 @@ Test(FMT_SUITE, demo_bank_round_trip)
         cr_expect_eq(!x->explanation, !y->explanation, "%s", x->uid);
         if (x->explanation && y->explanation) cr_expect_str_eq(x->explanation, y->explanation, "%s", x->uid);
         if (x->type == BANK_MULTI && x->mc_policy == BANK_MC_RATIO) cr_expect_eq(y->mc_policy, BANK_MC_RATIO);
+        cr_expect_eq(x->difficulty, y->difficulty, "%s", x->uid);
+        cr_expect_eq(x->n_tags, y->n_tags, "%s", x->uid);
+        for (int k = 0; k < x->n_tags && k < y->n_tags; k++) cr_expect_str_eq(x->tags[k], y->tags[k]);
     }
 }
