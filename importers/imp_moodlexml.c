@@ -173,9 +173,10 @@ static int read_answers(qctx *c, refmap *rm, answer *ans, int max)
             return -1;
         }
         char *fr = imp__xml_attr(a, "fraction", c->m->a), *end = NULL;
-        double f = fr ? strtod(fr, &end) : 0;
-        if (!fr || end == fr || *end || !isfinite(f) || f < -100.0001 || f > 100.0001) {
-            qdiag(c, "answer", "fraction %s is not a number from -100 to 100", fr ? fr : "(none)");
+        if (!fr) fr = "0";                   /* Moodle's default */
+        double f = strtod(fr, &end);
+        if (end == fr || *end || !isfinite(f) || f < -100.0001 || f > 100.0001) {
+            qdiag(c, "answer", "fraction %s is not a number from -100 to 100", fr);
             return -1;
         }
         ans[n].fraction = f;
@@ -194,7 +195,8 @@ static void do_multichoice(qctx *c, refmap *rm)
     answer ans[BANK_MAX_OPTIONS];
     int n = read_answers(c, rm, ans, BANK_MAX_OPTIONS);
     if (n <= 0) return;
-    int single = is_true(child_text(c, "single"));
+    const char *sg = child_text(c, "single");
+    int single = !sg || is_true(sg);        /* Moodle reads a missing <single> as true */
     bank_item *it = &c->it;
     it->type = single ? BANK_SINGLE : BANK_MULTI;
     it->n_options = n;

@@ -235,15 +235,19 @@ Test(moodlexml, unsupported_types_by_line)
         Q("matching", "<name><text>m</text></name>\n")                                /* 6 */
         Q("ddwtos", "")                                                               /* 9 */
         "<question>\n</question>\n"                                                   /* 11 */
-        Q("truefalse", TEXT("questiontext", "好的") ANS("100", "false") ANS("0", "true"))));
+        Q("truefalse", TEXT("questiontext", "好的") ANS("100", "false") ANS("0", "true"))
+        Q("multichoice", TEXT("questiontext", "默认单选")
+          "<answer><text>甲</text></answer><answer fraction=\"100\"><text>乙</text></answer>\n")));
     EXPECT("q.xml:3: type: embedded answers (cloze) are not supported; write each blank as a "
            "shortanswer, numerical or multichoice question",
            "q.xml:6: type: question type matching is not supported",
            "q.xml:9: type: question type ddwtos is not supported",
            "q.xml:11: type: the question has no type");
     cr_assert_eq(rc, 1);
-    cr_assert_eq(S.n, 1);
+    cr_assert_eq(S.n, 2);
     cr_assert_str_eq(S.items[0].answer, "F");
+    cr_assert_eq(S.items[1].type, BANK_SINGLE, "a missing <single> means single");
+    cr_assert_str_eq(S.items[1].answer, "B", "a missing fraction is 0");
 }
 
 Test(moodlexml, files_and_grades)
