@@ -19,6 +19,8 @@ static const struct {
     {"gift", IMP_GIFT},
     {"aiken", IMP_AIKEN},
     {"text", IMP_TEXT},
+    {"moodlexml", IMP_MOODLEXML},
+    {"qti", IMP_QTI},
 };
 
 int imp_format_parse(const char *name, imp_format *out)
@@ -167,11 +169,14 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
 {
     size_t before = d->n;
     int (*parse)(const char *, const char *, size_t, bank_itemset *, bank_diag *) = NULL;
+    int raw = 0;    /* XML formats: libxml2 reads the encoding declaration; a zip is a QTI package */
     switch (f) {
     case IMP_CSV: parse = imp__csv_parse; break;
     case IMP_GIFT: parse = imp__gift_parse; break;
     case IMP_AIKEN: parse = imp__aiken_parse; break;
     case IMP_TEXT: parse = imp__text_parse; break;
+    case IMP_MOODLEXML: parse = imp__moodlexml_parse; raw = 1; break;
+    case IMP_QTI: parse = imp__qti_parse; raw = 1; break;
     default: break;
     }
     if (!parse) {
@@ -180,10 +185,10 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     }
     if (len > IMP_MAX_BYTES)
         return imp__too_big(d, display_name);
-    const char *text;
-    size_t text_len;
-    char *to_free;
-    int rc = imp__decode_text(display_name, buf, len, &text, &text_len, &to_free, d);
+    const char *text = buf;
+    size_t text_len = len;
+    char *to_free = NULL;
+    int rc = raw ? 0 : imp__decode_text(display_name, buf, len, &text, &text_len, &to_free, d);
     if (rc) return rc;
     rc = parse(display_name, text, text_len, set, d);
     free(to_free);

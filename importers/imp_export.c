@@ -105,6 +105,8 @@ int imp_export_file(imp_format f, const bank_itemset *set, const char *path, ban
 {
     switch (f) {
     case IMP_GIFT: return imp__export_gift(set, path, d);
+    case IMP_MOODLEXML: return imp__export_moodlexml(set, path, d);
+    case IMP_QTI: return imp__export_qti(set, path, d);
     default:
         bank_diag_add(d, path, 0, "format", "%s cannot be exported by this build",
                       imp_format_name(f));

@@ -104,4 +104,41 @@ int imp__aiken_parse(const char *name, const char *buf, size_t len, bank_itemset
 int imp__text_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
                     bank_diag *d);
 
+/* ---- XML formats (imp_xml.c): Moodle XML and QTI ---- */
+typedef struct _xmlDoc xmlDoc;
+typedef struct _xmlNode xmlNode;
+
+void imp__buf_esc(imp_buf *b, const char *s);    /* s with & < > " escaped */
+
+/* Parses XML without DTDs, network or entity expansion; a file declaring entities is refused.
+ * Returns 0 (*out to xmlFreeDoc), 1 after one diag line, -1 on OOM. */
+int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, bank_diag *d);
+int imp__xml_is(const xmlNode *n, const char *name);          /* element with this local name */
+xmlNode *imp__xml_child(const xmlNode *n, const char *name);  /* first such child element */
+xmlNode *imp__xml_next(const xmlNode *n, const char *name);   /* next such sibling element */
+int imp__xml_line(const xmlNode *n);
+char *imp__xml_text(const xmlNode *n, bank_arena *a);         /* its text and CDATA, in a */
+char *imp__xml_attr(const xmlNode *n, const char *name, bank_arena *a);   /* NULL if absent */
+
+/* Base64 (whitespace ignored): 0, 1 not base64, -1 OOM. Encoding mallocs. */
+int imp__base64_decode(const char *s, bank_arena *a, unsigned char **out, size_t *len);
+char *imp__base64_encode(const unsigned char *data, size_t len);
+const char *imp__mime_of(const char *name);                 /* by extension */
+int imp__id_valid(const char *s);      /* usable as an item uid: 1..64 chars, no spaces */
+int imp__points_parse(const char *s, int *centi);   /* 0, -1 not a number, -2 > 2 decimals */
+const char *imp__points_fmt(int centi, char *buf, size_t len);    /* 150 -> "1.5" */
+/* Adds a media file to the item; 0, 1 when another file of that name differs, -1 OOM. */
+int imp__media_add(bank_item *it, bank_arena *a, const char *name, const unsigned char *data,
+                   size_t len);
+char *imp__replace_all(const char *s, const char *from, const char *to, bank_arena *a);
+/* Length of a fill blank mark at s that is not {{N}} (a run of _ or ＿, （ ）, ( )), 0 if none. */
+size_t imp__blank_mark_len(const char *s);
+
+/* Moodle XML (imp_moodlexml.c) and QTI 2.1/2.2 (imp_qti.c): same contract as
+ * imp_parse_buffer; QTI takes an assessmentItem XML file or a content package (zip). */
+int imp__moodlexml_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
+                         bank_diag *d);
+int imp__qti_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
+                   bank_diag *d);
+
 #endif
