@@ -1,0 +1,504 @@
+/* importers: the XLSX reader (cells, types, sheets, damaged workbooks). Workbooks are made
+ * here with libxlsxwriter, broken ones by hand with libzip. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
+#include <zip.h>
+
+#include "../../importers/imp_int.h"
+
+static bank_arena *A;
+static bank_diag D;
+static char DIR_[64];
+static imp_sheet *SH;
+static int NSH;
+
+static void setup(void)
+{
+    A = bank_arena_new(0);
+    cr_assert_not_null(A);
+    bank_diag_init(&D, A);
+    snprintf(DIR_, sizeof DIR_, "/tmp/kc-xlsx-XXXXXX");
+    cr_assert_not_null(mkdtemp(DIR_));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
+    if (system(cmd)) {}
+    bank_arena_free(A);
+    A = NULL;
+}
+
+TestSuite(xlsx, .init = setup, .fini = teardown, .timeout = 120);
+
+static char *path_in_dir(const char *name)
+{
+    return bank_arena_printf(A, "%s/%s", DIR_, name);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static int read_buf(const char *buf, size_t len)
+{
+    return imp__xlsx_sheets("book.xlsx", buf, len, A, &SH, &NSH, &D);
+}
+
+static int read_path(const char *path)
+{
+    size_t len;
+    char *buf = slurp(path, &len);
+    int rc = read_buf(buf, len);
+    free(buf);
+    return rc;
+}
+
+static void expect_lines(const char *const *exp, size_t n)
+{
+    for (size_t i = 0; i < D.n && i < n; i++)
+        cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
+    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
+    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
+}
+#define EXPECT(...)                                                                 \
+    do {                                                                            \
+        const char *const exp_[] = {__VA_ARGS__};                                   \
+        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
+    } while (0)
+#define EXPECT_CLEAN() expect_lines(NULL, 0)
+#define STARTS(s, prefix) (strncmp((s), (prefix), strlen(prefix)) == 0)
+
+/* Checks one row: its line and its cells (NULL ends the list). */
+static void expect_row(const imp_sheet *sh, size_t i, int line, ...)
+{
+    cr_assert_lt(i, sh->n, "%s: row %zu missing (n=%zu)", sh->where, i, sh->n);
+    const imp_row *r = &sh->rows[i];
+    cr_expect_eq(r->line, line, "%s row %zu: line %d, expected %d", sh->where, i, r->line, line);
+    va_list ap;
+    va_start(ap, line);
+    int k = 0;
+    for (const char *c; (c = va_arg(ap, const char *)); k++) {
+        if (k >= r->ncells) { cr_expect_fail("%s!%d: cell %d missing (expected %s)", sh->where, line, k, c); continue; }
+        cr_expect_str_eq(r->cells[k], c, "%s%d cell %d", sh->where, line, k);
+    }
+    va_end(ap);
+    cr_expect_eq(r->ncells, k, "%s%d: %d cells, expected %d", sh->where, line, r->ncells, k);
+}
+
+/* ---- workbooks from libxlsxwriter ---- */
+
+Test(xlsx, cells_types_and_blank_rows)
+{
+    char *p = path_in_dir("a.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "题库");
+    worksheet_write_string(ws, 0, 0, "题型", NULL);
+    worksheet_write_string(ws, 0, 1, "题干", NULL);
+    worksheet_write_string(ws, 0, 3, "分值", NULL);        /* C1 left empty */
+    /* row 2 is missing, row 3 has only blanks: both left out */
+    worksheet_write_string(ws, 2, 0, "  \xE3\x80\x80 ", NULL);
+    worksheet_write_blank(ws, 2, 1, NULL);
+    worksheet_write_string(ws, 3, 0, "\xE3\x80\x80单选题\xC2\xA0", NULL);
+    worksheet_write_number(ws, 3, 1, 1.5, NULL);
+    worksheet_write_number(ws, 3, 2, 2, NULL);
+    worksheet_write_number(ws, 3, 3, 0.1 + 0.2, NULL);
+    worksheet_write_number(ws, 3, 4, -0.000125, NULL);
+    worksheet_write_number(ws, 3, 5, 1e20, NULL);
+    worksheet_write_number(ws, 3, 6, 12345678.9, NULL);
+    worksheet_write_boolean(ws, 4, 0, 1, NULL);
+    worksheet_write_boolean(ws, 4, 1, 0, NULL);
+    worksheet_write_formula_str(ws, 4, 2, "=\"ab\"&\"c\"", NULL, "abc");
+    worksheet_write_formula_num(ws, 4, 3, "=1/4", NULL, 0.25);
+    worksheet_write_string(ws, 4, 27, "AB", NULL);          /* column AB */
+    worksheet_write_string(ws, 6, 0, "第一行\n第二行", NULL);
+    worksheet_write_string(ws, 6, 1, "题型", NULL);          /* the same shared string again */
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+
+    cr_assert_eq(read_path(p), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(NSH, 1);
+    cr_expect_str_eq(SH[0].where, "book.xlsx:题库!");
+    cr_assert_eq(SH[0].n, 4);
+    expect_row(&SH[0], 0, 1, "题型", "题干", "", "分值", NULL);
+    expect_row(&SH[0], 1, 4, "单选题", "1.5", "2", "0.3", "-0.000125", "100000000000000000000",
+               "12345678.9", NULL);
+    const imp_row *r = &SH[0].rows[2];
+    cr_expect_eq(r->line, 5);
+    cr_assert_eq(r->ncells, 28);
+    cr_expect_str_eq(r->cells[0], "TRUE");
+    cr_expect_str_eq(r->cells[1], "FALSE");
+    cr_expect_str_eq(r->cells[2], "abc");
+    cr_expect_str_eq(r->cells[3], "0.25");
+    for (int i = 4; i < 27; i++) cr_expect_str_eq(r->cells[i], "");
+    cr_expect_str_eq(r->cells[27], "AB");
+    expect_row(&SH[0], 3, 7, "第一行\n第二行", "题型", NULL);
+}
+
+Test(xlsx, several_sheets_in_workbook_order)
+{
+    char *p = path_in_dir("b.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    const char *names[] = {"单选题", "Sheet2", "判断 题", "空表"};
+    for (int i = 0; i < 4; i++) {
+        lxw_worksheet *ws = workbook_add_worksheet(wb, names[i]);
+        if (i == 3) continue;                                  /* an empty sheet */
+        worksheet_write_string(ws, 0, 0, names[i], NULL);
+        worksheet_write_number(ws, (lxw_row_t)(10 + i), 1, i + 1, NULL);
+    }
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+
+    cr_assert_eq(read_path(p), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(NSH, 4);
+    cr_expect_str_eq(SH[0].where, "book.xlsx:单选题!");
+    cr_expect_str_eq(SH[1].where, "book.xlsx:Sheet2!");
+    cr_expect_str_eq(SH[2].where, "book.xlsx:判断 题!");
+    cr_expect_str_eq(SH[3].where, "book.xlsx:空表!");
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(SH[i].n, 2);
+        expect_row(&SH[i], 0, 1, names[i], NULL);
+        char num[16];
+        snprintf(num, sizeof num, "%d", i + 1);
+        expect_row(&SH[i], 1, 11 + i, "", num, NULL);
+    }
+    cr_expect_eq(SH[3].n, 0);
+    /* the where prefix gives the spreadsheet form of a diag line */
+    bank_diag_add(&D, SH[2].where, 12, "答案", "is empty");
+    EXPECT("book.xlsx:判断 题!12: 答案: is empty");
+}
+
+Test(xlsx, rich_strings)
+{
+    char *p = path_in_dir("c.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "S");
+    lxw_format *bold = workbook_add_format(wb);
+    format_set_bold(bold);
+    lxw_rich_string_tuple a = {.format = NULL, .string = "TCP 是"};
+    lxw_rich_string_tuple b = {.format = bold, .string = " 传输层 "};
+    lxw_rich_string_tuple c = {.format = NULL, .string = "协议"};
+    lxw_rich_string_tuple *runs[] = {&a, &b, &c, NULL};
+    worksheet_write_rich_string(ws, 0, 0, runs, NULL);
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+
+    cr_assert_eq(read_path(p), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(NSH, 1);
+    expect_row(&SH[0], 0, 1, "TCP 是 传输层 协议", NULL);
+}
+
+/* A workbook of about 10 MB: every row is read, quickly and within the limits. */
+Test(xlsx, ten_megabytes)
+{
+    char *p = path_in_dir("big.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "题库");
+    worksheet_write_string(ws, 0, 0, "题干", NULL);
+    unsigned long long x = 88172645463325252ull;
+    enum { ROWS = 60000, COLS = 10 };
+    char s[64];
+    for (int r = 1; r <= ROWS; r++)
+        for (int c = 0; c < COLS; c++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            snprintf(s, sizeof s, "%d-%d-%016llx%08llx", r, c, x, x >> 20);
+            worksheet_write_string(ws, (lxw_row_t)r, (lxw_col_t)c, s, NULL);
+        }
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_geq(st.st_size, 10 << 20, "workbook is %lld bytes", (long long)st.st_size);
+
+    cr_assert_eq(read_path(p), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(NSH, 1);
+    cr_assert_eq(SH[0].n, ROWS + 1);
+    const imp_row *last = &SH[0].rows[ROWS];
+    cr_expect_eq(last->line, ROWS + 1);
+    cr_assert_eq(last->ncells, COLS);
+    cr_expect_eq(strncmp(last->cells[9], "60000-9-", 8), 0, "%s", last->cells[9]);
+}
+
+/* ---- hand-made workbooks ---- */
+
+typedef struct zpart {
+    const char *name, *text;
+} zpart;
+
+static const char CT[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
+    "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>";
+static const char RELS[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/>"
+    "</Relationships>";
+static const char WB[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+    "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+    "<sheets><sheet name=\"题库\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+static const char WB_RELS[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+    "<Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+    "<Relationship Id=\"rId2\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings\" Target=\"/xl/sharedStrings.xml\"/>"
+    "</Relationships>";
+#define SHEET(rows)                                                                        \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                           \
+    "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">"      \
+    "<sheetData>" rows "</sheetData></worksheet>"
+#define SST(items)                                                                         \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                           \
+    "<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">" items "</sst>"
+
+/* Writes a zip of the parts (NULL-terminated) and returns its path. */
+static char *make_zip(const char *file, const zpart *parts)
+{
+    char *p = path_in_dir(file);
+    int err;
+    zip_t *z = zip_open(p, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    cr_assert_not_null(z);
+    for (const zpart *q = parts; q->name; q++) {
+        zip_source_t *s = zip_source_buffer(z, q->text, strlen(q->text), 0);
+        cr_assert_not_null(s);
+        cr_assert_geq(zip_file_add(z, q->name, s, ZIP_FL_ENC_UTF_8), 0);
+    }
+    cr_assert_eq(zip_close(z), 0);
+    return p;
+}
+
+static char *make_book(const char *file, const char *sheet, const char *sst)
+{
+    zpart parts[] = {{"[Content_Types].xml", CT}, {"_rels/.rels", RELS},
+                     {"xl/workbook.xml", WB}, {"xl/_rels/workbook.xml.rels", WB_RELS},
+                     {"xl/worksheets/sheet1.xml", sheet},
+                     {sst ? "xl/sharedStrings.xml" : NULL, sst}, {NULL, NULL}};
+    return make_zip(file, parts);
+}
+
+Test(xlsx, hand_made_cells)
+{
+    char *p = make_book("h.xlsx",
+        SHEET("<row r=\"2\"><c r=\"A2\" t=\"s\"><v>0</v></c><c r=\"C2\" t=\"inlineStr\"><is><t>内联</t></is></c></row>"
+              "<row><c t=\"s\"><v>1</v></c><c t=\"s\"><v>2</v></c><c t=\"n\"><v>3.0</v></c>"
+              "<c t=\"str\"><f>A1</f><v>公式</v></c><c t=\"d\"><v>2024-05-01</v></c></row>"
+              "<row r=\"9\" spans=\"1:2\"/>"
+              "<row r=\"10\"><c r=\"B10\"><f>1+1</f><v>2</v></c></row>"),
+        SST("<si><t xml:space=\"preserve\">  前后有空格  </t></si>"
+            "<si><r><rPr><b/></rPr><t>富</t></r><r><t xml:space=\"preserve\"> 文本</t></r>"
+            "<rPh sb=\"0\" eb=\"1\"><t>fu</t></rPh></si>"
+            "<si><t>行一_x000D_\n行二 _x005F_x0041_</t></si>"));
+    cr_assert_eq(read_path(p), 0);
+    EXPECT_CLEAN();
+    cr_assert_eq(NSH, 1);
+    cr_assert_eq(SH[0].n, 3);
+    expect_row(&SH[0], 0, 2, "前后有空格", "", "内联", NULL);
+    expect_row(&SH[0], 1, 3, "富 文本", "行一\n行二 _x0041_", "3", "公式", "2024-05-01", NULL);
+    expect_row(&SH[0], 2, 10, "", "2", NULL);
+}
+
+Test(xlsx, error_cell_reports_and_leaves_row_out)
+{
+    char *p = make_book("e.xlsx",
+        SHEET("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>题干</t></is></c></row>"
+              "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>x</t></is></c><c r=\"D2\" t=\"e\"><f>1/0</f><v>#DIV/0!</v></c></row>"
+              "<row r=\"3\"><c r=\"B3\" t=\"s\"><v>7</v></c></row>"
+              "<row r=\"4\"><c r=\"A4\" t=\"inlineStr\"><is><t>y</t></is></c></row>"),
+        SST("<si><t>only</t></si>"));
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx:题库!2: D2: has the error value #DIV/0!; replace the formula by its value",
+           "book.xlsx:题库!3: B3: refers to shared string 7, but the workbook has 1; the file is damaged");
+    cr_assert_eq(NSH, 1);
+    cr_assert_eq(SH[0].n, 2);
+    expect_row(&SH[0], 0, 1, "题干", NULL);
+    expect_row(&SH[0], 1, 4, "y", NULL);
+}
+
+Test(xlsx, not_a_zip)
+{
+    cr_assert_eq(read_buf("题型,题干\n单选题,x\n", 25), 1);
+    EXPECT("book.xlsx: file: is not an XLSX workbook (not a zip archive)");
+    cr_expect_eq(NSH, 0);
+    bank_diag_init(&D, A);
+    cr_assert_eq(read_buf("", 0), 1);
+    EXPECT("book.xlsx: file: is empty; expected an XLSX workbook");
+    bank_diag_init(&D, A);
+    cr_assert_eq(read_buf("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 rest", 13), 1);
+    EXPECT("book.xlsx: file: is an old .xls workbook or a password-protected one; save it as .xlsx without a password");
+}
+
+Test(xlsx, zip_without_workbook)
+{
+    zpart parts[] = {{"hello.txt", "hi"}, {NULL, NULL}};
+    cr_assert_eq(read_path(make_zip("z.xlsx", parts)), 1);
+    EXPECT("book.xlsx: xl/workbook.xml: is missing; this is not an Excel workbook or it is damaged");
+    cr_expect_eq(NSH, 0);
+}
+
+Test(xlsx, missing_sheet_part)
+{
+    zpart parts[] = {{"[Content_Types].xml", CT}, {"_rels/.rels", RELS},
+                     {"xl/workbook.xml", WB}, {"xl/_rels/workbook.xml.rels", WB_RELS},
+                     {NULL, NULL}};
+    cr_assert_eq(read_path(make_zip("m.xlsx", parts)), 1);
+    EXPECT("book.xlsx: xl/sharedStrings.xml: is missing; this is not an Excel workbook or it is damaged");
+}
+
+Test(xlsx, truncated)
+{
+    char *p = path_in_dir("t.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "题库");
+    for (int r = 0; r < 200; r++) worksheet_write_string(ws, (lxw_row_t)r, 0, "某道题的题干文字", NULL);
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+    size_t len;
+    char *buf = slurp(p, &len);
+    for (size_t cut = 4; cut < len; cut += len / 7) {
+        bank_diag_init(&D, A);
+        cr_expect_eq(read_buf(buf, cut), 1, "cut at %zu", cut);
+        cr_expect_eq(D.n, 1, "cut at %zu: %zu lines", cut, D.n);
+        cr_expect_eq(NSH, 0);
+        if (D.n)
+            cr_expect(strstr(D.lines[0], "damaged or truncated") != NULL, "cut at %zu: %s", cut, D.lines[0]);
+    }
+    free(buf);
+}
+
+Test(xlsx, broken_shared_strings_xml)
+{
+    char *p = make_book("s.xlsx", SHEET("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>"),
+                        SST("<si><t>a</t></si>\n<si><t>b</si>"));
+    cr_assert_eq(read_path(p), 1);
+    cr_assert_eq(D.n, 1);
+    cr_expect(STARTS(D.lines[0], "book.xlsx: xl/sharedStrings.xml: is not well-formed XML (line 2: "),
+              "%s", D.lines[0]);
+    cr_expect_eq(NSH, 0);
+}
+
+Test(xlsx, truncated_sheet_xml)
+{
+    char *p = make_book("u.xlsx", "<?xml version=\"1.0\"?><worksheet><sheetData><row r=\"1\"><c r=\"A1\">",
+                        NULL);
+    /* the workbook rels name a sharedStrings part that this zip lacks: shared strings come first */
+    cr_assert_eq(read_path(p), 1);
+    cr_assert_eq(D.n, 1);
+    zpart parts[] = {{"_rels/.rels", RELS}, {"xl/workbook.xml", WB},
+                     {"xl/_rels/workbook.xml.rels",
+                      "<Relationships><Relationship Id=\"rId1\" Type=\"x/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>"},
+                     {"xl/worksheets/sheet1.xml",
+                      "<?xml version=\"1.0\"?><worksheet><sheetData><row r=\"1\"><c r=\"A1\"><v>1"},
+                     {NULL, NULL}};
+    bank_diag_init(&D, A);
+    cr_assert_eq(read_path(make_zip("u2.xlsx", parts)), 1);
+    cr_assert_eq(D.n, 1);
+    cr_expect(STARTS(D.lines[0], "book.xlsx: xl/worksheets/sheet1.xml: is not well-formed XML"),
+              "%s", D.lines[0]);
+}
+
+Test(xlsx, dtd_and_entities_refused)
+{
+    char *p = make_book("x.xlsx",
+        "<?xml version=\"1.0\"?><!DOCTYPE worksheet [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;\">"
+        "<!ENTITY ext SYSTEM \"file:///etc/passwd\">]>"
+        "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>&b;&ext;</t></is></c></row></sheetData></worksheet>",
+        SST(""));
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx: xl/worksheets/sheet1.xml: contains a DTD, which workbooks never have; refused");
+    cr_expect_eq(NSH, 0);
+}
+
+Test(xlsx, bad_references)
+{
+    char *p = make_book("r.xlsx", SHEET("<row r=\"1\"><c r=\"1A\"><v>1</v></c></row>"), SST(""));
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row 1: cell reference 1A is not valid");
+    bank_diag_init(&D, A);
+    p = make_book("r2.xlsx", SHEET("<row r=\"1\"><c r=\"XFE1\"><v>1</v></c></row>"), SST(""));
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row 1: cell reference XFE1 is not valid");
+    bank_diag_init(&D, A);
+    p = make_book("r3.xlsx", SHEET("<row r=\"0\"/>"), SST(""));
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row number 0 is not valid");
+}
+
+/* A zip source that produces a sharedStrings part of n bytes without holding it. */
+typedef struct bomb {
+    zip_uint64_t n, off;
+} bomb;
+
+static zip_int64_t bomb_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    bomb *b = ud;
+    static const char head[] = "<sst>";
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN: b->off = 0; return 0;
+    case ZIP_SOURCE_READ: {
+        zip_uint64_t k = b->n - b->off < len ? b->n - b->off : len;
+        char *o = data;
+        for (zip_uint64_t i = 0; i < k; i++) {
+            zip_uint64_t at = b->off + i;
+            o[i] = at < sizeof head - 1 ? head[at] : "<x/>"[(at - (sizeof head - 1)) % 4];
+        }
+        b->off += k;
+        return (zip_int64_t)k;
+    }
+    case ZIP_SOURCE_CLOSE: return 0;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = data;
+        zip_stat_init(st);
+        st->size = b->n;
+        st->valid |= ZIP_STAT_SIZE;
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR: return 0;
+    case ZIP_SOURCE_FREE: return 0;
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+    default: return -1;
+    }
+}
+
+Test(xlsx, zip_bomb_refused)
+{
+    char *p = path_in_dir("bomb.xlsx");
+    int err;
+    zip_t *z = zip_open(p, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    cr_assert_not_null(z);
+    zpart parts[] = {{"_rels/.rels", RELS}, {"xl/workbook.xml", WB},
+                     {"xl/_rels/workbook.xml.rels", WB_RELS},
+                     {"xl/worksheets/sheet1.xml", SHEET("")}, {NULL, NULL}};
+    for (const zpart *q = parts; q->name; q++)
+        cr_assert_geq(zip_file_add(z, q->name, zip_source_buffer(z, q->text, strlen(q->text), 0), 0), 0);
+    bomb b = {(zip_uint64_t)300 << 20, 0};
+    zip_source_t *s = zip_source_function(z, bomb_cb, &b);
+    cr_assert_not_null(s);
+    cr_assert_geq(zip_file_add(z, "xl/sharedStrings.xml", s, 0), 0);
+    cr_assert_eq(zip_close(z), 0);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_lt(st.st_size, 2 << 20);
+
+    cr_assert_eq(read_path(p), 1);
+    EXPECT("book.xlsx: xl/sharedStrings.xml: expands to more than 256 MiB of XML; refused (a zip bomb?)");
+}
