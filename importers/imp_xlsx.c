@@ -43,6 +43,8 @@ typedef struct part {
     int xml_line;
     char xml_why[160];
     int has_error;
+    xmlGenericErrorFunc saved_generic;   /* restored when the part is closed */
+    void *saved_generic_ctx;
 } part;
 
 static void damaged(xl *x, const char *part_name, const char *fmt, ...)
@@ -219,6 +221,22 @@ static void part_error(void *ctx, xmlErrorPtr e)
     while (n && (p->xml_why[n - 1] == '\n' || p->xml_why[n - 1] == ' ')) p->xml_why[--n] = 0;
 }
 
+/* libxml2 reports encoding and I/O problems through the generic handler (per thread),
+ * which would print them on stderr: they are the part's error instead. */
+static void part_generic_error(void *ctx, const char *fmt, ...)
+{
+    part *p = ctx;
+    if (p->has_error) return;
+    p->has_error = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->xml_why, sizeof p->xml_why, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(p->xml_why);
+    while (n && (p->xml_why[n - 1] == '\n' || p->xml_why[n - 1] == ' ')) p->xml_why[--n] = 0;
+    p->xml_line = 0;
+}
+
 /* Opens a part for reading. Returns 0, 1 when it does not exist (a diag line when
  * required), -1 when something failed (diag line added). */
 static int part_open(xl *x, const char *path, int required, part *p)
@@ -244,12 +262,18 @@ static int part_open(xl *x, const char *path, int required, part *p)
         return -1;
     }
     xmlTextReaderSetStructuredErrorHandler(p->r, part_error, p);
+    p->saved_generic = xmlGenericError;
+    p->saved_generic_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(p, part_generic_error);
     return 0;
 }
 
 static void part_free(part *p)
 {
-    if (p->r) xmlFreeTextReader(p->r);
+    if (p->r) {
+        xmlFreeTextReader(p->r);
+        xmlSetGenericErrorFunc(p->saved_generic_ctx, p->saved_generic);
+    }
     if (p->f) zip_fclose(p->f);
     p->r = NULL;
     p->f = NULL;
@@ -271,8 +295,10 @@ static int part_next(part *p)
     else if (p->zip_failed)
         damaged(p->x, p->path, "cannot be decompressed (%s); the file is damaged or truncated",
                 p->zip_why);
-    else if (p->has_error)
+    else if (p->has_error && p->xml_line > 0)
         damaged(p->x, p->path, "is not well-formed XML (line %d: %s)", p->xml_line, p->xml_why);
+    else if (p->has_error)
+        damaged(p->x, p->path, "is not well-formed XML (%s)", p->xml_why);
     else
         damaged(p->x, p->path, "cannot be parsed as XML");
     return -1;

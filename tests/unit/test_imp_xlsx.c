@@ -511,3 +511,15 @@ Test(xlsx, zip_bomb_refused)
     cr_assert_eq(read_path(p), 1);
     EXPECT("book.xlsx: xl/sharedStrings.xml: expands to more than 256 MiB of XML; refused (a zip bomb?)");
 }
+
+Test(xlsx, invalid_utf8_in_part)
+{
+    char *p = make_book("i.xlsx", SHEET("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>ok \xFF\xFE</t></is></c></row>"),
+                        SST(""));
+    cr_assert_eq(read_path(p), 1);
+    cr_assert_eq(D.n, 1);
+    cr_expect(STARTS(D.lines[0], "book.xlsx: xl/worksheets/sheet1.xml: is not well-formed XML ("), "%s",
+              D.lines[0]);
+    cr_expect(strstr(D.lines[0], "UTF-8") != NULL, "%s", D.lines[0]);
+    cr_expect_eq(NSH, 0);
+}
