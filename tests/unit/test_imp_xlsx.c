@@ -53,6 +53,7 @@ static char *slurp(const char *path, size_t *len)
     char *buf = malloc((size_t)n + 1);
     cr_assert_not_null(buf);
     cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
     fclose(f);
     *len = (size_t)n;
     return buf;
@@ -522,4 +523,337 @@ Test(xlsx, invalid_utf8_in_part)
               D.lines[0]);
     cr_expect(strstr(D.lines[0], "UTF-8") != NULL, "%s", D.lines[0]);
     cr_expect_eq(NSH, 0);
+}
+
+/* ---- export and round trips ---- */
+
+/* Every type and every column of the template (docs/BANK.md), with text that needs quoting
+ * in CSV: commas, quotes, line breaks, HTML, fill-key escapes. */
+static const char ALL_TYPES[] =
+    "试题编号,题型,题干,选项A,选项B,选项C,选项D,选项E,答案,分值,难度,鉴定点代码,解析,出处,"
+    "职业代码,等级,标签,命题人,多选计分,选项固定,所属题目,考核时间,设备要求,评分标准\n"
+    "S-1,单选题,TCP 工作在哪一层？,应用层,传输层,网络层,链路层,,B,1.5,2,A-01-001,"
+    "\"见 RFC 793, 第 1 节\",教材第 3 章,4-04-04-02,四级,网络;协议,张三,,是,,,,\n"
+    "M-1,多选题,\"下列哪些是\"\"加密\"\"协议？\",SSH,Telnet,TLS,FTP,IPsec,ACE,2,3,A-01-002,,,"
+    "4-04-04-02,四级,,李四,按比例,,,,,\n"
+    "T-1,判断题,防火墙能防御所有攻击。,,,,,,错,1,1,A-02-001,\"第一行\n第二行\",,,,,,,,,,,\n"
+    "F-1,填空题,HTTPS 默认端口是（ ），分隔符是（ ），版本是（ ）。,,,,,,"
+    "\"num:443|=a\\|b;a\\;b|re:^TLS ?1\\.[23]$\",3,4,A-02-002,,,,,端口,,,,,,,\n"
+    "Q-1,简答题,简述 ARP 欺骗的原理。,,,,,,\"攻击者伪造 ARP 应答，\n把网关 IP 映射到自己的 MAC。\",5,,,,,,,,,,,,,,\n"
+    "E-1,论述题,<p>论述<b>网络安全等级保护</b>的基本要求。</p>,,,,,,,10,5,,,,,,,,,,,,,\n"
+    "C-1,组合题,阅读材料：某公司内网出现大量 ARP 报文……,,,,,,,,,B-01-001,,,4-04-04-02,三级,案例,,,,,,,\n"
+    "C-1-1,单选题,最可能的原因是？,ARP 欺骗,DNS 劫持,,,,A,2,,B-01-001,,,,,,,,,C-1,,,\n"
+    "C-1-2,填空题,应使用命令（ ）查看 ARP 缓存。,,,,,,arp -a;arp,3,,,,,,,,,,,C-1,,,\n"
+    "P-1,实操题,按要求制作一根 T568B 直通网线并测试。,,,,,,,50,3,C-01-001,,,4-04-04-02,四级,,,,,,30,"
+    "\"工位：1 号台，压线钳、测线仪\",\"20|正确制作 T568B 直通网线\n30|测试连通并记录\n否决|带电插拔设备\"\n";
+
+/* Exporters get items as the bank stores them: rich text sanitized by bank_item_prepare.
+ * When the template does not run it yet, the test does, as the store's caller would. */
+static int template_prepares(void)
+{
+    bank_itemset s;
+    bank_itemset_init(&s, A);
+    const char t[] = "题型,题干,选项A,选项B,答案\n单选题,x & y,a,b,A\n";
+    cr_assert_eq(imp_parse_buffer(IMP_CSV, "probe.csv", t, strlen(t), &s, &D), 0);
+    cr_assert_eq(s.n, 1);
+    return strcmp(s.items[0].stem, "x & y") != 0;
+}
+
+static void parsed(bank_itemset *set, int rc)
+{
+    for (size_t i = 0; i < D.n; i++) cr_log_error("%s", D.lines[i]);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(D.n, 0);
+    if (template_prepares()) return;
+    for (size_t i = 0; i < set->n; i++) {
+        cr_assert_eq(bank_item_prepare(&set->items[i], BANK_TEXT_AUTO, A, NULL), 0);
+        cr_assert_eq(bank_item_finalize(&set->items[i], A), 0);
+    }
+}
+
+static void import_csv_text(bank_itemset *set, const char *text)
+{
+    parsed(set, imp_parse_buffer(IMP_CSV, "all.csv", text, strlen(text), set, &D));
+}
+
+static void str_same(const char *a, const char *b, const char *uid, const char *field)
+{
+    if (!a || !b) cr_expect(a == b, "%s %s: %s vs %s", uid, field, a ? a : "NULL", b ? b : "NULL");
+    else cr_expect_str_eq(a, b, "%s %s", uid, field);
+}
+
+static void item_same(const bank_item *a, const bank_item *b)
+{
+    const char *u = a->uid ? a->uid : "?";
+    str_same(a->uid, b->uid, u, "uid");
+    cr_expect_eq(a->type, b->type, "%s type", u);
+    str_same(a->stem, b->stem, u, "stem");
+    cr_expect_eq(a->n_options, b->n_options, "%s n_options", u);
+    for (int k = 0; k < a->n_options && k < b->n_options; k++) str_same(a->options[k], b->options[k], u, "option");
+    cr_expect_eq(a->pin_options, b->pin_options, "%s pin", u);
+    str_same(a->answer, b->answer, u, "answer");
+    cr_expect_eq(a->mc_policy, b->mc_policy, "%s policy", u);
+    cr_expect_eq(a->n_blanks, b->n_blanks, "%s n_blanks", u);
+    cr_expect_eq(a->points_centi, b->points_centi, "%s points", u);
+    cr_expect_eq(a->difficulty, b->difficulty, "%s difficulty", u);
+    str_same(a->point_code, b->point_code, u, "point_code");
+    str_same(a->explanation, b->explanation, u, "explanation");
+    str_same(a->source, b->source, u, "source");
+    str_same(a->occupation, b->occupation, u, "occupation");
+    cr_expect_eq(a->level, b->level, "%s level", u);
+    str_same(a->author, b->author, u, "author");
+    cr_expect_eq(a->n_tags, b->n_tags, "%s n_tags", u);
+    for (int k = 0; k < a->n_tags && k < b->n_tags; k++) str_same(a->tags[k], b->tags[k], u, "tag");
+    cr_expect_eq(a->time_minutes, b->time_minutes, "%s time", u);
+    str_same(a->equipment, b->equipment, u, "equipment");
+    cr_expect_eq(a->n_criteria, b->n_criteria, "%s n_criteria", u);
+    for (int k = 0; k < a->n_criteria && k < b->n_criteria; k++) {
+        str_same(a->criteria[k].text, b->criteria[k].text, u, "criterion");
+        cr_expect_eq(a->criteria[k].points_centi, b->criteria[k].points_centi, "%s criterion points", u);
+        cr_expect_eq(a->criteria[k].veto, b->criteria[k].veto, "%s veto", u);
+    }
+    cr_expect_eq(a->n_children, b->n_children, "%s n_children", u);
+    for (int k = 0; k < a->n_children && k < b->n_children; k++) item_same(&a->children[k], &b->children[k]);
+    cr_expect_eq(memcmp(a->content_hash, b->content_hash, 32), 0, "%s content_hash", u);
+    cr_expect_eq(memcmp(a->full_hash, b->full_hash, 32), 0, "%s full_hash", u);
+}
+
+static void round_trip(imp_format f, const char *file)
+{
+    bank_itemset first, again;
+    bank_itemset_init(&first, A);
+    bank_itemset_init(&again, A);
+    import_csv_text(&first, ALL_TYPES);
+    cr_assert_eq(first.n, 8);
+    char *p = path_in_dir(file);
+    cr_assert_eq(imp_export_file(f, &first, p, &D), 0);
+    EXPECT_CLEAN();
+    parsed(&again, imp_parse_file(f, p, &again, &D));
+    cr_assert_eq(again.n, first.n);
+    for (size_t i = 0; i < first.n; i++) item_same(&first.items[i], &again.items[i]);
+    /* and once more: the export of the re-import is the same file */
+    char *p2 = path_in_dir(f == IMP_CSV ? "again.csv" : "again.xlsx");
+    cr_assert_eq(imp_export_file(f, &again, p2, &D), 0);
+    if (f == IMP_CSV) {
+        size_t l1, l2;
+        char *b1 = slurp(p, &l1), *b2 = slurp(p2, &l2);
+        cr_expect(l1 == l2 && memcmp(b1, b2, l1) == 0, "the second export differs");
+        free(b1);
+        free(b2);
+    }
+}
+
+Test(xlsx, round_trip_csv) { round_trip(IMP_CSV, "out.csv"); }
+Test(xlsx, round_trip_xlsx) { round_trip(IMP_XLSX, "out.xlsx"); }
+
+/* The bytes of one part of a zip file. */
+static char *zip_part(const char *path, const char *name)
+{
+    int err;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &err);
+    cr_assert_not_null(z);
+    zip_stat_t st;
+    cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
+    zip_file_t *f = zip_fopen(z, name, 0);
+    cr_assert_not_null(f);
+    char *buf = bank_arena_alloc(A, st.size + 1);
+    cr_assert_eq(zip_fread(f, buf, st.size), (zip_int64_t)st.size);
+    zip_fclose(f);
+    zip_close(z);
+    return buf;
+}
+
+Test(xlsx, export_csv_form)
+{
+    bank_itemset set;
+    bank_itemset_init(&set, A);
+    import_csv_text(&set, ALL_TYPES);
+    char *p = path_in_dir("form.csv");
+    cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 0);
+    size_t len;
+    char *b = slurp(p, &len);
+    cr_assert_geq(len, 3);
+    const char hdr[] = "\xEF\xBB\xBF试题编号,题型,题干,选项A,选项B,选项C,选项D,选项E,答案,分值,难度,"
+                       "鉴定点代码,解析,出处,职业代码,等级,标签,命题人,多选计分,选项固定,所属题目,"
+                       "考核时间,设备要求,评分标准\r\n";
+    cr_expect_eq(memcmp(b, hdr, strlen(hdr)), 0, "header: %.200s", b);
+    cr_expect(strstr(b, "\r\nS-1,单选题,TCP 工作在哪一层？,应用层,传输层,网络层,链路层,,B,1.5,2,A-01-001,"
+                        "\"见 RFC 793, 第 1 节\",教材第 3 章,4-04-04-02,四级/中级工,网络;协议,张三,,是,,,,\r\n"),
+              "%s", b);
+    cr_expect(strstr(b, "\"下列哪些是\"\"加密\"\"协议？\"") != NULL);
+    cr_expect(strstr(b, ",对,") == NULL && strstr(b, ",错,1,1,") != NULL);
+    /* the composite has no 分值 of its own; its rows follow it */
+    cr_expect(strstr(b, "\r\nC-1,组合题,阅读材料：某公司内网出现大量 ARP 报文……,,,,,,,,,B-01-001,") != NULL, "%s", b);
+    cr_expect(strstr(b, "\r\nC-1-1,单选题,") != NULL && strstr(b, "C-1-1") < strstr(b, "C-1-2"));
+    cr_expect(strstr(b, ",C-1,,,\r\n") != NULL);
+    free(b);
+
+    /* only the columns used */
+    bank_itemset one;
+    bank_itemset_init(&one, A);
+    import_csv_text(&one, "题型,题干,选项A,选项B,答案\n单选题,问题,甲,乙,A\n");
+    cr_assert_eq(imp_export_file(IMP_CSV, &one, p, &D), 0);
+    b = slurp(p, &len);
+    char *second = strstr(b, "\r\n");
+    cr_assert_not_null(second);
+    *second = 0;
+    cr_expect_str_eq(b, "\xEF\xBB\xBF试题编号,题型,题干,选项A,选项B,答案,分值");
+    free(b);
+}
+
+Test(xlsx, export_xlsx_form)
+{
+    bank_itemset set;
+    bank_itemset_init(&set, A);
+    import_csv_text(&set, ALL_TYPES);
+    char *p = path_in_dir("form.xlsx");
+    cr_assert_eq(imp_export_file(IMP_XLSX, &set, p, &D), 0);
+    const char *wb = zip_part(p, "xl/workbook.xml");
+    cr_expect(strstr(wb, "name=\"题库\"") != NULL, "%s", wb);
+    const char *sheet = zip_part(p, "xl/worksheets/sheet1.xml");
+    /* 分值 1.5 and 难度 2 of S-1 (row 2, columns J and K) are numbers */
+    cr_expect(strstr(sheet, "<c r=\"J2\" s=\"0\"><v>1.5</v></c>") != NULL ||
+              strstr(sheet, "<c r=\"J2\"><v>1.5</v></c>") != NULL, "%s", sheet);
+    cr_expect(strstr(sheet, "<c r=\"K2\"><v>2</v></c>") != NULL, "%s", sheet);
+    /* the header row has a bold format */
+    cr_expect(strstr(sheet, "<c r=\"A1\" s=\"1\" t=\"s\">") != NULL, "%s", sheet);
+    const char *styles = zip_part(p, "xl/styles.xml");
+    cr_expect(strstr(styles, "<b/>") != NULL);
+    cr_expect_eq(read_path(p), 0);
+    cr_assert_eq(NSH, 1);
+    cr_expect_str_eq(SH[0].where, "book.xlsx:题库!");
+    cr_expect_eq(SH[0].n, 11);
+}
+
+Test(xlsx, export_leaves_out_what_it_cannot_carry)
+{
+    bank_itemset set;
+    bank_itemset_init(&set, A);
+    import_csv_text(&set, "试题编号,题型,题干,选项A,选项B,答案\nK-1,单选题,问题一,甲,乙,A\nK-2,单选题,问题二,甲,乙,B\n"
+                          "K-3,单选题,问题三,甲,乙,B\n");
+    cr_assert_eq(set.n, 3);
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G'};
+    bank_media *m = bank_arena_alloc(A, sizeof *m);
+    m->name = "fig1.png";
+    m->mime = "image/png";
+    m->data = png;
+    m->len = sizeof png;
+    set.items[1].media = m;
+    set.items[1].n_media = 1;
+    const char *tags[] = {"a;b"};
+    set.items[2].tags = tags;
+    set.items[2].n_tags = 1;
+    char *p = path_in_dir("part.csv");
+    cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 1);
+    EXPECT("K-2: media: has 1 image(s) or attachment(s), which CSV and XLSX cannot carry; export it as moodlexml or qti",
+           "K-3: 标签: tag \"a;b\" contains a separator (; , 、), which the template splits at");
+    bank_itemset back;
+    bank_itemset_init(&back, A);
+    bank_diag_init(&D, A);
+    cr_assert_eq(imp_parse_file(IMP_CSV, p, &back, &D), 0);
+    cr_assert_eq(back.n, 1);
+    cr_expect_str_eq(back.items[0].uid, "K-1");
+
+    /* an Excel cell holds 32767 characters */
+    size_t n = 40000;
+    char *longs = bank_arena_alloc(A, n + 1);
+    memset(longs, 'x', n);
+    set.items[1].n_media = 0;
+    set.items[2].n_tags = 0;
+    set.items[0].stem = longs;
+    bank_diag_init(&D, A);
+    p = path_in_dir("part.xlsx");
+    cr_assert_eq(imp_export_file(IMP_XLSX, &set, p, &D), 1);
+    EXPECT("K-1: 题干: is longer than the 32767 characters a cell holds; export as csv");
+    cr_expect_eq(read_path(p), 0);
+    cr_expect_eq(SH[0].n, 3);
+}
+
+Test(xlsx, export_errors)
+{
+    bank_itemset set;
+    bank_itemset_init(&set, A);
+    import_csv_text(&set, "题型,题干,选项A,选项B,答案\n单选题,问题,甲,乙,A\n");
+    char *p = path_in_dir("no/such/dir/x.csv");
+    cr_expect_eq(imp_export_file(IMP_CSV, &set, p, &D), -1);
+    cr_assert_eq(D.n, 1);
+    cr_expect(strstr(D.lines[0], "/no/such/dir/x.csv: file: cannot create: No such file or directory") != NULL,
+              "%s", D.lines[0]);
+    bank_diag_init(&D, A);
+    p = path_in_dir("no/such/dir/x.xlsx");
+    cr_expect_eq(imp_export_file(IMP_XLSX, &set, p, &D), -1);
+    cr_assert_eq(D.n, 1);
+    cr_expect(strstr(D.lines[0], "/no/such/dir/x.xlsx: file: cannot create: No such file or directory") != NULL,
+              "%s", D.lines[0]);
+    bank_diag_init(&D, A);
+    cr_expect_eq(imp_export_file(IMP_AIKEN, &set, "x.txt", &D), -1);
+    EXPECT("x.txt: format: aiken cannot be exported by this build");
+}
+
+/* imp_parse_buffer(IMP_XLSX): every item sheet, instructions skipped, duplicates over all sheets. */
+Test(xlsx, import_workbook_sheets)
+{
+    char *p = path_in_dir("wb.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *info = workbook_add_worksheet(wb, "说明");
+    worksheet_write_string(info, 0, 0, "填写说明：每行一道题", NULL);
+    lxw_worksheet *s1 = workbook_add_worksheet(wb, "单选");
+    lxw_worksheet *s2 = workbook_add_worksheet(wb, "判断");
+    const char *h[] = {"题型", "题干", "选项A", "选项B", "答案", "分值"};
+    for (int c = 0; c < 6; c++) {
+        worksheet_write_string(s1, 0, (lxw_col_t)c, h[c], NULL);
+        if (c != 2 && c != 3) worksheet_write_string(s2, 0, (lxw_col_t)(c < 2 ? c : c - 2), h[c], NULL);
+    }
+    worksheet_write_string(s1, 2, 0, "单选题", NULL);
+    worksheet_write_string(s1, 2, 1, "问题一", NULL);
+    worksheet_write_string(s1, 2, 2, "甲", NULL);
+    worksheet_write_string(s1, 2, 3, "乙", NULL);
+    worksheet_write_string(s1, 2, 4, "B", NULL);
+    worksheet_write_number(s1, 2, 5, 2.5, NULL);
+    worksheet_write_string(s2, 1, 0, "判断题", NULL);
+    worksheet_write_string(s2, 1, 1, "对错题", NULL);
+    worksheet_write_boolean(s2, 1, 2, 1, NULL);
+    worksheet_write_number(s2, 1, 3, 1, NULL);
+    worksheet_write_string(s2, 2, 0, "判断题", NULL);
+    worksheet_write_string(s2, 2, 1, "对错题", NULL);
+    worksheet_write_string(s2, 2, 2, "对", NULL);
+    worksheet_write_string(s2, 3, 0, "判断题", NULL);
+    worksheet_write_string(s2, 3, 1, "无答案", NULL);
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+
+    bank_itemset set;
+    bank_itemset_init(&set, A);
+    cr_assert_eq(imp_parse_file(IMP_XLSX, p, &set, &D), 1);
+    cr_assert_geq(D.n, 2);
+    for (size_t i = 0; i < D.n; i++) {
+        cr_expect(strstr(D.lines[i], ":说明!") == NULL, "%s", D.lines[i]);
+        cr_expect(STARTS(D.lines[i], p), "%s", D.lines[i]);
+    }
+    char want[512];
+    snprintf(want, sizeof want, "%s:判断!4: ", p);
+    int found = 0;
+    for (size_t i = 0; i < D.n; i++) found |= STARTS(D.lines[i], want);
+    cr_expect(found, "no line for 判断!4 (%s)", D.lines[0]);
+    snprintf(want, sizeof want, "%s:判断!3: ", p);
+    found = 0;
+    for (size_t i = 0; i < D.n; i++) found |= STARTS(D.lines[i], want) && strstr(D.lines[i], "uplicate");
+    cr_expect(found, "no duplicate line for 判断!3");
+    cr_assert_geq(set.n, 2);
+    cr_expect_eq(set.items[0].points_centi, 250);
+    cr_expect_str_eq(set.items[0].file, bank_arena_printf(A, "%s:单选!", p));
+    cr_expect_eq(set.items[0].line, 3);
+    cr_expect_str_eq(set.items[1].answer, "T");
+
+    /* a workbook without any item sheet reads every non-empty sheet */
+    p = path_in_dir("none.xlsx");
+    wb = workbook_new(p);
+    info = workbook_add_worksheet(wb, "说明");
+    worksheet_write_string(info, 0, 0, "填写说明", NULL);
+    workbook_add_worksheet(wb, "空");
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+    bank_diag_init(&D, A);
+    cr_assert_eq(imp_parse_file(IMP_XLSX, p, &set, &D), 1);
+    cr_assert_geq(D.n, 1);
+    snprintf(want, sizeof want, "%s:说明!1: ", p);
+    cr_expect(STARTS(D.lines[0], want), "%s", D.lines[0]);
 }
