@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
@@ -164,6 +165,64 @@ static const char *rich_cell(etable *t, const char *html)
     return txt;
 }
 
+/* 1 when the escaped text at s (an attribute value up to '"') is the media name. */
+static int escaped_is(const char *s, const char *name, size_t *len)
+{
+    const char *p = s;
+    for (; *name; name++) {
+        if (*name == '&') {
+            if (strncmp(p, "&amp;", 5)) return 0;
+            p += 5;
+        } else if (*p++ != *name) {
+            return 0;
+        }
+    }
+    if (*p != '"') return 0;
+    *len = (size_t)(p - s);
+    return 1;
+}
+
+/* CSV and XLSX have no place for files: an image goes into the HTML as a data: URI, which
+ * the importer turns back into media (named image-HASH.EXT, as it names every data: image).
+ * used[i] is set for each media embedded. Returns the HTML, or NULL with *bad naming a
+ * reference that cannot be embedded (an attachment, or a name not in the item's media). */
+static const char *embed_images(etable *t, const bank_item *it, const char *html, char *used,
+                                const char **bad)
+{
+    static const char IMG[] = "<img src=\"media:";
+    if (!html || !strstr(html, "media:")) return html;
+    if (strstr(html, "href=\"media:")) { *bad = "an attachment (a link to a file)"; return NULL; }
+    imp_buf b = {0};
+    const char *p = html, *q;
+    while ((q = strstr(p, IMG))) {
+        imp__buf_put(&b, p, (size_t)(q - p));
+        const char *name = q + sizeof IMG - 1;
+        int found = -1;
+        size_t nlen = 0;
+        for (int i = 0; i < it->n_media && found < 0; i++)
+            if (it->media[i].name && escaped_is(name, it->media[i].name, &nlen)) found = i;
+        const bank_media *m = found >= 0 ? &it->media[found] : NULL;
+        if (!m || !m->mime || strncmp(m->mime, "image/", 6) || !m->len) {
+            imp__buf_free(&b);
+            *bad = m ? "a file that is not an image" : "an image that the item does not hold";
+            return NULL;
+        }
+        size_t b64len = sodium_base64_encoded_len(m->len, sodium_base64_VARIANT_ORIGINAL);
+        char *b64 = malloc(b64len);
+        if (!b64) { imp__buf_free(&b); t->oom = 1; return NULL; }
+        sodium_bin2base64(b64, b64len, m->data, m->len, sodium_base64_VARIANT_ORIGINAL);
+        imp__buf_printf(&b, "<img src=\"data:%s;base64,%s", m->mime, b64);
+        free(b64);
+        used[found] = 1;
+        p = name + nlen;
+    }
+    imp__buf_puts(&b, p);
+    char *out = b.oom ? NULL : bank_arena_strdup(t->a, b.p);
+    imp__buf_free(&b);
+    if (!out) t->oom = 1;
+    return out;
+}
+
 static char *centi_text(bank_arena *a, int v)
 {
     int neg = v < 0;
@@ -200,18 +259,47 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
 {
     bank_arena *a = t->a;
     const char *who = item_name(it);
+    /* the rich text with its images embedded */
+    const char *stem = it->stem, *expl = it->explanation, *ref = it->answer;
+    const char *opts[BANK_MAX_OPTIONS] = {0};
+    for (int k = 0; k < it->n_options && k < BANK_MAX_OPTIONS; k++) opts[k] = it->options[k];
     if (it->n_media > 0) {
-        if (bank_diag_add(t->d, who, 0, "media",
-                          "has %d image(s) or attachment(s), which CSV and XLSX cannot carry; "
-                          "export it as moodlexml or qti", it->n_media))
+        char *used = bank_arena_alloc(a, (size_t)it->n_media);
+        const char *bad = NULL;
+        if (!used) { t->oom = 1; return -1; }
+        stem = embed_images(t, it, stem, used, &bad);
+        if (!bad) expl = embed_images(t, it, expl, used, &bad);
+        if (!bad && (it->type == BANK_SHORT || it->type == BANK_ESSAY))
+            ref = embed_images(t, it, ref, used, &bad);
+        for (int k = 0; !bad && k < it->n_options && k < BANK_MAX_OPTIONS; k++)
+            opts[k] = embed_images(t, it, opts[k], used, &bad);
+        if (t->oom) return -1;
+        int unused = -1;
+        for (int i = 0; !bad && i < it->n_media && unused < 0; i++)
+            if (!used[i]) unused = i;
+        if (bad || unused >= 0) {
+            char clip[80];
+            if (bank_diag_add(t->d, who, 0, "media",
+                              bad ? "refers to %s, which CSV and XLSX cannot carry; export it as moodlexml or qti"
+                                  : "%s is not an image in the text, which CSV and XLSX cannot carry; "
+                                    "export it as moodlexml or qti",
+                              bad ? bad : bank_text_clip(it->media[unused].name ? it->media[unused].name : "?",
+                                                         clip, sizeof clip)))
+                return -1;
+            return 1;
+        }
+    }
+    if (it->n_children > 0 && !(it->uid && *it->uid)) {
+        if (bank_diag_add(t->d, who, 0, "试题编号",
+                          "a composite item needs an id for its sub-items to name in 所属题目"))
             return -1;
         return 1;
     }
     set_text(t, row, E_UID, it->uid);
     set_text(t, row, E_TYPE, bank_type_label(it->type));
-    set_text(t, row, E_STEM, rich_cell(t, it->stem));
+    set_text(t, row, E_STEM, rich_cell(t, stem));
     for (int k = 0; k < it->n_options && k < BANK_MAX_OPTIONS; k++)
-        set_text(t, row, E_OPT + k, rich_cell(t, it->options[k]));
+        set_text(t, row, E_OPT + k, rich_cell(t, opts[k]));
     switch (it->type) {
     case BANK_SINGLE:
     case BANK_MULTI:
@@ -231,7 +319,7 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
         break;
     case BANK_SHORT:
     case BANK_ESSAY:
-        set_text(t, row, E_ANSWER, rich_cell(t, it->answer));
+        set_text(t, row, E_ANSWER, rich_cell(t, ref));
         break;
     case BANK_COMPOSITE:
     case BANK_PRACTICAL:
@@ -243,7 +331,7 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
     if (it->difficulty > 0)
         set_num(t, row, E_DIFFICULTY, it->difficulty, bank_arena_printf(a, "%d", it->difficulty));
     set_text(t, row, E_CODE, it->point_code);
-    set_text(t, row, E_EXPLANATION, rich_cell(t, it->explanation));
+    set_text(t, row, E_EXPLANATION, rich_cell(t, expl));
     set_text(t, row, E_SOURCE, it->source);
     set_text(t, row, E_OCCUPATION, it->occupation);
     if (it->level > 0) set_text(t, row, E_LEVEL, bank_level_name(it->level));

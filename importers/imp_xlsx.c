@@ -254,17 +254,25 @@ static int part_open(xl *x, const char *path, int required, part *p)
         damaged(x, path, "cannot be read: %s", zip_strerror(x->z));
         return -1;
     }
+    /* before the reader exists: creating it already reads (and decodes) the first bytes */
+    p->saved_generic = xmlGenericError;
+    p->saved_generic_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(p, part_generic_error);
     p->r = xmlReaderForIO(part_read, part_close, p, path, NULL, XML_PARSE_NONET);
     if (!p->r) {
+        xmlSetGenericErrorFunc(p->saved_generic_ctx, p->saved_generic);
         zip_fclose(p->f);
         p->f = NULL;
+        if (p->has_error || p->zip_failed || p->over_budget) {
+            /* the first bytes were already unreadable */
+            damaged(x, path, "cannot be parsed as XML (%s)",
+                    p->zip_failed ? p->zip_why : p->has_error ? p->xml_why : "too large");
+            return -1;
+        }
         x->oom = 1;
         return -1;
     }
     xmlTextReaderSetStructuredErrorHandler(p->r, part_error, p);
-    p->saved_generic = xmlGenericError;
-    p->saved_generic_ctx = xmlGenericErrorContext;
-    xmlSetGenericErrorFunc(p, part_generic_error);
     return 0;
 }
 

@@ -545,7 +545,9 @@ static const char ALL_TYPES[] =
     "C-1-1,单选题,最可能的原因是？,ARP 欺骗,DNS 劫持,,,,A,2,,B-01-001,,,,,,,,,C-1,,,\n"
     "C-1-2,填空题,应使用命令（ ）查看 ARP 缓存。,,,,,,arp -a;arp,3,,,,,,,,,,,C-1,,,\n"
     "P-1,实操题,按要求制作一根 T568B 直通网线并测试。,,,,,,,50,3,C-01-001,,,4-04-04-02,四级,,,,,,30,"
-    "\"工位：1 号台，压线钳、测线仪\",\"20|正确制作 T568B 直通网线\n30|测试连通并记录\n否决|带电插拔设备\"\n";
+    "\"工位：1 号台，压线钳、测线仪\",\"20|正确制作 T568B 直通网线\n30|测试连通并记录\n否决|带电插拔设备\"\n"
+    "I-1,单选题,\"<p>下图是哪种接口？</p><img src=\"\"data:image/png;base64,iVBORw0KGgpJSERSZmFrZQ==\"\" "
+    "alt=\"\"接口\"\">\",RJ45,\"<img src=\"\"data:image/png;base64,iVBORw0KGgpJSERSZmFrZQ==\"\">\",,,,A,1\n";
 
 /* Exporters get items as the bank stores them: rich text sanitized by bank_item_prepare.
  * When the template does not run it yet, the test does, as the store's caller would. */
@@ -612,6 +614,13 @@ static void item_same(const bank_item *a, const bank_item *b)
         cr_expect_eq(a->criteria[k].points_centi, b->criteria[k].points_centi, "%s criterion points", u);
         cr_expect_eq(a->criteria[k].veto, b->criteria[k].veto, "%s veto", u);
     }
+    cr_expect_eq(a->n_media, b->n_media, "%s n_media", u);
+    for (int k = 0; k < a->n_media && k < b->n_media; k++) {
+        str_same(a->media[k].name, b->media[k].name, u, "media name");
+        str_same(a->media[k].mime, b->media[k].mime, u, "media mime");
+        cr_expect(a->media[k].len == b->media[k].len && memcmp(a->media[k].data, b->media[k].data, a->media[k].len) == 0,
+                  "%s media data", u);
+    }
     cr_expect_eq(a->n_children, b->n_children, "%s n_children", u);
     for (int k = 0; k < a->n_children && k < b->n_children; k++) item_same(&a->children[k], &b->children[k]);
     cr_expect_eq(memcmp(a->content_hash, b->content_hash, 32), 0, "%s content_hash", u);
@@ -624,7 +633,8 @@ static void round_trip(imp_format f, const char *file)
     bank_itemset_init(&first, A);
     bank_itemset_init(&again, A);
     import_csv_text(&first, ALL_TYPES);
-    cr_assert_eq(first.n, 8);
+    cr_assert_eq(first.n, 9);
+    cr_assert_eq(first.items[8].n_media, 1, "the data: image became media");
     char *p = path_in_dir(file);
     cr_assert_eq(imp_export_file(f, &first, p, &D), 0);
     EXPECT_CLEAN();
@@ -722,7 +732,7 @@ Test(xlsx, export_xlsx_form)
     cr_expect_eq(read_path(p), 0);
     cr_assert_eq(NSH, 1);
     cr_expect_str_eq(SH[0].where, "book.xlsx:题库!");
-    cr_expect_eq(SH[0].n, 11);
+    cr_expect_eq(SH[0].n, 12);
 }
 
 Test(xlsx, export_leaves_out_what_it_cannot_carry)
@@ -745,7 +755,7 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
     set.items[2].n_tags = 1;
     char *p = path_in_dir("part.csv");
     cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 1);
-    EXPECT("K-2: media: has 1 image(s) or attachment(s), which CSV and XLSX cannot carry; export it as moodlexml or qti",
+    EXPECT("K-2: media: fig1.png is not an image in the text, which CSV and XLSX cannot carry; export it as moodlexml or qti",
            "K-3: 标签: tag \"a;b\" contains a separator (; , 、), which the template splits at");
     bank_itemset back;
     bank_itemset_init(&back, A);
@@ -753,6 +763,22 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
     cr_assert_eq(imp_parse_file(IMP_CSV, p, &back, &D), 0);
     cr_assert_eq(back.n, 1);
     cr_expect_str_eq(back.items[0].uid, "K-1");
+
+    /* a link to a file cannot be embedded like an image */
+    set.items[1].stem = "<p>见<a href=\"media:fig1.png\">附图</a></p>";
+    set.items[2].n_tags = 0;
+    bank_diag_init(&D, A);
+    cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 1);
+    EXPECT("K-2: media: refers to an attachment (a link to a file), which CSV and XLSX cannot carry; "
+           "export it as moodlexml or qti");
+    /* an image is embedded */
+    set.items[1].stem = "<p>见<img src=\"media:fig1.png\" alt=\"图\"></p>";
+    bank_diag_init(&D, A);
+    cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 0);
+    size_t len;
+    char *b = slurp(p, &len);
+    cr_expect(strstr(b, "<p>见<img src=\"\"data:image/png;base64,iVBORw==\"\" alt=\"\"图\"\"></p>") != NULL, "%s", b);
+    free(b);
 
     /* an Excel cell holds 32767 characters */
     size_t n = 40000;
