@@ -3,7 +3,8 @@
  *   odd:  the XML of a worksheet and of the shared strings, split at the first NUL byte,
  *         packed here into an otherwise valid workbook (the XML handling).
  * Checks what the template parsers rely on: rows in the arena, every cell a string, row
- * numbers positive, a "FILE:SHEET!" prefix, and diag lines on every failure. */
+ * numbers positive, a "FILE:SHEET!" prefix, and diag lines on every failure; then runs the
+ * whole import (the template over the sheets) and checks its return contract. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (blank) abort();                 /* blank rows are left out */
         }
     }
+    bank_itemset set;
+    bank_itemset_init(&set, a);
+    bank_diag_init(&d, a);
+    rc = imp_parse_buffer(IMP_XLSX, "f.xlsx", buf, len, &set, &d);
+    if (rc < 0 || (rc == 0) != (d.n == 0)) abort();
+    for (size_t i = 0; i < d.n; i++)
+        if (strncmp(d.lines[i], "f.xlsx", 6) != 0) abort();
+    for (size_t i = 0; i < set.n; i++)
+        if (!set.items[i].uid || !set.items[i].type) abort();
     bank_arena_free(a);
     free(packed);
     return 0;
