@@ -883,3 +883,65 @@ Test(xlsx, import_workbook_sheets)
     snprintf(want, sizeof want, "%s:说明!1: ", p);
     cr_expect(STARTS(D.lines[0], want), "%s", D.lines[0]);
 }
+
+/* Blueprints from a workbook: the blueprint sheet, numbers as Excel stores them. */
+Test(xlsx, blueprint_workbook)
+{
+    char *p = path_in_dir("bp.xlsx");
+    lxw_workbook *wb = workbook_new(p);
+    lxw_worksheet *info = workbook_add_worksheet(wb, "说明");
+    worksheet_write_string(info, 0, 0, "鉴定要素细目表说明", NULL);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, "理论知识");
+    const char *rows[][5] = {
+        {"级别", "代码", "名称", "鉴定比重", "重要程度"},
+        {"1", "A", "基础知识", NULL, NULL},
+        {"鉴定点", "A-001", "职业道德", NULL, "X"},
+        {"1", "B", "相关知识", NULL, NULL},
+        {"鉴定点", "B-001", "网络安全法", NULL, "y"},
+    };
+    const double weights[] = {0, 37.5, 0, 62.5, 0};
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 5; c++) {
+            if (r > 0 && c == 0 && strcmp(rows[r][0], "1") == 0) worksheet_write_number(ws, (lxw_row_t)r, 0, 1, NULL);
+            else if (r > 0 && c == 3 && weights[r] > 0) worksheet_write_number(ws, (lxw_row_t)r, 3, weights[r], NULL);
+            else if (rows[r][c]) worksheet_write_string(ws, (lxw_row_t)r, (lxw_col_t)c, rows[r][c], NULL);
+        }
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+
+    bank_blueprint bp;
+    bank_blueprint_init(&bp, A);
+    int rc = imp_blueprint_parse_file(IMP_XLSX, p, &bp, &D);
+    for (size_t i = 0; i < D.n; i++) cr_log_error("%s", D.lines[i]);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(bp.n, 4);
+    cr_expect_eq(bp.nodes[0].weight_centi, 3750);
+    cr_expect_eq(bp.nodes[2].weight_centi, 6250);
+    cr_expect_eq(bp.nodes[3].importance, 'Y');
+    cr_expect_eq(bp.nodes[3].line, 5);
+    cr_expect_str_eq(bp.file, bank_arena_printf(A, "%s:理论知识!", p));
+
+    /* a second blueprint sheet is reported; a damaged workbook is one line */
+    p = path_in_dir("bp2.xlsx");
+    wb = workbook_new(p);
+    for (int k = 0; k < 2; k++) {
+        ws = workbook_add_worksheet(wb, k ? "技能" : "理论");
+        worksheet_write_string(ws, 0, 0, "级别", NULL);
+        worksheet_write_string(ws, 0, 1, "代码", NULL);
+        worksheet_write_string(ws, 0, 2, "名称", NULL);
+    }
+    cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
+    bank_blueprint_init(&bp, A);
+    cr_assert_eq(imp_blueprint_parse_file(IMP_XLSX, p, &bp, &D), 1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s:技能!1: sheet: is a second blueprint in this workbook (the first is on sheet 理论); "
+             "import one blueprint per file", p);
+    cr_assert_geq(D.n, 1);
+    int found = 0;
+    for (size_t i = 0; i < D.n; i++) found |= strcmp(D.lines[i], want) == 0;
+    cr_expect(found, "%s", D.lines[0]);
+    bank_diag_init(&D, A);
+    bank_blueprint_init(&bp, A);
+    cr_assert_eq(imp_blueprint_parse_buffer(IMP_XLSX, "bp.xlsx", "not a zip", 9, &bp, &D), 1);
+    EXPECT("bp.xlsx: file: is not an XLSX workbook (not a zip archive)");
+}
