@@ -16,6 +16,7 @@ static const struct {
     imp_format f;
 } FORMATS[] = {
     {"csv", IMP_CSV},
+    {"xlsx", IMP_XLSX},
     {"gift", IMP_GIFT},
     {"aiken", IMP_AIKEN},
     {"text", IMP_TEXT},
@@ -164,14 +165,49 @@ int imp__too_big(bank_diag *d, const char *name)
                ? -1 : 1;
 }
 
+/* 1 when the first row of the sheet names a 题型 or 题干 column: an item sheet. */
+static int item_header(const imp_sheet *sh)
+{
+    if (!sh->n) return 0;
+    const imp_row *r = &sh->rows[0];
+    for (int i = 0; i < r->ncells; i++)
+        if (strcmp(r->cells[i], "题型") == 0 || strcmp(r->cells[i], "题干") == 0) return 1;
+    return 0;
+}
+
+/* Every item sheet of the workbook. Sheets without an item header (instructions, lookup
+ * tables) are skipped when another sheet has one; when none has, each non-empty sheet is
+ * read so that the template says what is missing. */
+static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemset *set,
+                      bank_diag *d)
+{
+    imp_sheet *sheets;
+    int n, rc = imp__xlsx_sheets(name, buf, len, set->arena, &sheets, &n, d);
+    if (rc < 0) return rc;
+    if (!n) return rc;
+    int any_items = 0, any_rows = 0;
+    for (int i = 0; i < n; i++) {
+        any_items |= item_header(&sheets[i]);
+        any_rows |= sheets[i].n > 0;
+    }
+    for (int i = 0; i < n; i++) {
+        const imp_sheet *sh = &sheets[i];
+        if (any_items ? !item_header(sh) : any_rows ? !sh->n : i > 0) continue;
+        if (imp__template_items(sh, set, d) < 0) return -1;
+    }
+    if (bank_itemset_check_duplicates(set, d) < 0) return -1;
+    return 0;
+}
+
 int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, size_t len,
                      bank_itemset *set, bank_diag *d)
 {
     size_t before = d->n;
     int (*parse)(const char *, const char *, size_t, bank_itemset *, bank_diag *) = NULL;
-    int raw = 0;    /* XML formats: libxml2 reads the encoding declaration; a zip is a QTI package */
+    int raw = 0;    /* XML and zip formats: libxml2 reads the encoding declaration itself */
     switch (f) {
     case IMP_CSV: parse = imp__csv_parse; break;
+    case IMP_XLSX: parse = parse_xlsx; raw = 1; break;
     case IMP_GIFT: parse = imp__gift_parse; break;
     case IMP_AIKEN: parse = imp__aiken_parse; break;
     case IMP_TEXT: parse = imp__text_parse; break;
