@@ -398,11 +398,23 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         else refused += b;
     }
     if (!rc && refused) rc = BANK_EREFUSED;
+    bank_arena *tmp = bank_arena_new(0);
+    if (!tmp && !rc) rc = bank__err(err, errlen, "item", "out of memory");
     for (size_t i = 0; i < s->n && !rc; i++) {
-        const bank_item *it = &s->items[i];
+        /* The defaults are part of the version as stored: hash it with them, so that an
+         * export of it (which names occupation and level) re-imports as unchanged. */
+        bank_item cp = s->items[i];
+        const bank_item *it = &cp;
+        if (!cp.occupation) cp.occupation = o->occupation;
+        if (cp.level <= 0) cp.level = o->level;
+        if ((cp.occupation != s->items[i].occupation || cp.level != s->items[i].level) &&
+            bank_item_finalize(&cp, tmp)) {
+            rc = bank__err(err, errlen, "item", "out of memory");
+            break;
+        }
         version_ctx v = {
-            .occupation = it->occupation ? it->occupation : o->occupation,
-            .level = it->level > 0 ? it->level : o->level,
+            .occupation = cp.occupation,
+            .level = cp.level,
             .status = o->status ? o->status : it->status ? it->status : BANK_DRAFT,
             .actor = o->actor,
             .file = o->import_file ? o->import_file : it->file,
@@ -424,6 +436,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (f) r.versions++;
         else r.inserted++;
     }
+    bank_arena_free(tmp);
     rc = finish(db, &x, rc, err, errlen);
     if (!rc && rep) *rep = r;
     return rc;
