@@ -253,6 +253,21 @@ expect 0 "approve M-001" kc bank approve M-001 --by 审核员乙
 expect 0 "an approved multiple-choice item goes on a paper" kc paper create --code M-P --title m --items M-001
 contains "$tmp/out" "paper M-P: 1 items, 2.00 points" "the paper takes the item's points"
 
+# every type, every version status, through the database and back (csv and xlsx)
+for f in csv xlsx; do
+  if kc bank export --format $f --occupation 4-04-04-02 --level 4 -o "$tmp/all.$f" >"$tmp/out" 2>"$tmp/err"; then
+    ok "bank export $f of every type"
+    contains "$tmp/out" "8 items exported as $f" "the $f export has every item"
+    expect 0 "re-import the $f export" kc bank import --format $f "$tmp/all.$f"
+    contains "$tmp/out" "imported: 0 new, 0 new versions, 8 unchanged" "$f round trip of every type is lossless"
+  elif grep -qF "cannot be exported by this build" "$tmp/err" || grep -qF "is not a format" "$tmp/err" \
+       || grep -qF -- "--format must be one of" "$tmp/err"; then
+    echo "skip bank export $f: the $f exporter is not in this build yet"
+  else
+    fail "bank export $f of every type"; sed 's/^/     /' "$tmp/err" | head
+  fi
+done
+
 # ---- staff accounts (tests/integration/staff_ws.test.mjs, tests/browser/author.test.mjs) ----
 printf 'author-password-1\n' >"$tmp/pw-author"
 expect 0 "user add author1" kc user add --login author1 --name 命题员甲 --roles author --password-file "$tmp/pw-author"
