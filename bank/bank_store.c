@@ -373,6 +373,15 @@ static int begin(MYSQL *db, stmts *x, char *err, size_t errlen)
     return 0;
 }
 
+/* Fills an item's missing occupation and level; 1 when it changed anything. */
+static int apply_defaults(bank_item *it, const char *occupation, int level)
+{
+    int changed = 0;
+    if (!it->occupation && occupation) { it->occupation = occupation; changed = 1; }
+    if (it->level <= 0 && level > 0) { it->level = level; changed = 1; }
+    return changed;
+}
+
 int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
 {
@@ -405,10 +414,19 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
          * export of it (which names occupation and level) re-imports as unchanged. */
         bank_item cp = s->items[i];
         const bank_item *it = &cp;
-        if (!cp.occupation) cp.occupation = o->occupation;
-        if (cp.level <= 0) cp.level = o->level;
-        if ((cp.occupation != s->items[i].occupation || cp.level != s->items[i].level) &&
-            bank_item_finalize(&cp, tmp)) {
+        int changed = apply_defaults(&cp, o->occupation, o->level);
+        if (cp.n_children > 0) {
+            bank_item *kids = bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids);
+            if (!kids) {
+                rc = bank__err(err, errlen, "item", "out of memory");
+                break;
+            }
+            memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
+            for (int k = 0; k < cp.n_children; k++)
+                changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
+            cp.children = kids;
+        }
+        if (changed && bank_item_finalize(&cp, tmp)) {
             rc = bank__err(err, errlen, "item", "out of memory");
             break;
         }
