@@ -1404,9 +1404,13 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
     for (size_t i = 0; i < set.n; i++) {
         bank_item *it = &set.items[i];
         char err[512] = "";
-        if ((!it->occupation && occ) || (!it->level && fl.level)) {
-            if (!it->occupation) it->occupation = occ;
-            if (!it->level) it->level = fl.level;
+        int changed = 0;
+        for (int k = -1; k < it->n_children; k++) {
+            bank_item *x = k < 0 ? it : &it->children[k];
+            if (!x->occupation && occ) { x->occupation = occ; changed = 1; }
+            if (x->level <= 0 && fl.level > 0) { x->level = fl.level; changed = 1; }
+        }
+        if (changed) {
             /* the defaults are part of the edited version and of its hash */
             if (bank_item_finalize(it, a)) {
                 fprintf(stderr, "kaochang bank edit: out of memory\n");

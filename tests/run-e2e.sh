@@ -246,6 +246,9 @@ equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.version, ':', LEFT(c.stem, 6) O
   "CS-001:1:外部用户访问,CS-001:2:外部用户访问" "the old composite keeps its own sub-items"
 equals "$(sql "SELECT COUNT(*) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001' AND p.version = 2")" "2" \
   "the new composite version has its sub-items"
+expect 0 "edit with unchanged content" kc bank edit --format csv --by 命题员乙 --occupation 4-04-04-02 --level 4 "$tmp/types-changed.csv"
+contains "$tmp/out" "C-001: unchanged (version 2)" "an unchanged composite is left alone by an edit"
+contains "$tmp/out" "P-001: unchanged (version 1)" "an unchanged practical task is left alone by an edit"
 expect 0 "skills health" kc bank health --occupation 4-04-04-02 --level 4 --part skills
 contains "$tmp/out" "(skills): 1 items" "skills health counts the practical task"
 expect 0 "review M-001" kc bank review M-001 --by 审核员甲
