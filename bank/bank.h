@@ -337,7 +337,9 @@ typedef struct bank_store_report {
  * When an item's occupation + level has a blueprint (theory; practical items: skills), its
  * 鉴定点代码 must be a 鉴定点 of it: otherwise one diag line per item
  * "FILE:LINE: 鉴定点代码: X is not a 鉴定点 of 4-04-04-02 四级/中级工 (theory)", nothing is
- * written and -2 is returned. DB errors: returns -1 and a message in err. */
+ * written and -2 is returned. So is an item whose 试题编号 is a sub-item's in the bank, or a
+ * sub-item whose 试题编号 is an item's ("FILE:LINE: 试题编号: ..."). DB errors: returns -1
+ * and a message in err. */
 int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen);
 

@@ -38,6 +38,11 @@ static const char SQL_POINT[] =
     "SELECT b.id, (SELECT COUNT(*) FROM blueprint_node n WHERE n.blueprint_id = b.id"
     " AND n.kind = 'point' AND n.code = ?) FROM blueprint b"
     " WHERE b.occupation_code = ? AND b.level = ? AND b.part = ?";
+/* (uid, version) is unique over top-level items and sub-items alike: an id must not move
+ * between the two. */
+static const char SQL_UID_AS_SUB[] =
+    "SELECT p.uid FROM item c JOIN item p ON p.id = c.parent_id WHERE c.uid = ? LIMIT 1";
+static const char SQL_UID_AS_TOP[] = "SELECT 1 FROM item WHERE uid = ? AND parent_id IS NULL LIMIT 1";
 static const char SQL_DELIVERED[] = "SELECT COUNT(*) FROM paper_item WHERE item_id = ?";
 static const char SQL_DROP_CHILD_MEDIA[] =
     "DELETE im FROM item_media im JOIN item c ON c.id = im.item_id WHERE c.parent_id = ?";
@@ -169,7 +174,7 @@ static int item_params(bank__param *p, const bank_item *it, const row *r, const 
 
 typedef struct stmts {
     MYSQL *db;
-    bank__st newest, insert, update, media, item_media, review, point, delivered;
+    bank__st newest, insert, update, media, item_media, review, point, delivered, as_sub, as_top;
     bank__st drop_child_media, drop_children, drop_media;
     const bank__st *failed;
     const char *what;
@@ -184,6 +189,8 @@ static const struct { size_t off; const char *sql; } STMTS[] = {
     {offsetof(stmts, review), SQL_REVIEW},
     {offsetof(stmts, point), SQL_POINT},
     {offsetof(stmts, delivered), SQL_DELIVERED},
+    {offsetof(stmts, as_sub), SQL_UID_AS_SUB},
+    {offsetof(stmts, as_top), SQL_UID_AS_TOP},
     {offsetof(stmts, drop_child_media), SQL_DROP_CHILD_MEDIA},
     {offsetof(stmts, drop_children), SQL_DROP_CHILDREN},
     {offsetof(stmts, drop_media), SQL_DROP_MEDIA},
@@ -261,6 +268,37 @@ static int check_point(stmts *x, const bank_item *it, const char *occupation, in
         int r = check_point(x, &it->children[i], occupation, level, part, d);
         if (r < 0) return r;
         bad += r;
+    }
+    return bad;
+}
+
+/* The ids of an item and its sub-items against the other kind in the bank. Returns the
+ * number of problems, -1 on a DB error. */
+static int check_ids(stmts *x, const bank_item *it, bank_diag *d)
+{
+    int bad = 0;
+    if (bank__st_exec(&x->as_sub, "s", it->uid)) return fail(x, &x->as_sub, "item lookup");
+    int f = bank__st_fetch(&x->as_sub);
+    if (f == 1) {
+        bank_diag_add(d, it->file, it->line, "试题编号",
+                      "%s is a sub-item of composite %s in the bank; give this item another id",
+                      it->uid, bank__st_str(&x->as_sub, 0));
+        bad++;
+    }
+    bank__st_free_result(&x->as_sub);
+    if (f < 0) return fail(x, &x->as_sub, "item lookup");
+    for (int i = 0; i < it->n_children; i++) {
+        const bank_item *c = &it->children[i];
+        if (!c->uid) continue;
+        if (bank__st_exec(&x->as_top, "s", c->uid)) return fail(x, &x->as_top, "item lookup");
+        f = bank__st_fetch(&x->as_top);
+        bank__st_free_result(&x->as_top);
+        if (f < 0) return fail(x, &x->as_top, "item lookup");
+        if (f == 1) {
+            bank_diag_add(d, c->file, c->line, "试题编号",
+                          "%s is an item of its own in the bank; a sub-item needs another id", c->uid);
+            bad++;
+        }
     }
     return bad;
 }
@@ -373,6 +411,15 @@ static int begin(MYSQL *db, stmts *x, char *err, size_t errlen)
     return 0;
 }
 
+/* Fills an item's missing occupation and level; 1 when it changed anything. */
+static int apply_defaults(bank_item *it, const char *occupation, int level)
+{
+    int changed = 0;
+    if (!it->occupation && occupation) { it->occupation = occupation; changed = 1; }
+    if (it->level <= 0 && level > 0) { it->level = level; changed = 1; }
+    return changed;
+}
+
 int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
 {
@@ -394,15 +441,37 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         int lvl = it->level > 0 ? it->level : o->level;
         const char *occ = it->occupation ? it->occupation : o->occupation;
         int b = check_point(&x, it, occ, lvl, part_of(it), d);
-        if (b < 0) rc = -1;
-        else refused += b;
+        int c = b < 0 ? 0 : check_ids(&x, it, d);
+        if (b < 0 || c < 0) rc = -1;
+        else refused += b + c;
     }
     if (!rc && refused) rc = BANK_EREFUSED;
+    bank_arena *tmp = bank_arena_new(0);
+    if (!tmp && !rc) rc = bank__err(err, errlen, "item", "out of memory");
     for (size_t i = 0; i < s->n && !rc; i++) {
-        const bank_item *it = &s->items[i];
+        /* The defaults are part of the version as stored: hash it with them, so that an
+         * export of it (which names occupation and level) re-imports as unchanged. */
+        bank_item cp = s->items[i];
+        const bank_item *it = &cp;
+        int changed = apply_defaults(&cp, o->occupation, o->level);
+        if (cp.n_children > 0) {
+            bank_item *kids = bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids);
+            if (!kids) {
+                rc = bank__err(err, errlen, "item", "out of memory");
+                break;
+            }
+            memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
+            for (int k = 0; k < cp.n_children; k++)
+                changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
+            cp.children = kids;
+        }
+        if (changed && bank_item_finalize(&cp, tmp)) {
+            rc = bank__err(err, errlen, "item", "out of memory");
+            break;
+        }
         version_ctx v = {
-            .occupation = it->occupation ? it->occupation : o->occupation,
-            .level = it->level > 0 ? it->level : o->level,
+            .occupation = cp.occupation,
+            .level = cp.level,
             .status = o->status ? o->status : it->status ? it->status : BANK_DRAFT,
             .actor = o->actor,
             .file = o->import_file ? o->import_file : it->file,
@@ -424,6 +493,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (f) r.versions++;
         else r.inserted++;
     }
+    bank_arena_free(tmp);
     rc = finish(db, &x, rc, err, errlen);
     if (!rc && rep) *rep = r;
     return rc;

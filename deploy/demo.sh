@@ -28,15 +28,14 @@ kc bank occupation add --code 4-04-04-02 --name 网络与信息安全管理员 -
    --levels 4,3 --work-types 网络安全管理员,信息安全管理员
 # The blueprints first: every 鉴定点代码 of the bank is then checked against them.
 for part in theory skills; do
-  bp=bank/demo/netsec-l4-$part-blueprint.csv
-  if [ -f "$bp" ]; then kc bank blueprint import --occupation 4-04-04-02 --level 4 --part $part "$bp"; fi
+  kc bank blueprint import --occupation 4-04-04-02 --level 4 --part $part \
+     "bank/demo/netsec-l4-$part-blueprint.csv"
 done
 # The demo bank is shown to candidates as is: imported approved (a real bank goes through
 # kaochang bank review / approve). A second start finds the items unchanged.
-for f in netsec-l4-single.csv netsec-l4-theory.csv netsec-l4-practical.csv; do
-  if [ -f "bank/demo/$f" ]; then
-    kc bank import --format csv --occupation 4-04-04-02 --level 4 --status approved --by demo "bank/demo/$f"
-  fi
+for f in netsec-l4-single netsec-l4-theory netsec-l4-practical; do
+  kc bank import --format csv --occupation 4-04-04-02 --level 4 --status approved --by demo \
+     "bank/demo/$f.csv"
 done
 if ! kc results DEMO >/dev/null 2>&1; then
   # 50 items x 2 points = 100, as a theory paper is scored (百分制).

@@ -1403,9 +1403,21 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
     int failed = 0;
     for (size_t i = 0; i < set.n; i++) {
         bank_item *it = &set.items[i];
-        if (!it->occupation) it->occupation = occ;
-        if (!it->level) it->level = fl.level;
         char err[512] = "";
+        int changed = 0;
+        for (int k = -1; k < it->n_children; k++) {
+            bank_item *x = k < 0 ? it : &it->children[k];
+            if (!x->occupation && occ) { x->occupation = occ; changed = 1; }
+            if (x->level <= 0 && fl.level > 0) { x->level = fl.level; changed = 1; }
+        }
+        if (changed) {
+            /* the defaults are part of the edited version and of its hash */
+            if (bank_item_finalize(it, a)) {
+                fprintf(stderr, "kaochang bank edit: out of memory\n");
+                failed++;
+                break;
+            }
+        }
         enum bank_edit_result res;
         int ver;
         size_t before = d.n;
