@@ -968,12 +968,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
     struct http_pss *p = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP_BODY:
-        return p->import ? import_body(p, in, len) : 0;
+        return p && p->import ? import_body(p, in, len) : 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (p->import == 1) import_queue(wsi, p);
+        if (p && p->import == 1) import_queue(wsi, p);
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-        http_release(p);
+        if (p) http_release(p);   /* a connection closed before its request has no pss */
         break;
     case LWS_CALLBACK_HTTP: {
         char uri[128];

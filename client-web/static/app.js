@@ -9,6 +9,7 @@
 // i18n.js is loaded with this module's own ?v= so a new build busts the cache of both.
 const VERSION = new URL(import.meta.url).search;
 const { translate, LANGS } = await import(`./i18n.js${VERSION}`);
+const { renderItem: renderItemView, BLANK_SEP } = await import(`./item-view.js${VERSION}`);
 
 const PROTOCOL = 'kaochang.v1';
 const BACKOFF_MIN_MS = 500;
@@ -20,6 +21,7 @@ const RED_UNDER_MS = 5 * 60 * 1000;
 const RETRY_MS = 1500;           // busy / internal: retry after this
 const MAX_EVENTS_PER_HEARTBEAT = 32;
 const MAX_EVENTS_QUEUED = 256;
+const TYPING_MS = 800;           // text answers are sent once typing pauses this long
 const SUBMIT_WAIT_MS = 15000;    // submit even if some answer is still unacknowledged by then
 const POLL_AFTER_DEADLINE_MS = 5000;
 
@@ -72,7 +74,8 @@ const S = {
   paper: null,
   items: [],
   index: 0,
-  answers: new Map(),         // item -> response shown ("" = none)
+  types: new Map(),           // answerable item -> its type
+  answers: new Map(),         // item -> response shown ("" = none; fill blanks joined by U+001F)
   committedSeq: new Map(),    // item -> highest seq known committed
   pending: new Map(),         // item -> {response, seq} not yet acknowledged
   saveState: new Map(),       // item -> 'saving' | 'saved' | 'error'
@@ -217,7 +220,9 @@ function sendStart() {
 function sendAnswer(item) {
   const p = S.pending.get(item);
   if (!p || !S.ready) return;
-  send({ type: 'answer', item, response: p.response, seq: p.seq }, { kind: 'answer', item, seq: p.seq });
+  // A fill-in item's blanks travel as an array (docs/PROTOCOL.md); "" clears it.
+  const response = S.types.get(item) === 'fill' && p.response ? p.response.split(BLANK_SEP) : p.response;
+  send({ type: 'answer', item, response, seq: p.seq }, { kind: 'answer', item, seq: p.seq });
 }
 
 function resendPending() {
@@ -331,13 +336,15 @@ function onPaper(m) {
   const attempt = m.attempt || {};
   S.paper = m.paper || { items: [] };
   S.items = Array.isArray(S.paper.items) ? S.paper.items : [];
+  S.types.clear();
+  for (const it of S.items) for (const leaf of leavesOf(it)) S.types.set(leaf.item, leaf.type);
   if (Number.isFinite(m.server_time)) setClock(m.server_time, attempt.deadline);
 
   // Committed answers from the server ...
   S.answers.clear();
   S.committedSeq.clear();
   for (const a of Array.isArray(m.answers) ? m.answers : []) {
-    S.answers.set(a.item, a.response);
+    S.answers.set(a.item, Array.isArray(a.response) ? a.response.join(BLANK_SEP) : a.response);
     S.committedSeq.set(a.item, a.seq);
   }
   S.maxSeq = Math.max(S.maxSeq, Number(m.last_seq) || 0);
@@ -349,7 +356,7 @@ function onPaper(m) {
   }
 
   // ... overlaid by local ones the server has not committed yet (higher seq).
-  const known = new Set(S.items.map((it) => it.item));
+  const known = new Set(S.types.keys());
   S.saveState.clear();
   for (const item of S.committedSeq.keys()) S.saveState.set(item, 'saved');
   for (const [item, p] of [...S.pending]) {
@@ -626,12 +633,52 @@ function choose(item, response) {
   renderExamStatus();
 }
 
+
+// The items a candidate answers: an item itself, or a composite's sub-items.
+function leavesOf(it) {
+  return it.type === 'composite' ? (Array.isArray(it.children) ? it.children : []) : [it];
+}
+
+function isAnswered(it) {
+  const leaves = leavesOf(it);
+  return leaves.length > 0 && leaves.every((l) => !!(S.answers.get(l.item) || ''));
+}
+
+// The save state of an item shown on one screen: its worst sub-item's for a composite.
+function saveStateOf(it) {
+  const states = leavesOf(it).map((l) => S.saveState.get(l.item));
+  for (const s of ['error', 'saving', 'saved']) if (states.includes(s)) return s;
+  return undefined;
+}
+
+// Answers typed into text fields wait for a pause; choices go at once.
+const typing = new Map();   // item -> {timer, response}
+function respond(leaf, response) {
+  if (leaf.type === 'fill' || leaf.type === 'short' || leaf.type === 'essay') {
+    const t0 = typing.get(leaf.item);
+    if (t0) clearTimeout(t0.timer);
+    const entry = { response, timer: setTimeout(() => { typing.delete(leaf.item); choose(leaf.item, response); }, TYPING_MS) };
+    typing.set(leaf.item, entry);
+    return;
+  }
+  choose(leaf.item, response);
+}
+
+function flushTyping() {
+  for (const [item, e] of [...typing]) {
+    clearTimeout(e.timer);
+    typing.delete(item);
+    choose(item, e.response);
+  }
+}
+
 function unansweredCount() {
-  return S.items.filter((it) => !(S.answers.get(it.item) || '')).length;
+  return S.items.filter((it) => !isAnswered(it)).length;
 }
 
 function openConfirm() {
   if (!canAnswer()) return;
+  flushTyping();
   const n = unansweredCount();
   $('confirm-unanswered').textContent = n > 0
     ? t('confirm.unanswered', { n })
@@ -681,6 +728,9 @@ function logout() {
   S.ticket = null;
   S.wantStart = false;
   S.submitRequested = false;
+  for (const e of typing.values()) clearTimeout(e.timer);
+  typing.clear();
+  S.types.clear();
   S.answers.clear();
   S.pending.clear();
   S.saveState.clear();
@@ -823,9 +873,9 @@ function renderNav() {
   S.items.forEach((it, i) => {
     const b = buttons[i];
     if (!b) return;
-    const has = !!(S.answers.get(it.item) || '');
+    const has = isAnswered(it);
     if (has) answered++;
-    const state = S.saveState.get(it.item);
+    const state = saveStateOf(it);
     b.classList.toggle('answered', has);
     b.classList.toggle('current', i === S.index);
     b.classList.toggle('unsaved', state === 'error' || (has && state === 'saving' && !S.connected));
@@ -838,41 +888,26 @@ function renderNav() {
 
 function renderItem() {
   const it = S.items[S.index];
-  const opts = $('options');
-  opts.textContent = '';
+  const body = $('item-body');
   if (!it) {
-    $('item-stem').textContent = '';
+    body.textContent = '';
     return;
   }
   const prevSection = S.index > 0 ? S.items[S.index - 1].section : null;
   $('item-section').textContent = it.section || '';
   $('item-section').classList.toggle('repeat', !!it.section && it.section === prevSection);
   $('item-no').textContent = t('exam.item', { no: it.no || S.index + 1 });
-  $('item-points').textContent = it.points != null ? t('exam.points', { p: formatNumber(it.points) }) : '';
-  $('item-stem').textContent = it.stem || '';
-  const chosen = S.answers.get(it.item) || '';
-  const disabled = !canAnswer();
-  for (const o of Array.isArray(it.options) ? it.options : []) {
-    const label = document.createElement('label');
-    label.className = 'option';
-    label.dataset.testid = `option-${o.key}`;
-    const input = document.createElement('input');
-    input.type = 'radio';
-    input.name = `item-${it.item}`;
-    input.value = o.key;
-    input.checked = chosen === o.key;
-    input.disabled = disabled;
-    input.dataset.testid = `option-input-${o.key}`;
-    const key = document.createElement('span');
-    key.className = 'option-key';
-    key.textContent = o.key;
-    const text = document.createElement('span');
-    text.className = 'option-text';
-    text.textContent = o.text;
-    label.append(input, key, text);
-    label.classList.toggle('selected', input.checked);
-    opts.appendChild(label);
-  }
+  const shown = (leaf) => (typing.has(leaf.item) ? typing.get(leaf.item).response : S.answers.get(leaf.item) || '');
+  renderItemView(body, it, {
+    lang: S.lang,
+    answerable: canAnswer(),
+    response: it.type === 'composite' ? '' : shown(it),
+    onChange: (r) => respond(it, r),
+    childResponse: shown,
+    onChildChange: respond,
+    idPrefix: `item-${it.item}`,
+    testPrefix: '',
+  });
   $('prev').disabled = S.index <= 0;
   $('next').disabled = S.index >= S.items.length - 1;
 }
@@ -883,11 +918,11 @@ function renderSaveStatus() {
   el.className = 'save-status';
   el.removeAttribute('title');
   if (!it) { el.textContent = ''; return; }
-  const has = !!(S.answers.get(it.item) || '');
-  const state = S.saveState.get(it.item);
+  const has = leavesOf(it).some((l) => !!(S.answers.get(l.item) || ''));
+  const state = saveStateOf(it);
   let text;
   if (state === 'error') {
-    const code = S.saveErr.get(it.item);
+    const code = leavesOf(it).map((l) => S.saveErr.get(l.item)).find(Boolean);
     text = t('save.error');
     if (code) el.title = t(errKey(code), { code, field: '' });
     el.classList.add('is-error');
@@ -923,18 +958,12 @@ function renderExam() {
   document.body.classList.toggle('locked', S.locked);
 }
 
-// Cheaper update after an answer changes state: navigator and save status only.
+// Cheaper update after an answer changes state: navigator and save status only (the
+// inputs already show what the candidate did).
 function renderExamStatus() {
   if (S.screen !== 'exam' || !S.items.length) return;
   renderNav();
   renderSaveStatus();
-  const it = S.items[S.index];
-  const chosen = it ? S.answers.get(it.item) || '' : '';
-  for (const label of $('options').children) {
-    const input = label.querySelector('input');
-    input.checked = input.value === chosen;
-    label.classList.toggle('selected', input.checked);
-  }
   renderBanner();
 }
 
@@ -960,6 +989,7 @@ function renderFinal() {
 
 function go(index) {
   if (index < 0 || index >= S.items.length) return;
+  flushTyping();
   S.index = index;
   if (S.ticket) store.set(kIndex(S.ticket), String(index));
   renderExam();
@@ -995,13 +1025,6 @@ $('start-exam').addEventListener('click', () => {
 $('info-logout').addEventListener('click', logout);
 $('final-logout').addEventListener('click', logout);
 
-$('options').addEventListener('change', (ev) => {
-  const input = ev.target;
-  if (!(input instanceof HTMLInputElement) || input.type !== 'radio') return;
-  const it = S.items[S.index];
-  if (it) choose(it.item, input.value);
-});
-
 $('nav-grid').addEventListener('click', (ev) => {
   const b = ev.target instanceof Element ? ev.target.closest('.nav-btn') : null;
   if (b) go(Number(b.dataset.index));
@@ -1014,12 +1037,13 @@ $('confirm-submit').addEventListener('click', confirmSubmit);
 
 document.addEventListener('keydown', (ev) => {
   if (S.screen !== 'exam' || $('confirm-dialog').open || ev.altKey || ev.ctrlKey || ev.metaKey) return;
-  if (ev.target instanceof HTMLInputElement && ev.target.type !== 'radio') return;
+  if (ev.target instanceof HTMLTextAreaElement) return;
+  if (ev.target instanceof HTMLInputElement && ev.target.type !== 'radio' && ev.target.type !== 'checkbox') return;
   if (ev.key === 'PageDown') { go(S.index + 1); ev.preventDefault(); }
   if (ev.key === 'PageUp') { go(S.index - 1); ev.preventDefault(); }
 });
 
-window.addEventListener('pagehide', () => { savePending(); });
+window.addEventListener('pagehide', () => { flushTyping(); savePending(); });
 
 applyI18n();
 showScreen(S.token ? 'wait' : 'login');

@@ -66,13 +66,20 @@ export function blankCount(item) {
 
 /**
  * Renders item into container (which is emptied).
- * opts: {lang, answerable, response, onChange(response), no, idPrefix}
+ * opts: {lang, answerable, response, onChange(response), no, idPrefix, testPrefix,
+ *        childResponse(child), onChildChange(child, response)}
+ * testPrefix, when given, names the parts for tests (data-testid `${testPrefix}option-B`,
+ * `${testPrefix}blank-1`, ...; the stem is `item-stem` at the top level).
+ * childResponse/onChildChange let a composite's sub-items be answered one by one (the
+ * candidate app); without them a composite's response is a JSON array of its sub-items'.
  * Returns {get(): the current response string}.
  */
 export function renderItem(container, item, opts = {}) {
   const lang = opts.lang || 'zh-CN';
   const answerable = !!opts.answerable;
   const prefix = opts.idPrefix || `iv${Math.random().toString(36).slice(2, 8)}`;
+  const tp = opts.testPrefix;
+  const tid = (e, name) => { if (tp !== undefined) e.dataset.testid = `${tp}${name}`; return e; };
   container.replaceChildren();
   const root = el('div', `iv iv-${item.type}`);
   root.dataset.type = item.type;
@@ -82,7 +89,10 @@ export function renderItem(container, item, opts = {}) {
   head.append(el('span', 'iv-type', label(lang, item.type)));
   if (item.points !== undefined && item.points !== null) head.append(el('span', 'iv-points', label(lang, 'points', { p: item.points })));
   root.append(head);
-  root.append(rich('div', 'iv-stem', item.stem));
+  const stem = rich('div', 'iv-stem item-stem', item.stem);
+  if (tp === '') stem.dataset.testid = 'item-stem';
+  else tid(stem, 'stem');
+  root.append(stem);
 
   let get = () => opts.response || '';
   const change = () => { if (opts.onChange) opts.onChange(get()); };
@@ -92,23 +102,27 @@ export function renderItem(container, item, opts = {}) {
     const opts2 = item.type === 'tf'
       ? [{ key: 'T', text: null, label: label(lang, 'true') }, { key: 'F', text: null, label: label(lang, 'false') }]
       : optionsOf(item);
-    const box = el('div', 'iv-options');
+    const box = el('div', 'iv-options options');
     box.setAttribute('role', multi ? 'group' : 'radiogroup');
     const chosen = new Set((opts.response || '').split(''));
     const inputs = [];
     for (const o of opts2) {
-      const row = el('label', 'iv-option');
-      const input = document.createElement('input');
+      const row = tid(el('label', 'iv-option option'), `option-${o.key}`);
+      const input = tid(document.createElement('input'), `option-input-${o.key}`);
       input.type = multi ? 'checkbox' : 'radio';
       input.name = `${prefix}-opt`;
       input.value = o.key;
       input.checked = chosen.has(o.key);
       input.disabled = !answerable;
-      input.addEventListener('change', change);
+      input.addEventListener('change', () => {
+        for (const i of inputs) i.closest('label').classList.toggle('selected', i.checked);
+        change();
+      });
       inputs.push(input);
-      row.append(input, el('span', 'iv-key', o.key === 'T' || o.key === 'F' ? '' : o.key));
-      if (o.text !== null) row.append(rich('span', 'iv-text', o.text));
-      else row.append(el('span', 'iv-text', o.label));
+      row.classList.toggle('selected', input.checked);
+      row.append(input, el('span', 'iv-key option-key', o.key === 'T' || o.key === 'F' ? '' : o.key));
+      if (o.text !== null) row.append(rich('span', 'iv-text option-text', o.text));
+      else row.append(el('span', 'iv-text option-text', o.label));
       row.dataset.key = o.key;
       box.append(row);
     }
@@ -122,7 +136,7 @@ export function renderItem(container, item, opts = {}) {
     for (let i = 0; i < n; i++) {
       const row = el('label', 'iv-blank');
       row.append(el('span', 'iv-blank-no', label(lang, 'blank', { n: i + 1 })));
-      const input = document.createElement('input');
+      const input = tid(document.createElement('input'), `blank-${i + 1}`);
       input.type = 'text';
       input.maxLength = 200;
       input.value = parts[i] || '';
@@ -139,7 +153,7 @@ export function renderItem(container, item, opts = {}) {
       return v.join(BLANK_SEP);
     };
   } else if (item.type === 'short' || item.type === 'essay') {
-    const ta = document.createElement('textarea');
+    const ta = tid(document.createElement('textarea'), 'text-answer');
     ta.className = 'iv-text-answer';
     ta.rows = item.type === 'essay' ? 12 : 5;
     ta.maxLength = 4000;
@@ -152,8 +166,10 @@ export function renderItem(container, item, opts = {}) {
   } else if (item.type === 'composite') {
     const subs = el('ol', 'iv-subs');
     const children = item.children || [];
+    const perChild = typeof opts.childResponse === 'function' && typeof opts.onChildChange === 'function';
     let responses = [];
-    try { responses = JSON.parse(opts.response || '[]'); } catch { responses = []; }
+    if (perChild) responses = children.map((c) => opts.childResponse(c) || '');
+    else try { responses = JSON.parse(opts.response || '[]'); } catch { responses = []; }
     const getters = children.map((c, i) => {
       const li = el('li', 'iv-sub');
       li.append(el('div', 'iv-sub-no', label(lang, 'sub', { n: i + 1 })));
@@ -162,7 +178,8 @@ export function renderItem(container, item, opts = {}) {
       subs.append(li);
       return renderItem(holder, c, {
         lang, answerable, response: responses[i] || '', idPrefix: `${prefix}-${i}`,
-        onChange: change,
+        testPrefix: tp === undefined ? undefined : `${tp}sub${i + 1}-`,
+        onChange: perChild ? (r) => opts.onChildChange(c, r) : change,
       }).get;
     });
     root.append(subs);
