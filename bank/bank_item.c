@@ -376,7 +376,8 @@ static int letters_sorted(const char *s, char out[27])
 }
 
 static const char *const TF_TRUE[] = {"对", "√", "✓", "✔", "正确", "T", "true", "是", "Y", "yes"};
-static const char *const TF_FALSE[] = {"错", "×", "✗", "✘", "✕", "错误", "F", "false", "否", "N", "no", "X"};
+static const char *const TF_FALSE[] = {"错", "×", "✗", "✘", "✕", "错误", "F", "false", "否", "N", "no", "X",
+                                       "不对", "不正确"};
 
 /* 'T', 'F', or 0 when s (already trimmed) is not a true/false word. */
 static char tf_value(const char *s)

@@ -841,3 +841,22 @@ Test(csv, rich_text_is_sanitized)
     static const uint8_t zero[32];
     cr_assert_neq(memcmp(it->media[0].sha256, zero, 32), 0);
 }
+
+Test(csv, a_problem_on_every_row_stays_in_row_order)
+{
+    size_t cap = (size_t)4 << 20, n = 0;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    n += (size_t)snprintf(buf, cap, "%s", H);
+    int rows = 20000;
+    for (int i = 0; i < rows; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "E-%d,单选题,第 %d 题,甲,乙,,,Z,x,,,,\n", i, i);
+    int rc = parse_n(buf, n);
+    free(buf);
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(D.n, (size_t)rows * 2);
+    cr_assert_str_eq(D.lines[0], "q.csv:2: 答案: Z is not one option letter A-H");
+    cr_assert_str_eq(D.lines[1], "q.csv:2: 分值: x is not a number");
+    cr_assert_str_eq(D.lines[2 * rows - 1], bank_arena_printf(A, "q.csv:%d: 分值: x is not a number", rows + 1));
+    cr_assert_eq(S.n, 0);
+}
