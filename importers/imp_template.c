@@ -419,7 +419,10 @@ static void read_item_row(tpl *t, row_item *ri)
     }
     const char *dif = val(t, r, COL_DIFFICULTY);
     if (*dif) {
-        if (dif[0] >= '1' && dif[0] <= '5' && dif[1] == 0) {
+        /* a spreadsheet may hand a number cell over as "3.0" */
+        const char *z = dif + 1;
+        if (*z == '.' && z[1]) for (z++; *z == '0'; z++) {}
+        if (dif[0] >= '1' && dif[0] <= '5' && *z == 0) {
             it->difficulty = dif[0] - '0';
         } else {
             late(t, line, "难度", "%s is not an integer from 1 to 5", bank_text_clip(dif, nbuf, sizeof nbuf));

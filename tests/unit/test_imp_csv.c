@@ -361,11 +361,12 @@ Test(csv, points_forms)
                      "F-2,单选题,题二,甲,乙,,,A,.25,,,,\n"
                      "F-3,单选题,题三,甲,乙,,,A,100,,,,\n"
                      "F-4,单选题,题四,甲,乙,,,A,0.01,,,,\n"
-                     "F-5,单选题,题五,甲,乙,,,A,2.500,,,,\n");
+                     "F-5,单选题,题五,甲,乙,,,A,2.500,3.0,,,\n");
     EXPECT_CLEAN();
     cr_assert_eq(rc, 0);
     int want[] = {100, 25, 10000, 1, 250};
     for (int i = 0; i < 5; i++) cr_assert_eq(S.items[i].points_centi, want[i], "row %d", i);
+    cr_assert_eq(S.items[4].difficulty, 3);
 }
 
 Test(csv, several_problems_in_one_row)
