@@ -861,3 +861,27 @@ Test(csv, a_problem_on_every_row_stays_in_row_order)
     cr_assert_str_eq(D.lines[2 * rows - 1], bank_arena_printf(A, "q.csv:%d: 分值: x is not a number", rows + 1));
     cr_assert_eq(S.n, 0);
 }
+
+static const char *demo_file(const char *rel)
+{
+    static char buf[4096];
+    if (access(rel, R_OK) == 0) return rel;
+    snprintf(buf, sizeof buf, "%s", __FILE__);
+    char *slash = strstr(buf, "tests/unit/");
+    if (slash) snprintf(slash, sizeof buf - (size_t)(slash - buf), "%s", rel);
+    return buf;
+}
+
+Test(csv, demo_blueprints_are_clean)
+{
+    const char *files[] = {"bank/demo/netsec-l4-theory-blueprint.csv", "bank/demo/netsec-l4-skills-blueprint.csv"};
+    for (int i = 0; i < 2; i++) {
+        bank_blueprint_init(&BP, A);
+        int rc = imp_blueprint_parse_file(IMP_CSV, demo_file(files[i]), &BP, &D);
+        EXPECT_CLEAN();
+        cr_assert_eq(rc, 0, "%s", files[i]);
+        int points = 0;
+        for (size_t k = 0; k < BP.n; k++) points += BP.nodes[k].is_point;
+        cr_assert_geq(points, 10, "%s", files[i]);
+    }
+}
