@@ -609,8 +609,9 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
         for (const char *p = body;; p++) {
             if (*p == '\\' && p[1]) { p++; continue; }
             if (*p != ';' && *p) continue;
-            char *esc = trim_dup(a, s0, (size_t)(p - s0));
-            char *alt = esc ? unescape(a, esc, strlen(esc), 0) : NULL;
+            /* trimmed once unescaped: "\ x" is "x", so the key's text form is canonical */
+            char *esc = unescape(a, s0, (size_t)(p - s0), 0);
+            char *alt = esc ? trim_dup(a, esc, strlen(esc)) : NULL;
             if (!alt) { snprintf(why, whylen, "out of memory"); return -1; }
             if (!*alt) {
                 if (na == 1) snprintf(why, whylen, "blank %d is empty", i + 1);
