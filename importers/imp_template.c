@@ -352,6 +352,7 @@ static int parse_minutes(const char *s)
     int digits = 0;
     for (; *s >= '0' && *s <= '9'; s++, digits++)
         if ((v = v * 10 + (*s - '0')) > 100000) return -1;
+    if (*s == '.' && s[1]) for (s++; *s == '0'; s++) {}   /* a number cell: "30.0" */
     while (*s == ' ') s++;
     if (strcmp(s, "分钟") == 0 || strcasecmp(s, "min") == 0 || strcmp(s, "分") == 0) s += strlen(s);
     return digits && !*s ? (int)v : -1;
