@@ -376,7 +376,8 @@ static int letters_sorted(const char *s, char out[27])
 }
 
 static const char *const TF_TRUE[] = {"对", "√", "✓", "✔", "正确", "T", "true", "是", "Y", "yes"};
-static const char *const TF_FALSE[] = {"错", "×", "✗", "✘", "✕", "错误", "F", "false", "否", "N", "no", "X"};
+static const char *const TF_FALSE[] = {"错", "×", "✗", "✘", "✕", "错误", "F", "false", "否", "N", "no", "X",
+                                       "不对", "不正确"};
 
 /* 'T', 'F', or 0 when s (already trimmed) is not a true/false word. */
 static char tf_value(const char *s)
@@ -608,8 +609,9 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
         for (const char *p = body;; p++) {
             if (*p == '\\' && p[1]) { p++; continue; }
             if (*p != ';' && *p) continue;
-            char *esc = trim_dup(a, s0, (size_t)(p - s0));
-            char *alt = esc ? unescape(a, esc, strlen(esc), 0) : NULL;
+            /* trimmed once unescaped: "\ x" is "x", so the key's text form is canonical */
+            char *esc = unescape(a, s0, (size_t)(p - s0), 0);
+            char *alt = esc ? trim_dup(a, esc, strlen(esc)) : NULL;
             if (!alt) { snprintf(why, whylen, "out of memory"); return -1; }
             if (!*alt) {
                 if (na == 1) snprintf(why, whylen, "blank %d is empty", i + 1);

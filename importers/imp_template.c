@@ -24,7 +24,13 @@ static long line_no(const char *s, size_t wlen)
     return n;
 }
 
-/* Appends the lines of late to d, then sorts d's lines from `from` on by row, stably. */
+typedef struct keyed {
+    long row;
+    char *line;
+} keyed;
+
+/* Appends the lines of late to d, then sorts d's lines from `from` on by row, stably (a
+ * merge sort: a file can have a problem on each of its rows). */
 static int merge_in_row_order(bank_diag *d, size_t from, const bank_diag *late, const char *where)
 {
     size_t n = d->n + late->n;
@@ -37,18 +43,30 @@ static int merge_in_row_order(bank_diag *d, size_t from, const bank_diag *late, 
     }
     if (late->n) memcpy(d->lines + d->n, late->lines, late->n * sizeof *late->lines);
     d->n = n;
+    size_t m = n - from;
+    if (m < 2) return 0;
+    keyed *k = malloc(m * sizeof *k), *tmp = malloc(m * sizeof *tmp);
+    if (!k || !tmp) { free(k); free(tmp); return -1; }
     size_t wlen = strlen(where);
-    /* insertion sort: the lines are nearly in order already */
-    for (size_t i = from + 1; i < d->n; i++) {
-        char *s = d->lines[i];
-        long k = line_no(s, wlen);
-        size_t j = i;
-        while (j > from && line_no(d->lines[j - 1], wlen) > k) {
-            d->lines[j] = d->lines[j - 1];
-            j--;
-        }
-        d->lines[j] = s;
+    for (size_t i = 0; i < m; i++) {
+        k[i].line = d->lines[from + i];
+        k[i].row = line_no(k[i].line, wlen);
     }
+    for (size_t width = 1; width < m; width *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * width) {
+            size_t mid = lo + width < m ? lo + width : m, hi = lo + 2 * width < m ? lo + 2 * width : m;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) tmp[o++] = k[j].row < k[i].row ? k[j++] : k[i++];
+            while (i < mid) tmp[o++] = k[i++];
+            while (j < hi) tmp[o++] = k[j++];
+        }
+        keyed *sw = k;
+        k = tmp;
+        tmp = sw;
+    }
+    for (size_t i = 0; i < m; i++) d->lines[from + i] = k[i].line;
+    free(k);
+    free(tmp);
     return 0;
 }
 
@@ -334,6 +352,7 @@ static int parse_minutes(const char *s)
     int digits = 0;
     for (; *s >= '0' && *s <= '9'; s++, digits++)
         if ((v = v * 10 + (*s - '0')) > 100000) return -1;
+    if (*s == '.' && s[1]) for (s++; *s == '0'; s++) {}   /* a number cell: "30.0" */
     while (*s == ' ') s++;
     if (strcmp(s, "分钟") == 0 || strcasecmp(s, "min") == 0 || strcmp(s, "分") == 0) s += strlen(s);
     return digits && !*s ? (int)v : -1;
@@ -401,7 +420,10 @@ static void read_item_row(tpl *t, row_item *ri)
     }
     const char *dif = val(t, r, COL_DIFFICULTY);
     if (*dif) {
-        if (dif[0] >= '1' && dif[0] <= '5' && dif[1] == 0) {
+        /* a spreadsheet may hand a number cell over as "3.0" */
+        const char *z = dif + 1;
+        if (*z == '.' && z[1]) for (z++; *z == '0'; z++) {}
+        if (dif[0] >= '1' && dif[0] <= '5' && *z == 0) {
             it->difficulty = dif[0] - '0';
         } else {
             late(t, line, "难度", "%s is not an integer from 1 to 5", bank_text_clip(dif, nbuf, sizeof nbuf));

@@ -682,6 +682,8 @@ Test(keys, fill_parse_and_format, .init = setup, .fini = teardown)
     cr_assert_str_eq(b[1].accept[0], "re:y");
     cr_assert_str_eq(b[2].accept[0], "a|b");
     cr_assert_str_eq(bank_fill_key_format(b, n, A), "\\=x|\\re:y|re:a\\|b");
+    cr_assert_eq(bank_fill_key_parse("a;\\ b", A, &b, &n, why, sizeof why), 0);
+    cr_assert_str_eq(b[0].accept[1], "b", "alternatives are trimmed once unescaped");
 
     const char *bad[][2] = {
         {"", "is empty"},

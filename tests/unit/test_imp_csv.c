@@ -361,11 +361,12 @@ Test(csv, points_forms)
                      "F-2,单选题,题二,甲,乙,,,A,.25,,,,\n"
                      "F-3,单选题,题三,甲,乙,,,A,100,,,,\n"
                      "F-4,单选题,题四,甲,乙,,,A,0.01,,,,\n"
-                     "F-5,单选题,题五,甲,乙,,,A,2.500,,,,\n");
+                     "F-5,单选题,题五,甲,乙,,,A,2.500,3.0,,,\n");
     EXPECT_CLEAN();
     cr_assert_eq(rc, 0);
     int want[] = {100, 25, 10000, 1, 250};
     for (int i = 0; i < 5; i++) cr_assert_eq(S.items[i].points_centi, want[i], "row %d", i);
+    cr_assert_eq(S.items[4].difficulty, 3);
 }
 
 Test(csv, several_problems_in_one_row)
@@ -603,7 +604,7 @@ Test(csv, every_type)
         "C-1,案例分析题,阅读材料：某公司……,,,,,,,,,,,4-04-04-02,4,,,,,,,,\n"
         ",单选题,该公司应首先采取的措施是,断网,报警,备份,,A,2,,,,,,,,,,,C-1,,,\n"
         "C-1-x,判断题,该公司做法正确。,,,,,错,1,,,,,,,,,,,C-1,,,\n"
-        "P-1,实操题,制作并测试一根 T568B 直通网线。,,,,,,,,,,,,,,,,,,30分钟,压线钳、测线仪,"
+        "P-1,实操题,制作并测试一根 T568B 直通网线。,,,,,,,,,,,,,,,,,,30.0 分钟,压线钳、测线仪,"
         "\"20|正确制作并测试 T568B 直通网线\n30|按拓扑完成 VLAN 划分\n否决|带电插拔设备\"\n");
     EXPECT_CLEAN();
     cr_assert_eq(rc, 0);
@@ -840,4 +841,47 @@ Test(csv, rich_text_is_sanitized)
     cr_assert_not_null(strstr(it->stem, "media:"), "%s", it->stem);
     static const uint8_t zero[32];
     cr_assert_neq(memcmp(it->media[0].sha256, zero, 32), 0);
+}
+
+Test(csv, a_problem_on_every_row_stays_in_row_order)
+{
+    size_t cap = (size_t)4 << 20, n = 0;
+    char *buf = malloc(cap);
+    cr_assert_not_null(buf);
+    n += (size_t)snprintf(buf, cap, "%s", H);
+    int rows = 20000;
+    for (int i = 0; i < rows; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "E-%d,单选题,第 %d 题,甲,乙,,,Z,x,,,,\n", i, i);
+    int rc = parse_n(buf, n);
+    free(buf);
+    cr_assert_eq(rc, 1);
+    cr_assert_eq(D.n, (size_t)rows * 2);
+    cr_assert_str_eq(D.lines[0], "q.csv:2: 答案: Z is not one option letter A-H");
+    cr_assert_str_eq(D.lines[1], "q.csv:2: 分值: x is not a number");
+    cr_assert_str_eq(D.lines[2 * rows - 1], bank_arena_printf(A, "q.csv:%d: 分值: x is not a number", rows + 1));
+    cr_assert_eq(S.n, 0);
+}
+
+static const char *demo_file(const char *rel)
+{
+    static char buf[4096];
+    if (access(rel, R_OK) == 0) return rel;
+    snprintf(buf, sizeof buf, "%s", __FILE__);
+    char *slash = strstr(buf, "tests/unit/");
+    if (slash) snprintf(slash, sizeof buf - (size_t)(slash - buf), "%s", rel);
+    return buf;
+}
+
+Test(csv, demo_blueprints_are_clean)
+{
+    const char *files[] = {"bank/demo/netsec-l4-theory-blueprint.csv", "bank/demo/netsec-l4-skills-blueprint.csv"};
+    for (int i = 0; i < 2; i++) {
+        bank_blueprint_init(&BP, A);
+        int rc = imp_blueprint_parse_file(IMP_CSV, demo_file(files[i]), &BP, &D);
+        EXPECT_CLEAN();
+        cr_assert_eq(rc, 0, "%s", files[i]);
+        int points = 0;
+        for (size_t k = 0; k < BP.n; k++) points += BP.nodes[k].is_point;
+        cr_assert_geq(points, 10, "%s", files[i]);
+    }
 }
