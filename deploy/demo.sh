@@ -38,13 +38,23 @@ for f in netsec-l4-single netsec-l4-theory netsec-l4-practical; do
      "bank/demo/$f.csv"
 done
 if ! kc results DEMO >/dev/null 2>&1; then
-  # 50 items x 2 points = 100, as a theory paper is scored (百分制).
+  # A theory paper out of 100 (百分制) with every item type, each at its own 分值:
+  # 31 single (1), 10 multiple (2), 20 true/false (1), 5 fill-in (2), 2 short answers
+  # (5 + 6, scored by examiners) and a case study (8).
+  items=$( { seq -f 'NS4-S-%04g' 1 31; seq -f 'NS4-M-%04g' 1 10; seq -f 'NS4-T-%04g' 1 20
+             seq -f 'NS4-F-%04g' 1 5; echo NS4-Q-0001; echo NS4-Q-0003; echo NS4-C-0001; } | paste -sd,)
   kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" \
-     --points 2 --items "$(seq -f 'NS4-S-%04g' 1 50 | paste -sd,)"
+     --items "$items"
   kc session create --code DEMO --title "网络与信息安全管理员（四级）理论知识考试（演示）" \
      --paper DEMO-NETSEC-L4 --duration 60m --opens now --closes +30d --show-score
   kc session add-candidates --session DEMO deploy/demo/candidates.csv
 fi
+# Staff accounts for the author and reviewer pages (demo passwords; a real centre sets
+# its own with kaochang user add).
+kc user add --login author --name 演示命题员 --roles author --password-file deploy/demo/staff-password
+kc user add --login reviewer --name 演示审核员 --roles reviewer --password-file deploy/demo/staff-password
+kc user add --login chief --name 演示题库管理员 --roles admin,author,reviewer \
+   --password-file deploy/demo/staff-password
 
 cat <<MSG
 
@@ -52,6 +62,9 @@ cat <<MSG
 
   Demo candidates (准考证号 / 身份证号):
 $(tail -n +2 deploy/demo/candidates.csv | awk -F, '{printf "    %s / %s  %s\n", $1, $2, $3}')
+
+  Staff pages (命题、审核、题库健康度): http://127.0.0.1:$port/author.html
+    author (命题员), reviewer (审核员), chief (admin), password: $(head -n1 deploy/demo/staff-password)
 
   Results: build/kaochang --config var/kaochang.conf results DEMO
   Press Ctrl-C to stop the server and the private MariaDB.

@@ -980,6 +980,8 @@ function renderFinal() {
   const hasScore = typeof f.score === 'number' && Number.isFinite(f.score);
   $('final-score-box').hidden = !hasScore;
   $('final-score').textContent = hasScore ? formatNumber(f.score) : '';
+  const subjective = [...S.types.values()].some((ty) => ty === 'short' || ty === 'essay');
+  $('final-pending').hidden = !(hasScore && subjective);
   const total = S.paper && S.paper.total_points != null ? formatNumber(S.paper.total_points) : '';
   $('final-total').textContent = total ? t('final.total', { p: total }) : '';
   $('final-at').textContent = Number.isFinite(f.submitted_at)

@@ -211,7 +211,14 @@ function answerText(item) {
   if (item.type === 'fill') return item.answer.split(/(?<!\\)\|/).map((b, i) => `(${i + 1}) ${b}`).join('  ');
   if (item.type === 'composite') return item.children.map((c, i) => `${i + 1}. ${answerText(c)}`).join('  ');
   if (item.type === 'practical') return t('staff.item.rubric');
+  // short/essay: the reference answer is sanitized rich text; shown here as its text
+  if (item.type === 'short' || item.type === 'essay') return htmlText(item.answer) || '—';
   return item.answer || '—';
+}
+
+// The text of a sanitized fragment; DOMParser runs nothing and loads nothing.
+function htmlText(html) {
+  return html ? new DOMParser().parseFromString(html, 'text/html').body.textContent : '';
 }
 
 function richInto(node, html) {

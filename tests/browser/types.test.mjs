@@ -114,5 +114,6 @@ test('candidate 2026120003 answers every item type in the browser', { timeout: 1
   await page.locator(tid('final-score')).waitFor({ state: 'visible' });
   // 5 + 2.5 (half) + 5 + 5 + 5 + 0 (examiners score it) + 5
   assert.equal((await page.locator(tid('final-score')).textContent()).trim(), '27.5');
+  assert.ok(await page.locator(tid('final-pending')).isVisible(), 'the short answer is still to be scored');
   assert.deepEqual(problems, [], 'no errors at the end');
 });
