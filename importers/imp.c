@@ -195,7 +195,7 @@ static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemse
         if (any_items ? !item_header(sh) : any_rows ? !sh->n : i > 0) continue;
         if (imp__template_items(sh, set, d) < 0) return -1;
     }
-    if (bank_itemset_check_duplicates(set, d) < 0) return -1;
+    if (bank_itemset_drop_duplicates(set, d) < 0) return -1;
     return 0;
 }
 

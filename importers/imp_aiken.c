@@ -163,6 +163,6 @@ int imp__aiken_parse(const char *name, const char *buf, size_t len, bank_itemset
     free(lines);
     if (k.oom) return -1;
     if (set->n == before && d->n == diags) diag(&k, 1, "file", "contains no Aiken questions");
-    if (bank_itemset_check_duplicates(set, d) < 0) return -1;
+    if (bank_itemset_drop_duplicates(set, d) < 0) return -1;
     return k.oom ? -1 : 0;
 }

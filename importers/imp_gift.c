@@ -600,6 +600,6 @@ int imp__gift_parse(const char *name, const char *buf, size_t len, bank_itemset 
         g.line = 1;
         diag(&g, "file", "contains no GIFT questions");
     }
-    if (bank_itemset_check_duplicates(set, d) < 0) return -1;
+    if (bank_itemset_drop_duplicates(set, d) < 0) return -1;
     return g.oom ? -1 : 0;
 }

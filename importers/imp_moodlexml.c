@@ -510,6 +510,6 @@ int imp__moodlexml_parse(const char *name, const char *buf, size_t len, bank_ite
     if (!questions && bank_diag_add(d, m.name, imp__xml_line(root), "quiz", "has no questions"))
         m.oom = 1;
     xmlFreeDoc(doc);
-    if (!m.oom && bank_itemset_check_duplicates(set, d) < 0) m.oom = 1;
+    if (!m.oom && bank_itemset_drop_duplicates(set, d) < 0) m.oom = 1;
     return m.oom ? -1 : 0;
 }

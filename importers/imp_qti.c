@@ -779,6 +779,6 @@ int imp__qti_parse(const char *name, const char *buf, size_t len, bank_itemset *
     int rc = len >= 2 && buf[0] == 'P' && buf[1] == 'K' ? read_package(nm, buf, len, set, d)
                                                           : item_from(nm, "", NULL, NULL, buf, len, set, d);
     if (rc < 0) return -1;
-    if (bank_itemset_check_duplicates(set, d) < 0) return -1;
+    if (bank_itemset_drop_duplicates(set, d) < 0) return -1;
     return 0;
 }

@@ -779,7 +779,7 @@ int imp__text_parse(const char *name, const char *buf, size_t len, bank_itemset 
         finish(t);
         if (!t->oom && set->n == items && d->n == diags)
             diag(t, 1, "file", "contains no numbered items (\"1. 题干\")");
-        if (!t->oom && bank_itemset_check_duplicates(set, d) < 0) t->oom = 1;
+        if (!t->oom && bank_itemset_drop_duplicates(set, d) < 0) t->oom = 1;
         if (t->oom) rc = -1;
     }
     free(lines);
