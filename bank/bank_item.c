@@ -130,7 +130,7 @@ const char *bank_text_clip(const char *s, char *buf, size_t size)
 }
 
 /* 150 -> "1.5", 125 -> "1.25", 200 -> "2" */
-static const char *fmt_centi(int c, char *buf, size_t len)
+static const char *fmt_centi(long c, char *buf, size_t len)
 {
     long v = c;
     const char *sign = v < 0 ? "-" : "";
@@ -778,6 +778,11 @@ int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *
                          *head ? bank_text_clip(head, buf, sizeof buf) : "(nothing before |)");
                 return -1;
             }
+            if (cr->points_centi > POINTS_MAX_CENTI) {
+                snprintf(why, whylen, "%s points is more than a task can carry (100)",
+                         bank_text_clip(head, buf, sizeof buf));
+                return -1;
+            }
         }
         if (!*body) {
             snprintf(why, whylen, "the criterion has no text after |");
@@ -1233,7 +1238,7 @@ static int check_practical(const bank_item *it, bank_diag *d)
     }
     if (!crit_bad && it->points_centi > 0 && sum != it->points_centi) {
         bank_diag_add(d, it->file, it->line, "分值", "%s but the criteria of 评分标准 add up to %s",
-                      fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi((int)sum, b2, sizeof b2));
+                      fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi(sum, b2, sizeof b2));
         crit_bad++;
     }
     return bad + crit_bad;
@@ -1280,7 +1285,7 @@ static int check_children(const bank_item *it, bank_diag *d)
     }
     if (points_ok && it->points_centi > 0 && sum != it->points_centi) {
         bank_diag_add(d, it->file, it->line, "分值", "%s but the sub-items add up to %s",
-                      fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi((int)sum, b2, sizeof b2));
+                      fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi(sum, b2, sizeof b2));
         bad++;
     }
     return bad;

@@ -590,7 +590,7 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
         if (ri->parsed && ri->it.type == BANK_PRACTICAL && !ri->points_given && ri->it.n_criteria) {
             long sum = 0;
             for (int k = 0; k < ri->it.n_criteria; k++) sum += ri->it.criteria[k].points_centi;
-            ri->it.points_centi = (int)sum;
+            ri->it.points_centi = sum > 1000000 ? 1000000 : (int)sum;   /* validation says it is too much */
         }
     }
 

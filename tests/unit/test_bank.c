@@ -727,6 +727,7 @@ Test(keys, rubric_parse_and_format, .init = setup, .fini = teardown)
         {"0|文本", 1, "0 is not a number of points greater than 0 (or 否决)"},
         {"1.234|文本", 1, "1.234 has more than 2 decimal places"},
         {"10|\n", 1, "the criterion has no text after |"},
+        {"5|好\n1000000|文本", 2, "1000000 points is more than a task can carry (100)"},
         {"  \n", 0, "is empty"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
