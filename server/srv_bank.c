@@ -345,7 +345,38 @@ static json_t *item_json(const struct item_row *r)
         "status_at", time_or_null(r->status_at));
 }
 
-static int do_item(srv_db *db, srv_job *j)
+/* Staff see the item's media as signed URLs in its rich text, and listed under "media"
+ * (name -> url), so an editor can turn a URL back into media:NAME before saving. */
+static void sign_text(json_t *o, const char *field, uint64_t id, const srv_media_map *m,
+                      const unsigned char *key, int64_t exp)
+{
+    json_t *v = json_object_get(o, field);
+    if (!json_is_string(v) || !strstr(json_string_value(v), "\"media:")) return;
+    char *s = srv_media_rewrite(json_string_value(v), id, m, key, exp);
+    json_t *nv = s ? json_string(s) : NULL;
+    free(s);
+    if (nv) json_object_set_new(o, field, nv);
+}
+
+static void sign_item(json_t *item, const srv_media_map *m, const unsigned char *key, int64_t exp)
+{
+    uint64_t id = (uint64_t)json_integer_value(json_object_get(item, "id"));
+    json_object_set_new(item, "media", srv_media_list(m, id, key, exp));
+    if (!m->n) return;
+    sign_text(item, "stem", id, m, key, exp);
+    sign_text(item, "answer", id, m, key, exp);
+    sign_text(item, "explanation", id, m, key, exp);
+    json_t *opts = json_object_get(item, "options"), *v;
+    size_t i;
+    json_array_foreach(opts, i, v) {
+        if (!json_is_string(v) || !strstr(json_string_value(v), "\"media:")) continue;
+        char *s = srv_media_rewrite(json_string_value(v), id, m, key, exp);
+        if (s) json_array_set_new(opts, i, json_string(s));
+        free(s);
+    }
+}
+
+static int do_item(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     struct item_row *r = malloc(sizeof *r);
     if (!r) return SRV_ENOMEM;
@@ -398,6 +429,18 @@ static int do_item(srv_db *db, srv_job *j)
         json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
         return rc ? rc : SRV_ENOMEM;
     }
+    srv_media_map media = {0};
+    rc = srv_media_load_item(db, id, &media);
+    if (rc < 0) {
+        json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
+        return rc;
+    }
+    int64_t exp = srv_now_ms() + SRV_MEDIA_STAFF_TTL_MS;
+    sign_item(item, &media, x->media_key, exp);
+    size_t k;
+    json_t *child;
+    json_array_foreach(children, k, child) sign_item(child, &media, x->media_key, exp);
+    srv_media_map_free(&media);
     json_object_set_new(item, "children", children);
     return reply(j, json_pack("{s:s, s:o, s:o, s:o}", "type", "bank_item", "item", item,
                               "versions", versions, "reviews", reviews));
@@ -769,11 +812,10 @@ static int do_import(srv_db *db, srv_job *j)
 
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
-    (void)x;
     switch (j->kind) {
     case SRV_JOB_BANK_CATALOG: return do_catalog(db, j);
     case SRV_JOB_BANK_LIST: return do_list(db, j);
-    case SRV_JOB_BANK_ITEM: return do_item(db, j);
+    case SRV_JOB_BANK_ITEM: return do_item(db, x, j);
     case SRV_JOB_BANK_REVIEW: return do_review(db, j);
     case SRV_JOB_BANK_SAVE: return do_save(db, j);
     case SRV_JOB_BANK_HEALTH: return do_health(db, j);

@@ -1564,6 +1564,7 @@ static const struct cmd cmds[] = {
      "Prints every candidate of the session with status, score (computed on the server),\n"
      "submission time (UTC) and how it was submitted (candidate or deadline).\n"},
     {"user", srv__cli_user, srv__cli_user_help},
+    {"media", srv__cli_media, srv__cli_media_help},
     {"config", cmd_config,
      "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n"},
 };

@@ -237,17 +237,34 @@ static int paper_add(struct paper_build *pb, uint64_t id, enum bank_item_type t,
 /* The candidate's view of one item: never its key, explanation or scoring rule. For a
  * fill-in item the key is read only to count its blanks. Returns NULL for an item that
  * cannot be delivered (logged). */
+/* Media references become signed URLs (srv_media.c) in the stem and the options. */
+struct media_sign {
+    const srv_media_map *map;
+    const unsigned char *key;
+    int64_t expires_ms;
+};
+
+static json_t *signed_text(const struct media_sign *ms, uint64_t id, const char *html)
+{
+    if (!ms->map->n || !strstr(html, "\"media:")) return json_string(html);
+    char *s = srv_media_rewrite(html, id, ms->map, ms->key, ms->expires_ms);
+    json_t *v = s ? json_string(s) : NULL;
+    free(s);
+    return v;
+}
+
 static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const char *stem,
                          const char *options, const char *key, int64_t points,
-                         enum bank_item_type *t, int *n_options, int *n_blanks)
+                         const struct media_sign *ms, enum bank_item_type *t, int *n_options,
+                         int *n_blanks)
 {
     *n_options = *n_blanks = 0;
     const char *why = NULL;
     json_t *o = NULL, *opts = NULL;
     if (bank_type_parse(type, t)) why = "unknown item type";
     else if (*t == BANK_PRACTICAL) why = "a practical task cannot be delivered in a computer exam";
-    if (!why) o = json_pack("{s:I, s:s, s:s, s:f}", "item", (json_int_t)id, "type", type, "stem",
-                            stem, "points", (double)points / 100.0);
+    if (!why) o = json_pack("{s:I, s:s, s:o, s:f}", "item", (json_int_t)id, "type", type, "stem",
+                            signed_text(ms, id, stem), "points", (double)points / 100.0);
     if (!why && !o) why = "stem is not valid UTF-8";
     if (!why && (*t == BANK_SINGLE || *t == BANK_MULTI)) {
         opts = json_loads(options, 0, NULL);
@@ -256,7 +273,9 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
         if (json_is_array(opts) && json_array_size(opts) <= BANK_MAX_OPTIONS)
             json_array_foreach(opts, k, v) {
                 char letter[2] = {(char)('A' + k), 0};
-                json_t *ov = json_is_string(v) ? json_pack("{s:s, s:O}", "key", letter, "text", v) : NULL;
+                json_t *ov = json_is_string(v) ? json_pack("{s:s, s:o}", "key", letter, "text",
+                                                           signed_text(ms, id, json_string_value(v)))
+                                               : NULL;
                 if (ov) json_array_append_new(view, ov);
             }
         if (!json_is_array(opts) || json_array_size(view) != json_array_size(opts) ||
@@ -288,9 +307,11 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 
 /* Loads the candidate's view of the paper into items, and the answerable items (with what
  * the service thread needs to check a response) into *out. */
-static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **out,
-                      int64_t *total_centi)
+static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t paper_id, int64_t expires_ms,
+                      json_t *items, srv_paper **out, int64_t *total_centi)
 {
+    srv_media_map map = {0};
+    const struct media_sign ms = {&map, x->media_key, expires_ms};
     uint64_t item_id, parent_id, cum_parent = 0;
     int64_t pos, points, own_points, parent_points, cum = 0;
     char section[520], type[17];
@@ -299,6 +320,8 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
     json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
     int rc = SRV_ENOMEM;
     if (!stem || !options || !key || !pb.p || !by_id) goto out;
+    if ((rc = srv_media_load_paper(db, paper_id, &map))) goto out;
+    rc = SRV_ENOMEM;
     pb.p->paper_id = paper_id;
     *total_centi = 0;
     rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uisissss", paper_id, &item_id, &pos, section,
@@ -310,12 +333,14 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
         int n_opt, n_blk;
         json_t *iv;
         if (!strcmp(type, "composite")) {
-            iv = json_pack("{s:I, s:s, s:s, s:f, s:[]}", "item", (json_int_t)item_id, "type", type,
-                           "stem", stem, "points", (double)points / 100.0, "children");
+            iv = json_pack("{s:I, s:s, s:o, s:f, s:[]}", "item", (json_int_t)item_id, "type", type,
+                           "stem", signed_text(&ms, item_id, stem), "points", (double)points / 100.0,
+                           "children");
             if (!iv) SRV_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
                                (unsigned long long)paper_id, (unsigned long long)item_id);
         } else {
-            iv = item_view(paper_id, item_id, type, stem, options, key, points, &t, &n_opt, &n_blk);
+            iv = item_view(paper_id, item_id, type, stem, options, key, points, &ms, &t, &n_opt,
+                           &n_blk);
             if (iv && (rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(iv); break; }
         }
         if (!iv) { rc = SRV_EDB; break; }
@@ -349,7 +374,8 @@ static int load_paper(srv_db *db, uint64_t paper_id, json_t *items, srv_paper **
             shown = (cum + own_points) * points / parent_points - cum * points / parent_points;
             cum += own_points;
         }
-        json_t *cv = item_view(paper_id, item_id, type, stem, options, key, shown, &t, &n_opt, &n_blk);
+        json_t *cv = item_view(paper_id, item_id, type, stem, options, key, shown, &ms, &t, &n_opt,
+                               &n_blk);
         if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = SRV_EDB; break; }
         if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
         json_array_append_new(json_object_get(parent, "children"), cv);
@@ -381,10 +407,11 @@ out:
     free(key);
     json_decref(by_id);
     srv_paper_free(pb.p);
+    srv_media_map_free(&map);
     return rc;
 }
 
-static int do_start(srv_db *db, srv_job *j)
+static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
@@ -437,7 +464,9 @@ static int do_start(srv_db *db, srv_job *j)
     int64_t total = 0;
     srv_paper_free(j->paper);        /* a retried job starts afresh */
     j->paper = NULL;
-    rc = load_paper(db, paper_id, items, &j->paper, &total);
+    /* Media URLs outlive the deadline by an hour, so a late reload still shows images. */
+    int64_t media_exp = (deadline > now ? deadline : now) + SRV_MEDIA_AFTER_DEADLINE_MS;
+    rc = load_paper(db, x, paper_id, media_exp, items, &j->paper, &total);
     uint64_t item;
     char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
@@ -744,7 +773,7 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_RESUME:
         return do_login(db, x, j);
     case SRV_JOB_START:
-        return do_start(db, j);
+        return do_start(db, x, j);
     case SRV_JOB_SUBMIT: {
         int already;
         int rc = srv_exam_submit(db, j->attempt_id, "candidate", srv_now_ms(), j->req_id,
@@ -769,6 +798,8 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     }
     case SRV_JOB_ANSWER:
         return srv_exam_answers(db, x, &j, 1);
+    case SRV_JOB_MEDIA:
+        return srv_media_run(db, j);
     default:
         return srv_staff_run(db, x, j);     /* staff and bank jobs */
     }

@@ -32,6 +32,7 @@ enum srv_job_kind {
     SRV_JOB_STAFF_LOGIN, SRV_JOB_STAFF_RESUME, SRV_JOB_BANK_CATALOG, SRV_JOB_BANK_LIST,
     SRV_JOB_BANK_ITEM, SRV_JOB_BANK_REVIEW, SRV_JOB_BANK_SAVE, SRV_JOB_BANK_HEALTH,
     SRV_JOB_BANK_IMPORT,
+    SRV_JOB_MEDIA,             /* GET /media/<sha256> (srv_media.c) */
 };
 enum srv_attempt_status { SRV_ST_NONE = 0, SRV_ST_NOT_STARTED, SRV_ST_IN_PROGRESS, SRV_ST_SUBMITTED };
 
@@ -72,6 +73,7 @@ typedef struct srv_job {
     int dry_run;
     int http;                  /* the reply goes to an HTTP request (import) */
     int http_status;           /* its status code, set by the worker */
+    char mime[101];            /* media: the stored type; uid holds the sha256 in hex */
 } srv_job;
 
 void srv_job_free(srv_job *j);
@@ -82,6 +84,7 @@ void srv_job_free(srv_job *j);
 typedef struct srv_exam_ctx {
     const unsigned char *token_key;
     const unsigned char *staff_key;   /* staff tokens: a key of their own */
+    const unsigned char *media_key;   /* signed media URLs: another one */
     int answer_batch;
 } srv_exam_ctx;
 int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
@@ -113,5 +116,38 @@ int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 /* `kaochang user …` (srv_cli_user.c). */
 int srv__cli_user(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_user_help[];
+/* `kaochang media url` (srv_cli_media.c). */
+int srv__cli_media(srv_config *cfg, int argc, char **argv);
+extern const char srv__cli_media_help[];
+
+/* ---- media URLs (srv_media.c) ----
+ * Rich text names media as src="media:NAME"; where items leave the server that becomes
+ * /media/<sha256 hex>?e=<expiry ms>&s=<HMAC-SHA256 hex of "sha.expiry">. */
+#define SRV_MEDIA_URL_MAX 176
+#define SRV_MEDIA_STAFF_TTL_MS (12LL * 3600 * 1000)
+#define SRV_MEDIA_AFTER_DEADLINE_MS (3600LL * 1000)
+void srv_media_key_derive(const unsigned char token_key[32], unsigned char media_key[32]);
+int srv_media_sha_ok(const char *s);          /* 64 lower-case hex digits */
+void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,
+                   size_t cap);
+/* 0 when s signs (sha, e) and e is still ahead of now, else -1. Cheap: service thread. */
+int srv_media_check(const unsigned char key[32], const char *sha, const char *e, const char *s,
+                    int64_t now_ms);
+typedef struct srv_media_ref { uint64_t item_id; char name[256], sha[65], mime[101]; } srv_media_ref;
+typedef struct srv_media_map { srv_media_ref *refs; int n, cap; } srv_media_map;
+/* The media of a paper's items and sub-items, or of one item and its sub-items: one query. */
+int srv_media_load_paper(srv_db *db, uint64_t paper_id, srv_media_map *m);
+int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m);
+void srv_media_map_free(srv_media_map *m);
+/* html with each src/href "media:NAME" of item_id signed; unknown names stay. malloc'd,
+ * NULL on OOM. */
+char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map *m,
+                        const unsigned char key[32], int64_t expires_ms);
+/* [{name, sha256, mime, url}] of item_id (json_t *; jansson is included by the caller). */
+struct json_t;
+struct json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
+                              int64_t expires_ms);
+/* SRV_JOB_MEDIA on a worker: j->text/text_len/mime and http_status 200, or 404. */
+int srv_media_run(srv_db *db, srv_job *j);
 
 #endif

@@ -78,9 +78,12 @@ struct http_pss {
     char *out;
     size_t out_len, out_off;
     int headers_sent;
+    /* GET /media/<sha256>: checked here, read on a worker, sent like an import's reply */
+    int media;
+    char mime[101];                /* of a 200 media reply; other replies are JSON */
 };
 
-#define HTTP_IMPORTS_MAX 32        /* uploads being received or processed at once */
+#define HTTP_IMPORTS_MAX 64        /* imports and media requests waiting on a worker */
 #define IMPORT_BYTES_MAX ((size_t)64 << 20)
 
 struct hconn { uint32_t gen; struct lws *wsi; struct http_pss *p; };
@@ -120,6 +123,7 @@ static struct server {
     struct hconn https[HTTP_IMPORTS_MAX];
     unsigned char token_key[32];
     unsigned char staff_key[32];
+    unsigned char media_key[32];
     srv_exam_ctx exam;
     srv_paper *papers;
     proct_buffer events;
@@ -796,16 +800,21 @@ static void http_release(struct http_pss *p)
 }
 
 /* Answers at once (an error found before the body is read) or when the job is done. */
-static void http_reply(struct lws *wsi, struct http_pss *p, int status, char *json)
+static void http_reply_n(struct lws *wsi, struct http_pss *p, int status, char *body, size_t len)
 {
     free(p->out);
     p->status = status;
-    p->out = json;
-    p->out_len = json ? strlen(json) : 0;
+    p->out = body;
+    p->out_len = len;
     p->out_off = 0;
     p->headers_sent = 0;
     p->import = 3;
     lws_callback_on_writable(wsi);
+}
+
+static void http_reply(struct lws *wsi, struct http_pss *p, int status, char *json)
+{
+    http_reply_n(wsi, p, status, json, json ? strlen(json) : 0);
 }
 
 static void http_refuse(struct lws *wsi, struct http_pss *p, int status, const char *code,
@@ -815,11 +824,16 @@ static void http_refuse(struct lws *wsi, struct http_pss *p, int status, const c
     http_reply(wsi, p, status, srv_msg_error_json(-1, code, NULL, msg));
 }
 
+static int http_slot(void)
+{
+    for (int i = 0; i < HTTP_IMPORTS_MAX; i++)
+        if (!S.https[i].wsi) return i;
+    return -1;
+}
+
 static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
 {
-    int slot = -1;
-    for (int i = 0; i < HTTP_IMPORTS_MAX && slot < 0; i++)
-        if (!S.https[i].wsi) slot = i;
+    int slot = http_slot();
     p->import = 1;
     if (slot < 0) {
         p->import = 0;
@@ -921,14 +935,68 @@ static void import_queue(struct lws *wsi, struct http_pss *p)
     enqueue(j);
 }
 
+/* ---- GET /media/<sha256>?e=EXPIRY&s=SIGNATURE ---- */
+
+/* The signature is checked here (an HMAC: cheap); only a signed request costs a worker. */
+static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
+{
+    char e[32], sig[80];
+    const char *ev = lws_get_urlarg_by_name(wsi, "e=", e, sizeof e);
+    const char *sv = lws_get_urlarg_by_name(wsi, "s=", sig, sizeof sig);
+    p->media = 1;
+    p->import = 3;                       /* a reply of its own, until queued */
+    if (srv_media_check(S.media_key, uri + 7, ev, sv, srv_now_ms())) {
+        http_refuse(wsi, p, 403, "forbidden", "the media link is invalid or expired; reload the page");
+        return 0;
+    }
+    if (S.stopping || queue_full()) {
+        http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
+        return 0;
+    }
+    int slot = http_slot();
+    if (slot < 0) {
+        http_refuse(wsi, p, 503, "busy", "too many downloads at once; retry in a moment");
+        return 0;
+    }
+    srv_job *j = job_new(SRV_JOB_MEDIA, ((uint64_t)slot << 32) | S.https[slot].gen, -1);
+    if (!j) {
+        http_refuse(wsi, p, 500, "internal", "out of memory");
+        return 0;
+    }
+    p->slot = (uint32_t)slot;
+    S.https[slot].wsi = wsi;
+    S.https[slot].p = p;
+    j->http = 1;
+    snprintf(j->uid, sizeof j->uid, "%.64s", uri + 7);
+    p->import = 2;
+    enqueue(j);
+    return 0;
+}
+
 static void http_import_done(srv_job *j)
 {
     uint32_t slot = (uint32_t)(j->conn >> 32);
     if (slot >= HTTP_IMPORTS_MAX) return;
     struct hconn *h = &S.https[slot];
     if (!h->wsi || h->gen != (uint32_t)j->conn) return;   /* the client went away */
+    if (j->kind == SRV_JOB_MEDIA && j->http_status == 200) {
+        snprintf(h->p->mime, sizeof h->p->mime, "%s", j->mime);
+        http_reply_n(h->wsi, h->p, 200, j->text, j->text_len);
+        j->text = NULL;
+        return;
+    }
+    if (j->kind == SRV_JOB_MEDIA && j->http_status == 404) {
+        http_refuse(h->wsi, h->p, 404, "not_found", "no such media");
+        return;
+    }
     http_reply(h->wsi, h->p, j->http_status ? j->http_status : 500, j->reply);
     j->reply = NULL;
+}
+
+/* Images show inline; anything else (and SVG, which may carry script) only downloads. */
+static int media_inline(const char *mime)
+{
+    return !strncmp(mime, "image/", 6) && strncmp(mime, "image/svg", 9);
 }
 
 static int import_write(struct lws *wsi, struct http_pss *p)
@@ -936,11 +1004,18 @@ static int import_write(struct lws *wsi, struct http_pss *p)
     if (p->import != 3) return 0;
     if (!p->headers_sent) {
         unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start, *end = &buf[sizeof buf - 1];
-        if (lws_add_http_common_headers(wsi, (unsigned)p->status, "application/json",
+        int bytes = p->media && p->status == 200;
+        const char *cache = bytes ? "private, max-age=86400" : "no-store";
+        if (lws_add_http_common_headers(wsi, (unsigned)p->status, bytes ? p->mime : "application/json",
                                         (lws_filepos_t)p->out_len, &pos, end) ||
             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                         (const unsigned char *)"no-store", 8, &pos, end) ||
-            lws_finalize_write_http_header(wsi, start, &pos, end))
+                                         (const unsigned char *)cache, (int)strlen(cache), &pos, end))
+            return 1;
+        if (bytes && !media_inline(p->mime) &&
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+                                        (const unsigned char *)"attachment", 10, &pos, end))
+            return 1;
+        if (lws_finalize_write_http_header(wsi, start, &pos, end))
             return 1;
         p->headers_sent = 1;
         lws_callback_on_writable(wsi);
@@ -981,6 +1056,11 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             http_release(p);
             memset(p, 0, sizeof *p);
             return import_begin(wsi, p, uri);
+        }
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && !strncmp(uri, "/media/", 7)) {
+            http_release(p);
+            memset(p, 0, sizeof *p);
+            return media_begin(wsi, p, uri);
         }
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strncmp(uri, "/healthz", 8)) {
             if (lws_return_http_status(wsi, 404, NULL)) return -1;
@@ -1111,8 +1191,10 @@ int srv_serve(const srv_config *cfg)
     }
     srv_db_close(&db);
     srv_staff_key_derive(S.token_key, S.staff_key);
+    srv_media_key_derive(S.token_key, S.media_key);
     S.exam.token_key = S.token_key;
     S.exam.staff_key = S.staff_key;
+    S.exam.media_key = S.media_key;
     S.exam.answer_batch = cfg->answer_batch;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
@@ -1140,7 +1222,7 @@ int srv_serve(const srv_config *cfg)
     static const struct lws_protocol_vhost_options mimes = {&mime_js, NULL, ".html", "text/html; charset=utf-8"};
     /* HTML is never cached (it names the asset versions); assets are versioned by a
      * content hash in their URL, so they may be cached for a year. */
-    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0}, m_api = {0};
+    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0}, m_api = {0}, m_media = {0};
     m_root.mountpoint = "/";
     m_root.mountpoint_len = 1;
     m_root.origin = cfg->web_root;
@@ -1164,6 +1246,10 @@ int srv_serve(const srv_config *cfg)
     m_api.mountpoint = "/api";
     m_api.mountpoint_len = 4;
     m_api.mount_next = &m_health;
+    m_media = m_health;
+    m_media.mountpoint = "/media";
+    m_media.mountpoint_len = 6;
+    m_media.mount_next = &m_api;
 
     static const lws_retry_bo_t retry = {
         .secs_since_valid_ping = 30,
@@ -1174,7 +1260,7 @@ int srv_serve(const srv_config *cfg)
     info.port = cfg->port;
     info.iface = cfg->listen[0] ? cfg->listen : NULL;
     info.protocols = protocols;
-    info.mounts = &m_api;
+    info.mounts = &m_media;
     info.foreign_loops = foreign;
     info.retry_and_idle_policy = &retry;
     info.vhost_name = "kaochang";

@@ -1,0 +1,63 @@
+/* `kaochang media url SHA256`: a signed /media/ link made with the server's key, for an
+ * operator who needs to look at one stored image or attachment (and for the tests). */
+#include "srv_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char srv__cli_media_help[] =
+    "Usage: kaochang media url SHA256 [--ttl DURATION | --expires MS]\n\n"
+    "Prints the path of a signed link to the stored media SHA256 (64 hex digits), as\n"
+    "the server hands them out: /media/SHA256?e=EXPIRY&s=SIGNATURE. Prefix it with the\n"
+    "server's address. The link works until --expires (ms since the epoch, UTC) or for\n"
+    "--ttl (e.g. 10m, 2h; default 1h).\n";
+
+static int media_url(srv_config *cfg, int argc, char **argv)
+{
+    const char *sha = NULL;
+    int64_t expires = 0, ttl_s = 3600;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--ttl") && i + 1 < argc) {
+            if (srv_parse_duration(argv[++i], &ttl_s) || ttl_s <= 0) {
+                fprintf(stderr, "kaochang media url: --ttl: not a duration: %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
+            char *end;
+            expires = strtoll(argv[++i], &end, 10);
+            if (*end || expires <= 0) {
+                fprintf(stderr, "kaochang media url: --expires: not a time in ms: %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!sha && argv[i][0] != '-') {
+            sha = argv[i];
+        } else {
+            fprintf(stderr, "kaochang media url: unexpected argument %s (see kaochang media --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!sha || !srv_media_sha_ok(sha)) {
+        fprintf(stderr, "kaochang media url: SHA256: expected 64 lower-case hex digits\n");
+        return 2;
+    }
+    srv_db db;
+    unsigned char key[32], mkey[32];
+    if (srv_db_open(&db, cfg) || srv_token_secret_load(&db, key)) {
+        fprintf(stderr, "kaochang: %s\n", db.err);
+        srv_db_close(&db);
+        return 1;
+    }
+    srv_db_close(&db);
+    srv_media_key_derive(key, mkey);
+    char url[SRV_MEDIA_URL_MAX];
+    srv_media_url(mkey, sha, expires ? expires : srv_now_ms() + ttl_s * 1000, url, sizeof url);
+    printf("%s\n", url);
+    return 0;
+}
+
+int srv__cli_media(srv_config *cfg, int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "url")) return media_url(cfg, argc - 1, argv + 1);
+    fprintf(stderr, "kaochang media: expected \"url\" (see kaochang media --help)\n");
+    return 2;
+}

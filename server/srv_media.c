@@ -1,0 +1,304 @@
+/* Item images and attachments over HTTP: signed URLs and the worker side of GET /media/.
+ *
+ * Rich text refers to media as src="media:NAME" / href="media:NAME" (bank/bank_html.c).
+ * Where items leave the server (the candidate's paper, the staff views) those references
+ * become /media/<sha256>?e=<expiry ms>&s=<HMAC>, so the browser can load them without a
+ * cookie and nobody can fetch media that was not handed to them, or after the expiry. */
+#include "srv_int.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+
+void srv_media_key_derive(const unsigned char token_key[32], unsigned char media_key[32])
+{
+    static const char label[] = "kaochang media url key v1";
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), token_key, 32, (const unsigned char *)label, sizeof label - 1, media_key,
+         &len);
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[in[i] >> 4];
+        out[2 * i + 1] = h[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+int srv_media_sha_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f'))) return 0;
+    return n == 64;
+}
+
+/* The MAC covers the sha and the expiry in one unambiguous string. */
+static void sign(const unsigned char key[32], const char *sha, long long expires, char out[65])
+{
+    char msg[96];
+    int n = snprintf(msg, sizeof msg, "%s.%lld", sha, expires);
+    unsigned char mac[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &len);
+    hex(mac, sizeof mac, out);
+}
+
+void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,
+                   size_t cap)
+{
+    char s[65];
+    sign(key, sha, (long long)expires_ms, s);
+    snprintf(out, cap, "/media/%s?e=%lld&s=%s", sha, (long long)expires_ms, s);
+}
+
+int srv_media_check(const unsigned char key[32], const char *sha, const char *e, const char *s,
+                    int64_t now_ms)
+{
+    if (!srv_media_sha_ok(sha) || !e || !s || strlen(s) != 64 || !*e || strlen(e) > 18) return -1;
+    for (const char *p = e; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    long long exp = strtoll(e, NULL, 10);
+    char want[65];
+    sign(key, sha, exp, want);
+    if (CRYPTO_memcmp(want, s, 64)) return -1;
+    return exp > now_ms ? 0 : -1;
+}
+
+/* ---- which media an item has ---- */
+
+void srv_media_map_free(srv_media_map *m)
+{
+    free(m->refs);
+    m->refs = NULL;
+    m->n = m->cap = 0;
+}
+
+static int map_add(srv_media_map *m, uint64_t item_id, const char *name, const char *sha,
+                   const char *mime)
+{
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 16;
+        srv_media_ref *r = realloc(m->refs, (size_t)cap * sizeof *r);
+        if (!r) return SRV_ENOMEM;
+        m->refs = r;
+        m->cap = cap;
+    }
+    srv_media_ref *r = &m->refs[m->n++];
+    r->item_id = item_id;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    snprintf(r->sha, sizeof r->sha, "%s", sha);
+    snprintf(r->mime, sizeof r->mime, "%s", mime);
+    return 0;
+}
+
+static int load(srv_db *db, const char *sql, uint64_t id, srv_media_map *m)
+{
+    uint64_t item_id;
+    char name[256], sha[65], mime[101];
+    int rc = srv_db_query(db, sql, "uu", "usss", id, id, &item_id, name, sizeof name, sha,
+                          sizeof sha, mime, sizeof mime);
+    while (!rc && (rc = srv_db_fetch(db, sql)) == 1) rc = map_add(m, item_id, name, sha, mime);
+    srv_db_done(db, sql);
+    return rc < 0 ? rc : 0;
+}
+
+/* The paper's items and the sub-items of its composites, in one query. */
+static const char SQL_PAPER_MEDIA[] =
+    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM paper_item pi"
+    " JOIN item_media im ON im.item_id = pi.item_id JOIN media m ON m.sha256 = im.sha256"
+    " WHERE pi.paper_id = ?"
+    " UNION ALL SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM paper_item pi"
+    " JOIN item c ON c.parent_id = pi.item_id JOIN item_media im ON im.item_id = c.id"
+    " JOIN media m ON m.sha256 = im.sha256 WHERE pi.paper_id = ?";
+static const char SQL_ITEM_MEDIA[] =
+    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM item i"
+    " JOIN item_media im ON im.item_id = i.id JOIN media m ON m.sha256 = im.sha256"
+    " WHERE i.id = ? OR i.parent_id = ?";
+
+int srv_media_load_paper(srv_db *db, uint64_t paper_id, srv_media_map *m)
+{
+    return load(db, SQL_PAPER_MEDIA, paper_id, m);
+}
+
+int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m)
+{
+    return load(db, SQL_ITEM_MEDIA, item_id, m);
+}
+
+static const srv_media_ref *find(const srv_media_map *m, uint64_t item_id, const char *name)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->refs[i].item_id == item_id && !strcmp(m->refs[i].name, name)) return &m->refs[i];
+    return NULL;
+}
+
+/* The attribute value as the sanitizer escaped it (&amp; &lt; &gt; &quot;), decoded;
+ * 0 when it does not fit. */
+static int unescape(const char *s, size_t n, char *out, size_t cap)
+{
+    static const struct { const char *ent; char c; } ents[] = {
+        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char c = s[i];
+        size_t k = 1;
+        if (c == '&')
+            for (size_t e = 0; e < sizeof ents / sizeof *ents; e++) {
+                size_t el = strlen(ents[e].ent);
+                if (i + el <= n && !memcmp(s + i, ents[e].ent, el)) { c = ents[e].c; k = el; break; }
+            }
+        if (o + 1 >= cap) return 0;
+        out[o++] = c;
+        i += k;
+    }
+    out[o] = 0;
+    return 1;
+}
+
+struct buf { char *p; size_t n, cap; int oom; };
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map *m,
+                        const unsigned char key[32], int64_t expires_ms)
+{
+    struct buf b = {0};
+    put(&b, "", 0);
+    const char *p = html ? html : "";
+    /* The sanitizer writes exactly src="media:NAME" and href="media:NAME" inside tags;
+     * text cannot contain a raw '"', so such a string is always an attribute. */
+    for (;;) {
+        const char *src = strstr(p, "src=\"media:"), *href = strstr(p, "href=\"media:");
+        const char *at = !src ? href : !href ? src : src < href ? src : href;
+        if (!at) break;
+        const char *v = strchr(at, '"') + 1, *name = v + 6, *end = strchr(name, '"');
+        if (!end) break;
+        if (at > html && at[-1] != ' ') {            /* e.g. data-src="media:…": not ours */
+            put(&b, p, (size_t)(name - p));
+            p = name;
+            continue;
+        }
+        char nm[256];
+        const srv_media_ref *r = unescape(name, (size_t)(end - name), nm, sizeof nm)
+                                     ? find(m, item_id, nm) : NULL;
+        put(&b, p, (size_t)(v - p));
+        if (r) {
+            char url[SRV_MEDIA_URL_MAX];
+            srv_media_url(key, r->sha, expires_ms, url, sizeof url);
+            /* '&' inside an attribute is written as &amp;, as HTML wants it */
+            for (const char *u = url; *u; u++)
+                if (*u == '&') put(&b, "&amp;", 5);
+                else put(&b, u, 1);
+        } else {
+            put(&b, v, (size_t)(end - v));           /* an unknown name stays as it is */
+        }
+        p = end;
+    }
+    put(&b, p, strlen(p));
+    if (b.oom) { free(b.p); return NULL; }
+    return b.p;
+}
+
+json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
+                       int64_t expires_ms)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < m->n; i++) {
+        const srv_media_ref *r = &m->refs[i];
+        if (r->item_id != item_id) continue;
+        char url[SRV_MEDIA_URL_MAX];
+        srv_media_url(key, r->sha, expires_ms, url, sizeof url);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "name", r->name, "sha256",
+                                           r->sha, "mime", r->mime, "url", url));
+    }
+    return a;
+}
+
+/* ---- GET /media/<sha>: the bytes, on a worker ---- */
+
+static const char SQL_MEDIA_BYTES[] = "SELECT mime, bytes FROM media WHERE sha256 = UNHEX(?)";
+
+static int stmt_rc(srv_db *db, MYSQL_STMT *st, const char *what)
+{
+    snprintf(db->err, sizeof db->err, "media %s: %s", what, mysql_stmt_error(st));
+    return srv_db_is_lost(mysql_stmt_errno(st)) ? SRV_ELOST : SRV_EDB;
+}
+
+int srv_media_run(srv_db *db, srv_job *j)
+{
+    free(j->text);
+    j->text = NULL;
+    j->text_len = 0;
+    MYSQL_STMT *st = srv_db_stmt(db, SQL_MEDIA_BYTES);
+    if (!st) return srv_db_is_lost(db->last_errno) ? SRV_ELOST : SRV_EDB;
+    MYSQL_BIND in, out[2];
+    unsigned long sha_len = strlen(j->uid), mime_len = 0, bytes_len = 0;
+    my_bool mime_null = 0, bytes_null = 0;
+    memset(&in, 0, sizeof in);
+    in.buffer_type = MYSQL_TYPE_STRING;
+    in.buffer = j->uid;
+    in.buffer_length = sha_len;
+    in.length = &sha_len;
+    if (mysql_stmt_bind_param(st, &in) || mysql_stmt_execute(st)) return stmt_rc(db, st, "execute");
+    memset(out, 0, sizeof out);
+    out[0].buffer_type = MYSQL_TYPE_STRING;
+    out[0].buffer = j->mime;
+    out[0].buffer_length = sizeof j->mime - 1;
+    out[0].length = &mime_len;
+    out[0].is_null = &mime_null;
+    out[1].buffer_type = MYSQL_TYPE_BLOB;     /* no buffer: the length first, then fetch_column */
+    out[1].length = &bytes_len;
+    out[1].is_null = &bytes_null;
+    if (mysql_stmt_bind_result(st, out) || mysql_stmt_store_result(st)) {
+        int rc = stmt_rc(db, st, "result");
+        mysql_stmt_free_result(st);
+        return rc;
+    }
+    int r = mysql_stmt_fetch(st), rc = 0;
+    if (r == MYSQL_NO_DATA) {
+        j->http_status = 404;
+    } else if (r == 1) {
+        rc = stmt_rc(db, st, "fetch");
+    } else {
+        j->mime[mime_len < sizeof j->mime ? mime_len : sizeof j->mime - 1] = 0;
+        j->text = malloc(bytes_len ? bytes_len : 1);
+        if (!j->text) rc = SRV_ENOMEM;
+        if (!rc && bytes_len) {
+            out[1].buffer = j->text;
+            out[1].buffer_length = bytes_len;
+            if (mysql_stmt_fetch_column(st, &out[1], 1, 0)) rc = stmt_rc(db, st, "fetch");
+        }
+        if (!rc) {
+            j->text_len = bytes_len;
+            j->http_status = 200;
+        }
+    }
+    mysql_stmt_free_result(st);
+    if (rc) {
+        free(j->text);
+        j->text = NULL;
+        j->text_len = 0;
+    }
+    return rc;
+}
