@@ -210,6 +210,20 @@ expect 0 "paper of every type" kc paper create --code TYPES-P --title "题型卷
 expect 0 "session TYPES" kc session create --code TYPES --title "题型场次" --paper TYPES-P --duration 30m --show-score
 expect 0 "candidates TYPES" kc session add-candidates --session TYPES "$fx/candidates-types.csv"
 expect 0 "candidates SHORT" kc session add-candidates --session SHORT "$fx/candidates-short.csv"
+# item images (integration/media.test.mjs, browser/media.test.mjs): data: images in a CSV
+# (one in a sub-item), an image and an attachment from Moodle <file>, a QTI package image
+expect 0 "import a bank with images" kc bank import --format csv --status approved "$fx/media.csv"
+expect 0 "import Moodle XML with an image and an attachment" kc bank import --format moodlexml --status approved "$fx/media-moodle.xml"
+expect 0 "import a QTI package with an image" kc bank import --format qti --status approved "$fx/media-qti.zip"
+equals "$(sql "SELECT COUNT(*) FROM item_media im JOIN item i ON i.id = im.item_id WHERE i.uid IN ('MI-01', 'MC-01-1', 'MX-01', 'MQ-01')")" 6 \
+  "every image and attachment is stored for its item (a sub-item's for the sub-item)"
+expect 0 "paper with images" kc paper create --code MEDIA-P --title "图片卷" --items MI-01,MC-01,MX-01,MQ-01
+expect 0 "session MEDIA" kc session create --code MEDIA --title "图片场次" --paper MEDIA-P --duration 30m
+expect 0 "candidates MEDIA" kc session add-candidates --session MEDIA "$fx/candidates-media.csv"
+expect 2 "media url wants a sha256" kc media url xyz
+contains "$tmp/err" "SHA256: expected 64 lower-case hex digits" "media url says what it wants"
+expect 0 "media url signs a link" kc media url "$(printf '%064d' 0)" --ttl 10m
+contains "$tmp/out" "/media/$(printf '%064d' 0)?e=" "media url prints the signed path"
 expect 0 "registering the same candidates again is harmless" kc session add-candidates --session THIN "$fx/candidates.csv"
 printf '准考证号,身份证号,姓名\n2026119999,110101199001011237,王小明\n' >"$tmp/moved.csv"
 expect 1 "a second ticket for a seated candidate is refused" kc session add-candidates --session THIN "$tmp/moved.csv"

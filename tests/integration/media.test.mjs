@@ -1,0 +1,158 @@
+// Item images over HTTP (docs/PROTOCOL.md, media URLs): tests/fixtures/media.csv has a
+// single-choice item MI-01 with a data: image in its stem and another in option B, and a
+// case study MC-01 whose sub-item has an image of its own; media-moodle.xml has MX-01 with
+// an image and a text attachment (<file>); media-qti.zip has MQ-01 with a package image.
+// tests/run-e2e.sh puts the four on paper MEDIA-P, session MEDIA (candidates-media.csv)
+// and creates the staff account author1.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { KcClient, candidates, requireEnv } from '../lib/kc.mjs';
+
+const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
+const [cand] = candidates(env.fixtures, 'candidates-media.csv');
+
+// The images of the fixture, decoded from its data: URLs, in the order they appear.
+const fixture = readFileSync(join(env.fixtures, 'media.csv'), 'utf8');
+const pngs = [...fixture.matchAll(/data:image\/png;base64,([A-Za-z0-9+/=]+)/g)].map((m) => Buffer.from(m[1], 'base64'));
+const [RED, GREEN, BLUE] = pngs;
+const moodle = readFileSync(join(env.fixtures, 'media-moodle.xml'), 'utf8');
+const moodleFile = (name) => Buffer.from(moodle.match(new RegExp(`<file name="${name}"[^>]*>([^<]+)<`))[1], 'base64');
+const sha256 = (b) => createHash('sha256').update(b).digest('hex');
+
+const open = [];
+after(() => { for (const c of open) c.ws.terminate(); });
+
+// The signed URLs in a piece of sanitized HTML (attribute values are HTML-escaped).
+function urls(html) {
+  return [...html.matchAll(/(?:src|href)="(\/media\/[^"]+)"/g)].map((m) => m[1].replaceAll('&amp;', '&'));
+}
+function parts(u) {
+  const url = new URL(u, env.url);
+  return { sha: url.pathname.slice(7), e: url.searchParams.get('e'), s: url.searchParams.get('s') };
+}
+const get = (path) => fetch(new URL(path, env.url));
+
+describe('media', () => {
+  let paper, stemUrl;
+  test('the candidate paper carries signed URLs for the stem, the options and sub-items', async () => {
+    assert.equal(pngs.length, 3, 'the fixture has three images');
+    const c = await KcClient.connect(env.url);
+    open.push(c);
+    const w = await c.request({ type: 'login', ticket: cand.ticket, id_number: cand.idno });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    const p = await c.request({ type: 'start' });
+    assert.equal(p.type, 'paper', JSON.stringify(p).slice(0, 300));
+    paper = p;
+    const [mi, mc, mx, mq] = p.paper.items;
+    assert.equal(p.paper.items.length, 4);
+    assert.doesNotMatch(JSON.stringify(p), /media:/, 'no media: reference reaches the candidate');
+    const su = urls(mi.stem);
+    assert.equal(su.length, 1, mi.stem);
+    stemUrl = su[0];
+    const { e, s } = parts(stemUrl);
+    assert.match(s, /^[0-9a-f]{64}$/);
+    const exp = Number(e);
+    assert.ok(exp > p.attempt.deadline && exp <= p.attempt.deadline + 3600 * 1000 + 1000,
+      `expires an hour after the deadline: ${exp} vs ${p.attempt.deadline}`);
+    assert.match(mi.stem, /alt="色块"/);
+    assert.equal(urls(mi.options[0].text).length, 0, 'a text option stays as it is');
+    assert.equal(urls(mi.options[1].text).length, 1, mi.options[1].text);
+    assert.equal(mc.children.length, 1);
+    assert.equal(urls(mc.children[0].stem).length, 1, mc.children[0].stem);
+    assert.equal(urls(mx.stem).length, 2, `Moodle image and attachment: ${mx.stem}`);
+    assert.match(mx.stem, /<a href="\/media\//);
+    assert.equal(urls(mq.stem).length, 1, `QTI package image: ${mq.stem}`);
+  });
+
+  test('GET of a signed URL returns the image with its headers', async () => {
+    const r = await get(stemUrl);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/png');
+    assert.equal(r.headers.get('cache-control'), 'private, max-age=86400');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(r.headers.get('content-disposition'), null, 'an image is shown inline');
+    assert.match(r.headers.get('content-security-policy') || '', /img-src 'self'/);
+    const body = Buffer.from(await r.arrayBuffer());
+    assert.equal(Number(r.headers.get('content-length')), body.length);
+    assert.ok(body.equals(RED), 'the bytes of the stem image');
+    const [mi, mc] = paper.paper.items;
+    const opt = Buffer.from(await (await get(urls(mi.options[1].text)[0])).arrayBuffer());
+    assert.ok(opt.equals(GREEN), 'the bytes of the option image');
+    const sub = Buffer.from(await (await get(urls(mc.children[0].stem)[0])).arrayBuffer());
+    assert.ok(sub.equals(BLUE), 'the sub-item image is stored for the sub-item');
+  });
+
+  test('Moodle and QTI media: an image inline, an attachment only as a download', async () => {
+    const [, , mx, mq] = paper.paper.items;
+    const [img, doc] = urls(mx.stem);
+    const ri = await get(img);
+    assert.equal(ri.status, 200);
+    assert.equal(ri.headers.get('content-type'), 'image/png');
+    assert.ok(Buffer.from(await ri.arrayBuffer()).equals(moodleFile('yellow.png')));
+    const rd = await get(doc);
+    assert.equal(rd.status, 200);
+    assert.equal(rd.headers.get('content-disposition'), 'attachment', 'not an image: downloaded, never shown');
+    assert.equal(rd.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(Buffer.from(await rd.arrayBuffer()).equals(moodleFile('notes.txt')));
+    const q = urls(mq.stem)[0];
+    const rq = await get(q);
+    assert.equal(rq.status, 200);
+    assert.equal(rq.headers.get('content-type'), 'image/png');
+    assert.equal(sha256(Buffer.from(await rq.arrayBuffer())), parts(q).sha, 'the bytes hash to the sha of the URL');
+  });
+
+  test('a tampered, expired or unsigned URL is refused; an unknown sha is 404', async () => {
+    const { sha, e, s } = parts(stemUrl);
+    const flip = (x) => x.slice(0, -1) + (x.at(-1) === '0' ? '1' : '0');
+    assert.equal((await get(`/media/${sha}?e=${e}&s=${flip(s)}`)).status, 403, 'signature changed');
+    assert.equal((await get(`/media/${sha}?e=${Number(e) + 1}&s=${s}`)).status, 403, 'expiry changed');
+    assert.equal((await get(`/media/${flip(sha)}?e=${e}&s=${s}`)).status, 403, 'sha changed');
+    assert.equal((await get(`/media/${sha}`)).status, 403, 'no signature');
+    assert.equal((await get(`/media/${sha}?e=${e}&s=${s.toUpperCase()}`)).status, 403, 'upper-case signature');
+    // Links the server signed itself (kaochang media url) for an unknown sha and for a past expiry.
+    const unknown = 'ab'.repeat(32);
+    const r404 = await get(await signed(unknown, Date.now() + 60000));
+    assert.equal(r404.status, 404);
+    assert.equal(r404.headers.get('cache-control'), 'no-store');
+    assert.equal((await get(await signed(sha, Date.now() - 1000))).status, 403, 'expired');
+  });
+
+  test('staff bank_item carries signed URLs and the media list', async () => {
+    const c = await KcClient.connect(env.url);
+    open.push(c);
+    const w = await c.request({ type: 'staff_login', login: 'author1', password: 'author-password-1' });
+    assert.equal(w.type, 'staff_welcome', JSON.stringify(w));
+    const m = await c.request({ type: 'bank_item', uid: 'MI-01' });
+    assert.equal(m.type, 'bank_item', JSON.stringify(m).slice(0, 300));
+    const it = m.item;
+    const su = urls(it.stem);
+    assert.equal(su.length, 1, it.stem);
+    const exp = Number(parts(su[0]).e);
+    assert.ok(exp > Date.now() + 11 * 3600 * 1000 && exp <= Date.now() + 12 * 3600 * 1000 + 1000, 'staff links live 12 h');
+    assert.equal(it.media.length, 2);
+    for (const md of it.media) {
+      assert.equal(md.mime, 'image/png');
+      assert.match(md.sha256, /^[0-9a-f]{64}$/);
+      assert.ok(it.stem.includes(md.url.replaceAll('&', '&amp;')) ||
+        it.options.some((o) => o.includes(md.url.replaceAll('&', '&amp;'))), `${md.name} is used`);
+    }
+    const r = await get(su[0]);
+    assert.equal(r.status, 200);
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(RED));
+    const k = await c.request({ type: 'bank_item', uid: 'MC-01' });
+    assert.equal(k.item.children.length, 1);
+    assert.equal(urls(k.item.children[0].stem).length, 1);
+    assert.equal(k.item.children[0].media.length, 1);
+  });
+});
+
+// A URL signed by the server's own key, through the CLI (kaochang media url).
+async function signed(sha, expires) {
+  const { stdout } = await promisify(execFile)(env.bin, ['--config', env.config, 'media', 'url', sha, '--expires', String(expires)]);
+  return stdout.trim();
+}
