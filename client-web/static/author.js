@@ -321,6 +321,20 @@ $('act-edit').addEventListener('click', () => { location.hash = `#/edit/${encode
 /* Stored rich text as the editor shows it: text with line breaks when it is only text and
  * <br>, else its HTML source (the server sanitizes whatever comes back, like an import).
  * DOMParser runs no script. */
+// bank_item sends rich text with signed /media/ links (see item.media); the editor works on
+// the stored form, media:NAME, so a saved edit keeps referring to the item's media.
+function unsignMedia(item) {
+  const back = (html) => {
+    if (typeof html !== 'string') return html;
+    for (const md of item.media || []) html = html.split(md.url.replaceAll('&', '&amp;')).join(`media:${md.name.replaceAll('&', '&amp;')}`);
+    return html;
+  };
+  const out = { ...item, stem: back(item.stem), answer: back(item.answer), explanation: back(item.explanation) };
+  if (Array.isArray(item.options)) out.options = item.options.map(back);
+  if (Array.isArray(item.children)) out.children = item.children.map(unsignMedia);
+  return out;
+}
+
 function toText(html) {
   if (!html) return '';
   const withBreaks = html.replace(/<br\s*\/?>/gi, '\n');
@@ -610,7 +624,7 @@ async function route() {
     case 'edit': {
       show('edit');
       const m = await call({ type: 'bank_item', uid });
-      if (m.type === 'bank_item') drawEdit({ ...m.item });
+      if (m.type === 'bank_item') drawEdit(unsignMedia(m.item));
       break;
     }
     case 'new': show('edit'); drawEdit({ type: 'single', options: ['', '', '', ''] }); break;

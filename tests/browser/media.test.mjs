@@ -74,3 +74,36 @@ test('candidate 2026130002 sees every item image in the browser', { timeout: 120
   assert.ok(media.length >= 5 && media.every((s) => s === 200), `media responses: ${media}`);
   assert.deepEqual(problems, [], 'no console errors, page errors, CSP violations or failed requests');
 });
+
+test('author1 sees the images in the staff preview and edits media:NAME, not a signed link', { timeout: 120000 }, async (t) => {
+  const browser = await chromium.launch({
+    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
+  });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+
+  await page.goto(`${env.url}/author.html`);
+  await page.locator(tid('staff-login')).fill('author1');
+  await page.locator(tid('staff-password')).fill('author-password-1');
+  await page.locator(tid('staff-login-submit')).click();
+  await page.locator(tid('list-total')).waitFor({ state: 'visible' });
+  await page.evaluate(() => { location.hash = '#/item/MI-01'; });
+  await page.locator(`${tid('preview')} img`).first().waitFor({ state: 'attached' });
+  await page.waitForFunction((sel) => {
+    const imgs = [...document.querySelectorAll(sel)];
+    return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, `${tid('preview')} img`, { timeout: 10000 });
+  await page.evaluate(() => { location.hash = '#/edit/MI-01'; });
+  const stem = page.locator(tid('e-stem'));
+  await stem.waitFor({ state: 'visible' });
+  const v = await stem.inputValue();
+  assert.match(v, /src="media:image-[0-9a-f]{8}\.png"/, v);
+  assert.doesNotMatch(v, /\/media\//);
+  assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
+});
