@@ -62,6 +62,8 @@ int srv_media_check(const unsigned char key[32], const char *sha, const char *e,
                     int64_t now_ms)
 {
     if (!srv_media_sha_ok(sha) || !e || !s || strlen(s) != 64 || !*e || strlen(e) > 18) return -1;
+    /* one spelling per expiry: the decimal digits the server wrote, no leading zero */
+    if (e[0] == '0') return -1;
     for (const char *p = e; *p; p++)
         if (*p < '0' || *p > '9') return -1;
     long long exp = strtoll(e, NULL, 10);
