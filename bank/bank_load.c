@@ -211,10 +211,17 @@ int bank_load_items(MYSQL *db, const bank_filter *f, bank_itemset *s, char *err,
 
 /* ---- bank health ---- */
 
+/* The counted items, each followed by the 鉴定点 of its sub-items (composites): rows of
+ * (item id, 0 for the item / 1 for a sub-item, point_code, status, year). */
+#define HEALTH_OF_I \
+    " AND i.occupation_code = ? AND i.level = ? AND i.status <> 'retired'" \
+    " AND (i.type = 'practical') = ?"
 static const char SQL_HEALTH_ITEMS[] =
-    "SELECT i.point_code, i.status, YEAR(i.created_at) FROM item i WHERE" NEWEST
-    " AND i.occupation_code = ? AND i.level = ? AND i.status <> 'retired'"
-    " AND (i.type = 'practical') = ?";
+    "SELECT i.id, 0, i.point_code, i.status, YEAR(i.created_at) FROM item i WHERE" NEWEST
+    HEALTH_OF_I
+    " UNION ALL SELECT i.id, 1, c.point_code, i.status, NULL FROM item c"
+    " JOIN item i ON i.id = c.parent_id WHERE c.point_code IS NOT NULL AND c.point_code <> ''"
+    " AND" NEWEST HEALTH_OF_I " ORDER BY 1, 2";
 
 int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_part part,
                         bank_arena *a, bank_health *h, char *err, size_t errlen)
@@ -257,24 +264,42 @@ int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_
     h->year = tm.tm_year + 1900;
     bank__st q;
     if (bank__st_prepare(&q, db, SQL_HEALTH_ITEMS) ||
-        bank__st_exec(&q, "sii", occupation, (int64_t)level, (int64_t)(part == BANK_PART_SKILLS))) {
+        bank__st_exec(&q, "siisii", occupation, (int64_t)level, (int64_t)(part == BANK_PART_SKILLS),
+                      occupation, (int64_t)level, (int64_t)(part == BANK_PART_SKILLS))) {
         rc = bank__err(err, errlen, "health", bank__st_error(&q));
         bank__st_close(&q);
         return rc;
     }
-    int f;
+    /* An item counts once on each distinct 鉴定点 it or its sub-items carry; it is "without
+     * a 鉴定点" only when none of them names one of the blueprint. */
+    int f, cur = -1, on_point = 0;
+    int *seen = bank_arena_alloc(a, (b.n + 1) * sizeof *seen);   /* point slot -> last item */
+    if (!seen) {
+        bank__st_close(&q);
+        return bank__err(err, errlen, "health", "out of memory");
+    }
+    for (size_t i = 0; i < h->n_points; i++) seen[i] = -1;
     while ((f = bank__st_fetch(&q)) == 1) {
-        h->items++;
-        if (bank__st_int(&q, 2) == h->year) h->items_this_year++;
-        const char *pc = bank__st_str(&q, 0);
+        if (bank__st_int(&q, 1) == 0) {
+            if (cur >= 0 && !on_point) h->items_without_point++;
+            cur = h->items++;
+            on_point = 0;
+            if (bank__st_int(&q, 4) == h->year) h->items_this_year++;
+        }
+        if (cur < 0) continue;
+        const char *pc = bank__st_str(&q, 2);
         int k = pc ? bank_blueprint_find(&b, pc) : -1;
-        if (k < 0 || !b.nodes[k].is_point) { h->items_without_point++; continue; }
+        if (k < 0 || !b.nodes[k].is_point) continue;
+        on_point = 1;
+        if (seen[slot[k]] == cur) continue;
+        seen[slot[k]] = cur;
         bank_health_point *pt = &h->points[slot[k]];
         pt->items++;
-        if (!strcmp(bank__st_str(&q, 1), "approved")) pt->approved++;
+        if (!strcmp(bank__st_str(&q, 3), "approved")) pt->approved++;
         const char *xyz = "XYZ", *at = pt->importance ? strchr(xyz, pt->importance) : NULL;
         if (at) h->items_by_importance[at - xyz]++;
     }
+    if (cur >= 0 && !on_point) h->items_without_point++;
     if (f < 0) rc = bank__err(err, errlen, "health", bank__st_error(&q));
     bank__st_close(&q);
     for (size_t i = 0; i < h->n_points; i++)

@@ -11,9 +11,17 @@
 
 #define IMPORT_FILE_MAX_CHARS 255   /* item.import_file VARCHAR(255) */
 
-static const char SQL_NEWEST[] =
-    "SELECT id, version, full_hash, status FROM item WHERE uid = ? AND parent_id IS NULL"
-    " ORDER BY version DESC LIMIT 1";
+#define NEWEST_SELECT \
+    "SELECT id, version, full_hash, status, occupation_code, level FROM item" \
+    " WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1"
+static const char SQL_NEWEST[] = NEWEST_SELECT;
+/* An edit holds the row until it commits: a delivery (paper_item references it) waits. */
+static const char SQL_NEWEST_LOCK[] = NEWEST_SELECT " FOR UPDATE";
+/* Same normalized content under another id whose newest version is still in use. */
+static const char SQL_DUPLICATE[] =
+    "SELECT i.uid FROM item i WHERE i.content_hash = ? AND i.parent_id IS NULL AND i.uid <> ?"
+    " AND i.status <> 'retired' AND i.version = (SELECT MAX(n.version) FROM item n"
+    " WHERE n.uid = i.uid AND n.parent_id IS NULL) ORDER BY i.uid LIMIT 1";
 #define ITEM_COLS \
     "type, stem, options, pin_options, answer_key, mc_policy, points_centi, difficulty," \
     " point_code, explanation, source, content_hash, full_hash, spec, occupation_code, level," \
@@ -27,7 +35,9 @@ static const char SQL_UPDATE[] =
     "UPDATE item SET type = ?, stem = ?, options = ?, pin_options = ?, answer_key = ?,"
     " mc_policy = ?, points_centi = ?, difficulty = ?, point_code = ?, explanation = ?,"
     " source = ?, content_hash = ?, full_hash = ?, spec = ?, occupation_code = ?, level = ?,"
-    " tags = ?, author = ?, created_by = ?, created_at = UTC_TIMESTAMP(3) WHERE id = ?";
+    " tags = ?, author = ?, created_by = ?, created_at = UTC_TIMESTAMP(3) WHERE id = ?"
+    /* re-checked under the row lock: 0 rows means it was delivered or moved on */
+    " AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM paper_item WHERE item_id = ?)";
 static const char SQL_MEDIA[] =
     "INSERT IGNORE INTO media (sha256, mime, size, bytes) VALUES (?, ?, ?, ?)";
 static const char SQL_ITEM_MEDIA[] = "INSERT INTO item_media (item_id, name, sha256) VALUES (?, ?, ?)";
@@ -174,7 +184,7 @@ static int item_params(bank__param *p, const bank_item *it, const row *r, const 
 
 typedef struct stmts {
     MYSQL *db;
-    bank__st newest, insert, update, media, item_media, review, point, delivered, as_sub, as_top;
+    bank__st newest, newest_lock, duplicate, insert, update, media, item_media, review, point, delivered, as_sub, as_top;
     bank__st drop_child_media, drop_children, drop_media;
     const bank__st *failed;
     const char *what;
@@ -182,6 +192,8 @@ typedef struct stmts {
 
 static const struct { size_t off; const char *sql; } STMTS[] = {
     {offsetof(stmts, newest), SQL_NEWEST},
+    {offsetof(stmts, newest_lock), SQL_NEWEST_LOCK},
+    {offsetof(stmts, duplicate), SQL_DUPLICATE},
     {offsetof(stmts, insert), SQL_INSERT},
     {offsetof(stmts, update), SQL_UPDATE},
     {offsetof(stmts, media), SQL_MEDIA},
@@ -224,23 +236,50 @@ static int fail(stmts *x, const bank__st *s, const char *what)
     return -1;
 }
 
-/* Newest top-level version of uid: 1 found, 0 none, -1 error. */
-static int newest(stmts *x, const char *uid, uint64_t *id, int *version, uint8_t hash[32],
-                  enum bank_status *status)
+/* The newest top-level version of a uid. */
+typedef struct newest_row {
+    uint64_t id;
+    int version, level;
+    uint8_t hash[32];
+    enum bank_status status;
+    char occupation[64];    /* occupation.code VARCHAR(32); "" for NULL */
+} newest_row;
+
+/* Newest top-level version of uid into *n (lock: FOR UPDATE): 1 found, 0 none, -1 error. */
+static int newest(stmts *x, const char *uid, int lock, newest_row *n)
 {
-    if (bank__st_exec(&x->newest, "s", uid)) return fail(x, &x->newest, "item lookup");
-    int f = bank__st_fetch(&x->newest);
+    bank__st *s = lock ? &x->newest_lock : &x->newest;
+    memset(n, 0, sizeof *n);
+    if (bank__st_exec(s, "s", uid)) return fail(x, s, "item lookup");
+    int f = bank__st_fetch(s);
     if (f == 1) {
-        *id = (uint64_t)bank__st_int(&x->newest, 0);
-        *version = (int)bank__st_int(&x->newest, 1);
-        memset(hash, 0, 32);
-        size_t hl = bank__st_len(&x->newest, 2);
-        if (hl) memcpy(hash, bank__st_str(&x->newest, 2), hl < 32 ? hl : 32);
-        if (bank_status_parse(bank__st_str(&x->newest, 3), status)) *status = BANK_DRAFT;
+        n->id = (uint64_t)bank__st_int(s, 0);
+        n->version = (int)bank__st_int(s, 1);
+        size_t hl = bank__st_len(s, 2);
+        if (hl) memcpy(n->hash, bank__st_str(s, 2), hl < 32 ? hl : 32);
+        if (bank_status_parse(bank__st_str(s, 3), &n->status)) n->status = BANK_DRAFT;
+        const char *occ = bank__st_str(s, 4);
+        if (occ) snprintf(n->occupation, sizeof n->occupation, "%s", occ);
+        n->level = (int)bank__st_int(s, 5);
     }
-    bank__st_free_result(&x->newest);
-    if (f < 0) return fail(x, &x->newest, "item lookup");
+    bank__st_free_result(s);
+    if (f < 0) return fail(x, s, "item lookup");
     return f;
+}
+
+/* An item whose normalized content another item of the bank already has. Returns the
+ * number of problems (0 or 1), -1 on a DB error. */
+static int check_duplicate(stmts *x, const bank_item *it, bank_diag *d)
+{
+    if (bank__st_exec(&x->duplicate, "bs", (const char *)it->content_hash, (size_t)32, it->uid))
+        return fail(x, &x->duplicate, "duplicate lookup");
+    int f = bank__st_fetch(&x->duplicate);
+    if (f == 1)
+        bank_diag_add(d, it->file, it->line, "题干", "duplicate of item %s already in the bank",
+                      bank__st_str(&x->duplicate, 0));
+    bank__st_free_result(&x->duplicate);
+    if (f < 0) return fail(x, &x->duplicate, "duplicate lookup");
+    return f == 1;
 }
 
 /* The 鉴定点 check of one item (and its sub-items). Returns the number of problems, -1 on
@@ -442,8 +481,9 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         const char *occ = it->occupation ? it->occupation : o->occupation;
         int b = check_point(&x, it, occ, lvl, part_of(it), d);
         int c = b < 0 ? 0 : check_ids(&x, it, d);
-        if (b < 0 || c < 0) rc = -1;
-        else refused += b + c;
+        int u = b < 0 || c < 0 ? 0 : check_duplicate(&x, it, d);
+        if (b < 0 || c < 0 || u < 0) rc = -1;
+        else refused += b + c + u;
     }
     if (!rc && refused) rc = BANK_EREFUSED;
     bank_arena *tmp = bank_arena_new(0);
@@ -476,16 +516,14 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
             .actor = o->actor,
             .file = o->import_file ? o->import_file : it->file,
         };
-        uint64_t old_id, id;
-        int old_version = 0;
-        uint8_t old_hash[32];
-        enum bank_status old_status;
-        int f = newest(&x, it->uid, &old_id, &old_version, old_hash, &old_status);
+        uint64_t id;
+        newest_row old;
+        int f = newest(&x, it->uid, 0, &old);
         if (f < 0) { rc = -1; break; }
         if (f) {
-            if (memcmp(it->full_hash, old_hash, 32) == 0) { r.unchanged++; continue; }
+            if (memcmp(it->full_hash, old.hash, 32) == 0) { r.unchanged++; continue; }
         }
-        if (insert_row(&x, it, it->uid, f ? old_version + 1 : 1, 0, 0, &v, &id) ||
+        if (insert_row(&x, it, it->uid, f ? old.version + 1 : 1, 0, 0, &v, &id) ||
             review(&x, id, "import", NULL, bank_status_name(v.status), o->actor, NULL)) {
             rc = -1;
             break;
@@ -522,7 +560,8 @@ int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen)
     return rc;
 }
 
-/* Rewrites an undelivered draft: its columns, its media and its sub-items. */
+/* Rewrites an undelivered draft: its columns, its media and its sub-items. Returns 1 (and
+ * writes nothing) when the row is no longer an undelivered draft. */
 static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *it,
                            const version_ctx *v)
 {
@@ -535,9 +574,12 @@ static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *
     int n = item_params(p, it, &r, v->occupation, v->level);
     p[n++] = (bank__param){'s', 0, v->actor, 0};
     p[n++] = (bank__param){'u', (int64_t)id, NULL, 0};
+    p[n++] = (bank__param){'u', (int64_t)id, NULL, 0};
     int rc = bank__st_execv(&x->update, p, n);
     row_free(&r);
     if (rc) return fail(x, &x->update, "item update");
+    /* full_hash and created_at differ, so a matched row is always a changed row */
+    if (bank__st_affected(&x->update) == 0) return 1;
     if (bank__st_exec(&x->drop_child_media, "u", id)) return fail(x, &x->drop_child_media, "item update");
     if (bank__st_exec(&x->drop_children, "u", id)) return fail(x, &x->drop_children, "item update");
     if (bank__st_exec(&x->drop_media, "u", id)) return fail(x, &x->drop_media, "item update");
@@ -560,43 +602,63 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
         return bank__err(err, errlen, "item", "the edited item was not finalized (bank_item_finalize)");
     stmts x;
     if (begin(db, &x, err, errlen)) return -1;
-    uint64_t id = 0, nid;
+    uint64_t nid;
     int ver = 0, rc = 0;
-    uint8_t hash[32];
-    enum bank_status st = BANK_DRAFT;
-    int f = newest(&x, edited->uid, &id, &ver, hash, &st);
-    version_ctx v = {.occupation = edited->occupation, .level = edited->level,
-                     .status = BANK_DRAFT, .actor = actor, .file = NULL};
+    newest_row old;
+    int f = newest(&x, edited->uid, 1, &old);
     enum bank_edit_result res = BANK_EDIT_UNCHANGED;
+    bank_arena *tmp = NULL;
+    bank_item cp = *edited;
     if (f < 0) rc = -1;
     else if (!f) {
         bank__err(err, errlen, edited->uid, "no such item in the bank");
         rc = BANK_ENOTFOUND;
+    } else {
+        ver = old.version;
+        /* An edit that names no occupation or level keeps the stored ones (and hashes with
+         * them, as an import does). */
+        int changed = apply_defaults(&cp, old.occupation[0] ? old.occupation : NULL, old.level);
+        if (cp.n_children > 0 || changed) {
+            tmp = bank_arena_new(0);
+            bank_item *kids = tmp && cp.n_children > 0
+                                  ? bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
+                                  : NULL;
+            if (!tmp || (cp.n_children > 0 && !kids)) {
+                rc = bank__err(err, errlen, "item", "out of memory");
+            } else if (kids) {
+                memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
+                for (int k = 0; k < cp.n_children; k++)
+                    changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
+                cp.children = kids;
+            }
+            if (!rc && changed && bank_item_finalize(&cp, tmp))
+                rc = bank__err(err, errlen, "item", "out of memory");
+        }
     }
+    version_ctx v = {.occupation = cp.occupation, .level = cp.level,
+                     .status = BANK_DRAFT, .actor = actor, .file = NULL};
     if (!rc) {
-        int b = check_point(&x, edited, edited->occupation, edited->level, part_of(edited), d);
+        int b = check_point(&x, &cp, cp.occupation, cp.level, part_of(&cp), d);
         if (b < 0) rc = -1;
         else if (b) rc = BANK_EREFUSED;
     }
-    if (!rc) {
-        if (memcmp(edited->full_hash, hash, 32)) {
-            int del = st == BANK_DRAFT ? delivered(&x, id) : 1;
-            if (del < 0) rc = -1;
-            else if (!del) {
-                res = BANK_EDIT_IN_PLACE;
-                if (update_in_place(&x, id, ver, edited, &v) ||
-                    review(&x, id, "edit", "draft", "draft", actor, comment))
-                    rc = -1;
-            } else {
-                res = BANK_EDIT_NEW_VERSION;
-                ver++;
-                if (insert_row(&x, edited, edited->uid, ver, 0, 0, &v, &nid) ||
-                    review(&x, nid, "edit", bank_status_name(st), "draft", actor, comment))
-                    rc = -1;
-            }
+    if (!rc && memcmp(cp.full_hash, old.hash, 32)) {
+        int del = old.status == BANK_DRAFT ? delivered(&x, old.id) : 1;
+        int u = del ? 1 : update_in_place(&x, old.id, ver, &cp, &v);
+        if (del < 0 || u < 0) rc = -1;
+        else if (!u) {
+            res = BANK_EDIT_IN_PLACE;
+            if (review(&x, old.id, "edit", "draft", "draft", actor, comment)) rc = -1;
+        } else {
+            res = BANK_EDIT_NEW_VERSION;
+            ver++;
+            if (insert_row(&x, &cp, cp.uid, ver, 0, 0, &v, &nid) ||
+                review(&x, nid, "edit", bank_status_name(old.status), "draft", actor, comment))
+                rc = -1;
         }
     }
     rc = finish(db, &x, rc, err, errlen);
+    bank_arena_free(tmp);
     if (!rc) {
         if (result) *result = res;
         if (version) *version = ver;

@@ -4,25 +4,52 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The formats this build reads; each importer adds its line. */
+/* The formats this build reads; each importer adds its line (exportable: imp_export_file
+ * writes it too). */
 static const struct {
     const char *name;
     imp_format f;
+    int exportable;
 } FORMATS[] = {
-    {"csv", IMP_CSV},
-    {"xlsx", IMP_XLSX},
-    {"gift", IMP_GIFT},
-    {"aiken", IMP_AIKEN},
-    {"text", IMP_TEXT},
-    {"moodlexml", IMP_MOODLEXML},
-    {"qti", IMP_QTI},
+    {"csv", IMP_CSV, 1},
+    {"xlsx", IMP_XLSX, 1},
+    {"gift", IMP_GIFT, 1},
+    {"aiken", IMP_AIKEN, 0},
+    {"text", IMP_TEXT, 0},
+    {"moodlexml", IMP_MOODLEXML, 1},
+    {"qti", IMP_QTI, 1},
 };
+
+int imp_format_exportable(imp_format f)
+{
+    for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++)
+        if (FORMATS[i].f == f) return FORMATS[i].exportable;
+    return 0;
+}
+
+const char *imp_format_list(int exportable, char *buf, size_t len)
+{
+    size_t at = 0;
+    if (!buf || !len) return "";
+    *buf = 0;
+    for (size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++) {
+        if (exportable && !FORMATS[i].exportable) continue;
+        int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", FORMATS[i].name);
+        if (n < 0 || (size_t)n >= len - at) {
+            buf[at] = 0;    /* whole names only */
+            break;
+        }
+        at += (size_t)n;
+    }
+    return buf;
+}
 
 int imp_format_parse(const char *name, imp_format *out)
 {

@@ -17,6 +17,10 @@ typedef enum imp_format {
 
 int imp_format_parse(const char *name, imp_format *out);   /* "csv" -> IMP_CSV; 0 or -1 */
 const char *imp_format_name(imp_format f);                 /* IMP_CSV -> "csv" */
+int imp_format_exportable(imp_format f);                   /* imp_export_file writes it: 1 */
+/* "csv, xlsx, …": the formats this build reads (exportable: those it also writes), into buf;
+ * returns buf. */
+const char *imp_format_list(int exportable, char *buf, size_t len);
 
 /* Parses a whole file into items (strings in set->arena). Every problem is one line
  * "FILE:LINE: field: reason" (XLSX: "FILE:SHEET!ROW: field: reason") in d. Returns 0 when

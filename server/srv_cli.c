@@ -819,7 +819,9 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     }
     imp_format f;
     if (!format || imp_format_parse(format, &f)) {
-        fprintf(stderr, "kaochang bank import: --format must be one of: csv, xlsx, gift, aiken, moodlexml, qti, text\n");
+        char fmts[256];
+        fprintf(stderr, "kaochang bank import: --format must be one of: %s\n",
+                imp_format_list(0, fmts, sizeof fmts));
         return 2;
     }
     bank_filter fl;
@@ -901,6 +903,8 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
         if (rc == -1) fprintf(stderr, "%s: %s\n", file, err);
     }
     for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+    /* a terminal shows the problems before the summary that counts them */
+    fflush(stderr);
     printf("%s: %zu item%s valid%s\n", file, set.n, set.n == 1 ? "" : "s",
            dry ? " (dry run: nothing written)" : "");
     import_summary(stdout, &set);
@@ -908,7 +912,8 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     if (wrote)
         printf("  imported: %d new, %d new versions, %d unchanged\n", rep.inserted, rep.versions,
                rep.unchanged);
-    else if (!dry)
+    fflush(stdout);
+    if (!wrote && !dry)
         fprintf(stderr, "%s: nothing was imported%s\n", file,
                 rejected && !skip ? " (--skip-invalid imports the valid items)" : "");
     bank_arena_free(a);
@@ -940,8 +945,10 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     imp_format f;
-    if (!format || imp_format_parse(format, &f) || f == IMP_AIKEN || f == IMP_TEXT) {
-        fprintf(stderr, "kaochang bank export: --format must be one of: csv, xlsx, gift, moodlexml, qti\n");
+    if (!format || imp_format_parse(format, &f) || !imp_format_exportable(f)) {
+        char fmts[256];
+        fprintf(stderr, "kaochang bank export: --format must be one of: %s\n",
+                imp_format_list(1, fmts, sizeof fmts));
         return 2;
     }
     bank_filter fl;
@@ -1380,8 +1387,14 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
     int npos, rc = parse_opts("bank edit", opts, argc, argv, pos, 1, &npos);
     if (rc) return rc;
     imp_format f;
-    if (npos != 1 || !by || !*by || !format || imp_format_parse(format, &f)) {
+    if (npos != 1 || !by || !*by || !format) {
         fprintf(stderr, "kaochang bank edit: expected --format F --by NAME FILE (see kaochang bank --help)\n");
+        return 2;
+    }
+    if (imp_format_parse(format, &f)) {
+        char fmts[256];
+        fprintf(stderr, "kaochang bank edit: --format must be one of: %s\n",
+                imp_format_list(0, fmts, sizeof fmts));
         return 2;
     }
     bank_filter fl;
@@ -1506,15 +1519,16 @@ static const struct cmd cmds[] = {
      "an unchanged one is skipped. When the occupation + level has a blueprint, every\n"
      "鉴定点代码 must be one of its 鉴定点 (theory; practical items: skills). Each import is\n"
      "recorded with its report.\n"
-     "  --format F        csv, xlsx, gift, aiken, moodlexml, qti, text (docs/BANK.md)\n"
+     "  --format F        the file's format (docs/BANK.md; a wrong one lists those known)\n"
      "  --dry-run         validate and summarise only\n"
      "  --skip-invalid    import the valid items, report the others\n"
      "  --occupation CODE occupation of items that name none (职业代码, e.g. 4-04-04-02)\n"
      "  --level L         level of items that name none (四级, 4, L4, 中级工 ...)\n"
      "  --status S        status of the new versions (default draft)\n"
      "  --by NAME         who imports (default $USER, else \"cli\")\n"
-     "export writes the newest version of every matching item (csv, xlsx, gift, moodlexml,\n"
-     "qti); what a format cannot carry is left out with a message and exit status 1.\n"
+     "export writes the newest version of every matching item (--format F: a format this\n"
+     "build also writes); what a format cannot carry is left out with a message and exit\n"
+     "status 1.\n"
      "  -o FILE           the output file (also --output FILE)\n"
      "edit saves the items of FILE as edits of the items with the same 试题编号: a draft that\n"
      "  no paper holds is updated in place; otherwise a new draft version is added (a version\n"

@@ -58,6 +58,11 @@ contains "$tmp/out" "--skip-invalid" "bank --help describes --skip-invalid"
 contains "$tmp/out" "kaochang bank health --occupation CODE --level L" "bank --help describes bank health"
 expect 2 "bank without a subcommand" kc bank
 expect 2 "bank import without --format" kc bank import "$fx/thin.csv"
+contains "$tmp/err" "--format must be one of: csv, xlsx, gift, aiken, text, moodlexml, qti" "import names the formats it reads"
+expect 2 "bank export to a format that only imports" kc bank export --format aiken -o "$tmp/x.txt"
+contains "$tmp/err" "--format must be one of: csv, xlsx, gift, moodlexml, qti" "export names the formats it writes"
+expect 2 "bank edit with an unknown format" kc bank edit --format docx --by x "$fx/thin.csv"
+contains "$tmp/err" "kaochang bank edit: --format must be one of: csv, xlsx, gift, aiken, text, moodlexml, qti" "edit names the formats it reads"
 expect 2 "unknown command is refused" kc frobnicate
 expect 0 "db migrate" kc db migrate
 contains "$tmp/out" "applied 001_foundation.sql" "first migrate applies 001"
@@ -114,6 +119,9 @@ contains "$tmp/err" "wrongpoint.csv:5: 鉴定点代码: A-09-009 is not a 鉴定
   "the refusal is FILE:LINE: 鉴定点代码: reason"
 contains "$tmp/out" "rejected: 1" "the summary counts the rejected item"
 equals "$(sql "SELECT COUNT(*) FROM item WHERE uid LIKE 'B-%'")" "0" "nothing is written when an item is refused"
+kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/wrongpoint.csv" >"$tmp/both" 2>&1
+equals "$(grep -o -e 'rejected: 1' -e 'nothing was imported' -e 'wrongpoint.csv:5:' "$tmp/both" | paste -sd'|')" \
+  "wrongpoint.csv:5:|rejected: 1|nothing was imported" "problems, then the summary, then what was written, in that order on one stream"
 expect 0 "a dry run needs no blueprint" "$bin" --db-socket /nonexistent bank import --format csv --dry-run "$tmp/wrongpoint.csv"
 expect 1 "--skip-invalid imports the valid items" kc bank import --format csv --skip-invalid --occupation 4-04-04-02 \
   --level 4 --by 命题员甲 "$tmp/wrongpoint.csv"
@@ -129,6 +137,20 @@ contains "$tmp/err" "half.csv:3: 答案:" "the invalid row is reported"
 
 expect 0 "import the whole file" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-l4.csv"
 contains "$tmp/out" "imported: 1 new, 0 new versions, 3 unchanged" "only the new item is written"
+# the same stem and options under another id: a duplicate of the item in the bank
+{ echo '试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处'
+  sed -n '2s/^B-001,/D-001,/p' "$fx/bank-l4.csv"
+  sed -n 3p "$fx/bank-l4.csv"; } >"$tmp/dup.csv"
+expect 1 "a duplicate of an item in the bank is refused" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/dup.csv"
+contains "$tmp/err" "dup.csv:2: 题干: duplicate of item B-001 already in the bank" "the refusal names the item it duplicates"
+contains "$tmp/out" "rejected: 1" "the summary counts the duplicate"
+equals "$(sql "SELECT COUNT(*) FROM item WHERE uid LIKE 'D-%'")" "0" "nothing is written when a duplicate is refused"
+expect 0 "a dry run does not look for duplicates in the bank" "$bin" --db-socket /nonexistent bank import --format csv --dry-run "$tmp/dup.csv"
+expect 1 "--skip-invalid skips the duplicate" kc bank import --format csv --skip-invalid --occupation 4-04-04-02 --level 4 "$tmp/dup.csv"
+contains "$tmp/out" "imported: 0 new, 0 new versions, 1 unchanged" "the item already in the bank under its own id is unchanged, no duplicate"
+contains "$tmp/err" "dup.csv:2: 题干: duplicate of item B-001 already in the bank" "and the duplicate reported"
+lacks "$tmp/err" "dup.csv:3:" "an item is no duplicate of its own stored version"
+equals "$(sql "SELECT COUNT(*) FROM item WHERE uid LIKE 'D-%'")" "0" "the duplicate is not stored"
 sed 's/SSH 默认使用的端口号是/SSH 服务默认使用的端口号是/' "$fx/bank-l4.csv" >"$tmp/changed.csv"
 expect 0 "import a changed item" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$tmp/changed.csv"
 contains "$tmp/out" "imported: 0 new, 1 new versions, 3 unchanged" "a changed item makes a new version"
@@ -176,6 +198,29 @@ equals "$(sql "SELECT version, status, explanation FROM item WHERE uid = 'B-001'
   "$(printf '1\tdraft\tOSI 参考模型分为七层。|2\tdraft\tOSI 参考模型自下而上分为七层。')" \
   "the delivered version is untouched"
 equals "$(sql "SELECT COUNT(*) FROM item WHERE uid = 'B-003'")" "1" "the in-place edit made no new version"
+# a file without 职业代码/等级 and no --occupation/--level: the stored ones stay
+sed 's/SM4 是分组长度 128 位的分组密码。/SM4 是分组长度为 128 位的分组密码。/' "$tmp/edit.csv" >"$tmp/edit-bare.csv"
+expect 0 "edit without occupation or level" kc bank edit --format csv --by 命题员甲 "$tmp/edit-bare.csv"
+contains "$tmp/out" "B-003: draft updated in place (version 1)" "the draft is updated in place"
+contains "$tmp/out" "B-002: unchanged (version 2)" "an item the edit does not change is unchanged"
+equals "$(sql "SELECT occupation_code, level, explanation FROM item WHERE uid = 'B-003'")" \
+  "$(printf '4-04-04-02\t4\tSM4 是分组长度为 128 位的分组密码。')" "the edit keeps the stored occupation and level"
+sed 's/,A-02-001,/,A-09-009,/' "$tmp/edit-bare.csv" >"$tmp/edit-badpoint.csv"
+expect 1 "the 鉴定点 check uses the stored occupation and level" kc bank edit --format csv --by 命题员甲 "$tmp/edit-badpoint.csv"
+contains "$tmp/err" "鉴定点代码: A-09-009 is not a 鉴定点 of 4-04-04-02 四级/中级工 (theory)" "the edit is refused for its 鉴定点"
+equals "$(sql "SELECT point_code FROM item WHERE uid = 'B-003'")" "A-02-001" "the refused edit wrote nothing"
+# an edit racing with a delivery: the paper takes the draft while the edit runs; the edit
+# waits for the row and then adds a version instead of rewriting what the paper holds
+b3=$(sql "SELECT id FROM item WHERE uid = 'B-003' AND parent_id IS NULL")
+allp=$(sql "SELECT id FROM paper WHERE code = 'ALL-P'")
+sql "START TRANSACTION; INSERT INTO paper_item (paper_id, position, item_id, points_centi) VALUES ($allp, 999, $b3, 100); DO SLEEP(2); COMMIT" &
+deliver=$!
+sleep 0.5
+sed 's/SM4 是分组长度为 128 位的分组密码。/SM4 是分组长度为 128 位的对称分组密码。/' "$tmp/edit-bare.csv" >"$tmp/edit-race.csv"
+expect 0 "an edit while a paper takes the draft" kc bank edit --format csv --by 命题员甲 "$tmp/edit-race.csv"
+wait $deliver
+contains "$tmp/out" "B-003: new draft version (version 2)" "the edit waits for the delivery, then adds a version"
+equals "$(sql "SELECT explanation FROM item WHERE id = $b3")" "SM4 是分组长度为 128 位的分组密码。" "the version the paper took is untouched"
 
 expect 0 "bank health" kc bank health --occupation 4-04-04-02 --level 4
 contains "$tmp/out" "3 items (newest versions, not retired)" "health counts the items that are not retired"
@@ -242,6 +287,14 @@ contains "$tmp/err" "types-wrong.csv:7: 鉴定点代码: A-01-001 is not a 鉴�
 expect 0 "import every item type" kc bank import --format csv --occupation 4-04-04-02 --level 4 "$fx/bank-types.csv"
 contains "$tmp/out" "by type: multi=1 fill=1 composite=1 practical=1" "the summary counts the types"
 contains "$tmp/out" "imported: 4 new, 0 new versions, 0 unchanged" "four items (the sub-items belong to their composite)"
+# health: composite C-001 (A-02-002) counts on its sub-items' 鉴定点 too: CS-001 A-01-002, once on A-02-002
+expect 0 "theory health with a composite" kc bank health --occupation 4-04-04-02 --level 4
+contains "$tmp/out" "6 items (newest versions, not retired)" "health counts the composite once among the items"
+grep -E '^A-01-002 +Y +3 +1  \(fewer than 4\)$' "$tmp/out" >/dev/null && ok "health: a sub-item counts on its own 鉴定点" \
+  || { fail "health: a sub-item counts on its own 鉴定点"; cat "$tmp/out"; }
+grep -E '^A-02-002 +Y +1 +0  \(fewer than 4\)$' "$tmp/out" >/dev/null && ok "health: a composite counts once on a 鉴定点 it shares with a sub-item" \
+  || { fail "health: a composite counts once on a 鉴定点 it shares with a sub-item"; cat "$tmp/out"; }
+contains "$tmp/out" "X/Y/Z mix of items: X=3 Y=4 Z=0, without a 鉴定点 of the blueprint: 0" "health: the mix counts sub-items' 鉴定点"
 equals "$(sql "SELECT GROUP_CONCAT(c.uid, ':', c.sub_no, ':', c.type, ':', c.version ORDER BY c.sub_no) FROM item c JOIN item p ON p.id = c.parent_id WHERE p.uid = 'C-001'")" \
   "CS-001:1:single:1,CS-002:2:tf:1" "sub-items are rows of their composite, in order"
 equals "$(sql "SELECT options, answer_key, mc_policy, tags, author FROM item WHERE uid = 'M-001'")" \

@@ -361,7 +361,7 @@ function field(form, key, labelKey, kind, value, extra = {}) {
 }
 
 function itemFields(box, it, prefix, sub) {
-  const f = { uid: sub ? it.uid : null };
+  const f = { uid: sub ? it.uid : null, sub, orig: it };
   f.type = field(box, 'type', 'staff.col.type', 'select', it.type || 'single',
     { prefix, options: (sub ? TYPES.filter((x) => x !== 'composite' && x !== 'practical') : TYPES).map((x) => [x, typeName(x)]) });
   const body = el('div', 'type-fields');
@@ -442,6 +442,14 @@ function collect(f) {
     });
   }
   if (f.children) o.children = f.children.map(collect);
+  // What the form has no field for is saved as it was, so that saving an item unchanged
+  // leaves it unchanged (pinned options; a sub-item's 鉴定点, difficulty, explanation …).
+  const keep = f.sub ? ['pin_options', 'difficulty', 'point', 'explanation', 'source', 'author', 'occupation', 'level', 'tags']
+    : ['pin_options'];
+  for (const k of keep) {
+    const v = f.orig?.[k];
+    if (v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length) && o[k] === undefined) o[k] = v;
+  }
   return o;
 }
 

@@ -544,6 +544,24 @@ Test(csv, format_names)
     cr_assert_eq(imp_format_parse(NULL, &f), -1);
 }
 
+Test(csv, format_lists)
+{
+    char buf[256];
+    cr_assert_str_eq(imp_format_list(0, buf, sizeof buf), "csv, xlsx, gift, aiken, text, moodlexml, qti");
+    cr_assert_str_eq(imp_format_list(1, buf, sizeof buf), "csv, xlsx, gift, moodlexml, qti");
+    cr_assert_eq(imp_format_exportable(IMP_QTI), 1);
+    cr_assert_eq(imp_format_exportable(IMP_AIKEN), 0);
+    cr_assert_eq(imp_format_exportable(IMP_TEXT), 0);
+    /* every listed name parses back */
+    imp_format_list(0, buf, sizeof buf);
+    for (char *t = strtok(buf, ", "); t; t = strtok(NULL, ", ")) {
+        imp_format f;
+        cr_assert_eq(imp_format_parse(t, &f), 0, "%s", t);
+    }
+    char small[8];
+    cr_assert_str_eq(imp_format_list(0, small, sizeof small), "csv");
+}
+
 /* ---- the demo bank ---- */
 
 static const char *demo_path(void)
