@@ -63,7 +63,7 @@ $(B)/share/kaochang/.stamp: $(WEB) $(wildcard deploy/schema/*.sql)
 
 asan: $(B)/asan/kaochang $(UNITBIN)
 
-$(B)/asan/tests/%: tests/unit/%.c $(ALIB) $(HDRS)
+$(B)/asan/tests/%: tests/unit/%.c $(ALIB) $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ASAN) -O1 $(shell pkg-config --cflags criterion) $< $(ALIB) -o $@ \
 	  $(shell pkg-config --libs criterion) $(LDLIBS)

@@ -4,35 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../bank/bank.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
 
 /* A valid single-choice item from b.csv, line 7. */
 static bank_item good_item(void)
@@ -56,7 +29,7 @@ static bank_item good_item(void)
 
 /* ---- arena ---- */
 
-Test(arena, allocations_are_zeroed_aligned_and_counted, .init = setup, .fini = teardown)
+Test(arena, allocations_are_zeroed_aligned_and_counted, .init = kc_setup, .fini = kc_teardown)
 {
     cr_assert_eq(bank_arena_used(A), 0);
     for (size_t n = 1; n < 300; n += 7) {
@@ -72,7 +45,7 @@ Test(arena, allocations_are_zeroed_aligned_and_counted, .init = setup, .fini = t
     cr_assert_eq(bank_arena_used(A), used + 16);
 }
 
-Test(arena, spans_many_chunks_and_big_blocks, .init = setup, .fini = teardown)
+Test(arena, spans_many_chunks_and_big_blocks, .init = kc_setup, .fini = kc_teardown)
 {
     bank_arena *small = bank_arena_new(1024);
     char *first = bank_arena_strdup(small, "first");
@@ -95,7 +68,7 @@ Test(arena, spans_many_chunks_and_big_blocks, .init = setup, .fini = teardown)
     bank_arena_free(NULL);
 }
 
-Test(arena, strings, .init = setup, .fini = teardown)
+Test(arena, strings, .init = kc_setup, .fini = kc_teardown)
 {
     cr_assert_str_eq(bank_arena_strdup(A, "试题"), "试题");
     cr_assert_null(bank_arena_strdup(A, NULL));
@@ -113,7 +86,7 @@ Test(arena, strings, .init = setup, .fini = teardown)
 
 /* ---- diagnostics ---- */
 
-Test(diag, line_format, .init = setup, .fini = teardown)
+Test(diag, line_format, .init = kc_setup, .fini = kc_teardown)
 {
     for (int i = 0; i < 40; i++)
         cr_assert_eq(bank_diag_add(&D, "f.csv", i + 1, "答案", "problem %d", i), 0);
@@ -151,7 +124,7 @@ Test(types, names_round_trip)
 
 /* ---- validation ---- */
 
-Test(validate, good_item_has_no_problems, .init = setup, .fini = teardown)
+Test(validate, good_item_has_no_problems, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     cr_assert_eq(bank_item_validate(&it, &D), 0);
@@ -164,7 +137,7 @@ Test(validate, good_item_has_no_problems, .init = setup, .fini = teardown)
     cr_assert_eq(bank_item_validate(&it, &D), 0);
 }
 
-Test(validate, answer_beyond_the_options, .init = setup, .fini = teardown)
+Test(validate, answer_beyond_the_options, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.n_options = 3;
@@ -173,7 +146,7 @@ Test(validate, answer_beyond_the_options, .init = setup, .fini = teardown)
     EXPECT("b.csv:7: 答案: D but the item has only 3 options");
 }
 
-Test(validate, answer_not_a_letter, .init = setup, .fini = teardown)
+Test(validate, answer_not_a_letter, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.answer = "AB";
@@ -186,7 +159,7 @@ Test(validate, answer_not_a_letter, .init = setup, .fini = teardown)
            "b.csv:7: 答案: b is not one option letter A-H");
 }
 
-Test(validate, options_contiguous_and_enough, .init = setup, .fini = teardown)
+Test(validate, options_contiguous_and_enough, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.options[1] = NULL;
@@ -207,7 +180,7 @@ Test(validate, options_contiguous_and_enough, .init = setup, .fini = teardown)
            "b.csv:7: 选项C: has the same text as 选项A");
 }
 
-Test(validate, every_problem_one_line, .init = setup, .fini = teardown)
+Test(validate, every_problem_one_line, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.uid = "has space";
@@ -221,7 +194,7 @@ Test(validate, every_problem_one_line, .init = setup, .fini = teardown)
            "b.csv:7: 出处: is not valid UTF-8");
 }
 
-Test(validate, limits, .init = setup, .fini = teardown)
+Test(validate, limits, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     char uid[80];
@@ -243,7 +216,7 @@ Test(validate, limits, .init = setup, .fini = teardown)
 
 /* ---- content hash ---- */
 
-Test(finalize, hash_is_sha256_of_the_normalized_form, .init = setup, .fini = teardown)
+Test(finalize, hash_is_sha256_of_the_normalized_form, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.stem = "  TCP\t\t协议\u3000（\u3000）\r\n";
@@ -262,7 +235,7 @@ Test(finalize, hash_is_sha256_of_the_normalized_form, .init = setup, .fini = tea
     cr_assert_eq(it.version, 1);
 }
 
-Test(finalize, same_content_same_hash_and_uid_kept, .init = setup, .fini = teardown)
+Test(finalize, same_content_same_hash_and_uid_kept, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item a = good_item(), b = good_item(), c = good_item();
     b.stem = "TCP  协议工作在哪一层?";   /* ASCII '?' vs full-width '？' */
@@ -281,7 +254,7 @@ Test(finalize, same_content_same_hash_and_uid_kept, .init = setup, .fini = teard
 
 /* ---- duplicates ---- */
 
-Test(duplicates, same_content_or_same_uid, .init = setup, .fini = teardown)
+Test(duplicates, same_content_or_same_uid, .init = kc_setup, .fini = kc_teardown)
 {
     bank_itemset s;
     bank_itemset_init(&s, A);
@@ -308,7 +281,7 @@ Test(duplicates, same_content_or_same_uid, .init = setup, .fini = teardown)
            "c.csv:9: 题干: duplicate of the item on b.csv:3");
 }
 
-Test(duplicates, many_items_no_false_positives, .init = setup, .fini = teardown)
+Test(duplicates, many_items_no_false_positives, .init = kc_setup, .fini = kc_teardown)
 {
     bank_itemset s;
     bank_itemset_init(&s, A);
@@ -422,7 +395,7 @@ static bank_item typed(enum bank_item_type t)
     return it;
 }
 
-Test(validate, every_type_good, .init = setup, .fini = teardown)
+Test(validate, every_type_good, .init = kc_setup, .fini = kc_teardown)
 {
     enum bank_item_type ts[] = {BANK_SINGLE, BANK_MULTI, BANK_TF, BANK_FILL, BANK_SHORT, BANK_ESSAY,
                                 BANK_PRACTICAL};
@@ -446,7 +419,7 @@ Test(validate, every_type_good, .init = setup, .fini = teardown)
     cr_assert_eq(D.n, 0, "%s", D.n ? D.lines[0] : "");
 }
 
-Test(validate, multi_keys, .init = setup, .fini = teardown)
+Test(validate, multi_keys, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = typed(BANK_MULTI);
     it.answer = "A";
@@ -475,7 +448,7 @@ Test(validate, multi_keys, .init = setup, .fini = teardown)
            "b.csv:7: 多选计分: only a multiple-choice item has a partial-credit policy");
 }
 
-Test(validate, tf_and_fill, .init = setup, .fini = teardown)
+Test(validate, tf_and_fill, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = typed(BANK_TF);
     it.answer = "对";   /* keys are normalized before validation */
@@ -512,7 +485,7 @@ Test(validate, tf_and_fill, .init = setup, .fini = teardown)
     cr_expect_str_eq(D.lines[6], "b.csv:3: 答案: blank 1: alternative 2 is empty");
 }
 
-Test(validate, practical_rubric, .init = setup, .fini = teardown)
+Test(validate, practical_rubric, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = typed(BANK_PRACTICAL);
     it.points_centi = 9000;
@@ -538,7 +511,7 @@ Test(validate, practical_rubric, .init = setup, .fini = teardown)
            "b.csv:7: 考核时间: only a practical task has a time allowed");
 }
 
-Test(validate, composite_children, .init = setup, .fini = teardown)
+Test(validate, composite_children, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item kids[3] = {typed(BANK_SINGLE), typed(BANK_PRACTICAL), typed(BANK_FILL)};
     kids[0].line = 11;
@@ -575,7 +548,7 @@ Test(validate, composite_children, .init = setup, .fini = teardown)
            "b.csv:10: 所属题目: the composite item has 21 sub-items; at most 20 are allowed");
 }
 
-Test(validate, catalog_fields_tags_media, .init = setup, .fini = teardown)
+Test(validate, catalog_fields_tags_media, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item it = good_item();
     it.occupation = "4-04-04-02";
@@ -624,7 +597,7 @@ static const char *key(enum bank_item_type t, const char *raw, int want_rc)
     return out;
 }
 
-Test(keys, normalize, .init = setup, .fini = teardown)
+Test(keys, normalize, .init = kc_setup, .fini = kc_teardown)
 {
     cr_assert_str_eq(key(BANK_SINGLE, " ｂ ", 0), "B");
     cr_assert_str_eq(key(BANK_SINGLE, "AB", 1), "AB");
@@ -645,7 +618,7 @@ Test(keys, normalize, .init = setup, .fini = teardown)
     cr_assert_str_eq(key(BANK_COMPOSITE, "A", 1), "A");
 }
 
-Test(keys, fill_parse_and_format, .init = setup, .fini = teardown)
+Test(keys, fill_parse_and_format, .init = kc_setup, .fini = kc_teardown)
 {
     bank_blank *b;
     int n;
@@ -706,7 +679,7 @@ Test(keys, fill_parse_and_format, .init = setup, .fini = teardown)
     cr_expect_str_eq(why, "has more than 20 blanks");
 }
 
-Test(keys, rubric_parse_and_format, .init = setup, .fini = teardown)
+Test(keys, rubric_parse_and_format, .init = kc_setup, .fini = kc_teardown)
 {
     bank_criterion *c;
     int n, line;
@@ -739,7 +712,7 @@ Test(keys, rubric_parse_and_format, .init = setup, .fini = teardown)
 
 /* ---- hashes ---- */
 
-Test(finalize, full_hash_covers_every_field_content_hash_does_not, .init = setup, .fini = teardown)
+Test(finalize, full_hash_covers_every_field_content_hash_does_not, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item base = typed(BANK_MULTI);
     cr_assert_eq(bank_item_finalize(&base, A), 0);
@@ -768,7 +741,7 @@ Test(finalize, full_hash_covers_every_field_content_hash_does_not, .init = setup
     cr_assert_eq(memcmp(again.full_hash, base.full_hash, 32), 0);
 }
 
-Test(finalize, composite_children_and_media, .init = setup, .fini = teardown)
+Test(finalize, composite_children_and_media, .init = kc_setup, .fini = kc_teardown)
 {
     bank_item kids[2] = {typed(BANK_SINGLE), typed(BANK_TF)};
     kids[1].uid = "own-id";
@@ -806,7 +779,7 @@ Test(finalize, composite_children_and_media, .init = setup, .fini = teardown)
     cr_assert_neq(memcmp(f1, comp.full_hash, 32), 0, "a child's key is part of the version");
 }
 
-Test(duplicates, children_uids_and_siblings, .init = setup, .fini = teardown)
+Test(duplicates, children_uids_and_siblings, .init = kc_setup, .fini = kc_teardown)
 {
     bank_itemset s;
     bank_itemset_init(&s, A);

@@ -2,40 +2,19 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../bank/bank.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_diag D;
 static bank_blueprint B;
 
 static void setup(void)
 {
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_diag_init(&D, A);
+    kc_setup();
     bank_blueprint_init(&B, A);
     B.file = "bp.csv";
 }
 
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
+TestSuite(catalog, .init = setup, .fini = kc_teardown);
 
-TestSuite(catalog, .init = setup, .fini = teardown);
-
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
 
 Test(catalog, occupation_codes)
 {

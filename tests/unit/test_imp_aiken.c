@@ -4,45 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../importers/imp.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_itemset S;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-TestSuite(aiken, .init = setup, .fini = teardown);
+TestSuite(aiken, .init = kc_setup, .fini = kc_teardown);
 
 static int parse(const char *text)
 {
     return imp_parse_buffer(IMP_AIKEN, "q.txt", text, strlen(text), &S, &D);
 }
-
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
 
 Test(aiken, good_file)
 {
@@ -117,8 +86,8 @@ Test(aiken, duplicates_and_empty_files)
     EXPECT("q.txt:6: 题干: duplicate of the item on line 1");
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 1, "the duplicate is reported and left out, so --skip-invalid cannot import it");
-    teardown();
-    setup();
+    kc_teardown();
+    kc_setup();
     rc = parse("\n\n   \n");
     EXPECT("q.txt:1: file: contains no Aiken questions");
     cr_assert_eq(rc, 1);

@@ -7,32 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../importers/imp.h"
+#include "kc_test.h"
 
 #define H "试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值,难度,鉴定点代码,解析,出处\n"
 #define KNOWN "试题编号, 题型, 题干, 选项A-选项H, 答案, 分值, 难度, 鉴定点代码, 解析, 出处, " \
     "职业代码, 等级, 标签, 命题人, 多选计分, 选项固定, 所属题目, 考核时间, 设备要求, 评分标准"
 #define TYPES_HINT "use 单选题, 多选题, 判断题, 填空题, 简答题, 论述题, 组合题 or 实操题"
 
-static bank_arena *A;
-static bank_itemset S;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-TestSuite(csv, .init = setup, .fini = teardown);
+TestSuite(csv, .init = kc_setup, .fini = kc_teardown);
 
 static int parse_n(const char *buf, size_t n)
 {
@@ -41,32 +23,7 @@ static int parse_n(const char *buf, size_t n)
 
 static int parse(const char *text) { return parse_n(text, strlen(text)); }
 
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
-
 /* Converts UTF-8 to another encoding with iconv; the caller frees. */
-static char *convert(const char *to, const char *utf8, size_t *out_len)
-{
-    iconv_t cd = iconv_open(to, "UTF-8");
-    cr_assert_neq(cd, (iconv_t)-1, "iconv_open %s: %s", to, strerror(errno));
-    size_t inleft = strlen(utf8), cap = inleft * 4 + 16, outleft = cap;
-    char *out = malloc(cap), *in = (char *)utf8, *op = out;
-    cr_assert_neq(iconv(cd, &in, &inleft, &op, &outleft), (size_t)-1);
-    iconv_close(cd);
-    *out_len = cap - outleft;
-    return out;
-}
-
 /* ---- good input ---- */
 
 Test(csv, good_file)

@@ -7,62 +7,16 @@
 #include <unistd.h>
 
 #include "../../importers/imp_int.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_itemset S;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-TestSuite(gift, .init = setup, .fini = teardown);
+TestSuite(gift, .init = kc_setup, .fini = kc_teardown);
 
 static int parse(const char *text)
 {
     return imp_parse_buffer(IMP_GIFT, "q.gift", text, strlen(text), &S, &D);
 }
 
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
-
 /* The item's blanks, parsed from its fill key. */
-static const bank_blank *blanks_of(const bank_item *it, int *n)
-{
-    bank_blank *b = NULL;
-    char why[256] = "";
-    cr_assert(it->answer, "no fill key");
-    cr_assert_eq(bank_fill_key_parse(it->answer, A, &b, n, why, sizeof why), 0, "%s", why);
-    return b;
-}
-
-static int nblanks(const bank_item *it)
-{
-    int n = 0;
-    blanks_of(it, &n);
-    return n;
-}
-#define BL(it) blanks_of((it), &(int){0})
 
 /* ---- good input ---- */
 
@@ -260,8 +214,8 @@ Test(gift, too_many_options_and_empty_file)
     int rc = parse("Nine{=a ~b ~c ~d ~e ~f ~g ~h ~i}\n");
     EXPECT("q.gift:1: 选项: has 9 options; at most 8 (A-H) are allowed");
     cr_assert_eq(rc, 1);
-    teardown();
-    setup();
+    kc_teardown();
+    kc_setup();
     rc = parse("// only comments\n\n\n");
     EXPECT("q.gift:1: file: contains no GIFT questions");
     cr_assert_eq(rc, 1);
@@ -296,20 +250,6 @@ Test(gift, ten_megabyte_file)
 }
 
 /* ---- export and the round trip ---- */
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 static void same_item(const bank_item *a, const bank_item *b)
 {
@@ -355,7 +295,7 @@ Test(gift, round_trip_is_lossless)
     cr_expect_eq(strstr(d2.lines[0], ": 标签 after the first: GIFT cannot carry this; left out") != NULL, 1,
                  "%s", d2.lines[0]);
     cr_assert_eq(rc, 1);
-    char *once = slurp(path);
+    char *once = slurp(path, NULL);
 
     bank_itemset s2;
     bank_itemset_init(&s2, A);
@@ -376,10 +316,8 @@ Test(gift, round_trip_is_lossless)
     /* and exporting again gives the same file */
     bank_diag_init(&d2, A);
     cr_assert_geq(imp_export_file(IMP_GIFT, &s2, path, &d2), 0);
-    char *twice = slurp(path);
+    char *twice = slurp(path, NULL);
     cr_expect_str_eq(once, twice);
-    free(once);
-    free(twice);
     unlink(path);
 }
 
@@ -430,11 +368,10 @@ Test(gift, export_reports_what_it_cannot_carry)
            "M-4: 多选计分: GIFT weights give ratio credit; half is left out",
            "P-5: 题型: GIFT cannot carry practical items");
     cr_assert_eq(rc, 1);
-    char *s = slurp(path);
+    char *s = slurp(path, NULL);
     cr_expect(strstr(s, "::S-3::简述{}") != NULL, "%s", s);
     cr_expect(strstr(s, "::M-4::多选{\n\t~%50%a\n\t~%50%b\n\t~%-100%c\n}") != NULL, "%s", s);
     cr_expect(strstr(s, "C-1") == NULL);
-    free(s);
     unlink(path);
 }
 
@@ -469,7 +406,7 @@ Test(gift, text_bank_through_gift)
     cr_expect(strstr(D.lines[1], ": 题型: GIFT cannot carry fill items with more than one blank; item left out"), "%s", D.lines[1]);
     cr_expect(strstr(D.lines[2], ": 题型: GIFT has no short-answer (简答) type; written as an essay"), "%s", D.lines[2]);
     cr_expect(strstr(D.lines[3], ": 参考答案: GIFT cannot carry a reference answer; left out"), "%s", D.lines[3]);
-    char *gift = slurp(path);
+    char *gift = slurp(path, NULL);
     cr_expect(strstr(gift, "端口是{=443}号，协议是 HTTPS。") != NULL, "missing word: %s", gift);
 
     bank_itemset s2;
@@ -496,6 +433,5 @@ Test(gift, text_bank_through_gift)
         cr_expect_str_eq(a->answer, b->answer);
         if (a->explanation) cr_expect_str_eq(a->explanation, b->explanation);
     }
-    free(gift);
     unlink(path);
 }

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zip.h>
 
-#include "../../importers/imp.h"
+#include "kc_test.h"
 
 static const unsigned char PNG[] = {
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
@@ -19,38 +19,7 @@ static const unsigned char PNG[] = {
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 };
 
-static bank_arena *A;
-static bank_itemset S;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-TestSuite(qti, .init = setup, .fini = teardown);
-
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu: got %s", i, D.lines[i]);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
+TestSuite(qti, .init = kc_setup, .fini = kc_teardown);
 
 #define HEAD(id) "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
     "<assessmentItem xmlns=\"http://www.imsglobal.org/xsd/imsqti_v2p1\" identifier=\"" id "\" title=\"t\" adaptive=\"false\" timeDependent=\"false\">\n"
@@ -153,28 +122,6 @@ typedef struct entry {
     const void *data;
     size_t len;
 } entry;
-
-static char *tmp_path(const char *ext)
-{
-    static int n;
-    char *p = bank_arena_printf(A, "/tmp/kaochang-qti-%ld-%d.%s", (long)getpid(), n++, ext);
-    cr_assert_not_null(p);
-    return p;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = bank_arena_alloc(A, (size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static char *make_zip(const entry *e, int n, size_t *len)
 {
@@ -430,34 +377,6 @@ Test(qti, truncated_duplicate_and_entities)
 
 /* ---- export and round trip ---- */
 
-static void same_items(const bank_itemset *a, const bank_itemset *b)
-{
-    cr_assert_eq(a->n, b->n);
-    for (size_t i = 0; i < a->n; i++) {
-        const bank_item *x = &a->items[i], *y = &b->items[i];
-        cr_expect_str_eq(x->uid, y->uid, "item %zu", i);
-        cr_expect_eq(x->type, y->type, "%s", x->uid);
-        cr_expect_str_eq(x->stem, y->stem, "%s", x->uid);
-        cr_expect_eq(x->n_options, y->n_options, "%s", x->uid);
-        for (int k = 0; k < x->n_options && k < y->n_options; k++)
-            cr_expect_str_eq(x->options[k], y->options[k], "%s option %d", x->uid, k);
-        cr_expect_eq(!x->answer, !y->answer, "%s: answer", x->uid);
-        if (x->answer && y->answer) cr_expect_str_eq(x->answer, y->answer, "%s", x->uid);
-        cr_expect_eq(x->mc_policy, y->mc_policy, "%s", x->uid);
-        cr_expect_eq(x->pin_options, y->pin_options, "%s", x->uid);
-        cr_expect_eq(x->points_centi, y->points_centi, "%s", x->uid);
-        cr_expect_eq(!x->explanation, !y->explanation, "%s", x->uid);
-        if (x->explanation && y->explanation) cr_expect_str_eq(x->explanation, y->explanation);
-        cr_expect_eq(x->n_media, y->n_media, "%s", x->uid);
-        for (int k = 0; k < x->n_media && k < y->n_media; k++) {
-            cr_expect_str_eq(x->media[k].name, y->media[k].name);
-            cr_expect_eq(x->media[k].len, y->media[k].len);
-            cr_expect_eq(memcmp(x->media[k].data, y->media[k].data, x->media[k].len), 0);
-        }
-        cr_expect_eq(memcmp(x->full_hash, y->full_hash, 32), 0, "%s: full hash", x->uid);
-    }
-}
-
 Test(qti, round_trip_through_a_package)
 {
     cr_assert_eq(parse_package(), 0);
@@ -474,7 +393,7 @@ Test(qti, round_trip_through_a_package)
     rc = imp_parse_buffer(IMP_QTI, "again.zip", zip, len, &again, &D);
     EXPECT_CLEAN();
     cr_assert_eq(rc, 0);
-    same_items(&S, &again);
+    kc_same_items(&S, &again, KC_SAME_MC_POLICY | KC_SAME_MEDIA);
     cr_assert_str_eq(again.items[0].file, "again.zip:items/i1.xml");
 }
 
@@ -572,55 +491,6 @@ Test(qti, ten_megabyte_item_is_refused_quickly)
     cr_assert_lt((double)(clock() - t0) / CLOCKS_PER_SEC, 20.0);
 }
 
-#define FMT_SUITE qti
-#define FMT IMP_QTI
-#define FMT_EXT "zip"
-
 /* The demo bank (every type the CSV template has) through this format and back: each item
  * either comes back the same or was reported as left out. */
-Test(FMT_SUITE, demo_bank_round_trip)
-{
-    int rc = imp_parse_file(IMP_CSV, "bank/demo/netsec-l4-theory.csv", &S, &D);
-    EXPECT_CLEAN();
-    cr_assert_eq(rc, 0);
-    cr_assert_gt(S.n, 100);
-    char *path = tmp_path(FMT_EXT);
-    rc = imp_export_file(FMT, &S, path, &D);
-    cr_assert_eq(rc, 1, "the demo has items this format cannot carry");
-    size_t left_out = 0;
-    for (size_t i = 0; i < D.n; i++)
-        if (strstr(D.lines[i], ": 题型: ") || strstr(D.lines[i], ": 答案: ")) left_out++;
-    bank_itemset back;
-    bank_itemset_init(&back, A);
-    bank_diag d2;
-    bank_diag_init(&d2, A);
-    size_t len;
-    char *buf = slurp(path, &len);
-    unlink(path);
-    rc = imp_parse_buffer(FMT, "back", buf, len, &back, &d2);
-    for (size_t i = 0; i < d2.n; i++) cr_expect_fail("re-import: %s", d2.lines[i]);
-    cr_assert_eq(rc, 0);
-    cr_assert_eq(back.n + left_out, S.n, "%zu back, %zu left out, %zu in", back.n, left_out, S.n);
-    size_t j = 0;
-    for (size_t i = 0; i < back.n; i++) {
-        const bank_item *y = &back.items[i];
-        while (j < S.n && strcmp(S.items[j].uid, y->uid)) j++;
-        cr_assert_lt(j, S.n, "%s is not in the demo bank (or out of order)", y->uid);
-        const bank_item *x = &S.items[j];
-        cr_expect_eq(x->type, y->type, "%s", x->uid);
-        cr_expect_str_eq(x->stem, y->stem, "%s", x->uid);
-        cr_expect_eq(x->n_options, y->n_options, "%s", x->uid);
-        for (int k = 0; k < x->n_options && k < y->n_options; k++)
-            cr_expect_str_eq(x->options[k], y->options[k], "%s", x->uid);
-        cr_expect_eq(!x->answer, !y->answer, "%s", x->uid);
-        if (x->answer && y->answer) cr_expect_str_eq(x->answer, y->answer, "%s", x->uid);
-        cr_expect_eq(x->points_centi, y->points_centi, "%s", x->uid);
-        cr_expect_eq(x->pin_options, y->pin_options, "%s", x->uid);
-        cr_expect_eq(!x->explanation, !y->explanation, "%s", x->uid);
-        if (x->explanation && y->explanation) cr_expect_str_eq(x->explanation, y->explanation, "%s", x->uid);
-        if (x->type == BANK_MULTI && x->mc_policy == BANK_MC_RATIO) cr_expect_eq(y->mc_policy, BANK_MC_RATIO);
-        cr_expect_eq(x->difficulty, y->difficulty, "%s", x->uid);
-        cr_expect_eq(x->n_tags, y->n_tags, "%s", x->uid);
-        for (int k = 0; k < x->n_tags && k < y->n_tags; k++) cr_expect_str_eq(x->tags[k], y->tags[k]);
-    }
-}
+Test(qti, demo_bank_round_trip) { kc_demo_round_trip(IMP_QTI, "zip", KC_SAME_RATIO | KC_SAME_DIFFICULTY | KC_SAME_TAGS); }

@@ -6,27 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../importers/imp.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_itemset S;
-static bank_diag D;
-
-static void setup(void)
-{
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
-}
-
-static void teardown(void)
-{
-    bank_arena_free(A);
-    A = NULL;
-}
-
-TestSuite(text, .init = setup, .fini = teardown);
+TestSuite(text, .init = kc_setup, .fini = kc_teardown);
 
 static int parse_n(const char *buf, size_t n)
 {
@@ -35,36 +17,7 @@ static int parse_n(const char *buf, size_t n)
 
 static int parse(const char *text) { return parse_n(text, strlen(text)); }
 
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++) cr_expect_str_eq(D.lines[i], exp[i], "line %zu", i);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
-
 /* The item's blanks, parsed from its fill key. */
-static const bank_blank *blanks_of(const bank_item *it, int *n)
-{
-    bank_blank *b = NULL;
-    char why[256] = "";
-    cr_assert(it->answer, "no fill key");
-    cr_assert_eq(bank_fill_key_parse(it->answer, A, &b, n, why, sizeof why), 0, "%s", why);
-    return b;
-}
-
-static int nblanks(const bank_item *it)
-{
-    int n = 0;
-    blanks_of(it, &n);
-    return n;
-}
-#define BL(it) blanks_of((it), &(int){0})
 
 static const char GOOD[] =
     "网络与信息安全管理员（四级）理论知识试题\n"                          /* 1 */
@@ -253,8 +206,8 @@ Test(text, text_outside_items_and_empty_files)
     EXPECT("bank.txt:4: 题号: an 答案/解析 line outside any numbered item (\"1. …\")",
            "bank.txt:5: 题号: text outside any numbered item (\"1. …\")");
     cr_assert_eq(rc, 1);
-    teardown();
-    setup();
+    kc_teardown();
+    kc_setup();
     rc = parse("");
     EXPECT("bank.txt:1: file: contains no numbered items (\"1. 题干\")");
     cr_assert_eq(rc, 1);
@@ -268,18 +221,6 @@ Test(text, duplicates)
 }
 
 /* Converts UTF-8 to another encoding with iconv; the caller frees. */
-static char *convert(const char *to, const char *utf8, size_t *out_len)
-{
-    iconv_t cd = iconv_open(to, "UTF-8");
-    cr_assert_neq(cd, (iconv_t)-1, "iconv_open %s: %s", to, strerror(errno));
-    size_t inleft = strlen(utf8), cap = inleft * 4 + 16, outleft = cap;
-    char *out = malloc(cap), *in = (char *)utf8, *op = out;
-    cr_assert_neq(iconv(cd, &in, &inleft, &op, &outleft), (size_t)-1);
-    iconv_close(cd);
-    *out_len = cap - outleft;
-    return out;
-}
-
 Test(text, gb18030_as_word_saves_it)
 {
     size_t n;

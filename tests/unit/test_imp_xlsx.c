@@ -11,18 +11,15 @@
 #include <zip.h>
 
 #include "../../importers/imp_int.h"
+#include "kc_test.h"
 
-static bank_arena *A;
-static bank_diag D;
 static char DIR_[64];
 static imp_sheet *SH;
 static int NSH;
 
 static void setup(void)
 {
-    A = bank_arena_new(0);
-    cr_assert_not_null(A);
-    bank_diag_init(&D, A);
+    kc_setup();
     snprintf(DIR_, sizeof DIR_, "/tmp/kc-xlsx-XXXXXX");
     cr_assert_not_null(mkdtemp(DIR_));
 }
@@ -32,8 +29,7 @@ static void teardown(void)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", DIR_);
     if (system(cmd)) {}
-    bank_arena_free(A);
-    A = NULL;
+    kc_teardown();
 }
 
 TestSuite(xlsx, .init = setup, .fini = teardown, .timeout = 120);
@@ -41,22 +37,6 @@ TestSuite(xlsx, .init = setup, .fini = teardown, .timeout = 120);
 static char *path_in_dir(const char *name)
 {
     return bank_arena_printf(A, "%s/%s", DIR_, name);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 static int read_buf(const char *buf, size_t len)
@@ -68,24 +48,9 @@ static int read_path(const char *path)
 {
     size_t len;
     char *buf = slurp(path, &len);
-    int rc = read_buf(buf, len);
-    free(buf);
-    return rc;
+    return read_buf(buf, len);
 }
 
-static void expect_lines(const char *const *exp, size_t n)
-{
-    for (size_t i = 0; i < D.n && i < n; i++)
-        cr_expect_str_eq(D.lines[i], exp[i], "line %zu: %s", i, D.lines[i]);
-    for (size_t i = n; i < D.n; i++) cr_expect_fail("unexpected diag line: %s", D.lines[i]);
-    for (size_t i = D.n; i < n; i++) cr_expect_fail("missing diag line: %s", exp[i]);
-}
-#define EXPECT(...)                                                                 \
-    do {                                                                            \
-        const char *const exp_[] = {__VA_ARGS__};                                   \
-        expect_lines(exp_, sizeof exp_ / sizeof exp_[0]);                           \
-    } while (0)
-#define EXPECT_CLEAN() expect_lines(NULL, 0)
 #define STARTS(s, prefix) (strncmp((s), (prefix), strlen(prefix)) == 0)
 
 /* Checks one row: its line and its cells (NULL ends the list). */
@@ -381,7 +346,6 @@ Test(xlsx, truncated)
         if (D.n)
             cr_expect(strstr(D.lines[0], "damaged or truncated") != NULL, "cut at %zu: %s", cut, D.lines[0]);
     }
-    free(buf);
 }
 
 Test(xlsx, broken_shared_strings_xml)
@@ -648,8 +612,6 @@ static void round_trip(imp_format f, const char *file)
         size_t l1, l2;
         char *b1 = slurp(p, &l1), *b2 = slurp(p2, &l2);
         cr_expect(l1 == l2 && memcmp(b1, b2, l1) == 0, "the second export differs");
-        free(b1);
-        free(b2);
     }
 }
 
@@ -696,7 +658,6 @@ Test(xlsx, export_csv_form)
     cr_expect(strstr(b, "\r\nC-1,组合题,阅读材料：某公司内网出现大量 ARP 报文……,,,,,,,,,B-01-001,") != NULL, "%s", b);
     cr_expect(strstr(b, "\r\nC-1-1,单选题,") != NULL && strstr(b, "C-1-1") < strstr(b, "C-1-2"));
     cr_expect(strstr(b, ",C-1,,,\r\n") != NULL);
-    free(b);
 
     /* only the columns used */
     bank_itemset one;
@@ -708,7 +669,6 @@ Test(xlsx, export_csv_form)
     cr_assert_not_null(second);
     *second = 0;
     cr_expect_str_eq(b, "\xEF\xBB\xBF试题编号,题型,题干,选项A,选项B,答案,分值");
-    free(b);
 }
 
 Test(xlsx, export_xlsx_form)
@@ -778,7 +738,6 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
     size_t len;
     char *b = slurp(p, &len);
     cr_expect(strstr(b, "<p>见<img src=\"\"data:image/png;base64,iVBORw==\"\" alt=\"\"图\"\"></p>") != NULL, "%s", b);
-    free(b);
 
     /* an Excel cell holds 32767 characters */
     size_t n = 40000;
