@@ -31,10 +31,19 @@ typedef struct bank_diag {
 void bank_diag_init(bank_diag *d, bank_arena *a);
 int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends a finished line (e.g. one of another diag on the same arena; it must live as long
+ * as d). 0 or -1 on OOM. */
+int bank_diag_append_line(bank_diag *d, char *line);
 
 /* s itself, or its first bytes cut at a UTF-8 character boundary plus "…" in buf when it
  * does not fit size (>= 8): for quoting user text in messages. */
 const char *bank_text_clip(const char *s, char *buf, size_t size);
+
+/* A number of points or a percentage with up to 2 decimals ("1", "1.5", "-0.25", "1.50") in
+ * hundredths. With end NULL nothing may follow the number; otherwise *end is what follows it
+ * (a unit such as 分 or %, which the caller checks). Returns 0, -1 not a number, -2 more than
+ * 2 decimal places, -3 more than 1000000. */
+int bank_centi_parse(const char *s, const char **end, int *out);
 
 /* ---- catalog: occupations, levels, parts ---- */
 

@@ -143,8 +143,8 @@ void bank_diag_init(bank_diag *d, bank_arena *a)
 
 /* "FILE:LINE: field: reason"; a file-level problem with no line (line <= 0) drops ":LINE",
  * and no field drops "field: ". */
-int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
-                  const char *fmt, ...)
+/* Room for one more line: 0 or -1. */
+static int diag_room(bank_diag *d)
 {
     if (!d || !d->arena) return -1;
     if (d->n == d->cap) {
@@ -155,6 +155,20 @@ int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
         d->lines = lines;
         d->cap = cap;
     }
+    return 0;
+}
+
+int bank_diag_append_line(bank_diag *d, char *line)
+{
+    if (!line || diag_room(d)) return -1;
+    d->lines[d->n++] = line;
+    return 0;
+}
+
+int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
+                  const char *fmt, ...)
+{
+    if (diag_room(d)) return -1;
     va_list ap;
     va_start(ap, fmt);
     char *reason = arena_vprintf(d->arena, fmt, ap);

@@ -289,9 +289,7 @@ bank_item *bank_itemset_push(bank_itemset *s)
 
 /* ---- small parsers ---- */
 
-/* "1", "1.5", "0.25" (and a trailing 分) -> centi. Returns 0, -1 not a number, -2 more than 2
- * decimals, -3 absurdly large. */
-static int parse_centi(const char *s, int *out)
+int bank_centi_parse(const char *s, const char **end, int *out)
 {
     int neg = 0;
     if (*s == '-' || *s == '+') neg = *s++ == '-';
@@ -308,8 +306,8 @@ static int parse_centi(const char *s, int *out)
         if (n > 2) return -2;
         for (size_t i = 0; i < 2; i++) frac = frac * 10 + (i < n ? f[i] - '0' : 0);
     }
-    if (strcmp(s, "分") == 0) s += strlen(s);
-    if (*s || !digits) return -1;
+    if (!digits || (!end && *s)) return -1;
+    if (end) *end = s;
     long v = whole * 100 + frac;
     *out = (int)(neg ? -v : v);
     return 0;
@@ -767,7 +765,9 @@ int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *
         if (strcmp(head, "否决") == 0 || strcasecmp(head, "veto") == 0) {
             cr->veto = 1;
         } else {
-            int rc = parse_centi(head, &cr->points_centi);
+            const char *unit;
+            int rc = bank_centi_parse(head, &unit, &cr->points_centi);
+            if (!rc && *unit && strcmp(unit, "分")) rc = -1;
             if (rc == -2) {
                 snprintf(why, whylen, "%s has more than 2 decimal places",
                          bank_text_clip(head, buf, sizeof buf));

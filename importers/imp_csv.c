@@ -204,21 +204,6 @@ int imp__csv_sheet(const char *name, const char *buf, size_t len, bank_arena *a,
     return rc == -1 ? 1 : 0;
 }
 
-/* Appends a finished line of another diag. */
-static int diag_append(bank_diag *d, char *line)
-{
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        char **lines = bank_arena_alloc(d->arena, cap * sizeof *lines);
-        if (!lines) return -1;
-        if (d->n) memcpy(lines, d->lines, d->n * sizeof *lines);
-        d->lines = lines;
-        d->cap = cap;
-    }
-    d->lines[d->n++] = line;
-    return 0;
-}
-
 int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
                    bank_diag *d)
 {
@@ -232,6 +217,6 @@ int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *
         if (imp__template_items(&sh, set, d) < 0) return -1;
     }
     for (size_t i = 0; i < trunc.n; i++)
-        if (diag_append(d, trunc.lines[i])) return -1;
+        if (bank_diag_append_line(d, trunc.lines[i])) return -1;
     return bank_itemset_drop_duplicates(set, d) < 0 ? -1 : 0;
 }

@@ -33,17 +33,9 @@ typedef struct keyed {
  * merge sort: a file can have a problem on each of its rows). */
 static int merge_in_row_order(bank_diag *d, size_t from, const bank_diag *late, const char *where)
 {
-    size_t n = d->n + late->n;
-    if (n > d->cap) {
-        char **lines = bank_arena_alloc(d->arena, n * sizeof *lines);
-        if (!lines) return -1;
-        if (d->n) memcpy(lines, d->lines, d->n * sizeof *lines);
-        d->lines = lines;
-        d->cap = n;
-    }
-    if (late->n) memcpy(d->lines + d->n, late->lines, late->n * sizeof *late->lines);
-    d->n = n;
-    size_t m = n - from;
+    for (size_t i = 0; i < late->n; i++)
+        if (bank_diag_append_line(d, late->lines[i])) return -1;
+    size_t m = d->n - from;
     if (m < 2) return 0;
     keyed *k = malloc(m * sizeof *k), *tmp = malloc(m * sizeof *tmp);
     if (!k || !tmp) { free(k); free(tmp); return -1; }
@@ -241,33 +233,14 @@ static const char *dup_or_null(tpl *t, const char *s)
     return p;
 }
 
-/* "1", "1.5", "0.25" (a trailing % or 分 allowed by the caller) -> centi. Returns 0, -1 not a
- * number, -2 more than 2 decimals, -3 absurdly large. */
-static int parse_centi(const char *s, const char *suffix, int *out)
+/* bank_centi_parse with a unit allowed after it, spaces between ("2 分", "30%"). */
+static int parse_centi(const char *s, const char *unit, int *out)
 {
-    int neg = 0;
-    if (*s == '-' || *s == '+') neg = *s++ == '-';
-    long whole = 0;
-    int digits = 0, frac = 0;
-    for (; *s >= '0' && *s <= '9'; s++, digits++)
-        if ((whole = whole * 10 + (*s - '0')) > 1000000) return -3;
-    if (*s == '.') {
-        const char *f = ++s;
-        while (*s >= '0' && *s <= '9') s++;
-        digits += (int)(s - f);
-        size_t n = (size_t)(s - f);
-        while (n && f[n - 1] == '0') n--;  /* Excel may write 1.50 */
-        if (n > 2) return -2;
-        for (size_t i = 0; i < 2; i++) frac = frac * 10 + (i < n ? f[i] - '0' : 0);
-    }
-    if (suffix && *s) {
-        while (*s == ' ') s++;
-        if (strcmp(s, suffix) == 0) s += strlen(s);
-    }
-    if (*s || !digits) return -1;
-    long v = whole * 100 + frac;
-    *out = (int)(neg ? -v : v);
-    return 0;
+    const char *rest;
+    int rc = bank_centi_parse(s, &rest, out);
+    if (rc) return rc;
+    while (*rest == ' ') rest++;
+    return !*rest || strcmp(rest, unit) == 0 ? 0 : -1;
 }
 
 /* ---- items ---- */
