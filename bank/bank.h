@@ -45,6 +45,14 @@ const char *bank_text_clip(const char *s, char *buf, size_t size);
  * 2 decimal places, -3 more than 1000000. */
 int bank_centi_parse(const char *s, const char **end, int *out);
 
+/* One strict UTF-8 sequence at s of at most left bytes (no overlongs, surrogates or code
+ * points above U+10FFFF): its length (1 for a NUL byte) and *cp, or 0 when s does not start
+ * with a valid sequence. On NUL-terminated text left may be SIZE_MAX (the NUL ends any
+ * sequence). */
+int bank_utf8_decode(const unsigned char *s, size_t left, uint32_t *cp);
+/* cp (at most U+10FFFF) as UTF-8 in out; returns its length, 1 to 4. */
+int bank_utf8_encode(uint32_t cp, char out[4]);
+
 /* ---- catalog: occupations, levels, parts ---- */
 
 /* 1 when s is a national occupation code N-NN-NN-NN (e.g. 4-04-04-02), else 0. */

@@ -1,5 +1,5 @@
 /* Arenas (one free for a whole request or import) and diagnostic lines. */
-#include "bank.h"
+#include "bank_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +131,34 @@ void bank_arena_free(bank_arena *a)
         c = next;
     }
     free(a);
+}
+
+/* ---- bank__buf ---- */
+
+void bank__buf_add(bank__buf *b, const char *s, size_t n)
+{
+    if (b->oom || (!n && b->p)) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+void bank__buf_str(bank__buf *b, const char *s) { bank__buf_add(b, s, strlen(s)); }
+
+char *bank__buf_to_arena(bank__buf *b, bank_arena *a)
+{
+    char *r = b->oom ? NULL : bank_arena_strndup(a, b->p ? b->p : "", b->n);
+    free(b->p);
+    memset(b, 0, sizeof *b);
+    return r;
 }
 
 /* ---- diagnostics ---- */

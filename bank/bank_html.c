@@ -2,7 +2,7 @@
  * bank_item_prepare. libxml2's HTML parser does the tokenizing and the error recovery
  * (unclosed tags, misnesting, entities); we take its SAX events and write only what the
  * allow-list permits, so nothing depends on a serializer dropping things. */
-#include "bank.h"
+#include "bank_int.h"
 
 #include <ctype.h>
 #include <libxml/HTMLparser.h>
@@ -25,78 +25,13 @@
 #define MEDIA_NAME_MAX 255
 #define PREPARE_DEPTH_MAX 4                /* composites hold plain items; bound the recursion */
 
-/* ---- a growable byte buffer (malloc; copied into the arena at the end) ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom || (!n && b->p)) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_utf8(sbuf *b, uint32_t cp)
+static void sb_utf8(bank__buf *b, uint32_t cp)
 {
     char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
-    }
-    sb_add(b, u, n);
-}
-
-static char *sb_to_arena(sbuf *b, bank_arena *a)
-{
-    char *r = b->oom ? NULL : bank_arena_strndup(a, b->p ? b->p : "", b->n);
-    free(b->p);
-    b->p = NULL;
-    return r;
+    bank__buf_add(b, u, (size_t)bank_utf8_encode(cp, u));
 }
 
 /* ---- input cleaning ---- */
-
-/* One strict UTF-8 sequence (no overlongs, surrogates, > U+10FFFF); 0 when invalid. */
-static int utf8_dec(const unsigned char *s, size_t left, uint32_t *cp)
-{
-    unsigned c = s[0];
-    if (c < 0x80) { *cp = c; return 1; }
-    int n;
-    uint32_t v, min;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; v = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07; min = 0x10000; }
-    else return 0;
-    if ((size_t)n > left) return 0;
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    *cp = v;
-    return n;
-}
 
 /* Characters no item text keeps: C0 controls but tab and newline, DEL, C1 controls and
  * noncharacters (libxml2 stops at some of them, browsers show none). */
@@ -111,13 +46,13 @@ static int char_dropped(uint32_t cp)
  * out, "\r\n" and "\r" as "\n"; with esc also & < > " escaped. Input and everything
  * libxml2 hands back (it decodes "&#x8f" too) go through here, so sanitized output
  * re-sanitizes to itself. */
-static void sb_clean(sbuf *b, const char *str, size_t len, int esc)
+static void sb_clean(bank__buf *b, const char *str, size_t len, int esc)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, run = 0;
     while (i < len) {
         uint32_t cp;
-        int k = utf8_dec(s + i, len - i, &cp);
+        int k = bank_utf8_decode(s + i, len - i, &cp);
         const char *rep = NULL;
         size_t skip = k ? (size_t)k : 1;
         if (!k) rep = "\xef\xbf\xbd";
@@ -130,16 +65,16 @@ static void sb_clean(sbuf *b, const char *str, size_t len, int esc)
         else if (esc && cp == '>') rep = "&gt;";
         else if (esc && cp == '"') rep = "&quot;";
         if (rep) {
-            sb_add(b, str + run, i - run);
-            sb_str(b, rep);
+            bank__buf_add(b, str + run, i - run);
+            bank__buf_str(b, rep);
             run = i + skip;
         }
         i += skip;
     }
-    sb_add(b, str + run, len - run);
+    bank__buf_add(b, str + run, len - run);
 }
 
-static void sb_esc(sbuf *b, const char *s, size_t n) { sb_clean(b, s, n, 1); }
+static void sb_esc(bank__buf *b, const char *s, size_t n) { sb_clean(b, s, n, 1); }
 
 /* The text every path works on (sb_clean), cut at FIELD_MAX_BYTES. */
 static char *clean_input(const char *in, int *removed)
@@ -150,8 +85,8 @@ static char *clean_input(const char *in, int *removed)
         while (len > 0 && ((unsigned char)in[len] & 0xC0) == 0x80) len--;
         (*removed)++;
     }
-    sbuf b = {0};
-    sb_add(&b, "", 0);
+    bank__buf b = {0};
+    bank__buf_add(&b, "", 0);
     sb_clean(&b, in, len, 0);
     if (b.oom) { free(b.p); return NULL; }
     return b.p;
@@ -307,7 +242,7 @@ static int media_name_ok(const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         uint32_t cp;
-        int k = utf8_dec((const unsigned char *)s + i, n - i, &cp);
+        int k = bank_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (!k || cp < 0x20 || char_dropped(cp)) return 0;
         if (c == '/' || c == '\\' || c == '"' || c == '<' || c == '>') return 0;
         if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
@@ -369,7 +304,7 @@ typedef struct frame {
 } frame;
 
 typedef struct san {
-    sbuf out;
+    bank__buf out;
     frame *st;
     size_t n, cap;
     int drop;               /* open F_DROP frames: everything inside is suppressed */
@@ -486,9 +421,9 @@ static void pop(san *z)
     if (f->kind == F_EMIT) {
         z->depth--;
         if (!(ALLOWED[f->tag].flags & T_VOID)) {
-            sb_str(&z->out, "</");
-            sb_str(&z->out, ALLOWED[f->tag].name);
-            sb_str(&z->out, ">");
+            bank__buf_str(&z->out, "</");
+            bank__buf_str(&z->out, ALLOWED[f->tag].name);
+            bank__buf_str(&z->out, ">");
         }
     }
 }
@@ -500,7 +435,7 @@ static int write_start(san *z, int tag, const xmlChar **atts)
     const char *name = ALLOWED[tag].name;
     int total = 0, kept = 0, dups = 0;
     for (int i = 0; atts && atts[i]; i += 2) total++;
-    sbuf *o = &z->out;
+    bank__buf *o = &z->out;
     if (!strcmp(name, "img")) {
         const char *src = attr_get(atts, "src", &dups);
         size_t nl = 0;
@@ -511,59 +446,59 @@ static int write_start(san *z, int tag, const xmlChar **atts)
             z->removed += total;
             return 0;
         }
-        sb_str(o, "<img src=\"media:");
+        bank__buf_str(o, "<img src=\"media:");
         if (ref) sb_esc(o, ref, nl);
         else sb_esc(o, img, strlen(img));
-        sb_str(o, "\"");
+        bank__buf_str(o, "\"");
         kept++;
         const char *alt = attr_get(atts, "alt", &dups);
         if (alt) {
-            sb_str(o, " alt=\"");
+            bank__buf_str(o, " alt=\"");
             sb_esc(o, alt, strlen(alt));
-            sb_str(o, "\"");
+            bank__buf_str(o, "\"");
             kept++;
         }
         static const char *const dims[] = {"width", "height"};
         for (int i = 0; i < 2; i++) {
             const char *v = attr_get(atts, dims[i], &dups);
             if (!v || !digits_ok(v, 5)) continue;
-            sb_str(o, " ");
-            sb_str(o, dims[i]);
-            sb_str(o, "=\"");
-            sb_str(o, v);
-            sb_str(o, "\"");
+            bank__buf_str(o, " ");
+            bank__buf_str(o, dims[i]);
+            bank__buf_str(o, "=\"");
+            bank__buf_str(o, v);
+            bank__buf_str(o, "\"");
             kept++;
         }
-        sb_str(o, ">");
+        bank__buf_str(o, ">");
     } else if (!strcmp(name, "a")) {
-        sb_str(o, "<a");
+        bank__buf_str(o, "<a");
         const char *href = attr_get(atts, "href", &dups);
         size_t nl = 0;
         const char *ref = href ? media_ref(href, &nl) : NULL;
         if (ref) {
-            sb_str(o, " href=\"media:");
+            bank__buf_str(o, " href=\"media:");
             sb_esc(o, ref, nl);
-            sb_str(o, "\"");
+            bank__buf_str(o, "\"");
             kept++;
         }
-        sb_str(o, ">");
+        bank__buf_str(o, ">");
     } else {
-        sb_str(o, "<");
-        sb_str(o, name);
+        bank__buf_str(o, "<");
+        bank__buf_str(o, name);
         if (!strcmp(name, "td") || !strcmp(name, "th")) {
             static const char *const spans[] = {"colspan", "rowspan"};
             for (int i = 0; i < 2; i++) {
                 const char *v = attr_get(atts, spans[i], &dups);
                 if (!v || !digits_ok(v, 3)) continue;
-                sb_str(o, " ");
-                sb_str(o, spans[i]);
-                sb_str(o, "=\"");
-                sb_str(o, v);
-                sb_str(o, "\"");
+                bank__buf_str(o, " ");
+                bank__buf_str(o, spans[i]);
+                bank__buf_str(o, "=\"");
+                bank__buf_str(o, v);
+                bank__buf_str(o, "\"");
                 kept++;
             }
         }
-        sb_str(o, ">");
+        bank__buf_str(o, ">");
     }
     z->removed += total - kept;
     return 1;
@@ -638,9 +573,9 @@ static void autoclose(san *z, int tag)
         if (f->kind != F_EMIT) continue;
         if (!(ALLOWED[f->tag].flags & T_VOID) && !CLOSES[tag][f->tag]) return;
         if (!(ALLOWED[f->tag].flags & T_VOID)) {
-            sb_str(&z->out, "</");
-            sb_str(&z->out, ALLOWED[f->tag].name);
-            sb_str(&z->out, ">");
+            bank__buf_str(&z->out, "</");
+            bank__buf_str(&z->out, ALLOWED[f->tag].name);
+            bank__buf_str(&z->out, ">");
         }
         f->kind = F_NONE;
         z->depth--;
@@ -723,9 +658,9 @@ static int sanitize_html(san *z, const char *text)
 {
     /* "<div>" first: libxml2 wraps text outside any element in an implied <p> even with
      * HTML_PARSE_NOIMPLIED; inside our wrapper it leaves text alone. */
-    sbuf doc = {0};
-    sb_str(&doc, "<div>");
-    sb_str(&doc, text);
+    bank__buf doc = {0};
+    bank__buf_str(&doc, "<div>");
+    bank__buf_str(&doc, text);
     if (doc.oom) { free(doc.p); return -1; }
     if (doc.n > INT_MAX) { free(doc.p); return -1; }
     htmlSAXHandler h;
@@ -748,13 +683,13 @@ static int sanitize_html(san *z, const char *text)
     return z->oom || z->out.oom ? -1 : 0;
 }
 
-static void plain_to_html(sbuf *o, const char *text)
+static void plain_to_html(bank__buf *o, const char *text)
 {
     const char *run = text;
     for (const char *p = text; *p; p++) {
         if (*p != '\n') continue;
         sb_esc(o, run, (size_t)(p - run));
-        sb_str(o, "<br>");
+        bank__buf_str(o, "<br>");
         run = p + 1;
     }
     sb_esc(o, run, strlen(run));
@@ -783,12 +718,12 @@ int bank_html_sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, 
         if (!rc && !z.out.oom && z.out.p && !strpbrk(z.out.p, "<&"))
             for (char *p = z.out.p; (p = strchr(p, '\n')); p++) *p = ' ';
     } else {
-        sb_add(&z.out, "", 0);
+        bank__buf_add(&z.out, "", 0);
         plain_to_html(&z.out, text);
     }
     free(text);
     if (rc) { free(z.out.p); return -1; }
-    *out = sb_to_arena(&z.out, a);
+    *out = bank__buf_to_arena(&z.out, a);
     if (!*out) return -1;
     if (removed) *removed += z.removed;
     return 0;
@@ -831,7 +766,7 @@ int bank_html_is_plain(const char *html)
 }
 
 /* "&...;" at s: the decoded character into o and the length consumed, or 0. */
-static size_t entity_at(const char *s, sbuf *o)
+static size_t entity_at(const char *s, bank__buf *o)
 {
     const char *p = s + 1;
     uint32_t cp = 0;
@@ -863,16 +798,16 @@ static size_t entity_at(const char *s, sbuf *o)
     return (size_t)(p + 1 - s);
 }
 
-static void line_break_soft(sbuf *o)
+static void line_break_soft(bank__buf *o)
 {
-    if (o->n && o->p[o->n - 1] != '\n') sb_str(o, "\n");
+    if (o->n && o->p[o->n - 1] != '\n') bank__buf_str(o, "\n");
 }
 
 char *bank_html_to_text(const char *html, bank_arena *a)
 {
     if (!html) return NULL;
-    sbuf o = {0};
-    sb_add(&o, "", 0);
+    bank__buf o = {0};
+    bank__buf_add(&o, "", 0);
     int pre = 0, skip = 0;
     const char *p = html;
     while (*p) {
@@ -888,11 +823,11 @@ char *bank_html_to_text(const char *html, bank_arena *a)
             if (n) {
                 p += n;
                 if (!strcmp(name, "script") || !strcmp(name, "style")) skip = !closing;
-                else if (!strcmp(name, "br")) { if (!skip) sb_str(&o, "\n"); }
+                else if (!strcmp(name, "br")) { if (!skip) bank__buf_str(&o, "\n"); }
                 else if (!strcmp(name, "pre")) { pre = !closing; line_break_soft(&o); }
                 else if ((!strcmp(name, "td") || !strcmp(name, "th")) && !closing && !skip) {
                     /* cells of a row apart */
-                    if (o.n && o.p[o.n - 1] != '\n') sb_str(&o, "\t");
+                    if (o.n && o.p[o.n - 1] != '\n') bank__buf_str(&o, "\t");
                 }
                 else {
                     int t = allowed_index(name);
@@ -908,15 +843,15 @@ char *bank_html_to_text(const char *html, bank_arena *a)
         }
         if (*p == '\n' && !pre) {
             /* a source line break is white space in HTML */
-            if (o.n && o.p[o.n - 1] != '\n' && o.p[o.n - 1] != ' ') sb_str(&o, " ");
+            if (o.n && o.p[o.n - 1] != '\n' && o.p[o.n - 1] != ' ') bank__buf_str(&o, " ");
             p++;
             continue;
         }
-        sb_add(&o, p, 1);
+        bank__buf_add(&o, p, 1);
         p++;
     }
     while (o.n && is_ws((unsigned char)o.p[o.n - 1])) o.p[--o.n] = 0;
-    return sb_to_arena(&o, a);
+    return bank__buf_to_arena(&o, a);
 }
 
 /* ---- items ---- */

@@ -47,4 +47,17 @@ void bank__st_close(bank__st *s);
 /* err = "what: message" (err may be NULL). Returns -1. */
 int bank__err(char *err, size_t errlen, const char *what, const char *msg);
 
+/* A growable byte buffer (malloc) for text built piece by piece; NUL-terminated once anything
+ * was added (add "" to start it empty). Errors are sticky: after an allocation fails nothing
+ * more is added and oom stays 1, so a writer checks once at the end. */
+typedef struct bank__buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} bank__buf;
+void bank__buf_add(bank__buf *b, const char *s, size_t n);
+void bank__buf_str(bank__buf *b, const char *s);
+/* The text copied into a (NULL after an allocation failed); frees the buffer. */
+char *bank__buf_to_arena(bank__buf *b, bank_arena *a);
+
 #endif

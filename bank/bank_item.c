@@ -1,6 +1,6 @@
 /* Items: type names, key normalization, fill keys and rubrics, validation, hashes,
  * duplicates, responses and scoring. */
-#include "bank.h"
+#include "bank_int.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <math.h>
@@ -19,34 +19,49 @@
 
 /* ---- UTF-8 ---- */
 
-/* Decodes one strict UTF-8 sequence (no overlongs, surrogates or > U+10FFFF).
- * Returns its length, or 0 when s does not start with a valid sequence. */
-static int utf8_next(const unsigned char *s, uint32_t *cp)
+int bank_utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
 {
     unsigned c = s[0];
     if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if ((s[1] & 0xC0) != 0x80) return 0;
-        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    int n;
+    uint32_t v, min;
+    if (c >= 0xC2 && c <= 0xDF) { n = 2; v = c & 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07; min = 0x10000; }
+    else return 0;
+    if ((size_t)n > left) return 0;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return n;
+}
+
+int bank_utf8_encode(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
         return 2;
     }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        uint32_t v = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-        *cp = v;
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
         return 3;
     }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        uint32_t v = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-                     (s[3] & 0x3Fu);
-        if (v < 0x10000 || v > 0x10FFFF) return 0;
-        *cp = v;
-        return 4;
-    }
-    return 0;
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
+
+/* On NUL-terminated text: the NUL ends any sequence. */
+static int utf8_next(const unsigned char *s, uint32_t *cp) { return bank_utf8_decode(s, SIZE_MAX, cp); }
 
 /* Number of code points, or -1 when s is not valid UTF-8. */
 static long utf8_chars(const char *s)
@@ -626,96 +641,70 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
     return 0;
 }
 
-typedef struct sbuf {
-    bank_arena *a;
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *p, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *s = bank_arena_alloc(b->a, cap);
-        if (!s) { b->oom = 1; return; }
-        if (b->n) memcpy(s, b->s, b->n);
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_escaped(sbuf *b, const char *s)
+static void sb_escaped(bank__buf *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\' || *s == '|' || *s == ';') sb_put(b, "\\", 1);
-        sb_put(b, s, 1);
+        if (*s == '\\' || *s == '|' || *s == ';') bank__buf_add(b, "\\", 1);
+        bank__buf_add(b, s, 1);
     }
 }
 
-static void sb_double(sbuf *b, double v)
+static void sb_double(bank__buf *b, double v)
 {
     char buf[40];
     snprintf(buf, sizeof buf, "%.15g", v);
     if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
-    sb_str(b, buf);
+    bank__buf_str(b, buf);
 }
 
 char *bank_fill_key_format(const bank_blank *blanks, int n, bank_arena *a)
 {
-    sbuf b = {.a = a};
-    sb_put(&b, "", 0);
+    bank__buf b = {0};
+    bank__buf_add(&b, "", 0);
     for (int i = 0; i < n; i++) {
         const bank_blank *bl = &blanks[i];
-        if (i) sb_put(&b, "|", 1);
+        if (i) bank__buf_add(&b, "|", 1);
         switch (bl->mode) {
         case BANK_BLANK_NUMERIC:
-            sb_str(&b, "num:");
+            bank__buf_str(&b, "num:");
             sb_double(&b, bl->value);
             if (bl->tolerance > 0) {
-                sb_str(&b, "±");
+                bank__buf_str(&b, "±");
                 sb_double(&b, bl->tolerance);
             }
             break;
         case BANK_BLANK_REGEX: {
-            sb_str(&b, "re:");
+            bank__buf_str(&b, "re:");
             const char *p = bl->n_accept > 0 ? bl->accept[0] : "";
             for (; *p; p++) {
                 if (*p == '\\' && p[1]) {
                     /* a literal bar in the pattern; "\|" would read back as alternation */
-                    if (p[1] == '|') sb_str(&b, "\\x7C");
-                    else sb_put(&b, p, 2);
+                    if (p[1] == '|') bank__buf_str(&b, "\\x7C");
+                    else bank__buf_add(&b, p, 2);
                     p++;
                     continue;
                 }
-                if (*p == '|') sb_put(&b, "\\", 1);
-                sb_put(&b, p, 1);
+                if (*p == '|') bank__buf_add(&b, "\\", 1);
+                bank__buf_add(&b, p, 1);
             }
             break;
         }
         case BANK_BLANK_EXACT:
         case BANK_BLANK_TEXT:
-            if (bl->mode == BANK_BLANK_EXACT) sb_put(&b, "=", 1);
+            if (bl->mode == BANK_BLANK_EXACT) bank__buf_add(&b, "=", 1);
             for (int k = 0; k < bl->n_accept; k++) {
                 const char *s = bl->accept[k];
-                if (k) sb_put(&b, ";", 1);
+                if (k) bank__buf_add(&b, ";", 1);
                 /* a text that looks like a mode prefix keeps being text */
                 if (k == 0 && bl->mode == BANK_BLANK_TEXT &&
                     (*s == '=' || starts_ci(s, "re:") || starts_ci(s, "num:")))
-                    sb_put(&b, "\\", 1);
+                    bank__buf_add(&b, "\\", 1);
                 sb_escaped(&b, s);
             }
             break;
         }
     }
-    return b.oom ? NULL : b.s;
+    return bank__buf_to_arena(&b, a);
 }
 
 /* ---- rubrics ---- */
@@ -799,18 +788,18 @@ int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *
 
 char *bank_rubric_format(const bank_criterion *c, int n, bank_arena *a)
 {
-    sbuf b = {.a = a};
-    sb_put(&b, "", 0);
+    bank__buf b = {0};
+    bank__buf_add(&b, "", 0);
     char buf[32];
     for (int i = 0; i < n; i++) {
-        if (i) sb_put(&b, "\n", 1);
-        sb_str(&b, c[i].veto ? "否决" : fmt_centi(c[i].points_centi, buf, sizeof buf));
-        sb_put(&b, "|", 1);
+        if (i) bank__buf_add(&b, "\n", 1);
+        bank__buf_str(&b, c[i].veto ? "否决" : fmt_centi(c[i].points_centi, buf, sizeof buf));
+        bank__buf_add(&b, "|", 1);
         /* one criterion per line */
         for (const char *p = c[i].text ? c[i].text : ""; *p; p++)
-            sb_put(&b, *p == '\n' || *p == '\r' ? " " : p, 1);
+            bank__buf_add(&b, *p == '\n' || *p == '\r' ? " " : p, 1);
     }
-    return b.oom ? NULL : b.s;
+    return bank__buf_to_arena(&b, a);
 }
 
 /* ---- validation ---- */

@@ -77,30 +77,6 @@ const char *imp_format_name(imp_format f)
 
 /* ---- encodings ---- */
 
-/* Length of the strict UTF-8 sequence at p (no NUL, overlongs, surrogates), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n = end - p;
-    if (c == 0) return 0;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && p[1] < 0xA0) return 0;     /* overlong */
-        if (c == 0xED && p[1] >= 0xA0) return 0;    /* surrogate */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && p[1] < 0x90) return 0;
-        if (c == 0xF4 && p[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 static int gb18030_to_utf8(const char *buf, size_t len, char **out, size_t *out_len)
 {
     iconv_t cd = iconv_open("UTF-8", "GB18030");
@@ -143,7 +119,8 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
     size_t multibyte = 0, invalid = 0;
     int line = 1, first_bad_line = 0;
     while (p < end) {
-        size_t k = utf8_seq(p, end);
+        uint32_t cp;
+        size_t k = *p ? (size_t)bank_utf8_decode(p, (size_t)(end - p), &cp) : 0;   /* NUL: invalid */
         if (!k) {
             if (!invalid++) first_bad_line = line;
             p++;

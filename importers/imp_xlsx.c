@@ -80,16 +80,7 @@ static size_t space_at(const char *s, const char *end)
 static void put_utf8(imp_buf *b, unsigned cp)
 {
     char u[4];
-    size_t n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    }
-    imp__buf_put(b, u, n);
+    imp__buf_put(b, u, (size_t)bank_utf8_encode(cp, u));
 }
 
 static int hexval(char c)
