@@ -169,16 +169,6 @@ int imp__too_big(bank_diag *d, const char *name)
                ? -1 : 1;
 }
 
-/* 1 when the first row of the sheet names a 题型 or 题干 column: an item sheet. */
-static int item_header(const imp_sheet *sh)
-{
-    if (!sh->n) return 0;
-    const imp_row *r = &sh->rows[0];
-    for (int i = 0; i < r->ncells; i++)
-        if (strcmp(r->cells[i], "题型") == 0 || strcmp(r->cells[i], "题干") == 0) return 1;
-    return 0;
-}
-
 /* Every item sheet of the workbook. Sheets without an item header (instructions, lookup
  * tables) are skipped when another sheet has one; when none has, each non-empty sheet is
  * read so that the template says what is missing. */
@@ -191,12 +181,12 @@ static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemse
     if (!n) return rc;
     int any_items = 0, any_rows = 0;
     for (int i = 0; i < n; i++) {
-        any_items |= item_header(&sheets[i]);
+        any_items |= imp__sheet_names(&sheets[i], "题型", "题干");
         any_rows |= sheets[i].n > 0;
     }
     for (int i = 0; i < n; i++) {
         const imp_sheet *sh = &sheets[i];
-        if (any_items ? !item_header(sh) : any_rows ? !sh->n : i > 0) continue;
+        if (any_items ? !imp__sheet_names(sh, "题型", "题干") : any_rows ? !sh->n : i > 0) continue;
         if (imp__template_items(sh, set, d) < 0) return -1;
     }
     if (bank_itemset_drop_duplicates(set, d) < 0) return -1;

@@ -4,16 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 1 when the first row of the sheet names a 级别 or 代码 column: a blueprint sheet. */
-static int bp_header(const imp_sheet *sh)
-{
-    if (!sh->n) return 0;
-    const imp_row *r = &sh->rows[0];
-    for (int i = 0; i < r->ncells; i++)
-        if (strcmp(r->cells[i], "级别") == 0 || strcmp(r->cells[i], "代码") == 0) return 1;
-    return 0;
-}
-
 /* A workbook holds one blueprint: the sheet with a blueprint header (other sheets, such as
  * instructions, are skipped), or the first non-empty sheet when none has one. */
 static int xlsx_sheet(const char *name, const char *buf, size_t len, bank_blueprint *b,
@@ -25,7 +15,7 @@ static int xlsx_sheet(const char *name, const char *buf, size_t len, bank_bluepr
     if (!n) return 1;
     int pick = -1;
     for (int i = 0; i < n; i++) {
-        if (!bp_header(&sheets[i])) continue;
+        if (!imp__sheet_names(&sheets[i], "级别", "代码")) continue;
         if (pick < 0) { pick = i; continue; }
         if (bank_diag_add(d, sheets[i].where, 1, "sheet",
                           "is a second blueprint in this workbook (the first is on sheet %.*s); "

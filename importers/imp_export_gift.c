@@ -96,20 +96,10 @@ static void note_metadata(out *o, const bank_item *it)
 
 static int get_blanks(out *o, const bank_item *it, const bank_blank **b, int *n)
 {
-    if (it->n_blanks > 0 && it->blanks) {
-        *b = it->blanks;
-        *n = it->n_blanks;
-        return 0;
-    }
-    bank_blank *parsed;
     char why[128];
-    if (!it->answer || bank_fill_key_parse(it->answer, o->a, &parsed, n, why, sizeof why)) {
-        note(o, it, "答案", "the fill key cannot be read (%s); item left out",
-             it->answer ? why : "empty");
-        return -1;
-    }
-    *b = parsed;
-    return 0;
+    if (!imp__item_blanks(it, o->a, b, n, why, sizeof why)) return 0;
+    note(o, it, "答案", "the fill key cannot be read (%s); item left out", it->answer ? why : "empty");
+    return -1;
 }
 
 static void item(out *o, const bank_item *it)

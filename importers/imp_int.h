@@ -95,6 +95,15 @@ int imp__is_blank(const char *s, size_t n);
 /* One parsed item through bank_item_prepare, bank_item_validate and bank_item_finalize into
  * set. Returns 0 when added, 1 when rejected (diag lines added), -1 on OOM. */
 int imp__item_add(bank_itemset *set, bank_item *it, enum bank_text_kind kind, bank_diag *d);
+/* 1 when the first row of sh has a cell named col1 or col2 (which template a sheet is). */
+int imp__sheet_names(const imp_sheet *sh, const char *col1, const char *col2);
+/* The blanks of a fill item: its parsed ones, or those of its fill key (answer). 0, or -1
+ * when there is no fill key or it cannot be read (why says why; why may be NULL). */
+int imp__item_blanks(const bank_item *it, bank_arena *a, const bank_blank **b, int *n, char *why,
+                     size_t whylen);
+/* names[0..n) joined with ", " into buf (cut to fit): the field of a diag line that names
+ * several fields. */
+const char *imp__names_join(const char *const *names, int n, char *buf, size_t size);
 
 /* buf is UTF-8 text (imp__decode_text). Same contract as imp_parse_buffer. */
 int imp__gift_parse(const char *name, const char *buf, size_t len, bank_itemset *set,

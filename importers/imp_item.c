@@ -1,7 +1,9 @@
-/* Shared by the line-based importers (GIFT, Aiken, Word-style text): lines, spaces and the
- * path of one parsed item into the set. */
+/* Shared by the importers and exporters: lines, spaces and the path of one parsed item into
+ * the set (the line-based formats), which template a sheet holds, the blanks of a fill item
+ * and lists of field names for diag lines. */
 #include "imp_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,4 +78,38 @@ int imp__item_add(bank_itemset *set, bank_item *it, enum bank_text_kind kind, ba
     if (!slot) return -1;
     *slot = *it;
     return 0;
+}
+
+int imp__sheet_names(const imp_sheet *sh, const char *col1, const char *col2)
+{
+    if (!sh->n) return 0;
+    const imp_row *r = &sh->rows[0];
+    for (int i = 0; i < r->ncells; i++)
+        if (strcmp(r->cells[i], col1) == 0 || strcmp(r->cells[i], col2) == 0) return 1;
+    return 0;
+}
+
+int imp__item_blanks(const bank_item *it, bank_arena *a, const bank_blank **b, int *n, char *why,
+                     size_t whylen)
+{
+    if (it->n_blanks > 0 && it->blanks) {
+        *b = it->blanks;
+        *n = it->n_blanks;
+        return 0;
+    }
+    char own[160];
+    if (!why) { why = own; whylen = sizeof own; }
+    bank_blank *p;
+    if (!it->answer || bank_fill_key_parse(it->answer, a, &p, n, why, whylen)) return -1;
+    *b = p;
+    return 0;
+}
+
+const char *imp__names_join(const char *const *names, int n, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "", names[i]);
+    return buf;
 }

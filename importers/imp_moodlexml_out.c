@@ -102,28 +102,11 @@ static void dropped_fields(out *o, const bank_item *it)
     if (it->source) names[n++] = "出处";
     if (it->author) names[n++] = "命题人";
     if (!n) return;
-    for (int i = 0; i < n; i++) {
-        if (i) strcat(buf, ", ");
-        strcat(buf, names[i]);
-    }
+    imp__names_join(names, n, buf, sizeof buf);
     if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, buf,
                       "Moodle XML cannot carry %s; left out", n > 1 ? "these fields" : "this field"))
         o->oom = 1;
     o->left_out = 1;
-}
-
-static int fill_blanks(const bank_item *it, bank_arena *a, const bank_blank **b, int *n)
-{
-    if (it->n_blanks > 0 && it->blanks) {
-        *b = it->blanks;
-        *n = it->n_blanks;
-        return 0;
-    }
-    bank_blank *p;
-    char why[160];
-    if (!it->answer || bank_fill_key_parse(it->answer, a, &p, n, why, sizeof why)) return -1;
-    *b = p;
-    return 0;
 }
 
 static void item_out(out *o, const bank_item *it)
@@ -136,7 +119,7 @@ static void item_out(out *o, const bank_item *it)
     case BANK_TF: type = "truefalse"; break;
     case BANK_SHORT: case BANK_ESSAY: type = "essay"; break;
     case BANK_FILL:
-        if (fill_blanks(it, o->a, &bl, &nb)) {
+        if (imp__item_blanks(it, o->a, &bl, &nb, NULL, 0)) {
             note(o, it, "答案", "the fill key cannot be read; left out");
             return;
         }

@@ -143,20 +143,6 @@ static const char *num(double v, char *buf, size_t len)
     return buf;
 }
 
-static int fill_blanks(const bank_item *it, bank_arena *a, const bank_blank **b, int *n)
-{
-    if (it->n_blanks > 0 && it->blanks) {
-        *b = it->blanks;
-        *n = it->n_blanks;
-        return 0;
-    }
-    bank_blank *p;
-    char why[160];
-    if (!it->answer || bank_fill_key_parse(it->answer, a, &p, n, why, sizeof why)) return -1;
-    *b = p;
-    return 0;
-}
-
 static void outcome(imp_buf *b, const char *id, const char *type, const char *value)
 {
     imp__buf_printf(b, "<outcomeDeclaration identifier=\"%s\" cardinality=\"single\" baseType=\"%s\">", id, type);
@@ -173,7 +159,7 @@ static int item_xml(xo *o, const bank_item *it, imp_buf *b)
     switch (it->type) {
     case BANK_SINGLE: case BANK_MULTI: case BANK_TF: case BANK_SHORT: case BANK_ESSAY: break;
     case BANK_FILL:
-        if (fill_blanks(it, o->a, &bl, &nb) || nb < 1 || nb > BANK_MAX_BLANKS) {
+        if (imp__item_blanks(it, o->a, &bl, &nb, NULL, 0) || nb < 1 || nb > BANK_MAX_BLANKS) {
             note(o, it, "答案", "%s", "the fill key cannot be read; left out");
             return 1;
         }
@@ -336,10 +322,7 @@ static void dropped_fields(xo *o, const bank_item *it)
     if (it->occupation) names[n++] = "职业代码";
     if (it->level) names[n++] = "等级";
     if (!n) return;
-    for (int i = 0; i < n; i++) {
-        if (i) strcat(buf, ", ");
-        strcat(buf, names[i]);
-    }
+    imp__names_join(names, n, buf, sizeof buf);
     note(o, it, buf, "QTI items cannot carry %s; left out", n > 1 ? "these fields" : "this field");
 }
 

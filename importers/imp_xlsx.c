@@ -65,18 +65,6 @@ static void damaged(xl *x, const char *part_name, const char *fmt, ...)
 
 /* ---- text ---- */
 
-/* ASCII whitespace, U+00A0 and U+3000, like the CSV reader. */
-static size_t space_at(const char *s, const char *end)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = (size_t)(end - s);
-    if (!n) return 0;
-    if (*u == ' ' || (*u >= '\t' && *u <= '\r')) return 1;
-    if (n >= 2 && u[0] == 0xC2 && u[1] == 0xA0) return 2;
-    if (n >= 3 && u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) return 3;
-    return 0;
-}
-
 static void put_utf8(imp_buf *b, unsigned cp)
 {
     char u[4];
@@ -122,10 +110,10 @@ static const char *trimmed(xl *x, const imp_buf *b)
     if (!b->len) return "";
     const char *s = b->p, *end = b->p + b->len, *last = s;
     size_t k;
-    while ((k = space_at(s, end))) s += k;
+    while ((k = imp__space_len(s, end))) s += k;
     last = s;
     for (const char *q = s; q < end;) {
-        if ((k = space_at(q, end))) { q += k; continue; }
+        if ((k = imp__space_len(q, end))) { q += k; continue; }
         q++;
         last = q;
     }
