@@ -31,6 +31,9 @@ typedef struct bank_diag {
 void bank_diag_init(bank_diag *d, bank_arena *a);
 int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same with a va_list, for the diag wrappers of the importers. */
+int bank_diag_vadd(bank_diag *d, const char *file, int line, const char *field,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 /* Appends a finished line (e.g. one of another diag on the same arena; it must live as long
  * as d). 0 or -1 on OOM. */
 int bank_diag_append_line(bank_diag *d, char *line);

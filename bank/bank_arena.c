@@ -193,14 +193,11 @@ int bank_diag_append_line(bank_diag *d, char *line)
     return 0;
 }
 
-int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
-                  const char *fmt, ...)
+int bank_diag_vadd(bank_diag *d, const char *file, int line, const char *field,
+                   const char *fmt, va_list ap)
 {
     if (diag_room(d)) return -1;
-    va_list ap;
-    va_start(ap, fmt);
     char *reason = arena_vprintf(d->arena, fmt, ap);
-    va_end(ap);
     if (!reason) return -1;
     char where[32] = "";
     /* a spreadsheet prefix "book.xlsx:题库!" takes the row without a colon */
@@ -213,4 +210,14 @@ int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
     if (!s) return -1;
     d->lines[d->n++] = s;
     return 0;
+}
+
+int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = bank_diag_vadd(d, file, line, field, fmt, ap);
+    va_end(ap);
+    return rc;
 }

@@ -20,12 +20,10 @@ static void diag(aiken *k, int line, const char *field, const char *fmt, ...)
 
 static void diag(aiken *k, int line, const char *field, const char *fmt, ...)
 {
-    char reason[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    if (bank_diag_vadd(k->d, k->name, line, field, fmt, ap)) k->oom = 1;
     va_end(ap);
-    if (bank_diag_add(k->d, k->name, line, field, "%s", reason)) k->oom = 1;
 }
 
 /* "A. text" / "A) text": the letter (0-based) and the text, or -1. */

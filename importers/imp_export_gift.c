@@ -20,12 +20,10 @@ static void note(out *o, const bank_item *it, const char *field, const char *fmt
 
 static void note(out *o, const bank_item *it, const char *field, const char *fmt, ...)
 {
-    char reason[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    if (bank_diag_vadd(o->d, it->uid ? it->uid : "-", 0, field, fmt, ap)) o->oom = 1;
     va_end(ap);
-    if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, field, "%s", reason)) o->oom = 1;
     o->left_out = 1;
 }
 

@@ -26,12 +26,10 @@ static void diag(gift *g, const char *field, const char *fmt, ...)
 
 static void diag(gift *g, const char *field, const char *fmt, ...)
 {
-    char reason[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    if (bank_diag_vadd(g->d, g->name, g->line, field, fmt, ap)) g->oom = 1;
     va_end(ap);
-    if (bank_diag_add(g->d, g->name, g->line, field, "%s", reason)) g->oom = 1;
 }
 
 /* The first unescaped c in [s, end), or NULL. */

@@ -34,12 +34,10 @@ static void qdiag(qctx *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void qdiag(qctx *c, const char *field, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (bank_diag_vadd(c->m->d, c->m->name, c->line, field, fmt, ap)) c->m->oom = 1;
     va_end(ap);
-    if (bank_diag_add(c->m->d, c->m->name, c->line, field, "%s", msg)) c->m->oom = 1;
     c->bad++;
 }
 

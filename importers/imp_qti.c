@@ -79,12 +79,10 @@ static void qd(qi *q, int line, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void qd(qi *q, int line, const char *field, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (bank_diag_vadd(q->d, q->file, line, field, fmt, ap)) q->oom = 1;
     va_end(ap);
-    if (bank_diag_add(q->d, q->file, line, field, "%s", msg)) q->oom = 1;
     q->bad++;
 }
 

@@ -131,10 +131,8 @@ static void late(tpl *t, int line, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char reason[1024];
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    if (bank_diag_vadd(&t->late, t->sh->where, line, field, fmt, ap)) t->oom = 1;
     va_end(ap);
-    if (bank_diag_add(&t->late, t->sh->where, line, field, "%s", reason)) t->oom = 1;
 }
 
 /* The header name of column i, or "column N" (1-based) for a column without one. */

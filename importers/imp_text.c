@@ -45,12 +45,10 @@ static void diag(txt *t, int line, const char *field, const char *fmt, ...)
 
 static void diag(txt *t, int line, const char *field, const char *fmt, ...)
 {
-    char reason[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
+    if (bank_diag_vadd(t->d, t->name, line, field, fmt, ap)) t->oom = 1;
     va_end(ap);
-    if (bank_diag_add(t->d, t->name, line, field, "%s", reason)) t->oom = 1;
 }
 
 static void sb_add(txt *t, sbuf *b, const char *s, size_t n, int newline)

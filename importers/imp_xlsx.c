@@ -55,12 +55,10 @@ static void damaged(xl *x, const char *part_name, const char *fmt, ...)
 {
     if (x->damaged) return;
     x->damaged = 1;
-    char why[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    if (bank_diag_vadd(x->d, x->name, 0, part_name, fmt, ap)) x->oom = 1;
     va_end(ap);
-    if (bank_diag_add(x->d, x->name, 0, part_name, "%s", why)) x->oom = 1;
 }
 
 /* ---- text ---- */
@@ -572,14 +570,13 @@ static void cell_problem(sheet_rd *s, int col, const char *fmt, ...)
 
 static void cell_problem(sheet_rd *s, int col, const char *fmt, ...)
 {
-    char ref[24], why[512];
+    char ref[24];
     col_name(col, ref);
     snprintf(ref + strlen(ref), sizeof ref - strlen(ref), "%d", s->row);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, sizeof why, fmt, ap);
+    if (bank_diag_vadd(s->x->d, s->sh->where, s->row, ref, fmt, ap)) s->x->oom = 1;
     va_end(ap);
-    if (bank_diag_add(s->x->d, s->sh->where, s->row, ref, "%s", why)) s->x->oom = 1;
     s->x->cell_problems++;
     s->row_bad = 1;
 }
