@@ -15,20 +15,7 @@
 
 void srv_media_key_derive(const unsigned char token_key[32], unsigned char media_key[32])
 {
-    static const char label[] = "kaochang media url key v1";
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), token_key, 32, (const unsigned char *)label, sizeof label - 1, media_key,
-         &len);
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[in[i] >> 4];
-        out[2 * i + 1] = h[in[i] & 15];
-    }
-    out[2 * n] = 0;
+    srv_key_derive(token_key, "kaochang media url key v1", media_key);
 }
 
 int srv_media_sha_ok(const char *s)
@@ -47,7 +34,7 @@ static void sign(const unsigned char key[32], const char *sha, long long expires
     unsigned char mac[32];
     unsigned int len = 0;
     HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &len);
-    hex(mac, sizeof mac, out);
+    srv_hex(mac, sizeof mac, out);
 }
 
 void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,

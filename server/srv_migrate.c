@@ -154,7 +154,7 @@ out:
 static const char *SQL_SECRET_ADD = "INSERT IGNORE INTO app_setting (name, value) VALUES ('token_secret', ?)";
 static const char *SQL_SECRET_GET = "SELECT value FROM app_setting WHERE name = 'token_secret'";
 
-static void hex(const unsigned char *in, size_t n, char *out)
+void srv_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char h[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -164,13 +164,21 @@ static void hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
+/* One secret in the database, a key of its own per use (staff tokens, media links), so a
+ * value made for one use never passes as another. */
+void srv_key_derive(const unsigned char root[32], const char *label, unsigned char out[32])
+{
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), root, 32, (const unsigned char *)label, strlen(label), out, &len);
+}
+
 int srv_token_secret_load(srv_db *db, unsigned char key[32])
 {
     unsigned char fresh[32];
     char fresh_hex[65], got[129] = "";
     if (RAND_bytes(fresh, sizeof fresh) != 1)
         return SRV_ERR;
-    hex(fresh, 32, fresh_hex);
+    srv_hex(fresh, 32, fresh_hex);
     /* Shared through the database so every node behind a balancer accepts the token. */
     int rc = srv_db_exec(db, SQL_SECRET_ADD, "s", fresh_hex);
     if (!rc) rc = srv_db_query(db, SQL_SECRET_GET, "", "s", got, sizeof got);
@@ -193,7 +201,7 @@ static void token_mac(const unsigned char key[32], uint64_t attempt, int64_t exp
     unsigned char mac[32];
     unsigned int maclen = 0;
     HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &maclen);
-    hex(mac, 32, out);
+    srv_hex(mac, 32, out);
 }
 
 void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,

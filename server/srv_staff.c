@@ -60,22 +60,9 @@ static json_t *roles_json(unsigned roles)
     return a;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[in[i] >> 4];
-        out[2 * i + 1] = h[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 void srv_staff_key_derive(const unsigned char token_key[32], unsigned char staff_key[32])
 {
-    static const char label[] = "kaochang staff token key v1";
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), token_key, 32, (const unsigned char *)label, sizeof label - 1, staff_key,
-         &len);
+    srv_key_derive(token_key, "kaochang staff token key v1", staff_key);
 }
 
 static void staff_mac(const unsigned char key[32], uint64_t id, unsigned roles, int64_t exp,
@@ -87,7 +74,7 @@ static void staff_mac(const unsigned char key[32], uint64_t id, unsigned roles, 
     unsigned char mac[32];
     unsigned int maclen = 0;
     HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &maclen);
-    hex(mac, 32, out);
+    srv_hex(mac, 32, out);
 }
 
 void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
