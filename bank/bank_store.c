@@ -58,6 +58,13 @@ static const char SQL_DROP_CHILD_MEDIA[] =
     "DELETE im FROM item_media im JOIN item c ON c.id = im.item_id WHERE c.parent_id = ?";
 static const char SQL_DROP_CHILDREN[] = "DELETE FROM item WHERE parent_id = ?";
 static const char SQL_DROP_MEDIA[] = "DELETE FROM item_media WHERE item_id = ?";
+/* What an edit borrows from the stored version: a sub-item (same uid, else same place) and
+ * one of its media by name. */
+static const char SQL_STORED_CHILD[] =
+    "SELECT id FROM item WHERE parent_id = ? AND (uid = ? OR sub_no = ?) ORDER BY uid = ? DESC LIMIT 1";
+static const char SQL_STORED_MEDIA[] =
+    "SELECT m.mime, m.bytes FROM item_media im JOIN media m ON m.sha256 = im.sha256"
+    " WHERE im.item_id = ? AND im.name = ?";
 
 /* ---- serializing an item into its columns ---- */
 
@@ -185,7 +192,7 @@ static int item_params(bank__param *p, const bank_item *it, const row *r, const 
 typedef struct stmts {
     MYSQL *db;
     bank__st newest, newest_lock, duplicate, insert, update, media, item_media, review, point, delivered, as_sub, as_top;
-    bank__st drop_child_media, drop_children, drop_media;
+    bank__st drop_child_media, drop_children, drop_media, stored_child, stored_media;
     const bank__st *failed;
     const char *what;
 } stmts;
@@ -206,6 +213,8 @@ static const struct { size_t off; const char *sql; } STMTS[] = {
     {offsetof(stmts, drop_child_media), SQL_DROP_CHILD_MEDIA},
     {offsetof(stmts, drop_children), SQL_DROP_CHILDREN},
     {offsetof(stmts, drop_media), SQL_DROP_MEDIA},
+    {offsetof(stmts, stored_child), SQL_STORED_CHILD},
+    {offsetof(stmts, stored_media), SQL_STORED_MEDIA},
 };
 
 static void stmts_close(stmts *x)
@@ -594,6 +603,165 @@ static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *
     return 0;
 }
 
+/* ---- an edit keeps the media its text refers to ----
+ * Neither the editor nor an edit file carries image bytes: a media:NAME the edited item
+ * does not bring itself comes from the stored newest version. */
+
+/* The next media:NAME reference at or after p, as the sanitizer writes it: src="media:NAME"
+ * or href="media:NAME" inside a tag, NAME escaped. The unescaped NAME goes into name (""
+ * when it does not fit); returns the position after it, or NULL when there is none. */
+static const char *next_ref(const char *html, const char *p, char *name, size_t cap, int *link)
+{
+    for (;;) {
+        const char *src = strstr(p, "src=\"media:"), *href = strstr(p, "href=\"media:");
+        const char *at = !src ? href : !href ? src : src < href ? src : href;
+        if (!at) return NULL;
+        const char *v = strchr(at, '"') + 7, *end = strchr(v, '"');
+        if (!end) return NULL;
+        if (at == html || at[-1] != ' ') {          /* data-src="media:…" is not a reference */
+            p = v;
+            continue;
+        }
+        static const struct { const char *ent; char c; } ents[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
+        size_t o = 0;
+        for (const char *q = v; q < end;) {
+            char c = *q;
+            size_t k = 1;
+            for (size_t e = 0; c == '&' && e < sizeof ents / sizeof *ents; e++) {
+                size_t el = strlen(ents[e].ent);
+                if ((size_t)(end - q) >= el && !memcmp(q, ents[e].ent, el)) { c = ents[e].c; k = el; break; }
+            }
+            if (o + 1 >= cap) { o = 0; break; }
+            name[o++] = c;
+            q += k;
+        }
+        name[o] = 0;
+        *link = at == href;
+        return end;
+    }
+}
+
+static int media_index(const bank_media *m, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (m[i].name && !strcmp(m[i].name, name)) return i;
+    return -1;
+}
+
+/* The stored sub-item the edited sub-item no (1-based) stands for: 1 found, 0 none, -1
+ * error. */
+static int stored_child(stmts *x, uint64_t parent, const bank_item *ch, int no, uint64_t *id)
+{
+    const char *uid = ch->uid ? ch->uid : "";
+    *id = 0;
+    if (bank__st_exec(&x->stored_child, "usis", parent, uid, (int64_t)no, uid))
+        return fail(x, &x->stored_child, "item lookup");
+    int f = bank__st_fetch(&x->stored_child);
+    if (f == 1) *id = (uint64_t)bank__st_int(&x->stored_child, 0);
+    bank__st_free_result(&x->stored_child);
+    if (f < 0) return fail(x, &x->stored_child, "item lookup");
+    return f;
+}
+
+/* Gives it (not its sub-items) every medium its rich text refers to: its own, else the one
+ * of that name of stored item stored_id (0: none). The media then follow the order of
+ * their first reference, as an import of the same text gives them, so an unchanged item
+ * hashes as before. Returns the number of references nothing provides (each one diag line),
+ * -1 on an error; *added counts the media borrowed. */
+static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a,
+                        bank_diag *d, int *added)
+{
+    const char *fields[BANK_MAX_OPTIONS + 3];
+    char names[BANK_MAX_OPTIONS + 3][24];
+    int nf = 0;
+    fields[nf] = it->stem;
+    snprintf(names[nf++], sizeof names[0], "题干");
+    for (int i = 0; i < it->n_options && i < BANK_MAX_OPTIONS; i++) {
+        fields[nf] = it->options[i];
+        snprintf(names[nf++], sizeof names[0], "选项%c", 'A' + i);
+    }
+    fields[nf] = it->explanation;
+    snprintf(names[nf++], sizeof names[0], "解析");
+    if (it->type == BANK_SHORT || it->type == BANK_ESSAY) {
+        fields[nf] = it->answer;
+        snprintf(names[nf++], sizeof names[0], "参考答案");
+    }
+    size_t refs = 0;
+    for (int f = 0; f < nf; f++)
+        for (const char *p = fields[f]; p && (p = strstr(p, "media:")); p += 6) refs++;
+    if (!refs) return 0;
+    bank_media *out = bank_arena_alloc(a, (refs + (size_t)it->n_media) * sizeof *out);
+    if (!out) return fail(x, &x->stored_media, "out of memory");
+    int n = 0, bad = 0, borrowed = 0;
+    char name[512];
+    for (int f = 0; f < nf; f++) {
+        int link = 0;
+        for (const char *p = fields[f]; p && (p = next_ref(fields[f], p, name, sizeof name, &link));) {
+            if (media_index(out, n, name) >= 0) continue;
+            int own = *name ? media_index(it->media, it->n_media, name) : -1;
+            if (own >= 0) {
+                out[n++] = it->media[own];
+                continue;
+            }
+            int found = 0;
+            if (*name && stored_id) {
+                if (bank__st_exec(&x->stored_media, "us", stored_id, name))
+                    return fail(x, &x->stored_media, "media lookup");
+                int r = bank__st_fetch(&x->stored_media);
+                if (r == 1) {
+                    const char *mime = bank__st_str(&x->stored_media, 0);
+                    size_t len = bank__st_len(&x->stored_media, 1);
+                    bank_media *m = &out[n];
+                    memset(m, 0, sizeof *m);
+                    m->name = bank_arena_strdup(a, name);
+                    m->mime = mime ? bank_arena_strdup(a, mime) : NULL;
+                    unsigned char *data = bank_arena_alloc(a, len ? len : 1);
+                    if (data && len) memcpy(data, bank__st_str(&x->stored_media, 1), len);
+                    m->data = data;
+                    m->len = len;
+                    if (!m->name || (mime && !m->mime) || !data) r = -2;
+                    else { n++; borrowed++; found = 1; }
+                }
+                bank__st_free_result(&x->stored_media);
+                if (r == -2) return fail(x, &x->stored_media, "out of memory");
+                if (r < 0) return fail(x, &x->stored_media, "media lookup");
+            }
+            if (!found) {
+                char clip[72];
+                bank_diag_add(d, it->file, it->line, names[f], "%s media:%s is not part of this item",
+                              link ? "attachment" : "image",
+                              *name ? bank_text_clip(name, clip, sizeof clip) : "(a name too long)");
+                bad++;
+            }
+        }
+    }
+    if (bad || !borrowed) return bad;
+    for (int i = 0; i < it->n_media; i++)    /* media of its own that the text does not show */
+        if (it->media[i].name && media_index(out, n, it->media[i].name) < 0) out[n++] = it->media[i];
+    it->media = out;
+    it->n_media = n;
+    *added += borrowed;
+    return 0;
+}
+
+/* borrow_media for an edited item and each of its sub-items (whose media[] and children
+ * are the caller's copies, writable). */
+static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a, bank_diag *d,
+                      int *added)
+{
+    int bad = borrow_media(x, it, stored_id, a, d, added);
+    if (bad < 0) return -1;
+    for (int i = 0; i < it->n_children; i++) {
+        uint64_t cid = 0;
+        if (stored_child(x, stored_id, &it->children[i], i + 1, &cid) < 0) return -1;
+        int b = borrow_media(x, &it->children[i], cid, a, d, added);
+        if (b < 0) return -1;
+        bad += b;
+    }
+    return bad;
+}
+
 int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const char *comment,
                     enum bank_edit_result *result, int *version, bank_diag *d, char *err,
                     size_t errlen)
@@ -618,22 +786,25 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
         /* An edit that names no occupation or level keeps the stored ones (and hashes with
          * them, as an import does). */
         int changed = apply_defaults(&cp, old.occupation[0] ? old.occupation : NULL, old.level);
-        if (cp.n_children > 0 || changed) {
-            tmp = bank_arena_new(0);
-            bank_item *kids = tmp && cp.n_children > 0
-                                  ? bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
-                                  : NULL;
-            if (!tmp || (cp.n_children > 0 && !kids)) {
-                rc = bank__err(err, errlen, "item", "out of memory");
-            } else if (kids) {
-                memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
-                for (int k = 0; k < cp.n_children; k++)
-                    changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
-                cp.children = kids;
-            }
-            if (!rc && changed && bank_item_finalize(&cp, tmp))
-                rc = bank__err(err, errlen, "item", "out of memory");
+        tmp = bank_arena_new(0);
+        bank_item *kids = tmp && cp.n_children > 0
+                              ? bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
+                              : NULL;
+        if (!tmp || (cp.n_children > 0 && !kids)) {
+            rc = bank__err(err, errlen, "item", "out of memory");
+        } else if (kids) {
+            memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
+            for (int k = 0; k < cp.n_children; k++)
+                changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
+            cp.children = kids;
         }
+        /* before hashing: the media belong to the version (and to full_hash) */
+        int added = 0;
+        int b = rc ? 0 : borrow_all(&x, &cp, old.id, tmp, d, &added);
+        if (b < 0) rc = -1;
+        else if (b) rc = BANK_EREFUSED;
+        if (!rc && (changed || added) && bank_item_finalize(&cp, tmp))
+            rc = bank__err(err, errlen, "item", "out of memory");
     }
     version_ctx v = {.occupation = cp.occupation, .level = cp.level,
                      .status = BANK_DRAFT, .actor = actor, .file = NULL};

@@ -6,7 +6,8 @@
 // and creates the staff account author1.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -148,6 +149,124 @@ describe('media', () => {
     assert.equal(k.item.children.length, 1);
     assert.equal(urls(k.item.children[0].stem).length, 1);
     assert.equal(k.item.children[0].media.length, 1);
+  });
+});
+
+// Editing an item with images (bank_store_edit): the editor sends media:NAME back without
+// the bytes; the images stay with the item and its new version. Its own copy of media.csv
+// (approved, so the first edit makes a new version and the next one edits that draft).
+describe('editing an item with images', () => {
+  const RUN = Date.now().toString(36);
+  const [S, C] = [`ME-${RUN}`, `MEC-${RUN}`];
+  // bank_item's shape into bank_save's, with signed links turned back into media:NAME as
+  // the author editor does (author.js unsignMedia).
+  const editable = (it) => {
+    const back = (h) => {
+      if (typeof h !== 'string') return h;
+      for (const md of it.media || []) h = h.split(md.url.replaceAll('&', '&amp;')).join(`media:${md.name}`);
+      return h;
+    };
+    const o = {};
+    for (const k of ['uid', 'type', 'stem', 'options', 'answer', 'mc_policy', 'pin_options', 'points',
+      'difficulty', 'point', 'explanation', 'source', 'occupation', 'level', 'author', 'tags']) {
+      if (it[k] !== null && it[k] !== undefined) o[k] = it[k];
+    }
+    for (const k of ['stem', 'explanation', 'answer']) if (o[k] !== undefined) o[k] = back(o[k]);
+    if (Array.isArray(o.options)) o.options = o.options.map(back);
+    if (it.children && it.children.length) o.children = it.children.map(editable);
+    return o;
+  };
+  let a;
+  const item = async (uid) => {
+    const m = await a.request({ type: 'bank_item', uid });
+    assert.equal(m.type, 'bank_item', JSON.stringify(m).slice(0, 300));
+    return m.item;
+  };
+  const save = async (it) => {
+    const s = await a.request({ type: 'bank_save', item: it });
+    assert.equal(s.type, 'bank_saved', JSON.stringify(s));
+    return s;
+  };
+  // The item's images as the staff view signs them: each link fetches the fixture's bytes.
+  const showsImages = async (it, want) => {
+    const got = [];
+    for (const u of [it.stem, ...(it.options || [])].flatMap(urls)) {
+      const r = await get(u);
+      assert.equal(r.status, 200, u);
+      got.push(Buffer.from(await r.arrayBuffer()));
+    }
+    assert.equal(got.length, want.length, it.stem);
+    want.forEach((b, i) => assert.ok(got[i].equals(b), `image ${i + 1}`));
+    assert.equal(it.media.length, want.length);
+  };
+
+  test('setup: a copy of media.csv and the author', async () => {
+    const rows = fixture.trimEnd().split('\n').map((l) => l
+      .replace(/^MI-01,(.*?)图中色块/, `${S},$1${RUN} 图中色块`)
+      .replace(/^MC-01-1,(.*),MC-01,/, `${C}-1,$1,${C},`)
+      .replace(/^MC-01,(.*?)阅读下图/, `${C},$1${RUN} 阅读下图`));
+    const file = join(tmpdir(), `media-edit-${RUN}.csv`);
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    try {
+      await promisify(execFile)(env.bin, ['--config', env.config, 'bank', 'import', '--format', 'csv',
+        '--status', 'approved', '--by', 'e2e', file], { timeout: 30000 });
+    } finally {
+      unlinkSync(file);
+    }
+    const c = await KcClient.connect(env.url);
+    open.push(c);
+    const w = await c.request({ type: 'staff_login', login: 'author1', password: 'author-password-1' });
+    assert.equal(w.type, 'staff_welcome', JSON.stringify(w));
+    a = c;
+  });
+
+  test('saved back unchanged, an item with images is unchanged', async () => {
+    for (const uid of [S, C]) {
+      const it = await item(uid);
+      assert.doesNotMatch(JSON.stringify(editable(it)), /\/media\//, 'every signed link is turned back');
+      const s = await save(editable(it));
+      assert.equal(s.outcome, 'unchanged', `${uid}: ${JSON.stringify(editable(it)).slice(0, 400)}`);
+      assert.equal(s.version, 1);
+    }
+  });
+
+  test('a new version and then an in-place edit keep the images', async () => {
+    let it = await item(S);
+    let s = await save({ ...editable(it), stem: editable(it).stem.replace('颜色', '填充颜色') });
+    assert.equal(s.outcome, 'new_version');
+    assert.equal(s.version, 2);
+    it = await item(S);
+    assert.match(it.stem, /填充颜色/);
+    await showsImages(it, [RED, GREEN]);
+    s = await save({ ...editable(it), explanation: `修订 ${RUN}` });
+    assert.equal(s.outcome, 'updated', 'version 2 is an undelivered draft');
+    it = await item(S);
+    assert.equal(it.explanation, `修订 ${RUN}`);
+    await showsImages(it, [RED, GREEN]);
+    assert.equal((await save(editable(it))).outcome, 'unchanged', 'the edited version saved back unchanged');
+
+    let k = await item(C);
+    const e = editable(k);
+    e.children[0].stem = e.children[0].stem.replace('蓝色方块', '一个蓝色方块');
+    s = await save(e);
+    assert.equal(s.outcome, 'new_version');
+    k = await item(C);
+    assert.match(k.children[0].stem, /一个蓝色方块/);
+    await showsImages(k.children[0], [BLUE]);
+  });
+
+  test('a media:NAME the item does not have is refused and nothing is saved', async () => {
+    const it = await item(S);
+    const bad = editable(it);
+    bad.stem += '<img src="media:bogus.png" alt="无">';
+    const m = await a.request({ type: 'bank_save', item: bad });
+    assert.equal(m.type, 'error', JSON.stringify(m));
+    assert.equal(m.code, 'invalid');
+    assert.deepEqual(m.diag, ['item: 题干: image media:bogus.png is not part of this item']);
+    const after = await item(S);
+    assert.equal(editable(after).stem, editable(it).stem, 'the refused stem was not saved');
+    assert.equal(after.version, 2);
+    await showsImages(after, [RED, GREEN]);
   });
 });
 
