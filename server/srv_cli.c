@@ -928,6 +928,25 @@ static const char *output_arg(char **pos, int npos, const char *output)
     return output;
 }
 
+/* The items of s that the exporter's diag lines ("UID: field: reason", a sub-item's under
+ * its own uid) name: those not exported as they are. */
+static size_t items_noted(const bank_itemset *s, const bank_diag *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const bank_item *it = &s->items[i];
+        int hit = 0;
+        for (int c = -1; !hit && c < it->n_children; c++) {
+            const char *uid = c < 0 ? it->uid : it->children[c].uid;
+            size_t ul = uid ? strlen(uid) : 0;
+            for (size_t k = 0; ul && !hit && k < d->n; k++)
+                hit = !strncmp(d->lines[k], uid, ul) && !strncmp(d->lines[k] + ul, ": ", 2);
+        }
+        n += hit;
+    }
+    return n;
+}
+
 static int cli_bank_export(srv_config *cfg, int argc, char **argv)
 {
     const char *format = NULL, *occ = NULL, *level = NULL, *status = NULL, *type = NULL,
@@ -970,9 +989,15 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
     }
     rc = imp_export_file(f, &set, output, &d);
     for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
-    if (rc >= 0)
-        printf("%s: %zu item%s exported as %s%s\n", output, set.n, set.n == 1 ? "" : "s",
-               imp_format_name(f), rc ? " (some left out, see above)" : "");
+    if (rc == 0)
+        printf("%s: %zu item%s exported as %s\n", output, set.n, set.n == 1 ? "" : "s",
+               imp_format_name(f));
+    else if (rc > 0) {
+        size_t noted = items_noted(&set, &d);
+        printf("%s: %zu of %zu item%s exported as %s in full, %zu left out in whole or in part"
+               " (see above)\n", output, set.n - noted, set.n, set.n == 1 ? "" : "s",
+               imp_format_name(f), noted);
+    }
     bank_arena_free(a);
     return rc ? 1 : 0;
 }
@@ -1517,8 +1542,10 @@ static const struct cmd cmds[] = {
      "unchanged) is the same for --dry-run, which needs no database. A new 试题编号 makes\n"
      "version 1; an item whose content changed makes a new version (the old one is kept);\n"
      "an unchanged one is skipped. When the occupation + level has a blueprint, every\n"
-     "鉴定点代码 must be one of its 鉴定点 (theory; practical items: skills). Each import is\n"
-     "recorded with its report.\n"
+     "鉴定点代码 must be one of its 鉴定点 (theory; practical items: skills). An item with\n"
+     "the same normalized type, stem and options as an earlier one of the file, or as the\n"
+     "newest, not retired version of another 试题编号 in the bank, is rejected as a duplicate\n"
+     "(--dry-run checks the file only). Each import is recorded with its report.\n"
      "  --format F        the file's format (docs/BANK.md; a wrong one lists those known)\n"
      "  --dry-run         validate and summarise only\n"
      "  --skip-invalid    import the valid items, report the others\n"
@@ -1528,11 +1555,14 @@ static const struct cmd cmds[] = {
      "  --by NAME         who imports (default $USER, else \"cli\")\n"
      "export writes the newest version of every matching item (--format F: a format this\n"
      "build also writes); what a format cannot carry is left out with a message and exit\n"
-     "status 1.\n"
+     "status 1, and the summary counts the items exported in full and those left out in\n"
+     "whole or in part.\n"
      "  -o FILE           the output file (also --output FILE)\n"
      "edit saves the items of FILE as edits of the items with the same 试题编号: a draft that\n"
      "  no paper holds is updated in place; otherwise a new draft version is added (a version\n"
-     "  a paper holds never changes). Each item is saved on its own.\n"
+     "  a paper holds never changes). Each item is saved on its own. An image or attachment\n"
+     "  the text refers to as media:NAME that FILE does not carry is kept from the stored\n"
+     "  version (a name it does not have either is refused).\n"
      "filters (export, list): --occupation CODE, --level L, --status S, --type T\n"
      "  (single multi tf fill short essay composite practical, or 单选题 ...), --point CODE\n"
      "occupation add adds or updates an occupation of the national catalog; --levels and\n"
