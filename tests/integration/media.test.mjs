@@ -255,6 +255,15 @@ describe('editing an item with images', () => {
     await showsImages(k.children[0], [BLUE]);
   });
 
+  test('an image pasted into the edit (data:) is added next to the stored ones', async () => {
+    const it = await item(C);
+    const e = editable(it);
+    e.children[0].stem += `<img src="data:image/png;base64,${RED.toString('base64')}" alt="红">`;
+    const s = await save(e);
+    assert.equal(s.outcome, 'updated', 'version 2 of the composite is an undelivered draft');
+    await showsImages((await item(C)).children[0], [BLUE, RED]);
+  });
+
   test('a media:NAME the item does not have is refused and nothing is saved', async () => {
     const it = await item(S);
     const bad = editable(it);
