@@ -244,7 +244,8 @@ static int media_name_ok(const char *s, size_t n)
         uint32_t cp;
         int k = bank_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (!k || cp < 0x20 || char_dropped(cp)) return 0;
-        if (c == '/' || c == '\\' || c == '"' || c == '<' || c == '>') return 0;
+        /* ':' too: "media:javascript:…" is inert, but a name never needs a scheme in it */
+        if (c == '/' || c == '\\' || c == '"' || c == '<' || c == '>' || c == ':') return 0;
         if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
         i += (size_t)k;
     }

@@ -92,6 +92,8 @@ static const struct vec HOSTILE[] = {
     {"<img src=\"file:///etc/passwd\">", ""},
     {"<img src=\"media:../../etc/passwd\">", ""},
     {"<img src=\"media:a/b.png\">", ""},
+    {"<img src=\"media:javascript:alert(1)\">", ""},
+    {"<a href=\"media:javascript:x\">t</a>", "<a>t</a>"},
     {"<img src=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">", ""},
     {"<img dynsrc=\"javascript:alert(1)\" src=\"media:ok.png\">", "<img src=\"media:ok.png\">"},
     {"<a href=\"javascript:alert(1)\">click</a>", "<a>click</a>"},
