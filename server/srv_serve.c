@@ -69,6 +69,7 @@ struct http_pss {
     int import;                    /* 1 collecting, 2 queued, 3 replying */
     uint32_t slot;                 /* in S.https, while import */
     int over, refused;
+    int uploading;                 /* counted in S.uploading while its body arrives */
     char *in;
     size_t in_len, in_cap;
     char format[16], name[128];
@@ -84,6 +85,9 @@ struct http_pss {
 };
 
 #define HTTP_IMPORTS_MAX 64        /* imports and media requests waiting on a worker */
+#define UPLOADS_MAX 8              /* import bodies arriving at once (a slow client holds one) */
+#define IMPORTS_AT_ONCE 1          /* import jobs on the workers: an import is a long job */
+#define PASSWORD_CHECKS_MAX 2      /* staff logins being verified (Argon2id) at once */
 #define IMPORT_BYTES_MAX ((size_t)64 << 20)
 
 struct hconn { uint32_t gen; struct lws *wsi; struct http_pss *p; };
@@ -128,6 +132,7 @@ static struct server {
     srv_paper *papers;
     proct_buffer events;
     int sweep_inflight;
+    int uploading, imports_running, password_checks;
     int stopping;
 } S;
 
@@ -393,6 +398,7 @@ static void handle_result(srv_job *j)
         return;
     }
     if (j->kind == SRV_JOB_EVENTS) return;
+    if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks--;   /* also for a closed connection */
     if (j->http) {
         http_import_done(j);
         return;
@@ -511,6 +517,11 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
         send_error(c, m->id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
         return;
     }
+    /* A password check costs a worker ~0.1 s; a flood of them must not delay candidates. */
+    if (m->type == SRV_MSG_STAFF_LOGIN && S.password_checks >= PASSWORD_CHECKS_MAX) {
+        send_error(c, m->id, "busy", NULL, "too many sign-ins at once; retry in a moment");
+        return;
+    }
     static const enum srv_job_kind kinds[] = {
         [SRV_MSG_STAFF_LOGIN] = SRV_JOB_STAFF_LOGIN, [SRV_MSG_STAFF_RESUME] = SRV_JOB_STAFF_RESUME,
         [SRV_MSG_BANK_CATALOG] = SRV_JOB_BANK_CATALOG, [SRV_MSG_BANK_LIST] = SRV_JOB_BANK_LIST,
@@ -554,6 +565,7 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
     }
     j->text_len = j->text ? strlen(j->text) : 0;
     c->inflight++;
+    if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks++;
     enqueue(j);
 }
 
@@ -793,6 +805,10 @@ static void http_release(struct http_pss *p)
         S.https[p->slot].p = NULL;
         S.https[p->slot].gen++;
     }
+    if (p->uploading) {
+        p->uploading = 0;
+        S.uploading--;
+    }
     free(p->in);
     free(p->out);
     p->in = p->out = NULL;
@@ -831,21 +847,11 @@ static int http_slot(void)
     return -1;
 }
 
+/* The slot (and its handle) is taken only when the body is complete and the job queued,
+ * so uploads still arriving never hold up media requests. */
 static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
 {
-    int slot = http_slot();
     p->import = 1;
-    if (slot < 0) {
-        p->import = 0;
-        unsigned char buf[LWS_PRE + 256], *start = &buf[LWS_PRE], *pos = start, *end = &buf[sizeof buf - 1];
-        if (lws_add_http_common_headers(wsi, 503, "application/json", 0, &pos, end) ||
-            lws_finalize_write_http_header(wsi, start, &pos, end))
-            return 1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
-    p->slot = (uint32_t)slot;
-    S.https[slot].wsi = wsi;
-    S.https[slot].p = p;
     if (strcmp(uri, "/api/bank/import")) {
         http_refuse(wsi, p, 404, "not_found", "no such endpoint; POST /api/bank/import");
         return 0;
@@ -874,11 +880,21 @@ static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     v = lws_get_urlarg_by_name(wsi, "name=", arg, sizeof arg);
     snprintf(p->name, sizeof p->name, "%s", v && *v ? v : "upload");
     char cl[32] = "";
-    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(cl, NULL, 10) > IMPORT_BYTES_MAX) {
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        http_refuse(wsi, p, 411, "length_required", "send the file as the body with a Content-Length");
+        return 0;
+    }
+    if (strtoull(cl, NULL, 10) > IMPORT_BYTES_MAX) {
         http_refuse(wsi, p, 413, "too_large", "the file is larger than 64 MiB");
         return 0;
     }
+    if (S.uploading >= UPLOADS_MAX) {
+        http_refuse(wsi, p, 503, "busy", "too many uploads at once; retry in a moment");
+        return 0;
+    }
+    p->uploading = 1;
+    S.uploading++;
     p->staff_id = sid;
     p->roles = roles;
     return 0;
@@ -886,7 +902,7 @@ static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
 
 static int import_body(struct http_pss *p, const void *in, size_t len)
 {
-    if (p->refused || p->over) return 0;
+    if (p->refused || p->over || !len) return 0;   /* an empty body arrives as (NULL, 0) */
     if (p->in_len + len > IMPORT_BYTES_MAX) {
         p->over = 1;
         return 0;
@@ -908,19 +924,30 @@ static int import_body(struct http_pss *p, const void *in, size_t len)
 static void import_queue(struct lws *wsi, struct http_pss *p)
 {
     if (p->refused) return;
+    if (p->uploading) {
+        p->uploading = 0;
+        S.uploading--;
+    }
     if (p->over) {
         http_refuse(wsi, p, 413, "too_large", "the file is larger than 64 MiB");
         return;
     }
-    if (queue_full()) {
-        http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
+    int slot = http_slot();
+    if (queue_full() || slot < 0 || S.imports_running >= IMPORTS_AT_ONCE) {
+        http_refuse(wsi, p, 503, "busy", S.imports_running >= IMPORTS_AT_ONCE
+                    ? "another import is being processed; retry in a moment"
+                    : "the server is busy; retry in a moment");
         return;
     }
-    srv_job *j = job_new(SRV_JOB_BANK_IMPORT, ((uint64_t)p->slot << 32) | S.https[p->slot].gen, -1);
+    srv_job *j = job_new(SRV_JOB_BANK_IMPORT, ((uint64_t)slot << 32) | S.https[slot].gen, -1);
     if (!j) {
         http_refuse(wsi, p, 500, "internal", "out of memory");
         return;
     }
+    p->slot = (uint32_t)slot;
+    S.https[slot].wsi = wsi;
+    S.https[slot].p = p;
+    S.imports_running++;
     j->http = 1;
     j->staff_id = p->staff_id;
     j->roles = p->roles;
@@ -975,6 +1002,7 @@ static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
 
 static void http_import_done(srv_job *j)
 {
+    if (j->kind == SRV_JOB_BANK_IMPORT) S.imports_running--;   /* also when the client left */
     uint32_t slot = (uint32_t)(j->conn >> 32);
     if (slot >= HTTP_IMPORTS_MAX) return;
     struct hconn *h = &S.https[slot];
@@ -1051,18 +1079,24 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         if (p) http_release(p);   /* a connection closed before its request has no pss */
         break;
     case LWS_CALLBACK_HTTP: {
-        char uri[128];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI) > 0) {
+        char uri[1024];
+        int post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+        int got = lws_hdr_copy(wsi, uri, sizeof uri, post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+        if (got <= 0) {                    /* longer than any URI of ours */
+            if (lws_return_http_status(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, NULL)) return -1;
+            return lws_http_transaction_completed(wsi) ? -1 : 0;
+        }
+        if (post) {
             http_release(p);
             memset(p, 0, sizeof *p);
             return import_begin(wsi, p, uri);
         }
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && !strncmp(uri, "/media/", 7)) {
+        if (!strncmp(uri, "/media/", 7)) {
             http_release(p);
             memset(p, 0, sizeof *p);
             return media_begin(wsi, p, uri);
         }
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && strncmp(uri, "/healthz", 8)) {
+        if (strcmp(uri, "/healthz")) {
             if (lws_return_http_status(wsi, 404, NULL)) return -1;
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
