@@ -810,8 +810,38 @@ static int do_import(srv_db *db, srv_job *j)
     return rc;
 }
 
+/* The account as it is now, not as it was at login: a disabled account or a role taken
+ * away stops working at once, on open connections and for import tokens alike. */
+static const char SQL_STAFF_NOW[] = "SELECT roles, disabled FROM staff_user WHERE id = ?";
+
+static int authorize(srv_db *db, srv_job *j, int *allowed)
+{
+    char roles[160] = "", bad[64];
+    int64_t disabled = 1;
+    unsigned now = 0;
+    *allowed = 0;
+    int rc = srv_db_query(db, SQL_STAFF_NOW, "u", "si", j->staff_id, roles, sizeof roles, &disabled);
+    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_NOW);
+    srv_db_done(db, SQL_STAFF_NOW);
+    if (found < 0) return found;
+    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
+        return j->http ? http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled")
+                       : refuse(j, "unauthenticated", NULL, "this account is disabled; sign in again");
+    unsigned need = SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    if (j->kind == SRV_JOB_BANK_SAVE || j->kind == SRV_JOB_BANK_IMPORT) need = SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
+    if (j->kind == SRV_JOB_BANK_REVIEW) need = SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    if (!(now & need))
+        return j->http ? http_refuse(j, 403, "forbidden", "your roles do not allow imports")
+                       : refuse(j, "forbidden", NULL, "your roles do not allow this");
+    j->roles = now;
+    *allowed = 1;
+    return 0;
+}
+
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
+    int allowed, rc = authorize(db, j, &allowed);
+    if (rc || !allowed) return rc;
     switch (j->kind) {
     case SRV_JOB_BANK_CATALOG: return do_catalog(db, j);
     case SRV_JOB_BANK_LIST: return do_list(db, j);

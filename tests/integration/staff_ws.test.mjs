@@ -350,3 +350,29 @@ describe('POST /api/bank/import', () => {
     assert.equal(bad.status, 400);
   });
 });
+
+describe('an account changed while signed in', () => {
+  const login = `moved-${RUN}`;
+  const pw = join(tmpdir(), `kc-pw-${RUN}`);
+  const userAdd = (roles) => promisify(execFile)(cli.bin,
+    ['user', 'add', '--config', cli.config, '--login', login, '--name', '临时命题员', '--roles', roles, '--password-file', pw],
+    { timeout: 30000 });
+  after(() => { try { unlinkSync(pw); } catch { /* gone */ } });
+
+  test('loses a role at once on its open connection and for its import token', async () => {
+    writeFileSync(pw, 'moved-password-1\n');
+    await userAdd('author');
+    const { c, w } = await staff({ login, password: 'moved-password-1' });
+    const saved = await c.request({ type: 'bank_save', item: draft(`MV-${RUN}`) });
+    assert.equal(saved.type, 'bank_saved', JSON.stringify(saved));
+    await userAdd('reviewer');     // the author role is taken away
+    assertError(await c.request({ type: 'bank_save', item: draft(`MV2-${RUN}`) }), 'forbidden');
+    const list = await c.request({ type: 'bank_list', filters: {} });
+    assert.equal(list.type, 'bank_list', 'reading stays allowed for a reviewer');
+    const r = await fetch(`${env.url}/api/bank/import?format=csv&dry_run=1`, {
+      method: 'POST', headers: { Authorization: `Bearer ${w.token}` },
+      body: '题型,题干,选项A,选项B,答案\n单选题,一,甲,乙,A\n',
+    });
+    assert.equal(r.status, 403, 'the token still says author, the account no longer does');
+  });
+});
