@@ -142,7 +142,8 @@ typedef struct etable {
     size_t n, cap;
     int used[E_NCOLS];
     size_t max_chars;       /* the longest cell the format holds (characters); 0: no limit */
-    int left_out;
+    int left_out;           /* items left out in whole */
+    int partial;            /* items exported without some of their images */
     int oom;
 } etable;
 
@@ -416,9 +417,13 @@ static int build_table(etable *t, const bank_itemset *set)
     /* the columns the importer requires, and the id that keeps versions together */
     t->used[E_UID] = t->used[E_TYPE] = t->used[E_STEM] = t->used[E_ANSWER] = 1;
     for (size_t i = 0; i < set->n; i++) {
-        const bank_item *it = &set->items[i];
+        const bank_item *it;
         size_t mark = t->n;
-        int rc;
+        /* a data: URI carries an image; a media: reference without its file would dangle */
+        int rc = imp__item_drop_missing_images(&set->items[i], t->a, t->d, &it);
+        if (rc < 0) return -1;
+        if (rc > 0) { t->left_out++; continue; }
+        if (it != &set->items[i]) t->partial = 1;
         ecell *row = table_push(t);
         if (!row) return -1;
         rc = item_row(t, it, NULL, row);
@@ -482,7 +487,7 @@ int imp__export_csv(const bank_itemset *set, const char *path, bank_diag *d)
     imp__buf_free(&b);
     free(t.rows);
     if (rc || t.oom) return -1;
-    return t.left_out ? 1 : 0;
+    return t.left_out || t.partial ? 1 : 0;
 }
 
 /* ---- XLSX ---- */
@@ -539,7 +544,7 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, bank_diag *d)
     if (rc2) unlink(tmp);
     free(tmp);
     if (rc2) return -1;
-    return t.left_out ? 1 : 0;
+    return t.left_out || t.partial ? 1 : 0;
 }
 
 /* ---- dispatch ---- */

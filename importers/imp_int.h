@@ -139,6 +139,16 @@ const char *imp__points_fmt(int centi, char *buf, size_t len);    /* 150 -> "1.5
 /* Adds a media file to the item; 0, 1 when another file of that name differs, -1 OOM. */
 int imp__media_add(bank_item *it, bank_arena *a, const char *name, const unsigned char *data,
                    size_t len);
+/* Exports: a copy of it (and its sub-items) without the <img src="media:NAME"> it has no
+ * file for, each reported "UID: field: image NAME has no file; left out"; *out is it itself
+ * when nothing is missing. 0, 1 when a stem or option was only such an image (reported; the
+ * item is left out), -1 OOM. */
+int imp__item_drop_missing_images(const bank_item *it, bank_arena *a, bank_diag *d,
+                                  const bank_item **out);
+/* Orders the item's media by where its text first refers to them (stem, options, answer,
+ * explanation), as the sanitizer meets data: images: an importer that meets files in another
+ * order gives the same full hash. 0 or -1 OOM. */
+int imp__media_by_use(bank_item *it, bank_arena *a);
 char *imp__replace_all(const char *s, const char *from, const char *to, bank_arena *a);
 /* Length of a fill blank mark at s that is not {{N}} (a run of _ or ＿, （ ）, ( )), 0 if none. */
 size_t imp__blank_mark_len(const char *s);

@@ -41,14 +41,15 @@ static void qdiag(qctx *c, const char *field, const char *fmt, ...)
     c->bad++;
 }
 
-/* A file name usable as a media name: bytes that need URL escaping become '_'. */
+/* A file name usable as a media name: what a media name cannot hold (controls, / \ " < > :,
+ * "..") becomes '_'; anything else stays, so our own exports come back under their names. */
 static char *safe_name(const char *n, bank_arena *a)
 {
     char *s = bank_arena_strdup(a, n);
     if (!s) return NULL;
     for (unsigned char *p = (unsigned char *)s; *p; p++)
-        if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"' || *p == '<' ||
+            *p == '>' || *p == ':' || (*p == '.' && p[1] == '.'))
             *p = '_';
     return s;
 }

@@ -222,7 +222,12 @@ int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *
     const char *occ = NULL;
     int level = 0;
     for (size_t i = 0; i < set->n && !o.oom && !o.b.oom; i++) {
-        const bank_item *it = &set->items[i];
+        const bank_item *it;
+        /* a reference without its file would come back as an empty image */
+        int r = imp__item_drop_missing_images(&set->items[i], o.a, d, &it);
+        if (r < 0) { o.oom = 1; break; }
+        if (r > 0 || it != &set->items[i]) o.left_out = 1;
+        if (r > 0) continue;
         const char *io = it->occupation;
         /* occupation and level travel as the category "$course$/top/OCCUPATION/Ln" */
         int changed = i == 0 ? io != NULL

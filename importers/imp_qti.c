@@ -636,6 +636,8 @@ static void read_item(qi *q, xmlDoc *doc)
     xmlNode *fb = imp__xml_child(root, "modalFeedback");
     if (fb) it->explanation = html_of(q, fb->children);
     if (q->bad || q->oom) return;
+    /* the choices are read before the stem; the files go in the order the text uses them */
+    if (imp__media_by_use(it, q->a)) { q->oom = 1; return; }
     if (bank_item_prepare(it, BANK_TEXT_HTML, q->a, NULL)) { q->oom = 1; return; }
     if (bank_item_validate(it, q->d)) return;
     if (bank_item_finalize(it, q->a)) { q->oom = 1; return; }

@@ -385,7 +385,12 @@ int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d)
                         "<organizations/>\n<resources>\n");
     int rc = 0;
     for (size_t i = 0; i < set->n && !rc; i++) {
-        const bank_item *it = &set->items[i];
+        const bank_item *it;
+        /* every file the item XML refers to is in the package: a reference without one is dropped */
+        int dr = imp__item_drop_missing_images(&set->items[i], o.a, d, &it);
+        if (dr < 0) { rc = -1; break; }
+        if (dr > 0 || it != &set->items[i]) o.left_out = 1;
+        if (dr > 0) continue;
         imp_buf b = {0};
         o.media_dir = bank_arena_printf(o.a, "i%zu/", i + 1);
         if (!o.media_dir) { rc = -1; break; }

@@ -860,3 +860,7 @@ Test(csv, demo_blueprints_are_clean)
         cr_assert_geq(points, 10, "%s", files[i]);
     }
 }
+
+/* Images travel as data: URIs in stems, options and sub-items. */
+Test(csv, images_round_trip) { kc_image_round_trip(IMP_CSV, "csv", 1, 0); }
+Test(csv, missing_image_is_reported_and_left_out) { kc_missing_image_export(IMP_CSV, "csv", 1); }

@@ -494,3 +494,7 @@ Test(qti, ten_megabyte_item_is_refused_quickly)
 /* The demo bank (every type the CSV template has) through this format and back: each item
  * either comes back the same or was reported as left out. */
 Test(qti, demo_bank_round_trip) { kc_demo_round_trip(IMP_QTI, "zip", KC_SAME_RATIO | KC_SAME_DIFFICULTY | KC_SAME_TAGS); }
+
+/* Every image an item refers to (stem, option) is in the package; QTI has no composite. */
+Test(qti, images_round_trip) { kc_image_round_trip(IMP_QTI, "zip", 0, 1); }
+Test(qti, missing_image_is_reported_and_left_out) { kc_missing_image_export(IMP_QTI, "zip", 0); }
