@@ -468,6 +468,9 @@ static int apply_defaults(bank_item *it, const char *occupation, int level)
     return changed;
 }
 
+static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a, bank_diag *d,
+                      int *added);
+
 int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                      bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
 {
@@ -494,7 +497,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (b < 0 || c < 0 || u < 0) rc = -1;
         else refused += b + c + u;
     }
-    if (!rc && refused) rc = BANK_EREFUSED;
+    /* the media check below needs each item's stored version: it runs on, writing nothing */
     bank_arena *tmp = bank_arena_new(0);
     if (!tmp && !rc) rc = bank__err(err, errlen, "item", "out of memory");
     for (size_t i = 0; i < s->n && !rc; i++) {
@@ -514,7 +517,16 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
                 changed |= apply_defaults(&kids[k], cp.occupation, cp.level);
             cp.children = kids;
         }
-        if (changed && bank_item_finalize(&cp, tmp)) {
+        uint64_t id;
+        newest_row old;
+        int f = newest(&x, it->uid, 0, &old);
+        if (f < 0) { rc = -1; break; }
+        /* A file that names media:NAME without its bytes (an edited export) keeps the
+         * stored version's file of that name, as an edit does; other names are refused. */
+        int added = 0, b = borrow_all(&x, &cp, f ? old.id : 0, tmp, d, &added);
+        if (b < 0) { rc = -1; break; }
+        if (b || refused) { refused += b; continue; }   /* report every item; write none */
+        if ((changed || added) && bank_item_finalize(&cp, tmp)) {
             rc = bank__err(err, errlen, "item", "out of memory");
             break;
         }
@@ -525,10 +537,6 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
             .actor = o->actor,
             .file = o->import_file ? o->import_file : it->file,
         };
-        uint64_t id;
-        newest_row old;
-        int f = newest(&x, it->uid, 0, &old);
-        if (f < 0) { rc = -1; break; }
         if (f) {
             if (memcmp(it->full_hash, old.hash, 32) == 0) { r.unchanged++; continue; }
         }
@@ -540,6 +548,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (f) r.versions++;
         else r.inserted++;
     }
+    if (!rc && refused) rc = BANK_EREFUSED;
     bank_arena_free(tmp);
     rc = finish(db, &x, rc, err, errlen);
     if (!rc && rep) *rep = r;
