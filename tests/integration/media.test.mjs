@@ -277,6 +277,44 @@ describe('editing an item with images', () => {
     assert.equal(after.version, 2);
     await showsImages(after, [RED, GREEN]);
   });
+
+  // A CSV row of the item as an export edited by hand keeps it: media:NAME, no bytes.
+  const cell = (v) => `"${String(v ?? '').replaceAll('"', '""')}"`;
+  const importRow = async (e, tag) => {
+    const o = e.options || [];
+    const file = join(tmpdir(), `media-reimport-${RUN}-${tag}.csv`);
+    writeFileSync(file, '试题编号,题型,题干,选项A,选项B,选项C,选项D,答案,分值\n' +
+      [e.uid, '单选题', e.stem, o[0], o[1], o[2], o[3], e.answer, e.points].map(cell).join(',') + '\n');
+    try {
+      return await promisify(execFile)(env.bin, ['--config', env.config, 'bank', 'import', '--format', 'csv',
+        '--by', 'e2e', file], { timeout: 30000 });
+    } finally {
+      unlinkSync(file);
+    }
+  };
+
+  test('an import that keeps media:NAME without the bytes takes the stored images', async () => {
+    const it = await item(S);
+    const e = editable(it);
+    assert.match(e.stem, /media:/);
+    const r = await importRow({ ...e, stem: e.stem.replace('填充颜色', '填充的颜色') }, 'ok');
+    assert.match(r.stdout, /0 new, 1 new versions, 0 unchanged/, r.stdout);
+    const back = await item(S);
+    assert.equal(back.version, it.version + 1);
+    assert.match(back.stem, /填充的颜色/);
+    await showsImages(back, [RED, GREEN]);
+  });
+
+  test('an import naming a media:NAME the stored item does not have is refused', async () => {
+    const it = await item(S);
+    const e = editable(it);
+    await assert.rejects(importRow({ ...e, stem: `${e.stem}<img src="media:bogus.png">` }, 'bad'), (err) => {
+      assert.match(err.stderr, /media-reimport-[^:]*-bad\.csv:2: 题干: image media:bogus\.png is not part of this item/, err.stderr);
+      return true;
+    });
+    const after = await item(S);
+    assert.equal(after.version, it.version, 'nothing was imported');
+  });
 });
 
 // A URL signed by the server's own key, through the CLI (kaochang media url).
