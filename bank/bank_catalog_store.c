@@ -33,20 +33,6 @@ static const char SQL_BP_NODES[] =
     "SELECT id, parent_id, depth, kind, code, name, weight_centi, importance"
     " FROM blueprint_node WHERE blueprint_id = ? ORDER BY position";
 
-static int tx_end(MYSQL *db, int rc, char *err, size_t errlen)
-{
-    if (rc) {
-        mysql_rollback(db);
-        return rc;
-    }
-    if (mysql_query(db, "COMMIT")) {
-        bank__err(err, errlen, "commit", mysql_error(db));
-        mysql_rollback(db);
-        return -1;
-    }
-    return 0;
-}
-
 int bank_occupation_upsert(MYSQL *db, const bank_occupation *o, char *err, size_t errlen)
 {
     if (err && errlen) *err = 0;
@@ -88,7 +74,7 @@ int bank_occupation_upsert(MYSQL *db, const bank_occupation *o, char *err, size_
     bank__st_close(&up);
     bank__st_close(&drop);
     bank__st_close(&add);
-    return tx_end(db, rc, err, errlen);
+    return bank__tx_end(db, rc, err, errlen);
 }
 
 int bank_occupation_list(MYSQL *db, bank_arena *a, bank_occupation **out, size_t *n,
@@ -205,7 +191,7 @@ out:
     bank__st_close(&up);
     bank__st_close(&clr);
     bank__st_close(&node);
-    return tx_end(db, rc, err, errlen);
+    return bank__tx_end(db, rc, err, errlen);
 }
 
 int bank_blueprint_load(MYSQL *db, const char *occupation, int level, enum bank_part part,

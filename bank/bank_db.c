@@ -173,3 +173,17 @@ void bank__st_close(bank__st *s)
     for (int i = 0; i < s->ncols; i++) free(s->buf[i]);
     memset(s, 0, sizeof *s);
 }
+
+int bank__tx_end(MYSQL *db, int rc, char *err, size_t errlen)
+{
+    if (rc) {
+        mysql_rollback(db);
+        return rc;
+    }
+    if (mysql_query(db, "COMMIT")) {
+        bank__err(err, errlen, "commit", mysql_error(db));
+        mysql_rollback(db);
+        return -1;
+    }
+    return 0;
+}

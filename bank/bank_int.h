@@ -46,6 +46,9 @@ void bank__st_close(bank__st *s);
 
 /* err = "what: message" (err may be NULL). Returns -1. */
 int bank__err(char *err, size_t errlen, const char *what, const char *msg);
+/* Ends a transaction: rolls back when rc is not 0 (and returns it), else commits; a failed
+ * COMMIT is rolled back and reported in err (-1). */
+int bank__tx_end(MYSQL *db, int rc, char *err, size_t errlen);
 
 /* A growable byte buffer (malloc) for text built piece by piece; NUL-terminated once anything
  * was added (add "" to start it empty). Errors are sticky: after an allocation fails nothing

@@ -92,14 +92,5 @@ out:
     bank__st_close(&find);
     bank__st_close(&set);
     bank__st_close(&log);
-    if (rc) {
-        mysql_rollback(db);
-        return rc;
-    }
-    if (mysql_query(db, "COMMIT")) {
-        bank__err(err, errlen, "commit", mysql_error(db));
-        mysql_rollback(db);
-        return -1;
-    }
-    return 0;
+    return bank__tx_end(db, rc, err, errlen);
 }

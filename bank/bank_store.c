@@ -433,16 +433,7 @@ static int finish(MYSQL *db, stmts *x, int rc, char *err, size_t errlen)
         rc = -1;
     }
     stmts_close(x);
-    if (rc) {
-        mysql_rollback(db);
-        return rc;
-    }
-    if (mysql_query(db, "COMMIT")) {
-        bank__err(err, errlen, "commit", mysql_error(db));
-        mysql_rollback(db);
-        return -1;
-    }
-    return 0;
+    return bank__tx_end(db, rc, err, errlen);
 }
 
 static int begin(MYSQL *db, stmts *x, char *err, size_t errlen)
