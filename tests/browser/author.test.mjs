@@ -7,28 +7,13 @@
 //   cd tests && KC_URL=http://127.0.0.1:PORT node --test browser/author.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { openPage, tid, waitText } from '../lib/browser.mjs';
 import { KcClient, requireEnv } from '../lib/kc.mjs';
 
 const env = requireEnv('KC_URL');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const tid = (id) => `[data-testid="${id}"]`;
 const STAFF = { login: 'chief', password: 'chief-password-1' };
 const UID = `BR-${Date.now().toString(36)}`;
 const STEM = `浏览器审核题 ${UID}：HTTP 的默认端口是？`;
-
-async function waitText(page, testid, want, timeout = 10000) {
-  try {
-    await page.waitForFunction(([sel, w]) => {
-      const e = document.querySelector(sel);
-      return !!e && e.offsetParent !== null && e.textContent.includes(w);
-    }, [tid(testid), want], { timeout });
-  } catch (e) {
-    const got = await page.locator(tid(testid)).first().textContent().catch(() => '(missing)');
-    throw new Error(`${testid}: waited ${timeout} ms for "${want}", it shows "${got}"`, { cause: e });
-  }
-}
 
 test('a reviewer finds, previews and approves an item, then imports CSV files', { timeout: 120000 }, async (t) => {
   // The draft to review, made by the same account over the WebSocket.
@@ -43,20 +28,7 @@ test('a reviewer finds, previews and approves an item, then imports CSV files', 
   assert.equal(saved.type, 'bank_saved', JSON.stringify(saved));
   await ws.close();
 
-  const browser = await chromium.launch({ executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS });
-  t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
-    });
-  });
+  const { page, problems } = await openPage(t);
 
   // From the candidate login page to the staff login.
   await page.goto(`${env.url}/`);

@@ -7,55 +7,19 @@
 //   cd tests && KC_URL=http://127.0.0.1:PORT KC_FIXTURES=fixtures node --test browser/
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { openPage, tid, waitText } from '../lib/browser.mjs';
 import { candidates, requireEnv, thinKeys } from '../lib/kc.mjs';
 
 const env = requireEnv('KC_URL');
 const keys = thinKeys(env.fixtures);
 const me = candidates(env.fixtures, 'candidates.csv').find((c) => c.ticket === '2026110002');
 const SCREENSHOT = '/tmp/kaochang-exam.png';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const tid = (id) => `[data-testid="${id}"]`;
-
-// Waits until the element's text contains `text` (playwright-core has no expect()).
-async function waitText(page, testid, text, timeout = 10000) {
-  try {
-    await page.waitForFunction(([sel, want]) => {
-      const el = document.querySelector(sel);
-      return !!el && el.offsetParent !== null && el.textContent.includes(want);
-    }, [tid(testid), text], { timeout });
-  } catch (e) {
-    const got = await page.locator(tid(testid)).first().textContent().catch(() => '(missing)');
-    throw new Error(`${testid}: waited ${timeout} ms for text "${text}", it shows "${got}"`, { cause: e });
-  }
-}
 const text = async (page, testid) => ((await page.locator(tid(testid)).textContent()) || '').trim();
 
 test('candidate 2026110002 takes THIN in the browser: login, answer, reload, submit', { timeout: 120000 }, async (t) => {
   assert.ok(me, 'fixture candidate 2026110002');
-  const browser = await chromium.launch({
-    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ARGS,
-  });
-  t.after(() => browser.close());
-  // A fresh context: new profile, empty storage.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
-    });
-  });
+  // A fresh profile: new storage, nothing remembered.
+  const { page, problems } = await openPage(t, { width: 1280, height: 860 });
   const noProblems = (where) => assert.deepEqual(problems, [], `no console errors, page errors or CSP violations (${where})`);
 
   // ---- login screen, Chinese first ----

@@ -4,27 +4,12 @@
 // answer and a case study, reloads (every answer must come back), and submits: 27.5.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { openPage, tid, waitText } from '../lib/browser.mjs';
 import { candidates, requireEnv } from '../lib/kc.mjs';
 
 const env = requireEnv('KC_URL');
 const me = candidates(env.fixtures, 'candidates-types.csv').find((c) => c.ticket === '2026120003');
 const SCREENSHOT = '/tmp/kaochang-types.png';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const tid = (id) => `[data-testid="${id}"]`;
-
-async function waitText(page, testid, want, timeout = 10000) {
-  try {
-    await page.waitForFunction(([sel, w]) => {
-      const el = document.querySelector(sel);
-      return !!el && el.offsetParent !== null && el.textContent.includes(w);
-    }, [tid(testid), want], { timeout });
-  } catch (e) {
-    const got = await page.locator(tid(testid)).first().textContent().catch(() => '(missing)');
-    throw new Error(`${testid}: waited ${timeout} ms for "${want}", it shows "${got}"`, { cause: e });
-  }
-}
 
 async function goTo(page, no) {
   await page.click(tid(`nav-${no}`));
@@ -33,18 +18,7 @@ async function goTo(page, no) {
 
 test('candidate 2026120003 answers every item type in the browser', { timeout: 120000 }, async (t) => {
   assert.ok(me, 'fixture candidate 2026120003');
-  const browser = await chromium.launch({ executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS });
-  t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective}`));
-  });
+  const { page, problems } = await openPage(t);
 
   await page.goto(`${env.url}/`);
   await page.fill(tid('login-ticket'), me.ticket);
