@@ -480,4 +480,186 @@ typedef struct bank_health {
 int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_part part,
                         bank_arena *a, bank_health *h, char *err, size_t errlen);
 
+/* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
+ * A template (组卷方案) says what a paper consists of; a plan is a template checked against
+ * a pool of approved items (and for 按鉴定点组卷 the blueprint), with the quotas it draws by;
+ * a paper (bank_paper) is one generated instance: items in the order shown, with the
+ * option order of each. Everything here is pure computation (no DB) except the loaders. */
+
+/* Deterministic random numbers (xoshiro256**, seeded by splitmix64): the same seed gives
+ * the same sequence on every machine, so a stored seed regenerates a paper. */
+typedef struct bank_rng { uint64_t s[4]; } bank_rng;
+void bank_rng_seed(bank_rng *r, uint64_t seed);
+uint64_t bank_rng_next(bank_rng *r);
+uint32_t bank_rng_below(bank_rng *r, uint32_t n);       /* uniform in [0, n), n > 0 */
+void bank_rng_shuffle_u32(bank_rng *r, uint32_t *v, size_t n);
+/* A seed derived from a session seed and a number (attempt id, form number): splitmix64. */
+uint64_t bank_seed_derive(uint64_t seed, uint64_t n);
+
+enum bank_tpl_mode {
+    BANK_TPL_BLUEPRINT = 1,     /* 按鉴定点组卷: per 鉴定范围 by 鉴定比重, X/Y/Z mix */
+    BANK_TPL_TYPE,              /* 按题型组卷: type, count and filters per section */
+    BANK_TPL_FIXED,             /* 固定卷: items picked by hand, in order */
+};
+const char *bank_tpl_mode_name(enum bank_tpl_mode m);  /* "blueprint", "type", "fixed" */
+
+typedef struct bank_tpl_section {
+    const char *title;          /* "一、单项选择题" */
+    enum bank_item_type type;
+    int count;                  /* items; fixed: n_fixed */
+    int points_centi;           /* points per item x 100 */
+    int dmin, dmax;             /* difficulty 1..5 the items must have (0, 0: any) */
+    int n_scope;                /* blueprint node codes (ranges or points) items must come */
+    const char **scope;         /* from; 0 = anywhere (blueprint mode: the whole blueprint) */
+    int n_tags;                 /* tags an item must all carry */
+    const char **tags;
+    int n_fixed;                /* fixed mode: item uids in the order of the paper */
+    const char **fixed;
+    const int *fixed_points;    /* fixed: points x 100 per item, 0 = points_centi (when that is
+                                   0 too: the item's own points); NULL = all points_centi */
+    int line;                   /* where the section starts in the file, for messages */
+} bank_tpl_section;
+
+typedef struct bank_tpl {
+    const char *code;
+    const char *title;
+    const char *occupation;     /* N-NN-NN-NN; required for blueprint mode */
+    int level;                  /* 1..5; required for blueprint mode */
+    enum bank_part part;        /* theory (default) or skills */
+    enum bank_tpl_mode mode;
+    int total_centi;            /* the sections must add up to exactly this */
+    int diff_target_centi;      /* the paper's mean difficulty (points-weighted) x 100, 0 = none */
+    int diff_tol_centi;         /* tolerance x 100 (default 30 = ±0.3) */
+    int x_min_pct, y_max_pct, z_max_pct;    /* blueprint mode: 80, 15, 5 by default */
+    int exposure_cap_pct;       /* at most this share of a session's papers holds any one item; 100 = none */
+    int shuffle_items;          /* shuffle items within sections (default 1; fixed: 0) */
+    int shuffle_options;        /* shuffle options unless the item pins them (default 1) */
+    int n_sections;
+    bank_tpl_section *sections;
+    const char *file;           /* display name for messages */
+} bank_tpl;
+
+/* Parses a template file (JSON, docs/PAPERS.md) into t, strings in a. Every problem is a
+ * diag line "FILE:LINE: FIELD: reason" (FIELD like sections[2].count). Returns the number
+ * of problems (0 = valid), -1 on OOM. Checks the shape and that the sections add up to the
+ * total; bank_plan_make checks it against the bank. */
+int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a, bank_tpl *t,
+                   bank_diag *d);
+/* The template as canonical JSON (every default written out), in a; bank_tpl_parse reads it
+ * back to the same template. */
+char *bank_tpl_format(const bank_tpl *t, bank_arena *a);
+
+/* What assembly needs to know of one item version. */
+typedef struct bank_pool_child {
+    uint64_t id;
+    int n_options;              /* single/multi, else 0 */
+    int pin_options;
+} bank_pool_child;
+typedef struct bank_pool_item {
+    uint64_t id;                /* item.id of the version */
+    const char *uid;
+    enum bank_item_type type;
+    int difficulty;             /* 1..5, 0 = not given */
+    const char *point_code;     /* 鉴定点代码 or NULL */
+    int points_centi;           /* the item's own points (a template sets the paper's) */
+    int n_options;
+    int pin_options;
+    int time_minutes;           /* practical tasks */
+    int n_tags;
+    const char **tags;
+    int n_children;             /* composite: its sub-items in order */
+    bank_pool_child *children;
+} bank_pool_item;
+typedef struct bank_pool {
+    bank_arena *arena;
+    bank_pool_item *items;
+    size_t n, cap;
+} bank_pool;
+void bank_pool_init(bank_pool *p, bank_arena *a);
+bank_pool_item *bank_pool_push(bank_pool *p);           /* zeroed; NULL on OOM */
+/* Appends the newest approved version of every top-level item of occupation + level (NULL /
+ * 0: any) with its sub-items, ordered by uid; with ids (n_ids > 0) exactly those versions
+ * (a stored pool, for regenerating), whatever their status now. */
+int bank_pool_load(MYSQL *db, const char *occupation, int level, const uint64_t *ids,
+                   size_t n_ids, bank_pool *p, char *err, size_t errlen);
+
+/* One item of a generated paper. */
+typedef struct bank_paper_child {
+    uint64_t id;
+    char perm[BANK_MAX_OPTIONS + 1];
+} bank_paper_child;
+typedef struct bank_paper_item {
+    uint32_t pool;              /* index into the pool */
+    uint64_t id;
+    int section;                /* index into the template's sections */
+    int points_centi;
+    /* The option order shown: perm[k] is the original key shown as 'A' + k ("CADB": the
+     * candidate's A is the item's C). "" when the item has no options. */
+    char perm[BANK_MAX_OPTIONS + 1];
+    int n_children;
+    bank_paper_child *children;
+} bank_paper_item;
+typedef struct bank_paper {
+    uint64_t seed;
+    int n;
+    bank_paper_item *items;     /* in the order shown; sections in template order */
+    int total_centi;
+} bank_paper;
+
+/* How often each pool item is on a session's papers so far, and the most papers one item
+ * may be on (0 = no limit). count has one entry per pool item; generation adds to it. */
+typedef struct bank_exposure {
+    uint32_t *count;
+    uint32_t limit;
+} bank_exposure;
+/* floor(cap_pct x papers / 100), at least 1; 0 when cap_pct >= 100. */
+uint32_t bank_exposure_limit(int cap_pct, int papers);
+
+typedef struct bank_plan bank_plan;
+/* Checks t against the pool (bp: the blueprint, required for blueprint mode, else may be
+ * NULL) for a session of n_papers papers (0: judge the exposure cap per paper only), and
+ * prepares the quotas. Every rule that cannot be met is one diag line naming the rule and
+ * the shortfall, e.g. "一、单项选择题: 鉴定范围 A-01-02 (网络设备) needs 3 items, the
+ * approved bank has 1 (short by 2)". Returns the number of problems (0: feasible, *out set;
+ * it lives in a), -1 on OOM. */
+int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool *pool,
+                   int n_papers, bank_arena *a, bank_plan **out, bank_diag *d);
+const bank_tpl *bank_plan_tpl(const bank_plan *p);
+const bank_pool *bank_plan_pool(const bank_plan *p);
+/* Generates one paper from seed (the same seed, pool and exposure counts give the same
+ * paper), honouring e (may be NULL) and adding the paper to it. 0, -1 on OOM, -2 when no
+ * paper satisfying every rule was found (reason in why). */
+int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, bank_arena *a,
+                       bank_paper *out, char *why, size_t whylen);
+/* A new order of a paper (a parallel form handed to one candidate): the same items, shuffled
+ * within sections and their options shuffled, as the template says, from seed. */
+int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, bank_arena *a,
+                       bank_paper *out);
+/* Checks a paper against every rule of the plan (counts, points, total, quotas per
+ * 鉴定范围, X/Y/Z, difficulty, filters, no item twice, permutations valid and pinned options
+ * in place). One diag line per broken rule; returns their number. */
+int bank_plan_check(const bank_plan *p, const bank_paper *paper, bank_diag *d);
+/* 1 when two papers show the same items in the same order with the same option orders. */
+int bank_paper_same(const bank_paper *a, const bank_paper *b);
+
+/* Stored form of a paper's items: [{"i":ID,"p":POINTS_CENTI,"s":SECTION,"o":"CADB",
+ * "c":[[ID,"BA"],...]},...] ("o" and "c" only when present). */
+char *bank_paper_to_json(const bank_paper *p, bank_arena *a);
+/* Reads it back (pool indices are left 0 unless pool is given, then looked up by id;
+ * an id not in the pool is an error). 0 or -1 with a reason in why. */
+int bank_paper_from_json(const char *json, const bank_pool *pool, bank_arena *a,
+                         bank_paper *out, char *why, size_t whylen);
+
+/* Maps a stored response (as the candidate saw the options) back to the item's own keys:
+ * single/multi letters through perm (multi sorted again); anything else unchanged. 0, or -1
+ * when a letter is outside perm. */
+int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char *in, char *out,
+                            size_t outlen);
+
+/* The equivalence report of parallel forms: per 鉴定范围 node (blueprint mode, every depth)
+ * and per type, each form's points and expected (points-weighted mean) difficulty, and the
+ * item overlap of every pair of forms. Plain text in a, for the CLI and the staff page. */
+char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank_paper *forms,
+                        int n, bank_arena *a);
+
 #endif
