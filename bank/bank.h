@@ -480,6 +480,9 @@ typedef struct bank_health {
 int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_part part,
                         bank_arena *a, bank_health *h, char *err, size_t errlen);
 
+/* ---- practical part (技能考核): tasks, stations (工位) and time slots ---- */
+/* (declarations of bank_practical.c go here) */
+
 /* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
  * A template (组卷方案) says what a paper consists of; a plan is a template checked against
  * a pool of approved items (and for 按鉴定点组卷 the blueprint), with the quotas it draws by;
