@@ -577,6 +577,8 @@ typedef struct bank_pool {
     bank_arena *arena;
     bank_pool_item *items;
     size_t n, cap;
+    uint32_t *by_id;            /* indices sorted by id: built by the first bank_paper_from_json
+                                   with this pool (not thread-safe then), dropped by push */
 } bank_pool;
 void bank_pool_init(bank_pool *p, bank_arena *a);
 bank_pool_item *bank_pool_push(bank_pool *p);           /* zeroed; NULL on OOM */
@@ -618,6 +620,8 @@ typedef struct bank_exposure {
 /* floor(cap_pct x papers / 100), at least 1; 0 when cap_pct >= 100. */
 uint32_t bank_exposure_limit(int cap_pct, int papers);
 
+/* A plan owns scratch space for generation: one plan generates one paper at a time (use a
+ * plan per thread). */
 typedef struct bank_plan bank_plan;
 /* Checks t against the pool (bp: the blueprint, required for blueprint mode, else may be
  * NULL) for a session of n_papers papers (0: judge the exposure cap per paper only), and
