@@ -15,7 +15,8 @@
     " i.content_hash, i.full_hash, i.status, i.spec, i.occupation_code, i.level, i.tags," \
     " i.author, i.created_by, CAST(UNIX_TIMESTAMP(i.created_at) * 1000 AS SIGNED)," \
     " i.status_by, CAST(UNIX_TIMESTAMP(i.status_at) * 1000 AS SIGNED)," \
-    " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = i.id), i.import_file, i.import_line"
+    " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = i.id)" \
+    " OR EXISTS (SELECT 1 FROM paper_build_item b WHERE b.item_id = i.id), i.import_file, i.import_line"
 enum {
     C_ID, C_UID, C_VERSION, C_TYPE, C_STEM, C_OPTIONS, C_PIN, C_ANSWER, C_POLICY, C_POINTS,
     C_DIFF, C_POINT, C_EXPL, C_SOURCE, C_CHASH, C_FHASH, C_STATUS, C_SPEC, C_OCC, C_LEVEL,

@@ -37,7 +37,8 @@ static const char SQL_UPDATE[] =
     " source = ?, content_hash = ?, full_hash = ?, spec = ?, occupation_code = ?, level = ?,"
     " tags = ?, author = ?, created_by = ?, created_at = UTC_TIMESTAMP(3) WHERE id = ?"
     /* re-checked under the row lock: 0 rows means it was delivered or moved on */
-    " AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM paper_item WHERE item_id = ?)";
+    " AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM paper_item WHERE item_id = ?)"
+    " AND NOT EXISTS (SELECT 1 FROM paper_build_item WHERE paper_build_item.item_id = item.id)";
 static const char SQL_MEDIA[] =
     "INSERT IGNORE INTO media (sha256, mime, size, bytes) VALUES (?, ?, ?, ?)";
 static const char SQL_ITEM_MEDIA[] = "INSERT INTO item_media (item_id, name, sha256) VALUES (?, ?, ?)";
@@ -53,7 +54,11 @@ static const char SQL_POINT[] =
 static const char SQL_UID_AS_SUB[] =
     "SELECT p.uid FROM item c JOIN item p ON p.id = c.parent_id WHERE c.uid = ? LIMIT 1";
 static const char SQL_UID_AS_TOP[] = "SELECT 1 FROM item WHERE uid = ? AND parent_id IS NULL LIMIT 1";
-static const char SQL_DELIVERED[] = "SELECT COUNT(*) FROM paper_item WHERE item_id = ?";
+/* Held by a fixed paper, or in the pool of a prepared session (its papers are regenerated
+ * from that pool). */
+static const char SQL_DELIVERED[] =
+    "SELECT (SELECT COUNT(*) FROM paper_item WHERE item_id = ?) +"
+    " (SELECT COUNT(*) FROM paper_build_item WHERE item_id = ?)";
 static const char SQL_DROP_CHILD_MEDIA[] =
     "DELETE im FROM item_media im JOIN item c ON c.id = im.item_id WHERE c.parent_id = ?";
 static const char SQL_DROP_CHILDREN[] = "DELETE FROM item WHERE parent_id = ?";
@@ -548,7 +553,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
 
 static int delivered(stmts *x, uint64_t id)
 {
-    if (bank__st_exec(&x->delivered, "u", id)) return fail(x, &x->delivered, "paper lookup");
+    if (bank__st_exec(&x->delivered, "uu", id, id)) return fail(x, &x->delivered, "paper lookup");
     int f = bank__st_fetch(&x->delivered);
     int64_t n = f == 1 ? bank__st_int(&x->delivered, 0) : 0;
     bank__st_free_result(&x->delivered);
@@ -560,7 +565,7 @@ int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen)
 {
     bank__st s;
     int rc = -1;
-    if (!bank__st_prepare(&s, db, SQL_DELIVERED) && !bank__st_exec(&s, "u", item_id)) {
+    if (!bank__st_prepare(&s, db, SQL_DELIVERED) && !bank__st_exec(&s, "uu", item_id, item_id)) {
         int f = bank__st_fetch(&s);
         if (f >= 0) rc = f == 1 && bank__st_int(&s, 0) > 0;
     }

@@ -47,6 +47,7 @@ typedef struct srv_config {
     int max_message;          /* bytes */
     int max_connections;
     int answer_batch;         /* max answers per transaction */
+    int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
     /* [db] */
     char db_host[256];

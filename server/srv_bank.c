@@ -275,6 +275,7 @@ static const char SQL_ITEM_CHILDREN[] = ITEM_COLS "WHERE parent_id = ? ORDER BY 
 static const char SQL_VERSIONS[] =
     "SELECT i.id, i.version, i.status, i.created_at, i.created_by, i.import_file,"
     " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = i.id)"
+    " OR EXISTS (SELECT 1 FROM paper_build_item b WHERE b.item_id = i.id)"
     " FROM item i WHERE i.uid = ? AND i.parent_id IS NULL ORDER BY i.version DESC";
 static const char SQL_REVIEWS[] =
     "SELECT i.version, r.action, r.from_status, r.to_status, r.actor, r.comment, r.at"

@@ -1,11 +1,14 @@
 /* The kaochang command line: one binary, subcommands. Global options (config and
  * database) may appear anywhere; each subcommand documents its own flags in --help. */
 #include "srv_int.h"
+
+#include <openssl/rand.h>
 #include "../importers/imp.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,6 +47,7 @@ struct cmd {
     const char *name;
     int (*run)(srv_config *cfg, int argc, char **argv);
     const char *help;
+    const char *more;       /* help of subcommands kept with their code, or NULL */
 };
 
 /* ---- small helpers ---- */
@@ -214,6 +218,7 @@ static int paper_grow(uint64_t **ids, int64_t **pts, char (**types)[17], size_t 
 
 static int cmd_paper(srv_config *cfg, int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "template")) return srv__cli_template(cfg, argc - 1, argv + 1);
     const char *code = NULL, *title = NULL, *section = NULL, *points = NULL, *items = NULL;
     int all = 0;
     struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
@@ -224,7 +229,7 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     int npos, rc = parse_opts("paper", opts, argc, argv, pos, 1, &npos);
     if (rc) return rc;
     if (npos != 1 || strcmp(pos[0], "create")) {
-        fprintf(stderr, "kaochang paper: expected \"create\" (see kaochang paper --help)\n");
+        fprintf(stderr, "kaochang paper: expected \"create\" or \"template\" (see kaochang paper --help)\n");
         return 2;
     }
     if (!code || !title || (!all == !items)) {
@@ -329,8 +334,10 @@ out:
 /* ---- session create / add-candidates ---- */
 
 static const char SQL_SESSION_ADD[] =
-    "INSERT INTO exam_session (code, title, paper_id, opens_at, closes_at, duration_s, show_score)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO exam_session (code, title, paper_id, template_id, opens_at, closes_at, duration_s,"
+    " show_score, forms, seed, exposure_cap_pct, shuffle, seat_columns)"
+    " VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, ?, ?, NULLIF(?, 0), NULLIF(?, -1), ?)";
+static const char SQL_TEMPLATE_EXISTS[] = "SELECT id, feasible FROM paper_template WHERE code = ?";
 static const char SQL_SESSION_BY_CODE[] = "SELECT id FROM exam_session WHERE code = ?";
 static const char SQL_CAND_UPSERT[] =
     "INSERT INTO candidate (id_number, name) VALUES (?, ?)"
@@ -341,7 +348,11 @@ static const char SQL_TICKET_OWNER[] =
 static const char SQL_ATTEMPT_OF[] =
     "SELECT ticket_no FROM attempt WHERE session_id = ? AND candidate_id = ?";
 static const char SQL_ATTEMPT_ADD[] =
-    "INSERT INTO attempt (session_id, candidate_id, ticket_no) VALUES (?, ?, ?)";
+    "INSERT INTO attempt (session_id, candidate_id, ticket_no, room, seat) VALUES (?, ?, ?, ?, NULLIF(?, 0))";
+static const char SQL_SEAT_TAKEN[] =
+    "SELECT ticket_no FROM attempt WHERE session_id = ? AND room = ? AND seat = ? AND candidate_id <> ?";
+static const char SQL_ATTEMPT_SEAT[] =
+    "UPDATE attempt SET room = ?, seat = ? WHERE session_id = ? AND candidate_id = ?";
 
 static int split_csv_line(char *line, char **f, int max)
 {
@@ -403,13 +414,20 @@ static const char *id_number_problem(const char *s)
 
 static int cmd_session(srv_config *cfg, int argc, char **argv)
 {
+    static const char *const papers_cmds[] = {"prepare", "verify", "report", "paper", NULL};
+    for (int k = 0; argc > 0 && papers_cmds[k]; k++)
+        if (!strcmp(argv[0], papers_cmds[k])) return srv__cli_prepare(cfg, argv[0], argc - 1, argv + 1);
     const char *code = NULL, *title = NULL, *paper = NULL, *duration = NULL, *opens = "now",
-               *closes = NULL, *session = NULL;
+               *closes = NULL, *session = NULL, *tpl = NULL, *forms_s = NULL, *seed_s = NULL,
+               *cap_s = NULL, *shuffle_s = NULL, *cols_s = NULL;
     int show = 0;
     struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
                          {"--paper", 1, &paper, NULL}, {"--duration", 1, &duration, NULL},
                          {"--opens", 1, &opens, NULL}, {"--closes", 1, &closes, NULL},
                          {"--show-score", 0, NULL, &show}, {"--session", 1, &session, NULL},
+                         {"--template", 1, &tpl, NULL}, {"--forms", 1, &forms_s, NULL},
+                         {"--seed", 1, &seed_s, NULL}, {"--exposure-cap", 1, &cap_s, NULL},
+                         {"--shuffle", 1, &shuffle_s, NULL}, {"--seat-columns", 1, &cols_s, NULL},
                          {NULL, 0, NULL, NULL}};
     char *pos[2];
     int npos, rc = parse_opts("session", opts, argc, argv, pos, 2, &npos);
@@ -423,9 +441,42 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
     srv_db db;
     if (create) {
         int64_t dur, t_open, t_close, now = srv_now_ms();
-        if (!code || !title || !paper || !duration) {
-            fprintf(stderr, "kaochang session create: needs --code, --title, --paper and --duration\n");
+        if (!code || !title || !paper == !tpl || !duration) {
+            fprintf(stderr, "kaochang session create: needs --code, --title, --duration and one of --template or --paper\n");
             return 2;
+        }
+        long forms = 0, cap = 0, cols = 0, shuffle = -1;
+        unsigned long long seed = 0;
+        char *end;
+        if (forms_s && (!tpl || (forms = strtol(forms_s, &end, 10)) < 1 || forms > 26 || *end)) {
+            fprintf(stderr, "kaochang session create: --forms: expected 1..26 parallel forms of a --template, got \"%s\"\n", forms_s);
+            return 2;
+        }
+        if (cap_s && ((cap = strtol(cap_s, &end, 10)) < 1 || cap > 100 || (*end && strcmp(end, "%")))) {
+            fprintf(stderr, "kaochang session create: --exposure-cap: expected a percentage 1..100, got \"%s\"\n", cap_s);
+            return 2;
+        }
+        if (cols_s && ((cols = strtol(cols_s, &end, 10)) < 0 || cols > 1000 || *end)) {
+            fprintf(stderr, "kaochang session create: --seat-columns: expected 0..1000 seats per row, got \"%s\"\n", cols_s);
+            return 2;
+        }
+        if (seed_s && (!*seed_s || (seed = strtoull(seed_s, &end, 10), *end) || *seed_s == '-')) {
+            fprintf(stderr, "kaochang session create: --seed: expected a non-negative integer, got \"%s\"\n", seed_s);
+            return 2;
+        }
+        if (!seed_s && RAND_bytes((unsigned char *)&seed, sizeof seed) != 1) {
+            fprintf(stderr, "kaochang session create: no random seed (OpenSSL RAND_bytes failed)\n");
+            return 1;
+        }
+        seed &= 0x7fffffffffffffffULL;    /* shown and typed back as a plain integer */
+        if (shuffle_s) {
+            shuffle = !strcmp(shuffle_s, "none") ? 0 : !strcmp(shuffle_s, "items") ? 1
+                    : !strcmp(shuffle_s, "options") ? 2
+                    : !strcmp(shuffle_s, "items,options") || !strcmp(shuffle_s, "options,items") || !strcmp(shuffle_s, "all") ? 3 : -2;
+            if (shuffle == -2) {
+                fprintf(stderr, "kaochang session create: --shuffle: expected items,options, items, options or none, got \"%s\"\n", shuffle_s);
+                return 2;
+            }
         }
         if (srv_parse_duration(duration, &dur) || dur < 1) {
             fprintf(stderr, "kaochang session create: --duration: expected e.g. 90m, 1h30m or 45s, got \"%s\"\n", duration);
@@ -445,25 +496,40 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             return 2;
         }
         if (open_db(&db, cfg)) return 1;
-        uint64_t pid = 0;
-        rc = srv_db_query(&db, SQL_PAPER_EXISTS, "s", "u", paper, &pid);
-        int found = rc ? rc : srv_db_fetch(&db, SQL_PAPER_EXISTS);
-        srv_db_done(&db, SQL_PAPER_EXISTS);
+        uint64_t pid = 0, tid = 0;
+        int64_t feasible = 1;
+        const char *what = paper ? SQL_PAPER_EXISTS : SQL_TEMPLATE_EXISTS;
+        rc = paper ? srv_db_query(&db, what, "s", "u", paper, &pid)
+                   : srv_db_query(&db, what, "s", "ui", tpl, &tid, &feasible);
+        int found = rc ? rc : srv_db_fetch(&db, what);
+        srv_db_done(&db, what);
         if (found != 1) {
-            fprintf(stderr, "kaochang session create: --paper: %s\n", found < 0 ? db.err : "no such paper");
+            fprintf(stderr, "kaochang session create: %s: %s\n", paper ? "--paper" : "--template",
+                    found < 0 ? db.err : paper ? "no such paper" : "no such template (kaochang paper template list)");
             srv_db_close(&db);
             return 1;
         }
-        rc = srv_db_exec(&db, SQL_SESSION_ADD, "ssuttii", code, title, pid, t_open, t_close, dur,
-                         (int64_t)show);
+        if (!feasible) {
+            fprintf(stderr, "kaochang session create: --template: %s cannot be met by the approved bank"
+                    " (kaochang paper template show %s); a session cannot use it\n", tpl, tpl);
+            srv_db_close(&db);
+            return 1;
+        }
+        rc = srv_db_exec(&db, SQL_SESSION_ADD, "ssuuttiiiuiii", code, title, pid, tid, t_open, t_close,
+                         dur, (int64_t)show, (int64_t)forms, (uint64_t)seed, (int64_t)cap,
+                         (int64_t)shuffle, (int64_t)cols);
         if (rc) fprintf(stderr, "kaochang session create: %s\n",
                         strstr(db.err, "Duplicate") ? "a session with this code already exists" : db.err);
         else {
             char a[32], b[32];
             srv_format_iso(t_open, a, sizeof a);
             srv_format_iso(t_close, b, sizeof b);
-            printf("session %s: paper %s, %lld s per candidate, open %s .. %s\n", code, paper,
-                   (long long)dur, a, b);
+            printf("session %s: %s %s, %lld s per candidate, open %s .. %s\n", code,
+                   paper ? "paper" : "template", paper ? paper : tpl, (long long)dur, a, b);
+            if (tpl)
+                printf("  %s, seed %llu; run `kaochang session prepare %s` after adding candidates"
+                       " (serve does it %d minutes before it opens)\n",
+                       forms ? "parallel forms" : "a paper per candidate", seed, code, cfg->prepare_before_min);
         }
         srv_db_close(&db);
         return rc ? 1 : 0;
@@ -480,11 +546,12 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "%s: %s\n", file, strerror(errno));
         return 1;
     }
-    struct row { char ticket[33], idno[33], name[129]; int line; } *rows = NULL;
+    struct row { char ticket[33], idno[33], name[129], room[65]; int seat, line; } *rows = NULL;
     size_t n = 0, cap = 0;
-    int errors = 0, lineno = 0, cols[3] = {-1, -1, -1};
+    int errors = 0, lineno = 0, cols[5] = {-1, -1, -1, -1, -1};
     char line[4096];
-    static const char *names[3] = {"准考证号", "身份证号", "姓名"};
+    /* 考场 and 座位号 are optional: where a candidate sits, for the neighbour rule. */
+    static const char *names[5] = {"准考证号", "身份证号", "姓名", "考场", "座位号"};
     while (fgets(line, sizeof line, f)) {
         lineno++;
         char *s = line;
@@ -500,7 +567,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         }
         if (cols[0] < 0 && lineno == 1) {
             for (int i = 0; i < nf; i++)
-                for (int k = 0; k < 3; k++)
+                for (int k = 0; k < 5; k++)
                     if (!strcmp(fld[i], names[k])) cols[k] = i;
             for (int k = 0; k < 3; k++)
                 if (cols[k] < 0) {
@@ -510,8 +577,11 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             if (errors) break;
             continue;
         }
-        const char *v[3];
-        for (int k = 0; k < 3; k++) v[k] = cols[k] < nf ? fld[cols[k]] : "";
+        const char *v[5];
+        for (int k = 0; k < 5; k++) v[k] = cols[k] >= 0 && cols[k] < nf ? fld[cols[k]] : "";
+        long seat = 0;
+        char *send = NULL;
+        if (*v[4]) seat = strtol(v[4], &send, 10);
         char idno[33];
         size_t m = 0;
         for (const char *p = v[1]; *p && m < sizeof idno - 1; p++) idno[m++] = (char)toupper((unsigned char)*p);
@@ -526,7 +596,22 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         } else if (!*v[2] || strlen(v[2]) > 128) {
             fprintf(stderr, "%s:%d: 姓名: %s\n", file, lineno, *v[2] ? "longer than 128 bytes" : "missing");
             errors++;
+        } else if (strlen(v[3]) > 64) {
+            fprintf(stderr, "%s:%d: 考场: longer than 64 bytes\n", file, lineno);
+            errors++;
+        } else if (*v[4] && (seat < 1 || seat > 65535 || *send)) {
+            fprintf(stderr, "%s:%d: 座位号: expected a seat number 1..65535, got \"%s\"\n", file, lineno, v[4]);
+            errors++;
+        } else if (!!*v[3] != !!*v[4]) {
+            fprintf(stderr, "%s:%d: %s: a seat needs both 考场 and 座位号\n", file, lineno, *v[3] ? "座位号" : "考场");
+            errors++;
         } else {
+            for (size_t i = 0; seat && i < n; i++)
+                if (rows[i].seat == seat && !strcmp(rows[i].room, v[3])) {
+                    fprintf(stderr, "%s:%d: 座位号: seat %ld of room %s is also given on line %d\n", file,
+                            lineno, seat, v[3], rows[i].line);
+                    errors++;
+                }
             for (size_t i = 0; i < n; i++)
                 if (!strcmp(rows[i].ticket, v[0])) {
                     fprintf(stderr, "%s:%d: 准考证号: %s is also on line %d\n", file, lineno, v[0], rows[i].line);
@@ -539,6 +624,8 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             snprintf(rows[n].ticket, sizeof rows[n].ticket, "%s", v[0]);
             snprintf(rows[n].idno, sizeof rows[n].idno, "%s", idno);
             snprintf(rows[n].name, sizeof rows[n].name, "%s", v[2]);
+            snprintf(rows[n].room, sizeof rows[n].room, "%s", v[3]);
+            rows[n].seat = (int)seat;
             rows[n++].line = lineno;
         }
     }
@@ -589,7 +676,25 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             rc = SRV_EINVAL;
             break;
         }
-        if (!seated) rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uus", sid, cid, rows[i].ticket);
+        if (rows[i].seat) {
+            char other[33] = "";
+            rc = srv_db_query(&db, SQL_SEAT_TAKEN, "usiu", "s", sid, rows[i].room, (int64_t)rows[i].seat,
+                              cid, other, sizeof other);
+            int taken_seat = rc ? 0 : srv_db_fetch(&db, SQL_SEAT_TAKEN);
+            srv_db_done(&db, SQL_SEAT_TAKEN);
+            if (rc || taken_seat < 0) break;
+            if (taken_seat) {
+                fprintf(stderr, "%s:%d: 座位号: seat %d of room %s is taken by ticket %s\n", file,
+                        rows[i].line, rows[i].seat, rows[i].room, other);
+                rc = SRV_EINVAL;
+                break;
+            }
+        }
+        if (!seated)
+            rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uussi", sid, cid, rows[i].ticket,
+                             rows[i].seat ? rows[i].room : NULL, (int64_t)rows[i].seat);
+        else if (rows[i].seat)
+            rc = srv_db_exec(&db, SQL_ATTEMPT_SEAT, "siuu", rows[i].room, (int64_t)rows[i].seat, sid, cid);
     }
     if (!rc) rc = srv_db_commit(&db);
     if (rc) {
@@ -1512,12 +1617,12 @@ static const struct cmd cmds[] = {
      "  --port N          listen port (server.port, default 8080)\n"
      "  --listen ADDR     interface address (server.listen, default 127.0.0.1; \"\" = all)\n"
      "  --web-root DIR    built browser client (server.web_root)\n"
-     "  --db-workers N    database worker threads (server.db_workers, default 4)\n"},
+     "  --db-workers N    database worker threads (server.db_workers, default 4)\n", NULL},
     {"db", cmd_db,
      "Usage: kaochang db migrate [--schema-dir DIR]\n\n"
      "Applies the migrations NNN_name.sql of DIR (db.schema_dir) not yet applied, in order,\n"
      "and records them in schema_version. A second run does nothing. A failing migration\n"
-     "stops with its file name and the SQL error.\n"},
+     "stops with its file name and the SQL error.\n", NULL},
     {"bank", cmd_bank,
      "Usage: kaochang bank import --format F [--dry-run] [--skip-invalid] [--occupation CODE]\n"
      "                            [--level L] [--status draft|reviewed|approved] [--by NAME] FILE\n"
@@ -1576,7 +1681,7 @@ static const struct cmd cmds[] = {
      "  Only approved items go into papers.\n"
      "health prints per 鉴定点 the items (at least 4 are asked for), the 鉴定点 of each\n"
      "  鉴定范围 against twice its 鉴定比重, the X/Y/Z mix of the items and the share of\n"
-     "  items added or revised this calendar year.\n"},
+     "  items added or revised this calendar year.\n", NULL},
     {"paper", cmd_paper,
      "Usage: kaochang paper create --code CODE --title TITLE (--all | --items ID,ID,...)\n"
      "                             [--section NAME] [--points P]\n\n"
@@ -1588,29 +1693,42 @@ static const struct cmd cmds[] = {
      "  --items IDS       comma-separated item ids (试题编号); practical tasks are refused\n"
      "  --section NAME    one section heading for all items (default: one per type,\n"
      "                    numbered as met: 一、单项选择题, 二、多项选择题, 三、判断题 ...)\n"
-     "  --points P        points per item (default: each item's 分值)\n"},
+     "  --points P        points per item (default: each item's 分值)\n",
+     srv__cli_template_help},
     {"session", cmd_session,
-     "Usage: kaochang session create --code CODE --title TITLE --paper PAPER --duration D\n"
+     "Usage: kaochang session create --code CODE --title TITLE --duration D\n"
+     "                               (--template TEMPLATE [--forms N] | --paper PAPER)\n"
      "                               [--opens WHEN] [--closes WHEN] [--show-score]\n"
+     "                               [--seed N] [--exposure-cap P] [--shuffle WHAT]\n"
+     "                               [--seat-columns N]\n"
      "       kaochang session add-candidates --session CODE FILE\n\n"
      "create plans an exam session (场次):\n"
+     "  --template T      papers from a feasible template: one per candidate (千人千卷),\n"
+     "                    or with --forms N, N parallel forms (A/B/C卷) handed out\n"
+     "  --paper PAPER     everyone gets this fixed paper (kaochang paper create)\n"
+     "  --seed N          the session's seed (default: random); every paper's seed derives from it\n"
+     "  --exposure-cap P  at most P % of the papers hold any one item (default: the template's)\n"
+     "  --shuffle WHAT    items,options | items | options | none (default: the template's;\n"
+     "                    with --paper: none)\n"
+     "  --seat-columns N  seats per row, so seats one row apart count as neighbours too\n"
      "  --duration D      time per candidate: 90m, 1h30m, 45s (units d, h, m, s)\n"
      "  --opens WHEN      first moment to start: now (default), +2h, or 2026-12-01T01:00Z (UTC)\n"
      "  --closes WHEN     no attempt runs past this: +DURATION after --opens or a UTC time\n"
      "                    (default: --opens + duration + 1h)\n"
      "  --show-score      show candidates their score when they submit\n"
      "add-candidates registers candidates from a CSV file with the header\n"
-     "准考证号,身份证号,姓名 (UTF-8). The whole file is checked first (ticket format,\n"
-     "ID number check digit, duplicates); problems are printed as FILE:LINE: field: reason\n"
-     "and nothing is written.\n"},
+     "准考证号,身份证号,姓名 and optionally 考场,座位号 (room, seat number) (UTF-8). The whole\n"
+     "file is checked first (ticket format, ID number check digit, duplicates, seats taken\n"
+     "twice); problems are printed as FILE:LINE: field: reason and nothing is written.\n",
+     srv__cli_prepare_help},
     {"results", cmd_results,
      "Usage: kaochang results SESSION [--format table|csv|json]\n\n"
      "Prints every candidate of the session with status, score (computed on the server),\n"
-     "submission time (UTC) and how it was submitted (candidate or deadline).\n"},
-    {"user", srv__cli_user, srv__cli_user_help},
-    {"media", srv__cli_media, srv__cli_media_help},
+     "submission time (UTC) and how it was submitted (candidate or deadline).\n", NULL},
+    {"user", srv__cli_user, srv__cli_user_help, NULL},
+    {"media", srv__cli_media, srv__cli_media_help, NULL},
     {"config", cmd_config,
-     "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n"},
+     "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n", NULL},
 };
 
 int srv_cli_main(int argc, char **argv)
@@ -1682,6 +1800,7 @@ int srv_cli_main(int argc, char **argv)
     } else if (help) {
         fputs(c->help, stdout);
         fputs("\n", stdout);
+        if (c->more) { fputs(c->more, stdout); fputs("\n", stdout); }
         fputs(GLOBAL_HELP, stdout);
         rc = 0;
     } else {

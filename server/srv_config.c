@@ -29,6 +29,7 @@ static const struct key keys[] = {
     I("server.max_message", max_message, 1024, 16 << 20, "largest WebSocket message, bytes"),
     I("server.max_connections", max_connections, 16, 1000000, "connection slots"),
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
+    I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
     S("db.host", db_host, "MariaDB host (ignored when db.socket is set)"),
     I("db.port", db_port, 1, 65535, "MariaDB TCP port"),
@@ -79,6 +80,7 @@ void srv_config_defaults(srv_config *c)
     c->max_message = 65536;
     c->max_connections = 19000;
     c->answer_batch = 256;
+    c->prepare_before_min = 30;
     strcpy(c->log_level, "info");
     strcpy(c->db_host, "127.0.0.1");
     c->db_port = 3306;

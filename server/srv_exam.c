@@ -178,21 +178,30 @@ static const char SQL_START_LOCK[] =
     "SELECT status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
     " score_centi, last_seq, session_id FROM attempt WHERE id = ? FOR UPDATE";
 static const char SQL_SESSION_OF[] =
-    "SELECT s.opens_at, s.closes_at, s.duration_s, s.paper_id, s.show_score, p.title"
-    " FROM exam_session s JOIN paper p ON p.id = s.paper_id WHERE s.id = ?";
+    "SELECT s.opens_at, s.closes_at, s.duration_s, s.show_score, COALESCE(t.title, p.title, s.title)"
+    " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
+    " LEFT JOIN paper p ON p.id = s.paper_id WHERE s.id = ?";
 static const char SQL_START_SET[] =
     "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
+/* The attempt's paper, made before the session opened (session prepare): its items in the
+ * order shown with their option orders, and the section titles of the template it was
+ * made from. */
+static const char SQL_INSTANCE[] =
+    "SELECT p.items, b.spec FROM paper_instance p JOIN paper_build b ON b.id = p.build_id"
+    " WHERE p.attempt_id = ?";
+#define INSTANCE_ITEMS \
+    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (pos FOR ORDINALITY," \
+    " item_id BIGINT UNSIGNED PATH '$.i', pts INT PATH '$.p', sec INT PATH '$.s')) AS jt"
 static const char SQL_PAPER_ITEMS[] =
-    "SELECT pi.item_id, pi.position, pi.section, pi.points_centi, i.type, i.stem, i.options,"
-    " i.answer_key FROM paper_item pi JOIN item i ON i.id = pi.item_id WHERE pi.paper_id = ?"
-    " ORDER BY pi.position";
+    "SELECT jt.item_id, jt.pos, jt.sec, jt.pts, i.type, i.stem, i.options, i.answer_key"
+    INSTANCE_ITEMS " JOIN item i ON i.id = jt.item_id WHERE p.attempt_id = ? ORDER BY jt.pos";
 /* Sub-items of the paper's composite items; their points are scaled to what the paper
  * gives the composite. */
 static const char SQL_PAPER_CHILDREN[] =
     "SELECT c.parent_id, c.id, c.type, c.stem, c.options, c.answer_key, c.points_centi,"
-    " p.points_centi, pi.points_centi"
-    " FROM paper_item pi JOIN item p ON p.id = pi.item_id JOIN item c ON c.parent_id = p.id"
-    " WHERE pi.paper_id = ? ORDER BY pi.position, c.sub_no";
+    " pa.points_centi, jt.pts" INSTANCE_ITEMS
+    " JOIN item pa ON pa.id = jt.item_id JOIN item c ON c.parent_id = pa.id"
+    " WHERE p.attempt_id = ? ORDER BY jt.pos, c.sub_no";
 static const char SQL_ANSWERS[] =
     "SELECT item_id, response, seq FROM answer WHERE attempt_id = ? ORDER BY item_id";
 
@@ -202,6 +211,71 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* What the stored paper says beyond its item rows: the option order shown for each item and
+ * sub-item (by id), and the section titles. */
+struct layout {
+    int n, n_titles;
+    struct { uint64_t id; char perm[BANK_MAX_OPTIONS + 1]; } *v;
+    char **titles;
+};
+
+static void layout_free(struct layout *l)
+{
+    free(l->v);
+    for (int i = 0; i < l->n_titles; i++) free(l->titles[i]);
+    free(l->titles);
+    memset(l, 0, sizeof *l);
+}
+
+static int layout_add(struct layout *l, int *cap, json_int_t id, json_t *perm)
+{
+    if (l->n == *cap) {
+        *cap = *cap ? *cap * 2 : 128;
+        void *v = realloc(l->v, (size_t)*cap * sizeof *l->v);
+        if (!v) return SRV_ENOMEM;
+        l->v = v;
+    }
+    l->v[l->n].id = (uint64_t)id;
+    snprintf(l->v[l->n].perm, sizeof l->v[l->n].perm, "%s", json_is_string(perm) ? json_string_value(perm) : "");
+    l->n++;
+    return 0;
+}
+
+/* items: paper_instance.items; spec: the template the build used (NULL: no titles). */
+static int layout_parse(const char *items, const char *spec, struct layout *l)
+{
+    int cap = 0, rc = 0;
+    json_t *a = json_loads(items, 0, NULL), *e, *c;
+    size_t k, m;
+    if (!json_is_array(a)) { json_decref(a); return SRV_EDB; }
+    json_array_foreach(a, k, e) {
+        if ((rc = layout_add(l, &cap, json_integer_value(json_object_get(e, "i")), json_object_get(e, "o")))) break;
+        json_array_foreach(json_object_get(e, "c"), m, c)
+            if ((rc = layout_add(l, &cap, json_integer_value(json_array_get(c, 0)), json_array_get(c, 1)))) break;
+        if (rc) break;
+    }
+    json_decref(a);
+    json_t *sp = spec && !rc ? json_loads(spec, 0, NULL) : NULL, *secs = json_object_get(sp, "sections");
+    if (json_is_array(secs) && json_array_size(secs)) {
+        l->titles = calloc(json_array_size(secs), sizeof *l->titles);
+        if (!l->titles) rc = SRV_ENOMEM;
+        json_array_foreach(secs, k, e) {
+            if (rc) break;
+            const char *t = json_string_value(json_object_get(e, "title"));
+            if (!(l->titles[l->n_titles++] = strdup(t ? t : ""))) rc = SRV_ENOMEM;
+        }
+    }
+    json_decref(sp);
+    return rc;
+}
+
+static const char *layout_perm(const struct layout *l, uint64_t id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->v[i].id == id) return l->v[i].perm;
+    return "";
 }
 
 struct paper_build {
@@ -253,8 +327,10 @@ static json_t *signed_text(const struct media_sign *ms, uint64_t id, const char 
     return v;
 }
 
+/* perm: the option order shown ("CADB": the candidate's A is the item's C); "" keeps the
+ * item's own order. */
 static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const char *stem,
-                         const char *options, const char *key, int64_t points,
+                         const char *options, const char *perm, const char *key, int64_t points,
                          const struct media_sign *ms, enum bank_item_type *t, int *n_options,
                          int *n_blanks)
 {
@@ -269,18 +345,18 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
     if (!why && (*t == BANK_SINGLE || *t == BANK_MULTI)) {
         opts = json_loads(options, 0, NULL);
         json_t *view = json_array(), *v;
-        size_t k;
-        if (json_is_array(opts) && json_array_size(opts) <= BANK_MAX_OPTIONS)
-            json_array_foreach(opts, k, v) {
-                char letter[2] = {(char)('A' + k), 0};
-                json_t *ov = json_is_string(v) ? json_pack("{s:s, s:o}", "key", letter, "text",
-                                                           signed_text(ms, id, json_string_value(v)))
-                                               : NULL;
-                if (ov) json_array_append_new(view, ov);
-            }
-        if (!json_is_array(opts) || json_array_size(view) != json_array_size(opts) ||
-            json_array_size(view) < 2)
-            why = "options cannot be rendered";
+        size_t n = json_is_array(opts) ? json_array_size(opts) : 0;
+        if (*perm && strlen(perm) != n) why = "its stored option order does not fit its options";
+        for (size_t k = 0; !why && n <= BANK_MAX_OPTIONS && k < n; k++) {
+            size_t from = *perm ? (size_t)(perm[k] - 'A') : k;
+            v = from < n ? json_array_get(opts, from) : NULL;
+            char letter[2] = {(char)('A' + k), 0};
+            json_t *ov = json_is_string(v) ? json_pack("{s:s, s:o}", "key", letter, "text",
+                                                       signed_text(ms, id, json_string_value(v)))
+                                           : NULL;
+            if (ov) json_array_append_new(view, ov);
+        }
+        if (!why && (!n || json_array_size(view) != n || n < 2)) why = "options cannot be rendered";
         *n_options = (int)json_array_size(view);
         json_object_set_new(o, "options", view);
     }
@@ -307,26 +383,29 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 
 /* Loads the candidate's view of the paper into items, and the answerable items (with what
  * the service thread needs to check a response) into *out. */
-static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t paper_id, int64_t expires_ms,
-                      json_t *items, srv_paper **out, int64_t *total_centi)
+static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
+                      const struct layout *lay, int64_t expires_ms, json_t *items,
+                      srv_paper **out, int64_t *total_centi)
 {
+    const uint64_t paper_id = attempt_id;     /* for messages */
     srv_media_map map = {0};
     const struct media_sign ms = {&map, x->media_key, expires_ms};
     uint64_t item_id, parent_id, cum_parent = 0;
     int64_t pos, points, own_points, parent_points, cum = 0;
-    char section[520], type[17];
+    int64_t sec;
+    char type[17];
     char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
     struct paper_build pb = {calloc(1, sizeof(srv_paper)), 0};
     json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
     int rc = SRV_ENOMEM;
     if (!stem || !options || !key || !pb.p || !by_id) goto out;
-    if ((rc = srv_media_load_paper(db, paper_id, &map))) goto out;
+    if ((rc = srv_media_load_attempt(db, attempt_id, &map))) goto out;
     rc = SRV_ENOMEM;
-    pb.p->paper_id = paper_id;
+    pb.p->attempt_id = attempt_id;
     *total_centi = 0;
-    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uisissss", paper_id, &item_id, &pos, section,
-                      sizeof section, &points, type, sizeof type, stem, (size_t)BIG, options,
-                      (size_t)BIG, key, (size_t)BIG);
+    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
+                      &points, type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
+                      (size_t)BIG);
     while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
         rc = 0;
         enum bank_item_type t;
@@ -339,13 +418,14 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t paper_id, int6
             if (!iv) SRV_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
                                (unsigned long long)paper_id, (unsigned long long)item_id);
         } else {
-            iv = item_view(paper_id, item_id, type, stem, options, key, points, &ms, &t, &n_opt,
-                           &n_blk);
+            iv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id), key,
+                           points, &ms, &t, &n_opt, &n_blk);
             if (iv && (rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(iv); break; }
         }
         if (!iv) { rc = SRV_EDB; break; }
         json_object_set_new(iv, "no", json_integer(pos));
-        json_object_set_new(iv, "section", json_string(section));
+        json_object_set_new(iv, "section",
+                            json_string(sec >= 0 && sec < lay->n_titles ? lay->titles[sec] : ""));
         if (!strcmp(type, "composite")) {
             char k[24];
             snprintf(k, sizeof k, "%llu", (unsigned long long)item_id);
@@ -356,7 +436,7 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t paper_id, int6
     }
     srv_db_done(db, SQL_PAPER_ITEMS);
     if (rc < 0) goto out;
-    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", paper_id, &parent_id, &item_id,
+    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", attempt_id, &parent_id, &item_id,
                       type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
                       (size_t)BIG, &own_points, &parent_points, &points);
     while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
@@ -374,8 +454,8 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t paper_id, int6
             shown = (cum + own_points) * points / parent_points - cum * points / parent_points;
             cum += own_points;
         }
-        json_t *cv = item_view(paper_id, item_id, type, stem, options, key, shown, &ms, &t, &n_opt,
-                               &n_blk);
+        json_t *cv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id),
+                               key, shown, &ms, &t, &n_opt, &n_blk);
         if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = SRV_EDB; break; }
         if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
         json_array_append_new(json_object_get(parent, "children"), cv);
@@ -415,7 +495,7 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
-    uint64_t paper_id, session_id;
+    uint64_t session_id;
     int rc = srv_db_begin(db);
     if (rc) return rc;
     rc = srv_db_query(db, SQL_START_LOCK, "u", "sittsiiu", j->attempt_id, status, sizeof status,
@@ -431,14 +511,44 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         }
         if (rc == 1) rc = 0;
     }
-    if (!rc) rc = srv_db_query(db, SQL_SESSION_OF, "u", "ttiuis", session_id, &opens, &closes,
-                               &duration, &paper_id, &show, title, sizeof title);
+    if (!rc) rc = srv_db_query(db, SQL_SESSION_OF, "u", "ttiis", session_id, &opens, &closes,
+                               &duration, &show, title, sizeof title);
     if (!rc) {
         rc = srv_db_fetch(db, SQL_SESSION_OF);
         srv_db_done(db, SQL_SESSION_OF);
         rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
     }
-    if (rc) { srv_db_rollback(db); return rc; }
+    /* Starting is a read of the paper made before the session opened: without one the
+     * attempt does not start (and its clock does not run). */
+    char *inst = malloc(BIG * 4), *spec = malloc(BIG);
+    int have = 0;
+    if (!inst || !spec) rc = rc ? rc : SRV_ENOMEM;
+    if (!rc) rc = srv_db_query(db, SQL_INSTANCE, "u", "ss", j->attempt_id, inst, (size_t)BIG * 4,
+                               spec, (size_t)BIG);
+    if (!rc) {
+        rc = srv_db_fetch(db, SQL_INSTANCE);
+        srv_db_done(db, SQL_INSTANCE);
+        if (rc >= 0) { have = rc; rc = 0; }
+    }
+    if (rc) { srv_db_rollback(db); free(inst); free(spec); return rc; }
+    if (!have) {
+        srv_db_rollback(db);
+        free(inst);
+        free(spec);
+        j->reply = error_reply(j->req_id, "not_prepared",
+                               "the papers of this session are not ready yet; ask the proctor");
+        return 0;
+    }
+    struct layout lay = {0};
+    rc = layout_parse(inst, spec, &lay);
+    free(inst);
+    free(spec);
+    if (rc) {
+        SRV_ERROR("exam", "attempt=%llu: its stored paper does not parse", (unsigned long long)j->attempt_id);
+        srv_db_rollback(db);
+        layout_free(&lay);
+        return rc;
+    }
     int64_t now = srv_now_ms();      /* after the lock: a wait must not make it early */
     j->status = status_parse(status);
     if (j->status == SRV_ST_NOT_STARTED) {
@@ -449,15 +559,16 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
             srv_format_iso(closes, b, sizeof b);
             snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
             j->reply = error_reply(j->req_id, "not_open", msg);
+            layout_free(&lay);
             return 0;
         }
         deadline = now + (duration + extra) * 1000;
         if (deadline > closes) deadline = closes;
         rc = srv_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
-        if (rc) { srv_db_rollback(db); return rc; }
+        if (rc) { srv_db_rollback(db); layout_free(&lay); return rc; }
         j->status = SRV_ST_IN_PROGRESS;
     }
-    if ((rc = srv_db_commit(db))) return rc;
+    if ((rc = srv_db_commit(db))) { layout_free(&lay); return rc; }
     j->deadline_ms = deadline;
 
     json_t *items = json_array(), *answers = json_array();
@@ -466,7 +577,8 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     j->paper = NULL;
     /* Media URLs outlive the deadline by an hour, so a late reload still shows images. */
     int64_t media_exp = (deadline > now ? deadline : now) + SRV_MEDIA_AFTER_DEADLINE_MS;
-    rc = load_paper(db, x, paper_id, media_exp, items, &j->paper, &total);
+    rc = load_paper(db, x, j->attempt_id, &lay, media_exp, items, &j->paper, &total);
+    layout_free(&lay);
     uint64_t item;
     char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
@@ -515,23 +627,28 @@ static const char SQL_SUBMIT_LOCK[] =
     "SELECT status, deadline_at, submitted_at, COALESCE(submit_reason, ''), score_centi,"
     " session_id FROM attempt WHERE id = ? FOR UPDATE";
 static const char SQL_SESSION_PAPER[] =
-    "SELECT paper_id, show_score FROM exam_session WHERE id = ?";
-/* Every answerable item of the paper: an item on the paper itself (group 0, scored at the
- * paper's points), or a composite's sub-item (group = the composite, scored at its own
- * points; the composite's sum is scaled once to the paper's points, so full marks stay
- * reachable whatever the ratio). */
+    "SELECT s.show_score, COALESCE(p.items, '') FROM exam_session s"
+    " LEFT JOIN paper_instance p ON p.attempt_id = ? WHERE s.id = ?";
+/* Every answerable item of the attempt's paper: an item on the paper itself (group 0,
+ * scored at the paper's points), or a composite's sub-item (group = the composite, scored
+ * at its own points; the composite's sum is scaled once to the paper's points, so full
+ * marks stay reachable whatever the ratio). Responses are as the candidate saw the
+ * options; the paper's option orders map them back to the keys. */
+#define SCORE_ITEMS \
+    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
+    " PATH '$.i', pts INT PATH '$.p')) AS jt"
 static const char SQL_SCORE_ROWS[] =
-    "SELECT 0, pi.points_centi, pi.points_centi, pi.points_centi, i.type, i.answer_key,"
-    " COALESCE(i.mc_policy, 'all'), COALESCE(ans.response, '')"
-    " FROM paper_item pi JOIN item i ON i.id = pi.item_id"
-    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = i.id"
-    " WHERE pi.paper_id = ? AND i.type <> 'composite'"
+    "SELECT 0, i.id, jt.pts, jt.pts, jt.pts, i.type, i.answer_key,"
+    " COALESCE(i.mc_policy, 'all'), COALESCE(ans.response, '')" SCORE_ITEMS
+    " JOIN item i ON i.id = jt.item_id"
+    " LEFT JOIN answer ans ON ans.attempt_id = p.attempt_id AND ans.item_id = i.id"
+    " WHERE p.attempt_id = ? AND i.type <> 'composite'"
     " UNION ALL"
-    " SELECT p.id, pi.points_centi, c.points_centi, p.points_centi, c.type, c.answer_key,"
-    " COALESCE(c.mc_policy, 'all'), COALESCE(ans.response, '')"
-    " FROM paper_item pi JOIN item p ON p.id = pi.item_id JOIN item c ON c.parent_id = p.id"
-    " LEFT JOIN answer ans ON ans.attempt_id = ? AND ans.item_id = c.id"
-    " WHERE pi.paper_id = ? ORDER BY 1";
+    " SELECT pa.id, c.id, jt.pts, c.points_centi, pa.points_centi, c.type, c.answer_key,"
+    " COALESCE(c.mc_policy, 'all'), COALESCE(ans.response, '')" SCORE_ITEMS
+    " JOIN item pa ON pa.id = jt.item_id JOIN item c ON c.parent_id = pa.id"
+    " LEFT JOIN answer ans ON ans.attempt_id = p.attempt_id AND ans.item_id = c.id"
+    " WHERE p.attempt_id = ? ORDER BY 1";
 static const char SQL_SUBMIT_SET[] =
     "UPDATE attempt SET status = 'submitted', submitted_at = ?, submit_reason = ?,"
     " score_centi = ? WHERE id = ?";
@@ -552,7 +669,7 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
 {
     char status[16], old_reason[16];
     int64_t deadline, submitted, score, show;
-    uint64_t paper_id, session_id;
+    uint64_t session_id;
     *already = 0;
     int rc = srv_db_begin(db);
     if (rc) return rc;
@@ -564,17 +681,28 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
         if (rc == 0) rc = SRV_ENOTFOUND;
         if (rc == 1) rc = 0;
     }
-    if (!rc) rc = srv_db_query(db, SQL_SESSION_PAPER, "u", "ui", session_id, &paper_id, &show);
+    struct layout lay = {0};
+    char *inst = malloc(BIG * 4);
+    if (!inst) rc = rc ? rc : SRV_ENOMEM;
+    if (!rc) rc = srv_db_query(db, SQL_SESSION_PAPER, "uu", "is", attempt_id, session_id, &show,
+                               inst, (size_t)BIG * 4);
     if (!rc) {
         rc = srv_db_fetch(db, SQL_SESSION_PAPER);
         srv_db_done(db, SQL_SESSION_PAPER);
         rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
     }
-    if (rc) { srv_db_rollback(db); return rc; }
+    /* A started attempt always has its paper; one without is not scored as zero. */
+    if (!rc && (!*inst || layout_parse(inst, NULL, &lay))) {
+        SRV_ERROR("exam", "attempt=%llu: no stored paper to score", (unsigned long long)attempt_id);
+        rc = SRV_EDB;
+    }
+    free(inst);
+    if (rc) { srv_db_rollback(db); layout_free(&lay); return rc; }
     now = now > srv_now_ms() ? now : srv_now_ms();   /* a lock wait only makes it later */
     enum srv_attempt_status st = status_parse(status);
     if (st != SRV_ST_IN_PROGRESS) {
         srv_db_rollback(db);
+        layout_free(&lay);
         *already = st == SRV_ST_NOT_STARTED ? 2 : 1;
         if (st == SRV_ST_NOT_STARTED)
             *reply = error_reply(req_id, "not_started", "the attempt has not been started");
@@ -589,14 +717,14 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
     }
     /* Only objective items are scored here; examiners score the rest (score_centi is the
      * objective part until then). */
-    uint64_t group, cur = 0;
+    uint64_t group, cur = 0, item_id;
     int64_t points, own, whole, total = 0, raw = 0, cur_points = 0, cur_whole = 0;
-    char type[17], policy[9], response[BANK_RESPONSE_MAX + 1];
+    char type[17], policy[9], response[BANK_RESPONSE_MAX + 1], keyed[BANK_RESPONSE_MAX + 1];
     char *key = malloc(BIG);
-    if (!key) { srv_db_rollback(db); return SRV_ENOMEM; }
-    rc = srv_db_query(db, SQL_SCORE_ROWS, "uuuu", "uiiissss", attempt_id, paper_id, attempt_id,
-                      paper_id, &group, &points, &own, &whole, type, sizeof type, key,
-                      (size_t)BIG, policy, sizeof policy, response, sizeof response);
+    if (!key) { srv_db_rollback(db); layout_free(&lay); return SRV_ENOMEM; }
+    rc = srv_db_query(db, SQL_SCORE_ROWS, "uu", "uuiiissss", attempt_id, attempt_id, &group,
+                      &item_id, &points, &own, &whole, type, sizeof type, key, (size_t)BIG,
+                      policy, sizeof policy, response, sizeof response);
     for (;;) {
         int f = rc ? rc : srv_db_fetch(db, SQL_SCORE_ROWS);
         if (f < 0) { rc = f; break; }
@@ -612,13 +740,17 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
         enum bank_item_type t;
         enum bank_mc_policy mp = BANK_MC_ALL;
         bank_mc_policy_parse(policy, &mp);
-        int got = bank_type_parse(type, &t) == 0 ? bank_score(t, key, mp, response, (int)own) : 0;
+        int got = 0;
+        if (bank_type_parse(type, &t) == 0 &&
+            bank_response_unshuffle(t, layout_perm(&lay, item_id), response, keyed, sizeof keyed) == 0)
+            got = bank_score(t, key, mp, keyed, (int)own);
         if (got > 0) {
             if (group) raw += got;
             else total += got;
         }
     }
     free(key);
+    layout_free(&lay);
     srv_db_done(db, SQL_SCORE_ROWS);
     if (rc < 0) { srv_db_rollback(db); return rc; }
     rc = srv_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);
@@ -790,6 +922,8 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     }
     case SRV_JOB_SWEEP:
         return do_sweep(db, j);
+    case SRV_JOB_PREPARE:
+        return srv_prepare_due(db, x);
     case SRV_JOB_EVENTS: {
         int lost = 0;
         if (proct_store_batch(db->my, j->events, &lost, db->err, sizeof db->err))

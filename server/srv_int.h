@@ -7,20 +7,19 @@
 #include "../bank/bank.h"
 #include "../proctoring/proct.h"
 
-/* A paper as the service thread needs it to validate answers: immutable once built,
- * cached per paper id for the life of the process. */
+/* A paper as the service thread needs it to validate answers: built by the start job from
+ * the attempt's paper_instance, owned by the connection. */
 _Static_assert(sizeof(((srv_msg *)0)->response) == BANK_RESPONSE_MAX + 1,
                "a parsed response must fit a stored one");
 
 /* The answerable items of a paper (a composite's sub-items, not the composite itself). */
 typedef struct srv_paper {
-    uint64_t paper_id;
+    uint64_t attempt_id;
     int n;
     uint64_t *item_ids;        /* sorted */
     unsigned char *n_options;  /* parallel to item_ids */
     unsigned char *types;      /* enum bank_item_type, parallel */
     unsigned char *n_blanks;   /* fill items: number of blanks, parallel */
-    struct srv_paper *next;
 } srv_paper;
 void srv_paper_free(srv_paper *p);
 int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
@@ -28,6 +27,7 @@ int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
 enum srv_job_kind {
     SRV_JOB_LOGIN = 1, SRV_JOB_RESUME, SRV_JOB_START, SRV_JOB_ANSWER, SRV_JOB_SUBMIT,
     SRV_JOB_SWEEP, SRV_JOB_EVENTS,
+    SRV_JOB_PREPARE,           /* papers of sessions opening soon (srv_paper.c) */
     /* staff (srv_staff.c, srv_bank.c): from here on */
     SRV_JOB_STAFF_LOGIN, SRV_JOB_STAFF_RESUME, SRV_JOB_BANK_CATALOG, SRV_JOB_BANK_LIST,
     SRV_JOB_BANK_ITEM, SRV_JOB_BANK_REVIEW, SRV_JOB_BANK_SAVE, SRV_JOB_BANK_HEALTH,
@@ -54,7 +54,7 @@ typedef struct srv_job {
     int64_t deadline_ms;
     uint64_t session_id;
     char token[160];           /* login: resume token, made by the worker */
-    srv_paper *paper;          /* start: handed to the service thread's cache */
+    srv_paper *paper;          /* start: handed to the connection */
     /* sweep: attempts submitted at their deadline and what to push to them */
     int n_swept;
     uint64_t *swept;
@@ -86,6 +86,7 @@ typedef struct srv_exam_ctx {
     const unsigned char *staff_key;   /* staff tokens: a key of their own */
     const unsigned char *media_key;   /* signed media URLs: another one */
     int answer_batch;
+    int prepare_before_min;           /* the automatic session prepare */
 } srv_exam_ctx;
 int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
@@ -116,6 +117,11 @@ int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 /* `kaochang user …` (srv_cli_user.c). */
 int srv__cli_user(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_user_help[];
+/* `kaochang paper template …` and `session prepare|verify|report|paper` (srv_cli_paper.c). */
+int srv__cli_template(srv_config *cfg, int argc, char **argv);
+int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv);
+extern const char srv__cli_template_help[];
+extern const char srv__cli_prepare_help[];
 /* `kaochang media url` (srv_cli_media.c). */
 int srv__cli_media(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_media_help[];
@@ -136,7 +142,7 @@ int srv_media_check(const unsigned char key[32], const char *sha, const char *e,
 typedef struct srv_media_ref { uint64_t item_id; char name[256], sha[65], mime[101]; } srv_media_ref;
 typedef struct srv_media_map { srv_media_ref *refs; int n, cap; } srv_media_map;
 /* The media of a paper's items and sub-items, or of one item and its sub-items: one query. */
-int srv_media_load_paper(srv_db *db, uint64_t paper_id, srv_media_map *m);
+int srv_media_load_attempt(srv_db *db, uint64_t attempt_id, srv_media_map *m);
 int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m);
 void srv_media_map_free(srv_media_map *m);
 /* html with each src/href "media:NAME" of item_id signed; unknown names stay. malloc'd,
@@ -149,5 +155,49 @@ struct json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const un
                               int64_t expires_ms);
 /* SRV_JOB_MEDIA on a worker: j->text/text_len/mime and http_status 200, or 404. */
 int srv_media_run(srv_db *db, srv_job *j);
+
+/* ---- paper templates and session prepare (srv_paper.c) ---- */
+typedef struct srv_tpl_result {
+    const char *code;          /* in the arena */
+    enum bank_tpl_mode mode;
+    int total_centi, sections;
+    int pool;                  /* approved items it was checked against */
+    int problems;              /* diag lines added (0: feasible) */
+    int feasible;
+} srv_tpl_result;
+/* Parses a template file, checks it against the approved bank and stores it (by code,
+ * replacing an older one) with the result of the check. db NULL: the file only (--dry-run
+ * without a database). SRV_EINVAL when the file is invalid (diag lines in d); an
+ * infeasible template is stored (feasible 0, its report) and returns 0. */
+int srv_tpl_import(srv_db *db, const char *text, size_t len, const char *file, const char *actor,
+                   int dry_run, bank_arena *a, bank_diag *d, srv_tpl_result *res);
+/* Checks a stored template against the bank as it is now and records the result. */
+int srv_tpl_check(srv_db *db, const char *code, bank_arena *a, bank_diag *d, srv_tpl_result *res);
+
+typedef struct srv_prep {
+    int attempts;              /* of the session */
+    int existing;              /* papers stored before this run */
+    int made;                  /* papers made by this run */
+    int forms;                 /* 0: a paper per candidate */
+    int neighbours_same;       /* neighbours left with the same paper: the bank allows no other */
+    uint32_t exposure_limit;   /* most papers one item may be on (0: no cap) */
+    uint32_t max_on;           /* most papers one item is on */
+    uint64_t build_id;
+    int64_t ms;                /* wall time of the run */
+} srv_prep;
+/* Generates and stores the paper of every attempt of the session that has none, in one
+ * transaction (idempotent: a second run makes nothing). SRV_EINVAL when the template
+ * cannot be met (diag lines in d). */
+int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank_diag *d,
+                        srv_prep *r);
+/* SRV_JOB_PREPARE: prepares every session that opens within prepare_before_min minutes
+ * (or is open) and has attempts without a paper; logs what it made or why it could not. */
+int srv_prepare_due(srv_db *db, const srv_exam_ctx *x);
+/* Regenerates every stored paper of the session from its seed and compares; every
+ * difference or broken rule is a diag line. *checked: papers compared. */
+int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *checked);
+/* The session's papers described: forms (equivalence report) or exposure figures. Text
+ * in a. */
+int srv_session_report(srv_db *db, uint64_t session_id, bank_arena *a, char **text);
 
 #endif

@@ -98,22 +98,25 @@ static int load(srv_db *db, const char *sql, uint64_t id, srv_media_map *m)
     return rc < 0 ? rc : 0;
 }
 
-/* The paper's items and the sub-items of its composites, in one query. */
+/* The items of an attempt's paper and the sub-items of its composites, in one query. */
+#define INSTANCE_ITEMS \
+    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
+    " PATH '$.i')) AS jt"
 static const char SQL_PAPER_MEDIA[] =
-    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM paper_item pi"
-    " JOIN item_media im ON im.item_id = pi.item_id JOIN media m ON m.sha256 = im.sha256"
-    " WHERE pi.paper_id = ?"
-    " UNION ALL SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM paper_item pi"
-    " JOIN item c ON c.parent_id = pi.item_id JOIN item_media im ON im.item_id = c.id"
-    " JOIN media m ON m.sha256 = im.sha256 WHERE pi.paper_id = ?";
+    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime" INSTANCE_ITEMS
+    " JOIN item_media im ON im.item_id = jt.item_id JOIN media m ON m.sha256 = im.sha256"
+    " WHERE p.attempt_id = ?"
+    " UNION ALL SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime" INSTANCE_ITEMS
+    " JOIN item c ON c.parent_id = jt.item_id JOIN item_media im ON im.item_id = c.id"
+    " JOIN media m ON m.sha256 = im.sha256 WHERE p.attempt_id = ?";
 static const char SQL_ITEM_MEDIA[] =
     "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM item i"
     " JOIN item_media im ON im.item_id = i.id JOIN media m ON m.sha256 = im.sha256"
     " WHERE i.id = ? OR i.parent_id = ?";
 
-int srv_media_load_paper(srv_db *db, uint64_t paper_id, srv_media_map *m)
+int srv_media_load_attempt(srv_db *db, uint64_t attempt_id, srv_media_map *m)
 {
-    return load(db, SQL_PAPER_MEDIA, paper_id, m);
+    return load(db, SQL_PAPER_MEDIA, attempt_id, m);
 }
 
 int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m)

@@ -55,7 +55,7 @@ struct conn {
     uint64_t attempt_id;
     enum srv_attempt_status status;
     int64_t deadline_ms;
-    const srv_paper *paper;
+    srv_paper *paper;          /* this attempt's paper (each candidate's may differ) */
 };
 
 struct pss { uint32_t slot; };
@@ -129,9 +129,8 @@ static struct server {
     unsigned char staff_key[32];
     unsigned char media_key[32];
     srv_exam_ctx exam;
-    srv_paper *papers;
     proct_buffer events;
-    int sweep_inflight;
+    int sweep_inflight, prepare_inflight;
     int uploading, imports_running, password_checks;
     int stopping;
 } S;
@@ -369,18 +368,6 @@ static void *worker_main(void *arg)
 
 /* ---- results, on the service thread ---- */
 
-static const srv_paper *paper_adopt(srv_paper *p)
-{
-    for (srv_paper *q = S.papers; q; q = q->next)
-        if (q->paper_id == p->paper_id) {
-            srv_paper_free(p);
-            return q;
-        }
-    p->next = S.papers;
-    S.papers = p;
-    return p;
-}
-
 static void http_import_done(srv_job *j);
 
 static void handle_result(srv_job *j)
@@ -398,6 +385,7 @@ static void handle_result(srv_job *j)
         return;
     }
     if (j->kind == SRV_JOB_EVENTS) return;
+    if (j->kind == SRV_JOB_PREPARE) { S.prepare_inflight = 0; return; }
     if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks--;   /* also for a closed connection */
     if (j->http) {
         http_import_done(j);
@@ -453,7 +441,8 @@ static void handle_result(srv_job *j)
             c->status = j->status;
             c->deadline_ms = j->deadline_ms;
             if (j->paper) {
-                c->paper = paper_adopt(j->paper);
+                srv_paper_free(c->paper);
+                c->paper = j->paper;
                 j->paper = NULL;
             }
         }
@@ -702,6 +691,7 @@ static void conn_release(uint32_t slot)
         proct_buffer_add(&S.events, c->attempt_id, srv_now_ms(), "disconnect", "");
     }
     free(c->rx);
+    srv_paper_free(c->paper);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
     uint32_t gen = c->gen + 1;
     memset(c, 0, sizeof *c);
@@ -1187,6 +1177,14 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         }
     }
     if (S.ticks % 8 == 0) flush_events();           /* every two seconds */
+    /* Papers of sessions that open soon: at start, then every 30 s. */
+    if ((S.ticks == 2 || S.ticks % 120 == 0) && !S.prepare_inflight) {
+        srv_job *j = job_new(SRV_JOB_PREPARE, 0, -1);
+        if (j) {
+            S.prepare_inflight = 1;
+            enqueue(j);
+        }
+    }
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -1230,6 +1228,7 @@ int srv_serve(const srv_config *cfg)
     S.exam.staff_key = S.staff_key;
     S.exam.media_key = S.media_key;
     S.exam.answer_batch = cfg->answer_batch;
+    S.exam.prepare_before_min = cfg->prepare_before_min;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
     S.free_slots = calloc((size_t)cfg->max_connections, sizeof *S.free_slots);
@@ -1334,7 +1333,6 @@ int srv_serve(const srv_config *cfg)
     /* Jobs still queued can only be events of connections closed during shutdown. */
     for (srv_job *j = S.jh, *n; j; j = n) { n = j->next; srv_job_free(j); }
     for (srv_job *j = S.rh, *n; j; j = n) { n = j->next; srv_job_free(j); }
-    for (srv_paper *p = S.papers, *n; p; p = n) { n = p->next; srv_paper_free(p); }
     if (S.events.dropped)
         SRV_WARN("proct", "events dropped=%llu (buffer full)", (unsigned long long)S.events.dropped);
     proct_buffer_free(&S.events);

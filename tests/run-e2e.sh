@@ -398,6 +398,99 @@ expect 0 "user list" kc user list
 contains "$tmp/out" "reviewer1" "user list shows the accounts"
 if grep -q 'author-password-1' "$tmp/out"; then fail "user list must not show passwords"; else ok "user list shows no passwords"; fi
 
+# ---- paper assembly: templates, session prepare, papers per candidate and forms ----
+expect 0 "occupation for the assembly bank" kc bank occupation add --code 4-04-05-05 --name 人工智能训练师 --levels 3
+expect 0 "a three-level blueprint" kc bank blueprint import --occupation 4-04-05-05 --level 3 --part theory "$fx/asm-bp.csv"
+expect 0 "the assembly bank (198 items over 18 鉴定点)" kc bank import --format csv --occupation 4-04-05-05 --level 3 \
+  --status approved "$fx/asm-bank.csv"
+expect 0 "a template without a database is checked as a file" "$bin" --config /dev/null paper template import --dry-run "$fx/asm-blueprint.json"
+contains "$tmp/out" "not checked against the bank" "a dry run without a database says what it did not check"
+expect 0 "template import (按鉴定点组卷)" kc paper template import "$fx/asm-blueprint.json"
+contains "$tmp/out" "template ASM-BP: 按鉴定点组卷, 3 sections, 100.00 points; feasible against 198 approved items" \
+  "the import reports the check against the approved bank"
+expect 0 "template import (按题型组卷)" kc paper template import "$fx/asm-type.json"
+expect 1 "an infeasible template is stored but refused for sessions" kc paper template import "$fx/asm-infeasible.json"
+contains "$tmp/err" "asm-infeasible.json:15: 一、单项选择题: 鉴定范围 B-01-01 (防火墙) needs 26 items, the approved bank has 18 (short by 8)" \
+  "the check names the section, the rule and the shortfall"
+contains "$tmp/err" "a session cannot use this template" "and says what follows"
+sed 's/"target": 3.0/"target": 4.9/; s/"tolerance": 0.4/"tolerance": 0.05/; s/"ASM-BP"/"ASM-HARD"/' "$fx/asm-blueprint.json" >"$tmp/asm-hard.json"
+expect 1 "a difficulty target the bank cannot reach" kc paper template import "$tmp/asm-hard.json"
+contains "$tmp/err" "difficulty: target 4.90 ± 0.05 cannot be reached: the hardest paper the bank allows has mean" \
+  "the check says how far the bank gets"
+expect 0 "template list" kc paper template list
+contains "$tmp/out" "INFEASIBLE" "the list marks the infeasible template"
+expect 0 "template show" kc paper template show ASM-BAD
+contains "$tmp/out" "NOT feasible" "show gives the last check"
+sed 's/"total": 100/"total": 99/' "$fx/asm-blueprint.json" >"$tmp/tpl-total.json"
+expect 1 "sections that do not add up to the total are refused" kc paper template import "$tmp/tpl-total.json"
+contains "$tmp/err" "tpl-total.json:" "the refusal names the file"
+contains "$tmp/err" "99" "and the total"
+printf '{"code": "X",\n "title": "t",\n "mode": "type",\n "total": 1,\n "sections": [\n' >"$tmp/tpl-broken.json"
+expect 1 "a broken JSON file is refused with its line" kc paper template import "$tmp/tpl-broken.json"
+contains "$tmp/err" "tpl-broken.json:" "the JSON error names the file and line"
+expect 1 "an infeasible template cannot make a session" kc session create --code ASM-X --title x --template ASM-BAD --duration 90m
+contains "$tmp/err" "cannot be met" "session create says why"
+expect 0 "session with a paper per candidate" kc session create --code ASM --title "按鉴定点组卷场次" --template ASM-BP \
+  --duration 90m --seed 20261201 --seat-columns 3 --show-score
+expect 0 "candidates with rooms and seats" kc session add-candidates --session ASM "$fx/candidates-seats.csv"
+sed 's/第一考场,2$/第一考场,1/' "$fx/candidates-seats.csv" >"$tmp/seat-twice.csv"
+expect 1 "a seat given twice is refused" kc session add-candidates --session ASM "$tmp/seat-twice.csv"
+contains "$tmp/err" "座位号: seat 1 of room 第一考场 is also given on line 2" "the refusal names the seat and the other line"
+expect 0 "session prepare" kc session prepare ASM
+contains "$tmp/out" "session ASM: 12 candidates, 12 papers made, 0 already made" "prepare makes every paper"
+equals "$(sql "SELECT COUNT(*), SUM(n_items = 60), SUM(total_centi = 10000) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
+  "$(printf '12\t12\t12')" "every paper has 60 items and 100 points"
+first=$(sql "SELECT GROUP_CONCAT(seed ORDER BY attempt_id), MD5(GROUP_CONCAT(items ORDER BY attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")
+expect 0 "session prepare again" kc session prepare ASM
+contains "$tmp/out" "0 papers made, 12 already made" "prepare is idempotent"
+equals "$(sql "SELECT GROUP_CONCAT(seed ORDER BY attempt_id), MD5(GROUP_CONCAT(items ORDER BY attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
+  "$first" "a second prepare leaves the papers as they were"
+equals "$(sql "SELECT COUNT(DISTINCT items) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
+  "12" "every candidate has a paper of their own (千人千卷)"
+expect 0 "session verify" kc session verify ASM
+contains "$tmp/out" "12 papers regenerated from their seeds: all identical, every rule met" "every paper regenerates from its seed"
+expect 0 "session report" kc session report ASM
+contains "$tmp/out" "a paper per candidate" "the report describes the papers"
+expect 0 "one candidate's paper" kc session paper ASM 2026AS0001
+contains "$tmp/out" "一、单项选择题" "the paper lists its sections"
+contains "$tmp/out" "options shown as A..:" "and each item's option order"
+# tampering with a stored paper is found by verify
+sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.items = REPLACE(p.items, '\"p\":200', '\"p\":100') WHERE a.ticket_no = '2026AS0002'"
+expect 1 "verify finds a paper that differs from its seed" kc session verify ASM
+contains "$tmp/err" "2026AS0002" "verify names the ticket"
+sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.items = REPLACE(p.items, '\"p\":100', '\"p\":200') WHERE a.ticket_no = '2026AS0002'"
+# the pool of a prepared session is held: an edit of one of its items makes a new version
+held=$(sql "SELECT COUNT(*) FROM paper_build_item b JOIN paper_build pb ON pb.id = b.build_id JOIN exam_session s ON s.id = pb.session_id WHERE s.code = 'ASM'")
+equals "$held" "198" "the build stores the pool it drew from"
+# parallel forms: neighbours never share a form
+expect 0 "session with 3 parallel forms" kc session create --code ASM-F --title "平行卷场次" --template ASM-BP \
+  --duration 90m --forms 3 --seed 7 --exposure-cap 70
+expect 0 "candidates in one row" kc session add-candidates --session ASM-F "$fx/candidates-forms.csv"
+expect 0 "prepare the forms session" kc session prepare ASM-F
+contains "$tmp/out" "3 parallel forms" "prepare reports the forms"
+equals "$(sql "SELECT COUNT(*) FROM paper_instance p JOIN attempt a ON a.id = p.attempt_id JOIN paper_instance q JOIN attempt b ON b.id = q.attempt_id WHERE a.session_id = b.session_id AND a.room = b.room AND b.seat = a.seat + 1 AND p.form_no = q.form_no AND a.session_id = (SELECT id FROM exam_session WHERE code = 'ASM-F')")" \
+  "0" "neighbouring seats get different forms"
+equals "$(sql "SELECT GROUP_CONCAT(n ORDER BY form_no) FROM (SELECT form_no, COUNT(*) n FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM-F' GROUP BY form_no) x")" \
+  "4,4,4" "the forms are handed out evenly"
+expect 0 "forms report" kc session report ASM-F
+contains "$tmp/out" "A卷 4 B卷 4 C卷 4" "the report counts the forms handed out"
+expect 0 "verify the forms session" kc session verify ASM-F
+# a session the server prepares by itself, and one it cannot start before it is prepared
+expect 0 "session left to serve" kc session create --code ASM-AUTO --title "自动备卷" --template ASM-TYPE --duration 30m
+sed 2d "$fx/candidates-unprepared.csv" >"$tmp/cand-auto.csv"
+expect 0 "candidates of ASM-AUTO" kc session add-candidates --session ASM-AUTO "$tmp/cand-auto.csv"
+sed 's/"code": "ASM-TYPE"/"code": "ASM-TYPE2"/' "$fx/asm-type.json" >"$tmp/asm-type2.json"
+expect 0 "a second type template" kc paper template import "$tmp/asm-type2.json"
+expect 0 "session whose papers cannot be made" kc session create --code ASM-NP --title "无法备卷" --template ASM-TYPE2 --duration 30m
+sed 3d "$fx/candidates-unprepared.csv" >"$tmp/cand-np.csv"
+expect 0 "candidates of ASM-NP" kc session add-candidates --session ASM-NP "$tmp/cand-np.csv"
+# the template changes after the session was made: 900 items cannot add up to the total
+sql "UPDATE paper_template SET spec = JSON_SET(spec, '$.sections[0].count', 900) WHERE code = 'ASM-TYPE2'"
+expect 1 "prepare refuses a session whose template cannot be met" kc session prepare ASM-NP
+contains "$tmp/err" "no paper was made" "prepare says nothing was made"
+# every fixed-paper session is prepared too (serve would do it by itself shortly after start)
+for s in THIN SHORT TYPES MEDIA; do expect 0 "prepare $s" kc session prepare $s; done
+
 # ---- the server ----
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
 srv=$!
@@ -406,6 +499,14 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 expect 0 "server answers /healthz" curl -sf "http://127.0.0.1:$port/healthz"
+for i in $(seq 1 40); do
+  [ "$(sql "SELECT COUNT(*) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM-AUTO'")" = 1 ] &&
+    grep -q "session=ASM-NP cannot be prepared" "$tmp/server.log" && break
+  sleep 0.25
+done
+equals "$(sql "SELECT COUNT(*) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM-AUTO'")" \
+  "1" "serve prepares a session that opens soon by itself"
+contains "$tmp/server.log" "session=ASM-NP cannot be prepared" "serve logs a session whose papers it cannot make"
 curl -s -D "$tmp/h1" -o /dev/null "http://127.0.0.1:$port/"
 contains "$tmp/h1" "content-security-policy" "HTML carries the strict security headers"
 contains "$tmp/h1" "no-store" "HTML is not cached"
