@@ -616,12 +616,20 @@ typedef struct bank_paper {
 typedef struct bank_exposure {
     uint32_t *count;
     uint32_t limit;
+    /* Papers still to draw in this run, this one included (0: unknown). With a limit it
+     * lets each paper take its share of Y/Z items early enough that a cell's X items do
+     * not run out before the last papers. */
+    uint32_t left;
 } bank_exposure;
 /* floor(cap_pct x papers / 100), at least 1; 0 when cap_pct >= 100. */
 uint32_t bank_exposure_limit(int cap_pct, int papers);
 
 /* A plan owns scratch space for generation: one plan generates one paper at a time (use a
  * plan per thread). */
+/* The generator's version: a paper regenerates from its seed only with the generator that
+ * made it. Raise it whenever a change makes the same seed draw a different paper. */
+#define BANK_PAPER_ENGINE "kaochang-papers-1"
+
 typedef struct bank_plan bank_plan;
 /* Checks t against the pool (bp: the blueprint, required for blueprint mode, else may be
  * NULL) for a session of n_papers papers (0: judge the exposure cap per paper only), and

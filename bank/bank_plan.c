@@ -34,7 +34,7 @@ struct bank_plan {
     /* scratch of generation (so a plan serves one thread) */
     uint32_t *stamp, *pt_stamp, cur;
     uint32_t *picked, *cand, *tmp;
-    int *pcell, *forced;
+    int *pcell, *forced, *soft;     /* soft: Y/Z shares under an exposure limit */
     size_t cand_cap;
 };
 
@@ -628,7 +628,8 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     P->pcell = bank_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->pcell);
     P->tmp = bank_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->tmp);
     P->forced = bank_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->forced);
-    if (!P->cand || !P->picked || !P->pcell || !P->forced || !P->tmp) return -1;
+    P->soft = bank_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->soft);
+    if (!P->cand || !P->picked || !P->pcell || !P->forced || !P->soft || !P->tmp) return -1;
     if (c.oom) return -1;
     if (c.problems) return c.problems;
     /* the rules may hold one by one and still not together: draw a few papers */
@@ -686,11 +687,22 @@ static int pick(bank_plan *P, gen_state *g, const bank_exposure *e, bank_rng *r,
 {
     uint32_t n = to - from;
     if (!n) return -1;
-    for (int tries = 0; tries < 8; tries++) {
+    /* Of two usable items drawn at random, the one on fewer papers so far: under an
+     * exposure cap this spreads use evenly, so no cell runs out of X items early and is
+     * forced into more Y/Z than a paper may hold. */
+    uint32_t best = 0;
+    int found = 0;
+    for (int tries = 0; tries < 10 && found < 2; tries++) {
         uint32_t i = c->elig[from + bank_rng_below(r, n)];
         if (!usable(P, e, i) || !class_ok(g, P->cls[i])) continue;
-        if (tries < 5 && P->pt[i] >= 0 && P->pt_stamp[P->pt[i]] == P->cur) continue;
-        *out = i;
+        if (tries < 6 && P->pt[i] >= 0 && P->pt_stamp[P->pt[i]] == P->cur) continue;
+        if (found && i == best) continue;
+        if (!found || (e && e->limit && e->count[i] < e->count[best])) best = i;
+        found++;
+        if (!e || !e->limit) break;
+    }
+    if (found) {
+        *out = best;
         return 0;
     }
     uint32_t m = 0, fresh = 0;
@@ -786,9 +798,23 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
     for (int ci = 0; ci < P->n_cells; ci++) {
         const plan_cell *c = &P->cells[ci];
         int ax = 0;
-        for (uint32_t k = 0; k < c->nx && ax < c->quota; k++)
-            if (usable(P, e, c->elig[k])) ax++;
+        uint64_t xcap = 0;
+        for (uint32_t k = 0; k < c->nx; k++) {
+            uint32_t i = c->elig[k];
+            if (!usable(P, e, i)) continue;
+            if (ax < c->quota) ax++;
+            if (e && e->limit) xcap += e->limit - e->count[i];
+        }
         P->forced[ci] = c->quota - ax;
+        /* Under an exposure limit, the X places this cell still needs over the papers
+         * left beyond what its X items can hold go to Y/Z now, a share per paper. */
+        P->soft[ci] = 0;
+        if (e && e->limit && e->left > 1) {
+            int64_t over = (int64_t)c->quota * e->left - (int64_t)xcap;
+            int share = over > 0 ? (int)((over + e->left - 1) / e->left) : 0;
+            if (share > c->quota) share = c->quota;
+            if (share > P->forced[ci]) P->soft[ci] = share - P->forced[ci];
+        }
     }
     for (int ci = 0; ci < P->n_cells; ci++) {
         const plan_cell *c = &P->cells[ci];
@@ -806,6 +832,16 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
                 return -2;
             }
             take(P, &g, ci, i);
+        }
+    }
+    /* then the shares, as far as the caps allow (a cell without one takes X items) */
+    for (int ci = 0; ci < P->n_cells; ci++) {
+        const plan_cell *c = &P->cells[ci];
+        for (int f = 0; f < P->soft[ci]; f++) {
+            uint32_t i;
+            if (pick(P, &g, e, r, c, c->nx, c->n, &i)) break;
+            take(P, &g, ci, i);
+            P->forced[ci]++;
         }
     }
     /* the forced items sit before the others of their cell: put each cell together */

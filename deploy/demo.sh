@@ -37,18 +37,17 @@ for f in netsec-l4-single netsec-l4-theory netsec-l4-practical; do
   kc bank import --format csv --occupation 4-04-04-02 --level 4 --status approved --by demo \
      "bank/demo/$f.csv"
 done
+# The theory paper (组卷方案): 按鉴定点组卷 over the theory blueprint, 100 points of single,
+# multiple, true/false, fill-in and short-answer items; checked against the bank on import.
+kc paper template import --by demo bank/demo/netsec-l4-theory-template.json
 if ! kc results DEMO >/dev/null 2>&1; then
-  # A theory paper out of 100 (百分制) with every item type, each at its own 分值:
-  # 31 single (1), 10 multiple (2), 20 true/false (1), 5 fill-in (2), 2 short answers
-  # (5 + 6, scored by examiners) and a case study (8).
-  items=$( { seq -f 'NS4-S-%04g' 1 31; seq -f 'NS4-M-%04g' 1 10; seq -f 'NS4-T-%04g' 1 20
-             seq -f 'NS4-F-%04g' 1 5; echo NS4-Q-0001; echo NS4-Q-0003; echo NS4-C-0001; } | paste -sd,)
-  kc paper create --code DEMO-NETSEC-L4 --title "网络与信息安全管理员（四级）理论知识 演示卷" \
-     --items "$items"
+  # Every candidate gets a paper of their own (千人千卷), made before the session opens.
   kc session create --code DEMO --title "网络与信息安全管理员（四级）理论知识考试（演示）" \
-     --paper DEMO-NETSEC-L4 --duration 60m --opens now --closes +30d --show-score
+     --template DEMO-NETSEC-L4-T --duration 60m --opens now --closes +30d --show-score \
+     --seat-columns 5
   kc session add-candidates --session DEMO deploy/demo/candidates.csv
 fi
+kc session prepare DEMO
 # Staff accounts for the author and reviewer pages (demo passwords; a real centre sets
 # its own with kaochang user add).
 kc user add --login author --name 演示命题员 --roles author --password-file deploy/demo/staff-password

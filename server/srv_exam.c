@@ -190,7 +190,7 @@ static const char SQL_INSTANCE[] =
     "SELECT p.items, b.spec FROM paper_instance p JOIN paper_build b ON b.id = p.build_id"
     " WHERE p.attempt_id = ?";
 #define INSTANCE_ITEMS \
-    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (pos FOR ORDINALITY," \
+    " FROM paper_instance p JOIN JSON_TABLE(p.items, '$[*]' COLUMNS (pos FOR ORDINALITY," \
     " item_id BIGINT UNSIGNED PATH '$.i', pts INT PATH '$.p', sec INT PATH '$.s')) AS jt"
 static const char SQL_PAPER_ITEMS[] =
     "SELECT jt.item_id, jt.pos, jt.sec, jt.pts, i.type, i.stem, i.options, i.answer_key"
@@ -635,7 +635,7 @@ static const char SQL_SESSION_PAPER[] =
  * marks stay reachable whatever the ratio). Responses are as the candidate saw the
  * options; the paper's option orders map them back to the keys. */
 #define SCORE_ITEMS \
-    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
+    " FROM paper_instance p JOIN JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
     " PATH '$.i', pts INT PATH '$.p')) AS jt"
 static const char SQL_SCORE_ROWS[] =
     "SELECT 0, i.id, jt.pts, jt.pts, jt.pts, i.type, i.answer_key,"

@@ -100,7 +100,7 @@ static int load(srv_db *db, const char *sql, uint64_t id, srv_media_map *m)
 
 /* The items of an attempt's paper and the sub-items of its composites, in one query. */
 #define INSTANCE_ITEMS \
-    " FROM paper_instance p, JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
+    " FROM paper_instance p JOIN JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
     " PATH '$.i')) AS jt"
 static const char SQL_PAPER_MEDIA[] =
     "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime" INSTANCE_ITEMS

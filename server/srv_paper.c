@@ -232,8 +232,8 @@ static const char SQL_FIRST_BUILD[] =
 static const char SQL_BUILD_ITEMS[] =
     "SELECT item_id FROM paper_build_item WHERE build_id = ? ORDER BY item_id";
 static const char SQL_BUILD_ADD[] =
-    "INSERT INTO paper_build (session_id, spec, blueprint, papers, exposure_limit, created_by)"
-    " VALUES (?, ?, ?, 0, ?, ?)";
+    "INSERT INTO paper_build (session_id, spec, blueprint, papers, exposure_limit, created_by, engine)"
+    " VALUES (?, ?, ?, 0, ?, ?, ?)";
 static const char SQL_BUILD_DONE[] = "UPDATE paper_build SET papers = ? WHERE id = ?";
 static const char SQL_FORMS[] =
     "SELECT form_no, seed, items FROM paper_form WHERE session_id = ? ORDER BY form_no";
@@ -714,7 +714,7 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
     rc = neighbours_index(cs, n, src.cols);
     if (rc) goto fail;
     /* Exposure over every paper of the session, the stored ones included. */
-    bank_exposure e = {calloc(src.pool.n + 1, sizeof(uint32_t)), 0};
+    bank_exposure e = {calloc(src.pool.n + 1, sizeof(uint32_t)), 0, 0};
     if (!e.count) { rc = SRV_ENOMEM; goto fail; }
     int cap = src.tpl.exposure_cap_pct;
     e.limit = src.forms ? bank_exposure_limit(cap, src.forms) : bank_exposure_limit(cap, (int)total);
@@ -723,7 +723,8 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
     const char *spec = bank_tpl_format(&src.tpl, a);
     char *bpj = src.bp ? bp_to_json(src.bp) : NULL;
     if (!spec || (src.bp && !bpj)) { free(bpj); free(e.count); rc = SRV_ENOMEM; goto fail; }
-    rc = srv_db_exec(db, SQL_BUILD_ADD, "ussus", session_id, spec, bpj, (uint64_t)e.limit, actor);
+    rc = srv_db_exec(db, SQL_BUILD_ADD, "ussuss", session_id, spec, bpj, (uint64_t)e.limit, actor,
+                     BANK_PAPER_ENGINE);
     free(bpj);
     uint64_t build_id = rc ? 0 : srv_db_insert_id(db, SQL_BUILD_ADD);
     r->build_id = build_id;
@@ -751,8 +752,9 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
         srv_db_done(db, SQL_FORMS);
         if (rc >= 0) rc = 0;
         if (!rc && nf == 0) {
-            bank_exposure fe = {e.count, e.limit};
+            bank_exposure fe = {e.count, e.limit, 0};
             for (int f = 0; f < src.forms && !rc; f++) {
+                fe.left = (uint32_t)(src.forms - f);
                 uint64_t fs = bank_seed_derive(src.seed, 0xF0000000u + (uint64_t)f + 1);
                 int g = bank_plan_generate(plan, fs, &fe, a, &forms[f], why, sizeof why);
                 if (g == -2) {
@@ -781,6 +783,7 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
     /* Every attempt without a paper, in attempt order (the order a replay follows). */
     int nrows = 0;
     int64_t gen = max_gen;
+    uint32_t todo = (uint32_t)(total - have);     /* papers this run makes */
     for (size_t k = 0; !rc && k < n; k++) {
         struct cand *c = &cs[k];
         if (c->have) continue;
@@ -789,6 +792,7 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
             used[c->form]++;
         }
         uint64_t seed = bank_seed_derive(src.seed, c->attempt_id);
+        e.left = todo - (uint32_t)r->made;
         for (int tries = 0;; tries++) {
             int g = src.forms ? bank_paper_reorder(plan, &forms[c->form - 1], seed, a, &c->paper)
                               : bank_plan_generate(plan, seed, &e, a, &c->paper, why, sizeof why);
@@ -846,7 +850,7 @@ out:
 /* ---- verify and report ---- */
 
 static const char SQL_BUILDS[] =
-    "SELECT id, exposure_limit FROM paper_build WHERE session_id = ? ORDER BY id";
+    "SELECT id, exposure_limit, papers, engine FROM paper_build WHERE session_id = ? ORDER BY id";
 static const char SQL_INSTANCES[] =
     "SELECT p.attempt_id, a.ticket_no, p.build_id, COALESCE(p.form_no, 0), p.seed, p.items"
     " FROM paper_instance p JOIN attempt a ON a.id = p.attempt_id WHERE p.session_id = ?"
@@ -870,8 +874,9 @@ struct session_papers {
     uint64_t *form_seed;
     int n_forms;
     uint64_t *build_ids;
-    uint32_t *build_limit;
+    uint32_t *build_limit, *build_papers;
     int n_builds;
+    const char *foreign_engine;     /* a build drawn by another generator version */
 };
 
 static int papers_load(srv_db *db, uint64_t session_id, bank_arena *a, bank_diag *d,
@@ -887,23 +892,30 @@ static int papers_load(srv_db *db, uint64_t session_id, bank_arena *a, bank_diag
     char *items = malloc((size_t)1 << 22), why[256];
     if (!items) return SRV_ENOMEM;
     uint64_t id, aid, build, seed;
-    int64_t lim, form;
+    int64_t lim, form, made;
     char ticket[33];
     size_t cap = 0;
-    rc = srv_db_query(db, SQL_BUILDS, "u", "ui", session_id, &id, &lim);
+    char engine[33];
+    rc = srv_db_query(db, SQL_BUILDS, "u", "uiis", session_id, &id, &lim, &made, engine, sizeof engine);
     while (!rc && (rc = srv_db_fetch(db, SQL_BUILDS)) == 1) {
         rc = 0;
+        if (strcmp(engine, BANK_PAPER_ENGINE) && !sp->foreign_engine)
+            sp->foreign_engine = bank_arena_strdup(a, engine);
         uint64_t *x = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *x);
         uint32_t *y = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *y);
-        if (!x || !y) { rc = SRV_ENOMEM; break; }
+        uint32_t *z = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *z);
+        if (!x || !y || !z) { rc = SRV_ENOMEM; break; }
         if (sp->n_builds) {
             memcpy(x, sp->build_ids, (size_t)sp->n_builds * sizeof *x);
             memcpy(y, sp->build_limit, (size_t)sp->n_builds * sizeof *y);
+            memcpy(z, sp->build_papers, (size_t)sp->n_builds * sizeof *z);
         }
         x[sp->n_builds] = id;
         y[sp->n_builds] = (uint32_t)lim;
+        z[sp->n_builds] = (uint32_t)made;
         sp->build_ids = x;
         sp->build_limit = y;
+        sp->build_papers = z;
         sp->n_builds++;
     }
     srv_db_done(db, SQL_BUILDS);
@@ -958,11 +970,17 @@ out:
     return rc;
 }
 
-static uint32_t build_limit(const struct session_papers *sp, uint64_t build)
+static int build_index(const struct session_papers *sp, uint64_t build)
 {
     for (int i = 0; i < sp->n_builds; i++)
-        if (sp->build_ids[i] == build) return sp->build_limit[i];
-    return 0;
+        if (sp->build_ids[i] == build) return i;
+    return -1;
+}
+
+static uint32_t build_limit(const struct session_papers *sp, uint64_t build)
+{
+    int i = build_index(sp, build);
+    return i < 0 ? 0 : sp->build_limit[i];
 }
 
 int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *checked)
@@ -974,11 +992,24 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
     int rc = papers_load(db, session_id, a, d, &sp);
     if (rc) { bank_arena_free(a); return rc; }
     char why[256];
-    bank_exposure e = {calloc(sp.src.pool.n + 1, sizeof(uint32_t)), 0};
-    if (!e.count) rc = SRV_ENOMEM;
+    if (sp.foreign_engine) {
+        /* Its seeds draw other papers with this generator: check the rules only. */
+        bank_diag_add(d, "session", 0, "papers", "drawn by generator %s; this kaochang has %s, so the papers"
+                      " cannot be regenerated here (every rule is still checked)", sp.foreign_engine, BANK_PAPER_ENGINE);
+        for (int f = 0; f < sp.n_forms; f++) bank_plan_check(sp.plan, &sp.forms[f], d);
+        for (size_t k = 0; k < sp.n; k++, (*checked)++) bank_plan_check(sp.plan, &sp.v[k].paper, d);
+        free(sp.v);
+        bank_arena_free(a);
+        return 0;
+    }
+    bank_exposure e = {calloc(sp.src.pool.n + 1, sizeof(uint32_t)), 0, 0};
+    /* papers of each build replayed so far: generation saw how many were left */
+    int *done = calloc((size_t)sp.n_builds + 1, sizeof *done);
+    if (!e.count || !done) rc = SRV_ENOMEM;
     for (int f = 0; !rc && f < sp.src.forms; f++) {
         bank_paper again;
         e.limit = build_limit(&sp, sp.src.first_build);
+        e.left = (uint32_t)(sp.src.forms - f);
         int g = bank_plan_generate(sp.plan, sp.form_seed[f], &e, a, &again, why, sizeof why);
         if (g == -1) rc = SRV_ENOMEM;
         else if (g) bank_diag_add(d, "session", 0, "forms", "form %c: its seed gives no paper: %s", 'A' + f, why);
@@ -998,7 +1029,9 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
             }
             g = bank_paper_reorder(sp.plan, &sp.forms[s->form - 1], s->seed, a, &again);
         } else {
+            int b = build_index(&sp, s->build);
             e.limit = build_limit(&sp, s->build);
+            e.left = b < 0 ? 0 : sp.build_papers[b] - (uint32_t)done[b]++;
             g = bank_plan_generate(sp.plan, s->seed, &e, a, &again, why, sizeof why);
         }
         if (g == -1) { rc = SRV_ENOMEM; break; }
@@ -1013,6 +1046,7 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
         (*checked)++;
     }
     free(e.count);
+    free(done);
     free(sp.v);
     bank_arena_free(a);
     return rc;

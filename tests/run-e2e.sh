@@ -440,10 +440,10 @@ expect 0 "session prepare" kc session prepare ASM
 contains "$tmp/out" "session ASM: 12 candidates, 12 papers made, 0 already made" "prepare makes every paper"
 equals "$(sql "SELECT COUNT(*), SUM(n_items = 60), SUM(total_centi = 10000) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
   "$(printf '12\t12\t12')" "every paper has 60 items and 100 points"
-first=$(sql "SELECT GROUP_CONCAT(seed ORDER BY attempt_id), MD5(GROUP_CONCAT(items ORDER BY attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")
+first=$(sql "SELECT GROUP_CONCAT(p.seed ORDER BY p.attempt_id), MD5(GROUP_CONCAT(p.items ORDER BY p.attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")
 expect 0 "session prepare again" kc session prepare ASM
 contains "$tmp/out" "0 papers made, 12 already made" "prepare is idempotent"
-equals "$(sql "SELECT GROUP_CONCAT(seed ORDER BY attempt_id), MD5(GROUP_CONCAT(items ORDER BY attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
+equals "$(sql "SELECT GROUP_CONCAT(p.seed ORDER BY p.attempt_id), MD5(GROUP_CONCAT(p.items ORDER BY p.attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
   "$first" "a second prepare leaves the papers as they were"
 equals "$(sql "SELECT COUNT(DISTINCT items) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
   "12" "every candidate has a paper of their own (千人千卷)"

@@ -49,6 +49,7 @@ CREATE TABLE paper_build (
   blueprint       MEDIUMTEXT   NULL,                      -- JSON snapshot (blueprint mode)
   papers          INT UNSIGNED NOT NULL,                  -- papers this build made
   exposure_limit  INT UNSIGNED NOT NULL,                  -- most papers one item may be on (0: none)
+  engine          VARCHAR(32)  NOT NULL,                  -- the generator (BANK_PAPER_ENGINE) that drew its papers
   created_by      VARCHAR(128) NULL,
   created_at      DATETIME(3)  NOT NULL DEFAULT UTC_TIMESTAMP(3),
   KEY build_session (session_id),

@@ -753,7 +753,7 @@ Test(type_mode, exposure_stays_under_the_cap, .init = kc_setup, .fini = kc_teard
     bank_tpl t = parse_ok(tj);
     bank_plan *pl = plan_ok(&t, NULL, &pool, 200);
     uint32_t *count = bank_arena_alloc(A, pool.n * sizeof *count);
-    bank_exposure e = {count, bank_exposure_limit(30, 200)};
+    bank_exposure e = {count, bank_exposure_limit(30, 200), 0};
     cr_assert_eq(e.limit, 60);
     for (uint64_t s = 0; s < 200; s++) {
         bank_paper pp;
