@@ -411,6 +411,15 @@ Test(template, errors_name_file_line_and_field, .init = kc_setup, .fini = kc_tea
            "t.json:1: sections[0].count: a fixed section lists its items instead",
            "t.json:1: sections[0].items: is missing (a fixed section lists its items)");
     D.n = 0;
+    const char *lines = "{\"code\":\"T\",\"title\":\"x\",\n\"mode\":\"type\",\n\"total\":-1,\n"
+                        "\"difficulty\":{\"target\":6,\"spread\":1},\n\"level\":9,\n"
+                        "\"sections\":[{\"title\":\"a\",\"type\":\"single\",\"count\":1,\"points\":1}]}";
+    cr_assert_eq(bank_tpl_parse(lines, strlen(lines), "t.json", A, &t, &D), 4);
+    EXPECT("t.json:5: level: must be a level 1..5 (五级..一级)",
+           "t.json:3: total: must be more than 0",
+           "t.json:4: difficulty.spread: is not a field of difficulty",
+           "t.json:4: difficulty.target: must be from 1 to 5");
+    D.n = 0;
     const char *dup = "{\"code\":\"T\",\"code\":\"U\"}";
     cr_assert_eq(bank_tpl_parse(dup, strlen(dup), "t.json", A, &t, &D), 1);
     cr_assert(strstr(D.lines[0], "t.json:1: JSON: ") && strstr(D.lines[0], "duplicate"), "%s", D.lines[0]);
