@@ -413,7 +413,8 @@ static void difficulty_check(plan_ctx *c)
     long long lo = 0, hi = 0, pts = 0;
     for (int i = 0; i < P->n_cells; i++) {
         plan_cell *cell = &P->cells[i];
-        if ((int)cell->n < cell->quota) return;     /* reported already */
+        /* a short cell (reported already) counts with what it has */
+        int quota = (int)cell->n < cell->quota ? (int)cell->n : cell->quota;
         if (t->mode == BANK_TPL_FIXED) {
             for (uint32_t k = 0; k < cell->n; k++) {
                 int p = item_points(P, i, (int)k, cell->elig[k]);
@@ -424,19 +425,19 @@ static void difficulty_check(plan_ctx *c)
         }
         int by[6] = {0};
         for (uint32_t k = 0; k < cell->n; k++) by[P->pool->items[cell->elig[k]].difficulty]++;
-        int p = t->sections[cell->section].points_centi, need = cell->quota;
+        int p = t->sections[cell->section].points_centi, need = quota;
         for (int d = 1; d <= 5 && need; d++) {
             int take = by[d] < need ? by[d] : need;
             lo += (long long)p * d * take;
             need -= take;
         }
-        need = cell->quota;
+        need = quota;
         for (int d = 5; d >= 1 && need; d--) {
             int take = by[d] < need ? by[d] : need;
             hi += (long long)p * d * take;
             need -= take;
         }
-        pts += (long long)p * cell->quota;
+        pts += (long long)p * quota;
     }
     if (!pts) return;
     if (t->mode == BANK_TPL_FIXED) hi = lo;
