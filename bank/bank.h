@@ -620,8 +620,8 @@ typedef struct bank_exposure {
 /* floor(cap_pct x papers / 100), at least 1; 0 when cap_pct >= 100. */
 uint32_t bank_exposure_limit(int cap_pct, int papers);
 
-/* A plan owns scratch space for generation: one plan generates one paper at a time (use a
- * plan per thread). */
+/* A plan owns scratch space that generation and checking use: one plan serves one thread
+ * (make a plan per thread to generate in parallel). */
 typedef struct bank_plan bank_plan;
 /* Checks t against the pool (bp: the blueprint, required for blueprint mode, else may be
  * NULL) for a session of n_papers papers (0: judge the exposure cap per paper only), and
