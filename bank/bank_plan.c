@@ -791,24 +791,33 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
             if (usable(P, e, c->elig[k])) ax++;
         P->forced[ci] = c->quota - ax;
     }
-    for (int ci = 0; ci < P->n_cells; ci++) {
-        const plan_cell *c = &P->cells[ci];
-        for (int f = 0; f < P->forced[ci]; f++) {
-            uint32_t i;
-            if (pick(P, &g, e, r, c, c->nx, c->n, &i)) {
-                if (c->n == c->nx)
-                    snprintf(why, whylen, "%s: %sran out of items (exposure limit or items another "
-                             "section took)", sec_name(t, c->section, nb, sizeof nb),
-                             cell_label(P, c, lb, sizeof lb));
-                else
-                    snprintf(why, whylen, "%s: %sneeds %d Y/Z items, the importance caps or the "
-                             "bank allow fewer", sec_name(t, c->section, nb, sizeof nb),
-                             cell_label(P, c, lb, sizeof lb), P->forced[ci]);
-                return -2;
-            }
-            take(P, &g, ci, i);
+    /* what must be Y (too few Z) or Z (too few Y) goes first, then what may be either */
+    for (int pass = 0; pass < 2; pass++)
+        for (int ci = 0; ci < P->n_cells; ci++) {
+            const plan_cell *c = &P->cells[ci];
+            int f = P->forced[ci], nz = (int)(c->n - c->nx - c->ny);
+            if (f <= 0) continue;
+            int must_z = f > (int)c->ny ? f - (int)c->ny : 0, must_y = f > nz ? f - nz : 0;
+            int from[3] = {(int)c->nx + (int)c->ny, (int)c->nx, (int)c->nx};
+            int to[3] = {(int)c->n, (int)(c->nx + c->ny), (int)c->n};
+            int cnt[3] = {must_z, must_y, f - must_z - must_y};
+            for (int seg = pass ? 2 : 0; seg < (pass ? 3 : 2); seg++)
+                for (int k = 0; k < cnt[seg]; k++) {
+                    uint32_t i;
+                    if (pick(P, &g, e, r, c, (uint32_t)from[seg], (uint32_t)to[seg], &i)) {
+                        if (c->n == c->nx)
+                            snprintf(why, whylen, "%s: %sran out of items (exposure limit or items "
+                                     "another section took)", sec_name(t, c->section, nb, sizeof nb),
+                                     cell_label(P, c, lb, sizeof lb));
+                        else
+                            snprintf(why, whylen, "%s: %sneeds %d Y/Z items, the importance caps or "
+                                     "the bank allow fewer", sec_name(t, c->section, nb, sizeof nb),
+                                     cell_label(P, c, lb, sizeof lb), f);
+                        return -2;
+                    }
+                    take(P, &g, ci, i);
+                }
         }
-    }
     /* the forced items sit before the others of their cell: put each cell together */
     int nforced = g.n;
     for (int ci = 0; ci < P->n_cells; ci++) {
