@@ -624,8 +624,8 @@ typedef struct bank_exposure {
 /* floor(cap_pct x papers / 100), at least 1; 0 when cap_pct >= 100. */
 uint32_t bank_exposure_limit(int cap_pct, int papers);
 
-/* A plan owns scratch space for generation: one plan generates one paper at a time (use a
- * plan per thread). */
+/* A plan owns scratch space that generation and checking use: one plan serves one thread
+ * (make a plan per thread to generate in parallel). */
 /* The generator's version: a paper regenerates from its seed only with the generator that
  * made it. Raise it whenever a change makes the same seed draw a different paper. */
 #define BANK_PAPER_ENGINE "kaochang-papers-1"

@@ -130,8 +130,13 @@ static int mode_parse(const char *s, enum bank_tpl_mode *m)
 
 /* Where things start in the text, for messages: jansson keeps no positions of values. */
 #define TPL_MAX_LINES 1000
+#define TPL_MAX_KEYS 32
 typedef struct tpl_lines {
     int sections;               /* line of the "sections" key */
+    int n_keys;                 /* top-level keys and their lines */
+    const char *key[TPL_MAX_KEYS];
+    size_t key_len[TPL_MAX_KEYS];
+    int key_line[TPL_MAX_KEYS];
     int n;                      /* sections seen */
     int sec[TPL_MAX_LINES];     /* line of each section object */
 } tpl_lines;
@@ -158,6 +163,11 @@ static void find_lines(const char *s, size_t len, tpl_lines *L)
             have_key = 1;
             continue;
         } else if (c == ':') {
+            if (have_key && depth == 1 && L->n_keys < TPL_MAX_KEYS) {
+                L->key[L->n_keys] = s + key_start;
+                L->key_len[L->n_keys] = key_len;
+                L->key_line[L->n_keys++] = key_line;
+            }
             if (have_key && depth == 1 && key_len == 8 && !memcmp(s + key_start, "sections", 8)) {
                 L->sections = key_line;
                 in_sections = 1;
@@ -177,11 +187,21 @@ static void find_lines(const char *s, size_t len, tpl_lines *L)
     }
 }
 
+/* The line of a top-level key (1 when not found). */
+static int key_line(const tpl_lines *L, const char *key)
+{
+    size_t n = strlen(key);
+    for (int i = 0; i < L->n_keys; i++)
+        if (L->key_len[i] == n && !memcmp(L->key[i], key, n)) return L->key_line[i];
+    return 1;
+}
+
 typedef struct tpl_ctx {
     const char *file;
     bank_diag *d;
     bank_arena *a;
     int problems, oom;
+    const tpl_lines *L;         /* top-level keys name their own line */
 } tpl_ctx;
 
 __attribute__((format(printf, 4, 5)))
@@ -229,7 +249,7 @@ static const char *fmt_centi(char *buf, size_t n, int c)
 
 /* Unknown keys of object o are errors; allowed is NULL-terminated. */
 static void check_keys(tpl_ctx *c, json_t *o, const char *const *allowed, int line,
-                       const char *prefix)
+                       const char *prefix, const char *what)
 {
     const char *k;
     json_t *v;
@@ -240,7 +260,7 @@ static void check_keys(tpl_ctx *c, json_t *o, const char *const *allowed, int li
         if (!ok) {
             char field[128];
             snprintf(field, sizeof field, "%s%s", prefix, k);
-            tpl_err(c, line, field, "is not a field of a template%s", *prefix ? " section" : "");
+            tpl_err(c, *prefix ? line : key_line(c->L, k), field, "is not a field of %s", what);
         }
     }
 }
@@ -314,7 +334,7 @@ static void parse_section(tpl_ctx *c, bank_tpl *t, json_t *o, int i, int line, b
     }
     static const char *const keys[] = {"title", "type", "count", "points", "difficulty",
                                        "scope", "tags", "items", NULL};
-    check_keys(c, o, keys, line, pre);
+    check_keys(c, o, keys, line, pre, "a template section");
 #define F(name) (snprintf(f, sizeof f, "%s%s", pre, name), f)
     s->title = str_field(c, o, "title", line, F("title"), 1);
     const char *type = str_field(c, o, "type", line, F("type"), 1);
@@ -389,7 +409,7 @@ static void parse_section(tpl_ctx *c, bank_tpl *t, json_t *o, int i, int line, b
             static const char *const ikeys[] = {"uid", "points", NULL};
             char ipre[112];
             snprintf(ipre, sizeof ipre, "%s.", fk);
-            check_keys(c, e, ikeys, line, ipre);
+            check_keys(c, e, ikeys, line, ipre, "a fixed item");
             u = json_object_get(e, "uid");
             json_t *p = json_object_get(e, "points");
             if (p) {
@@ -429,7 +449,7 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
     t->z_max_pct = 5;
     t->exposure_cap_pct = 100;
     t->shuffle_items = t->shuffle_options = 1;
-    tpl_ctx c = {file, d, a, 0, 0};
+    tpl_ctx c = {file, d, a, 0, 0, NULL};
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
@@ -442,6 +462,7 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
         return -1;
     }
     find_lines(json, len, L);
+    c.L = L;
     if (!json_is_object(root)) {
         tpl_err(&c, 1, "JSON", "a template is an object {...}");
         goto out;
@@ -449,56 +470,56 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
     static const char *const keys[] = {"code", "title", "occupation", "level", "part", "mode",
                                        "total", "difficulty", "importance", "exposure_cap",
                                        "shuffle_items", "shuffle_options", "sections", NULL};
-    check_keys(&c, root, keys, 1, "");
-    t->code = str_field(&c, root, "code", 1, "code", 1);
-    t->title = str_field(&c, root, "title", 1, "title", 1);
-    t->occupation = str_field(&c, root, "occupation", 1, "occupation", 0);
+    check_keys(&c, root, keys, 1, "", "a template");
+    t->code = str_field(&c, root, "code", key_line(L, "code"), "code", 1);
+    t->title = str_field(&c, root, "title", key_line(L, "title"), "title", 1);
+    t->occupation = str_field(&c, root, "occupation", key_line(L, "occupation"), "occupation", 0);
     if (t->occupation && !bank_occupation_code_valid(t->occupation)) {
-        tpl_err(&c, 1, "occupation", "%s is not an occupation code N-NN-NN-NN", t->occupation);
+        tpl_err(&c, key_line(L, "occupation"), "occupation", "%s is not an occupation code N-NN-NN-NN", t->occupation);
         t->occupation = NULL;
     }
     json_t *v = json_object_get(root, "level");
     if (v) {
         int lv = json_is_integer(v) ? (int)json_integer_value(v)
                  : json_is_string(v) ? bank_level_parse(json_string_value(v)) : -1;
-        if (lv < 1 || lv > 5) tpl_err(&c, 1, "level", "must be a level 1..5 (五级..一级)");
+        if (lv < 1 || lv > 5) tpl_err(&c, key_line(L, "level"), "level", "must be a level 1..5 (五级..一级)");
         else t->level = lv;
     }
-    const char *part = str_field(&c, root, "part", 1, "part", 0);
+    const char *part = str_field(&c, root, "part", key_line(L, "part"), "part", 0);
     if (part && bank_part_parse(part, &t->part)) {
-        tpl_err(&c, 1, "part", "%s is neither theory nor skills", part);
+        tpl_err(&c, key_line(L, "part"), "part", "%s is neither theory nor skills", part);
         t->part = BANK_PART_THEORY;
     }
-    const char *mode = str_field(&c, root, "mode", 1, "mode", 1);
+    const char *mode = str_field(&c, root, "mode", key_line(L, "mode"), "mode", 1);
     if (mode && mode_parse(mode, &t->mode))
-        tpl_err(&c, 1, "mode", "%s is none of blueprint, type, fixed", mode);
+        tpl_err(&c, key_line(L, "mode"), "mode", "%s is none of blueprint, type, fixed", mode);
     if (t->mode == BANK_TPL_FIXED) t->shuffle_items = 0;
     if (t->mode == BANK_TPL_BLUEPRINT && (!t->occupation || !t->level))
-        tpl_err(&c, 1, "mode", "a blueprint paper needs occupation and level");
+        tpl_err(&c, key_line(L, "mode"), "mode", "a blueprint paper needs occupation and level");
     const char *why;
     v = json_object_get(root, "total");
-    if (!v) tpl_err(&c, 1, "total", "is missing");
-    else if (json_centi(v, &t->total_centi, &why)) tpl_err(&c, 1, "total", "%s", why);
-    else if (t->total_centi <= 0) tpl_err(&c, 1, "total", "must be more than 0");
+    if (!v) tpl_err(&c, key_line(L, "total"), "total", "is missing");
+    else if (json_centi(v, &t->total_centi, &why)) tpl_err(&c, key_line(L, "total"), "total", "%s", why);
+    else if (t->total_centi <= 0) tpl_err(&c, key_line(L, "total"), "total", "must be more than 0");
     v = json_object_get(root, "difficulty");
     if (v) {
         static const char *const dkeys[] = {"target", "tolerance", NULL};
-        if (!json_is_object(v)) tpl_err(&c, 1, "difficulty", "must be {\"target\": T, \"tolerance\": D}");
+        if (!json_is_object(v)) tpl_err(&c, key_line(L, "difficulty"), "difficulty", "must be {\"target\": T, \"tolerance\": D}");
         else {
-            check_keys(&c, v, dkeys, 1, "difficulty.");
+            check_keys(&c, v, dkeys, key_line(L, "difficulty"), "difficulty.", "difficulty");
             json_t *tg = json_object_get(v, "target"), *tl = json_object_get(v, "tolerance");
-            if (!tg) tpl_err(&c, 1, "difficulty.target", "is missing");
+            if (!tg) tpl_err(&c, key_line(L, "difficulty"), "difficulty.target", "is missing");
             else if (json_centi(tg, &t->diff_target_centi, &why))
-                tpl_err(&c, 1, "difficulty.target", "%s", why);
+                tpl_err(&c, key_line(L, "difficulty"), "difficulty.target", "%s", why);
             else if (t->diff_target_centi < 100 || t->diff_target_centi > 500) {
-                tpl_err(&c, 1, "difficulty.target", "must be from 1 to 5");
+                tpl_err(&c, key_line(L, "difficulty"), "difficulty.target", "must be from 1 to 5");
                 t->diff_target_centi = 0;
             }
             if (tl) {
                 if (json_centi(tl, &t->diff_tol_centi, &why))
-                    tpl_err(&c, 1, "difficulty.tolerance", "%s", why);
+                    tpl_err(&c, key_line(L, "difficulty"), "difficulty.tolerance", "%s", why);
                 else if (t->diff_tol_centi < 0 || t->diff_tol_centi > 400)
-                    tpl_err(&c, 1, "difficulty.tolerance", "must be from 0 to 4");
+                    tpl_err(&c, key_line(L, "difficulty"), "difficulty.tolerance", "must be from 0 to 4");
             }
         }
     }
@@ -506,11 +527,11 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
     if (v) {
         static const char *const ikeys[] = {"X", "Y", "Z", NULL};
         if (t->mode != BANK_TPL_BLUEPRINT)
-            tpl_err(&c, 1, "importance", "only a blueprint paper has an X/Y/Z mix");
+            tpl_err(&c, key_line(L, "importance"), "importance", "only a blueprint paper has an X/Y/Z mix");
         else if (!json_is_object(v))
-            tpl_err(&c, 1, "importance", "must be {\"X\": MIN %%, \"Y\": MAX %%, \"Z\": MAX %%}");
+            tpl_err(&c, key_line(L, "importance"), "importance", "must be {\"X\": MIN %%, \"Y\": MAX %%, \"Z\": MAX %%}");
         else {
-            check_keys(&c, v, ikeys, 1, "importance.");
+            check_keys(&c, v, ikeys, key_line(L, "importance"), "importance.", "importance");
             int *dst[3] = {&t->x_min_pct, &t->y_max_pct, &t->z_max_pct};
             for (int k = 0; k < 3; k++) {
                 json_t *e = json_object_get(v, ikeys[k]);
@@ -518,7 +539,7 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
                 char f[32];
                 snprintf(f, sizeof f, "importance.%s", ikeys[k]);
                 if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 100)
-                    tpl_err(&c, 1, f, "must be a whole percentage 0..100");
+                    tpl_err(&c, key_line(L, "importance"), f, "must be a whole percentage 0..100");
                 else *dst[k] = (int)json_integer_value(e);
             }
         }
@@ -526,11 +547,11 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
     v = json_object_get(root, "exposure_cap");
     if (v) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
-            tpl_err(&c, 1, "exposure_cap", "must be a whole percentage 1..100");
+            tpl_err(&c, key_line(L, "exposure_cap"), "exposure_cap", "must be a whole percentage 1..100");
         else t->exposure_cap_pct = (int)json_integer_value(v);
     }
-    t->shuffle_items = bool_field(&c, root, "shuffle_items", 1, t->shuffle_items);
-    t->shuffle_options = bool_field(&c, root, "shuffle_options", 1, t->shuffle_options);
+    t->shuffle_items = bool_field(&c, root, "shuffle_items", key_line(L, "shuffle_items"), t->shuffle_items);
+    t->shuffle_options = bool_field(&c, root, "shuffle_options", key_line(L, "shuffle_options"), t->shuffle_options);
     v = json_object_get(root, "sections");
     int sl = L->sections ? L->sections : 1;
     if (!v) tpl_err(&c, 1, "sections", "is missing");

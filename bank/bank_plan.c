@@ -413,7 +413,8 @@ static void difficulty_check(plan_ctx *c)
     long long lo = 0, hi = 0, pts = 0;
     for (int i = 0; i < P->n_cells; i++) {
         plan_cell *cell = &P->cells[i];
-        if ((int)cell->n < cell->quota) return;     /* reported already */
+        /* a short cell (reported already) counts with what it has */
+        int quota = (int)cell->n < cell->quota ? (int)cell->n : cell->quota;
         if (t->mode == BANK_TPL_FIXED) {
             for (uint32_t k = 0; k < cell->n; k++) {
                 int p = item_points(P, i, (int)k, cell->elig[k]);
@@ -424,19 +425,19 @@ static void difficulty_check(plan_ctx *c)
         }
         int by[6] = {0};
         for (uint32_t k = 0; k < cell->n; k++) by[P->pool->items[cell->elig[k]].difficulty]++;
-        int p = t->sections[cell->section].points_centi, need = cell->quota;
+        int p = t->sections[cell->section].points_centi, need = quota;
         for (int d = 1; d <= 5 && need; d++) {
             int take = by[d] < need ? by[d] : need;
             lo += (long long)p * d * take;
             need -= take;
         }
-        need = cell->quota;
+        need = quota;
         for (int d = 5; d >= 1 && need; d--) {
             int take = by[d] < need ? by[d] : need;
             hi += (long long)p * d * take;
             need -= take;
         }
-        pts += (long long)p * cell->quota;
+        pts += (long long)p * quota;
     }
     if (!pts) return;
     if (t->mode == BANK_TPL_FIXED) hi = lo;
@@ -816,24 +817,33 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
             if (share > P->forced[ci]) P->soft[ci] = share - P->forced[ci];
         }
     }
-    for (int ci = 0; ci < P->n_cells; ci++) {
-        const plan_cell *c = &P->cells[ci];
-        for (int f = 0; f < P->forced[ci]; f++) {
-            uint32_t i;
-            if (pick(P, &g, e, r, c, c->nx, c->n, &i)) {
-                if (c->n == c->nx)
-                    snprintf(why, whylen, "%s: %sran out of items (exposure limit or items another "
-                             "section took)", sec_name(t, c->section, nb, sizeof nb),
-                             cell_label(P, c, lb, sizeof lb));
-                else
-                    snprintf(why, whylen, "%s: %sneeds %d Y/Z items, the importance caps or the "
-                             "bank allow fewer", sec_name(t, c->section, nb, sizeof nb),
-                             cell_label(P, c, lb, sizeof lb), P->forced[ci]);
-                return -2;
-            }
-            take(P, &g, ci, i);
+    /* what must be Y (too few Z) or Z (too few Y) goes first, then what may be either */
+    for (int pass = 0; pass < 2; pass++)
+        for (int ci = 0; ci < P->n_cells; ci++) {
+            const plan_cell *c = &P->cells[ci];
+            int f = P->forced[ci], nz = (int)(c->n - c->nx - c->ny);
+            if (f <= 0) continue;
+            int must_z = f > (int)c->ny ? f - (int)c->ny : 0, must_y = f > nz ? f - nz : 0;
+            int from[3] = {(int)c->nx + (int)c->ny, (int)c->nx, (int)c->nx};
+            int to[3] = {(int)c->n, (int)(c->nx + c->ny), (int)c->n};
+            int cnt[3] = {must_z, must_y, f - must_z - must_y};
+            for (int seg = pass ? 2 : 0; seg < (pass ? 3 : 2); seg++)
+                for (int k = 0; k < cnt[seg]; k++) {
+                    uint32_t i;
+                    if (pick(P, &g, e, r, c, (uint32_t)from[seg], (uint32_t)to[seg], &i)) {
+                        if (c->n == c->nx)
+                            snprintf(why, whylen, "%s: %sran out of items (exposure limit or items "
+                                     "another section took)", sec_name(t, c->section, nb, sizeof nb),
+                                     cell_label(P, c, lb, sizeof lb));
+                        else
+                            snprintf(why, whylen, "%s: %sneeds %d Y/Z items, the importance caps or "
+                                     "the bank allow fewer", sec_name(t, c->section, nb, sizeof nb),
+                                     cell_label(P, c, lb, sizeof lb), f);
+                        return -2;
+                    }
+                    take(P, &g, ci, i);
+                }
         }
-    }
     /* then the shares, as far as the caps allow (a cell without one takes X items) */
     for (int ci = 0; ci < P->n_cells; ci++) {
         const plan_cell *c = &P->cells[ci];

@@ -411,6 +411,15 @@ Test(template, errors_name_file_line_and_field, .init = kc_setup, .fini = kc_tea
            "t.json:1: sections[0].count: a fixed section lists its items instead",
            "t.json:1: sections[0].items: is missing (a fixed section lists its items)");
     D.n = 0;
+    const char *lines = "{\"code\":\"T\",\"title\":\"x\",\n\"mode\":\"type\",\n\"total\":-1,\n"
+                        "\"difficulty\":{\"target\":6,\"spread\":1},\n\"level\":9,\n"
+                        "\"sections\":[{\"title\":\"a\",\"type\":\"single\",\"count\":1,\"points\":1}]}";
+    cr_assert_eq(bank_tpl_parse(lines, strlen(lines), "t.json", A, &t, &D), 4);
+    EXPECT("t.json:5: level: must be a level 1..5 (五级..一级)",
+           "t.json:3: total: must be more than 0",
+           "t.json:4: difficulty.spread: is not a field of difficulty",
+           "t.json:4: difficulty.target: must be from 1 to 5");
+    D.n = 0;
     const char *dup = "{\"code\":\"T\",\"code\":\"U\"}";
     cr_assert_eq(bank_tpl_parse(dup, strlen(dup), "t.json", A, &t, &D), 1);
     cr_assert(strstr(D.lines[0], "t.json:1: JSON: ") && strstr(D.lines[0], "duplicate"), "%s", D.lines[0]);
@@ -693,6 +702,36 @@ Test(blueprint, scope_renormalises_weights, .init = kc_setup, .fini = kc_teardow
     }
 }
 
+Test(blueprint, ranges_without_x_items_take_y_and_z_within_the_caps, .init = kc_setup,
+     .fini = kc_teardown)
+{
+    bank_blueprint bp;
+    make_bp(&bp);
+    bank_pool pool;
+    /* B-02-02 (4 %) has only Y and Z items: 2 of 50 must be Y/Z there */
+    make_pool(&pool, 17, &bp, (pool_spec){.per_point = 3, .dmax = 5, .only_yz_leaf = 8});
+    const char *tj = "{\"code\":\"Y\",\"title\":\"y\",\"occupation\":\"4-04-04-02\",\"level\":4,"
+                     "\"mode\":\"blueprint\",\"total\":100,\"importance\":{\"X\":90,\"Y\":4,\"Z\":6},"
+                     "\"sections\":[{\"title\":\"一\",\"type\":\"single\",\"count\":50,\"points\":2}]}";
+    bank_tpl t = parse_ok(tj);
+    bank_plan *pl = plan_ok(&t, &bp, &pool, 0);
+    int yz_seen = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        bank_paper pp;
+        char why[256];
+        cr_assert_eq(bank_plan_generate(pl, seed, NULL, A, &pp, why, sizeof why), 0, "%s", why);
+        cr_assert_eq(bank_plan_check(pl, &pp, &D), 0, "%s", D.n ? D.lines[0] : "");
+        int counts[3][N_LEAF] = {{0}}, xyz[3];
+        paper_counts(&pp, &pool, &bp, counts, xyz);
+        cr_assert_eq(counts[0][7], 2);
+        cr_assert_leq(xyz[1], 2);
+        cr_assert_leq(xyz[2], 3);
+        cr_assert_geq(xyz[0], 45);
+        yz_seen += xyz[1] + xyz[2] > 2;
+    }
+    cr_assert_gt(yz_seen, 0, "other ranges never drew a Y or Z item");
+}
+
 /* ---- type papers ---- */
 
 Test(type_mode, difficulty_target_tags_and_filters, .init = kc_setup, .fini = kc_teardown)
@@ -844,6 +883,19 @@ Test(fixed_mode, listed_order_points_and_unknown_items, .init = kc_setup, .fini 
         cr_assert_eq(pp.total_centi, 600);
         check_perms(&pp, &pool, &t);
     }
+    /* shuffled on request: the same items, points still per item */
+    t.shuffle_items = 1;
+    int moved = 0;
+    for (uint64_t s = 1; s < 20; s++) {
+        bank_paper pp;
+        char why[256];
+        cr_assert_eq(bank_plan_generate(pl, s, NULL, A, &pp, why, sizeof why), 0, "%s", why);
+        cr_assert_eq(bank_plan_check(pl, &pp, &D), 0, "%s", D.n ? D.lines[0] : "");
+        moved += strcmp(pool.items[pp.items[0].pool].uid, "U00003") != 0;
+        for (int k = 0; k < pp.n; k++)
+            if (!strcmp(pool.items[pp.items[k].pool].uid, "U00001")) cr_assert_eq(pp.items[k].points_centi, 250);
+    }
+    cr_assert_gt(moved, 0);
     const char *bad = "{\"code\":\"F\",\"title\":\"f\",\"mode\":\"fixed\",\"total\":4,"
                       "\"sections\":[{\"title\":\"一\",\"type\":\"single\",\"points\":1,"
                       "\"items\":[\"U00000\",\"X-01\",\"U00001\",\"U00000\"]}]}";
