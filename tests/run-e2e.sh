@@ -455,10 +455,11 @@ expect 0 "one candidate's paper" kc session paper ASM 2026AS0001
 contains "$tmp/out" "一、单项选择题" "the paper lists its sections"
 contains "$tmp/out" "options shown as A..:" "and each item's option order"
 # tampering with a stored paper is found by verify
-sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.items = REPLACE(p.items, '\"p\":200', '\"p\":100') WHERE a.ticket_no = '2026AS0002'"
+sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.seed = p.seed + 1 WHERE a.ticket_no = '2026AS0002'"
 expect 1 "verify finds a paper that differs from its seed" kc session verify ASM
 contains "$tmp/err" "2026AS0002" "verify names the ticket"
-sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.items = REPLACE(p.items, '\"p\":100', '\"p\":200') WHERE a.ticket_no = '2026AS0002'"
+sql "UPDATE paper_instance p JOIN attempt a ON a.id = p.attempt_id SET p.seed = p.seed - 1 WHERE a.ticket_no = '2026AS0002'"
+expect 0 "verify passes again once the seed is put back" kc session verify ASM
 # the pool of a prepared session is held: an edit of one of its items makes a new version
 held=$(sql "SELECT COUNT(*) FROM paper_build_item b JOIN paper_build pb ON pb.id = b.build_id JOIN exam_session s ON s.id = pb.session_id WHERE s.code = 'ASM'")
 equals "$held" "198" "the build stores the pool it drew from"
