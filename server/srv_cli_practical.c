@@ -444,8 +444,10 @@ static int practical(srv_config *cfg, int argc, char **argv)
         .changeover_minutes = change >= 0 ? change : s.has_change ? (int)s.change_min : 10,
         .seed = seed_s ? seed : s.seed,
     };
-    if (!seed_s && !s.has_seed) randombytes_buf(&po.seed, sizeof po.seed);
-    po.seed &= 0x7FFFFFFFFFFFFFFFULL;   /* printable and re-enterable as a signed number too */
+    if (!seed_s && !s.has_seed) {
+        randombytes_buf(&po.seed, sizeof po.seed);
+        po.seed &= 0x7FFFFFFFFFFFFFFFULL;   /* also fits tools that read it as signed */
+    }
     bank_practical_plan plan;
     char why[512];
     rc = bank_practical_assign(cand, n_cand, pool, n_tasks, &po, a, &plan, why, sizeof why);
