@@ -610,6 +610,7 @@ static const char HTML_STYLE[] =
     "th, td { border: 1px solid #000; padding: 1.5mm 2mm; text-align: left; vertical-align: top; }\n"
     "th { background: #eee; white-space: nowrap; }\n"
     "td.blank { min-width: 18mm; }\n"
+    "td.nw { white-space: nowrap; }\n"
     "th small { font-weight: normal; }\n"
     "section { break-after: page; page-break-after: always; }\n"
     "section:last-child { break-after: auto; page-break-after: auto; }\n"
@@ -630,6 +631,14 @@ static void th(FILE *f, const char *zh, const char *en)
 static void td(FILE *f, const char *s)
 {
     fputs("<td>", f);
+    html(f, s);
+    fputs("</td>", f);
+}
+
+/* A short cell that must not wrap (ticket, name, station, slot). */
+static void tdn(FILE *f, const char *s)
+{
+    fputs("<td class=\"nw\">", f);
     html(f, s);
     fputs("</td>", f);
 }
@@ -731,11 +740,11 @@ static void write_schedule(FILE *f, const char *code, const struct session *s, c
         snprintf(task, sizeof task, "%s %s", r[i].uid, r[i].title);
         fputs("<tr>", f);
         if (examiners) {
-            td(f, slot); td(f, when); td(f, r[i].ticket); td(f, r[i].name); td(f, task);
+            tdn(f, slot); td(f, when); tdn(f, r[i].ticket); tdn(f, r[i].name); td(f, task);
             fputs("<td class=\"blank\"></td><td class=\"blank\"></td>", f);
         } else {
             snprintf(no, sizeof no, "%lld", (long long)r[i].task_no);
-            td(f, r[i].ticket); td(f, r[i].name); td(f, no); td(f, r[i].station); td(f, slot);
+            tdn(f, r[i].ticket); tdn(f, r[i].name); tdn(f, no); tdn(f, r[i].station); tdn(f, slot);
             td(f, when); td(f, task); td(f, r[i].equipment);
         }
         fputs("</tr>\n", f);
