@@ -481,7 +481,67 @@ int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_
                         bank_arena *a, bank_health *h, char *err, size_t errlen);
 
 /* ---- practical part (技能考核): tasks, stations (工位) and time slots ---- */
-/* (declarations of bank_practical.c go here) */
+/* Candidates perform tasks (items of type practical) at stations in time slots of equal
+ * length. With S stations and n candidates a round of tasks takes ceil(n / S) slots
+ * (waves); a candidate doing k tasks does them in k rounds, one after the other, at the same
+ * station. Pure computation (bank_practical.c, docs/PRACTICAL.md). */
+typedef struct bank_practical_candidate {
+    uint64_t attempt_id;
+    const char *ticket;         /* 准考证号 */
+    const char *name;
+} bank_practical_candidate;
+typedef struct bank_practical_task {
+    uint64_t item_id;
+    const char *uid;
+    const char *title;          /* a plain-text excerpt of the stem */
+    const char *equipment;      /* 工位、设备要求, or NULL */
+    int time_minutes;           /* 考核时间, > 0 */
+} bank_practical_task;
+typedef struct bank_practical_opts {
+    int tasks_per_candidate;    /* k >= 1; the pool must hold at least k tasks */
+    int n_stations;             /* >= 1 */
+    int64_t start_ms;           /* UTC start of slot 1 */
+    int slot_minutes;           /* 0: the longest task of the pool + changeover */
+    int changeover_minutes;     /* >= 0: time between a task's end and the next slot */
+    uint64_t seed;
+} bank_practical_opts;
+/* One task of one candidate. */
+typedef struct bank_practical_slot {
+    uint32_t candidate;         /* index into the candidates */
+    int task_no;                /* 1..k */
+    uint32_t task;              /* index into the pool */
+    uint32_t station;           /* index into the stations */
+    int slot_no;                /* 1-based; round r (1..k) holds slots (r-1)*waves+1 .. r*waves */
+    int64_t starts_at_ms, ends_at_ms;   /* ends = starts + the task's time */
+} bank_practical_slot;
+typedef struct bank_practical_plan {
+    int k, waves, n_slots;      /* n_slots = k * waves */
+    int slot_minutes;           /* as used */
+    size_t n;                   /* candidates x k */
+    bank_practical_slot *a;     /* candidate-major: a[c * k + task_no - 1] */
+} bank_practical_plan;
+/* Assigns every candidate k distinct tasks, a station and k slots from seed: candidate i
+ * (in the order given) is at station i mod S in wave i / S of each round; the tasks of
+ * round 1 are dealt from shuffled decks of the pool so that each task is used equally
+ * often (at most one apart) and neighbouring stations of a slot get different tasks when
+ * the pool has two or more; round r gives each candidate the task r-1 places further on in
+ * a shuffled cyclic order of the pool, which keeps both properties and makes a candidate's
+ * tasks distinct. The same inputs give the same plan. 0, -1 on OOM, -2 when the inputs
+ * cannot be planned (reason in why: no candidates, no stations, fewer tasks than k, a task
+ * without time, a slot shorter than a task). */
+int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
+                          const bank_practical_task *t, size_t n_tasks,
+                          const bank_practical_opts *o, bank_arena *a,
+                          bank_practical_plan *out, char *why, size_t whylen);
+/* Checks a plan against every rule: each candidate has k entries with distinct tasks;
+ * indices in range; no candidate twice in one slot and no station twice in one slot; slots
+ * 1..n_slots each used, round by round; times (slot q starts at start + (q-1) x slot
+ * length, a task ends within its slot); neighbouring stations of a slot differ in task when
+ * the pool has two or more; per round no task is used more than once more than another.
+ * One diag line per broken rule (file "plan", line 0); returns their number. */
+int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_tasks,
+                         const bank_practical_opts *o, const bank_practical_plan *p,
+                         bank_diag *d);
 
 /* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
  * A template (组卷方案) says what a paper consists of; a plan is a template checked against

@@ -40,6 +40,8 @@ static const char MAIN_HELP[] =
     "  paper create                make a fixed paper from bank items\n"
     "  session create              plan an exam session for a paper\n"
     "  session add-candidates      register candidates (admission tickets) for a session\n"
+    "  session practical|schedule  the practical part: task, station (工位) and time slot per\n"
+    "                              candidate; printable schedules\n"
     "  results SESSION             print the results of a session\n"
     "  config                      print the effective configuration\n\n";
 
@@ -417,6 +419,8 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
     static const char *const papers_cmds[] = {"prepare", "verify", "report", "paper", NULL};
     for (int k = 0; argc > 0 && papers_cmds[k]; k++)
         if (!strcmp(argv[0], papers_cmds[k])) return srv__cli_prepare(cfg, argv[0], argc - 1, argv + 1);
+    if (argc >= 1 && (!strcmp(argv[0], "practical") || !strcmp(argv[0], "schedule")))
+        return srv__cli_practical(cfg, argc, argv);
     const char *code = NULL, *title = NULL, *paper = NULL, *duration = NULL, *opens = "now",
                *closes = NULL, *session = NULL, *tpl = NULL, *forms_s = NULL, *seed_s = NULL,
                *cap_s = NULL, *shuffle_s = NULL, *cols_s = NULL;
@@ -1801,6 +1805,7 @@ int srv_cli_main(int argc, char **argv)
         fputs(c->help, stdout);
         fputs("\n", stdout);
         if (c->more) { fputs(c->more, stdout); fputs("\n", stdout); }
+        if (c->run == cmd_session) { fputs(srv__cli_practical_help, stdout); fputs("\n", stdout); }
         fputs(GLOBAL_HELP, stdout);
         rc = 0;
     } else {

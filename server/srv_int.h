@@ -125,6 +125,10 @@ extern const char srv__cli_prepare_help[];
 /* `kaochang media url` (srv_cli_media.c). */
 int srv__cli_media(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_media_help[];
+/* `kaochang session practical|schedule` (srv_cli_practical.c); argv[0] names which. Its help
+ * follows the session help. */
+int srv__cli_practical(srv_config *cfg, int argc, char **argv);
+extern const char srv__cli_practical_help[];
 
 /* ---- media URLs (srv_media.c) ----
  * Rich text names media as src="media:NAME"; where items leave the server that becomes

@@ -533,5 +533,67 @@ else
 fi
 contains "$tmp/server.log" "stopped" "server logged its clean stop"
 
+# ---- practical part (技能考核): task, station (工位) and time slot per candidate; schedules ----
+pa() { sql "SELECT a.ticket_no, p.task_no, i.uid, p.station_code, p.slot_no, DATE_FORMAT(p.starts_at, '%H:%i'),
+  DATE_FORMAT(p.ends_at, '%H:%i') FROM practical_assignment p JOIN attempt a ON a.id = p.attempt_id
+  JOIN item i ON i.id = p.item_id JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'THIN'
+  ORDER BY a.ticket_no, p.task_no" | tr '\t' ' ' | paste -sd'|'; }
+expect 0 "import practical tasks" kc bank import --format csv --status approved --by e2e "$fx/practical-tasks.csv"
+expect 2 "session practical needs a session" kc session practical --stations 3
+expect 1 "session practical refuses an item that is not a practical task" kc session practical THIN --tasks PR-01,T-001 --stations 3
+contains "$tmp/err" "--tasks: T-001 is not a practical task (实操题)" "the refusal names the item"
+expect 1 "more tasks per candidate than the pool holds is refused" kc session practical THIN --tasks PR-01,PR-02 --stations 3 --tasks-per-candidate 3
+contains "$tmp/err" "THIN: each candidate is to perform 3 different tasks, the pool has 2; nothing was changed" "the refusal says why"
+expect 1 "a slot shorter than a task is refused" kc session practical THIN --tasks PR-01,PR-02 --stations 3 --slot 60m
+contains "$tmp/err" "a slot of 60 minutes is too short for task PR-02: it takes 60 minutes and the changeover 10" "the refusal names the task"
+equals "$(sql "SELECT COUNT(*) FROM practical_assignment")" "0" "a refused assignment writes nothing"
+expect 1 "schedule before any assignment" kc session schedule THIN --for examiners
+contains "$tmp/err" "THIN has no practical assignment (run session practical first)" "schedule says what to run first"
+expect 0 "session practical" kc session practical THIN --tasks PR-01,PR-02,PR-03 --stations 3 --start 2026-12-05T01:00Z --seed 42
+contains "$tmp/out" "session THIN practical part: 4 candidates, 1 task each from 3, 3 stations, 2 slots of 70 min, 2026-12-05T01:00:00.000Z .. 2026-12-05T03:20:00.000Z, seed 42" "practical prints the plan's shape"
+equals "$(pa | tr '|' '\n' | cut -d' ' -f1,4,5,6 | paste -sd'|')" \
+  "2026110001 工位01 1 01:00|2026110002 工位02 1 01:00|2026110003 工位03 1 01:00|2026110004 工位01 2 02:10" \
+  "candidates in ticket order fill the stations, the fourth waits for slot 2 (70 min = longest task 60 + changeover 10)"
+equals "$(sql "SELECT COUNT(*) FROM practical_assignment p JOIN item i ON i.id = p.item_id
+  WHERE p.ends_at <> p.starts_at + INTERVAL JSON_VALUE(i.spec, '$.time_minutes') MINUTE")" "0" "every task ends after its 考核时间"
+equals "$(sql "SELECT COUNT(*) FROM practical_assignment x JOIN practical_station sx ON sx.session_id = x.session_id AND sx.code = x.station_code
+  JOIN practical_assignment y ON y.session_id = x.session_id AND y.slot_no = x.slot_no AND y.item_id = x.item_id
+  JOIN practical_station sy ON sy.session_id = y.session_id AND sy.code = y.station_code AND sy.position = sx.position + 1")" "0" \
+  "neighbouring stations of a slot have different tasks"
+equals "$(sql "SELECT COUNT(DISTINCT item_id) FROM practical_assignment")" "3" "4 candidates use all 3 tasks (used evenly)"
+first=$(pa)
+expect 0 "session practical again, with the stored settings" kc session practical THIN
+equals "$(pa)" "$first" "a re-run with the same settings gives the same assignment"
+expect 0 "session practical with two tasks each on two named stations" kc session practical THIN --tasks-per-candidate 2 --stations 甲,乙 --seed 7
+contains "$tmp/out" "4 candidates, 2 tasks each from 3, 2 stations, 4 slots of 70 min" "two tasks each take two rounds of two waves"
+equals "$(sql "SELECT COUNT(*) FROM (SELECT attempt_id FROM practical_assignment GROUP BY attempt_id
+  HAVING COUNT(DISTINCT item_id) = 2 AND COUNT(DISTINCT slot_no) = 2 AND COUNT(DISTINCT station_code) = 1) t")" "4" \
+  "each candidate does two different tasks in two slots at one station"
+equals "$(sql "SELECT GROUP_CONCAT(code ORDER BY position) FROM practical_station")" "甲,乙" "the stations are replaced by the new ones"
+equals "$(sql "SELECT COUNT(*) FROM (SELECT station_code, slot_no FROM practical_assignment GROUP BY 1, 2 HAVING COUNT(*) > 1) t")" "0" \
+  "a station hosts one candidate per slot"
+expect 0 "schedule for examiners (text)" kc session schedule THIN --for examiners
+contains "$tmp/out" "实操考核工位安排表 Practical schedule for examiners" "the examiners' schedule has its title"
+contains "$tmp/out" "2026110003    张伟" "it lists ticket and name per slot"
+expect 0 "schedule for candidates (CSV, Beijing time)" kc session schedule THIN --for candidates --format csv --utc-offset 8
+equals "$(head -1 "$tmp/out" | tr -d '\r')" "准考证号,姓名,序号,工位,时段,开始,结束,试题编号,试题,设备要求" "the candidates' CSV has its header"
+equals "$(grep -c '^2026110001,王小明,' "$tmp/out")" "2" "a candidate has one CSV row per task"
+expect 0 "schedule for examiners (HTML file)" kc session schedule THIN --for examiners --format html --out "$tmp/ex.html"
+contains "$tmp/out" "$tmp/ex.html: schedule for examiners of session THIN, 8 entries" "schedule --out says what it wrote"
+equals "$(grep -c '<section>' "$tmp/ex.html")" "2" "the examiners' page has one printed page per station"
+contains "$tmp/ex.html" "break-after: page" "stations are split by page breaks"
+lacks "$tmp/ex.html" "<script" "the printable page has no script"
+lacks "$tmp/ex.html" "src=" "the printable page loads nothing"
+expect 0 "schedule for candidates (HTML)" kc session schedule THIN --for candidates --format html --utc-offset 8
+contains "$tmp/out" "&lt;原因&gt; &amp; 处理过程" "task text is escaped in HTML"
+contains "$tmp/out" "2026-12-05 09:00–" "times are shown at the given UTC offset"
+expect 0 "every approved practical task of an occupation + level" kc session practical THIN --occupation 4-04-04-02 --level 4 --tasks-per-candidate 1
+contains "$tmp/out" "from $(sql "SELECT COUNT(*) FROM item i WHERE i.type = 'practical' AND i.status = 'approved'
+  AND i.occupation_code = '4-04-04-02' AND i.level = 4 AND i.parent_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)")," \
+  "--occupation takes every approved practical task of it"
+expect 2 "schedule needs --for" kc session schedule THIN
+contains "$tmp/err" "--for must be examiners or candidates" "schedule says what --for takes"
+
 echo "e2e: $passed passed, $failed failed"
 [ $failed -eq 0 ]
