@@ -54,7 +54,7 @@ struct cmd {
 
 /* ---- small helpers ---- */
 
-static int open_db(srv_db *db, const srv_config *cfg)
+int srv__cli_db_open(srv_db *db, const srv_config *cfg)
 {
     if (srv_db_open(db, cfg)) {
         fprintf(stderr, "kaochang: %s\n", db->err);
@@ -151,7 +151,7 @@ static int cmd_db(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     rc = srv_migrate(&db, dir ? dir : cfg->schema_dir, 1);
     srv_db_close(&db);
     return rc ? 1 : 0;
@@ -244,7 +244,7 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t *ids = NULL;
     int64_t *pts = NULL;
     char (*types)[17] = NULL;
@@ -499,7 +499,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             fprintf(stderr, "kaochang session create: --closes must leave the whole --duration after --opens\n");
             return 2;
         }
-        if (open_db(&db, cfg)) return 1;
+        if (srv__cli_db_open(&db, cfg)) return 1;
         uint64_t pid = 0, tid = 0;
         int64_t feasible = 1;
         const char *what = paper ? SQL_PAPER_EXISTS : SQL_TEMPLATE_EXISTS;
@@ -640,7 +640,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         free(rows);
         return 1;
     }
-    if (open_db(&db, cfg)) { free(rows); return 1; }
+    if (srv__cli_db_open(&db, cfg)) { free(rows); return 1; }
     uint64_t sid = 0;
     rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
     int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
@@ -754,7 +754,7 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t sid;
     rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", pos[0], &sid);
     int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
@@ -957,7 +957,7 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     int exit_rc = rejected ? 1 : 0, wrote = 0;
     if (!dry) {
         srv_db db;
-        if (open_db(&db, cfg)) {
+        if (srv__cli_db_open(&db, cfg)) {
             for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
             fprintf(stderr, "%s: nothing was imported\n", file);
             bank_arena_free(a);
@@ -1082,7 +1082,7 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
     bank_filter fl;
     if ((rc = parse_filter("bank export", occ, level, status, type, point, &fl))) return rc;
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     bank_itemset set;
     bank_diag d;
@@ -1183,7 +1183,7 @@ static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
         }
     }
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     char err[512];
     if (add) {
         rc = bank_occupation_upsert(db.my, &o, err, sizeof err);
@@ -1287,7 +1287,7 @@ static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
         b.part = p;
     }
     srv_db db;
-    if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+    if (srv__cli_db_open(&db, cfg)) { bank_arena_free(a); return 1; }
     char err[512];
     rc = imp ? bank_blueprint_store(db.my, &b, pos[1], err, sizeof err)
              : bank_blueprint_load(db.my, occ, lv, p, &b, err, sizeof err);
@@ -1342,7 +1342,7 @@ static int cli_bank_lifecycle(srv_config *cfg, const char *verb, int argc, char 
         return 2;
     }
     srv_db db;
-    if (open_db(&db, cfg)) { free(pos); return 1; }
+    if (srv__cli_db_open(&db, cfg)) { free(pos); return 1; }
     int failed = 0;
     for (int i = 0; i < npos; i++) {
         char err[512];
@@ -1401,7 +1401,7 @@ static int cli_bank_list(srv_config *cfg, int argc, char **argv)
     bank_filter fl;
     if ((rc = parse_filter("bank list", occ, level, status, type, point, &fl))) return rc;
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     bank_itemset set;
     bank_itemset_init(&set, a);
@@ -1472,7 +1472,7 @@ static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
     enum bank_part p;
     if ((rc = bp_target("bank health", occ, level, part, &lv, &p))) return rc;
     srv_db db;
-    if (open_db(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     bank_health h;
     char err[512];
@@ -1546,7 +1546,7 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
         return 1;
     }
     srv_db db;
-    if (open_db(&db, cfg)) { bank_arena_free(a); return 1; }
+    if (srv__cli_db_open(&db, cfg)) { bank_arena_free(a); return 1; }
     int failed = 0;
     for (size_t i = 0; i < set.n; i++) {
         bank_item *it = &set.items[i];

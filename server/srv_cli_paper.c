@@ -38,16 +38,6 @@ const char srv__cli_prepare_help[] =
     "per type, item overlap) or, for papers per candidate, the exposure figures.\n"
     "paper prints one candidate's paper: order, section, item, points and option order.\n";
 
-static int db_open(srv_db *db, const srv_config *cfg)
-{
-    if (srv_db_open(db, cfg)) {
-        fprintf(stderr, "kaochang: %s\n", db->err);
-        srv_db_close(db);
-        return 1;
-    }
-    return 0;
-}
-
 static void print_diag(const bank_diag *d, FILE *f)
 {
     for (size_t i = 0; i < d->n; i++) fprintf(f, "%s\n", d->lines[i]);
@@ -111,7 +101,7 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
      * the file. */
     int have_db = !dry || srv_db_open(&db, cfg) == 0;
     if (dry && !have_db) srv_db_close(&db);
-    if (!dry && db_open(&db, cfg)) { free(text); bank_arena_free(a); return 1; }
+    if (!dry && srv__cli_db_open(&db, cfg)) { free(text); bank_arena_free(a); return 1; }
     srv_tpl_result res;
     char actor[160];
     snprintf(actor, sizeof actor, "%s", by ? by : getenv("USER") ? getenv("USER") : "cli");
@@ -147,7 +137,7 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
 static int tpl_check(srv_config *cfg, const char *code)
 {
     srv_db db;
-    if (db_open(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     bank_diag d;
     bank_diag_init(&d, a);
@@ -175,7 +165,7 @@ static const char SQL_TPL_SHOW[] =
 static int tpl_list(srv_config *cfg)
 {
     srv_db db;
-    if (db_open(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     char code[65], title[256], mode[16], occ[17], part[8], when[32];
     int64_t total, level, feasible, checked;
     int rc = srv_db_query(&db, SQL_TPL_LIST, "", "sssisisit", code, sizeof code, title, sizeof title,
@@ -200,7 +190,7 @@ static int tpl_list(srv_config *cfg)
 static int tpl_show(srv_config *cfg, const char *code)
 {
     srv_db db;
-    if (db_open(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     size_t big = (size_t)1 << 22;
     char *spec = malloc(big), *report = malloc(big), file[256], by[129], when[32];
     int64_t feasible, checked;
@@ -324,7 +314,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         return 2;
     }
     srv_db db;
-    if (db_open(&db, cfg)) return 1;
+    if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t id;
     int status = 0;
     if (!strcmp(sub, "paper")) {

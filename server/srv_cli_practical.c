@@ -357,11 +357,7 @@ static int practical(srv_config *cfg, int argc, char **argv)
     }
 
     srv_db db;
-    if (srv_db_open(&db, cfg)) {
-        fprintf(stderr, "kaochang: %s\n", db.err);
-        srv_db_close(&db);
-        return 1;
-    }
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     struct session s;
     rc = !a ? -1 : load_session(&db, "practical", code, &s);
@@ -790,11 +786,7 @@ static int schedule(srv_config *cfg, int argc, char **argv)
     int examiners = !strcmp(who, "examiners");
 
     srv_db db;
-    if (srv_db_open(&db, cfg)) {
-        fprintf(stderr, "kaochang: %s\n", db.err);
-        srv_db_close(&db);
-        return 1;
-    }
+    if (srv__cli_db_open(&db, cfg)) return 1;
     bank_arena *a = bank_arena_new(0);
     struct session s;
     FILE *f = NULL;

@@ -85,11 +85,7 @@ static int user_add(srv_config *cfg, int argc, char **argv)
         return 1;
     }
     srv_db db;
-    if (srv_db_open(&db, cfg)) {
-        fprintf(stderr, "kaochang: %s\n", db.err);
-        srv_db_close(&db);
-        return 1;
-    }
+    if (srv__cli_db_open(&db, cfg)) return 1;
     int rc = srv_db_exec(&db, SQL_USER_ADD, "ssss", login, name, canon, hash);
     if (rc) fprintf(stderr, "kaochang user add: %s\n", db.err);
     else printf("user %s (%s): roles %s\n", login, name, canon);
@@ -100,11 +96,7 @@ static int user_add(srv_config *cfg, int argc, char **argv)
 static int user_list(srv_config *cfg)
 {
     srv_db db;
-    if (srv_db_open(&db, cfg)) {
-        fprintf(stderr, "kaochang: %s\n", db.err);
-        srv_db_close(&db);
-        return 1;
-    }
+    if (srv__cli_db_open(&db, cfg)) return 1;
     char login[65], name[520], roles[200];
     int64_t disabled, last;
     int rc = srv_db_query(&db, SQL_USER_LIST, "", "sssit", login, sizeof login, name, sizeof name,

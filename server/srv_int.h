@@ -114,6 +114,8 @@ int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t 
 int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 /* The bank jobs (srv_bank.c). */
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* Opens the CLI's connection; on failure prints "kaochang: why" and returns 1. */
+int srv__cli_db_open(srv_db *db, const srv_config *cfg);
 /* `kaochang user …` (srv_cli_user.c). */
 int srv__cli_user(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_user_help[];
