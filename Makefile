@@ -33,7 +33,7 @@ FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZBIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
 FOBJ    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out server/%,$(LIB_SRC)))
 
-.PHONY: all asan deps test unit e2e demo install clean fuzz fuzz-smoke
+.PHONY: all asan deps test unit e2e demo install clean fuzz fuzz-smoke bench
 all: $(B)/kaochang $(B)/share/kaochang/.stamp
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -103,6 +103,15 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
+
+# Paper assembly at scale with the optimized build (tests/bench, docs/BENCHMARKS.md);
+# not part of `make test`.
+$(B)/bench/bench_gen: tests/bench/bench_gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
+bench: all $(B)/bench/bench_gen
+	bash tests/bench/run-bench.sh $(B)/kaochang
 
 demo: deps
 	$(MAKE) all
