@@ -110,7 +110,11 @@ $(B)/bench/bench_gen: tests/bench/bench_gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@
 
-bench: all $(B)/bench/bench_gen
+$(B)/bench/bench_assemble: tests/bench/bench_assemble.c $(filter-out $(B)/obj/server/main.o,$(OBJ)) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS)
+
+bench: all $(B)/bench/bench_gen $(B)/bench/bench_assemble
 	bash tests/bench/run-bench.sh $(B)/kaochang
 
 demo: deps

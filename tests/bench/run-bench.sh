@@ -3,7 +3,8 @@
 # build/bench, a synthetic bank (tests/bench/bench_gen.c: a three-level blueprint, 20,000
 # approved items, 10,000 candidates, a 按鉴定点组卷 template of 100 items), then the wall
 # time of `kaochang session prepare` making every candidate's paper, DB writes included.
-# Ends with one summary line of key=value pairs (docs/BENCHMARKS.md).
+# First the same papers without the database (bench_assemble.c). Each benchmark ends with
+# one summary line of key=value pairs (docs/BENCHMARKS.md).
 #
 #   tests/bench/run-bench.sh [KAOCHANG_BINARY]
 #
@@ -18,6 +19,7 @@ bin=${1:-$root/build/kaochang}
 case $bin in /*) ;; *) bin=$root/$bin ;; esac
 work=$root/build/bench
 gen=$work/bench_gen
+assemble=$work/bench_assemble
 dbdir=$work/db
 snap=$work/snapshot
 data=$work/data
@@ -28,7 +30,9 @@ template=BENCH-T
 occupation=4-99-00-01
 
 [ -x "$bin" ] || { echo "run-bench: $bin is not built (make all)" >&2; exit 1; }
-[ -x "$gen" ] || { echo "run-bench: $gen is not built (make bench builds it)" >&2; exit 1; }
+for b in "$gen" "$assemble"; do
+  [ -x "$b" ] || { echo "run-bench: $b is not built (make bench builds it)" >&2; exit 1; }
+done
 
 stop_db() { "$root/deploy/mariadb-local" stop --dir "$dbdir" >/dev/null 2>&1 || true; }
 trap stop_db EXIT
@@ -61,6 +65,11 @@ rooms=
 [ "${BENCH_ROOMS:-0}" = 1 ] && rooms=--rooms
 "$gen" "$data" --seed "$seed" $rooms >/dev/null
 key=$(cat "$data"/* "$root"/deploy/schema/*.sql "$0" | sha256sum | cut -c1-16)
+
+# 1. Generation alone: how much of the budget the assembly itself takes.
+"$assemble" "$data" --papers "$(($(wc -l <"$data/candidates.csv") - 1))" --seed "$seed"
+
+# 2. The whole of `session prepare`, DB reads and writes included.
 
 stop_db
 if [ "${BENCH_FRESH:-0}" != 1 ] && [ -f "$snap/key" ] && [ "$(cat "$snap/key")" = "$key" ]; then
