@@ -60,6 +60,26 @@ start_db() {
   { printf '[server]\nport = %s\n\n' "$((port + 1))"; cat "$dbdir/client.conf"; } >"$conf"
 }
 
+# InnoDB recomputes index statistics in the background some seconds after a bulk load;
+# until then they may describe the table as it was before (a few rows), and plans made
+# from them can be far off. A snapshot taken at once would freeze that state, which a
+# running server leaves on its own, so wait (at most a minute) until the statistics of the
+# large tables count at least half of their rows.
+settle() {
+  local t table key rows card
+  for t in item:item_uid_version attempt:PRIMARY candidate:PRIMARY; do
+    table=${t%%:*} key=${t#*:}
+    rows=$(sql "SELECT COUNT(*) FROM $table")
+    for _ in $(seq 1 120); do
+      card=$(sql "SHOW INDEX FROM $table WHERE Key_name = '$key'" | awk -F'\t' 'NR == 1 { print $7 }')
+      [ "$((card * 2))" -ge "$rows" ] && continue 2
+      sleep 0.5
+    done
+    echo "run-bench: the index statistics of $table count $card of its $rows rows after a minute" >&2
+    return 1
+  done
+}
+
 mkdir -p "$work"
 rooms=
 [ "${BENCH_ROOMS:-0}" = 1 ] && rooms=--rooms
@@ -95,6 +115,7 @@ else
     --duration 90m --seed "$seed"
   step "add-candidates ($(($(wc -l <"$data/candidates.csv") - 1)))" \
     kc session add-candidates --session "$session" "$data/candidates.csv"
+  step "index statistics (InnoDB, in the background)" settle
   printf 'setup: all: %s s\n' "$(since "$t_all")" | tee -a "$work/setup.new"
   # The snapshot is taken from a cleanly stopped server.
   stop_db
@@ -113,7 +134,7 @@ made() {
               COALESCE(SUM(CRC32(i.items)), 0)
          FROM paper_instance i JOIN exam_session s ON s.id = i.session_id WHERE s.code = '$session'"
 }
-attempts=$(sql "SELECT COUNT(*) FROM attempt a JOIN exam_session s ON s.id = a.session_id WHERE s.code = '$session'")
+read -r attempts seated < <(sql "SELECT COUNT(*), COUNT(a.seat) FROM attempt a JOIN exam_session s ON s.id = a.session_id WHERE s.code = '$session'")
 bank=$(sql "SELECT COUNT(*) FROM item WHERE status = 'approved' AND parent_id IS NULL AND occupation_code = '$occupation'")
 [ "$(made | cut -f1)" = 0 ] || { echo "run-bench: the session already has papers before prepare" >&2; exit 1; }
 
@@ -135,6 +156,13 @@ kc session prepare "$session" >"$work/prepare2.out" 2>"$work/prepare2.err" ||
 again=$(since "$t0")
 read -r papers2 _ _ _ _ digest2 < <(made)
 
+# Every stored paper regenerated from its seed and checked against the template.
+t0=$(now)
+kc session verify "$session" >"$work/verify.out" 2>"$work/verify.err" ||
+  { echo "run-bench: session verify found problems:" >&2; sed 's/^/    /' "$work/verify.err" "$work/verify.out" | head -20 >&2; exit 1; }
+verify_s=$(since "$t0")
+sed 's/^/verify: /' "$work/verify.out" | tail -3
+
 bad=0
 [ "$papers" = "$attempts" ] || { echo "run-bench: $papers papers for $attempts candidates" >&2; bad=1; }
 [ "$imin" = "$imax" ] || { echo "run-bench: papers hold $imin to $imax items" >&2; bad=1; }
@@ -143,5 +171,5 @@ bad=0
   { echo "run-bench: the second prepare changed the papers ($papers -> $papers2 rows)" >&2; bad=1; }
 [ "$bad" = 0 ] || exit 1
 
-per_s=$(awk -v n="$papers" -v s="$seconds" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
-echo "bench=papers papers=$papers items=$imax bank=$bank seconds=$seconds papers_per_s=$per_s second_run_s=$again"
+per_s=$(awk -v n="$papers" -v s="$seconds" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+echo "bench=papers papers=$papers items=$imax bank=$bank seconds=$seconds papers_per_s=$per_s second_run_s=$again verify_s=$verify_s seated=$seated"
