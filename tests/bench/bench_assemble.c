@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     if (bank_plan_make(&tpl, &bp, &pool, (int)papers, a, &plan, &d)) { print_diag(&d, 20); return 1; }
     t_plan = now() - t_plan;
 
-    bank_exposure ex = {calloc(pool.n, sizeof *ex.count), bank_exposure_limit(tpl.exposure_cap_pct, (int)papers)};
+    bank_exposure ex = {calloc(pool.n, sizeof *ex.count), bank_exposure_limit(tpl.exposure_cap_pct, (int)papers), 0};
     char **stored = calloc((size_t)papers, sizeof *stored);
     if (!ex.count || !stored) return 1;
     size_t bytes = 0;
@@ -142,6 +142,7 @@ int main(int argc, char **argv)
         bank_arena *pa = bank_arena_new(0);
         bank_paper paper;
         if (!pa) return 1;
+        ex.left = (uint32_t)(papers - k);   /* as prepare does: this paper and those after it */
         int rc = bank_plan_generate(plan, bank_seed_derive(session_seed, (uint64_t)k + 1), &ex, pa, &paper, why, sizeof why);
         if (rc) {
             fprintf(stderr, "bench_assemble: paper %ld: %s\n", k + 1, rc == -1 ? "out of memory" : why);
