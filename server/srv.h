@@ -119,6 +119,10 @@ enum srv_msg_type {
     /* staff connections */
     SRV_MSG_STAFF_LOGIN, SRV_MSG_STAFF_RESUME, SRV_MSG_BANK_CATALOG, SRV_MSG_BANK_LIST,
     SRV_MSG_BANK_ITEM, SRV_MSG_BANK_REVIEW, SRV_MSG_BANK_SAVE, SRV_MSG_BANK_HEALTH,
+    /* exam affairs (考务): templates and session papers (srv_affairs.c) */
+    SRV_MSG_PAPER_TEMPLATES, SRV_MSG_PAPER_TEMPLATE, SRV_MSG_PAPER_TEMPLATE_CHECK,
+    SRV_MSG_PAPER_TEMPLATE_IMPORT, SRV_MSG_EXAM_SESSIONS, SRV_MSG_SESSION_PREPARE,
+    SRV_MSG_SESSION_VERIFY, SRV_MSG_SESSION_REPORT,
 };
 #define SRV_MAX_EVENTS 32
 typedef struct srv_event { char kind[24]; int64_t at_ms; } srv_event;
@@ -142,7 +146,10 @@ typedef struct srv_msg {
     char occupation[17];
     char part[16];
     int64_t level, offset, limit;
-    char *obj;                /* malloc'd compact JSON of "filters" / "item"; srv_msg_free */
+    char file[129];           /* paper_template_import: the file's name */
+    int64_t dry_run;          /* a boolean field */
+    char *obj;                /* malloc'd compact JSON of "filters" / "item", or the "text" of an
+                                 import; srv_msg_free */
 } srv_msg;
 typedef struct srv_msg_error {
     const char *code;         /* protocol error code */

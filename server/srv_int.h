@@ -33,6 +33,10 @@ enum srv_job_kind {
     SRV_JOB_BANK_ITEM, SRV_JOB_BANK_REVIEW, SRV_JOB_BANK_SAVE, SRV_JOB_BANK_HEALTH,
     SRV_JOB_BANK_IMPORT,
     SRV_JOB_MEDIA,             /* GET /media/<sha256> (srv_media.c) */
+    /* exam affairs (srv_affairs.c): from here on */
+    SRV_JOB_PAPER_TEMPLATES, SRV_JOB_PAPER_TEMPLATE, SRV_JOB_PAPER_TEMPLATE_CHECK,
+    SRV_JOB_PAPER_TEMPLATE_IMPORT, SRV_JOB_EXAM_SESSIONS, SRV_JOB_SESSION_PREPARE,
+    SRV_JOB_SESSION_VERIFY, SRV_JOB_SESSION_REPORT,
 };
 enum srv_attempt_status { SRV_ST_NONE = 0, SRV_ST_NOT_STARTED, SRV_ST_IN_PROGRESS, SRV_ST_SUBMITTED };
 
@@ -74,6 +78,7 @@ typedef struct srv_job {
     int http;                  /* the reply goes to an HTTP request (import) */
     int http_status;           /* its status code, set by the worker */
     char mime[101];            /* media: the stored type; uid holds the sha256 in hex */
+    char file[129];            /* paper_template_import: the file's name */
 } srv_job;
 
 void srv_job_free(srv_job *j);
@@ -87,6 +92,7 @@ typedef struct srv_exam_ctx {
     const unsigned char *media_key;   /* signed media URLs: another one */
     int answer_batch;
     int prepare_before_min;           /* the automatic session prepare */
+    int max_message;                  /* server.max_message: the largest import a page may send */
 } srv_exam_ctx;
 int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
@@ -114,6 +120,10 @@ int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t 
 int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 /* The bank jobs (srv_bank.c). */
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* The exam-affairs jobs (srv_affairs.c): templates, session prepare, verify and report. */
+int srv_affairs_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* Roles that may send an affairs message (service thread and worker alike). */
+unsigned srv_affairs_roles(enum srv_msg_type t);
 /* Opens the CLI's connection; on failure prints "kaochang: why" and returns 1. */
 int srv__cli_db_open(srv_db *db, const srv_config *cfg);
 /* `kaochang user …` (srv_cli_user.c). */

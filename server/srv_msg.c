@@ -9,7 +9,8 @@
 struct field {
     const char *name;
     char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response,
-                           'o' object (kept as JSON) */
+                           'o' object (kept as JSON), 'b' boolean, 'T' long text (into obj,
+                           at most max bytes) */
     int required;
     size_t off, cap;    /* string destination in srv_msg */
     int64_t min, max;   /* integer range / string length range */
@@ -38,6 +39,11 @@ static const struct field f_bank_save[] = {{"item", 'o', 1, 0, 0, 0, 0}, {0}};
 static const struct field f_bank_health[] = {
     STR("occupation", occupation, 1, 1), INT("level", level, 1, 1, 5), STR("part", part, 0, 1),
     {0}};
+static const struct field f_code[] = {STR("code", uid, 1, 1), {0}};
+/* The import's text: server.max_message caps the whole message before this does. */
+static const struct field f_tpl_import[] = {
+    STR("file", file, 1, 1), {"text", 'T', 1, 0, 0, 1, 1 << 20},
+    {"dry_run", 'b', 0, offsetof(srv_msg, dry_run), 0, 0, 0}, {0}};
 
 static const struct {
     const char *name;
@@ -59,6 +65,14 @@ static const struct {
     {"bank_review", SRV_MSG_BANK_REVIEW, f_bank_review},
     {"bank_save", SRV_MSG_BANK_SAVE, f_bank_save},
     {"bank_health", SRV_MSG_BANK_HEALTH, f_bank_health},
+    {"paper_templates", SRV_MSG_PAPER_TEMPLATES, f_none},
+    {"paper_template", SRV_MSG_PAPER_TEMPLATE, f_code},
+    {"paper_template_check", SRV_MSG_PAPER_TEMPLATE_CHECK, f_code},
+    {"paper_template_import", SRV_MSG_PAPER_TEMPLATE_IMPORT, f_tpl_import},
+    {"exam_sessions", SRV_MSG_EXAM_SESSIONS, f_none},
+    {"session_prepare", SRV_MSG_SESSION_PREPARE, f_code},
+    {"session_verify", SRV_MSG_SESSION_VERIFY, f_code},
+    {"session_report", SRV_MSG_SESSION_REPORT, f_code},
 };
 
 static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
@@ -248,6 +262,24 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
                 goto out;
             }
             *(int64_t *)((char *)m + f->off) = json_integer_value(v);
+        } else if (f->kind == 'b') {
+            if (!json_is_boolean(v)) {
+                rc = fail(e, "bad_field", f->name, "%s: expected true or false", f->name);
+                goto out;
+            }
+            *(int64_t *)((char *)m + f->off) = json_is_true(v);
+        } else if (f->kind == 'T') {
+            size_t n = json_is_string(v) ? json_string_length(v) : 0;
+            if (!json_is_string(v) || (int64_t)n < f->min || (int64_t)n > f->max ||
+                strlen(json_string_value(v)) != n) {
+                rc = fail(e, "bad_field", f->name, "%s: expected a text of %lld to %lld bytes",
+                          f->name, (long long)f->min, (long long)f->max);
+                goto out;
+            }
+            if (!(m->obj = strdup(json_string_value(v)))) {
+                rc = fail(e, "internal", NULL, "out of memory");
+                goto out;
+            }
         } else if (f->kind == 'r') {
             if ((rc = parse_response(v, m, e))) goto out;
         } else if (f->kind == 'o') {

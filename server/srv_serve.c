@@ -132,6 +132,7 @@ static struct server {
     proct_buffer events;
     int sweep_inflight, prepare_inflight;
     int uploading, imports_running, password_checks;
+    int affairs_running;           /* paper check/import/prepare/verify/report jobs queued */
     int stopping;
 } S;
 
@@ -370,6 +371,13 @@ static void *worker_main(void *arg)
 
 static void http_import_done(srv_job *j);
 
+/* Paper jobs that load a whole pool or every paper of a session. */
+static int heavy_job(enum srv_job_kind k)
+{
+    return k == SRV_JOB_PAPER_TEMPLATE_CHECK || k == SRV_JOB_PAPER_TEMPLATE_IMPORT ||
+           k == SRV_JOB_SESSION_PREPARE || k == SRV_JOB_SESSION_VERIFY || k == SRV_JOB_SESSION_REPORT;
+}
+
 static void handle_result(srv_job *j)
 {
     if (j->kind == SRV_JOB_SWEEP) {
@@ -387,6 +395,7 @@ static void handle_result(srv_job *j)
     if (j->kind == SRV_JOB_EVENTS) return;
     if (j->kind == SRV_JOB_PREPARE) { S.prepare_inflight = 0; return; }
     if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks--;   /* also for a closed connection */
+    if (heavy_job(j->kind)) S.affairs_running--;
     if (j->http) {
         http_import_done(j);
         return;
@@ -479,7 +488,9 @@ static unsigned roles_for(enum srv_msg_type t)
     switch (t) {
     case SRV_MSG_BANK_SAVE: return SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
     case SRV_MSG_BANK_REVIEW: return SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
-    default: return SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
+    default:
+        if (t >= SRV_MSG_PAPER_TEMPLATES) return srv_affairs_roles(t);
+        return SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
     }
 }
 
@@ -515,7 +526,19 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
         [SRV_MSG_STAFF_LOGIN] = SRV_JOB_STAFF_LOGIN, [SRV_MSG_STAFF_RESUME] = SRV_JOB_STAFF_RESUME,
         [SRV_MSG_BANK_CATALOG] = SRV_JOB_BANK_CATALOG, [SRV_MSG_BANK_LIST] = SRV_JOB_BANK_LIST,
         [SRV_MSG_BANK_ITEM] = SRV_JOB_BANK_ITEM, [SRV_MSG_BANK_REVIEW] = SRV_JOB_BANK_REVIEW,
-        [SRV_MSG_BANK_SAVE] = SRV_JOB_BANK_SAVE, [SRV_MSG_BANK_HEALTH] = SRV_JOB_BANK_HEALTH};
+        [SRV_MSG_BANK_SAVE] = SRV_JOB_BANK_SAVE, [SRV_MSG_BANK_HEALTH] = SRV_JOB_BANK_HEALTH,
+        [SRV_MSG_PAPER_TEMPLATES] = SRV_JOB_PAPER_TEMPLATES, [SRV_MSG_PAPER_TEMPLATE] = SRV_JOB_PAPER_TEMPLATE,
+        [SRV_MSG_PAPER_TEMPLATE_CHECK] = SRV_JOB_PAPER_TEMPLATE_CHECK,
+        [SRV_MSG_PAPER_TEMPLATE_IMPORT] = SRV_JOB_PAPER_TEMPLATE_IMPORT,
+        [SRV_MSG_EXAM_SESSIONS] = SRV_JOB_EXAM_SESSIONS, [SRV_MSG_SESSION_PREPARE] = SRV_JOB_SESSION_PREPARE,
+        [SRV_MSG_SESSION_VERIFY] = SRV_JOB_SESSION_VERIFY, [SRV_MSG_SESSION_REPORT] = SRV_JOB_SESSION_REPORT};
+    /* Checking, importing, preparing and verifying load a whole pool and can hold a worker
+     * for seconds: one at a time, so the other workers stay free for candidates. */
+    int heavy = heavy_job(kinds[m->type]);
+    if (heavy && S.affairs_running >= 1) {
+        send_error(c, m->id, "busy", NULL, "another paper job is running; retry in a moment");
+        return;
+    }
     uint64_t sid = 0;
     unsigned roles = 0;
     if (m->type == SRV_MSG_STAFF_RESUME &&
@@ -546,6 +569,8 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
     j->level = m->level;
     j->offset = m->offset;
     j->limit = m->limit;
+    snprintf(j->file, sizeof j->file, "%s", m->file);
+    j->dry_run = (int)m->dry_run;
     if (m->type == SRV_MSG_BANK_REVIEW) {
         j->text = strdup(m->comment);
     } else {
@@ -555,6 +580,7 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
     j->text_len = j->text ? strlen(j->text) : 0;
     c->inflight++;
     if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks++;
+    if (heavy) S.affairs_running++;
     enqueue(j);
 }
 
@@ -1229,6 +1255,7 @@ int srv_serve(const srv_config *cfg)
     S.exam.media_key = S.media_key;
     S.exam.answer_batch = cfg->answer_batch;
     S.exam.prepare_before_min = cfg->prepare_before_min;
+    S.exam.max_message = cfg->max_message;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
     S.free_slots = calloc((size_t)cfg->max_connections, sizeof *S.free_slots);

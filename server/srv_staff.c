@@ -191,5 +191,6 @@ int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     if (j->kind == SRV_JOB_STAFF_LOGIN || j->kind == SRV_JOB_STAFF_RESUME)
         return staff_auth(db, x, j);
+    if (j->kind >= SRV_JOB_PAPER_TEMPLATES) return srv_affairs_run(db, x, j);
     return srv_bank_run(db, x, j);
 }

@@ -1,0 +1,411 @@
+/* Exam affairs (考务) for staff, as the DB workers run it: paper templates (list, one, check
+ * against the bank now, import) and the papers of sessions (list, prepare, verify, report).
+ * The work itself is srv_paper.c's, the same the CLI runs; this file turns it into replies.
+ * Everyone may be refused here: the account is re-read for every job. */
+#include "srv_int.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEC_MAX ((size_t)1 << 22)
+#define DIAG_LINES_MAX 200            /* a reply lists at most this many problem lines */
+
+static char *dump(json_t *o)
+{
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+static int reply(srv_job *j, json_t *o)
+{
+    if (!o) return SRV_ENOMEM;
+    if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
+    j->reply = dump(o);
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+static int refuse(srv_job *j, const char *code, const char *field, const char *msg)
+{
+    j->reply = srv_msg_error_json(j->req_id, code, field, msg);
+    return j->reply ? 0 : SRV_ENOMEM;
+}
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
+
+static json_t *diag_json(const bank_diag *d, size_t from)
+{
+    json_t *a = json_array();
+    for (size_t i = from; i < d->n && a; i++) {
+        if (i - from == DIAG_LINES_MAX) {
+            json_array_append_new(a, json_sprintf("… and %zu more", d->n - i));
+            break;
+        }
+        json_t *s = json_string(d->lines[i]);
+        json_array_append_new(a, s ? s : json_string("(a line that is not valid UTF-8)"));
+    }
+    return a;
+}
+
+/* A stored report: one problem per line. */
+static json_t *lines_json(const char *text)
+{
+    json_t *a = json_array();
+    for (const char *p = text; p && *p && a;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n) json_array_append_new(a, json_stringn(p, n));
+        p = e ? e + 1 : p + n;
+    }
+    return a;
+}
+
+static const char *mode_label(enum bank_tpl_mode m)
+{
+    return m == BANK_TPL_BLUEPRINT ? "按鉴定点组卷" : m == BANK_TPL_TYPE ? "按题型组卷" : "固定卷";
+}
+
+/* ---- who may do what ---- */
+
+unsigned srv_affairs_roles(enum srv_msg_type t)
+{
+    unsigned all = SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN;
+    switch (t) {
+    case SRV_MSG_PAPER_TEMPLATES:
+    case SRV_MSG_PAPER_TEMPLATE:
+    case SRV_MSG_EXAM_SESSIONS:
+    case SRV_MSG_SESSION_VERIFY:
+    case SRV_MSG_SESSION_REPORT:
+        return all | SRV_ROLE_SUPERVISOR;       /* 督导员: reads and audits, changes nothing */
+    default:
+        return all;
+    }
+}
+
+static unsigned roles_of_job(enum srv_job_kind k)
+{
+    switch (k) {
+    case SRV_JOB_PAPER_TEMPLATES: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATES);
+    case SRV_JOB_PAPER_TEMPLATE: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE);
+    case SRV_JOB_PAPER_TEMPLATE_CHECK: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_CHECK);
+    case SRV_JOB_PAPER_TEMPLATE_IMPORT: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_IMPORT);
+    case SRV_JOB_EXAM_SESSIONS: return srv_affairs_roles(SRV_MSG_EXAM_SESSIONS);
+    case SRV_JOB_SESSION_PREPARE: return srv_affairs_roles(SRV_MSG_SESSION_PREPARE);
+    case SRV_JOB_SESSION_VERIFY: return srv_affairs_roles(SRV_MSG_SESSION_VERIFY);
+    case SRV_JOB_SESSION_REPORT: return srv_affairs_roles(SRV_MSG_SESSION_REPORT);
+    default: return 0;
+    }
+}
+
+/* The account as it is now: a role taken away or a disabled account stops working at once. */
+static const char SQL_STAFF_NOW[] = "SELECT roles, disabled, login FROM staff_user WHERE id = ?";
+
+static int authorize(srv_db *db, srv_job *j, int *allowed)
+{
+    char roles[160] = "", bad[64], login[65] = "";
+    int64_t disabled = 1;
+    unsigned now = 0;
+    *allowed = 0;
+    int rc = srv_db_query(db, SQL_STAFF_NOW, "u", "sis", j->staff_id, roles, sizeof roles, &disabled,
+                          login, sizeof login);
+    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_NOW);
+    srv_db_done(db, SQL_STAFF_NOW);
+    if (found < 0) return found;
+    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
+        return refuse(j, "unauthenticated", NULL, "this account is disabled; sign in again");
+    if (!(now & roles_of_job(j->kind))) return refuse(j, "forbidden", NULL, "your roles do not allow this");
+    j->roles = now;
+    snprintf(j->login, sizeof j->login, "%s", login);
+    *allowed = 1;
+    return 0;
+}
+
+/* ---- templates ---- */
+
+static const char SQL_TPL_LIST[] =
+    "SELECT code, title, mode, total_centi, COALESCE(occupation_code, ''), COALESCE(level, 0), part,"
+    " feasible, checked_at, LENGTH(report) - LENGTH(REPLACE(report, '\\n', '')), updated_at"
+    " FROM paper_template ORDER BY code";
+
+static json_t *tpl_row(const char *code, const char *title, const char *mode, int64_t total,
+                       const char *occ, int64_t level, const char *part, int64_t feasible,
+                       int64_t checked)
+{
+    enum bank_tpl_mode m = !strcmp(mode, "blueprint") ? BANK_TPL_BLUEPRINT
+                         : !strcmp(mode, "fixed") ? BANK_TPL_FIXED : BANK_TPL_TYPE;
+    return json_pack("{s:s, s:s, s:s, s:s, s:f, s:o, s:o, s:s, s:b, s:o}", "code", code, "title", title,
+                     "mode", mode, "mode_label", mode_label(m), "total", (double)total / 100.0,
+                     "occupation", str_or_null(occ), "level", level ? json_integer(level) : json_null(),
+                     "part", part, "feasible", (int)feasible, "checked_at", time_or_null(checked));
+}
+
+static int do_templates(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+{
+    char code[65], title[256], mode[16], occ[17], part[8];
+    int64_t total, level, feasible, checked, problems, updated;
+    json_t *rows = json_array();
+    int rc = srv_db_query(db, SQL_TPL_LIST, "", "sssisisitit", code, sizeof code, title, sizeof title,
+                          mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
+                          &feasible, &checked, &problems, &updated);
+    while (!rc && (rc = srv_db_fetch(db, SQL_TPL_LIST)) == 1) {
+        rc = 0;
+        json_t *r = tpl_row(code, title, mode, total, occ, level, part, feasible, checked);
+        if (r) {
+            json_object_set_new(r, "problems", json_integer(problems));
+            json_object_set_new(r, "updated_at", time_or_null(updated));
+        }
+        json_array_append_new(rows, r);
+    }
+    srv_db_done(db, SQL_TPL_LIST);
+    if (rc < 0) { json_decref(rows); return rc; }
+    return reply(j, json_pack("{s:s, s:o, s:i}", "type", "paper_templates", "templates", rows,
+                              "max_message", x->max_message));
+}
+
+static const char SQL_TPL_ONE[] =
+    "SELECT code, title, mode, total_centi, COALESCE(occupation_code, ''), COALESCE(level, 0), part,"
+    " feasible, checked_at, spec, report, COALESCE(source_file, ''), COALESCE(created_by, ''),"
+    " created_at, updated_at FROM paper_template WHERE code = ?";
+
+static int do_template(srv_db *db, srv_job *j)
+{
+    char code[65], title[256], mode[16], occ[17], part[8], file[256], by[129];
+    int64_t total, level, feasible, checked, created, updated;
+    char *spec = malloc(SPEC_MAX), *report = malloc(SPEC_MAX);
+    int rc = spec && report
+        ? srv_db_query(db, SQL_TPL_ONE, "s", "sssisisitssssstt", j->uid, code, sizeof code, title,
+                       sizeof title, mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
+                       &feasible, &checked, spec, SPEC_MAX, report, SPEC_MAX, file, sizeof file, by,
+                       sizeof by, &created, &updated)
+        : SRV_ENOMEM;
+    int found = rc ? rc : srv_db_fetch(db, SQL_TPL_ONE);
+    srv_db_done(db, SQL_TPL_ONE);
+    if (found < 0 || found == 0) {
+        free(spec);
+        free(report);
+        return found < 0 ? found : refuse(j, "not_found", "code", "no template with this code");
+    }
+    json_t *t = tpl_row(code, title, mode, total, occ, level, part, feasible, checked);
+    json_t *sp = json_loads(spec, 0, NULL);
+    if (t) {
+        json_object_set_new(t, "spec", sp ? sp : json_null());
+        json_object_set_new(t, "report", lines_json(report));
+        json_object_set_new(t, "source_file", str_or_null(file));
+        json_object_set_new(t, "created_by", str_or_null(by));
+        json_object_set_new(t, "created_at", time_or_null(created));
+        json_object_set_new(t, "updated_at", time_or_null(updated));
+    } else {
+        json_decref(sp);
+    }
+    free(spec);
+    free(report);
+    return reply(j, json_pack("{s:s, s:o}", "type", "paper_template", "template", t));
+}
+
+static int do_check(srv_db *db, srv_job *j)
+{
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_diag d;
+    bank_diag_init(&d, a);
+    srv_tpl_result res;
+    int rc = srv_tpl_check(db, j->uid, a, &d, &res);
+    if (rc == SRV_ENOTFOUND) {
+        bank_arena_free(a);
+        return refuse(j, "not_found", "code", "no template with this code");
+    }
+    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    /* SRV_EINVAL: the stored file no longer parses (it was changed in the database). */
+    SRV_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->uid, j->login,
+             rc ? 0 : res.feasible, d.n);
+    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:I, s:o}", "type", "paper_template_check",
+                            "code", j->uid, "feasible", rc ? 0 : res.feasible, "pool", res.pool,
+                            "problems", (int)d.n, "checked_at", (json_int_t)srv_now_ms(),
+                            "report", diag_json(&d, 0)));
+    bank_arena_free(a);
+    return rc;
+}
+
+/* The file name only, as it goes into every diag line: no path, no ':' or control bytes. */
+static void display_name(const char *given, char *out, size_t cap)
+{
+    const char *b = strrchr(given, '/');
+    b = b ? b + 1 : given;
+    const char *bs = strrchr(b, '\\');
+    b = bs ? bs + 1 : b;
+    size_t n = 0;
+    for (; *b && n + 1 < cap; b++)
+        if ((unsigned char)*b >= 0x20 && *b != ':' && *b != 0x7f) out[n++] = *b;
+    out[n] = 0;
+    if (!n) snprintf(out, cap, "upload.json");
+}
+
+static int do_import(srv_db *db, srv_job *j)
+{
+    char name[129];
+    display_name(j->file, name, sizeof name);
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_diag d;
+    bank_diag_init(&d, a);
+    srv_tpl_result res;
+    int rc = srv_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, j->dry_run, a, &d, &res);
+    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    int valid = rc == 0;
+    SRV_INFO("papers", "template import file=%s code=%s by=%s valid=%d feasible=%d problems=%zu dry_run=%d",
+             name, valid && res.code ? res.code : "-", j->login, valid, valid && res.feasible, d.n, j->dry_run);
+    json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:o}", "type", "paper_template_import",
+                          "file", name, "dry_run", j->dry_run, "valid", valid, "stored", valid && !j->dry_run,
+                          "feasible", valid && res.feasible, "problems", (int)d.n, "diag", diag_json(&d, 0));
+    if (o && valid) {
+        json_object_set_new(o, "code", str_or_null(res.code));
+        json_object_set_new(o, "mode", json_string(bank_tpl_mode_name(res.mode)));
+        json_object_set_new(o, "mode_label", json_string(mode_label(res.mode)));
+        json_object_set_new(o, "total", json_real(res.total_centi / 100.0));
+        json_object_set_new(o, "sections", json_integer(res.sections));
+        json_object_set_new(o, "pool", json_integer(res.pool));
+    }
+    rc = reply(j, o);
+    bank_arena_free(a);
+    return rc;
+}
+
+/* ---- sessions ---- */
+
+static const char SQL_SESSIONS[] =
+    "SELECT s.code, s.title, COALESCE(t.code, ''), COALESCE(p.code, ''), s.forms, s.opens_at,"
+    " s.closes_at, s.duration_s, (SELECT COUNT(*) FROM attempt a WHERE a.session_id = s.id),"
+    " (SELECT COUNT(*) FROM paper_instance i WHERE i.session_id = s.id), s.prepared_at,"
+    " COALESCE(t.feasible, 1)"
+    " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
+    " LEFT JOIN paper p ON p.id = s.paper_id ORDER BY s.opens_at DESC, s.code LIMIT 500";
+
+static int do_sessions(srv_db *db, srv_job *j)
+{
+    char code[65], title[256], tpl[65], paper[65];
+    int64_t forms, opens, closes, dur, cands, papers, prepared, feasible;
+    json_t *rows = json_array();
+    int rc = srv_db_query(db, SQL_SESSIONS, "", "ssssittiiiti", code, sizeof code, title, sizeof title,
+                          tpl, sizeof tpl, paper, sizeof paper, &forms, &opens, &closes, &dur, &cands,
+                          &papers, &prepared, &feasible);
+    while (!rc && (rc = srv_db_fetch(db, SQL_SESSIONS)) == 1) {
+        rc = 0;
+        json_array_append_new(rows, json_pack(
+            "{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:b}", "code", code, "title", title,
+            "template", str_or_null(tpl), "paper", str_or_null(paper), "forms", (json_int_t)forms,
+            "opens_at", (json_int_t)opens, "closes_at", (json_int_t)closes, "duration_s", (json_int_t)dur,
+            "candidates", (json_int_t)cands, "papers", (json_int_t)papers, "prepared_at",
+            time_or_null(prepared), "template_feasible", (int)feasible));
+    }
+    srv_db_done(db, SQL_SESSIONS);
+    if (rc < 0) { json_decref(rows); return rc; }
+    return reply(j, json_pack("{s:s, s:o, s:I}", "type", "exam_sessions", "sessions", rows,
+                              "server_time", (json_int_t)srv_now_ms()));
+}
+
+static const char SQL_SESSION_ID[] = "SELECT id FROM exam_session WHERE code = ?";
+
+/* 1 found, 0 refused (reply set), < 0 error. */
+static int session_of(srv_db *db, srv_job *j, uint64_t *id)
+{
+    int rc = srv_db_query(db, SQL_SESSION_ID, "s", "u", j->uid, id);
+    int found = rc ? rc : srv_db_fetch(db, SQL_SESSION_ID);
+    srv_db_done(db, SQL_SESSION_ID);
+    if (found < 0) return found;
+    if (found == 0) {
+        rc = refuse(j, "not_found", "code", "no session with this code");
+        return rc ? rc : 0;
+    }
+    return 1;
+}
+
+static int do_prepare(srv_db *db, srv_job *j)
+{
+    uint64_t id;
+    int rc = session_of(db, j, &id);
+    if (rc <= 0) return rc;
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_diag d;
+    bank_diag_init(&d, a);
+    srv_prep r;
+    rc = srv_session_prepare(db, id, j->login, &d, &r);
+    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    json_t *o;
+    if (rc) {
+        SRV_WARN("papers", "session=%s cannot be prepared (by=%s): %s", j->uid, j->login,
+                 d.n ? d.lines[0] : "no reason given");
+        o = json_pack("{s:s, s:s, s:b, s:o}", "type", "session_prepare", "code", j->uid, "ok", 0,
+                      "diag", diag_json(&d, 0));
+    } else {
+        SRV_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->uid,
+                 j->login, r.made, r.existing, r.forms, (long long)r.ms);
+        o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}", "type",
+                      "session_prepare", "code", j->uid, "ok", 1, "attempts", r.attempts, "made", r.made,
+                      "existing", r.existing, "forms", r.forms, "neighbours_same", r.neighbours_same,
+                      "exposure_limit", (json_int_t)r.exposure_limit, "max_on", (json_int_t)r.max_on,
+                      "build_id", (json_int_t)r.build_id, "ms", (json_int_t)r.ms, "diag",
+                      diag_json(&d, 0));
+    }
+    rc = reply(j, o);
+    bank_arena_free(a);
+    return rc;
+}
+
+static int do_verify(srv_db *db, srv_job *j)
+{
+    uint64_t id;
+    int rc = session_of(db, j, &id);
+    if (rc <= 0) return rc;
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    bank_diag d;
+    bank_diag_init(&d, a);
+    int checked = 0;
+    rc = srv_session_verify(db, id, &d, &checked);
+    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    int ok = !rc && !d.n;
+    SRV_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->uid, j->login, checked, d.n);
+    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->uid,
+                            "ok", ok, "checked", checked, "problems", (int)d.n, "diag", diag_json(&d, 0)));
+    bank_arena_free(a);
+    return rc;
+}
+
+static int do_report(srv_db *db, srv_job *j)
+{
+    uint64_t id;
+    int rc = session_of(db, j, &id);
+    if (rc <= 0) return rc;
+    bank_arena *a = bank_arena_new(0);
+    if (!a) return SRV_ENOMEM;
+    char *text = NULL;
+    rc = srv_session_report(db, id, a, &text);
+    if (!rc) {
+        json_t *t = json_string(text);
+        rc = reply(j, json_pack("{s:s, s:s, s:o}", "type", "session_report", "code", j->uid, "text",
+                                t ? t : json_string("(the report is not valid UTF-8)")));
+    }
+    bank_arena_free(a);
+    return rc;
+}
+
+int srv_affairs_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+{
+    int allowed, rc = authorize(db, j, &allowed);
+    if (rc || !allowed) return rc;
+    switch (j->kind) {
+    case SRV_JOB_PAPER_TEMPLATES: return do_templates(db, x, j);
+    case SRV_JOB_PAPER_TEMPLATE: return do_template(db, j);
+    case SRV_JOB_PAPER_TEMPLATE_CHECK: return do_check(db, j);
+    case SRV_JOB_PAPER_TEMPLATE_IMPORT: return do_import(db, j);
+    case SRV_JOB_EXAM_SESSIONS: return do_sessions(db, j);
+    case SRV_JOB_SESSION_PREPARE: return do_prepare(db, j);
+    case SRV_JOB_SESSION_VERIFY: return do_verify(db, j);
+    case SRV_JOB_SESSION_REPORT: return do_report(db, j);
+    default: return SRV_EINVAL;
+    }
+}
