@@ -397,6 +397,11 @@ expect 1 "a short password is refused" kc user add --login x --name x --roles au
 expect 0 "user list" kc user list
 contains "$tmp/out" "reviewer1" "user list shows the accounts"
 if grep -q 'author-password-1' "$tmp/out"; then fail "user list must not show passwords"; else ok "user list shows no passwords"; fi
+# exam affairs (tests/integration/affairs_ws.test.mjs, tests/browser/affairs.test.mjs)
+printf 'affairs-password-1\n' >"$tmp/pw-affairs"
+expect 0 "user add affairs1" kc user add --login affairs1 --name 考务甲 --roles affairs --password-file "$tmp/pw-affairs"
+printf 'supervisor-password-1\n' >"$tmp/pw-supervisor"
+expect 0 "user add supervisor1" kc user add --login supervisor1 --name 督导乙 --roles supervisor --password-file "$tmp/pw-supervisor"
 
 # ---- paper assembly: templates, session prepare, papers per candidate and forms ----
 expect 0 "occupation for the assembly bank" kc bank occupation add --code 4-04-05-05 --name 人工智能训练师 --levels 3
@@ -489,6 +494,14 @@ expect 0 "candidates of ASM-NP" kc session add-candidates --session ASM-NP "$tmp
 sql "UPDATE paper_template SET spec = JSON_SET(spec, '$.sections[0].count', 900) WHERE code = 'ASM-TYPE2'"
 expect 1 "prepare refuses a session whose template cannot be met" kc session prepare ASM-NP
 contains "$tmp/err" "no paper was made" "prepare says nothing was made"
+# sessions the affairs page prepares (opening later than serve prepares by itself)
+for s in AFF-WS AFF-WEB; do
+  expect 0 "session $s" kc session create --code $s --title "考务备卷 $s" --template ASM-TYPE --duration 30m --opens +2h
+done
+sed -n '1p;2,3p' "$fx/candidates-affairs.csv" >"$tmp/cand-aff-ws.csv"
+sed -n '1p;4,5p' "$fx/candidates-affairs.csv" >"$tmp/cand-aff-web.csv"
+expect 0 "candidates of AFF-WS" kc session add-candidates --session AFF-WS "$tmp/cand-aff-ws.csv"
+expect 0 "candidates of AFF-WEB" kc session add-candidates --session AFF-WEB "$tmp/cand-aff-web.csv"
 # every fixed-paper session is prepared too (serve would do it by itself shortly after start)
 for s in THIN SHORT TYPES MEDIA; do expect 0 "prepare $s" kc session prepare $s; done
 
