@@ -176,7 +176,7 @@ static int do_template(srv_db *db, srv_job *j)
     int64_t total, level, feasible, checked, created, updated;
     char *spec = malloc(SPEC_MAX), *report = malloc(SPEC_MAX);
     int rc = spec && report
-        ? srv_db_query(db, SQL_TPL_ONE, "s", "sssisisitssssstt", j->uid, code, sizeof code, title,
+        ? srv_db_query(db, SQL_TPL_ONE, "s", "sssisisitsssstt", j->uid, code, sizeof code, title,
                        sizeof title, mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
                        &feasible, &checked, spec, SPEC_MAX, report, SPEC_MAX, file, sizeof file, by,
                        sizeof by, &created, &updated)
