@@ -11,27 +11,9 @@
 #define SPEC_MAX ((size_t)1 << 22)
 #define DIAG_LINES_MAX 200            /* a reply lists at most this many problem lines */
 
-static char *dump(json_t *o)
-{
-    if (!o) return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-static int reply(srv_job *j, json_t *o)
-{
-    if (!o) return SRV_ENOMEM;
-    if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-    j->reply = dump(o);
-    return j->reply ? 0 : SRV_ENOMEM;
-}
-
-static int refuse(srv_job *j, const char *code, const char *field, const char *msg)
-{
-    j->reply = srv_msg_error_json(j->req_id, code, field, msg);
-    return j->reply ? 0 : SRV_ENOMEM;
-}
+/* The staff jobs' reply helpers (srv_bank.c). */
+#define reply srv__job_reply
+#define refuse srv__job_refuse
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }

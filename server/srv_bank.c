@@ -20,7 +20,7 @@ static char *dump(json_t *o)
     return s;
 }
 
-static int reply(srv_job *j, json_t *o)
+int srv__job_reply(srv_job *j, struct json_t *o)
 {
     if (!o) return SRV_ENOMEM;
     if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
@@ -28,11 +28,13 @@ static int reply(srv_job *j, json_t *o)
     return j->reply ? 0 : SRV_ENOMEM;
 }
 
-static int refuse(srv_job *j, const char *code, const char *field, const char *msg)
+int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg)
 {
     j->reply = srv_msg_error_json(j->req_id, code, field, msg);
     return j->reply ? 0 : SRV_ENOMEM;
 }
+#define reply srv__job_reply
+#define refuse srv__job_refuse
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }

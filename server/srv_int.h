@@ -118,6 +118,11 @@ int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t 
                           uint64_t *staff_id, unsigned *roles);
 /* Runs a staff job (kind >= SRV_JOB_STAFF_LOGIN) on a worker; same contract as srv_exam_run. */
 int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+/* A staff job's reply: o (consumed) with the request id, or an error; 0 or SRV_ENOMEM
+ * (srv_bank.c, shared by srv_affairs.c). */
+struct json_t;
+int srv__job_reply(srv_job *j, struct json_t *o);
+int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg);
 /* The bank jobs (srv_bank.c). */
 int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
 /* The exam-affairs jobs (srv_affairs.c): templates, session prepare, verify and report. */
