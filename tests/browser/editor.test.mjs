@@ -5,12 +5,10 @@
 //   cd tests && KC_URL=http://127.0.0.1:PORT node --test browser/editor.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { KcClient, requireEnv } from '../lib/kc.mjs';
+import { launchChromium } from '../lib/browser.mjs';
 
 const env = requireEnv('KC_URL');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const tid = (id) => `[data-testid="${id}"]`;
 const STAFF = { login: 'chief', password: 'chief-password-1' };
 const RUN = Date.now().toString(36);
@@ -42,7 +40,7 @@ test('an imported item of every type saved unchanged from the editor stays as it
   assert.equal(j.ok, true, JSON.stringify(j));
   assert.equal(j.stored.new, 8, JSON.stringify(j));
 
-  const browser = await chromium.launch({ executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' })).newPage();
   page.setDefaultTimeout(15000);

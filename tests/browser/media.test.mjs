@@ -6,13 +6,11 @@
 // the strict CSP, with no console error, CSP violation or failed request.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { candidates, requireEnv } from '../lib/kc.mjs';
+import { launchChromium } from '../lib/browser.mjs';
 
 const env = requireEnv('KC_URL');
 const me = candidates(env.fixtures, 'candidates-media.csv').find((c) => c.ticket === '2026130002');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const tid = (id) => `[data-testid="${id}"]`;
 
 // The widths of the loaded images in the current item, once all of them are complete.
@@ -27,9 +25,7 @@ async function imageWidths(page) {
 
 test('candidate 2026130002 sees every item image in the browser', { timeout: 120000 }, async (t) => {
   assert.ok(me, 'fixture candidate 2026130002');
-  const browser = await chromium.launch({
-    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
   const page = await context.newPage();
@@ -76,9 +72,7 @@ test('candidate 2026130002 sees every item image in the browser', { timeout: 120
 });
 
 test('author1 sees the images in the staff preview and edits media:NAME, not a signed link', { timeout: 120000 }, async (t) => {
-  const browser = await chromium.launch({
-    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
   const page = await context.newPage();

@@ -5,6 +5,13 @@ import { chromium } from 'playwright-core';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** Debian's Chromium (or $KC_CHROMIUM), headless with the flags above. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
+  });
+}
+
 export const tid = (id) => `[data-testid="${id}"]`;
 
 /** Waits until the element's text contains `want` (playwright-core has no expect()). */
@@ -25,9 +32,7 @@ export async function waitText(page, testid, want, timeout = 10000) {
  * console error, page error, failed request, HTTP status >= 400 and CSP violation.
  */
 export async function openPage(t, { width = 1280, height = 900 } = {}) {
-  const browser = await chromium.launch({
-    executablePath: process.env.KC_CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
   const page = await context.newPage();
