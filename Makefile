@@ -1,5 +1,6 @@
 # Kaochang build. `make` builds build/kaochang and its data (build/share/kaochang);
-# `make test` installs what is missing, builds (also an ASan/UBSan build) and runs every test;
+# `make test` installs what is missing, builds (also an ASan/UBSan build), runs every test and
+# ends with one line "N passed, N failed";
 # `make demo` starts a private MariaDB and the server with demo data.
 
 PREFIX  ?= /usr/local
@@ -33,7 +34,7 @@ FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZBIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
 FOBJ    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out server/%,$(LIB_SRC)))
 
-.PHONY: all asan deps test unit e2e demo install clean fuzz fuzz-smoke bench
+.PHONY: all asan deps deps-test test unit e2e demo install clean fuzz fuzz-smoke bench
 all: $(B)/kaochang $(B)/share/kaochang/.stamp
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -78,31 +79,36 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FOBJ) $(HDRS) $(wildcard tests/fuzz/*.h)
 
 .SECONDARY: $(FOBJ)
 fuzz: $(FUZZBIN)
-	@set -e; for t in $(FUZZBIN); do n=$${t##*/fuzz_}; echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  mkdir -p $(B)/fuzz/corpus/$$n; \
-	  seeds=; if [ -d tests/fuzz/corpus/$$n ]; then seeds=tests/fuzz/corpus/$$n; fi; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
-	    -artifact_prefix=$(B)/fuzz/crash-$$n- $(B)/fuzz/corpus/$$n $$seeds; done
+	@bash tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZBIN)
 
 # The short run of `make test`.
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
+# What `make`, `make demo` and `make install` need (Debian packages only), and on top of it
+# what the tests need (deploy/install-deps.sh --test).
 deps:
 	@bash deploy/install-deps.sh
 
+deps-test:
+	@bash deploy/install-deps.sh --test
+
 unit: $(UNITBIN)
-	@set -e; for t in $(UNITBIN); do echo "== $$t"; \
-	  ASAN_OPTIONS=detect_leaks=1 $$t --jobs 2; done
+	@bash tests/run-unit.sh $(UNITBIN)
 
 e2e: all $(B)/asan/kaochang
 	bash tests/run-e2e.sh $(B)/asan/kaochang
 
-test: deps
+# Every suite runs even when one before it failed; each leaves its counts in $(B)/results
+# and the last line is the sum over all of them ("N passed, N failed"). A suite that did not
+# report counts as a failure.
+test: deps-test
+	@rm -rf $(B)/results
 	$(MAKE) all asan
-	$(MAKE) unit
-	$(MAKE) fuzz-smoke
-	$(MAKE) e2e
+	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) unit
+	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) fuzz-smoke
+	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) e2e
+	@bash tests/summary.sh $(B)/results unit fuzz e2e ws browser
 
 # Paper assembly at scale with the optimized build (tests/bench, docs/BENCHMARKS.md);
 # not part of `make test`.
