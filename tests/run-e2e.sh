@@ -14,10 +14,17 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1
 
+finished=0
 cleanup() {
   [ -n "$srv" ] && kill -TERM "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
   "$root/deploy/mariadb-local" stop --dir "$tmp/db" >/dev/null 2>&1
   rm -rf "$tmp"
+  # For the summary of `make test` (KC_RESULTS): a run that stopped early is one failure more.
+  if [ -n "${KC_RESULTS:-}" ]; then
+    mkdir -p "$KC_RESULTS"
+    [ $finished = 1 ] || failed=$((failed + 1))
+    echo "$passed $failed" >"$KC_RESULTS/e2e"
+  fi
 }
 trap cleanup EXIT
 
@@ -528,13 +535,34 @@ curl -s -D "$tmp/h2" -o /dev/null "http://127.0.0.1:$port/static/app.js"
 contains "$tmp/h2" "max-age=31536000" "static assets are cached long"
 contains "$tmp/h2" "text/javascript" "JavaScript has its MIME type"
 
-if [ -d "$root/tests/node_modules/playwright-core" ]; then
-  (cd "$root/tests" && KC_URL="http://127.0.0.1:$port" KC_BIN="$bin" KC_CONFIG="$conf" \
-     KC_FIXTURES="$fx" node --test --test-concurrency=1 integration/ browser/)
-  if [ $? -eq 0 ]; then ok "node tests (integration + browser)"; else fail "node tests (integration + browser)"; fi
-else
-  fail "tests/node_modules missing: run deploy/install-deps.sh"
-fi
+# The node suites, in this order (the browser tests find what the WebSocket tests left):
+# ws = tests/integration (the protocol), browser = tests/browser (Debian's Chromium). Each is
+# counted test by test from a TAP report for the summary of `make test`.
+node_suite() {   # node_suite NAME DIR
+  local name=$1 dir=$2 p=0 f=1
+  if [ -d "$root/tests/node_modules/playwright-core" ]; then
+    (cd "$root/tests" && KC_URL="http://127.0.0.1:$port" KC_BIN="$bin" KC_CONFIG="$conf" \
+       KC_FIXTURES="$fx" node --test --test-concurrency=1 \
+       --test-reporter=spec --test-reporter-destination=stdout \
+       --test-reporter=tap --test-reporter-destination="$tmp/$name.tap" "$dir/")
+    local rc=$? n c
+    p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tmp/$name.tap" | tail -n1)
+    n=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tmp/$name.tap" | tail -n1)
+    c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tmp/$name.tap" | tail -n1)
+    if [ -z "$p" ] || [ -z "$n" ]; then p=${p:-0} f=1   # node died before its summary
+    else f=$((n + ${c:-0})); fi
+    [ $rc -ne 0 ] && [ $f -eq 0 ] && f=1
+  else
+    echo "FAIL node tests: tests/node_modules missing: run deploy/install-deps.sh --test"
+  fi
+  # Counted as suites of their own, not as e2e checks.
+  echo "$name: $p passed, $f failed"
+  node_failed=$((node_failed + f))
+  [ -n "${KC_RESULTS:-}" ] && mkdir -p "$KC_RESULTS" && echo "$p $f" >"$KC_RESULTS/$name"
+}
+node_failed=0
+node_suite ws integration
+node_suite browser browser
 
 # SIGTERM: finish pending work, exit 0, no sanitizer report.
 kill -TERM "$srv"; wait "$srv"; rc=$?; srv=
@@ -608,5 +636,6 @@ contains "$tmp/out" "from $(sql "SELECT COUNT(*) FROM item i WHERE i.type = 'pra
 expect 2 "schedule needs --for" kc session schedule THIN
 contains "$tmp/err" "--for must be examiners or candidates" "schedule says what --for takes"
 
+finished=1
 echo "e2e: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+[ $failed -eq 0 ] && [ $node_failed -eq 0 ]
