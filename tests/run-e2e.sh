@@ -52,8 +52,9 @@ conf=$tmp/kaochang.conf
 { printf '[server]\nport = %s\nlog_level = info\n\n' "$port"; cat "$tmp/db/client.conf"; } >"$conf"
 kc() { "$bin" --config "$conf" "$@"; }
 dbconf() { awk -F' *= *' -v k="$1" '$1 == k { print $2 }' "$tmp/db/client.conf"; }
-# Direct reads of the private database, for what the CLI does not show (old versions, the review log).
-sql() { mysql -S "$(dbconf socket)" -u "$(dbconf user)" -p"$(dbconf password)" -N -B "$(dbconf database)" -e "$1"; }
+# Direct reads of the private database, for what the CLI does not show (old versions, the review log);
+# utf8mb4 whatever the locale (a brand-new Debian has none, and the client then sends "?" for 中文).
+sql() { mysql --default-character-set=utf8mb4 -S "$(dbconf socket)" -u "$(dbconf user)" -p"$(dbconf password)" -N -B "$(dbconf database)" -e "$1"; }
 fx=$root/tests/fixtures
 
 # ---- command line ----
@@ -71,6 +72,18 @@ contains "$tmp/err" "--format must be one of: csv, xlsx, gift, moodlexml, qti" "
 expect 2 "bank edit with an unknown format" kc bank edit --format docx --by x "$fx/thin.csv"
 contains "$tmp/err" "kaochang bank edit: --format must be one of: csv, xlsx, gift, aiken, text, moodlexml, qti" "edit names the formats it reads"
 expect 2 "unknown command is refused" kc frobnicate
+# install-deps checks Node against every pinned npm package's engines before npm runs
+ce() { node "$root/deploy/check-engines.mjs" "$@"; }
+expect 0 "engines: 18.20.4 is >=18" ce --satisfies 18.20.4 '>=18'
+expect 1 "engines: 18.20.4 is not >=20 (playwright-core 1.62 and later)" ce --satisfies 18.20.4 '>=20'
+expect 0 "engines: 20.1.0 is ^18 || ^20" ce --satisfies 20.1.0 '^18 || ^20'
+expect 1 "engines: 18.20.4 is not in ~18.19" ce --satisfies 18.20.4 '~18.19'
+expect 0 "engines: 18.20.4 is in 14 - 18" ce --satisfies 18.20.4 '14 - 18'
+expect 0 "engines: the pinned test packages accept this Node" ce "$root/tests/package-lock.json"
+sed 's/"node": ">=18"/"node": ">=99"/' "$root/tests/package-lock.json" >"$tmp/lock.json"
+expect 1 "engines: a package that needs Node 99 is refused" ce "$tmp/lock.json"
+contains "$tmp/err" "playwright-core@" "the refusal names the package"
+contains "$tmp/err" "needs Node >=99" "and the range it needs"
 expect 0 "db migrate" kc db migrate
 contains "$tmp/out" "applied 001_foundation.sql" "first migrate applies 001"
 expect 0 "db migrate again" kc db migrate

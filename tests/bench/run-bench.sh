@@ -42,7 +42,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 conf=$work/kaochang.conf
 kc() { "$bin" --config "$conf" "$@"; }
 dbconf() { awk -F' *= *' -v k="$1" '$1 == k { print $2 }' "$dbdir/client.conf"; }
-sql() { mysql -S "$(dbconf socket)" -u "$(dbconf user)" -p"$(dbconf password)" -N -B "$(dbconf database)" -e "$1"; }
+sql() { mysql --default-character-set=utf8mb4 -S "$(dbconf socket)" -u "$(dbconf user)" -p"$(dbconf password)" -N -B "$(dbconf database)" -e "$1"; }
 # step NAME CMD...: runs CMD quietly, prints and records its wall time; on failure shows why.
 step() {
   local name=$1 t0; shift
