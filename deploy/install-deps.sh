@@ -68,6 +68,7 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "install-deps: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+  t0=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed: is the Debian mirror in /etc/apt/sources.list reachable?"
   # -q (not -qq) keeps apt's "Need to get N MB" line: the user sees what is downloaded.
@@ -75,6 +76,7 @@ if ((${#missing[@]})); then
     tail -n 30 "${TMPDIR:-/tmp}/kaochang-apt.log" >&2; die "apt-get install failed (above)"; }
   grep -E '^(Need to get|After this operation)' "${TMPDIR:-/tmp}/kaochang-apt.log" | sed 's/^/install-deps: /' >&2 || true
   rm -f "${TMPDIR:-/tmp}/kaochang-apt.log"
+  echo "install-deps: Debian packages installed in $((SECONDS - t0)) s" >&2
   # The packaged mariadb-server may start a system instance; Kaochang never uses it.
 fi
 
