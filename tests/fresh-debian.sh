@@ -140,7 +140,7 @@ if ((demo)); then
   done
   kill -0 "$runner" 2>/dev/null || { tail -n 40 "$log" >&2; die "make demo stopped before it answered (log: $log)"; }
   ready=$(since "$t")
-  step "make demo: $url/healthz answers after $ready"
+  step "make demo: ${url%/}/healthz answers after $ready"
   page=$dir/login.html
   curl -sf -o "$page" "$url" || die "make demo: $url does not serve a page"
   grep -q 'data-testid="login-ticket"' "$page" || die "make demo: $url is not the login page (saved in $page)"
