@@ -167,5 +167,6 @@ set +e
 in_root "cd /root/kaochang && $(printf '%q ' "${cmd[@]}")" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
-echo "fresh-debian: ${cmd[*]}: exit status $rc after $(since "$t"); whole run $(since "$t0") (log: $log)"
+what=$(printf '%s' "${cmd[*]}" | head -n1 | cut -c1-60)
+echo "fresh-debian: $what: exit status $rc after $(since "$t"); whole run $(since "$t0") (log: $log)"
 exit "$rc"
