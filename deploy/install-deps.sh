@@ -20,7 +20,7 @@ for a in "$@"; do
   case $a in
     --test) test=1 ;;
     --check) check=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option $a (--test, --check)" >&2; exit 2 ;;
   esac
 done

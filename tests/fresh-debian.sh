@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --no-cache) cache=0; shift ;;
     --keep) keep=1; shift ;;
     --) shift; cmd=("$@"); break ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "fresh-debian: unknown option $1 (--help)" >&2; exit 2 ;;
   esac
 done
