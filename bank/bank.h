@@ -1,4 +1,4 @@
-/* bank: the catalog (occupations, levels, blueprints), the item model, arenas, rich-text
+/* bank: the catalog (occupations, levels, blueprints), the item model, rich-text
  * sanitizing, validation, scoring and storage of items.
  * Public header of the bank/ module. Never includes server/. */
 #ifndef KAOCHANG_BANK_H
@@ -7,36 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
-#include <mysql.h>
+#include "../lib/kc.h"
 
-/* ---- arena: per-request / per-import memory, freed at once ---- */
-typedef struct bank_arena bank_arena;
-bank_arena *bank_arena_new(size_t chunk_size);          /* 0 = default (64 KiB) */
-void *bank_arena_alloc(bank_arena *a, size_t n);         /* zeroed, 16-aligned; NULL on OOM */
-char *bank_arena_strdup(bank_arena *a, const char *s);
-char *bank_arena_strndup(bank_arena *a, const char *s, size_t n);
-char *bank_arena_printf(bank_arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-size_t bank_arena_used(const bank_arena *a);
-void bank_arena_free(bank_arena *a);
-
-/* ---- diagnostics: "FILE:LINE: field: reason" lines ----
- * A file name ending in '!' is a spreadsheet location prefix ("book.xlsx:题库!"): the line
- * (row) is appended without a colon, giving "book.xlsx:题库!12: field: reason". */
-typedef struct bank_diag {
-    bank_arena *arena;
-    char **lines;
-    size_t n, cap;
-} bank_diag;
-void bank_diag_init(bank_diag *d, bank_arena *a);
-int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* The same with a va_list, for the diag wrappers of the importers. */
-int bank_diag_vadd(bank_diag *d, const char *file, int line, const char *field,
-                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
-/* Appends a finished line (e.g. one of another diag on the same arena; it must live as long
- * as d). 0 or -1 on OOM. */
-int bank_diag_append_line(bank_diag *d, char *line);
 
 /* s itself, or its first bytes cut at a UTF-8 character boundary plus "…" in buf when it
  * does not fit size (>= 8): for quoting user text in messages. */
@@ -85,7 +57,7 @@ typedef struct bank_bp_node {
 } bank_bp_node;
 
 typedef struct bank_blueprint {
-    bank_arena *arena;
+    kc_arena *arena;
     const char *occupation;     /* N-NN-NN-NN */
     int level;                  /* 1..5 */
     enum bank_part part;
@@ -94,14 +66,14 @@ typedef struct bank_blueprint {
     size_t n, cap;
 } bank_blueprint;
 
-void bank_blueprint_init(bank_blueprint *b, bank_arena *a);
+void bank_blueprint_init(bank_blueprint *b, kc_arena *a);
 bank_bp_node *bank_blueprint_push(bank_blueprint *b);   /* zeroed, parent = -1; NULL on OOM */
 /* Checks codes (present, unique), names, importance of points, that points are leaves under
  * a range, that every range has children, and that the weights of siblings add up to their
  * parent's weight (top level: 100 %). One diag line per problem, naming the node's line and
  * for a weight problem the parent, the sum and the expected value. Returns the number of
  * problems. */
-int bank_blueprint_validate(const bank_blueprint *b, bank_diag *d);
+int bank_blueprint_validate(const bank_blueprint *b, kc_diag *d);
 int bank_blueprint_find(const bank_blueprint *b, const char *code);   /* node index or -1 */
 
 /* ---- items ---- */
@@ -139,7 +111,7 @@ int bank_type_is_objective(enum bank_item_type t);
  * fill, short, essay: the text with its ends trimmed. *out is in a (NULL for a blank raw).
  * Returns 0; 1 when raw is no key of that type (then *out is the trimmed raw text, so that
  * bank_item_validate names the problem; composite and practical have no key); -1 on OOM. */
-int bank_key_normalize(enum bank_item_type t, const char *raw, bank_arena *a, const char **out);
+int bank_key_normalize(enum bank_item_type t, const char *raw, kc_arena *a, const char **out);
 
 enum bank_status { BANK_DRAFT = 1, BANK_REVIEWED, BANK_APPROVED, BANK_RETIRED };
 const char *bank_status_name(enum bank_status s);         /* "draft", "reviewed", ... */
@@ -178,10 +150,10 @@ typedef struct bank_blank {
  *   '\' escapes the next character ("\|", "\;", "\\").
  * Parses into blanks (strings in a). Returns 0, or -1 with a reason in why (bad number,
  * a pattern PCRE2 cannot compile (with its offset), empty blank, too many blanks). */
-int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int *n,
+int bank_fill_key_parse(const char *key, kc_arena *a, bank_blank **blanks, int *n,
                         char *why, size_t whylen);
 /* The canonical text of parsed blanks (escapes added); in a. */
-char *bank_fill_key_format(const bank_blank *blanks, int n, bank_arena *a);
+char *bank_fill_key_format(const bank_blank *blanks, int n, kc_arena *a);
 
 /* One criterion of a practical task's rubric. The rubric as text (CSV 评分标准, one criterion
  * per line): "POINTS|TEXT", and a veto criterion "否决|TEXT" (or "veto|TEXT"). */
@@ -190,9 +162,9 @@ typedef struct bank_criterion {
     int points_centi;       /* maximum points; 0 for a veto criterion */
     int veto;               /* violating it (e.g. a safety violation) zeroes the whole task */
 } bank_criterion;
-int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *n, int *bad_line,
+int bank_rubric_parse(const char *text, kc_arena *a, bank_criterion **c, int *n, int *bad_line,
                       char *why, size_t whylen);    /* bad_line: 1-based line of the cell */
-char *bank_rubric_format(const bank_criterion *c, int n, bank_arena *a);
+char *bank_rubric_format(const bank_criterion *c, int n, kc_arena *a);
 
 /* An image or attachment of an item. Rich text refers to it as <img src="media:NAME">
  * (or <a href="media:NAME"> for an attachment). */
@@ -259,12 +231,12 @@ typedef struct bank_item {
 } bank_item;
 
 typedef struct bank_itemset {
-    bank_arena *arena;
+    kc_arena *arena;
     bank_item *items;
     size_t n, cap;
 } bank_itemset;
 
-void bank_itemset_init(bank_itemset *s, bank_arena *a);
+void bank_itemset_init(bank_itemset *s, kc_arena *a);
 bank_item *bank_itemset_push(bank_itemset *s);          /* zeroed slot, NULL on OOM */
 
 /* ---- rich text ----
@@ -283,30 +255,30 @@ enum bank_text_kind {
 /* Sanitizes in into *out (in a). removed, when not NULL, counts the elements and
  * attributes that were dropped. A data: image becomes a new entry of *media (grown in a)
  * and its src "media:NAME". Returns 0 or -1 on OOM. */
-int bank_html_sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, char **out,
+int bank_html_sanitize(const char *in, enum bank_text_kind kind, kc_arena *a, char **out,
                        int *removed, bank_media **media, int *n_media);
 /* 1 when the fragment is just text and <br> (so a plain-text format can carry it). */
 int bank_html_is_plain(const char *html);
 /* The text of a fragment: tags dropped, entities decoded, <br>/<p> as line breaks. */
-char *bank_html_to_text(const char *html, bank_arena *a);
+char *bank_html_to_text(const char *html, kc_arena *a);
 
 /* Importers call this once per parsed item (and it recurses into children): sanitizes every
  * rich-text field (kind says how the source format writes text), parses the fill key into
  * blanks, sums a composite's points. Returns 0 or -1 on OOM; sanitizing notes go to d as
  * nothing: removals are counted in *removed (may be NULL). */
-int bank_item_prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, int *removed);
+int bank_item_prepare(bank_item *it, enum bank_text_kind kind, kc_arena *a, int *removed);
 /* Checks one item (and its children); appends one diag line per problem. Returns the number
  * of problems. */
-int bank_item_validate(const bank_item *it, bank_diag *d);
+int bank_item_validate(const bank_item *it, kc_diag *d);
 /* Fills content_hash and full_hash (and uid from content_hash when uid is NULL; children get
  * "<uid>-<n>"), the media's sha256, and a fill item's blanks when not parsed yet. */
-int bank_item_finalize(bank_item *it, bank_arena *a);
+int bank_item_finalize(bank_item *it, kc_arena *a);
 /* Reports items of the set that duplicate an earlier one (same content_hash or uid).
  * Returns the number reported. */
-int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d);
+int bank_itemset_check_duplicates(const bank_itemset *s, kc_diag *d);
 /* The same, and removes the items reported from the set (an importer keeps only what it
  * can import). Returns the number removed, or -1 on OOM. */
-int bank_itemset_drop_duplicates(bank_itemset *s, bank_diag *d);
+int bank_itemset_drop_duplicates(bank_itemset *s, kc_diag *d);
 
 /* ---- responses and scoring (the server's side) ---- */
 
@@ -357,18 +329,16 @@ typedef struct bank_store_report {
  * When an item's occupation + level has a blueprint (theory; practical items: skills), its
  * 鉴定点代码 must be a 鉴定点 of it: otherwise one diag line per item
  * "FILE:LINE: 鉴定点代码: X is not a 鉴定点 of 4-04-04-02 四级/中级工 (theory)", nothing is
- * written and -2 is returned. So is an item whose 试题编号 is a sub-item's in the bank, or a
- * sub-item whose 试题编号 is an item's ("FILE:LINE: 试题编号: ..."). DB errors: returns -1
- * and a message in err. */
-int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
-                     bank_store_report *rep, bank_diag *d, char *err, size_t errlen);
+ * written and KC_EINVAL is returned. So is an item whose 试题编号 is a sub-item's in the bank, or a
+ * sub-item whose 试题编号 is an item's ("FILE:LINE: 试题编号: ..."). */
+int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
+                     bank_store_report *rep, kc_diag *d, char *err, size_t errlen);
 
-/* Storage functions return 0 on success, -1 on a database error (message in err),
- * -2 when the request is refused by a rule (reason in err or in d), -3 when the item,
- * occupation or blueprint does not exist. Texts are UTF-8: the connection must use
- * utf8mb4. */
-#define BANK_EREFUSED (-2)
-#define BANK_ENOTFOUND (-3)
+/* Storage functions return 0 on success; KC_EINVAL when the request is refused by a rule
+ * (reason in err or in d); KC_ENOTFOUND when the item, occupation or blueprint does not
+ * exist; a database failure as its kc error (KC_ELOST, KC_ERETRY: run it again; KC_EDB)
+ * with the message in err; KC_ERR or KC_ENOMEM for anything else (message in err). Texts
+ * are UTF-8: the connection must use utf8mb4. */
 
 /* An occupation (职业) by national code, its name, the edition of its standard, the levels
  * offered and its work types (工种). */
@@ -383,20 +353,20 @@ typedef struct bank_occupation {
 } bank_occupation;
 
 /* Adds the occupation or updates it (name, edition, levels; the work types are replaced
- * by the given ones when n_work_types > 0). -2 for an invalid code, name or level. */
-int bank_occupation_upsert(MYSQL *db, const bank_occupation *o, char *err, size_t errlen);
+ * by the given ones when n_work_types > 0). KC_EINVAL for an invalid code, name or level. */
+int bank_occupation_upsert(kc_db *db, const bank_occupation *o, char *err, size_t errlen);
 /* Every occupation, by code, strings in a. */
-int bank_occupation_list(MYSQL *db, bank_arena *a, bank_occupation **out, size_t *n,
+int bank_occupation_list(kc_db *db, kc_arena *a, bank_occupation **out, size_t *n,
                          char *err, size_t errlen);
 
 /* Replaces the nodes of b->occupation + b->level + b->part with b's in one transaction
- * (parents by index). The occupation must exist (-3); b must be valid (the caller ran
+ * (parents by index). The occupation must exist (KC_ENOTFOUND); b must be valid (the caller ran
  * bank_blueprint_validate). source_file may be NULL. */
-int bank_blueprint_store(MYSQL *db, const bank_blueprint *b, const char *source_file,
+int bank_blueprint_store(kc_db *db, const bank_blueprint *b, const char *source_file,
                          char *err, size_t errlen);
 /* Loads a stored blueprint into b (bank_blueprint_init'ed; strings in b->arena).
- * -3 when there is none. */
-int bank_blueprint_load(MYSQL *db, const char *occupation, int level, enum bank_part part,
+ * KC_ENOTFOUND when there is none. */
+int bank_blueprint_load(kc_db *db, const char *occupation, int level, enum bank_part part,
                         bank_blueprint *b, char *err, size_t errlen);
 
 /* Which items bank_load_items loads: 0 / NULL fields do not filter. */
@@ -414,19 +384,20 @@ typedef struct bank_filter {
  * (with uids: in their order),
  * with its children, media, practical spec and tags, and db_id, created_by/at,
  * status_by/at and delivered. */
-int bank_load_items(MYSQL *db, const bank_filter *f, bank_itemset *s, char *err,
+int bank_load_items(kc_db *db, const bank_filter *f, bank_itemset *s, char *err,
                     size_t errlen);
 
 /* Moves the newest version of an item (by uid, or by item id when uid is NULL; the id
  * must be the newest version) to status `to` when bank_status_transition_ok allows it,
  * recording actor and time on the item (and its sub-items) and one item_review row with
  * the comment. Sending back to draft (from reviewed or approved) needs a comment.
- * -2 (reason in err) for a transition that is not allowed, -3 for an unknown item. */
-int bank_item_set_status(MYSQL *db, const char *uid, uint64_t id, enum bank_status to,
+ * KC_EINVAL (reason in err) for a transition that is not allowed, KC_ENOTFOUND for an
+ * unknown item. */
+int bank_item_set_status(kc_db *db, const char *uid, uint64_t id, enum bank_status to,
                          const char *actor, const char *comment, char *err, size_t errlen);
 
 /* 1 when a paper holds the item version (item.id), 0 when none does, -1 on error. */
-int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen);
+int bank_item_delivered(kc_db *db, uint64_t item_id, char *err, size_t errlen);
 
 /* What bank_store_edit did. */
 enum bank_edit_result {
@@ -439,10 +410,10 @@ enum bank_edit_result {
  * (reviewed, approved or retired, or delivered) a new draft version is added, so a version
  * any paper holds never changes. Records actor (created_by / status_by) and one
  * item_review row (action "edit", with the comment). The 鉴定点 check of
- * bank_store_items applies (-2, diag line in d). -3 for an unknown uid. *version (may be
+ * bank_store_items applies (KC_EINVAL, diag line in d). KC_ENOTFOUND for an unknown uid. *version (may be
  * NULL) is the version that holds the edit. */
-int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const char *comment,
-                    enum bank_edit_result *result, int *version, bank_diag *d, char *err,
+int bank_store_edit(kc_db *db, const bank_item *edited, const char *actor, const char *comment,
+                    enum bank_edit_result *result, int *version, kc_diag *d, char *err,
                     size_t errlen);
 
 /* Bank health of one occupation + level + part, against the national guidance: at least
@@ -476,9 +447,9 @@ typedef struct bank_health {
     int items_this_year;        /* newest version made this calendar year (UTC) */
     int year;
 } bank_health;
-/* Fills h (strings in a). -3 when the occupation + level + part has no blueprint. */
-int bank_health_compute(MYSQL *db, const char *occupation, int level, enum bank_part part,
-                        bank_arena *a, bank_health *h, char *err, size_t errlen);
+/* Fills h (strings in a). KC_ENOTFOUND when the occupation + level + part has no blueprint. */
+int bank_health_compute(kc_db *db, const char *occupation, int level, enum bank_part part,
+                        kc_arena *a, bank_health *h, char *err, size_t errlen);
 
 /* ---- practical part (技能考核): tasks, stations (工位) and time slots ---- */
 /* Candidates perform tasks (items of type practical) at stations in time slots of equal
@@ -531,7 +502,7 @@ typedef struct bank_practical_plan {
  * without time, a slot shorter than a task). */
 int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
                           const bank_practical_task *t, size_t n_tasks,
-                          const bank_practical_opts *o, bank_arena *a,
+                          const bank_practical_opts *o, kc_arena *a,
                           bank_practical_plan *out, char *why, size_t whylen);
 /* Checks a plan against every rule: each candidate has k entries with distinct tasks;
  * indices in range; no candidate twice in one slot and no station twice in one slot; slots
@@ -541,7 +512,7 @@ int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
  * One diag line per broken rule (file "plan", line 0); returns their number. */
 int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_tasks,
                          const bank_practical_opts *o, const bank_practical_plan *p,
-                         bank_diag *d);
+                         kc_diag *d);
 
 /* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
  * A template (组卷方案) says what a paper consists of; a plan is a template checked against
@@ -606,11 +577,11 @@ typedef struct bank_tpl {
  * diag line "FILE:LINE: FIELD: reason" (FIELD like sections[2].count). Returns the number
  * of problems (0 = valid), -1 on OOM. Checks the shape and that the sections add up to the
  * total; bank_plan_make checks it against the bank. */
-int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a, bank_tpl *t,
-                   bank_diag *d);
+int bank_tpl_parse(const char *json, size_t len, const char *file, kc_arena *a, bank_tpl *t,
+                   kc_diag *d);
 /* The template as canonical JSON (every default written out), in a; bank_tpl_parse reads it
  * back to the same template. */
-char *bank_tpl_format(const bank_tpl *t, bank_arena *a);
+char *bank_tpl_format(const bank_tpl *t, kc_arena *a);
 
 /* What assembly needs to know of one item version. */
 typedef struct bank_pool_child {
@@ -634,18 +605,18 @@ typedef struct bank_pool_item {
     bank_pool_child *children;
 } bank_pool_item;
 typedef struct bank_pool {
-    bank_arena *arena;
+    kc_arena *arena;
     bank_pool_item *items;
     size_t n, cap;
     uint32_t *by_id;            /* indices sorted by id: built by the first bank_paper_from_json
                                    with this pool (not thread-safe then), dropped by push */
 } bank_pool;
-void bank_pool_init(bank_pool *p, bank_arena *a);
+void bank_pool_init(bank_pool *p, kc_arena *a);
 bank_pool_item *bank_pool_push(bank_pool *p);           /* zeroed; NULL on OOM */
 /* Appends the newest approved version of every top-level item of occupation + level (NULL /
  * 0: any) with its sub-items, ordered by uid; with ids (n_ids > 0) exactly those versions
  * (a stored pool, for regenerating), whatever their status now. */
-int bank_pool_load(MYSQL *db, const char *occupation, int level, const uint64_t *ids,
+int bank_pool_load(kc_db *db, const char *occupation, int level, const uint64_t *ids,
                    size_t n_ids, bank_pool *p, char *err, size_t errlen);
 
 /* One item of a generated paper. */
@@ -698,31 +669,31 @@ typedef struct bank_plan bank_plan;
  * approved bank has 1 (short by 2)". Returns the number of problems (0: feasible, *out set;
  * it lives in a), -1 on OOM. */
 int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool *pool,
-                   int n_papers, bank_arena *a, bank_plan **out, bank_diag *d);
+                   int n_papers, kc_arena *a, bank_plan **out, kc_diag *d);
 const bank_tpl *bank_plan_tpl(const bank_plan *p);
 const bank_pool *bank_plan_pool(const bank_plan *p);
 /* Generates one paper from seed (the same seed, pool and exposure counts give the same
  * paper), honouring e (may be NULL) and adding the paper to it. 0, -1 on OOM, -2 when no
  * paper satisfying every rule was found (reason in why). */
-int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, bank_arena *a,
+int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_arena *a,
                        bank_paper *out, char *why, size_t whylen);
 /* A new order of a paper (a parallel form handed to one candidate): the same items, shuffled
  * within sections and their options shuffled, as the template says, from seed. */
-int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, bank_arena *a,
+int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, kc_arena *a,
                        bank_paper *out);
 /* Checks a paper against every rule of the plan (counts, points, total, quotas per
  * 鉴定范围, X/Y/Z, difficulty, filters, no item twice, permutations valid and pinned options
  * in place). One diag line per broken rule; returns their number. */
-int bank_plan_check(const bank_plan *p, const bank_paper *paper, bank_diag *d);
+int bank_plan_check(const bank_plan *p, const bank_paper *paper, kc_diag *d);
 /* 1 when two papers show the same items in the same order with the same option orders. */
 int bank_paper_same(const bank_paper *a, const bank_paper *b);
 
 /* Stored form of a paper's items: [{"i":ID,"p":POINTS_CENTI,"s":SECTION,"o":"CADB",
  * "c":[[ID,"BA"],...]},...] ("o" and "c" only when present). */
-char *bank_paper_to_json(const bank_paper *p, bank_arena *a);
+char *bank_paper_to_json(const bank_paper *p, kc_arena *a);
 /* Reads it back (pool indices are left 0 unless pool is given, then looked up by id;
  * an id not in the pool is an error). 0 or -1 with a reason in why. */
-int bank_paper_from_json(const char *json, const bank_pool *pool, bank_arena *a,
+int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
                          bank_paper *out, char *why, size_t whylen);
 
 /* Maps a stored response (as the candidate saw the options) back to the item's own keys:
@@ -735,6 +706,6 @@ int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char 
  * and per type, each form's points and expected (points-weighted mean) difficulty, and the
  * item overlap of every pair of forms. Plain text in a, for the CLI and the staff page. */
 char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank_paper *forms,
-                        int n, bank_arena *a);
+                        int n, kc_arena *a);
 
 #endif

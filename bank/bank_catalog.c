@@ -114,7 +114,7 @@ int bank_part_parse(const char *s, enum bank_part *out)
 
 /* ---- blueprints ---- */
 
-void bank_blueprint_init(bank_blueprint *b, bank_arena *a)
+void bank_blueprint_init(bank_blueprint *b, kc_arena *a)
 {
     memset(b, 0, sizeof *b);
     b->arena = a;
@@ -125,7 +125,7 @@ bank_bp_node *bank_blueprint_push(bank_blueprint *b)
     if (!b || !b->arena) return NULL;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
-        bank_bp_node *nodes = bank_arena_alloc(b->arena, cap * sizeof *nodes);
+        bank_bp_node *nodes = kc_arena_alloc(b->arena, cap * sizeof *nodes);
         if (!nodes) return NULL;
         if (b->n) memcpy(nodes, b->nodes, b->n * sizeof *nodes);
         b->nodes = nodes;
@@ -160,22 +160,22 @@ static long chars_of(const char *s)
     return n;
 }
 
-int bank_blueprint_validate(const bank_blueprint *b, bank_diag *d)
+int bank_blueprint_validate(const bank_blueprint *b, kc_diag *d)
 {
     const char *f = b->file ? b->file : "-";
     int bad = 0;
     char b1[32], b2[32], cb[72];
     if (b->occupation && !bank_occupation_code_valid(b->occupation)) {
-        bank_diag_add(d, f, 0, "职业代码", "%s is not an occupation code N-NN-NN-NN such as 4-04-04-02",
+        kc_diag_add(d, f, 0, "职业代码", "%s is not an occupation code N-NN-NN-NN such as 4-04-04-02",
                       bank_text_clip(b->occupation, cb, sizeof cb));
         bad++;
     }
     if (b->level && (b->level < 1 || b->level > 5)) {
-        bank_diag_add(d, f, 0, "等级", "%d is not a level from 1 to 5", b->level);
+        kc_diag_add(d, f, 0, "等级", "%d is not a level from 1 to 5", b->level);
         bad++;
     }
     if (!b->n) {
-        bank_diag_add(d, f, 1, "file", "has no 鉴定范围 or 鉴定点 rows");
+        kc_diag_add(d, f, 1, "file", "has no 鉴定范围 or 鉴定点 rows");
         return bad + 1;
     }
     int *kids = calloc(b->n, sizeof *kids), *range_kids = calloc(b->n, sizeof *range_kids);
@@ -189,45 +189,45 @@ int bank_blueprint_validate(const bank_blueprint *b, bank_diag *d)
     for (size_t i = 0; i < b->n; i++) {
         const bank_bp_node *n = &b->nodes[i];
         if (!n->code || !*n->code) {
-            bank_diag_add(d, f, n->line, "代码", "is empty");
+            kc_diag_add(d, f, n->line, "代码", "is empty");
             bad++;
         } else if (chars_of(n->code) > BP_CODE_MAX) {
-            bank_diag_add(d, f, n->line, "代码", "is longer than %d characters", BP_CODE_MAX);
+            kc_diag_add(d, f, n->line, "代码", "is longer than %d characters", BP_CODE_MAX);
             bad++;
         } else {
             int first = bank_blueprint_find(b, n->code);
             if (first >= 0 && (size_t)first < i) {
-                bank_diag_add(d, f, n->line, "代码", "%s is also used on line %d",
+                kc_diag_add(d, f, n->line, "代码", "%s is also used on line %d",
                               bank_text_clip(n->code, cb, sizeof cb), b->nodes[first].line);
                 bad++;
             }
         }
         if (!n->name || !*n->name) {
-            bank_diag_add(d, f, n->line, "名称", "is empty");
+            kc_diag_add(d, f, n->line, "名称", "is empty");
             bad++;
         } else if (chars_of(n->name) > BP_NAME_MAX) {
-            bank_diag_add(d, f, n->line, "名称", "is longer than %d characters", BP_NAME_MAX);
+            kc_diag_add(d, f, n->line, "名称", "is longer than %d characters", BP_NAME_MAX);
             bad++;
         }
         const bank_bp_node *p = n->parent >= 0 && (size_t)n->parent < i ? &b->nodes[n->parent] : NULL;
         if (n->parent >= 0 && !p) {
-            bank_diag_add(d, f, n->line, "级别", "refers to a node that does not come before it");
+            kc_diag_add(d, f, n->line, "级别", "refers to a node that does not come before it");
             bad++;
             structure_ok = 0;
             continue;
         }
         if (n->is_point) {
             if (n->importance != 'X' && n->importance != 'Y' && n->importance != 'Z') {
-                bank_diag_add(d, f, n->line, "重要程度", "is not X, Y or Z; every 鉴定点 needs one");
+                kc_diag_add(d, f, n->line, "重要程度", "is not X, Y or Z; every 鉴定点 needs one");
                 bad++;
             }
             if (n->weight_centi) {
-                bank_diag_add(d, f, n->line, "鉴定比重",
+                kc_diag_add(d, f, n->line, "鉴定比重",
                               "a 鉴定点 has no weight; weights belong to the 鉴定范围 above it");
                 bad++;
             }
             if (!p || p->is_point) {
-                bank_diag_add(d, f, n->line, "级别", "a 鉴定点 must come after the 鉴定范围 it belongs to");
+                kc_diag_add(d, f, n->line, "级别", "a 鉴定点 must come after the 鉴定范围 it belongs to");
                 bad++;
                 structure_ok = 0;
             } else {
@@ -236,23 +236,23 @@ int bank_blueprint_validate(const bank_blueprint *b, bank_diag *d)
             continue;
         }
         if (n->importance) {
-            bank_diag_add(d, f, n->line, "重要程度", "only a 鉴定点 has X, Y or Z");
+            kc_diag_add(d, f, n->line, "重要程度", "only a 鉴定点 has X, Y or Z");
             bad++;
         }
         if (n->weight_centi <= 0 || n->weight_centi > 10000) {
             if (n->weight_centi <= 0)
-                bank_diag_add(d, f, n->line, "鉴定比重", "is empty or 0; a 鉴定范围 needs its weight in %%");
+                kc_diag_add(d, f, n->line, "鉴定比重", "is empty or 0; a 鉴定范围 needs its weight in %%");
             else
-                bank_diag_add(d, f, n->line, "鉴定比重", "%s %% is more than 100 %%",
+                kc_diag_add(d, f, n->line, "鉴定比重", "%s %% is more than 100 %%",
                               pct(n->weight_centi, b1, sizeof b1));
             bad++;
             structure_ok = 0;
         }
         if (n->depth < 1 || (p && (p->is_point || p->depth != n->depth - 1)) || (!p && n->depth != 1)) {
             if (n->depth <= 1)
-                bank_diag_add(d, f, n->line, "级别", "%d is not a depth of 1 or more", n->depth);
+                kc_diag_add(d, f, n->line, "级别", "%d is not a depth of 1 or more", n->depth);
             else
-                bank_diag_add(d, f, n->line, "级别", "a 鉴定范围 of depth %d needs one of depth %d above it",
+                kc_diag_add(d, f, n->line, "级别", "a 鉴定范围 of depth %d needs one of depth %d above it",
                               n->depth, n->depth - 1);
             bad++;
             structure_ok = 0;
@@ -271,18 +271,18 @@ int bank_blueprint_validate(const bank_blueprint *b, bank_diag *d)
         const bank_bp_node *n = &b->nodes[i];
         if (n->is_point) continue;
         if (!kids[i]) {
-            bank_diag_add(d, f, n->line, "代码", "the 鉴定范围 %s has no 鉴定点 or sub-ranges under it",
+            kc_diag_add(d, f, n->line, "代码", "the 鉴定范围 %s has no 鉴定点 or sub-ranges under it",
                           bank_text_clip(n->code ? n->code : "", cb, sizeof cb));
             bad++;
         } else if (structure_ok && range_kids[i] && sum[i] != n->weight_centi) {
-            bank_diag_add(d, f, n->line, "鉴定比重", "the ranges under %s add up to %s %%, expected %s %%",
+            kc_diag_add(d, f, n->line, "鉴定比重", "the ranges under %s add up to %s %%, expected %s %%",
                           bank_text_clip(n->code ? n->code : "", cb, sizeof cb), pct(sum[i], b1, sizeof b1),
                           pct(n->weight_centi, b2, sizeof b2));
             bad++;
         }
     }
     if (structure_ok && top_ranges && top_sum != 10000) {
-        bank_diag_add(d, f, first_top_line, "鉴定比重", "the top-level ranges add up to %s %%, expected 100 %%",
+        kc_diag_add(d, f, first_top_line, "鉴定比重", "the top-level ranges add up to %s %%, expected 100 %%",
                       pct(top_sum, b1, sizeof b1));
         bad++;
     }

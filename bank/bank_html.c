@@ -25,10 +25,10 @@
 #define MEDIA_NAME_MAX 255
 #define PREPARE_DEPTH_MAX 4                /* composites hold plain items; bound the recursion */
 
-static void sb_utf8(bank__buf *b, uint32_t cp)
+static void sb_utf8(kc_buf *b, uint32_t cp)
 {
     char u[4];
-    bank__buf_add(b, u, (size_t)bank_utf8_encode(cp, u));
+    kc_buf_add(b, u, (size_t)bank_utf8_encode(cp, u));
 }
 
 /* ---- input cleaning ---- */
@@ -46,7 +46,7 @@ static int char_dropped(uint32_t cp)
  * out, "\r\n" and "\r" as "\n"; with esc also & < > " escaped. Input and everything
  * libxml2 hands back (it decodes "&#x8f" too) go through here, so sanitized output
  * re-sanitizes to itself. */
-static void sb_clean(bank__buf *b, const char *str, size_t len, int esc)
+static void sb_clean(kc_buf *b, const char *str, size_t len, int esc)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, run = 0;
@@ -65,16 +65,16 @@ static void sb_clean(bank__buf *b, const char *str, size_t len, int esc)
         else if (esc && cp == '>') rep = "&gt;";
         else if (esc && cp == '"') rep = "&quot;";
         if (rep) {
-            bank__buf_add(b, str + run, i - run);
-            bank__buf_str(b, rep);
+            kc_buf_add(b, str + run, i - run);
+            kc_buf_str(b, rep);
             run = i + skip;
         }
         i += skip;
     }
-    bank__buf_add(b, str + run, len - run);
+    kc_buf_add(b, str + run, len - run);
 }
 
-static void sb_esc(bank__buf *b, const char *s, size_t n) { sb_clean(b, s, n, 1); }
+static void sb_esc(kc_buf *b, const char *s, size_t n) { sb_clean(b, s, n, 1); }
 
 /* The text every path works on (sb_clean), cut at FIELD_MAX_BYTES. */
 static char *clean_input(const char *in, int *removed)
@@ -85,8 +85,8 @@ static char *clean_input(const char *in, int *removed)
         while (len > 0 && ((unsigned char)in[len] & 0xC0) == 0x80) len--;
         (*removed)++;
     }
-    bank__buf b = {0};
-    bank__buf_add(&b, "", 0);
+    kc_buf b = {0};
+    kc_buf_add(&b, "", 0);
     sb_clean(&b, in, len, 0);
     if (b.oom) { free(b.p); return NULL; }
     return b.p;
@@ -305,7 +305,7 @@ typedef struct frame {
 } frame;
 
 typedef struct san {
-    bank__buf out;
+    kc_buf out;
     frame *st;
     size_t n, cap;
     int drop;               /* open F_DROP frames: everything inside is suppressed */
@@ -314,7 +314,7 @@ typedef struct san {
     int seen_root;          /* the wrapper <div> we put around the fragment */
     int oom;
     htmlParserCtxtPtr ctxt;
-    bank_arena *a;
+    kc_arena *a;
     bank_media **media;
     int *n_media;
 } san;
@@ -379,10 +379,10 @@ static const char *data_image(san *z, const char *v)
                 clash = 1;
             }
             if (name || clash) continue;
-            bank_media *nm = bank_arena_alloc(z->a, sizeof *nm * ((size_t)*z->n_media + 1));
-            unsigned char *data = bank_arena_alloc(z->a, len);
-            char *nname = bank_arena_strdup(z->a, cand);
-            char *nmime = bank_arena_strdup(z->a, mime);
+            bank_media *nm = kc_arena_alloc(z->a, sizeof *nm * ((size_t)*z->n_media + 1));
+            unsigned char *data = kc_arena_alloc(z->a, len);
+            char *nname = kc_arena_strdup(z->a, cand);
+            char *nmime = kc_arena_strdup(z->a, mime);
             if (!nm || !data || !nname || !nmime) { z->oom = 1; break; }
             if (*z->n_media) memcpy(nm, *z->media, sizeof *nm * (size_t)*z->n_media);
             memcpy(data, bin, len);
@@ -422,9 +422,9 @@ static void pop(san *z)
     if (f->kind == F_EMIT) {
         z->depth--;
         if (!(ALLOWED[f->tag].flags & T_VOID)) {
-            bank__buf_str(&z->out, "</");
-            bank__buf_str(&z->out, ALLOWED[f->tag].name);
-            bank__buf_str(&z->out, ">");
+            kc_buf_str(&z->out, "</");
+            kc_buf_str(&z->out, ALLOWED[f->tag].name);
+            kc_buf_str(&z->out, ">");
         }
     }
 }
@@ -436,7 +436,7 @@ static int write_start(san *z, int tag, const xmlChar **atts)
     const char *name = ALLOWED[tag].name;
     int total = 0, kept = 0, dups = 0;
     for (int i = 0; atts && atts[i]; i += 2) total++;
-    bank__buf *o = &z->out;
+    kc_buf *o = &z->out;
     if (!strcmp(name, "img")) {
         const char *src = attr_get(atts, "src", &dups);
         size_t nl = 0;
@@ -447,59 +447,59 @@ static int write_start(san *z, int tag, const xmlChar **atts)
             z->removed += total;
             return 0;
         }
-        bank__buf_str(o, "<img src=\"media:");
+        kc_buf_str(o, "<img src=\"media:");
         if (ref) sb_esc(o, ref, nl);
         else sb_esc(o, img, strlen(img));
-        bank__buf_str(o, "\"");
+        kc_buf_str(o, "\"");
         kept++;
         const char *alt = attr_get(atts, "alt", &dups);
         if (alt) {
-            bank__buf_str(o, " alt=\"");
+            kc_buf_str(o, " alt=\"");
             sb_esc(o, alt, strlen(alt));
-            bank__buf_str(o, "\"");
+            kc_buf_str(o, "\"");
             kept++;
         }
         static const char *const dims[] = {"width", "height"};
         for (int i = 0; i < 2; i++) {
             const char *v = attr_get(atts, dims[i], &dups);
             if (!v || !digits_ok(v, 5)) continue;
-            bank__buf_str(o, " ");
-            bank__buf_str(o, dims[i]);
-            bank__buf_str(o, "=\"");
-            bank__buf_str(o, v);
-            bank__buf_str(o, "\"");
+            kc_buf_str(o, " ");
+            kc_buf_str(o, dims[i]);
+            kc_buf_str(o, "=\"");
+            kc_buf_str(o, v);
+            kc_buf_str(o, "\"");
             kept++;
         }
-        bank__buf_str(o, ">");
+        kc_buf_str(o, ">");
     } else if (!strcmp(name, "a")) {
-        bank__buf_str(o, "<a");
+        kc_buf_str(o, "<a");
         const char *href = attr_get(atts, "href", &dups);
         size_t nl = 0;
         const char *ref = href ? media_ref(href, &nl) : NULL;
         if (ref) {
-            bank__buf_str(o, " href=\"media:");
+            kc_buf_str(o, " href=\"media:");
             sb_esc(o, ref, nl);
-            bank__buf_str(o, "\"");
+            kc_buf_str(o, "\"");
             kept++;
         }
-        bank__buf_str(o, ">");
+        kc_buf_str(o, ">");
     } else {
-        bank__buf_str(o, "<");
-        bank__buf_str(o, name);
+        kc_buf_str(o, "<");
+        kc_buf_str(o, name);
         if (!strcmp(name, "td") || !strcmp(name, "th")) {
             static const char *const spans[] = {"colspan", "rowspan"};
             for (int i = 0; i < 2; i++) {
                 const char *v = attr_get(atts, spans[i], &dups);
                 if (!v || !digits_ok(v, 3)) continue;
-                bank__buf_str(o, " ");
-                bank__buf_str(o, spans[i]);
-                bank__buf_str(o, "=\"");
-                bank__buf_str(o, v);
-                bank__buf_str(o, "\"");
+                kc_buf_str(o, " ");
+                kc_buf_str(o, spans[i]);
+                kc_buf_str(o, "=\"");
+                kc_buf_str(o, v);
+                kc_buf_str(o, "\"");
                 kept++;
             }
         }
-        bank__buf_str(o, ">");
+        kc_buf_str(o, ">");
     }
     z->removed += total - kept;
     return 1;
@@ -574,9 +574,9 @@ static void autoclose(san *z, int tag)
         if (f->kind != F_EMIT) continue;
         if (!(ALLOWED[f->tag].flags & T_VOID) && !CLOSES[tag][f->tag]) return;
         if (!(ALLOWED[f->tag].flags & T_VOID)) {
-            bank__buf_str(&z->out, "</");
-            bank__buf_str(&z->out, ALLOWED[f->tag].name);
-            bank__buf_str(&z->out, ">");
+            kc_buf_str(&z->out, "</");
+            kc_buf_str(&z->out, ALLOWED[f->tag].name);
+            kc_buf_str(&z->out, ">");
         }
         f->kind = F_NONE;
         z->depth--;
@@ -659,9 +659,9 @@ static int sanitize_html(san *z, const char *text)
 {
     /* "<div>" first: libxml2 wraps text outside any element in an implied <p> even with
      * HTML_PARSE_NOIMPLIED; inside our wrapper it leaves text alone. */
-    bank__buf doc = {0};
-    bank__buf_str(&doc, "<div>");
-    bank__buf_str(&doc, text);
+    kc_buf doc = {0};
+    kc_buf_str(&doc, "<div>");
+    kc_buf_str(&doc, text);
     if (doc.oom) { free(doc.p); return -1; }
     if (doc.n > INT_MAX) { free(doc.p); return -1; }
     htmlSAXHandler h;
@@ -684,19 +684,19 @@ static int sanitize_html(san *z, const char *text)
     return z->oom || z->out.oom ? -1 : 0;
 }
 
-static void plain_to_html(bank__buf *o, const char *text)
+static void plain_to_html(kc_buf *o, const char *text)
 {
     const char *run = text;
     for (const char *p = text; *p; p++) {
         if (*p != '\n') continue;
         sb_esc(o, run, (size_t)(p - run));
-        bank__buf_str(o, "<br>");
+        kc_buf_str(o, "<br>");
         run = p + 1;
     }
     sb_esc(o, run, strlen(run));
 }
 
-int bank_html_sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, char **out,
+int bank_html_sanitize(const char *in, enum bank_text_kind kind, kc_arena *a, char **out,
                        int *removed, bank_media **media, int *n_media)
 {
     *out = NULL;
@@ -719,12 +719,12 @@ int bank_html_sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, 
         if (!rc && !z.out.oom && z.out.p && !strpbrk(z.out.p, "<&"))
             for (char *p = z.out.p; (p = strchr(p, '\n')); p++) *p = ' ';
     } else {
-        bank__buf_add(&z.out, "", 0);
+        kc_buf_add(&z.out, "", 0);
         plain_to_html(&z.out, text);
     }
     free(text);
     if (rc) { free(z.out.p); return -1; }
-    *out = bank__buf_to_arena(&z.out, a);
+    *out = kc_buf_to_arena(&z.out, a);
     if (!*out) return -1;
     if (removed) *removed += z.removed;
     return 0;
@@ -767,7 +767,7 @@ int bank_html_is_plain(const char *html)
 }
 
 /* "&...;" at s: the decoded character into o and the length consumed, or 0. */
-static size_t entity_at(const char *s, bank__buf *o)
+static size_t entity_at(const char *s, kc_buf *o)
 {
     const char *p = s + 1;
     uint32_t cp = 0;
@@ -799,16 +799,16 @@ static size_t entity_at(const char *s, bank__buf *o)
     return (size_t)(p + 1 - s);
 }
 
-static void line_break_soft(bank__buf *o)
+static void line_break_soft(kc_buf *o)
 {
-    if (o->n && o->p[o->n - 1] != '\n') bank__buf_str(o, "\n");
+    if (o->n && o->p[o->n - 1] != '\n') kc_buf_str(o, "\n");
 }
 
-char *bank_html_to_text(const char *html, bank_arena *a)
+char *bank_html_to_text(const char *html, kc_arena *a)
 {
     if (!html) return NULL;
-    bank__buf o = {0};
-    bank__buf_add(&o, "", 0);
+    kc_buf o = {0};
+    kc_buf_add(&o, "", 0);
     int pre = 0, skip = 0;
     const char *p = html;
     while (*p) {
@@ -824,11 +824,11 @@ char *bank_html_to_text(const char *html, bank_arena *a)
             if (n) {
                 p += n;
                 if (!strcmp(name, "script") || !strcmp(name, "style")) skip = !closing;
-                else if (!strcmp(name, "br")) { if (!skip) bank__buf_str(&o, "\n"); }
+                else if (!strcmp(name, "br")) { if (!skip) kc_buf_str(&o, "\n"); }
                 else if (!strcmp(name, "pre")) { pre = !closing; line_break_soft(&o); }
                 else if ((!strcmp(name, "td") || !strcmp(name, "th")) && !closing && !skip) {
                     /* cells of a row apart */
-                    if (o.n && o.p[o.n - 1] != '\n') bank__buf_str(&o, "\t");
+                    if (o.n && o.p[o.n - 1] != '\n') kc_buf_str(&o, "\t");
                 }
                 else {
                     int t = allowed_index(name);
@@ -844,20 +844,20 @@ char *bank_html_to_text(const char *html, bank_arena *a)
         }
         if (*p == '\n' && !pre) {
             /* a source line break is white space in HTML */
-            if (o.n && o.p[o.n - 1] != '\n' && o.p[o.n - 1] != ' ') bank__buf_str(&o, " ");
+            if (o.n && o.p[o.n - 1] != '\n' && o.p[o.n - 1] != ' ') kc_buf_str(&o, " ");
             p++;
             continue;
         }
-        bank__buf_add(&o, p, 1);
+        kc_buf_add(&o, p, 1);
         p++;
     }
     while (o.n && is_ws((unsigned char)o.p[o.n - 1])) o.p[--o.n] = 0;
-    return bank__buf_to_arena(&o, a);
+    return kc_buf_to_arena(&o, a);
 }
 
 /* ---- items ---- */
 
-static int prep_field(const char **f, enum bank_text_kind kind, bank_arena *a, int *removed,
+static int prep_field(const char **f, enum bank_text_kind kind, kc_arena *a, int *removed,
                       bank_item *it)
 {
     if (!*f) return 0;
@@ -867,7 +867,7 @@ static int prep_field(const char **f, enum bank_text_kind kind, bank_arena *a, i
     return 0;
 }
 
-static int prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, int *removed, int depth)
+static int prepare(bank_item *it, enum bank_text_kind kind, kc_arena *a, int *removed, int depth)
 {
     if (prep_field(&it->stem, kind, a, removed, it)) return -1;
     for (int i = 0; i < it->n_options && i < BANK_MAX_OPTIONS; i++)
@@ -901,7 +901,7 @@ static int prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, int *
     return 0;
 }
 
-int bank_item_prepare(bank_item *it, enum bank_text_kind kind, bank_arena *a, int *removed)
+int bank_item_prepare(bank_item *it, enum bank_text_kind kind, kc_arena *a, int *removed)
 {
     int r = 0;
     if (prepare(it, kind, a, &r, 0)) return -1;

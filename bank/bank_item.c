@@ -280,7 +280,7 @@ int bank_mc_policy_parse(const char *s, enum bank_mc_policy *out)
 
 /* ---- item sets ---- */
 
-void bank_itemset_init(bank_itemset *s, bank_arena *a)
+void bank_itemset_init(bank_itemset *s, kc_arena *a)
 {
     memset(s, 0, sizeof *s);
     s->arena = a;
@@ -291,7 +291,7 @@ bank_item *bank_itemset_push(bank_itemset *s)
     if (!s || !s->arena) return NULL;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        bank_item *items = bank_arena_alloc(s->arena, cap * sizeof *items);
+        bank_item *items = kc_arena_alloc(s->arena, cap * sizeof *items);
         if (!items) return NULL;
         if (s->n) memcpy(items, s->items, s->n * sizeof *items);
         s->items = items;
@@ -329,7 +329,7 @@ int bank_centi_parse(const char *s, const char **end, int *out)
 }
 
 /* Copy of s[0..n) without leading and trailing white space (ASCII, U+00A0, U+3000). */
-static char *trim_dup(bank_arena *a, const char *s, size_t n)
+static char *trim_dup(kc_arena *a, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
@@ -347,7 +347,7 @@ static char *trim_dup(bank_arena *a, const char *s, size_t n)
         if (!is_space_cp(cp)) last = q;
     }
     if (last > end) last = end;
-    return bank_arena_strndup(a, (const char *)p, (size_t)(last - p));
+    return kc_arena_strndup(a, (const char *)p, (size_t)(last - p));
 }
 
 /* Full-width ASCII to ASCII and lower case to upper case: the letter of an option, or 0. */
@@ -417,7 +417,7 @@ static char tf_value(const char *s)
     return 0;
 }
 
-int bank_key_normalize(enum bank_item_type t, const char *raw, bank_arena *a, const char **out)
+int bank_key_normalize(enum bank_item_type t, const char *raw, kc_arena *a, const char **out)
 {
     *out = NULL;
     if (!raw) return 0;
@@ -428,13 +428,13 @@ int bank_key_normalize(enum bank_item_type t, const char *raw, bank_arena *a, co
     switch (t) {
     case BANK_SINGLE:
         if (letters_sorted(s, letters) == 1 && utf8_chars(s) == 1) {
-            if (!(*out = bank_arena_strdup(a, letters))) return -1;
+            if (!(*out = kc_arena_strdup(a, letters))) return -1;
             return 0;
         }
         break;
     case BANK_MULTI:
         if (letters_sorted(s, letters) > 0) {
-            if (!(*out = bank_arena_strdup(a, letters))) return -1;
+            if (!(*out = kc_arena_strdup(a, letters))) return -1;
             return 0;
         }
         break;
@@ -476,9 +476,9 @@ static int pattern_check(const char *pat, char *why, size_t whylen, int blank)
 
 /* Unescapes s[0..n): "\x" -> x. In a pattern only "\|" loses its backslash: PCRE2 needs the
  * others. */
-static char *unescape(bank_arena *a, const char *s, size_t n, int pattern)
+static char *unescape(kc_arena *a, const char *s, size_t n, int pattern)
 {
-    char *o = bank_arena_alloc(a, n + 1);
+    char *o = kc_arena_alloc(a, n + 1);
     if (!o) return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -525,7 +525,7 @@ static int starts_ci(const char *s, const char *prefix)
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int *n,
+int bank_fill_key_parse(const char *key, kc_arena *a, bank_blank **blanks, int *n,
                         char *why, size_t whylen)
 {
     *blanks = NULL;
@@ -559,7 +559,7 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
             start = p + 1;
         }
     }
-    bank_blank *b = bank_arena_alloc(a, (size_t)count * sizeof *b);
+    bank_blank *b = kc_arena_alloc(a, (size_t)count * sizeof *b);
     if (!b) {
         snprintf(why, whylen, "out of memory");
         return -1;
@@ -584,7 +584,7 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
                 return -1;
             }
             if (pattern_check(pat, why, whylen, i + 1)) return -1;
-            bl->accept = bank_arena_alloc(a, sizeof *bl->accept);
+            bl->accept = kc_arena_alloc(a, sizeof *bl->accept);
             if (!bl->accept) { snprintf(why, whylen, "out of memory"); return -1; }
             bl->accept[0] = pat;
             bl->n_accept = 1;
@@ -616,7 +616,7 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
             if (*p == '\\' && p[1]) { p++; continue; }
             if (*p == ';') na++;
         }
-        bl->accept = bank_arena_alloc(a, (size_t)na * sizeof *bl->accept);
+        bl->accept = kc_arena_alloc(a, (size_t)na * sizeof *bl->accept);
         if (!bl->accept) { snprintf(why, whylen, "out of memory"); return -1; }
         const char *s0 = body;
         for (const char *p = body;; p++) {
@@ -641,75 +641,75 @@ int bank_fill_key_parse(const char *key, bank_arena *a, bank_blank **blanks, int
     return 0;
 }
 
-static void sb_escaped(bank__buf *b, const char *s)
+static void sb_escaped(kc_buf *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\' || *s == '|' || *s == ';') bank__buf_add(b, "\\", 1);
-        bank__buf_add(b, s, 1);
+        if (*s == '\\' || *s == '|' || *s == ';') kc_buf_add(b, "\\", 1);
+        kc_buf_add(b, s, 1);
     }
 }
 
-static void sb_double(bank__buf *b, double v)
+static void sb_double(kc_buf *b, double v)
 {
     char buf[40];
     snprintf(buf, sizeof buf, "%.15g", v);
     if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
-    bank__buf_str(b, buf);
+    kc_buf_str(b, buf);
 }
 
-char *bank_fill_key_format(const bank_blank *blanks, int n, bank_arena *a)
+char *bank_fill_key_format(const bank_blank *blanks, int n, kc_arena *a)
 {
-    bank__buf b = {0};
-    bank__buf_add(&b, "", 0);
+    kc_buf b = {0};
+    kc_buf_add(&b, "", 0);
     for (int i = 0; i < n; i++) {
         const bank_blank *bl = &blanks[i];
-        if (i) bank__buf_add(&b, "|", 1);
+        if (i) kc_buf_add(&b, "|", 1);
         switch (bl->mode) {
         case BANK_BLANK_NUMERIC:
-            bank__buf_str(&b, "num:");
+            kc_buf_str(&b, "num:");
             sb_double(&b, bl->value);
             if (bl->tolerance > 0) {
-                bank__buf_str(&b, "±");
+                kc_buf_str(&b, "±");
                 sb_double(&b, bl->tolerance);
             }
             break;
         case BANK_BLANK_REGEX: {
-            bank__buf_str(&b, "re:");
+            kc_buf_str(&b, "re:");
             const char *p = bl->n_accept > 0 ? bl->accept[0] : "";
             for (; *p; p++) {
                 if (*p == '\\' && p[1]) {
                     /* a literal bar in the pattern; "\|" would read back as alternation */
-                    if (p[1] == '|') bank__buf_str(&b, "\\x7C");
-                    else bank__buf_add(&b, p, 2);
+                    if (p[1] == '|') kc_buf_str(&b, "\\x7C");
+                    else kc_buf_add(&b, p, 2);
                     p++;
                     continue;
                 }
-                if (*p == '|') bank__buf_add(&b, "\\", 1);
-                bank__buf_add(&b, p, 1);
+                if (*p == '|') kc_buf_add(&b, "\\", 1);
+                kc_buf_add(&b, p, 1);
             }
             break;
         }
         case BANK_BLANK_EXACT:
         case BANK_BLANK_TEXT:
-            if (bl->mode == BANK_BLANK_EXACT) bank__buf_add(&b, "=", 1);
+            if (bl->mode == BANK_BLANK_EXACT) kc_buf_add(&b, "=", 1);
             for (int k = 0; k < bl->n_accept; k++) {
                 const char *s = bl->accept[k];
-                if (k) bank__buf_add(&b, ";", 1);
+                if (k) kc_buf_add(&b, ";", 1);
                 /* a text that looks like a mode prefix keeps being text */
                 if (k == 0 && bl->mode == BANK_BLANK_TEXT &&
                     (*s == '=' || starts_ci(s, "re:") || starts_ci(s, "num:")))
-                    bank__buf_add(&b, "\\", 1);
+                    kc_buf_add(&b, "\\", 1);
                 sb_escaped(&b, s);
             }
             break;
         }
     }
-    return bank__buf_to_arena(&b, a);
+    return kc_buf_to_arena(&b, a);
 }
 
 /* ---- rubrics ---- */
 
-int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *n, int *bad_line,
+int bank_rubric_parse(const char *text, kc_arena *a, bank_criterion **c, int *n, int *bad_line,
                       char *why, size_t whylen)
 {
     *c = NULL;
@@ -721,7 +721,7 @@ int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *
     }
     int lines = 1;
     for (const char *p = text; *p; p++) lines += *p == '\n';
-    bank_criterion *out = bank_arena_alloc(a, (size_t)lines * sizeof *out);
+    bank_criterion *out = kc_arena_alloc(a, (size_t)lines * sizeof *out);
     if (!out) { snprintf(why, whylen, "out of memory"); return -1; }
     int count = 0, line = 0;
     const char *p = text;
@@ -786,20 +786,20 @@ int bank_rubric_parse(const char *text, bank_arena *a, bank_criterion **c, int *
     return 0;
 }
 
-char *bank_rubric_format(const bank_criterion *c, int n, bank_arena *a)
+char *bank_rubric_format(const bank_criterion *c, int n, kc_arena *a)
 {
-    bank__buf b = {0};
-    bank__buf_add(&b, "", 0);
+    kc_buf b = {0};
+    kc_buf_add(&b, "", 0);
     char buf[32];
     for (int i = 0; i < n; i++) {
-        if (i) bank__buf_add(&b, "\n", 1);
-        bank__buf_str(&b, c[i].veto ? "否决" : fmt_centi(c[i].points_centi, buf, sizeof buf));
-        bank__buf_add(&b, "|", 1);
+        if (i) kc_buf_add(&b, "\n", 1);
+        kc_buf_str(&b, c[i].veto ? "否决" : fmt_centi(c[i].points_centi, buf, sizeof buf));
+        kc_buf_add(&b, "|", 1);
         /* one criterion per line */
         for (const char *p = c[i].text ? c[i].text : ""; *p; p++)
-            bank__buf_add(&b, *p == '\n' || *p == '\r' ? " " : p, 1);
+            kc_buf_add(&b, *p == '\n' || *p == '\r' ? " " : p, 1);
     }
-    return bank__buf_to_arena(&b, a);
+    return kc_buf_to_arena(&b, a);
 }
 
 /* ---- validation ---- */
@@ -824,31 +824,31 @@ static const char *type_words(enum bank_item_type t)
     return "item";
 }
 
-static int check_text(bank_diag *d, const bank_item *it, const char *field, const char *s,
+static int check_text(kc_diag *d, const bank_item *it, const char *field, const char *s,
                       long max_chars, long max_bytes)
 {
     long chars = utf8_chars(s);
     if (chars < 0) {
-        bank_diag_add(d, it->file, it->line, field, "is not valid UTF-8");
+        kc_diag_add(d, it->file, it->line, field, "is not valid UTF-8");
         return 1;
     }
     if (max_chars && chars > max_chars) {
-        bank_diag_add(d, it->file, it->line, field, "is longer than %ld characters", max_chars);
+        kc_diag_add(d, it->file, it->line, field, "is longer than %ld characters", max_chars);
         return 1;
     }
     if (max_bytes && (long)strlen(s) > max_bytes) {
-        bank_diag_add(d, it->file, it->line, field, "is longer than %ld bytes", max_bytes);
+        kc_diag_add(d, it->file, it->line, field, "is longer than %ld bytes", max_bytes);
         return 1;
     }
     return 0;
 }
 
-static int check_options(const bank_item *it, bank_diag *d)
+static int check_options(const bank_item *it, kc_diag *d)
 {
     int bad = 0, n = it->n_options;
     char field[32], other[32];
     if (n < 0 || n > BANK_MAX_OPTIONS) {
-        bank_diag_add(d, it->file, it->line, "选项", "has %d options; at most %d (A-H) are allowed",
+        kc_diag_add(d, it->file, it->line, "选项", "has %d options; at most %d (A-H) are allowed",
                       n, BANK_MAX_OPTIONS);
         return 1;
     }
@@ -859,16 +859,16 @@ static int check_options(const bank_item *it, bank_diag *d)
         snprintf(field, sizeof field, "选项%c", 'A' + gap);
         if (gap < n - 1 && !is_blank(it->options[n - 1])) {
             snprintf(other, sizeof other, "选项%c", 'A' + n - 1);
-            bank_diag_add(d, it->file, it->line, field,
+            kc_diag_add(d, it->file, it->line, field,
                           "is empty but %s is filled; options must be contiguous", other);
         } else {
-            bank_diag_add(d, it->file, it->line, field, "is empty");
+            kc_diag_add(d, it->file, it->line, field, "is empty");
         }
         return 1;
     }
     if (n < 2) {
         snprintf(field, sizeof field, "选项%c", 'A' + n);
-        bank_diag_add(d, it->file, it->line, field, "is empty; a %s needs at least 2 options",
+        kc_diag_add(d, it->file, it->line, field, "is empty; a %s needs at least 2 options",
                       type_words(it->type));
         return 1;
     }
@@ -880,7 +880,7 @@ static int check_options(const bank_item *it, bank_diag *d)
         for (int j = 0; j < i && norm[i]; j++)
             if (norm[j] && strcmp(norm[i], norm[j]) == 0) {
                 snprintf(other, sizeof other, "选项%c", 'A' + j);
-                bank_diag_add(d, it->file, it->line, field, "has the same text as %s", other);
+                kc_diag_add(d, it->file, it->line, field, "has the same text as %s", other);
                 bad++;
                 break;
             }
@@ -889,52 +889,52 @@ static int check_options(const bank_item *it, bank_diag *d)
     return bad;
 }
 
-static int check_no_options(const bank_item *it, bank_diag *d)
+static int check_no_options(const bank_item *it, kc_diag *d)
 {
     for (int i = 0; i < it->n_options && i < BANK_MAX_OPTIONS; i++)
         if (!is_blank(it->options[i])) {
             char field[32];
             snprintf(field, sizeof field, "选项%c", 'A' + i);
-            bank_diag_add(d, it->file, it->line, field, "a %s has no options", type_words(it->type));
+            kc_diag_add(d, it->file, it->line, field, "a %s has no options", type_words(it->type));
             return 1;
         }
     return 0;
 }
 
 /* answer is there and valid UTF-8; else one line. */
-static int answer_present(const bank_item *it, bank_diag *d)
+static int answer_present(const bank_item *it, kc_diag *d)
 {
     if (is_blank(it->answer)) {
-        bank_diag_add(d, it->file, it->line, "答案", "is empty");
+        kc_diag_add(d, it->file, it->line, "答案", "is empty");
         return 0;
     }
     if (utf8_chars(it->answer) < 0) {
-        bank_diag_add(d, it->file, it->line, "答案", "is not valid UTF-8");
+        kc_diag_add(d, it->file, it->line, "答案", "is not valid UTF-8");
         return 0;
     }
     return 1;
 }
 
-static int check_single_key(const bank_item *it, bank_diag *d)
+static int check_single_key(const bank_item *it, kc_diag *d)
 {
     const char *a = it->answer;
     if (!answer_present(it, d)) return 1;
     if (strlen(a) != 1 || a[0] < 'A' || a[0] >= 'A' + BANK_MAX_OPTIONS) {
         char buf[72];
-        bank_diag_add(d, it->file, it->line, "答案", "%s is not one option letter A-H",
+        kc_diag_add(d, it->file, it->line, "答案", "%s is not one option letter A-H",
                       bank_text_clip(a, buf, sizeof buf));
         return 1;
     }
     int idx = a[0] - 'A';
     if (it->n_options >= 0 && idx >= it->n_options) {
-        bank_diag_add(d, it->file, it->line, "答案", "%c but the item has only %d option%s", a[0],
+        kc_diag_add(d, it->file, it->line, "答案", "%c but the item has only %d option%s", a[0],
                       it->n_options, it->n_options == 1 ? "" : "s");
         return 1;
     }
     return 0;
 }
 
-static int check_multi_key(const bank_item *it, bank_diag *d)
+static int check_multi_key(const bank_item *it, kc_diag *d)
 {
     const char *a = it->answer;
     char buf[72];
@@ -943,12 +943,12 @@ static int check_multi_key(const bank_item *it, bank_diag *d)
     for (const char *p = a; *p; p++)
         if (*p < 'A' || *p >= 'A' + BANK_MAX_OPTIONS || (p > a && *p <= p[-1])) ascending = 0;
     if (!ascending) {
-        bank_diag_add(d, it->file, it->line, "答案", "%s is not option letters A-H such as ACD",
+        kc_diag_add(d, it->file, it->line, "答案", "%s is not option letters A-H such as ACD",
                       bank_text_clip(a, buf, sizeof buf));
         return 1;
     }
     if (strlen(a) < 2) {
-        bank_diag_add(d, it->file, it->line, "答案",
+        kc_diag_add(d, it->file, it->line, "答案",
                       "%s is one letter; a multiple-choice key has at least 2", a);
         return 1;
     }
@@ -961,19 +961,19 @@ static int check_multi_key(const bank_item *it, bank_diag *d)
             missing[m] = 0;
         }
     if (m) {
-        bank_diag_add(d, it->file, it->line, "答案", "%s but the item has only %d option%s", missing,
+        kc_diag_add(d, it->file, it->line, "答案", "%s but the item has only %d option%s", missing,
                       it->n_options, it->n_options == 1 ? "" : "s");
         return 1;
     }
     return 0;
 }
 
-static int check_tf_key(const bank_item *it, bank_diag *d)
+static int check_tf_key(const bank_item *it, kc_diag *d)
 {
     if (!answer_present(it, d)) return 1;
     if (strcmp(it->answer, "T") && strcmp(it->answer, "F")) {
         char buf[72];
-        bank_diag_add(d, it->file, it->line, "答案",
+        kc_diag_add(d, it->file, it->line, "答案",
                       "%s is not 对 or 错 (also √/×, 正确/错误, T/F, 是/否)",
                       bank_text_clip(it->answer, buf, sizeof buf));
         return 1;
@@ -1033,50 +1033,50 @@ static int stem_blanks(const char *s)
     return n;
 }
 
-static int check_fill_key(const bank_item *it, bank_diag *d)
+static int check_fill_key(const bank_item *it, kc_diag *d)
 {
     if (!answer_present(it, d)) return 1;
-    bank_arena *tmp = bank_arena_new(4096);
+    kc_arena *tmp = kc_arena_new(4096);
     if (!tmp) return 1;
     bank_blank *b;
     int n, bad = 0;
     char why[256];
     if (bank_fill_key_parse(it->answer, tmp, &b, &n, why, sizeof why)) {
-        bank_diag_add(d, it->file, it->line, "答案", "%s", why);
+        kc_diag_add(d, it->file, it->line, "答案", "%s", why);
         bad = 1;
     } else if (it->stem) {
         int marks = stem_blanks(it->stem);
         if (marks && marks != n) {
-            bank_diag_add(d, it->file, it->line, "答案", "has %d blank%s but 题干 marks %d", n,
+            kc_diag_add(d, it->file, it->line, "答案", "has %d blank%s but 题干 marks %d", n,
                           n == 1 ? "" : "s", marks);
             bad = 1;
         } else if (!marks && n > 1) {
-            bank_diag_add(d, it->file, it->line, "答案",
+            kc_diag_add(d, it->file, it->line, "答案",
                           "has %d blanks but 题干 marks none; mark them with （ ）, ____ or {{1}}", n);
             bad = 1;
         }
     }
-    bank_arena_free(tmp);
+    kc_arena_free(tmp);
     return bad;
 }
 
-static int check_points(const bank_item *it, bank_diag *d)
+static int check_points(const bank_item *it, kc_diag *d)
 {
     char buf[32];
     if (it->points_centi <= 0) {
-        bank_diag_add(d, it->file, it->line, "分值", "%s is not greater than 0",
+        kc_diag_add(d, it->file, it->line, "分值", "%s is not greater than 0",
                       fmt_centi(it->points_centi, buf, sizeof buf));
         return 1;
     }
     if (it->points_centi > POINTS_MAX_CENTI) {
-        bank_diag_add(d, it->file, it->line, "分值", "%s is more than 100",
+        kc_diag_add(d, it->file, it->line, "分值", "%s is more than 100",
                       fmt_centi(it->points_centi, buf, sizeof buf));
         return 1;
     }
     return 0;
 }
 
-static int check_uid(const bank_item *it, bank_diag *d)
+static int check_uid(const bank_item *it, kc_diag *d)
 {
     if (!it->uid) return 0;
     long chars = utf8_chars(it->uid);
@@ -1091,16 +1091,16 @@ static int check_uid(const bank_item *it, bank_diag *d)
     else if (it->type == BANK_COMPOSITE && chars > UID_MAX_CHARS - 3)
         why = "is longer than 61 characters; its sub-items are named <试题编号>-N";
     if (!why) return 0;
-    bank_diag_add(d, it->file, it->line, "试题编号", "%s", why);
+    kc_diag_add(d, it->file, it->line, "试题编号", "%s", why);
     return 1;
 }
 
-static int check_tags(const bank_item *it, bank_diag *d)
+static int check_tags(const bank_item *it, kc_diag *d)
 {
     int bad = 0;
     char buf[72];
     if (it->n_tags > BANK_MAX_TAGS) {
-        bank_diag_add(d, it->file, it->line, "标签", "has %d tags; at most %d are allowed",
+        kc_diag_add(d, it->file, it->line, "标签", "has %d tags; at most %d are allowed",
                       it->n_tags, BANK_MAX_TAGS);
         return 1;
     }
@@ -1108,19 +1108,19 @@ static int check_tags(const bank_item *it, bank_diag *d)
         const char *t = it->tags ? it->tags[i] : NULL;
         long chars = t ? utf8_chars(t) : 0;
         if (is_blank(t)) {
-            bank_diag_add(d, it->file, it->line, "标签", "tag %d is empty", i + 1);
+            kc_diag_add(d, it->file, it->line, "标签", "tag %d is empty", i + 1);
             bad++;
         } else if (chars < 0) {
-            bank_diag_add(d, it->file, it->line, "标签", "tag %d is not valid UTF-8", i + 1);
+            kc_diag_add(d, it->file, it->line, "标签", "tag %d is not valid UTF-8", i + 1);
             bad++;
         } else if (chars > TAG_MAX_CHARS) {
-            bank_diag_add(d, it->file, it->line, "标签", "%s is longer than %d characters",
+            kc_diag_add(d, it->file, it->line, "标签", "%s is longer than %d characters",
                           bank_text_clip(t, buf, sizeof buf), TAG_MAX_CHARS);
             bad++;
         } else {
             for (int j = 0; j < i; j++)
                 if (it->tags[j] && strcmp(it->tags[j], t) == 0) {
-                    bank_diag_add(d, it->file, it->line, "标签", "%s appears twice",
+                    kc_diag_add(d, it->file, it->line, "标签", "%s appears twice",
                                   bank_text_clip(t, buf, sizeof buf));
                     bad++;
                     break;
@@ -1130,7 +1130,7 @@ static int check_tags(const bank_item *it, bank_diag *d)
     return bad;
 }
 
-static int check_media(const bank_item *it, bank_diag *d)
+static int check_media(const bank_item *it, kc_diag *d)
 {
     int bad = 0;
     char buf[72];
@@ -1138,19 +1138,19 @@ static int check_media(const bank_item *it, bank_diag *d)
         const bank_media *m = &it->media[i];
         long chars = m->name ? utf8_chars(m->name) : 0;
         if (is_blank(m->name)) {
-            bank_diag_add(d, it->file, it->line, "media", "image or attachment %d has no name", i + 1);
+            kc_diag_add(d, it->file, it->line, "media", "image or attachment %d has no name", i + 1);
             bad++;
             continue;
         }
         const char *name = bank_text_clip(m->name, buf, sizeof buf);
         if (chars < 0) {
-            bank_diag_add(d, it->file, it->line, "media",
+            kc_diag_add(d, it->file, it->line, "media",
                           "the name of image or attachment %d is not valid UTF-8", i + 1);
             bad++;
             continue;
         }
         if (chars > MEDIA_NAME_MAX_CHARS) {
-            bank_diag_add(d, it->file, it->line, "media", "%s: the name is longer than %d characters",
+            kc_diag_add(d, it->file, it->line, "media", "%s: the name is longer than %d characters",
                           name, MEDIA_NAME_MAX_CHARS);
             bad++;
             continue;
@@ -1159,43 +1159,43 @@ static int check_media(const bank_item *it, bank_diag *d)
         for (int j = 0; j < i && !dup; j++)
             if (it->media[j].name && strcmp(it->media[j].name, m->name) == 0) dup = 1;
         if (dup) {
-            bank_diag_add(d, it->file, it->line, "media", "%s appears twice", name);
+            kc_diag_add(d, it->file, it->line, "media", "%s appears twice", name);
             bad++;
         } else if (!m->data || !m->len) {
-            bank_diag_add(d, it->file, it->line, "media", "%s is empty", name);
+            kc_diag_add(d, it->file, it->line, "media", "%s is empty", name);
             bad++;
         } else if (m->len > BANK_MEDIA_MAX_BYTES) {
-            bank_diag_add(d, it->file, it->line, "media", "%s is %zu bytes; at most %zu (8 MiB) are allowed",
+            kc_diag_add(d, it->file, it->line, "media", "%s is %zu bytes; at most %zu (8 MiB) are allowed",
                           name, m->len, BANK_MEDIA_MAX_BYTES);
             bad++;
         } else if (is_blank(m->mime)) {
-            bank_diag_add(d, it->file, it->line, "media", "%s has no type (such as image/png)", name);
+            kc_diag_add(d, it->file, it->line, "media", "%s has no type (such as image/png)", name);
             bad++;
         }
     }
     return bad;
 }
 
-static int check_practical(const bank_item *it, bank_diag *d)
+static int check_practical(const bank_item *it, kc_diag *d)
 {
     int bad = 0;
     char b1[32], b2[32];
     if (it->time_minutes <= 0) {
-        bank_diag_add(d, it->file, it->line, "考核时间", "is empty; give the time allowed in minutes");
+        kc_diag_add(d, it->file, it->line, "考核时间", "is empty; give the time allowed in minutes");
         bad++;
     } else if (it->time_minutes > TIME_MAX_MINUTES) {
-        bank_diag_add(d, it->file, it->line, "考核时间", "%d minutes is more than 24 hours",
+        kc_diag_add(d, it->file, it->line, "考核时间", "%d minutes is more than 24 hours",
                       it->time_minutes);
         bad++;
     }
     if (it->equipment) bad += check_text(d, it, "设备要求", it->equipment, 0, TEXT_MAX_BYTES);
     if (it->n_criteria <= 0) {
-        bank_diag_add(d, it->file, it->line, "评分标准",
+        kc_diag_add(d, it->file, it->line, "评分标准",
                       "is empty; a practical task needs at least one scoring criterion");
         return bad + 1;
     }
     if (it->n_criteria > BANK_MAX_CRITERIA) {
-        bank_diag_add(d, it->file, it->line, "评分标准", "has %d criteria; at most %d are allowed",
+        kc_diag_add(d, it->file, it->line, "评分标准", "has %d criteria; at most %d are allowed",
                       it->n_criteria, BANK_MAX_CRITERIA);
         return bad + 1;
     }
@@ -1204,15 +1204,15 @@ static int check_practical(const bank_item *it, bank_diag *d)
     for (int i = 0; i < it->n_criteria; i++) {
         const bank_criterion *c = &it->criteria[i];
         if (is_blank(c->text)) {
-            bank_diag_add(d, it->file, it->line, "评分标准", "criterion %d has no text", i + 1);
+            kc_diag_add(d, it->file, it->line, "评分标准", "criterion %d has no text", i + 1);
             crit_bad++;
         } else if (utf8_chars(c->text) < 0) {
-            bank_diag_add(d, it->file, it->line, "评分标准", "criterion %d is not valid UTF-8", i + 1);
+            kc_diag_add(d, it->file, it->line, "评分标准", "criterion %d is not valid UTF-8", i + 1);
             crit_bad++;
         }
         if (c->veto) continue;
         if (c->points_centi <= 0) {
-            bank_diag_add(d, it->file, it->line, "评分标准", "criterion %d: %s points is not greater than 0",
+            kc_diag_add(d, it->file, it->line, "评分标准", "criterion %d: %s points is not greater than 0",
                           i + 1, fmt_centi(c->points_centi, b1, sizeof b1));
             crit_bad++;
             continue;
@@ -1221,12 +1221,12 @@ static int check_practical(const bank_item *it, bank_diag *d)
         sum += c->points_centi;
     }
     if (!crit_bad && !scoring) {
-        bank_diag_add(d, it->file, it->line, "评分标准",
+        kc_diag_add(d, it->file, it->line, "评分标准",
                       "has only veto criteria; at least one criterion must carry points");
         crit_bad++;
     }
     if (!crit_bad && it->points_centi > 0 && sum != it->points_centi) {
-        bank_diag_add(d, it->file, it->line, "分值", "%s but the criteria of 评分标准 add up to %s",
+        kc_diag_add(d, it->file, it->line, "分值", "%s but the criteria of 评分标准 add up to %s",
                       fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi(sum, b2, sizeof b2));
         crit_bad++;
     }
@@ -1238,18 +1238,18 @@ static int is_child_type(enum bank_item_type t)
     return t >= BANK_SINGLE && t <= BANK_ESSAY;
 }
 
-static int validate(const bank_item *it, bank_diag *d);
+static int validate(const bank_item *it, kc_diag *d);
 
-static int check_children(const bank_item *it, bank_diag *d)
+static int check_children(const bank_item *it, kc_diag *d)
 {
     char b1[32], b2[32];
     if (it->n_children <= 0) {
-        bank_diag_add(d, it->file, it->line, "所属题目",
+        kc_diag_add(d, it->file, it->line, "所属题目",
                       "the composite item has no sub-items (rows whose 所属题目 is its 试题编号)");
         return 1;
     }
     if (it->n_children > BANK_MAX_CHILDREN) {
-        bank_diag_add(d, it->file, it->line, "所属题目",
+        kc_diag_add(d, it->file, it->line, "所属题目",
                       "the composite item has %d sub-items; at most %d are allowed",
                       it->n_children, BANK_MAX_CHILDREN);
         return 1;
@@ -1260,10 +1260,10 @@ static int check_children(const bank_item *it, bank_diag *d)
         const bank_item *c = &it->children[i];
         if (!is_child_type(c->type)) {
             if (c->type >= BANK_SINGLE && c->type <= BANK_TYPE_MAX)
-                bank_diag_add(d, c->file, c->line, "题型", "a %s cannot be a sub-item of a composite item",
+                kc_diag_add(d, c->file, c->line, "题型", "a %s cannot be a sub-item of a composite item",
                               type_words(c->type));
             else
-                bank_diag_add(d, c->file, c->line, "题型", "unknown item type %d", (int)c->type);
+                kc_diag_add(d, c->file, c->line, "题型", "unknown item type %d", (int)c->type);
             bad++;
             points_ok = 0;
             continue;
@@ -1273,23 +1273,23 @@ static int check_children(const bank_item *it, bank_diag *d)
         sum += c->points_centi;
     }
     if (points_ok && it->points_centi > 0 && sum != it->points_centi) {
-        bank_diag_add(d, it->file, it->line, "分值", "%s but the sub-items add up to %s",
+        kc_diag_add(d, it->file, it->line, "分值", "%s but the sub-items add up to %s",
                       fmt_centi(it->points_centi, b1, sizeof b1), fmt_centi(sum, b2, sizeof b2));
         bad++;
     }
     return bad;
 }
 
-static int validate(const bank_item *it, bank_diag *d)
+static int validate(const bank_item *it, kc_diag *d)
 {
     int bad = check_uid(it, d);
     enum bank_item_type t = it->type;
     if (t < BANK_SINGLE || t > BANK_TYPE_MAX) {
-        bank_diag_add(d, it->file, it->line, "题型", "unknown item type %d", (int)t);
+        kc_diag_add(d, it->file, it->line, "题型", "unknown item type %d", (int)t);
         return bad + 1;
     }
     if (is_blank(it->stem)) {
-        bank_diag_add(d, it->file, it->line, "题干", "is empty");
+        kc_diag_add(d, it->file, it->line, "题干", "is empty");
         bad++;
     } else {
         bad += check_text(d, it, "题干", it->stem, 0, TEXT_MAX_BYTES);
@@ -1308,7 +1308,7 @@ static int validate(const bank_item *it, bank_diag *d)
         break;
     case BANK_COMPOSITE: case BANK_PRACTICAL:
         if (!is_blank(it->answer)) {
-            bank_diag_add(d, it->file, it->line, "答案", "%s; a %s has no key (%s)",
+            kc_diag_add(d, it->file, it->line, "答案", "%s; a %s has no key (%s)",
                           bank_text_clip(it->answer, buf, sizeof buf), type_words(t),
                           t == BANK_COMPOSITE ? "its sub-items carry the keys" : "评分标准 scores it");
             bad++;
@@ -1316,16 +1316,16 @@ static int validate(const bank_item *it, bank_diag *d)
         break;
     }
     if (t != BANK_MULTI && it->mc_policy != BANK_MC_ALL) {
-        bank_diag_add(d, it->file, it->line, "多选计分",
+        kc_diag_add(d, it->file, it->line, "多选计分",
                       "only a multiple-choice item has a partial-credit policy");
         bad++;
     } else if (it->mc_policy < BANK_MC_ALL || it->mc_policy > BANK_MC_RATIO) {
-        bank_diag_add(d, it->file, it->line, "多选计分", "unknown policy %d", (int)it->mc_policy);
+        kc_diag_add(d, it->file, it->line, "多选计分", "unknown policy %d", (int)it->mc_policy);
         bad++;
     }
     bad += check_points(it, d);
     if (it->difficulty < 0 || it->difficulty > 5) {
-        bank_diag_add(d, it->file, it->line, "难度", "%d is not an integer from 1 to 5",
+        kc_diag_add(d, it->file, it->line, "难度", "%d is not an integer from 1 to 5",
                       it->difficulty);
         bad++;
     }
@@ -1333,13 +1333,13 @@ static int validate(const bank_item *it, bank_diag *d)
     if (it->explanation) bad += check_text(d, it, "解析", it->explanation, 0, TEXT_MAX_BYTES);
     if (it->source) bad += check_text(d, it, "出处", it->source, SOURCE_MAX_CHARS, 0);
     if (it->occupation && !bank_occupation_code_valid(it->occupation)) {
-        bank_diag_add(d, it->file, it->line, "职业代码",
+        kc_diag_add(d, it->file, it->line, "职业代码",
                       "%s is not an occupation code N-NN-NN-NN such as 4-04-04-02",
                       bank_text_clip(it->occupation, buf, sizeof buf));
         bad++;
     }
     if (it->level < 0 || it->level > 5) {
-        bank_diag_add(d, it->file, it->line, "等级", "%d is not a level from 1 to 5", it->level);
+        kc_diag_add(d, it->file, it->line, "等级", "%d is not a level from 1 to 5", it->level);
         bad++;
     }
     bad += check_tags(it, d);
@@ -1349,22 +1349,22 @@ static int validate(const bank_item *it, bank_diag *d)
     if (t == BANK_COMPOSITE) {
         bad += check_children(it, d);
     } else if (it->n_children) {
-        bank_diag_add(d, it->file, it->line, "所属题目", "only a composite item has sub-items");
+        kc_diag_add(d, it->file, it->line, "所属题目", "only a composite item has sub-items");
         bad++;
     }
     if (t == BANK_PRACTICAL) {
         bad += check_practical(it, d);
     } else {
         if (it->n_criteria) {
-            bank_diag_add(d, it->file, it->line, "评分标准", "only a practical task has a rubric");
+            kc_diag_add(d, it->file, it->line, "评分标准", "only a practical task has a rubric");
             bad++;
         }
         if (it->time_minutes) {
-            bank_diag_add(d, it->file, it->line, "考核时间", "only a practical task has a time allowed");
+            kc_diag_add(d, it->file, it->line, "考核时间", "only a practical task has a time allowed");
             bad++;
         }
         if (it->equipment) {
-            bank_diag_add(d, it->file, it->line, "设备要求",
+            kc_diag_add(d, it->file, it->line, "设备要求",
                           "only a practical task has equipment requirements");
             bad++;
         }
@@ -1372,7 +1372,7 @@ static int validate(const bank_item *it, bank_diag *d)
     return bad;
 }
 
-int bank_item_validate(const bank_item *it, bank_diag *d)
+int bank_item_validate(const bank_item *it, kc_diag *d)
 {
     return validate(it, d);
 }
@@ -1498,17 +1498,17 @@ static int finalize_content(bank_item *it)
     return content_hash(it);
 }
 
-static int finalize_ids(bank_item *it, bank_arena *a)
+static int finalize_ids(bank_item *it, kc_arena *a)
 {
     if (it->version <= 0) it->version = 1;
     if (!it->uid) {
         char hex[17];
         for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", it->content_hash[i]);
-        if (!(it->uid = bank_arena_printf(a, "h-%s", hex))) return -1;
+        if (!(it->uid = kc_arena_printf(a, "h-%s", hex))) return -1;
     }
     for (int i = 0; i < it->n_children; i++) {
         bank_item *c = &it->children[i];
-        if (!c->uid && !(c->uid = bank_arena_printf(a, "%s-%d", it->uid, i + 1))) return -1;
+        if (!c->uid && !(c->uid = kc_arena_printf(a, "%s-%d", it->uid, i + 1))) return -1;
         if (finalize_ids(c, a)) return -1;
     }
     for (int i = 0; i < it->n_children; i++)
@@ -1517,7 +1517,7 @@ static int finalize_ids(bank_item *it, bank_arena *a)
 }
 
 /* The blanks of fill items (the server needs their number for responses). */
-static int parse_blanks(bank_item *it, bank_arena *a)
+static int parse_blanks(bank_item *it, kc_arena *a)
 {
     for (int i = 0; i < it->n_children; i++)
         if (parse_blanks(&it->children[i], a)) return -1;
@@ -1530,7 +1530,7 @@ static int parse_blanks(bank_item *it, bank_arena *a)
     return 0;
 }
 
-int bank_item_finalize(bank_item *it, bank_arena *a)
+int bank_item_finalize(bank_item *it, kc_arena *a)
 {
     if (finalize_content(it) || finalize_ids(it, a) || parse_blanks(it, a)) return -1;
     return full_hash(it);
@@ -1552,18 +1552,18 @@ static int hash_is_zero(const uint8_t *h)
     return 1;
 }
 
-static void report_dup(bank_diag *d, const bank_item *it, const bank_item *first,
+static void report_dup(kc_diag *d, const bank_item *it, const bank_item *first,
                        const char *field, const char *what)
 {
     if (first->file && it->file && strcmp(first->file, it->file))
-        bank_diag_add(d, it->file, it->line, field, "%s %s:%d", what, first->file, first->line);
+        kc_diag_add(d, it->file, it->line, field, "%s %s:%d", what, first->file, first->line);
     else
-        bank_diag_add(d, it->file, it->line, field, "%s line %d", what, first->line);
+        kc_diag_add(d, it->file, it->line, field, "%s line %d", what, first->line);
 }
 
 /* uids are unique over items and sub-items alike (each is a row of its own); open
  * addressing, slots hold the item pointer. */
-static int uid_seen(const bank_item **tab, size_t size, const bank_item *it, bank_diag *d)
+static int uid_seen(const bank_item **tab, size_t size, const bank_item *it, kc_diag *d)
 {
     size_t k = (size_t)str_hash(it->uid) & (size - 1);
     for (; tab[k]; k = (k + 1) & (size - 1))
@@ -1577,14 +1577,14 @@ static int uid_seen(const bank_item **tab, size_t size, const bank_item *it, ban
     return 0;
 }
 
-static int find_duplicates(const bank_itemset *s, bank_diag *d, unsigned char *dup_of);
+static int find_duplicates(const bank_itemset *s, kc_diag *d, unsigned char *dup_of);
 
-int bank_itemset_check_duplicates(const bank_itemset *s, bank_diag *d)
+int bank_itemset_check_duplicates(const bank_itemset *s, kc_diag *d)
 {
     return find_duplicates(s, d, NULL);
 }
 
-int bank_itemset_drop_duplicates(bank_itemset *s, bank_diag *d)
+int bank_itemset_drop_duplicates(bank_itemset *s, kc_diag *d)
 {
     if (!s->n) return 0;
     unsigned char *dup = calloc(s->n, 1);
@@ -1601,7 +1601,7 @@ int bank_itemset_drop_duplicates(bank_itemset *s, bank_diag *d)
 }
 
 /* dup_of, when not NULL, gets 1 for each item reported. */
-static int find_duplicates(const bank_itemset *s, bank_diag *d, unsigned char *dup_of)
+static int find_duplicates(const bank_itemset *s, kc_diag *d, unsigned char *dup_of)
 {
     if (!s->n) return 0;
     size_t total = s->n;
@@ -1840,7 +1840,7 @@ static int blank_correct(const bank_blank *b, const char *resp)
 
 static int score_fill(const char *key, const char *response, int points_centi)
 {
-    bank_arena *a = bank_arena_new(4096);
+    kc_arena *a = kc_arena_new(4096);
     if (!a) return 0;
     bank_blank *b;
     int n;
@@ -1851,14 +1851,14 @@ static int score_fill(const char *key, const char *response, int points_centi)
         int correct = 0;
         for (int i = 0; i < n && p; i++) {
             const char *sep = strchr(p, BANK_BLANK_SEP);
-            char *r = bank_arena_strndup(a, p, sep ? (size_t)(sep - p) : strlen(p));
+            char *r = kc_arena_strndup(a, p, sep ? (size_t)(sep - p) : strlen(p));
             char *t = r ? trim_dup(a, r, strlen(r)) : NULL;
             if (t && blank_correct(&b[i], t)) correct++;
             p = sep ? sep + 1 : NULL;
         }
         got = (long)points_centi * correct / n;
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return (int)got;
 }
 

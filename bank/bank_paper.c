@@ -71,7 +71,7 @@ uint64_t bank_seed_derive(uint64_t seed, uint64_t n)
 
 /* ---- pools and exposure ---- */
 
-void bank_pool_init(bank_pool *p, bank_arena *a)
+void bank_pool_init(bank_pool *p, kc_arena *a)
 {
     memset(p, 0, sizeof *p);
     p->arena = a;
@@ -81,7 +81,7 @@ bank_pool_item *bank_pool_push(bank_pool *p)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
-        bank_pool_item *n = bank_arena_alloc(p->arena, cap * sizeof *n);
+        bank_pool_item *n = kc_arena_alloc(p->arena, cap * sizeof *n);
         if (!n) return NULL;
         if (p->n) memcpy(n, p->items, p->n * sizeof *n);
         p->items = n;
@@ -198,8 +198,8 @@ static int key_line(const tpl_lines *L, const char *key)
 
 typedef struct tpl_ctx {
     const char *file;
-    bank_diag *d;
-    bank_arena *a;
+    kc_diag *d;
+    kc_arena *a;
     int problems, oom;
     const tpl_lines *L;         /* top-level keys name their own line */
 } tpl_ctx;
@@ -209,7 +209,7 @@ static void tpl_err(tpl_ctx *c, int line, const char *field, const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(c->d, c->file, line > 0 ? line : 1, field, fmt, ap)) c->oom = 1;
+    if (kc_diag_vadd(c->d, c->file, line > 0 ? line : 1, field, fmt, ap)) c->oom = 1;
     va_end(ap);
     c->problems++;
 }
@@ -277,7 +277,7 @@ static const char *str_field(tpl_ctx *c, json_t *o, const char *key, int line, c
         tpl_err(c, line, field, "must be a non-empty string");
         return NULL;
     }
-    const char *s = bank_arena_strdup(c->a, json_string_value(v));
+    const char *s = kc_arena_strdup(c->a, json_string_value(v));
     if (!s) c->oom = 1;
     return s;
 }
@@ -305,7 +305,7 @@ static int str_array(tpl_ctx *c, json_t *v, int line, const char *field, int max
         tpl_err(c, line, field, "has %zu entries, at most %d are allowed", n, max);
         return 0;
     }
-    const char **s = bank_arena_alloc(c->a, n * sizeof *s);
+    const char **s = kc_arena_alloc(c->a, n * sizeof *s);
     if (!s) {
         c->oom = 1;
         return 0;
@@ -316,7 +316,7 @@ static int str_array(tpl_ctx *c, json_t *v, int line, const char *field, int max
             tpl_err(c, line, field, "entry %zu must be a non-empty string", i + 1);
             return 0;
         }
-        if (!(s[i] = bank_arena_strdup(c->a, json_string_value(e)))) c->oom = 1;
+        if (!(s[i] = kc_arena_strdup(c->a, json_string_value(e)))) c->oom = 1;
     }
     *out = s;
     return (int)n;
@@ -394,8 +394,8 @@ static void parse_section(tpl_ctx *c, bank_tpl *t, json_t *o, int i, int line, b
         tpl_err(c, line, F("items"), "must be a list of 1 to 1000 item uids");
         return;
     }
-    const char **uids = bank_arena_alloc(c->a, n * sizeof *uids);
-    int *pts = bank_arena_alloc(c->a, n * sizeof *pts);
+    const char **uids = kc_arena_alloc(c->a, n * sizeof *uids);
+    int *pts = kc_arena_alloc(c->a, n * sizeof *pts);
     if (!uids || !pts) {
         c->oom = 1;
         return;
@@ -428,7 +428,7 @@ static void parse_section(tpl_ctx *c, bank_tpl *t, json_t *o, int i, int line, b
             bad = 1;
             continue;
         }
-        if (!(uids[k] = bank_arena_strdup(c->a, json_string_value(u)))) c->oom = 1;
+        if (!(uids[k] = kc_arena_strdup(c->a, json_string_value(u)))) c->oom = 1;
     }
     if (bad) return;
     s->n_fixed = s->count = (int)n;
@@ -437,8 +437,8 @@ static void parse_section(tpl_ctx *c, bank_tpl *t, json_t *o, int i, int line, b
 #undef F
 }
 
-int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a, bank_tpl *t,
-                   bank_diag *d)
+int bank_tpl_parse(const char *json, size_t len, const char *file, kc_arena *a, bank_tpl *t,
+                   kc_diag *d)
 {
     memset(t, 0, sizeof *t);
     t->file = file;
@@ -559,7 +559,7 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, bank_arena *a
         tpl_err(&c, sl, "sections", "must be a list of 1 to 100 sections");
     else if (t->mode) {
         t->n_sections = (int)json_array_size(v);
-        t->sections = bank_arena_alloc(a, (size_t)t->n_sections * sizeof *t->sections);
+        t->sections = kc_arena_alloc(a, (size_t)t->n_sections * sizeof *t->sections);
         if (!t->sections) {
             c.oom = 1;
             goto out;
@@ -603,7 +603,7 @@ static json_t *str_list(int n, const char **s)
     return a;
 }
 
-char *bank_tpl_format(const bank_tpl *t, bank_arena *a)
+char *bank_tpl_format(const bank_tpl *t, kc_arena *a)
 {
     json_t *o = json_object();
     if (!o) return NULL;
@@ -666,44 +666,44 @@ char *bank_tpl_format(const bank_tpl *t, bank_arena *a)
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(o);
     if (!s) return NULL;
-    char *r = bank_arena_printf(a, "%s\n", s);
+    char *r = kc_arena_printf(a, "%s\n", s);
     free(s);
     return r;
 }
 
 /* ---- stored papers ---- */
 
-static void buf_printf(bank__buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(bank__buf *b, const char *fmt, ...)
+static void buf_printf(kc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(kc_buf *b, const char *fmt, ...)
 {
     char tmp[128];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0) bank__buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n > 0) kc_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-char *bank_paper_to_json(const bank_paper *p, bank_arena *a)
+char *bank_paper_to_json(const bank_paper *p, kc_arena *a)
 {
-    bank__buf b = {0};
-    bank__buf_str(&b, "[");
+    kc_buf b = {0};
+    kc_buf_str(&b, "[");
     for (int i = 0; i < p->n; i++) {
         const bank_paper_item *it = &p->items[i];
         buf_printf(&b, "%s{\"i\":%llu,\"p\":%d,\"s\":%d", i ? "," : "",
                    (unsigned long long)it->id, it->points_centi, it->section);
         if (it->perm[0]) buf_printf(&b, ",\"o\":\"%s\"", it->perm);
         if (it->n_children) {
-            bank__buf_str(&b, ",\"c\":[");
+            kc_buf_str(&b, ",\"c\":[");
             for (int k = 0; k < it->n_children; k++)
                 buf_printf(&b, "%s[%llu,\"%s\"]", k ? "," : "",
                            (unsigned long long)it->children[k].id, it->children[k].perm);
-            bank__buf_str(&b, "]");
+            kc_buf_str(&b, "]");
         }
-        bank__buf_str(&b, "}");
+        kc_buf_str(&b, "}");
     }
-    bank__buf_str(&b, "]");
-    return bank__buf_to_arena(&b, a);
+    kc_buf_str(&b, "]");
+    return kc_buf_to_arena(&b, a);
 }
 
 static int perm_ok(const char *s)
@@ -730,7 +730,7 @@ static int cmp_by_id(const void *x, const void *y, void *pool)
 static const uint32_t *pool_by_id(const bank_pool *pool)
 {
     if (pool->by_id || !pool->n) return pool->by_id;
-    uint32_t *ix = bank_arena_alloc(pool->arena, pool->n * sizeof *ix);
+    uint32_t *ix = kc_arena_alloc(pool->arena, pool->n * sizeof *ix);
     if (!ix) return NULL;
     for (size_t i = 0; i < pool->n; i++) ix[i] = (uint32_t)i;
     qsort_r(ix, pool->n, sizeof *ix, cmp_by_id, (void *)pool);
@@ -753,7 +753,7 @@ static int64_t pool_find_id(const bank_pool *pool, const uint32_t *ix, uint64_t 
 
 #define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -1)
 
-int bank_paper_from_json(const char *json, const bank_pool *pool, bank_arena *a,
+int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
                          bank_paper *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
@@ -771,7 +771,7 @@ int bank_paper_from_json(const char *json, const bank_pool *pool, bank_arena *a,
         goto out;
     }
     out->n = (int)json_array_size(root);
-    out->items = bank_arena_alloc(a, (size_t)(out->n ? out->n : 1) * sizeof *out->items);
+    out->items = kc_arena_alloc(a, (size_t)(out->n ? out->n : 1) * sizeof *out->items);
     if (!out->items) {
         rc = WHY("out of memory");
         goto out;
@@ -815,7 +815,7 @@ int bank_paper_from_json(const char *json, const bank_pool *pool, bank_arena *a,
                 rc = WHY("paper items: item %d: too many sub-items", i + 1);
                 goto out;
             }
-            it->children = bank_arena_alloc(a, (size_t)(it->n_children ? it->n_children : 1) *
+            it->children = kc_arena_alloc(a, (size_t)(it->n_children ? it->n_children : 1) *
                                                     sizeof *it->children);
             if (!it->children) {
                 rc = WHY("out of memory");

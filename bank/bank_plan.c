@@ -102,7 +102,7 @@ static int item_points(const bank_plan *P, int cell, int k, uint32_t i)
 
 typedef struct plan_ctx {
     bank_plan *P;
-    bank_diag *d;
+    kc_diag *d;
     int problems, oom;
 } plan_ctx;
 
@@ -111,7 +111,7 @@ static void problem(plan_ctx *c, int line, const char *field, const char *fmt, .
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(c->d, c->P->t->file, line > 0 ? line : 1, field, fmt, ap)) c->oom = 1;
+    if (kc_diag_vadd(c->d, c->P->t->file, line > 0 ? line : 1, field, fmt, ap)) c->oom = 1;
     va_end(ap);
     c->problems++;
 }
@@ -142,16 +142,16 @@ static int cmp_rank(const void *x, const void *y)
 }
 
 /* Blueprint mode: the cells of every section, with the quotas of each 鉴定范围. */
-static int blueprint_cells(plan_ctx *c, bank_arena *a, int *nc, plan_cell *cells)
+static int blueprint_cells(plan_ctx *c, kc_arena *a, int *nc, plan_cell *cells)
 {
     bank_plan *P = c->P;
     const bank_blueprint *bp = P->bp;
     const bank_tpl *t = P->t;
     size_t nb = bp->n;
-    unsigned char *leaf = bank_arena_alloc(a, nb + 1), *inscope = bank_arena_alloc(a, nb + 1);
-    double *target = bank_arena_alloc(a, (nb + 1) * sizeof *target);
-    double *alloc = bank_arena_alloc(a, (nb + 1) * sizeof *alloc);
-    rank *rk = bank_arena_alloc(a, (nb + 1) * sizeof *rk);
+    unsigned char *leaf = kc_arena_alloc(a, nb + 1), *inscope = kc_arena_alloc(a, nb + 1);
+    double *target = kc_arena_alloc(a, (nb + 1) * sizeof *target);
+    double *alloc = kc_arena_alloc(a, (nb + 1) * sizeof *alloc);
+    rank *rk = kc_arena_alloc(a, (nb + 1) * sizeof *rk);
     if (!leaf || !inscope || !target || !alloc || !rk) return -1;
     for (size_t j = 0; j < nb; j++)
         if (bp->nodes[j].is_point && bp->nodes[j].parent >= 0) leaf[bp->nodes[j].parent] = 1;
@@ -178,7 +178,7 @@ static int blueprint_cells(plan_ctx *c, bank_arena *a, int *nc, plan_cell *cells
             continue;
         }
         long long left = sec->count;
-        int *quota = (int *)bank_arena_alloc(a, (size_t)n * sizeof *quota);
+        int *quota = (int *)kc_arena_alloc(a, (size_t)n * sizeof *quota);
         if (!quota) return -1;
         for (int k = 0; k < n; k++) {
             long long w = bp->nodes[rk[k].range].weight_centi;
@@ -188,7 +188,7 @@ static int blueprint_cells(plan_ctx *c, bank_arena *a, int *nc, plan_cell *cells
             left -= quota[k];
         }
         /* keep the ranges' original positions to find their quotas after sorting */
-        int *pos = (int *)bank_arena_alloc(a, (nb + 1) * sizeof *pos);
+        int *pos = (int *)kc_arena_alloc(a, (nb + 1) * sizeof *pos);
         if (!pos) return -1;
         for (int k = 0; k < n; k++) pos[rk[k].range] = k;
         qsort(rk, (size_t)n, sizeof *rk, cmp_rank);
@@ -214,11 +214,11 @@ static int blueprint_cells(plan_ctx *c, bank_arena *a, int *nc, plan_cell *cells
 }
 
 /* The eligible items of every cell, X before Y before Z. */
-static int fill_cells(bank_plan *P, bank_arena *a)
+static int fill_cells(bank_plan *P, kc_arena *a)
 {
     const bank_tpl *t = P->t;
     size_t np = P->pool->n;
-    uint32_t *tmp = bank_arena_alloc(a, (np + 1) * sizeof *tmp);
+    uint32_t *tmp = kc_arena_alloc(a, (np + 1) * sizeof *tmp);
     if (!tmp) return -1;
     for (int s = 0; s < t->n_sections; s++) {
         int c0 = P->sec_cell[s], c1 = P->sec_cell[s + 1];
@@ -231,7 +231,7 @@ static int fill_cells(bank_plan *P, bank_arena *a)
             uint32_t n = 0;
             for (size_t k = 0; k < m; k++)
                 if (c->range < 0 || P->bp->nodes[P->pt[tmp[k]]].parent == c->range) n++;
-            c->elig = bank_arena_alloc(a, (n + 1) * sizeof *c->elig);
+            c->elig = kc_arena_alloc(a, (n + 1) * sizeof *c->elig);
             if (!c->elig) return -1;
             for (int cl = 0; cl < 3; cl++) {
                 for (size_t k = 0; k < m; k++) {
@@ -255,17 +255,17 @@ static int cmp_uid(const void *x, const void *y, void *pool)
 }
 
 /* Fixed mode: one cell per section holding its listed items. */
-static int fixed_cells(plan_ctx *c, bank_arena *a)
+static int fixed_cells(plan_ctx *c, kc_arena *a)
 {
     bank_plan *P = c->P;
     const bank_tpl *t = P->t;
     const bank_pool *pool = P->pool;
-    uint32_t *by_uid = bank_arena_alloc(a, (pool->n + 1) * sizeof *by_uid);
+    uint32_t *by_uid = kc_arena_alloc(a, (pool->n + 1) * sizeof *by_uid);
     int total = 0;
     for (int s = 0; s < t->n_sections; s++) total += t->sections[s].n_fixed;
-    uint32_t *all = bank_arena_alloc(a, ((size_t)total + 1) * sizeof *all);
-    P->fixed_pts = bank_arena_alloc(a, ((size_t)total + 1) * sizeof *P->fixed_pts);
-    int *where = bank_arena_alloc(a, (pool->n + 1) * sizeof *where);
+    uint32_t *all = kc_arena_alloc(a, ((size_t)total + 1) * sizeof *all);
+    P->fixed_pts = kc_arena_alloc(a, ((size_t)total + 1) * sizeof *P->fixed_pts);
+    int *where = kc_arena_alloc(a, (pool->n + 1) * sizeof *where);
     if (!by_uid || !all || !P->fixed_pts || !where) return -1;
     for (size_t i = 0; i < pool->n; i++) by_uid[i] = (uint32_t)i;
     qsort_r(by_uid, pool->n, sizeof *by_uid, cmp_uid, (void *)pool);
@@ -335,12 +335,12 @@ static int fixed_cells(plan_ctx *c, bank_arena *a)
 
 /* Sections of one type may take the same items: each cell must still find its quota among
  * items no other cell takes (greedy, the most constrained cell first). */
-static int overlap_check(plan_ctx *c, bank_arena *a)
+static int overlap_check(plan_ctx *c, kc_arena *a)
 {
     bank_plan *P = c->P;
     int nc = P->n_cells;
-    int *order = bank_arena_alloc(a, ((size_t)nc + 1) * sizeof *order);
-    uint32_t *taken = bank_arena_alloc(a, (P->pool->n + 1) * sizeof *taken);
+    int *order = kc_arena_alloc(a, ((size_t)nc + 1) * sizeof *order);
+    uint32_t *taken = kc_arena_alloc(a, (P->pool->n + 1) * sizeof *taken);
     if (!order || !taken) return -1;
     for (int i = 0; i < nc; i++) order[i] = i;
     for (int i = 1; i < nc; i++)
@@ -497,10 +497,10 @@ static int gen_try(const bank_plan *P, bank_rng *r, const bank_exposure *e, char
                    size_t whylen);
 
 int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool *pool,
-                   int n_papers, bank_arena *a, bank_plan **out, bank_diag *d)
+                   int n_papers, kc_arena *a, bank_plan **out, kc_diag *d)
 {
     *out = NULL;
-    bank_plan *P = bank_arena_alloc(a, sizeof *P);
+    bank_plan *P = kc_arena_alloc(a, sizeof *P);
     if (!P) return -1;
     P->t = t;
     P->bp = bp;
@@ -525,16 +525,16 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     }
     if (t->mode != BANK_TPL_BLUEPRINT) bp = P->bp = (bp && bp->n ? bp : NULL);
     size_t np = pool->n, nb = bp ? bp->n : 0;
-    P->cls = bank_arena_alloc(a, np + 1);
-    P->pt = bank_arena_alloc(a, (np + 1) * sizeof *P->pt);
-    P->stamp = bank_arena_alloc(a, (np + 1) * sizeof *P->stamp);
-    P->pt_stamp = bank_arena_alloc(a, (nb + 1) * sizeof *P->pt_stamp);
-    P->sec_cell = bank_arena_alloc(a, ((size_t)t->n_sections + 1) * sizeof *P->sec_cell);
+    P->cls = kc_arena_alloc(a, np + 1);
+    P->pt = kc_arena_alloc(a, (np + 1) * sizeof *P->pt);
+    P->stamp = kc_arena_alloc(a, (np + 1) * sizeof *P->stamp);
+    P->pt_stamp = kc_arena_alloc(a, (nb + 1) * sizeof *P->pt_stamp);
+    P->sec_cell = kc_arena_alloc(a, ((size_t)t->n_sections + 1) * sizeof *P->sec_cell);
     if (!P->cls || !P->pt || !P->stamp || !P->pt_stamp || !P->sec_cell) return -1;
     for (size_t i = 0; i < np; i++) P->pt[i] = -1;
     /* each item's 鉴定点 and importance, through an index of the point codes */
     if (bp) {
-        uint32_t *codes = bank_arena_alloc(a, (nb + 1) * sizeof *codes);
+        uint32_t *codes = kc_arena_alloc(a, (nb + 1) * sizeof *codes);
         if (!codes) return -1;
         size_t m = 0;
         for (size_t j = 0; j < nb; j++)
@@ -560,12 +560,12 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
             }
         }
         /* scopes: a node is in scope when it or one of its ancestors is named */
-        P->mark = bank_arena_alloc(a, (size_t)t->n_sections * sizeof *P->mark);
+        P->mark = kc_arena_alloc(a, (size_t)t->n_sections * sizeof *P->mark);
         if (!P->mark) return -1;
         for (int s = 0; s < t->n_sections; s++) {
             const bank_tpl_section *sec = &t->sections[s];
             if (!sec->n_scope) continue;
-            unsigned char *mk = P->mark[s] = bank_arena_alloc(a, nb + 1);
+            unsigned char *mk = P->mark[s] = kc_arena_alloc(a, nb + 1);
             if (!mk) return -1;
             for (int k = 0; k < sec->n_scope; k++) {
                 int j = bank_blueprint_find(bp, sec->scope[k]);
@@ -583,11 +583,11 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     for (int s = 0; s < t->n_sections; s++) n_items += t->sections[s].count;
     P->n_items = n_items;
     if (t->mode == BANK_TPL_FIXED) {
-        P->cells = bank_arena_alloc(a, (size_t)t->n_sections * sizeof *P->cells);
+        P->cells = kc_arena_alloc(a, (size_t)t->n_sections * sizeof *P->cells);
         if (!P->cells || fixed_cells(&c, a)) return -1;
     } else {
         size_t maxc = (size_t)t->n_sections * (t->mode == BANK_TPL_BLUEPRINT ? nb + 1 : 1);
-        P->cells = bank_arena_alloc(a, maxc * sizeof *P->cells);
+        P->cells = kc_arena_alloc(a, maxc * sizeof *P->cells);
         if (!P->cells) return -1;
         if (t->mode == BANK_TPL_BLUEPRINT) {
             if (blueprint_cells(&c, a, &P->n_cells, P->cells)) return -1;
@@ -623,13 +623,13 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     uint32_t maxn = 1;
     for (int i = 0; i < P->n_cells; i++)
         if (P->cells[i].n > maxn) maxn = P->cells[i].n;
-    P->cand = bank_arena_alloc(a, maxn * sizeof *P->cand);
+    P->cand = kc_arena_alloc(a, maxn * sizeof *P->cand);
     P->cand_cap = maxn;
-    P->picked = bank_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->picked);
-    P->pcell = bank_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->pcell);
-    P->tmp = bank_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->tmp);
-    P->forced = bank_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->forced);
-    P->soft = bank_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->soft);
+    P->picked = kc_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->picked);
+    P->pcell = kc_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->pcell);
+    P->tmp = kc_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->tmp);
+    P->forced = kc_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->forced);
+    P->soft = kc_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->soft);
     if (!P->cand || !P->picked || !P->pcell || !P->forced || !P->soft || !P->tmp) return -1;
     if (c.oom) return -1;
     if (c.problems) return c.problems;
@@ -911,7 +911,7 @@ static void make_perm(const bank_tpl *t, int n, int pinned, bank_rng *r, char *p
 static int has_options(enum bank_item_type ty, int n) { return (ty == BANK_SINGLE || ty == BANK_MULTI) && n > 0; }
 
 /* Shuffles within sections (as the template says) and sets every option order. */
-static int order_paper(const bank_plan *P, bank_rng *r, bank_arena *a, bank_paper *out)
+static int order_paper(const bank_plan *P, bank_rng *r, kc_arena *a, bank_paper *out)
 {
     const bank_tpl *t = P->t;
     if (t->shuffle_items) {
@@ -936,7 +936,7 @@ static int order_paper(const bank_plan *P, bank_rng *r, bank_arena *a, bank_pape
         it->n_children = pi->n_children;
         it->children = NULL;
         if (!pi->n_children) continue;
-        it->children = bank_arena_alloc(a, (size_t)pi->n_children * sizeof *it->children);
+        it->children = kc_arena_alloc(a, (size_t)pi->n_children * sizeof *it->children);
         if (!it->children) return -1;
         for (int q = 0; q < pi->n_children; q++) {
             const bank_pool_child *ch = &pi->children[q];
@@ -948,7 +948,7 @@ static int order_paper(const bank_plan *P, bank_rng *r, bank_arena *a, bank_pape
     return 0;
 }
 
-int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, bank_arena *a,
+int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_arena *a,
                        bank_paper *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
@@ -971,7 +971,7 @@ int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, bank
     }
     out->seed = seed;
     out->n = n;
-    out->items = bank_arena_alloc(a, ((size_t)n + 1) * sizeof *out->items);
+    out->items = kc_arena_alloc(a, ((size_t)n + 1) * sizeof *out->items);
     if (!out->items) return -1;
     int fk = 0, prev = -1;
     for (int k = 0; k < n; k++) {
@@ -992,12 +992,12 @@ int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, bank
     return 0;
 }
 
-int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, bank_arena *a,
+int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, kc_arena *a,
                        bank_paper *out)
 {
     *out = *form;
     out->seed = seed;
-    out->items = bank_arena_alloc(a, ((size_t)form->n + 1) * sizeof *out->items);
+    out->items = kc_arena_alloc(a, ((size_t)form->n + 1) * sizeof *out->items);
     if (!out->items) return -1;
     memcpy(out->items, form->items, (size_t)form->n * sizeof *out->items);
     for (int k = 0; k < form->n; k++)
@@ -1014,7 +1014,7 @@ static void bad(plan_ctx *c, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(c->d, "paper", 0, field, fmt, ap)) c->oom = 1;
+    if (kc_diag_vadd(c->d, "paper", 0, field, fmt, ap)) c->oom = 1;
     va_end(ap);
     c->problems++;
 }
@@ -1038,7 +1038,7 @@ static int is_identity(const char *perm)
     return 1;
 }
 
-int bank_plan_check(const bank_plan *cp, const bank_paper *paper, bank_diag *d)
+int bank_plan_check(const bank_plan *cp, const bank_paper *paper, kc_diag *d)
 {
     bank_plan *P = (bank_plan *)cp;
     const bank_tpl *t = P->t;
@@ -1173,7 +1173,7 @@ int bank_plan_check(const bank_plan *cp, const bank_paper *paper, bank_diag *d)
 /* ---- the equivalence report of parallel forms ---- */
 
 /* Pads s to width terminal columns (CJK characters take two). */
-static void buf_pad(bank__buf *b, const char *s, int width)
+static void buf_pad(kc_buf *b, const char *s, int width)
 {
     int w = 0;
     const unsigned char *p = (const unsigned char *)s;
@@ -1184,8 +1184,8 @@ static void buf_pad(bank__buf *b, const char *s, int width)
         w += cp >= 0x1100 ? 2 : 1;
         p += n;
     }
-    bank__buf_str(b, s);
-    for (; w < width; w++) bank__buf_add(b, " ", 1);
+    kc_buf_str(b, s);
+    for (; w < width; w++) kc_buf_add(b, " ", 1);
 }
 
 static void form_name(char *buf, size_t n, int k)
@@ -1194,18 +1194,18 @@ static void form_name(char *buf, size_t n, int k)
     else snprintf(buf, n, "%d", k + 1);
 }
 
-static void cell_pd(bank__buf *b, long long pts, long long dsum, long long dpts)
+static void cell_pd(kc_buf *b, long long pts, long long dsum, long long dpts)
 {
     char tmp[64], p1[32], p2[32];
     if (dpts) centi(p2, sizeof p2, (dsum * 100 + dpts / 2) / dpts);
     else snprintf(p2, sizeof p2, "-");
     snprintf(tmp, sizeof tmp, "%9s %5s", centi(p1, sizeof p1, pts), p2);
-    bank__buf_add(b, "  ", 2);
-    bank__buf_str(b, tmp);
+    kc_buf_add(b, "  ", 2);
+    kc_buf_str(b, tmp);
 }
 
 char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank_paper *forms,
-                        int n, bank_arena *a)
+                        int n, kc_arena *a)
 {
     const bank_pool *pool = p->pool;
     const bank_tpl *t = p->t;
@@ -1240,19 +1240,19 @@ char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank
                 }
             }
         }
-    bank__buf b = {0};
+    kc_buf b = {0};
     char nm[16], line[256];
     snprintf(line, sizeof line, "%s: %d forms, %s\n", t->code ? t->code : "template", n,
              t->title ? t->title : "");
-    bank__buf_str(&b, line);
-    bank__buf_str(&b, "points and mean difficulty (分值 / 平均难度) per form\n");
+    kc_buf_str(&b, line);
+    kc_buf_str(&b, "points and mean difficulty (分值 / 平均难度) per form\n");
     buf_pad(&b, "", 40);
     for (int f = 0; f < n; f++) {
         form_name(nm, sizeof nm, f);
         snprintf(line, sizeof line, "  %9s %5s", nm, "");
-        bank__buf_str(&b, line);
+        kc_buf_str(&b, line);
     }
-    bank__buf_str(&b, "\n");
+    kc_buf_str(&b, "\n");
     for (size_t r = 0; r < rows; r++) {
         int any = 0;
         for (int f = 0; f < n; f++) any |= acc[((size_t)f * rows + r) * 3] != 0;
@@ -1274,23 +1274,23 @@ char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank
             long long *x = &acc[((size_t)f * rows + r) * 3];
             cell_pd(&b, x[0], x[1], x[2]);
         }
-        bank__buf_str(&b, "\n");
+        kc_buf_str(&b, "\n");
     }
-    bank__buf_str(&b, "\nitem overlap (shared items, % of the first form's items)\n");
+    kc_buf_str(&b, "\nitem overlap (shared items, % of the first form's items)\n");
     buf_pad(&b, "", 6);
     for (int f = 0; f < n; f++) {
         form_name(nm, sizeof nm, f);
         snprintf(line, sizeof line, "%14s", nm);
-        bank__buf_str(&b, line);
+        kc_buf_str(&b, line);
     }
-    bank__buf_str(&b, "\n");
+    kc_buf_str(&b, "\n");
     for (int f = 0; f < n; f++) {
         form_name(nm, sizeof nm, f);
         buf_pad(&b, nm, 6);
         for (int g = 0; g < n; g++) {
             if (f == g) {
                 snprintf(line, sizeof line, "%14s", "-");
-                bank__buf_str(&b, line);
+                kc_buf_str(&b, line);
                 continue;
             }
             int shared = 0;
@@ -1302,10 +1302,10 @@ char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank
                     }
             int pct = forms[f].n ? (shared * 100 + forms[f].n / 2) / forms[f].n : 0;
             snprintf(line, sizeof line, "%8d (%3d%%)", shared, pct);
-            bank__buf_str(&b, line);
+            kc_buf_str(&b, line);
         }
-        bank__buf_str(&b, "\n");
+        kc_buf_str(&b, "\n");
     }
     free(acc);
-    return bank__buf_to_arena(&b, a);
+    return kc_buf_to_arena(&b, a);
 }

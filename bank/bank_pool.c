@@ -23,41 +23,41 @@ static const char SQL_POOL[] =
 /* (A join with the newest versions, not a correlated NOT EXISTS: right after a bulk import
  * InnoDB's statistics may still call the table tiny, and the optimizer then ran that
  * subquery through the wrong index in quadratic time.) */
-#define BY_IDS 64     /* bank__st binds at most 64 parameters */
+#define BY_IDS 64     /* ids per statement: one cached statement for any number */
 static const char SQL_SUBS[] =
     "SELECT c.id, COALESCE(JSON_LENGTH(c.options), 0), c.pin_options, c.type FROM item c"
     " WHERE c.parent_id = ? ORDER BY c.sub_no";
 
 static int has_options(enum bank_item_type t) { return t == BANK_SINGLE || t == BANK_MULTI; }
 
-static int add_row(bank_pool *p, const bank__st *s)
+static int add_row(bank_pool *p, kc_stmt *s)
 {
     bank_pool_item *it = bank_pool_push(p);
     if (!it) return -1;
-    it->id = (uint64_t)bank__st_int(s, P_ID);
-    it->uid = bank_arena_strndup(p->arena, bank__st_str(s, P_UID), bank__st_len(s, P_UID));
+    it->id = (uint64_t)kc_stmt_int(s, P_ID);
+    it->uid = kc_arena_strndup(p->arena, kc_stmt_str(s, P_UID), kc_stmt_len(s, P_UID));
     if (!it->uid) return -1;
-    if (bank_type_parse(bank__st_str(s, P_TYPE), &it->type)) { p->n--; return 0; }
-    it->difficulty = (int)bank__st_int(s, P_DIFF);
-    if (!bank__st_null(s, P_POINT)) {
-        it->point_code = bank_arena_strndup(p->arena, bank__st_str(s, P_POINT), bank__st_len(s, P_POINT));
+    if (bank_type_parse(kc_stmt_str(s, P_TYPE), &it->type)) { p->n--; return 0; }
+    it->difficulty = (int)kc_stmt_int(s, P_DIFF);
+    if (!kc_stmt_null(s, P_POINT)) {
+        it->point_code = kc_arena_strndup(p->arena, kc_stmt_str(s, P_POINT), kc_stmt_len(s, P_POINT));
         if (!it->point_code) return -1;
     }
-    it->points_centi = (int)bank__st_int(s, P_POINTS);
-    it->n_options = has_options(it->type) ? (int)bank__st_int(s, P_NOPT) : 0;
+    it->points_centi = (int)kc_stmt_int(s, P_POINTS);
+    it->n_options = has_options(it->type) ? (int)kc_stmt_int(s, P_NOPT) : 0;
     if (it->n_options > BANK_MAX_OPTIONS) it->n_options = BANK_MAX_OPTIONS;
-    it->pin_options = (int)bank__st_int(s, P_PIN);
-    it->time_minutes = (int)bank__st_int(s, P_TIME);
-    const char *tags = bank__st_str(s, P_TAGS);
+    it->pin_options = (int)kc_stmt_int(s, P_PIN);
+    it->time_minutes = (int)kc_stmt_int(s, P_TIME);
+    const char *tags = kc_stmt_str(s, P_TAGS);
     if (tags && strcmp(tags, "[]")) {
         json_t *t = json_loads(tags, 0, NULL);
         size_t n = json_is_array(t) ? json_array_size(t) : 0;
         if (n) {
-            it->tags = bank_arena_alloc(p->arena, n * sizeof *it->tags);
+            it->tags = kc_arena_alloc(p->arena, n * sizeof *it->tags);
             if (!it->tags) { json_decref(t); return -1; }
             for (size_t k = 0; k < n; k++)
                 if (json_is_string(json_array_get(t, k)))
-                    it->tags[it->n_tags++] = bank_arena_strdup(p->arena, json_string_value(json_array_get(t, k)));
+                    it->tags[it->n_tags++] = kc_arena_strdup(p->arena, json_string_value(json_array_get(t, k)));
         }
         json_decref(t);
     }
@@ -71,27 +71,27 @@ static int by_uid(const void *a, const void *b)
     return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
-static int load_children(bank__st *st, bank_pool *p, size_t from, char *err, size_t errlen)
+static int load_children(kc_db *db, kc_stmt *st, bank_pool *p, size_t from, char *err, size_t errlen)
 {
     for (size_t i = from; i < p->n; i++) {
         bank_pool_item *it = &p->items[i];
         if (it->type != BANK_COMPOSITE) continue;
-        if (bank__st_exec(st, "u", it->id)) return bank__err(err, errlen, "pool", bank__st_error(st));
+        if (kc_stmt_exec(st, "u", it->id)) return bank__db_err(db, err, errlen, "pool");
         int n = 0, r;
         bank_pool_child tmp[BANK_MAX_CHILDREN];
-        while ((r = bank__st_fetch(st)) == 1) {
+        while ((r = kc_stmt_next(st)) == 1) {
             if (n == BANK_MAX_CHILDREN) continue;
             enum bank_item_type t = 0;
-            bank_type_parse(bank__st_str(st, 3), &t);
-            tmp[n].id = (uint64_t)bank__st_int(st, 0);
-            tmp[n].n_options = has_options(t) ? (int)bank__st_int(st, 1) : 0;
+            bank_type_parse(kc_stmt_str(st, 3), &t);
+            tmp[n].id = (uint64_t)kc_stmt_int(st, 0);
+            tmp[n].n_options = has_options(t) ? (int)kc_stmt_int(st, 1) : 0;
             if (tmp[n].n_options > BANK_MAX_OPTIONS) tmp[n].n_options = BANK_MAX_OPTIONS;
-            tmp[n].pin_options = (int)bank__st_int(st, 2);
+            tmp[n].pin_options = (int)kc_stmt_int(st, 2);
             n++;
         }
-        bank__st_free_result(st);
-        if (r < 0) return bank__err(err, errlen, "pool", bank__st_error(st));
-        it->children = bank_arena_alloc(p->arena, (size_t)(n ? n : 1) * sizeof *it->children);
+        kc_stmt_done(st);
+        if (r < 0) return bank__db_err(db, err, errlen, "pool");
+        it->children = kc_arena_alloc(p->arena, (size_t)(n ? n : 1) * sizeof *it->children);
         if (!it->children) return bank__err(err, errlen, "pool", "out of memory");
         memcpy(it->children, tmp, (size_t)n * sizeof *tmp);
         it->n_children = n;
@@ -99,10 +99,10 @@ static int load_children(bank__st *st, bank_pool *p, size_t from, char *err, siz
     return 0;
 }
 
-int bank_pool_load(MYSQL *db, const char *occupation, int level, const uint64_t *ids,
+int bank_pool_load(kc_db *db, const char *occupation, int level, const uint64_t *ids,
                    size_t n_ids, bank_pool *p, char *err, size_t errlen)
 {
-    bank__st st = {0}, sub = {0};
+    kc_stmt *st = NULL, *sub = NULL;
     size_t from = p->n;
     int rc = 0, r;
     if (n_ids) {
@@ -111,38 +111,38 @@ int bank_pool_load(MYSQL *db, const char *occupation, int level, const uint64_t 
         w += sprintf(w, "SELECT " POOL_COLS " FROM item i WHERE i.id IN (");
         for (int k = 0; k < BY_IDS; k++) w += sprintf(w, k ? ",?" : "?");
         sprintf(w, ") ORDER BY i.uid");
-        if (bank__st_prepare(&st, db, sql_ids)) { rc = bank__err(err, errlen, "pool", mysql_error(db)); goto out; }
-        bank__param prm[BY_IDS];
+        if (!(st = kc_db_stmt(db, sql_ids))) { rc = bank__db_err(db, err, errlen, "pool"); goto out; }
+        kc_param prm[BY_IDS];
         for (size_t at = 0; at < n_ids && !rc; at += BY_IDS) {
             for (int k = 0; k < BY_IDS; k++)   /* id 0 never exists: pads the last batch */
-                prm[k] = (bank__param){'u', (int64_t)(at + (size_t)k < n_ids ? ids[at + (size_t)k] : 0), NULL, 0};
-            if (bank__st_execv(&st, prm, BY_IDS)) { rc = bank__err(err, errlen, "pool", bank__st_error(&st)); break; }
-            while ((r = bank__st_fetch(&st)) == 1)
-                if (add_row(p, &st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
-            bank__st_free_result(&st);
-            if (r < 0 && !rc) rc = bank__err(err, errlen, "pool", bank__st_error(&st));
+                prm[k] = (kc_param){'u', (int64_t)(at + (size_t)k < n_ids ? ids[at + (size_t)k] : 0), NULL, 0};
+            if (kc_stmt_execv(st, prm, BY_IDS)) { rc = bank__db_err(db, err, errlen, "pool"); break; }
+            while ((r = kc_stmt_next(st)) == 1)
+                if (add_row(p, st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
+            kc_stmt_done(st);
+            if (r < 0 && !rc) rc = bank__db_err(db, err, errlen, "pool");
         }
     } else {
-        if (bank__st_prepare(&st, db, SQL_POOL)) { rc = bank__err(err, errlen, "pool", mysql_error(db)); goto out; }
-        if (bank__st_exec(&st, "ssii", occupation, occupation, (int64_t)level, (int64_t)level)) {
-            rc = bank__err(err, errlen, "pool", bank__st_error(&st));
+        if (!(st = kc_db_stmt(db, SQL_POOL))) { rc = bank__db_err(db, err, errlen, "pool"); goto out; }
+        if (kc_stmt_exec(st, "ssii", occupation, occupation, (int64_t)level, (int64_t)level)) {
+            rc = bank__db_err(db, err, errlen, "pool");
             goto out;
         }
-        while ((r = bank__st_fetch(&st)) == 1)
-            if (add_row(p, &st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
-        bank__st_free_result(&st);
-        if (r < 0 && !rc) rc = bank__err(err, errlen, "pool", bank__st_error(&st));
+        while ((r = kc_stmt_next(st)) == 1)
+            if (add_row(p, st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
+        kc_stmt_done(st);
+        if (r < 0 && !rc) rc = bank__db_err(db, err, errlen, "pool");
     }
     /* Byte order of uids, not the collation's: a stored pool must come back in the same
      * order, or the same seed would draw different items. */
     if (!rc && p->n > from) qsort(p->items + from, p->n - from, sizeof *p->items, by_uid);
     p->by_id = NULL;
     if (!rc) {
-        if (bank__st_prepare(&sub, db, SQL_SUBS)) rc = bank__err(err, errlen, "pool", mysql_error(db));
-        else rc = load_children(&sub, p, from, err, errlen);
+        if (!(sub = kc_db_stmt(db, SQL_SUBS))) rc = bank__db_err(db, err, errlen, "pool");
+        else rc = load_children(db, sub, p, from, err, errlen);
     }
 out:
-    bank__st_close(&st);
-    bank__st_close(&sub);
+    kc_stmt_done(st);
+    kc_stmt_done(sub);
     return rc;
 }

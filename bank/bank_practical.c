@@ -30,7 +30,7 @@ static int slot_length(const bank_practical_task *t, size_t n_tasks, const bank_
 
 int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
                           const bank_practical_task *t, size_t n_tasks,
-                          const bank_practical_opts *o, bank_arena *a,
+                          const bank_practical_opts *o, kc_arena *a,
                           bank_practical_plan *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
@@ -62,11 +62,11 @@ int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
     uint32_t T = (uint32_t)n_tasks, S = (uint32_t)o->n_stations;
     size_t waves = (n_cand + S - 1) / S;
     if (waves * (size_t)k > (size_t)INT32_MAX) return refuse(why, whylen, "too many slots");
-    uint32_t *deal = bank_arena_alloc(a, n_cand * sizeof *deal);
-    uint32_t *deck = bank_arena_alloc(a, T * sizeof *deck);
-    uint32_t *cycle = bank_arena_alloc(a, T * sizeof *cycle);
-    uint32_t *pos = bank_arena_alloc(a, T * sizeof *pos);
-    bank_practical_slot *s = bank_arena_alloc(a, n_cand * (size_t)k * sizeof *s);
+    uint32_t *deal = kc_arena_alloc(a, n_cand * sizeof *deal);
+    uint32_t *deck = kc_arena_alloc(a, T * sizeof *deck);
+    uint32_t *cycle = kc_arena_alloc(a, T * sizeof *cycle);
+    uint32_t *pos = kc_arena_alloc(a, T * sizeof *pos);
+    bank_practical_slot *s = kc_arena_alloc(a, n_cand * (size_t)k * sizeof *s);
     if (!deal || !deck || !cycle || !pos || !s) return -1;
 
     /* Round 1: decks dealt one after the other; a new deck never starts with the card just
@@ -113,11 +113,11 @@ int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
 
 int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_tasks,
                          const bank_practical_opts *o, const bank_practical_plan *p,
-                         bank_diag *d)
+                         kc_diag *d)
 {
     int bad = 0, k = p->k;
     size_t S = o->n_stations > 0 ? (size_t)o->n_stations : 0;
-#define BROKEN(...) (bad++, bank_diag_add(d, "plan", 0, NULL, __VA_ARGS__))
+#define BROKEN(...) (bad++, kc_diag_add(d, "plan", 0, NULL, __VA_ARGS__))
     if (k != o->tasks_per_candidate || p->n != n_cand * (size_t)(k > 0 ? k : 0)) {
         BROKEN("expected %zu entries (%d per candidate), the plan has %zu (k=%d)",
                n_cand * (size_t)(o->tasks_per_candidate > 0 ? o->tasks_per_candidate : 0),
@@ -138,12 +138,12 @@ int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_t
     /* Who is where in each slot: a grid of slots x stations, and per slot a count of each
      * candidate's entries (a slot of one wave can only hold that wave's candidates). */
     size_t cells = (size_t)p->n_slots * S;
-    bank_arena *g = bank_arena_new(0);
-    int32_t *grid = g ? bank_arena_alloc(g, cells * sizeof *grid) : NULL;
-    uint32_t *uses = g ? bank_arena_alloc(g, (n_tasks ? n_tasks : 1) * sizeof *uses) : NULL;
-    int *slot_used = g ? bank_arena_alloc(g, ((size_t)p->n_slots + 1) * sizeof *slot_used) : NULL;
+    kc_arena *g = kc_arena_new(0);
+    int32_t *grid = g ? kc_arena_alloc(g, cells * sizeof *grid) : NULL;
+    uint32_t *uses = g ? kc_arena_alloc(g, (n_tasks ? n_tasks : 1) * sizeof *uses) : NULL;
+    int *slot_used = g ? kc_arena_alloc(g, ((size_t)p->n_slots + 1) * sizeof *slot_used) : NULL;
     if (!grid || !uses || !slot_used) {
-        bank_arena_free(g);
+        kc_arena_free(g);
         BROKEN("out of memory while checking");
         return bad;
     }
@@ -191,7 +191,7 @@ int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_t
     for (int q = 1; q <= p->n_slots; q++)
         if (!slot_used[q]) BROKEN("slot %d is empty", q);
     if (bad) {
-        bank_arena_free(g);
+        kc_arena_free(g);
         return bad;
     }
     /* Neighbours: stations j and j + 1 in one slot. */
@@ -219,6 +219,6 @@ int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_t
                    lo, hi);
     }
 #undef BROKEN
-    bank_arena_free(g);
+    kc_arena_free(g);
     return bad;
 }

@@ -30,67 +30,65 @@ static const char *action_of(enum bank_status from, enum bank_status to)
     return "status";
 }
 
-int bank_item_set_status(MYSQL *db, const char *uid, uint64_t id, enum bank_status to,
+int bank_item_set_status(kc_db *db, const char *uid, uint64_t id, enum bank_status to,
                          const char *actor, const char *comment, char *err, size_t errlen)
 {
     if (err && errlen) *err = 0;
     if (!actor || !*actor) return bank__err(err, errlen, "status", "who makes the change is required");
     if (to < BANK_DRAFT || to > BANK_RETIRED) return bank__err(err, errlen, "status", "unknown status");
-    if (mysql_query(db, "START TRANSACTION")) return bank__err(err, errlen, "status", mysql_error(db));
-    bank__st find, set, log;
-    memset(&set, 0, sizeof set);
-    memset(&log, 0, sizeof log);
+    if (kc_db_begin(db)) return bank__db_err(db, err, errlen, "status");
+    kc_stmt *find = NULL, *set = NULL, *log = NULL;
     int rc = 0;
-    const bank__st *failed = NULL;
+    int failed = 0;
     char who[80];
     snprintf(who, sizeof who, "%s", uid ? uid : "");
     if (!uid) snprintf(who, sizeof who, "item #%llu", (unsigned long long)id);
-    if (bank__st_prepare(&find, db, uid ? SQL_BY_UID : SQL_BY_ID) ||
-        (uid ? bank__st_exec(&find, "s", uid) : bank__st_exec(&find, "u", id))) {
-        failed = &find;
+    if (!(find = kc_db_stmt(db, uid ? SQL_BY_UID : SQL_BY_ID)) ||
+        (uid ? kc_stmt_exec(find, "s", uid) : kc_stmt_exec(find, "u", id))) {
+        failed = 1;
         goto out;
     }
-    int f = bank__st_fetch(&find);
-    if (f < 0) { failed = &find; goto out; }
+    int f = kc_stmt_next(find);
+    if (f < 0) { failed = 1; goto out; }
     if (!f) {
         bank__err(err, errlen, who, uid ? "no such item in the bank"
                                         : "no such item, or not its newest version");
-        rc = BANK_ENOTFOUND;
+        rc = KC_ENOTFOUND;
         goto out;
     }
-    uint64_t item_id = (uint64_t)bank__st_int(&find, 0);
+    uint64_t item_id = (uint64_t)kc_stmt_int(find, 0);
     enum bank_status from;
-    if (bank_status_parse(bank__st_str(&find, 1), &from)) from = BANK_DRAFT;
-    snprintf(who, sizeof who, "%s", bank__st_str(&find, 2));
-    bank__st_free_result(&find);
+    if (bank_status_parse(kc_stmt_str(find, 1), &from)) from = BANK_DRAFT;
+    snprintf(who, sizeof who, "%s", kc_stmt_str(find, 2));
+    kc_stmt_done(find);
     if (!bank_status_transition_ok(from, to)) {
         char why[160];
         snprintf(why, sizeof why, "cannot go from %s to %s", bank_status_name(from),
                  bank_status_name(to));
         bank__err(err, errlen, who, why);
-        rc = BANK_EREFUSED;
+        rc = KC_EINVAL;
         goto out;
     }
     if (to == BANK_DRAFT && from != BANK_RETIRED && (!comment || !*comment)) {
         bank__err(err, errlen, who, "sending an item back to draft needs a comment");
-        rc = BANK_EREFUSED;
+        rc = KC_EINVAL;
         goto out;
     }
-    if (bank__st_prepare(&set, db, SQL_SET) ||
-        bank__st_exec(&set, "ssuu", bank_status_name(to), actor, item_id, item_id)) {
-        failed = &set;
+    if (!(set = kc_db_stmt(db, SQL_SET)) ||
+        kc_stmt_exec(set, "ssuu", bank_status_name(to), actor, item_id, item_id)) {
+        failed = 1;
         goto out;
     }
-    if (bank__st_prepare(&log, db, SQL_LOG) ||
-        bank__st_exec(&log, "usssss", item_id, action_of(from, to), bank_status_name(from),
+    if (!(log = kc_db_stmt(db, SQL_LOG)) ||
+        kc_stmt_exec(log, "usssss", item_id, action_of(from, to), bank_status_name(from),
                       bank_status_name(to), actor, comment && *comment ? comment : NULL)) {
-        failed = &log;
+        failed = 1;
         goto out;
     }
 out:
-    if (failed) rc = bank__err(err, errlen, who, bank__st_error(failed));
-    bank__st_close(&find);
-    bank__st_close(&set);
-    bank__st_close(&log);
+    if (failed) rc = bank__db_err(db, err, errlen, who);
+    kc_stmt_done(find);
+    kc_stmt_done(set);
+    kc_stmt_done(log);
     return bank__tx_end(db, rc, err, errlen);
 }

@@ -159,14 +159,14 @@ static const char *path_tail(const char *p)
 
 /* The 18 item columns of ITEM_COLS, in order, into p; returns the count. occupation and
  * level are the resolved ones (the item's own, else the defaults). */
-static int item_params(bank__param *p, const bank_item *it, const row *r, const char *occupation,
+static int item_params(kc_param *p, const bank_item *it, const row *r, const char *occupation,
                        int level)
 {
     int n = 0;
-#define S(v) p[n++] = (bank__param){'s', 0, (v), 0}
-#define I(v) p[n++] = (bank__param){'i', (v), NULL, 0}
-#define B(v) p[n++] = (bank__param){'b', 0, (const char *)(v), 32}
-#define N(v) p[n++] = (bank__param){'s', 0, NULL, 0}
+#define S(v) p[n++] = (kc_param){'s', 0, (v), 0}
+#define I(v) p[n++] = (kc_param){'i', (v), NULL, 0}
+#define B(v) p[n++] = (kc_param){'b', 0, (const char *)(v), 32}
+#define N(v) p[n++] = (kc_param){'s', 0, NULL, 0}
     S(bank_type_name(it->type));
     S(it->stem ? it->stem : "");
     S(r->options);
@@ -195,10 +195,11 @@ static int item_params(bank__param *p, const bank_item *it, const row *r, const 
 /* ---- the statements of one call ---- */
 
 typedef struct stmts {
-    MYSQL *db;
-    bank__st newest, newest_lock, duplicate, insert, update, media, item_media, review, point, delivered, as_sub, as_top;
-    bank__st drop_child_media, drop_children, drop_media, stored_child, stored_media;
-    const bank__st *failed;
+    kc_db *db;
+    kc_stmt *newest, *newest_lock, *duplicate, *insert, *update, *media, *item_media, *review;
+    kc_stmt *point, *delivered, *as_sub, *as_top;
+    kc_stmt *drop_child_media, *drop_children, *drop_media, *stored_child, *stored_media;
+    int failed;
     const char *what;
 } stmts;
 
@@ -225,17 +226,17 @@ static const struct { size_t off; const char *sql; } STMTS[] = {
 static void stmts_close(stmts *x)
 {
     for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++)
-        bank__st_close((bank__st *)((char *)x + STMTS[i].off));
+        kc_stmt_done(*(kc_stmt **)((char *)x + STMTS[i].off));
 }
 
-static int stmts_open(stmts *x, MYSQL *db)
+static int stmts_open(stmts *x, kc_db *db)
 {
     memset(x, 0, sizeof *x);
     x->db = db;
     for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++) {
-        bank__st *s = (bank__st *)((char *)x + STMTS[i].off);
-        if (bank__st_prepare(s, db, STMTS[i].sql)) {
-            x->failed = s;
+        kc_stmt **s = (kc_stmt **)((char *)x + STMTS[i].off);
+        if (!(*s = kc_db_stmt(db, STMTS[i].sql))) {
+            x->failed = 1;
             x->what = "prepare";
             return -1;
         }
@@ -243,9 +244,10 @@ static int stmts_open(stmts *x, MYSQL *db)
     return 0;
 }
 
-static int fail(stmts *x, const bank__st *s, const char *what)
+static int fail(stmts *x, kc_stmt *s, const char *what)
 {
-    x->failed = s;
+    (void)s;
+    x->failed = 1;
     x->what = what;
     return -1;
 }
@@ -262,57 +264,57 @@ typedef struct newest_row {
 /* Newest top-level version of uid into *n (lock: FOR UPDATE): 1 found, 0 none, -1 error. */
 static int newest(stmts *x, const char *uid, int lock, newest_row *n)
 {
-    bank__st *s = lock ? &x->newest_lock : &x->newest;
+    kc_stmt *s = lock ? x->newest_lock : x->newest;
     memset(n, 0, sizeof *n);
-    if (bank__st_exec(s, "s", uid)) return fail(x, s, "item lookup");
-    int f = bank__st_fetch(s);
+    if (kc_stmt_exec(s, "s", uid)) return fail(x, s, "item lookup");
+    int f = kc_stmt_next(s);
     if (f == 1) {
-        n->id = (uint64_t)bank__st_int(s, 0);
-        n->version = (int)bank__st_int(s, 1);
-        size_t hl = bank__st_len(s, 2);
-        if (hl) memcpy(n->hash, bank__st_str(s, 2), hl < 32 ? hl : 32);
-        if (bank_status_parse(bank__st_str(s, 3), &n->status)) n->status = BANK_DRAFT;
-        const char *occ = bank__st_str(s, 4);
+        n->id = (uint64_t)kc_stmt_int(s, 0);
+        n->version = (int)kc_stmt_int(s, 1);
+        size_t hl = kc_stmt_len(s, 2);
+        if (hl) memcpy(n->hash, kc_stmt_str(s, 2), hl < 32 ? hl : 32);
+        if (bank_status_parse(kc_stmt_str(s, 3), &n->status)) n->status = BANK_DRAFT;
+        const char *occ = kc_stmt_str(s, 4);
         if (occ) snprintf(n->occupation, sizeof n->occupation, "%s", occ);
-        n->level = (int)bank__st_int(s, 5);
+        n->level = (int)kc_stmt_int(s, 5);
     }
-    bank__st_free_result(s);
+    kc_stmt_done(s);
     if (f < 0) return fail(x, s, "item lookup");
     return f;
 }
 
 /* An item whose normalized content another item of the bank already has. Returns the
  * number of problems (0 or 1), -1 on a DB error. */
-static int check_duplicate(stmts *x, const bank_item *it, bank_diag *d)
+static int check_duplicate(stmts *x, const bank_item *it, kc_diag *d)
 {
-    if (bank__st_exec(&x->duplicate, "bs", (const char *)it->content_hash, (size_t)32, it->uid))
-        return fail(x, &x->duplicate, "duplicate lookup");
-    int f = bank__st_fetch(&x->duplicate);
+    if (kc_stmt_exec(x->duplicate, "bs", (const char *)it->content_hash, (size_t)32, it->uid))
+        return fail(x, x->duplicate, "duplicate lookup");
+    int f = kc_stmt_next(x->duplicate);
     if (f == 1)
-        bank_diag_add(d, it->file, it->line, "题干", "duplicate of item %s already in the bank",
-                      bank__st_str(&x->duplicate, 0));
-    bank__st_free_result(&x->duplicate);
-    if (f < 0) return fail(x, &x->duplicate, "duplicate lookup");
+        kc_diag_add(d, it->file, it->line, "题干", "duplicate of item %s already in the bank",
+                      kc_stmt_str(x->duplicate, 0));
+    kc_stmt_done(x->duplicate);
+    if (f < 0) return fail(x, x->duplicate, "duplicate lookup");
     return f == 1;
 }
 
 /* The 鉴定点 check of one item (and its sub-items). Returns the number of problems, -1 on
  * a DB error. */
 static int check_point(stmts *x, const bank_item *it, const char *occupation, int level,
-                       enum bank_part part, bank_diag *d)
+                       enum bank_part part, kc_diag *d)
 {
     int bad = 0;
     if (it->point_code && *it->point_code && occupation && level > 0) {
-        if (bank__st_exec(&x->point, "ssis", it->point_code, occupation, (int64_t)level,
+        if (kc_stmt_exec(x->point, "ssis", it->point_code, occupation, (int64_t)level,
                           bank_part_name(part)))
-            return fail(x, &x->point, "blueprint lookup");
-        int f = bank__st_fetch(&x->point);
-        int64_t hits = f == 1 ? bank__st_int(&x->point, 1) : 1;
-        bank__st_free_result(&x->point);
-        if (f < 0) return fail(x, &x->point, "blueprint lookup");
+            return fail(x, x->point, "blueprint lookup");
+        int f = kc_stmt_next(x->point);
+        int64_t hits = f == 1 ? kc_stmt_int(x->point, 1) : 1;
+        kc_stmt_done(x->point);
+        if (f < 0) return fail(x, x->point, "blueprint lookup");
         if (!hits) {
             const char *ln = bank_level_name(level);
-            bank_diag_add(d, it->file, it->line, "鉴定点代码", "%s is not a 鉴定点 of %s %s (%s)",
+            kc_diag_add(d, it->file, it->line, "鉴定点代码", "%s is not a 鉴定点 of %s %s (%s)",
                           it->point_code, occupation, ln ? ln : "?", bank_part_name(part));
             bad++;
         }
@@ -327,28 +329,28 @@ static int check_point(stmts *x, const bank_item *it, const char *occupation, in
 
 /* The ids of an item and its sub-items against the other kind in the bank. Returns the
  * number of problems, -1 on a DB error. */
-static int check_ids(stmts *x, const bank_item *it, bank_diag *d)
+static int check_ids(stmts *x, const bank_item *it, kc_diag *d)
 {
     int bad = 0;
-    if (bank__st_exec(&x->as_sub, "s", it->uid)) return fail(x, &x->as_sub, "item lookup");
-    int f = bank__st_fetch(&x->as_sub);
+    if (kc_stmt_exec(x->as_sub, "s", it->uid)) return fail(x, x->as_sub, "item lookup");
+    int f = kc_stmt_next(x->as_sub);
     if (f == 1) {
-        bank_diag_add(d, it->file, it->line, "试题编号",
+        kc_diag_add(d, it->file, it->line, "试题编号",
                       "%s is a sub-item of composite %s in the bank; give this item another id",
-                      it->uid, bank__st_str(&x->as_sub, 0));
+                      it->uid, kc_stmt_str(x->as_sub, 0));
         bad++;
     }
-    bank__st_free_result(&x->as_sub);
-    if (f < 0) return fail(x, &x->as_sub, "item lookup");
+    kc_stmt_done(x->as_sub);
+    if (f < 0) return fail(x, x->as_sub, "item lookup");
     for (int i = 0; i < it->n_children; i++) {
         const bank_item *c = &it->children[i];
         if (!c->uid) continue;
-        if (bank__st_exec(&x->as_top, "s", c->uid)) return fail(x, &x->as_top, "item lookup");
-        f = bank__st_fetch(&x->as_top);
-        bank__st_free_result(&x->as_top);
-        if (f < 0) return fail(x, &x->as_top, "item lookup");
+        if (kc_stmt_exec(x->as_top, "s", c->uid)) return fail(x, x->as_top, "item lookup");
+        f = kc_stmt_next(x->as_top);
+        kc_stmt_done(x->as_top);
+        if (f < 0) return fail(x, x->as_top, "item lookup");
         if (f == 1) {
-            bank_diag_add(d, c->file, c->line, "试题编号",
+            kc_diag_add(d, c->file, c->line, "试题编号",
                           "%s is an item of its own in the bank; a sub-item needs another id", c->uid);
             bad++;
         }
@@ -361,13 +363,13 @@ static int add_media(stmts *x, uint64_t item_id, const bank_item *it)
     for (int i = 0; i < it->n_media; i++) {
         const bank_media *m = &it->media[i];
         uint8_t h[32];
-        if (sha256(m->data, m->len, h)) return fail(x, &x->media, "media hash");
-        if (bank__st_exec(&x->media, "bsub", (const char *)h, (size_t)32,
+        if (sha256(m->data, m->len, h)) return fail(x, x->media, "media hash");
+        if (kc_stmt_exec(x->media, "bsub", (const char *)h, (size_t)32,
                           m->mime ? m->mime : "application/octet-stream", (uint64_t)m->len,
                           (const char *)m->data, m->len))
-            return fail(x, &x->media, "media insert");
-        if (bank__st_exec(&x->item_media, "usb", item_id, m->name, (const char *)h, (size_t)32))
-            return fail(x, &x->item_media, "item media insert");
+            return fail(x, x->media, "media insert");
+        if (kc_stmt_exec(x->item_media, "usb", item_id, m->name, (const char *)h, (size_t)32))
+            return fail(x, x->item_media, "item media insert");
     }
     return 0;
 }
@@ -388,24 +390,24 @@ static int insert_row(stmts *x, const bank_item *it, const char *uid, int versio
     row r;
     if (row_make(it, &r)) {
         row_free(&r);
-        return fail(x, &x->insert, "out of memory");
+        return fail(x, x->insert, "out of memory");
     }
-    bank__param p[32];
+    kc_param p[32];
     int n = item_params(p, it, &r, v->occupation, v->level);
     const char *file = v->file ? path_tail(v->file) : NULL;
-    p[n++] = (bank__param){'s', 0, uid, 0};
-    p[n++] = (bank__param){'i', version, NULL, 0};
-    p[n++] = (bank__param){'s', 0, bank_status_name(v->status), 0};
-    p[n++] = parent_id ? (bank__param){'u', (int64_t)parent_id, NULL, 0} : (bank__param){'s', 0, NULL, 0};
-    p[n++] = sub_no ? (bank__param){'i', sub_no, NULL, 0} : (bank__param){'s', 0, NULL, 0};
-    p[n++] = (bank__param){'s', 0, v->actor, 0};
-    p[n++] = (bank__param){'s', 0, v->actor, 0};
-    p[n++] = (bank__param){'s', 0, file, 0};
-    p[n++] = it->line > 0 ? (bank__param){'i', it->line, NULL, 0} : (bank__param){'s', 0, NULL, 0};
-    int rc = bank__st_execv(&x->insert, p, n);
+    p[n++] = (kc_param){'s', 0, uid, 0};
+    p[n++] = (kc_param){'i', version, NULL, 0};
+    p[n++] = (kc_param){'s', 0, bank_status_name(v->status), 0};
+    p[n++] = parent_id ? (kc_param){'u', (int64_t)parent_id, NULL, 0} : (kc_param){'s', 0, NULL, 0};
+    p[n++] = sub_no ? (kc_param){'i', sub_no, NULL, 0} : (kc_param){'s', 0, NULL, 0};
+    p[n++] = (kc_param){'s', 0, v->actor, 0};
+    p[n++] = (kc_param){'s', 0, v->actor, 0};
+    p[n++] = (kc_param){'s', 0, file, 0};
+    p[n++] = it->line > 0 ? (kc_param){'i', it->line, NULL, 0} : (kc_param){'s', 0, NULL, 0};
+    int rc = kc_stmt_execv(x->insert, p, n);
     row_free(&r);
-    if (rc) return fail(x, &x->insert, "item insert");
-    uint64_t id = bank__st_insert_id(&x->insert);
+    if (rc) return fail(x, x->insert, "item insert");
+    uint64_t id = kc_stmt_insert_id(x->insert);
     if (add_media(x, id, it)) return -1;
     for (int i = 0; i < it->n_children; i++) {
         const bank_item *ch = &it->children[i];
@@ -421,8 +423,8 @@ static int insert_row(stmts *x, const bank_item *it, const char *uid, int versio
 static int review(stmts *x, uint64_t id, const char *action, const char *from, const char *to,
                   const char *actor, const char *comment)
 {
-    if (bank__st_exec(&x->review, "ussss" "s", id, action, from, to, actor ? actor : "", comment))
-        return fail(x, &x->review, "review log");
+    if (kc_stmt_exec(x->review, "ussss" "s", id, action, from, to, actor ? actor : "", comment))
+        return fail(x, x->review, "review log");
     return 0;
 }
 
@@ -431,26 +433,25 @@ static enum bank_part part_of(const bank_item *it)
     return it->type == BANK_PRACTICAL ? BANK_PART_SKILLS : BANK_PART_THEORY;
 }
 
-static int finish(MYSQL *db, stmts *x, int rc, char *err, size_t errlen)
+static int finish(kc_db *db, stmts *x, int rc, char *err, size_t errlen)
 {
     if (x->failed) {
-        bank__err(err, errlen, x->what ? x->what : "item", bank__st_error(x->failed));
-        rc = -1;
+        rc = bank__db_err(db, err, errlen, x->what ? x->what : "item");
     }
     stmts_close(x);
     return bank__tx_end(db, rc, err, errlen);
 }
 
-static int begin(MYSQL *db, stmts *x, char *err, size_t errlen)
+static int begin(kc_db *db, stmts *x, char *err, size_t errlen)
 {
     if (err && errlen) *err = 0;
     if (!db) return bank__err(err, errlen, "item", "no database connection");
-    if (mysql_query(db, "START TRANSACTION")) return bank__err(err, errlen, "item", mysql_error(db));
+    if (kc_db_begin(db)) return bank__db_err(db, err, errlen, "item");
     if (stmts_open(x, db)) {
-        bank__err(err, errlen, "prepare", bank__st_error(x->failed));
+        int rc = bank__db_err(db, err, errlen, "prepare");
         stmts_close(x);
-        mysql_rollback(db);
-        return -1;
+        kc_db_rollback(db);
+        return rc;
     }
     return 0;
 }
@@ -464,11 +465,11 @@ static int apply_defaults(bank_item *it, const char *occupation, int level)
     return changed;
 }
 
-static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a, bank_diag *d,
+static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, kc_arena *a, kc_diag *d,
                       int *added);
 
-int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
-                     bank_store_report *rep, bank_diag *d, char *err, size_t errlen)
+int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
+                     bank_store_report *rep, kc_diag *d, char *err, size_t errlen)
 {
     bank_store_report r = {0, 0, 0};
     bank_store_opts none = {0};
@@ -494,7 +495,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         else refused += b + c + u;
     }
     /* the media check below needs each item's stored version: it runs on, writing nothing */
-    bank_arena *tmp = bank_arena_new(0);
+    kc_arena *tmp = kc_arena_new(0);
     if (!tmp && !rc) rc = bank__err(err, errlen, "item", "out of memory");
     for (size_t i = 0; i < s->n && !rc; i++) {
         /* The defaults are part of the version as stored: hash it with them, so that an
@@ -503,7 +504,7 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         const bank_item *it = &cp;
         int changed = apply_defaults(&cp, o->occupation, o->level);
         if (cp.n_children > 0) {
-            bank_item *kids = bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids);
+            bank_item *kids = kc_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids);
             if (!kids) {
                 rc = bank__err(err, errlen, "item", "out of memory");
                 break;
@@ -544,8 +545,8 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
         if (f) r.versions++;
         else r.inserted++;
     }
-    if (!rc && refused) rc = BANK_EREFUSED;
-    bank_arena_free(tmp);
+    if (!rc && refused) rc = KC_EINVAL;
+    kc_arena_free(tmp);
     rc = finish(db, &x, rc, err, errlen);
     if (!rc && rep) *rep = r;
     return rc;
@@ -553,24 +554,24 @@ int bank_store_items(MYSQL *db, const bank_itemset *s, const bank_store_opts *o,
 
 static int delivered(stmts *x, uint64_t id)
 {
-    if (bank__st_exec(&x->delivered, "uu", id, id)) return fail(x, &x->delivered, "paper lookup");
-    int f = bank__st_fetch(&x->delivered);
-    int64_t n = f == 1 ? bank__st_int(&x->delivered, 0) : 0;
-    bank__st_free_result(&x->delivered);
-    if (f < 0) return fail(x, &x->delivered, "paper lookup");
+    if (kc_stmt_exec(x->delivered, "uu", id, id)) return fail(x, x->delivered, "paper lookup");
+    int f = kc_stmt_next(x->delivered);
+    int64_t n = f == 1 ? kc_stmt_int(x->delivered, 0) : 0;
+    kc_stmt_done(x->delivered);
+    if (f < 0) return fail(x, x->delivered, "paper lookup");
     return n > 0;
 }
 
-int bank_item_delivered(MYSQL *db, uint64_t item_id, char *err, size_t errlen)
+int bank_item_delivered(kc_db *db, uint64_t item_id, char *err, size_t errlen)
 {
-    bank__st s;
+    kc_stmt *s = NULL;
     int rc = -1;
-    if (!bank__st_prepare(&s, db, SQL_DELIVERED) && !bank__st_exec(&s, "uu", item_id, item_id)) {
-        int f = bank__st_fetch(&s);
-        if (f >= 0) rc = f == 1 && bank__st_int(&s, 0) > 0;
+    if ((s = kc_db_stmt(db, SQL_DELIVERED)) && !kc_stmt_exec(s, "uu", item_id, item_id)) {
+        int f = kc_stmt_next(s);
+        if (f >= 0) rc = f == 1 && kc_stmt_int(s, 0) > 0;
     }
-    if (rc < 0) bank__err(err, errlen, "paper lookup", bank__st_error(&s));
-    bank__st_close(&s);
+    if (rc < 0) rc = bank__db_err(db, err, errlen, "paper lookup");
+    kc_stmt_done(s);
     return rc;
 }
 
@@ -582,21 +583,21 @@ static int update_in_place(stmts *x, uint64_t id, int version, const bank_item *
     row r;
     if (row_make(it, &r)) {
         row_free(&r);
-        return fail(x, &x->update, "out of memory");
+        return fail(x, x->update, "out of memory");
     }
-    bank__param p[32];
+    kc_param p[32];
     int n = item_params(p, it, &r, v->occupation, v->level);
-    p[n++] = (bank__param){'s', 0, v->actor, 0};
-    p[n++] = (bank__param){'u', (int64_t)id, NULL, 0};
-    p[n++] = (bank__param){'u', (int64_t)id, NULL, 0};
-    int rc = bank__st_execv(&x->update, p, n);
+    p[n++] = (kc_param){'s', 0, v->actor, 0};
+    p[n++] = (kc_param){'u', (int64_t)id, NULL, 0};
+    p[n++] = (kc_param){'u', (int64_t)id, NULL, 0};
+    int rc = kc_stmt_execv(x->update, p, n);
     row_free(&r);
-    if (rc) return fail(x, &x->update, "item update");
+    if (rc) return fail(x, x->update, "item update");
     /* full_hash and created_at differ, so a matched row is always a changed row */
-    if (bank__st_affected(&x->update) == 0) return 1;
-    if (bank__st_exec(&x->drop_child_media, "u", id)) return fail(x, &x->drop_child_media, "item update");
-    if (bank__st_exec(&x->drop_children, "u", id)) return fail(x, &x->drop_children, "item update");
-    if (bank__st_exec(&x->drop_media, "u", id)) return fail(x, &x->drop_media, "item update");
+    if (kc_stmt_affected(x->update) == 0) return 1;
+    if (kc_stmt_exec(x->drop_child_media, "u", id)) return fail(x, x->drop_child_media, "item update");
+    if (kc_stmt_exec(x->drop_children, "u", id)) return fail(x, x->drop_children, "item update");
+    if (kc_stmt_exec(x->drop_media, "u", id)) return fail(x, x->drop_media, "item update");
     if (add_media(x, id, it)) return -1;
     for (int i = 0; i < it->n_children; i++) {
         const bank_item *ch = &it->children[i];
@@ -660,12 +661,12 @@ static int stored_child(stmts *x, uint64_t parent, const bank_item *ch, int no, 
 {
     const char *uid = ch->uid ? ch->uid : "";
     *id = 0;
-    if (bank__st_exec(&x->stored_child, "usis", parent, uid, (int64_t)no, uid))
-        return fail(x, &x->stored_child, "item lookup");
-    int f = bank__st_fetch(&x->stored_child);
-    if (f == 1) *id = (uint64_t)bank__st_int(&x->stored_child, 0);
-    bank__st_free_result(&x->stored_child);
-    if (f < 0) return fail(x, &x->stored_child, "item lookup");
+    if (kc_stmt_exec(x->stored_child, "usis", parent, uid, (int64_t)no, uid))
+        return fail(x, x->stored_child, "item lookup");
+    int f = kc_stmt_next(x->stored_child);
+    if (f == 1) *id = (uint64_t)kc_stmt_int(x->stored_child, 0);
+    kc_stmt_done(x->stored_child);
+    if (f < 0) return fail(x, x->stored_child, "item lookup");
     return f;
 }
 
@@ -674,8 +675,8 @@ static int stored_child(stmts *x, uint64_t parent, const bank_item *ch, int no, 
  * their first reference, as an import of the same text gives them, so an unchanged item
  * hashes as before. Returns the number of references nothing provides (each one diag line),
  * -1 on an error; *added counts the media borrowed. */
-static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a,
-                        bank_diag *d, int *added)
+static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, kc_arena *a,
+                        kc_diag *d, int *added)
 {
     const char *fields[BANK_MAX_OPTIONS + 3];
     char names[BANK_MAX_OPTIONS + 3][24];
@@ -696,8 +697,8 @@ static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, bank_arena 
     for (int f = 0; f < nf; f++)
         for (const char *p = fields[f]; p && (p = strstr(p, "media:")); p += 6) refs++;
     if (!refs) return 0;
-    bank_media *out = bank_arena_alloc(a, (refs + (size_t)it->n_media) * sizeof *out);
-    if (!out) return fail(x, &x->stored_media, "out of memory");
+    bank_media *out = kc_arena_alloc(a, (refs + (size_t)it->n_media) * sizeof *out);
+    if (!out) return fail(x, x->stored_media, "out of memory");
     int n = 0, bad = 0, borrowed = 0;
     char name[512];
     for (int f = 0; f < nf; f++) {
@@ -711,30 +712,30 @@ static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, bank_arena 
             }
             int found = 0;
             if (*name && stored_id) {
-                if (bank__st_exec(&x->stored_media, "us", stored_id, name))
-                    return fail(x, &x->stored_media, "media lookup");
-                int r = bank__st_fetch(&x->stored_media);
+                if (kc_stmt_exec(x->stored_media, "us", stored_id, name))
+                    return fail(x, x->stored_media, "media lookup");
+                int r = kc_stmt_next(x->stored_media);
                 if (r == 1) {
-                    const char *mime = bank__st_str(&x->stored_media, 0);
-                    size_t len = bank__st_len(&x->stored_media, 1);
+                    const char *mime = kc_stmt_str(x->stored_media, 0);
+                    size_t len = kc_stmt_len(x->stored_media, 1);
                     bank_media *m = &out[n];
                     memset(m, 0, sizeof *m);
-                    m->name = bank_arena_strdup(a, name);
-                    m->mime = mime ? bank_arena_strdup(a, mime) : NULL;
-                    unsigned char *data = bank_arena_alloc(a, len ? len : 1);
-                    if (data && len) memcpy(data, bank__st_str(&x->stored_media, 1), len);
+                    m->name = kc_arena_strdup(a, name);
+                    m->mime = mime ? kc_arena_strdup(a, mime) : NULL;
+                    unsigned char *data = kc_arena_alloc(a, len ? len : 1);
+                    if (data && len) memcpy(data, kc_stmt_str(x->stored_media, 1), len);
                     m->data = data;
                     m->len = len;
                     if (!m->name || (mime && !m->mime) || !data) r = -2;
                     else { n++; borrowed++; found = 1; }
                 }
-                bank__st_free_result(&x->stored_media);
-                if (r == -2) return fail(x, &x->stored_media, "out of memory");
-                if (r < 0) return fail(x, &x->stored_media, "media lookup");
+                kc_stmt_done(x->stored_media);
+                if (r == -2) return fail(x, x->stored_media, "out of memory");
+                if (r < 0) return fail(x, x->stored_media, "media lookup");
             }
             if (!found) {
                 char clip[72];
-                bank_diag_add(d, it->file, it->line, names[f], "%s media:%s is not part of this item",
+                kc_diag_add(d, it->file, it->line, names[f], "%s media:%s is not part of this item",
                               link ? "attachment" : "image",
                               *name ? bank_text_clip(name, clip, sizeof clip) : "(a name too long)");
                 bad++;
@@ -752,7 +753,7 @@ static int borrow_media(stmts *x, bank_item *it, uint64_t stored_id, bank_arena 
 
 /* borrow_media for an edited item and each of its sub-items (whose media[] and children
  * are the caller's copies, writable). */
-static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a, bank_diag *d,
+static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, kc_arena *a, kc_diag *d,
                       int *added)
 {
     int bad = borrow_media(x, it, stored_id, a, d, added);
@@ -767,8 +768,8 @@ static int borrow_all(stmts *x, bank_item *it, uint64_t stored_id, bank_arena *a
     return bad;
 }
 
-int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const char *comment,
-                    enum bank_edit_result *result, int *version, bank_diag *d, char *err,
+int bank_store_edit(kc_db *db, const bank_item *edited, const char *actor, const char *comment,
+                    enum bank_edit_result *result, int *version, kc_diag *d, char *err,
                     size_t errlen)
 {
     if (!edited || !edited->uid || hash_zero(edited->full_hash))
@@ -780,20 +781,20 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
     newest_row old;
     int f = newest(&x, edited->uid, 1, &old);
     enum bank_edit_result res = BANK_EDIT_UNCHANGED;
-    bank_arena *tmp = NULL;
+    kc_arena *tmp = NULL;
     bank_item cp = *edited;
     if (f < 0) rc = -1;
     else if (!f) {
         bank__err(err, errlen, edited->uid, "no such item in the bank");
-        rc = BANK_ENOTFOUND;
+        rc = KC_ENOTFOUND;
     } else {
         ver = old.version;
         /* An edit that names no occupation or level keeps the stored ones (and hashes with
          * them, as an import does). */
         int changed = apply_defaults(&cp, old.occupation[0] ? old.occupation : NULL, old.level);
-        tmp = bank_arena_new(0);
+        tmp = kc_arena_new(0);
         bank_item *kids = tmp && cp.n_children > 0
-                              ? bank_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
+                              ? kc_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
                               : NULL;
         if (!tmp || (cp.n_children > 0 && !kids)) {
             rc = bank__err(err, errlen, "item", "out of memory");
@@ -807,7 +808,7 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
         int added = 0;
         int b = rc ? 0 : borrow_all(&x, &cp, old.id, tmp, d, &added);
         if (b < 0) rc = -1;
-        else if (b) rc = BANK_EREFUSED;
+        else if (b) rc = KC_EINVAL;
         if (!rc && (changed || added) && bank_item_finalize(&cp, tmp))
             rc = bank__err(err, errlen, "item", "out of memory");
     }
@@ -816,7 +817,7 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
     if (!rc) {
         int b = check_point(&x, &cp, cp.occupation, cp.level, part_of(&cp), d);
         if (b < 0) rc = -1;
-        else if (b) rc = BANK_EREFUSED;
+        else if (b) rc = KC_EINVAL;
     }
     if (!rc && memcmp(cp.full_hash, old.hash, 32)) {
         int del = old.status == BANK_DRAFT ? delivered(&x, old.id) : 1;
@@ -834,7 +835,7 @@ int bank_store_edit(MYSQL *db, const bank_item *edited, const char *actor, const
         }
     }
     rc = finish(db, &x, rc, err, errlen);
-    bank_arena_free(tmp);
+    kc_arena_free(tmp);
     if (!rc) {
         if (result) *result = res;
         if (version) *version = ver;

@@ -111,7 +111,7 @@ static int gb18030_to_utf8(const char *buf, size_t len, char **out, size_t *out_
 }
 
 int imp__decode_text(const char *name, const char *buf, size_t len, const char **text,
-                     size_t *text_len, char **to_free, bank_diag *d)
+                     size_t *text_len, char **to_free, kc_diag *d)
 {
     *to_free = NULL;
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) { buf += 3; len -= 3; }
@@ -138,7 +138,7 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
     /* Text that is UTF-8 nearly everywhere is a damaged UTF-8 file: decoding it as GB18030
      * would "succeed" and import garbage, so name the line instead. */
     if (multibyte >= 20 * invalid)
-        return bank_diag_add(d, name, first_bad_line, "encoding",
+        return kc_diag_add(d, name, first_bad_line, "encoding",
                              "invalid UTF-8 byte sequence (the rest of the file is UTF-8)") ? -1 : 1;
     char *conv;
     size_t conv_len;
@@ -149,7 +149,7 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
         rc = -1;
     }
     if (rc)
-        return bank_diag_add(d, name, 1, "encoding", "not UTF-8 or GB18030") ? -1 : 1;
+        return kc_diag_add(d, name, 1, "encoding", "not UTF-8 or GB18030") ? -1 : 1;
     *to_free = conv;
     *text = conv;
     *text_len = conv_len;
@@ -163,9 +163,9 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
 
 /* ---- entry points ---- */
 
-int imp__too_big(bank_diag *d, const char *name)
+int imp__too_big(kc_diag *d, const char *name)
 {
-    return bank_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
+    return kc_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
                ? -1 : 1;
 }
 
@@ -173,7 +173,7 @@ int imp__too_big(bank_diag *d, const char *name)
  * tables) are skipped when another sheet has one; when none has, each non-empty sheet is
  * read so that the template says what is missing. */
 static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemset *set,
-                      bank_diag *d)
+                      kc_diag *d)
 {
     imp_sheet *sheets;
     int n, rc = imp__xlsx_sheets(name, buf, len, set->arena, &sheets, &n, d);
@@ -194,10 +194,10 @@ static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemse
 }
 
 int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, size_t len,
-                     bank_itemset *set, bank_diag *d)
+                     bank_itemset *set, kc_diag *d)
 {
     size_t before = d->n;
-    int (*parse)(const char *, const char *, size_t, bank_itemset *, bank_diag *) = NULL;
+    int (*parse)(const char *, const char *, size_t, bank_itemset *, kc_diag *) = NULL;
     int raw = 0;    /* XML and zip formats: libxml2 reads the encoding declaration itself */
     switch (f) {
     case IMP_CSV: parse = imp__csv_parse; break;
@@ -210,7 +210,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     default: break;
     }
     if (!parse) {
-        bank_diag_add(d, display_name, 0, "format", "unknown import format %d", (int)f);
+        kc_diag_add(d, display_name, 0, "format", "unknown import format %d", (int)f);
         return -1;
     }
     if (len > IMP_MAX_BYTES)
@@ -226,23 +226,23 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     return d->n > before ? 1 : 0;
 }
 
-int imp__read_file(const char *path, char **out, size_t *out_len, bank_diag *d)
+int imp__read_file(const char *path, char **out, size_t *out_len, kc_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        bank_diag_add(d, path, 0, "file", "cannot open: %s", strerror(errno));
+        kc_diag_add(d, path, 0, "file", "cannot open: %s", strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st)) {
         int e = errno;
         close(fd);
-        bank_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
+        kc_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
-        bank_diag_add(d, path, 0, "file", "is a directory");
+        kc_diag_add(d, path, 0, "file", "is a directory");
         return -1;
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > IMP_MAX_BYTES) {
@@ -266,7 +266,7 @@ int imp__read_file(const char *path, char **out, size_t *out_len, bank_diag *d)
             int e = errno;
             free(buf);
             close(fd);
-            bank_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
+            kc_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
             return -1;
         }
         if (n == 0) break;
@@ -278,7 +278,7 @@ int imp__read_file(const char *path, char **out, size_t *out_len, bank_diag *d)
     return 0;
 }
 
-int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag *d)
+int imp_parse_file(imp_format f, const char *path, bank_itemset *set, kc_diag *d)
 {
     char *buf;
     size_t len;

@@ -26,22 +26,22 @@ const char *imp_format_list(int exportable, char *buf, size_t len);
  * "FILE:LINE: field: reason" (XLSX: "FILE:SHEET!ROW: field: reason") in d. Returns 0 when
  * the whole file is valid, 1 when anything was rejected (the valid items are still in
  * set), negative on I/O errors (with a diag line naming the file). */
-int imp_parse_file(imp_format f, const char *path, bank_itemset *set, bank_diag *d);
+int imp_parse_file(imp_format f, const char *path, bank_itemset *set, kc_diag *d);
 /* Same for a buffer; display_name is used in messages. */
 int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, size_t len,
-                     bank_itemset *set, bank_diag *d);
+                     bank_itemset *set, kc_diag *d);
 
 /* Writes the set in format f (csv, xlsx, gift, moodlexml, qti) to path. An item or a part
  * of one that the format cannot carry is left out with one diag line "UID: field: reason".
  * QTI writes a content package (zip). Returns 0, 1 when something was left out, negative on
  * I/O errors (diag line naming the file). */
-int imp_export_file(imp_format f, const bank_itemset *set, const char *path, bank_diag *d);
+int imp_export_file(imp_format f, const bank_itemset *set, const char *path, kc_diag *d);
 
 /* Reads a blueprint file (CSV or XLSX) into b: columns 级别 (1, 2, 3 … for 鉴定范围, or
  * 鉴定点), 代码, 名称, 鉴定比重 (%, ranges), 重要程度 (X/Y/Z, points), in outline order.
  * Validates it (bank_blueprint_validate). Same return contract as imp_parse_file. */
-int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, bank_diag *d);
+int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, kc_diag *d);
 int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const char *buf,
-                               size_t len, bank_blueprint *b, bank_diag *d);
+                               size_t len, bank_blueprint *b, kc_diag *d);
 
 #endif

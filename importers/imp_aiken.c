@@ -11,7 +11,7 @@
 typedef struct aiken {
     const char *name;
     bank_itemset *set;
-    bank_diag *d;
+    kc_diag *d;
     int oom;
 } aiken;
 
@@ -22,7 +22,7 @@ static void diag(aiken *k, int line, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(k->d, k->name, line, field, fmt, ap)) k->oom = 1;
+    if (kc_diag_vadd(k->d, k->name, line, field, fmt, ap)) k->oom = 1;
     va_end(ap);
 }
 
@@ -49,7 +49,7 @@ static const char *answer_line(const char *s, const char *e)
 static char *dup(aiken *k, const char *s, const char *e)
 {
     imp__trim(&s, &e);
-    char *p = bank_arena_strndup(k->set->arena, s, (size_t)(e - s));
+    char *p = kc_arena_strndup(k->set->arena, s, (size_t)(e - s));
     if (!p) k->oom = 1;
     return p;
 }
@@ -79,7 +79,7 @@ static void question(aiken *k, const imp_line *l, size_t n)
     /* a stem of several lines keeps its line breaks */
     size_t cap = 1;
     for (size_t j = 0; j < stem_end; j++) cap += l[j].n + 1;
-    char *stem = bank_arena_alloc(k->set->arena, cap);
+    char *stem = kc_arena_alloc(k->set->arena, cap);
     if (!stem) { k->oom = 1; return; }
     for (size_t j = 0; j < stem_end; j++) {
         const char *s = l[j].s, *e = s + l[j].n;
@@ -136,19 +136,19 @@ static void question(aiken *k, const imp_line *l, size_t n)
     if (u[0] >= 'a' && u[0] <= 'z' && !u[1]) key[0] = (char)(u[0] - 32);
     else if (u[0] == 0xEF && u[1] == 0xBC && u[2] >= 0xA1 && u[2] <= 0xBA && !u[3])
         key[0] = (char)('A' + u[2] - 0xA1);
-    it.answer = key[0] ? bank_arena_strdup(k->set->arena, key) : ans;
+    it.answer = key[0] ? kc_arena_strdup(k->set->arena, key) : ans;
     if (!it.answer) { k->oom = 1; return; }
     if (imp__item_add(k->set, &it, BANK_TEXT_PLAIN, k->d) < 0) k->oom = 1;
 }
 
 int imp__aiken_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                     bank_diag *d)
+                     kc_diag *d)
 {
     aiken k;
     memset(&k, 0, sizeof k);
     k.set = set;
     k.d = d;
-    if (!(k.name = bank_arena_strdup(set->arena, name ? name : "-"))) return -1;
+    if (!(k.name = kc_arena_strdup(set->arena, name ? name : "-"))) return -1;
     imp_line *lines;
     size_t n;
     if (imp__lines_split(buf, len, &lines, &n)) return -1;

@@ -7,7 +7,7 @@
 /* A workbook holds one blueprint: the sheet with a blueprint header (other sheets, such as
  * instructions, are skipped), or the first non-empty sheet when none has one. */
 static int xlsx_sheet(const char *name, const char *buf, size_t len, bank_blueprint *b,
-                      imp_sheet *out, bank_diag *d)
+                      imp_sheet *out, kc_diag *d)
 {
     imp_sheet *sheets;
     int n, rc = imp__xlsx_sheets(name, buf, len, b->arena, &sheets, &n, d);
@@ -17,7 +17,7 @@ static int xlsx_sheet(const char *name, const char *buf, size_t len, bank_bluepr
     for (int i = 0; i < n; i++) {
         if (!imp__sheet_names(&sheets[i], "级别", "代码")) continue;
         if (pick < 0) { pick = i; continue; }
-        if (bank_diag_add(d, sheets[i].where, 1, "sheet",
+        if (kc_diag_add(d, sheets[i].where, 1, "sheet",
                           "is a second blueprint in this workbook (the first is on sheet %.*s); "
                           "import one blueprint per file",
                           (int)(strlen(sheets[pick].where) - strlen(name) - 2),
@@ -32,11 +32,11 @@ static int xlsx_sheet(const char *name, const char *buf, size_t len, bank_bluepr
 }
 
 int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const char *buf,
-                               size_t len, bank_blueprint *b, bank_diag *d)
+                               size_t len, bank_blueprint *b, kc_diag *d)
 {
     size_t before = d->n;
     if (f != IMP_CSV && f != IMP_XLSX) {
-        bank_diag_add(d, display_name, 0, "format", "blueprints are read from csv or xlsx files, not %s",
+        kc_diag_add(d, display_name, 0, "format", "blueprints are read from csv or xlsx files, not %s",
                       imp_format_name(f));
         return -1;
     }
@@ -64,7 +64,7 @@ int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const cha
     return d->n > before ? 1 : 0;
 }
 
-int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, bank_diag *d)
+int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, kc_diag *d)
 {
     char *buf;
     size_t len;

@@ -149,11 +149,11 @@ static int read_record(reader *r)
 
 /* ---- the sheet ---- */
 
-static int push_row(imp_sheet *sh, bank_arena *a, const reader *r)
+static int push_row(imp_sheet *sh, kc_arena *a, const reader *r)
 {
     if (sh->n == sh->cap) {
         size_t cap = sh->cap ? sh->cap * 2 : 256;
-        imp_row *rows = bank_arena_alloc(a, cap * sizeof *rows);
+        imp_row *rows = kc_arena_alloc(a, cap * sizeof *rows);
         if (!rows) return -1;
         if (sh->n) memcpy(rows, sh->rows, sh->n * sizeof *rows);
         sh->rows = rows;
@@ -163,19 +163,19 @@ static int push_row(imp_sheet *sh, bank_arena *a, const reader *r)
     row->line = r->rec_line;
     row->ncells = (int)r->nf;
     row->bad_cell = r->stray_field;
-    row->cells = bank_arena_alloc(a, (r->nf ? r->nf : 1) * sizeof *row->cells);
+    row->cells = kc_arena_alloc(a, (r->nf ? r->nf : 1) * sizeof *row->cells);
     if (!row->cells) return -1;
     for (size_t i = 0; i < r->nf; i++)
-        if (!(row->cells[i] = bank_arena_strdup(a, r->fv[i]))) return -1;
+        if (!(row->cells[i] = kc_arena_strdup(a, r->fv[i]))) return -1;
     sh->n++;
     return 0;
 }
 
-int imp__csv_sheet(const char *name, const char *buf, size_t len, bank_arena *a, imp_sheet *sh,
-                   bank_diag *d)
+int imp__csv_sheet(const char *name, const char *buf, size_t len, kc_arena *a, imp_sheet *sh,
+                   kc_diag *d)
 {
     memset(sh, 0, sizeof *sh);
-    if (!(sh->where = bank_arena_strdup(a, name ? name : "-"))) return -1;
+    if (!(sh->where = kc_arena_strdup(a, name ? name : "-"))) return -1;
     reader r;
     memset(&r, 0, sizeof r);
     r.p = buf;
@@ -194,7 +194,7 @@ int imp__csv_sheet(const char *name, const char *buf, size_t len, bank_arena *a,
             if (f < h->ncells && *h->cells[f]) field = h->cells[f];
             else { snprintf(nbuf, sizeof nbuf, "column %d", f + 1); field = nbuf; }
         }
-        if (bank_diag_add(d, sh->where, r.open_line, field,
+        if (kc_diag_add(d, sh->where, r.open_line, field,
                           "quoted field is not closed; the file may be truncated")) rc = -2;
     }
     free(r.buf);
@@ -205,11 +205,11 @@ int imp__csv_sheet(const char *name, const char *buf, size_t len, bank_arena *a,
 }
 
 int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                   bank_diag *d)
+                   kc_diag *d)
 {
     imp_sheet sh;
-    bank_diag trunc;
-    bank_diag_init(&trunc, d->arena);
+    kc_diag trunc;
+    kc_diag_init(&trunc, d->arena);
     /* the truncation is reported after the rows before it */
     int rc = imp__csv_sheet(name, buf, len, set->arena, &sh, &trunc);
     if (rc < 0) return -1;
@@ -217,6 +217,6 @@ int imp__csv_parse(const char *name, const char *buf, size_t len, bank_itemset *
         if (imp__template_items(&sh, set, d) < 0) return -1;
     }
     for (size_t i = 0; i < trunc.n; i++)
-        if (bank_diag_append_line(d, trunc.lines[i])) return -1;
+        if (kc_diag_append_line(d, trunc.lines[i])) return -1;
     return bank_itemset_drop_duplicates(set, d) < 0 ? -1 : 0;
 }

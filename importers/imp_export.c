@@ -13,59 +13,10 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
-/* ---- imp_buf ---- */
-
-static int buf_reserve(imp_buf *b, size_t more)
-{
-    if (b->oom) return -1;
-    if (more < b->cap - b->len) return 0;      /* room for the bytes and the NUL */
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len <= more) {
-        if (cap > ((size_t)-1) / 2) { b->oom = 1; return -1; }
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) { b->oom = 1; return -1; }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-void imp__buf_put(imp_buf *b, const char *s, size_t n)
-{
-    if (buf_reserve(b, n)) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-void imp__buf_puts(imp_buf *b, const char *s) { imp__buf_put(b, s, strlen(s)); }
-
-void imp__buf_printf(imp_buf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) { b->oom = 1; return; }
-    if (buf_reserve(b, (size_t)n)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void imp__buf_free(imp_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 /* Creates an empty temporary file beside path (open(O_EXCL) rather than mkstemp, so that it
  * gets the usual umask-based mode). Returns its descriptor and *tmp (malloc'd), or -1 after
  * a diag line. */
-static int tmp_create(const char *path, char **tmp, bank_diag *d)
+static int tmp_create(const char *path, char **tmp, kc_diag *d)
 {
     static unsigned counter;
     size_t plen = strlen(path);
@@ -79,7 +30,7 @@ static int tmp_create(const char *path, char **tmp, bank_diag *d)
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        bank_diag_add(d, path, 0, "file", "cannot create: %s", strerror(errno));
+        kc_diag_add(d, path, 0, "file", "cannot create: %s", strerror(errno));
         free(t);
         return -1;
     }
@@ -87,10 +38,10 @@ static int tmp_create(const char *path, char **tmp, bank_diag *d)
     return fd;
 }
 
-int imp__buf_write_file(const imp_buf *b, const char *path, bank_diag *d)
+int imp__buf_write_file(const kc_buf *b, const char *path, kc_diag *d)
 {
     if (b->oom) {
-        bank_diag_add(d, path, 0, "file", "out of memory while writing the export");
+        kc_diag_add(d, path, 0, "file", "out of memory while writing the export");
         return -1;
     }
     char *tmp;
@@ -98,8 +49,8 @@ int imp__buf_write_file(const imp_buf *b, const char *path, bank_diag *d)
     if (fd < 0) return -1;
     size_t off = 0;
     int e = 0;
-    while (off < b->len) {
-        ssize_t n = write(fd, b->p + off, b->len - off);
+    while (off < b->n) {
+        ssize_t n = write(fd, b->p + off, b->n - off);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) { e = errno; break; }
         off += (size_t)n;
@@ -108,7 +59,7 @@ int imp__buf_write_file(const imp_buf *b, const char *path, bank_diag *d)
     if (!e && rename(tmp, path)) e = errno;
     if (e) {
         unlink(tmp);
-        bank_diag_add(d, path, 0, "file", "cannot write: %s", strerror(e));
+        kc_diag_add(d, path, 0, "file", "cannot write: %s", strerror(e));
     }
     free(tmp);
     return e ? -1 : 0;
@@ -136,8 +87,8 @@ typedef struct ecell {
 } ecell;
 
 typedef struct etable {
-    bank_arena *a;
-    bank_diag *d;
+    kc_arena *a;
+    kc_diag *d;
     ecell (*rows)[E_NCOLS];
     size_t n, cap;
     int used[E_NCOLS];
@@ -193,10 +144,10 @@ static const char *embed_images(etable *t, const bank_item *it, const char *html
     static const char IMG[] = "<img src=\"media:";
     if (!html || !strstr(html, "media:")) return html;
     if (strstr(html, "href=\"media:")) { *bad = "an attachment (a link to a file)"; return NULL; }
-    imp_buf b = {0};
+    kc_buf b = {0};
     const char *p = html, *q;
     while ((q = strstr(p, IMG))) {
-        imp__buf_put(&b, p, (size_t)(q - p));
+        kc_buf_add(&b, p, (size_t)(q - p));
         const char *name = q + sizeof IMG - 1;
         int found = -1;
         size_t nlen = 0;
@@ -204,33 +155,33 @@ static const char *embed_images(etable *t, const bank_item *it, const char *html
             if (it->media[i].name && escaped_is(name, it->media[i].name, &nlen)) found = i;
         const bank_media *m = found >= 0 ? &it->media[found] : NULL;
         if (!m || !m->mime || strncmp(m->mime, "image/", 6) || !m->len) {
-            imp__buf_free(&b);
+            kc_buf_free(&b);
             *bad = m ? "a file that is not an image" : "an image that the item does not hold";
             return NULL;
         }
         size_t b64len = sodium_base64_encoded_len(m->len, sodium_base64_VARIANT_ORIGINAL);
         char *b64 = malloc(b64len);
-        if (!b64) { imp__buf_free(&b); t->oom = 1; return NULL; }
+        if (!b64) { kc_buf_free(&b); t->oom = 1; return NULL; }
         sodium_bin2base64(b64, b64len, m->data, m->len, sodium_base64_VARIANT_ORIGINAL);
-        imp__buf_printf(&b, "<img src=\"data:%s;base64,%s", m->mime, b64);
+        kc_buf_printf(&b, "<img src=\"data:%s;base64,%s", m->mime, b64);
         free(b64);
         used[found] = 1;
         p = name + nlen;
     }
-    imp__buf_puts(&b, p);
-    char *out = b.oom ? NULL : bank_arena_strdup(t->a, b.p);
-    imp__buf_free(&b);
+    kc_buf_str(&b, p);
+    char *out = b.oom ? NULL : kc_arena_strdup(t->a, b.p);
+    kc_buf_free(&b);
     if (!out) t->oom = 1;
     return out;
 }
 
-static char *centi_text(bank_arena *a, int v)
+static char *centi_text(kc_arena *a, int v)
 {
     int neg = v < 0;
     unsigned u = neg ? (unsigned)-v : (unsigned)v;
-    if (u % 100 == 0) return bank_arena_printf(a, "%s%u", neg ? "-" : "", u / 100);
-    if (u % 10 == 0) return bank_arena_printf(a, "%s%u.%u", neg ? "-" : "", u / 100, u % 100 / 10);
-    return bank_arena_printf(a, "%s%u.%02u", neg ? "-" : "", u / 100, u % 100);
+    if (u % 100 == 0) return kc_arena_printf(a, "%s%u", neg ? "-" : "", u / 100);
+    if (u % 10 == 0) return kc_arena_printf(a, "%s%u.%u", neg ? "-" : "", u / 100, u % 100 / 10);
+    return kc_arena_printf(a, "%s%u.%02u", neg ? "-" : "", u / 100, u % 100);
 }
 
 static void set_text(etable *t, ecell *row, int col, const char *s)
@@ -258,14 +209,14 @@ static const char *item_name(const bank_item *it)
  * carried (one diag line), -1 on OOM. */
 static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecell *row)
 {
-    bank_arena *a = t->a;
+    kc_arena *a = t->a;
     const char *who = item_name(it);
     /* the rich text with its images embedded */
     const char *stem = it->stem, *expl = it->explanation, *ref = it->answer;
     const char *opts[BANK_MAX_OPTIONS] = {0};
     for (int k = 0; k < it->n_options && k < BANK_MAX_OPTIONS; k++) opts[k] = it->options[k];
     if (it->n_media > 0) {
-        char *used = bank_arena_alloc(a, (size_t)it->n_media);
+        char *used = kc_arena_alloc(a, (size_t)it->n_media);
         const char *bad = NULL;
         if (!used) { t->oom = 1; return -1; }
         stem = embed_images(t, it, stem, used, &bad);
@@ -280,7 +231,7 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
             if (!used[i]) unused = i;
         if (bad || unused >= 0) {
             char clip[80];
-            if (bank_diag_add(t->d, who, 0, "media",
+            if (kc_diag_add(t->d, who, 0, "media",
                               bad ? "refers to %s, which CSV and XLSX cannot carry; export it as moodlexml or qti"
                                   : "%s is not an image in the text, which CSV and XLSX cannot carry; "
                                     "export it as moodlexml or qti",
@@ -291,7 +242,7 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
         }
     }
     if (it->n_children > 0 && !(it->uid && *it->uid)) {
-        if (bank_diag_add(t->d, who, 0, "试题编号",
+        if (kc_diag_add(t->d, who, 0, "试题编号",
                           "a composite item needs an id for its sub-items to name in 所属题目"))
             return -1;
         return 1;
@@ -330,32 +281,32 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
     if (it->type != BANK_COMPOSITE)
         set_num(t, row, E_POINTS, it->points_centi / 100.0, centi_text(a, it->points_centi));
     if (it->difficulty > 0)
-        set_num(t, row, E_DIFFICULTY, it->difficulty, bank_arena_printf(a, "%d", it->difficulty));
+        set_num(t, row, E_DIFFICULTY, it->difficulty, kc_arena_printf(a, "%d", it->difficulty));
     set_text(t, row, E_CODE, it->point_code);
     set_text(t, row, E_EXPLANATION, rich_cell(t, expl));
     set_text(t, row, E_SOURCE, it->source);
     set_text(t, row, E_OCCUPATION, it->occupation);
     if (it->level > 0) set_text(t, row, E_LEVEL, bank_level_name(it->level));
     if (it->n_tags > 0) {
-        imp_buf b = {0};
+        kc_buf b = {0};
         for (int i = 0; i < it->n_tags; i++) {
             const char *tag = it->tags[i];
             int bad = 0;
             for (size_t k = 0; k < sizeof TAG_SEPS / sizeof TAG_SEPS[0]; k++)
                 if (strstr(tag, TAG_SEPS[k])) bad = 1;
             if (bad) {
-                imp__buf_free(&b);
-                if (bank_diag_add(t->d, who, 0, "标签",
+                kc_buf_free(&b);
+                if (kc_diag_add(t->d, who, 0, "标签",
                                   "tag \"%s\" contains a separator (; , 、), which the template splits at",
                                   tag))
                     return -1;
                 return 1;
             }
-            if (b.len) imp__buf_put(&b, ";", 1);
-            imp__buf_puts(&b, tag);
+            if (b.n) kc_buf_add(&b, ";", 1);
+            kc_buf_str(&b, tag);
         }
-        char *tags = b.oom ? NULL : bank_arena_strdup(a, b.p ? b.p : "");
-        imp__buf_free(&b);
+        char *tags = b.oom ? NULL : kc_arena_strdup(a, b.p ? b.p : "");
+        kc_buf_free(&b);
         if (!tags) { t->oom = 1; return -1; }
         set_text(t, row, E_TAGS, tags);
     }
@@ -366,7 +317,7 @@ static int item_row(etable *t, const bank_item *it, const char *parent_uid, ecel
     set_text(t, row, E_PARENT, parent_uid);
     if (it->type == BANK_PRACTICAL) {
         if (it->time_minutes > 0)
-            set_num(t, row, E_TIME, it->time_minutes, bank_arena_printf(a, "%d", it->time_minutes));
+            set_num(t, row, E_TIME, it->time_minutes, kc_arena_printf(a, "%d", it->time_minutes));
         set_text(t, row, E_EQUIPMENT, it->equipment);
         if (it->n_criteria > 0) {
             char *rub = bank_rubric_format(it->criteria, it->n_criteria, a);
@@ -390,7 +341,7 @@ static int check_lengths(etable *t, const bank_item *it, const ecell *row)
     if (!t->max_chars) return 0;
     for (int c = 0; c < E_NCOLS; c++)
         if (row[c].s && utf8_chars(row[c].s) > t->max_chars)
-            return bank_diag_add(t->d, item_name(it), 0, ECOL_NAME[c],
+            return kc_diag_add(t->d, item_name(it), 0, ECOL_NAME[c],
                                  "is longer than the %zu characters a cell holds; export as csv",
                                  t->max_chars) ? -1 : 1;
     return 0;
@@ -445,46 +396,46 @@ static int build_table(etable *t, const bank_itemset *set)
 
 /* ---- CSV ---- */
 
-static void csv_field(imp_buf *b, const char *s)
+static void csv_field(kc_buf *b, const char *s)
 {
     if (!s) return;
-    if (!strpbrk(s, ",\"\r\n")) { imp__buf_puts(b, s); return; }
-    imp__buf_put(b, "\"", 1);
+    if (!strpbrk(s, ",\"\r\n")) { kc_buf_str(b, s); return; }
+    kc_buf_add(b, "\"", 1);
     for (const char *q = s; *q; q++) {
-        if (*q == '"') imp__buf_put(b, "\"", 1);
-        imp__buf_put(b, q, 1);
+        if (*q == '"') kc_buf_add(b, "\"", 1);
+        kc_buf_add(b, q, 1);
     }
-    imp__buf_put(b, "\"", 1);
+    kc_buf_add(b, "\"", 1);
 }
 
-int imp__export_csv(const bank_itemset *set, const char *path, bank_diag *d)
+int imp__export_csv(const bank_itemset *set, const char *path, kc_diag *d)
 {
     etable t = {.a = set->arena, .d = d};
     int rc = build_table(&t, set);
-    imp_buf b = {0};
+    kc_buf b = {0};
     if (!rc) {
-        imp__buf_puts(&b, "\xEF\xBB\xBF");          /* so that Excel reads it as UTF-8 */
+        kc_buf_str(&b, "\xEF\xBB\xBF");          /* so that Excel reads it as UTF-8 */
         int first = 1;
         for (int c = 0; c < E_NCOLS; c++) {
             if (!t.used[c]) continue;
-            if (!first) imp__buf_put(&b, ",", 1);
+            if (!first) kc_buf_add(&b, ",", 1);
             csv_field(&b, ECOL_NAME[c]);
             first = 0;
         }
-        imp__buf_put(&b, "\r\n", 2);
+        kc_buf_add(&b, "\r\n", 2);
         for (size_t r = 0; r < t.n; r++) {
             first = 1;
             for (int c = 0; c < E_NCOLS; c++) {
                 if (!t.used[c]) continue;
-                if (!first) imp__buf_put(&b, ",", 1);
+                if (!first) kc_buf_add(&b, ",", 1);
                 csv_field(&b, t.rows[r][c].s);
                 first = 0;
             }
-            imp__buf_put(&b, "\r\n", 2);
+            kc_buf_add(&b, "\r\n", 2);
         }
         rc = imp__buf_write_file(&b, path, d);
     }
-    imp__buf_free(&b);
+    kc_buf_free(&b);
     free(t.rows);
     if (rc || t.oom) return -1;
     return t.left_out || t.partial ? 1 : 0;
@@ -492,7 +443,7 @@ int imp__export_csv(const bank_itemset *set, const char *path, bank_diag *d)
 
 /* ---- XLSX ---- */
 
-int imp__export_xlsx(const bank_itemset *set, const char *path, bank_diag *d)
+int imp__export_xlsx(const bank_itemset *set, const char *path, kc_diag *d)
 {
     etable t = {.a = set->arena, .d = d, .max_chars = 32767};
     int rc = build_table(&t, set);
@@ -526,19 +477,19 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, bank_diag *d)
             if (e->is_num) err = worksheet_write_number(ws, (lxw_row_t)(r + 1), col, e->num, NULL);
             else if (e->s) err = worksheet_write_string(ws, (lxw_row_t)(r + 1), col, e->s, NULL);
             if (err != LXW_NO_ERROR)
-                bank_diag_add(d, path, 0, "file", "cannot write: %s", lxw_strerror(err));
+                kc_diag_add(d, path, 0, "file", "cannot write: %s", lxw_strerror(err));
             col++;
         }
     }
     lxw_error cerr = workbook_close(wb);
     free(t.rows);
     if (err == LXW_NO_ERROR && cerr != LXW_NO_ERROR)
-        bank_diag_add(d, path, 0, "file", "cannot write: %s", lxw_strerror(cerr));
+        kc_diag_add(d, path, 0, "file", "cannot write: %s", lxw_strerror(cerr));
     int rc2 = 0;
     if (err != LXW_NO_ERROR || cerr != LXW_NO_ERROR) {
         rc2 = -1;
     } else if (rename(tmp, path)) {
-        bank_diag_add(d, path, 0, "file", "cannot write: %s", strerror(errno));
+        kc_diag_add(d, path, 0, "file", "cannot write: %s", strerror(errno));
         rc2 = -1;
     }
     if (rc2) unlink(tmp);
@@ -549,7 +500,7 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, bank_diag *d)
 
 /* ---- dispatch ---- */
 
-int imp_export_file(imp_format f, const bank_itemset *set, const char *path, bank_diag *d)
+int imp_export_file(imp_format f, const bank_itemset *set, const char *path, kc_diag *d)
 {
     switch (f) {
     case IMP_CSV: return imp__export_csv(set, path, d);
@@ -558,7 +509,7 @@ int imp_export_file(imp_format f, const bank_itemset *set, const char *path, ban
     case IMP_MOODLEXML: return imp__export_moodlexml(set, path, d);
     case IMP_QTI: return imp__export_qti(set, path, d);
     default:
-        bank_diag_add(d, path, 0, "format", "%s cannot be exported by this build",
+        kc_diag_add(d, path, 0, "format", "%s cannot be exported by this build",
                       imp_format_name(f));
         return -1;
     }

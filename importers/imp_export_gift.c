@@ -8,9 +8,9 @@
 #include <string.h>
 
 typedef struct out {
-    imp_buf *f;
-    bank_arena *a;
-    bank_diag *d;
+    kc_buf *f;
+    kc_arena *a;
+    kc_diag *d;
     int left_out;
     int oom;
 } out;
@@ -22,7 +22,7 @@ static void note(out *o, const bank_item *it, const char *field, const char *fmt
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(o->d, it->uid ? it->uid : "-", 0, field, fmt, ap)) o->oom = 1;
+    if (kc_diag_vadd(o->d, it->uid ? it->uid : "-", 0, field, fmt, ap)) o->oom = 1;
     va_end(ap);
     o->left_out = 1;
 }
@@ -34,12 +34,12 @@ static void put_esc(out *o, const char *s)
         switch (*s) {
         case '~': case '=': case '#': case '{': case '}': case ':': case '\\': {
             char esc[2] = {'\\', *s};
-            imp__buf_put(o->f, esc, 2);
+            kc_buf_add(o->f, esc, 2);
             break;
         }
-        case '\n': imp__buf_puts(o->f, "\\n"); break;
+        case '\n': kc_buf_str(o->f, "\\n"); break;
         case '\r': break;
-        default: imp__buf_put(o->f, s, 1);
+        default: kc_buf_add(o->f, s, 1);
         }
     }
 }
@@ -150,17 +150,17 @@ static void item(out *o, const bank_item *it)
     if (expl && strchr(expl, '<')) lt = 1;
     if (o->oom || !stem) return;
 
-    imp__buf_puts(o->f, "::");
+    kc_buf_str(o->f, "::");
     put_esc(o, it->uid);
-    imp__buf_puts(o->f, "::");
-    if (!plain) imp__buf_puts(o->f, "[html]");
-    else if (lt) imp__buf_puts(o->f, "[plain]");
-    else if (stem[0] == '[') imp__buf_puts(o->f, "[moodle]");
+    kc_buf_str(o->f, "::");
+    if (!plain) kc_buf_str(o->f, "[html]");
+    else if (lt) kc_buf_str(o->f, "[plain]");
+    else if (stem[0] == '[') kc_buf_str(o->f, "[moodle]");
     long at = blank_at(stem);
-    char *pre = bank_arena_strndup(o->a, stem, at >= 0 ? (size_t)at : strlen(stem));
+    char *pre = kc_arena_strndup(o->a, stem, at >= 0 ? (size_t)at : strlen(stem));
     if (!pre) { o->oom = 1; return; }
     put_esc(o, pre);
-    imp__buf_puts(o->f, "{");
+    kc_buf_str(o->f, "{");
     char num[64], tol[64];
     switch (it->type) {
     case BANK_SINGLE:
@@ -172,24 +172,24 @@ static void item(out *o, const bank_item *it)
         if (w[strlen(w) - 1] == '.') w[strlen(w) - 1] = 0;
         for (int i = 0; i < it->n_options; i++) {
             int right = it->answer && strchr(it->answer, 'A' + i);
-            imp__buf_puts(o->f, "\n\t");
-            if (it->type == BANK_SINGLE) imp__buf_puts(o->f, right ? "=" : "~");
-            else imp__buf_printf(o->f, "~%%%s%%", right ? w : "-100");
+            kc_buf_str(o->f, "\n\t");
+            if (it->type == BANK_SINGLE) kc_buf_str(o->f, right ? "=" : "~");
+            else kc_buf_printf(o->f, "~%%%s%%", right ? w : "-100");
             put_esc(o, opts[i]);
         }
         break;
     }
     case BANK_TF:
-        imp__buf_puts(o->f, it->answer && it->answer[0] == 'T' ? "TRUE" : "FALSE");
+        kc_buf_str(o->f, it->answer && it->answer[0] == 'T' ? "TRUE" : "FALSE");
         break;
     case BANK_FILL:
         if (blanks[0].mode == BANK_BLANK_NUMERIC) {
-            imp__buf_printf(o->f, "#%s", fmt_num(num, sizeof num, blanks[0].value));
+            kc_buf_printf(o->f, "#%s", fmt_num(num, sizeof num, blanks[0].value));
             if (blanks[0].tolerance > 0)
-                imp__buf_printf(o->f, ":%s", fmt_num(tol, sizeof tol, blanks[0].tolerance));
+                kc_buf_printf(o->f, ":%s", fmt_num(tol, sizeof tol, blanks[0].tolerance));
         } else {
             for (int i = 0; i < blanks[0].n_accept; i++) {
-                imp__buf_puts(o->f, i ? " =" : "=");
+                kc_buf_str(o->f, i ? " =" : "=");
                 put_esc(o, blanks[0].accept[i]);
             }
         }
@@ -198,20 +198,20 @@ static void item(out *o, const bank_item *it)
         break;      /* essay: an empty block */
     }
     if (expl && *expl) {
-        imp__buf_puts(o->f, it->type == BANK_SINGLE || it->type == BANK_MULTI ? "\n\t####" : "####");
+        kc_buf_str(o->f, it->type == BANK_SINGLE || it->type == BANK_MULTI ? "\n\t####" : "####");
         put_esc(o, expl);
     }
-    if (it->type == BANK_SINGLE || it->type == BANK_MULTI) imp__buf_puts(o->f, "\n");
-    imp__buf_puts(o->f, "}");
+    if (it->type == BANK_SINGLE || it->type == BANK_MULTI) kc_buf_str(o->f, "\n");
+    kc_buf_str(o->f, "}");
     if (at >= 0) put_esc(o, stem + at + 4);
-    imp__buf_puts(o->f, "\n\n");
+    kc_buf_str(o->f, "\n\n");
 }
 
-static int write_all(const bank_itemset *set, imp_buf *f, bank_diag *d)
+static int write_all(const bank_itemset *set, kc_buf *f, kc_diag *d)
 {
-    out o = {f, bank_arena_new(0), d, 0, 0};
+    out o = {f, kc_arena_new(0), d, 0, 0};
     if (!o.a) return -1;
-    imp__buf_puts(f, "// Exported by Kaochang (GIFT). Questions are separated by blank lines.\n\n");
+    kc_buf_str(f, "// Exported by Kaochang (GIFT). Questions are separated by blank lines.\n\n");
     /* items without a tag first: a $CATEGORY applies to everything after it */
     for (size_t i = 0; i < set->n && !o.oom; i++)
         if (!set->items[i].n_tags) item(&o, &set->items[i]);
@@ -221,23 +221,23 @@ static int write_all(const bank_itemset *set, imp_buf *f, bank_diag *d)
         if (!it->n_tags) continue;
         if (!cat || strcmp(cat, it->tags[0])) {
             cat = it->tags[0];
-            imp__buf_puts(f, "$CATEGORY: $course$/top/");
+            kc_buf_str(f, "$CATEGORY: $course$/top/");
             put_esc(&o, cat);
-            imp__buf_puts(f, "\n\n");
+            kc_buf_str(f, "\n\n");
         }
         item(&o, it);
     }
-    bank_arena_free(o.a);
+    kc_arena_free(o.a);
     if (o.oom || f->oom) return -1;
     return o.left_out;
 }
 
-int imp__export_gift(const bank_itemset *set, const char *path, bank_diag *d)
+int imp__export_gift(const bank_itemset *set, const char *path, kc_diag *d)
 {
-    imp_buf b;
+    kc_buf b;
     memset(&b, 0, sizeof b);
     int rc = write_all(set, &b, d);
     if (rc >= 0 && imp__buf_write_file(&b, path, d)) rc = -1;
-    imp__buf_free(&b);
+    kc_buf_free(&b);
     return rc;
 }

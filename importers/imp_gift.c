@@ -14,8 +14,8 @@
 typedef struct gift {
     const char *name;
     bank_itemset *set;
-    bank_diag *d;
-    bank_arena *a;
+    kc_diag *d;
+    kc_arena *a;
     const char *category;   /* current $CATEGORY as a tag, or NULL */
     int line;               /* where the current question starts */
     int oom;
@@ -28,7 +28,7 @@ static void diag(gift *g, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(g->d, g->name, g->line, field, fmt, ap)) g->oom = 1;
+    if (kc_diag_vadd(g->d, g->name, g->line, field, fmt, ap)) g->oom = 1;
     va_end(ap);
 }
 
@@ -57,7 +57,7 @@ static const char *find_unesc_str(const char *s, const char *end, const char *pa
 static char *text(gift *g, const char *s, const char *end)
 {
     imp__trim(&s, &end);
-    char *out = bank_arena_alloc(g->a, (size_t)(end - s) + 1), *o = out;
+    char *out = kc_arena_alloc(g->a, (size_t)(end - s) + 1), *o = out;
     if (!out) { g->oom = 1; return NULL; }
     for (; s < end; s++) {
         if (*s == '\\' && s + 1 < end) {
@@ -74,7 +74,7 @@ static char *text(gift *g, const char *s, const char *end)
 /* Like text() but keeps the spaces at the ends (the parts of a missing-word stem). */
 static char *text_raw(gift *g, const char *s, const char *end)
 {
-    char *out = bank_arena_alloc(g->a, (size_t)(end - s) + 1), *o = out;
+    char *out = kc_arena_alloc(g->a, (size_t)(end - s) + 1), *o = out;
     if (!out) { g->oom = 1; return NULL; }
     for (; s < end; s++) {
         if (*s == '\\' && s + 1 < end && (strchr("~=#{}:\\", s[1]) || s[1] == 'n')) {
@@ -162,7 +162,7 @@ static void fb_add(gift *g, fbs *f, const char *label, const char *s, const char
     if (!s) return;
     char *t = text(g, s, end);
     if (!t || !*t || f->n >= (int)(sizeof f->parts / sizeof f->parts[0])) return;
-    f->parts[f->n] = label ? bank_arena_printf(g->a, "%s: %s", label, t) : t;
+    f->parts[f->n] = label ? kc_arena_printf(g->a, "%s: %s", label, t) : t;
     if (!f->parts[f->n]) { g->oom = 1; return; }
     f->n++;
 }
@@ -178,7 +178,7 @@ static const char *fb_join(gift *g, const fbs *f, enum bank_text_kind kind)
     const char *sep = html ? "<br>" : "\n";
     size_t len = 1;
     for (int i = 0; i < f->n; i++) len += strlen(f->parts[i]) + strlen(sep);
-    char *out = bank_arena_alloc(g->a, len);
+    char *out = kc_arena_alloc(g->a, len);
     if (!out) { g->oom = 1; return NULL; }
     for (int i = 0; i < f->n; i++) {
         if (i) strcat(out, sep);
@@ -346,7 +346,7 @@ static void choice(gift *g, bank_item *it, const char *s, const char *end, fbs *
         memset(&b, 0, sizeof b);
         b.mode = BANK_BLANK_TEXT;
         b.n_accept = n;
-        b.accept = bank_arena_alloc(g->a, (size_t)n * sizeof *b.accept);
+        b.accept = kc_arena_alloc(g->a, (size_t)n * sizeof *b.accept);
         if (!b.accept) { g->oom = 1; return; }
         memcpy(b.accept, alts, (size_t)n * sizeof *alts);
         it->type = BANK_FILL;
@@ -398,7 +398,7 @@ static void choice(gift *g, bank_item *it, const char *s, const char *end, fbs *
         fb_add(g, f, label, ans[i].fb, ans[i].fb_end);
     }
     it->n_options = n;
-    it->answer = bank_arena_strdup(g->a, key);
+    it->answer = kc_arena_strdup(g->a, key);
     if (!it->answer) g->oom = 1;
 }
 
@@ -504,7 +504,7 @@ static int question(gift *g, const char *s, const char *end)
         imp__trim(&b, &e);
         char *pre = text_raw(g, b, open), *post = text_raw(g, after, e);
         if (!pre || !post) return -1;
-        it.stem = bank_arena_printf(g->a, "%s____%s", pre, post);
+        it.stem = kc_arena_printf(g->a, "%s____%s", pre, post);
     }
     if (!it.stem) { g->oom = 1; return -1; }
 
@@ -529,7 +529,7 @@ static int question(gift *g, const char *s, const char *end)
     if (g->d->n != before) return 1;
     it.explanation = fb_join(g, &f, kind);
     if (n_tags) {
-        const char **t = bank_arena_alloc(g->a, (size_t)n_tags * sizeof *t);
+        const char **t = kc_arena_alloc(g->a, (size_t)n_tags * sizeof *t);
         if (!t) return -1;
         memcpy(t, tags, (size_t)n_tags * sizeof *t);
         it.tags = t;
@@ -574,14 +574,14 @@ static int block(gift *g, const imp_line *l, size_t n)
 }
 
 int imp__gift_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                    bank_diag *d)
+                    kc_diag *d)
 {
     gift g;
     memset(&g, 0, sizeof g);
     g.set = set;
     g.d = d;
     g.a = set->arena;
-    if (!(g.name = bank_arena_strdup(set->arena, name ? name : "-"))) return -1;
+    if (!(g.name = kc_arena_strdup(set->arena, name ? name : "-"))) return -1;
     imp_line *lines;
     size_t n;
     if (imp__lines_split(buf, len, &lines, &n)) return -1;

@@ -66,7 +66,7 @@ int imp__is_blank(const char *s, size_t n)
     return s == e;
 }
 
-int imp__item_add(bank_itemset *set, bank_item *it, enum bank_text_kind kind, bank_diag *d)
+int imp__item_add(bank_itemset *set, bank_item *it, enum bank_text_kind kind, kc_diag *d)
 {
     size_t before = d->n;
     if (!it->version) it->version = 1;
@@ -89,7 +89,7 @@ int imp__sheet_names(const imp_sheet *sh, const char *col1, const char *col2)
     return 0;
 }
 
-int imp__item_blanks(const bank_item *it, bank_arena *a, const bank_blank **b, int *n, char *why,
+int imp__item_blanks(const bank_item *it, kc_arena *a, const bank_blank **b, int *n, char *why,
                      size_t whylen)
 {
     if (it->n_blanks > 0 && it->blanks) {
@@ -115,11 +115,11 @@ const char *imp__names_join(const char *const *names, int n, char *buf, size_t s
 }
 
 /* The media name of a src attribute value (escaped, up to '"'), unescaped into a. */
-static char *src_name(const char *s, const char **end, bank_arena *a)
+static char *src_name(const char *s, const char **end, kc_arena *a)
 {
     const char *e = strchr(s, '"');
     if (!e) return NULL;
-    char *n = bank_arena_strndup(a, s, (size_t)(e - s));
+    char *n = kc_arena_strndup(a, s, (size_t)(e - s));
     if (!n) return NULL;
     char *w = n;
     for (const char *p = n; *p;) {
@@ -140,12 +140,12 @@ static int has_media(const bank_item *it, const char *name)
 
 /* html without the <img> tags whose media: file the item lacks, each reported. *out is html
  * itself when nothing is missing. 0, or -1 on OOM. */
-static int drop_in_text(const bank_item *it, const char *field, const char *html, bank_arena *a,
-                        bank_diag *d, const char **out)
+static int drop_in_text(const bank_item *it, const char *field, const char *html, kc_arena *a,
+                        kc_diag *d, const char **out)
 {
     *out = html;
     if (!html || !strstr(html, "media:")) return 0;
-    imp_buf b = {0};
+    kc_buf b = {0};
     int dropped = 0;
     const char *p = html, *q;
     while ((q = strstr(p, "<img"))) {
@@ -155,33 +155,33 @@ static int drop_in_text(const bank_item *it, const char *field, const char *html
         char *name = NULL;
         if (src && src < gt) {
             name = src_name(src + 12, &e, a);
-            if (!name) { imp__buf_free(&b); return -1; }
+            if (!name) { kc_buf_free(&b); return -1; }
         }
-        imp__buf_put(&b, p, (size_t)(q - p));
+        kc_buf_add(&b, p, (size_t)(q - p));
         if (name && !has_media(it, name)) {
             char clip[80];
-            if (bank_diag_add(d, it->uid && *it->uid ? it->uid : "(item without id)", 0, field,
+            if (kc_diag_add(d, it->uid && *it->uid ? it->uid : "(item without id)", 0, field,
                               "image %s has no file; left out", bank_text_clip(name, clip, sizeof clip))) {
-                imp__buf_free(&b);
+                kc_buf_free(&b);
                 return -1;
             }
             dropped = 1;
         } else {
-            imp__buf_put(&b, q, (size_t)(gt + 1 - q));
+            kc_buf_add(&b, q, (size_t)(gt + 1 - q));
         }
         p = gt + 1;
     }
-    if (!dropped) { imp__buf_free(&b); return 0; }
-    imp__buf_puts(&b, p);
-    char *r = b.oom ? NULL : bank_arena_strndup(a, b.p ? b.p : "", b.len);
-    imp__buf_free(&b);
+    if (!dropped) { kc_buf_free(&b); return 0; }
+    kc_buf_str(&b, p);
+    char *r = b.oom ? NULL : kc_arena_strndup(a, b.p ? b.p : "", b.n);
+    kc_buf_free(&b);
     if (!r) return -1;
     *out = r;
     return 0;
 }
 
 /* Nothing left to show: no text and no image. */
-static int empty_html(const char *html, bank_arena *a)
+static int empty_html(const char *html, kc_arena *a)
 {
     if (!html) return 1;
     if (strstr(html, "<img")) return 0;
@@ -189,11 +189,11 @@ static int empty_html(const char *html, bank_arena *a)
     return t && imp__is_blank(t, strlen(t));
 }
 
-int imp__item_drop_missing_images(const bank_item *it, bank_arena *a, bank_diag *d,
+int imp__item_drop_missing_images(const bank_item *it, kc_arena *a, kc_diag *d,
                                   const bank_item **out)
 {
     *out = it;
-    bank_item *c = bank_arena_alloc(a, sizeof *c);
+    bank_item *c = kc_arena_alloc(a, sizeof *c);
     if (!c) return -1;
     *c = *it;
     size_t before = d->n;
@@ -216,13 +216,13 @@ int imp__item_drop_missing_images(const bank_item *it, bank_arena *a, bank_diag 
     if (!rc) rc = drop_in_text(it, "解析", it->explanation, a, d, &c->explanation);
     if (rc) return -1;
     if (gone) {
-        if (bank_diag_add(d, it->uid && *it->uid ? it->uid : "(item without id)", 0, gone,
+        if (kc_diag_add(d, it->uid && *it->uid ? it->uid : "(item without id)", 0, gone,
                           "is empty without its image; the item is left out"))
             return -1;
         return 1;
     }
     if (it->n_children > 0) {
-        bank_item *ch = bank_arena_alloc(a, sizeof *ch * (size_t)it->n_children);
+        bank_item *ch = kc_arena_alloc(a, sizeof *ch * (size_t)it->n_children);
         if (!ch) return -1;
         int changed = 0;
         for (int i = 0; i < it->n_children; i++) {
@@ -239,7 +239,7 @@ int imp__item_drop_missing_images(const bank_item *it, bank_arena *a, bank_diag 
 }
 
 /* Where the item's text first refers to NAME: fields in order, then the offset. */
-static size_t first_use(const bank_item *it, const char *name, bank_arena *a)
+static size_t first_use(const bank_item *it, const char *name, kc_arena *a)
 {
     const char *f[BANK_MAX_OPTIONS + 3];
     int n = 0;
@@ -247,7 +247,7 @@ static size_t first_use(const bank_item *it, const char *name, bank_arena *a)
     for (int k = 0; k < it->n_options && k < BANK_MAX_OPTIONS; k++) f[n++] = it->options[k];
     f[n++] = it->type == BANK_SHORT || it->type == BANK_ESSAY ? it->answer : NULL;
     f[n++] = it->explanation;
-    char *ref = bank_arena_printf(a, "media:%s\"", name);
+    char *ref = kc_arena_printf(a, "media:%s\"", name);
     for (int i = 0; ref && i < n; i++) {
         const char *q = f[i] ? strstr(f[i], ref) : NULL;
         if (q) return (size_t)i << 32 | (size_t)(q - f[i]);
@@ -255,10 +255,10 @@ static size_t first_use(const bank_item *it, const char *name, bank_arena *a)
     return (size_t)-1;
 }
 
-int imp__media_by_use(bank_item *it, bank_arena *a)
+int imp__media_by_use(bank_item *it, kc_arena *a)
 {
     if (it->n_media < 2) return 0;
-    size_t *key = bank_arena_alloc(a, sizeof *key * (size_t)it->n_media);
+    size_t *key = kc_arena_alloc(a, sizeof *key * (size_t)it->n_media);
     if (!key) return -1;
     for (int i = 0; i < it->n_media; i++) key[i] = first_use(it, it->media[i].name, a);
     /* insertion sort: few files, and files used nowhere keep their order */

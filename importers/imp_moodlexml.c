@@ -13,8 +13,8 @@
 typedef struct mx {
     const char *name;
     bank_itemset *set;
-    bank_diag *d;
-    bank_arena *a;
+    kc_diag *d;
+    kc_arena *a;
     int oom;
     const char *cat_tag;        /* the tag of the current <question type="category"> */
     const char *occupation;     /* a category "OCCUPATION[/Ln]" sets these instead */
@@ -36,16 +36,16 @@ static void qdiag(qctx *c, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(c->m->d, c->m->name, c->line, field, fmt, ap)) c->m->oom = 1;
+    if (kc_diag_vadd(c->m->d, c->m->name, c->line, field, fmt, ap)) c->m->oom = 1;
     va_end(ap);
     c->bad++;
 }
 
 /* A file name usable as a media name: what a media name cannot hold (controls, / \ " < > :,
  * "..") becomes '_'; anything else stays, so our own exports come back under their names. */
-static char *safe_name(const char *n, bank_arena *a)
+static char *safe_name(const char *n, kc_arena *a)
 {
-    char *s = bank_arena_strdup(a, n);
+    char *s = kc_arena_strdup(a, n);
     if (!s) return NULL;
     for (unsigned char *p = (unsigned char *)s; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"' || *p == '<' ||
@@ -54,17 +54,17 @@ static char *safe_name(const char *n, bank_arena *a)
     return s;
 }
 
-static char *url_encode(const char *n, bank_arena *a)
+static char *url_encode(const char *n, kc_arena *a)
 {
-    imp_buf b = {0};
+    kc_buf b = {0};
     for (const unsigned char *p = (const unsigned char *)n; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             *p == '.' || *p == '-' || *p == '_' || *p == '~')
-            imp__buf_put(&b, (const char *)p, 1);
+            kc_buf_add(&b, (const char *)p, 1);
         else
-            imp__buf_printf(&b, "%%%02X", *p);
+            kc_buf_printf(&b, "%%%02X", *p);
     }
-    char *r = b.oom ? NULL : bank_arena_strndup(a, b.p ? b.p : "", b.len);
+    char *r = b.oom ? NULL : kc_arena_strndup(a, b.p ? b.p : "", b.n);
     free(b.p);
     return r;
 }
@@ -105,9 +105,9 @@ static void take_files(qctx *c, xmlNode *field, refmap *rm)
             qdiag(c, "file", "more than 64 files in one question");
             return;
         }
-        char *to = bank_arena_printf(m->a, "media:%s", sn);
-        char *f1 = bank_arena_printf(m->a, "@@PLUGINFILE@@/%s", ue);
-        char *f2 = bank_arena_printf(m->a, "@@PLUGINFILE@@/%s", fname);
+        char *to = kc_arena_printf(m->a, "media:%s", sn);
+        char *f1 = kc_arena_printf(m->a, "@@PLUGINFILE@@/%s", ue);
+        char *f2 = kc_arena_printf(m->a, "@@PLUGINFILE@@/%s", fname);
         if (!to || !f1 || !f2) { m->oom = 1; return; }
         rm->from[rm->n] = f1; rm->to[rm->n++] = to;
         rm->from[rm->n] = f2; rm->to[rm->n++] = to;
@@ -239,7 +239,7 @@ static void do_multichoice(qctx *c, refmap *rm)
         it->mc_policy = BANK_MC_RATIO;
     }
     key[k] = 0;
-    if (!(it->answer = bank_arena_strdup(c->m->a, key))) c->m->oom = 1;
+    if (!(it->answer = kc_arena_strdup(c->m->a, key))) c->m->oom = 1;
 }
 
 static void do_truefalse(qctx *c, refmap *rm)
@@ -280,7 +280,7 @@ static void do_shortanswer(qctx *c, refmap *rm)
     bank_blank b;
     memset(&b, 0, sizeof b);
     b.mode = is_true(child_text(c, "usecase")) ? BANK_BLANK_EXACT : BANK_BLANK_TEXT;
-    b.accept = bank_arena_alloc(c->m->a, sizeof *b.accept * (size_t)n);
+    b.accept = kc_arena_alloc(c->m->a, sizeof *b.accept * (size_t)n);
     if (!b.accept) { c->m->oom = 1; return; }
     for (int i = 0; i < n; i++) {
         if (ans[i].fraction <= 0.0001) continue;   /* wrong answers with feedback */
@@ -368,7 +368,7 @@ static void do_category(mx *m, xmlNode *q)
     m->level = 0;
     if (!*path) return;
     char *slash = strchr(path, '/');
-    char *first = slash ? bank_arena_strndup(m->a, path, (size_t)(slash - path)) : path;
+    char *first = slash ? kc_arena_strndup(m->a, path, (size_t)(slash - path)) : path;
     if (first && bank_occupation_code_valid(first)) {
         int lv = slash ? bank_level_parse(slash + 1) : 0;
         if (!slash || (lv > 0 && !strchr(slash + 1, '/'))) {
@@ -397,7 +397,7 @@ static void read_tags(qctx *c)
         tags[n++] = s;
     }
     if (!n) return;
-    const char **v = bank_arena_alloc(m->a, sizeof *v * (size_t)n);
+    const char **v = kc_arena_alloc(m->a, sizeof *v * (size_t)n);
     if (!v) { m->oom = 1; return; }
     memcpy(v, tags, sizeof *v * (size_t)n);
     c->it.tags = v;
@@ -482,20 +482,20 @@ static void read_question(mx *m, xmlNode *q)
 }
 
 int imp__moodlexml_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                         bank_diag *d)
+                         kc_diag *d)
 {
     mx m;
     memset(&m, 0, sizeof m);
     m.set = set;
     m.d = d;
     m.a = set->arena;
-    if (!(m.name = bank_arena_strdup(m.a, name ? name : "-"))) return -1;
+    if (!(m.name = kc_arena_strdup(m.a, name ? name : "-"))) return -1;
     xmlDoc *doc;
     int rc = imp__xml_read(m.name, buf, len, &doc, d);
     if (rc) return rc;
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!imp__xml_is(root, "quiz")) {
-        rc = bank_diag_add(d, m.name, imp__xml_line(root), "xml",
+        rc = kc_diag_add(d, m.name, imp__xml_line(root), "xml",
                            "the root element is <%s>, not <quiz>: not a Moodle XML file",
                            root ? (const char *)root->name : "") ? -1 : 1;
         xmlFreeDoc(doc);
@@ -506,7 +506,7 @@ int imp__moodlexml_parse(const char *name, const char *buf, size_t len, bank_ite
         questions++;
         read_question(&m, q);
     }
-    if (!questions && bank_diag_add(d, m.name, imp__xml_line(root), "quiz", "has no questions"))
+    if (!questions && kc_diag_add(d, m.name, imp__xml_line(root), "quiz", "has no questions"))
         m.oom = 1;
     xmlFreeDoc(doc);
     if (!m.oom && bank_itemset_drop_duplicates(set, d) < 0) m.oom = 1;

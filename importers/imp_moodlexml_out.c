@@ -7,32 +7,32 @@
 #include <string.h>
 
 typedef struct out {
-    imp_buf b;
-    bank_diag *d;
-    bank_arena *a;
+    kc_buf b;
+    kc_diag *d;
+    kc_arena *a;
     int left_out;
     int oom;
 } out;
 
 static void note(out *o, const bank_item *it, const char *field, const char *reason)
 {
-    if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, field, "%s", reason)) o->oom = 1;
+    if (kc_diag_add(o->d, it->uid ? it->uid : "-", 0, field, "%s", reason)) o->oom = 1;
     o->left_out = 1;
 }
 
 /* Moodle refers to a question's files as @@PLUGINFILE@@/NAME. */
 static void text_el(out *o, const char *tag, const char *html, const bank_item *it, int all_files)
 {
-    imp__buf_printf(&o->b, "<%s format=\"html\"><text>", tag);
+    kc_buf_printf(&o->b, "<%s format=\"html\"><text>", tag);
     if (html) {
         char *m = imp__replace_all(html, "\"media:", "\"@@PLUGINFILE@@/", o->a);
         if (!m) { o->oom = 1; return; }
         imp__buf_esc(&o->b, m);
     }
-    imp__buf_puts(&o->b, "</text>");
+    kc_buf_str(&o->b, "</text>");
     for (int i = 0; i < it->n_media; i++) {
         const bank_media *md = &it->media[i];
-        char *ref = bank_arena_printf(o->a, "media:%s", md->name);
+        char *ref = kc_arena_printf(o->a, "media:%s", md->name);
         if (!ref) { o->oom = 1; return; }
         int used = html && strstr(html, ref);
         if (!used && all_files) {
@@ -47,48 +47,48 @@ static void text_el(out *o, const char *tag, const char *html, const bank_item *
         if (!used) continue;
         char *b64 = imp__base64_encode(md->data, md->len);
         if (!b64) { o->oom = 1; return; }
-        imp__buf_puts(&o->b, "<file name=\"");
+        kc_buf_str(&o->b, "<file name=\"");
         imp__buf_esc(&o->b, md->name);
-        imp__buf_puts(&o->b, "\" path=\"/\" encoding=\"base64\">");
-        imp__buf_puts(&o->b, b64);
-        imp__buf_puts(&o->b, "</file>");
+        kc_buf_str(&o->b, "\" path=\"/\" encoding=\"base64\">");
+        kc_buf_str(&o->b, b64);
+        kc_buf_str(&o->b, "</file>");
         free(b64);
     }
-    imp__buf_printf(&o->b, "</%s>\n", tag);
+    kc_buf_printf(&o->b, "</%s>\n", tag);
 }
 
 static void plain_el(out *o, const char *tag, const char *s)
 {
-    imp__buf_printf(&o->b, "<%s>", tag);
+    kc_buf_printf(&o->b, "<%s>", tag);
     imp__buf_esc(&o->b, s);
-    imp__buf_printf(&o->b, "</%s>\n", tag);
+    kc_buf_printf(&o->b, "</%s>\n", tag);
 }
 
 static void answer_el(out *o, const char *fraction, const char *text, int html, const bank_item *it)
 {
     if (html) {
-        imp__buf_printf(&o->b, "<answer fraction=\"%s\" format=\"html\"><text>", fraction);
+        kc_buf_printf(&o->b, "<answer fraction=\"%s\" format=\"html\"><text>", fraction);
         char *m = imp__replace_all(text ? text : "", "\"media:", "\"@@PLUGINFILE@@/", o->a);
         if (!m) { o->oom = 1; return; }
         imp__buf_esc(&o->b, m);
     } else {
-        imp__buf_printf(&o->b, "<answer fraction=\"%s\" format=\"moodle_auto_format\"><text>", fraction);
+        kc_buf_printf(&o->b, "<answer fraction=\"%s\" format=\"moodle_auto_format\"><text>", fraction);
         imp__buf_esc(&o->b, text);
     }
-    imp__buf_puts(&o->b, "</text>");
+    kc_buf_str(&o->b, "</text>");
     /* files an option refers to travel with it */
     for (int i = 0; html && text && i < it->n_media; i++) {
-        char *ref = bank_arena_printf(o->a, "media:%s", it->media[i].name);
+        char *ref = kc_arena_printf(o->a, "media:%s", it->media[i].name);
         if (!ref) { o->oom = 1; return; }
         if (!strstr(text, ref)) continue;
         char *b64 = imp__base64_encode(it->media[i].data, it->media[i].len);
         if (!b64) { o->oom = 1; return; }
-        imp__buf_puts(&o->b, "<file name=\"");
+        kc_buf_str(&o->b, "<file name=\"");
         imp__buf_esc(&o->b, it->media[i].name);
-        imp__buf_printf(&o->b, "\" path=\"/\" encoding=\"base64\">%s</file>", b64);
+        kc_buf_printf(&o->b, "\" path=\"/\" encoding=\"base64\">%s</file>", b64);
         free(b64);
     }
-    imp__buf_puts(&o->b, "<feedback format=\"html\"><text></text></feedback></answer>\n");
+    kc_buf_str(&o->b, "<feedback format=\"html\"><text></text></feedback></answer>\n");
 }
 
 /* The fields of an item that Moodle has no place for. */
@@ -103,7 +103,7 @@ static void dropped_fields(out *o, const bank_item *it)
     if (it->author) names[n++] = "命题人";
     if (!n) return;
     imp__names_join(names, n, buf, sizeof buf);
-    if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, buf,
+    if (kc_diag_add(o->d, it->uid ? it->uid : "-", 0, buf,
                       "Moodle XML cannot carry %s; left out", n > 1 ? "these fields" : "this field"))
         o->oom = 1;
     o->left_out = 1;
@@ -140,7 +140,7 @@ static void item_out(out *o, const bank_item *it)
         type = bl[0].mode == BANK_BLANK_NUMERIC ? "numerical" : "shortanswer";
         break;
     default:
-        if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型",
+        if (kc_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型",
                           "Moodle XML cannot carry %s (%s); left out", bank_type_label(it->type),
                           bank_type_name(it->type)))
             o->oom = 1;
@@ -148,9 +148,9 @@ static void item_out(out *o, const bank_item *it)
         return;
     }
     char pts[32];
-    imp__buf_printf(&o->b, "<question type=\"%s\">\n<name><text>", type);
+    kc_buf_printf(&o->b, "<question type=\"%s\">\n<name><text>", type);
     imp__buf_esc(&o->b, it->uid);
-    imp__buf_puts(&o->b, "</text></name>\n");
+    kc_buf_str(&o->b, "</text></name>\n");
     text_el(o, "questiontext", it->stem, it, 1);
     text_el(o, "generalfeedback", it->explanation, it, 0);
     plain_el(o, "defaultgrade", imp__points_fmt(it->points_centi, pts, sizeof pts));
@@ -170,7 +170,7 @@ static void item_out(out *o, const bank_item *it)
             answer_el(o, ok ? right : it->type == BANK_MULTI ? "-100" : "0", it->options[i], 1, it);
         }
         if (it->type == BANK_MULTI && it->mc_policy != BANK_MC_RATIO &&
-            bank_diag_add(o->d, it->uid, 0, "多选计分",
+            kc_diag_add(o->d, it->uid, 0, "多选计分",
                           "Moodle XML cannot carry %s; exported with Moodle's per-option "
                           "fractions, which score like ratio", bank_mc_policy_name(it->mc_policy)))
             o->oom = 1;
@@ -183,9 +183,9 @@ static void item_out(out *o, const bank_item *it)
         char v[64], tol[64];
         snprintf(v, sizeof v, "%.15g", bl[0].value);
         snprintf(tol, sizeof tol, "%.15g", bl[0].tolerance);
-        imp__buf_puts(&o->b, "<answer fraction=\"100\" format=\"moodle_auto_format\"><text>");
+        kc_buf_str(&o->b, "<answer fraction=\"100\" format=\"moodle_auto_format\"><text>");
         imp__buf_esc(&o->b, v);
-        imp__buf_printf(&o->b, "</text><feedback format=\"html\"><text></text></feedback>"
+        kc_buf_printf(&o->b, "</text><feedback format=\"html\"><text></text></feedback>"
                                "<tolerance>%s</tolerance></answer>\n", tol);
     } else if (it->type == BANK_FILL) {
         plain_el(o, "usecase", bl[0].mode == BANK_BLANK_EXACT ? "1" : "0");
@@ -196,29 +196,29 @@ static void item_out(out *o, const bank_item *it)
         plain_el(o, "responsefieldlines", it->type == BANK_SHORT ? "5" : "15");
         plain_el(o, "attachments", "0");
         text_el(o, "graderinfo", it->answer, it, 0);
-        imp__buf_puts(&o->b, "<responsetemplate format=\"html\"><text></text></responsetemplate>\n");
+        kc_buf_str(&o->b, "<responsetemplate format=\"html\"><text></text></responsetemplate>\n");
     }
     if (it->n_tags) {
-        imp__buf_puts(&o->b, "<tags>");
+        kc_buf_str(&o->b, "<tags>");
         for (int i = 0; i < it->n_tags; i++) {
-            imp__buf_puts(&o->b, "<tag><text>");
+            kc_buf_str(&o->b, "<tag><text>");
             imp__buf_esc(&o->b, it->tags[i]);
-            imp__buf_puts(&o->b, "</text></tag>");
+            kc_buf_str(&o->b, "</text></tag>");
         }
-        imp__buf_puts(&o->b, "</tags>\n");
+        kc_buf_str(&o->b, "</tags>\n");
     }
-    imp__buf_puts(&o->b, "</question>\n");
+    kc_buf_str(&o->b, "</question>\n");
     dropped_fields(o, it);
 }
 
-int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *d)
+int imp__export_moodlexml(const bank_itemset *set, const char *path, kc_diag *d)
 {
     out o;
     memset(&o, 0, sizeof o);
     o.d = d;
-    o.a = bank_arena_new(0);
+    o.a = kc_arena_new(0);
     if (!o.a) return -1;
-    imp__buf_puts(&o.b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<quiz>\n");
+    kc_buf_str(&o.b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<quiz>\n");
     const char *occ = NULL;
     int level = 0;
     for (size_t i = 0; i < set->n && !o.oom && !o.b.oom; i++) {
@@ -233,13 +233,13 @@ int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *
         int changed = i == 0 ? io != NULL
                              : strcmp(io ? io : "", occ ? occ : "") || it->level != level;
         if (changed) {
-            imp__buf_puts(&o.b, "<question type=\"category\"><category><text>$course$/top");
+            kc_buf_str(&o.b, "<question type=\"category\"><category><text>$course$/top");
             if (io) {
-                imp__buf_puts(&o.b, "/");
+                kc_buf_str(&o.b, "/");
                 imp__buf_esc(&o.b, io);
-                if (it->level) imp__buf_printf(&o.b, "/L%d", it->level);
+                if (it->level) kc_buf_printf(&o.b, "/L%d", it->level);
             }
-            imp__buf_puts(&o.b, "</text></category></question>\n");
+            kc_buf_str(&o.b, "</text></category></question>\n");
         }
         if (!io && it->level)
             note(&o, it, "等级", "Moodle XML carries a level only with an occupation; left out");
@@ -247,11 +247,11 @@ int imp__export_moodlexml(const bank_itemset *set, const char *path, bank_diag *
         level = it->level;
         item_out(&o, it);
     }
-    imp__buf_puts(&o.b, "</quiz>\n");
+    kc_buf_str(&o.b, "</quiz>\n");
     if (o.oom) o.b.oom = 1;
     int rc = imp__buf_write_file(&o.b, path, d);
-    imp__buf_free(&o.b);
-    bank_arena_free(o.a);
+    kc_buf_free(&o.b);
+    kc_arena_free(o.a);
     if (rc) return rc;
     return o.left_out ? 1 : 0;
 }

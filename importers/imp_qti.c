@@ -62,8 +62,8 @@ typedef struct qi {
     const char *file;           /* diag name: "q.xml" or "pkg.zip:items/q.xml" */
     const char *dir;            /* the item's folder inside the package ("" at the top) */
     pkg *pk;
-    bank_arena *a;
-    bank_diag *d;
+    kc_arena *a;
+    kc_diag *d;
     bank_itemset *set;
     int oom, bad;
     bank_item it;
@@ -81,7 +81,7 @@ static void qd(qi *q, int line, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(q->d, q->file, line, field, fmt, ap)) q->oom = 1;
+    if (kc_diag_vadd(q->d, q->file, line, field, fmt, ap)) q->oom = 1;
     va_end(ap);
     q->bad++;
 }
@@ -182,11 +182,11 @@ static const char *base_name(const char *p)
 }
 
 /* dir + rel with "." and ".." resolved; NULL when it leaves the package. */
-static char *resolve(const char *dir, const char *rel, bank_arena *a)
+static char *resolve(const char *dir, const char *rel, kc_arena *a)
 {
-    char *path = bank_arena_printf(a, "%s%s", dir, rel);
+    char *path = kc_arena_printf(a, "%s%s", dir, rel);
     if (!path) return NULL;
-    char *out = bank_arena_alloc(a, strlen(path) + 1);
+    char *out = kc_arena_alloc(a, strlen(path) + 1);
     if (!out) return NULL;
     size_t n = 0;
     for (char *seg = path; *seg;) {
@@ -242,7 +242,7 @@ static const char *take_media(qi *q, const xmlNode *el, const char *src)
            "%s is a file next to the XML; import the content package (.zip) instead", src);
         return NULL;
     }
-    char *rel = bank_arena_strdup(q->a, src);
+    char *rel = kc_arena_strdup(q->a, src);
     if (!rel) { q->oom = 1; return NULL; }
     char *hash = strpbrk(rel, "?#");
     if (hash) *hash = 0;
@@ -260,7 +260,7 @@ static const char *take_media(qi *q, const xmlNode *el, const char *src)
            rc == 1 ? "is not in the package" : rc == 2 ? "is larger than 8 MiB" : "cannot be read (damaged zip entry)");
         return NULL;
     }
-    unsigned char *copy = bank_arena_alloc(q->a, len + 1);
+    unsigned char *copy = kc_arena_alloc(q->a, len + 1);
     if (!copy) { free(data); q->oom = 1; return NULL; }
     memcpy(copy, data, len);
     free(data);
@@ -269,7 +269,7 @@ static const char *take_media(qi *q, const xmlNode *el, const char *src)
     for (int i = 0; i < 2; i++) {
         rc = imp__media_add(&q->it, q->a, name, copy, len);
         if (rc <= 0) break;
-        char *alt = bank_arena_strdup(q->a, path);
+        char *alt = kc_arena_strdup(q->a, path);
         if (!alt) { q->oom = 1; return NULL; }
         for (char *p = alt; *p; p++)
             if (*p == '/') *p = '_';
@@ -277,7 +277,7 @@ static const char *take_media(qi *q, const xmlNode *el, const char *src)
     }
     if (rc < 0) { q->oom = 1; return NULL; }
     if (rc) { qd(q, line, (const char *)el->name, "%s: two different files have this name", path); return NULL; }
-    char *r = bank_arena_printf(q->a, "media:%s", name);
+    char *r = kc_arena_printf(q->a, "media:%s", name);
     if (!r) q->oom = 1;
     return r;
 }
@@ -287,9 +287,9 @@ static int is_void(const char *n)
     return !strcmp(n, "br") || !strcmp(n, "hr") || !strcmp(n, "img") || !strcmp(n, "col");
 }
 
-static void ser(qi *q, const xmlNode *n, imp_buf *b);
+static void ser(qi *q, const xmlNode *n, kc_buf *b);
 
-static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
+static void ser_el(qi *q, const xmlNode *n, kc_buf *b)
 {
     const char *name = (const char *)n->name;
     if (imp__xml_is(n, "textEntryInteraction")) {
@@ -300,15 +300,15 @@ static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
             return;
         }
         for (int i = 0; i < q->n_text && i <= BANK_MAX_BLANKS; i++)
-            if (q->text[i] == n) imp__buf_printf(b, "{{%d}}", i + 1);
+            if (q->text[i] == n) kc_buf_printf(b, "{{%d}}", i + 1);
         return;
     }
     if (imp__xml_is(n, "choiceInteraction") || imp__xml_is(n, "extendedTextInteraction")) {
         xmlNode *p = imp__xml_child(n, "prompt");
         if (p) {
-            imp__buf_puts(b, "<p>");
+            kc_buf_str(b, "<p>");
             ser(q, p->children, b);
-            imp__buf_puts(b, "</p>");
+            kc_buf_str(b, "</p>");
         }
         return;
     }
@@ -323,7 +323,7 @@ static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
         ser(q, n->children, b);
         return;
     }
-    imp__buf_printf(b, "<%s", name);
+    kc_buf_printf(b, "<%s", name);
     for (xmlAttr *at = n->properties; at; at = at->next) {
         if (at->ns || !at->children) continue;   /* xml:lang and foreign attributes */
         char *v = imp__xml_text((const xmlNode *)at, q->a);
@@ -334,20 +334,20 @@ static void ser_el(qi *q, const xmlNode *n, imp_buf *b)
         if (!strcmp(an, "src") && imp__xml_is(n, "img")) {
             if (!(val = take_media(q, n, v))) continue;
         }
-        imp__buf_printf(b, " %s=\"", an);
+        kc_buf_printf(b, " %s=\"", an);
         imp__buf_esc(b, val);
-        imp__buf_puts(b, "\"");
+        kc_buf_str(b, "\"");
     }
     if (is_void(name)) {
-        imp__buf_puts(b, ">");
+        kc_buf_str(b, ">");
         return;
     }
-    imp__buf_puts(b, ">");
+    kc_buf_str(b, ">");
     ser(q, n->children, b);
-    imp__buf_printf(b, "</%s>", name);
+    kc_buf_printf(b, "</%s>", name);
 }
 
-static void ser(qi *q, const xmlNode *n, imp_buf *b)
+static void ser(qi *q, const xmlNode *n, kc_buf *b)
 {
     for (; n && !q->oom; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) imp__buf_esc(b, (const char *)n->content);
@@ -357,10 +357,10 @@ static void ser(qi *q, const xmlNode *n, imp_buf *b)
 
 static const char *html_of(qi *q, const xmlNode *children)
 {
-    imp_buf b = {0};
+    kc_buf b = {0};
     ser(q, children, &b);
     if (b.oom) q->oom = 1;
-    const char *s = b.oom ? NULL : trimmed(bank_arena_strndup(q->a, b.p ? b.p : "", b.len));
+    const char *s = b.oom ? NULL : trimmed(kc_arena_strndup(q->a, b.p ? b.p : "", b.n));
     free(b.p);
     if (!b.oom && !s) q->oom = 1;
     return s && *s ? s : NULL;
@@ -482,7 +482,7 @@ static void do_choice(qi *q, xmlNode *root)
             it->mc_policy = BANK_MC_RATIO;
         }
     }
-    if (!(it->answer = bank_arena_strdup(q->a, key))) q->oom = 1;
+    if (!(it->answer = kc_arena_strdup(q->a, key))) q->oom = 1;
 }
 
 /* The tolerance our exporter (and others) spell out as <equal toleranceMode="absolute"
@@ -514,7 +514,7 @@ static void do_text(qi *q, xmlNode *root)
            "more than %d blanks", BANK_MAX_BLANKS);
         return;
     }
-    bank_blank *bl = bank_arena_alloc(q->a, sizeof *bl * (size_t)q->n_text);
+    bank_blank *bl = kc_arena_alloc(q->a, sizeof *bl * (size_t)q->n_text);
     if (!bl) { q->oom = 1; return; }
     for (int i = 0; i < q->n_text; i++) {
         xmlNode *te = q->text[i];
@@ -548,7 +548,7 @@ static void do_text(qi *q, xmlNode *root)
             qd(q, r->line, "responseDeclaration", "baseType %s is not supported for a text entry", bt);
             return;
         }
-        b->accept = bank_arena_alloc(q->a, sizeof *b->accept * (size_t)(r->n_correct + r->n_map + 1));
+        b->accept = kc_arena_alloc(q->a, sizeof *b->accept * (size_t)(r->n_correct + r->n_map + 1));
         if (!b->accept) { q->oom = 1; return; }
         int insensitive = 0, sensitive = 0;
         for (int j = 0; j < r->n_correct; j++)
@@ -655,7 +655,7 @@ typedef struct meta {
 
 static const char *const LOM_DIFFICULTY[] = {"very easy", "easy", "medium", "difficult", "very difficult"};
 
-static void read_meta(xmlNode *res, bank_arena *a, meta *m)
+static void read_meta(xmlNode *res, kc_arena *a, meta *m)
 {
     xmlNode *lom = imp__xml_child(imp__xml_child(res, "metadata"), "lom");
     for (xmlNode *k = imp__xml_child(imp__xml_child(lom, "general"), "keyword"); k; k = imp__xml_next(k, "keyword"))
@@ -671,7 +671,7 @@ static void read_meta(xmlNode *res, bank_arena *a, meta *m)
 
 /* One item from XML text; returns -1 on OOM. */
 static int item_from(const char *file, const char *dir, pkg *pk, const meta *mt, const char *buf,
-                     size_t len, bank_itemset *set, bank_diag *d)
+                     size_t len, bank_itemset *set, kc_diag *d)
 {
     xmlDoc *doc;
     int rc = imp__xml_read(file, buf, len, &doc, d);
@@ -685,7 +685,7 @@ static int item_from(const char *file, const char *dir, pkg *pk, const meta *mt,
     q->d = d;
     q->set = set;
     if (mt && mt->n_tags) {
-        const char **t = bank_arena_alloc(set->arena, sizeof *t * (size_t)mt->n_tags);
+        const char **t = kc_arena_alloc(set->arena, sizeof *t * (size_t)mt->n_tags);
         if (!t) { free(q); xmlFreeDoc(doc); return -1; }
         memcpy(t, mt->tags, sizeof *t * (size_t)mt->n_tags);
         q->it.tags = t;
@@ -700,7 +700,7 @@ static int item_from(const char *file, const char *dir, pkg *pk, const meta *mt,
 }
 
 static int read_package(const char *name, const char *buf, size_t len, bank_itemset *set,
-                        bank_diag *d)
+                        kc_diag *d)
 {
     zip_error_t ze;
     zip_error_init(&ze);
@@ -709,7 +709,7 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
     zip_error_fini(&ze);
     if (!z) {
         if (src) zip_source_free(src);
-        return bank_diag_add(d, name, 1, "zip", "is not a readable zip file (damaged or truncated)") ? -1 : 1;
+        return kc_diag_add(d, name, 1, "zip", "is not a readable zip file (damaged or truncated)") ? -1 : 1;
     }
     pkg pk = {z, 0};
     char *man;
@@ -718,11 +718,11 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
     if (rc) {
         zip_discard(z);
         if (rc < 0) return -1;
-        return bank_diag_add(d, name, 1, "imsmanifest.xml",
+        return kc_diag_add(d, name, 1, "imsmanifest.xml",
                              rc == 1 ? "is missing: not a QTI content package" : "cannot be read")
                    ? -1 : 1;
     }
-    char *mname = bank_arena_printf(set->arena, "%s:imsmanifest.xml", name);
+    char *mname = kc_arena_printf(set->arena, "%s:imsmanifest.xml", name);
     xmlDoc *doc = NULL;
     rc = mname ? imp__xml_read(mname, man, mlen, &doc, d) : -1;
     free(man);
@@ -736,12 +736,12 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
         items++;
         int line = imp__xml_line(res);
         if (!href || !*href) {
-            oom |= bank_diag_add(d, mname, line, "resource", "has no href") != 0;
+            oom |= kc_diag_add(d, mname, line, "resource", "has no href") != 0;
             continue;
         }
         char *path = resolve("", href, set->arena);
-        char *file = path ? bank_arena_printf(set->arena, "%s:%s", name, path) : NULL;
-        char *dir = path ? bank_arena_strdup(set->arena, path) : NULL;
+        char *file = path ? kc_arena_printf(set->arena, "%s:%s", name, path) : NULL;
+        char *dir = path ? kc_arena_strdup(set->arena, path) : NULL;
         if (!file || !dir) { oom = 1; break; }
         char *slash = strrchr(dir, '/');
         if (slash) slash[1] = 0;
@@ -751,7 +751,7 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
         rc = pkg_read(&pk, path, IMP_MAX_BYTES, &xml, &xlen);
         if (rc < 0) { oom = 1; break; }
         if (rc) {
-            oom |= bank_diag_add(d, mname, line, "resource", "%s %s", path,
+            oom |= kc_diag_add(d, mname, line, "resource", "%s %s", path,
                                  rc == 1 ? "is not in the package" : rc == 2 ? "is too large"
                                                                            : "cannot be read (damaged zip entry)") != 0;
             continue;
@@ -763,19 +763,19 @@ static int read_package(const char *name, const char *buf, size_t len, bank_item
         free(xml);
     }
     if (!oom && !items)
-        oom = bank_diag_add(d, mname, imp__xml_line(root), "resources", "lists no QTI item (imsqti_item_xmlv2p1 or v2p2)") != 0;
+        oom = kc_diag_add(d, mname, imp__xml_line(root), "resources", "lists no QTI item (imsqti_item_xmlv2p1 or v2p2)") != 0;
     xmlFreeDoc(doc);
     zip_discard(z);
     return oom ? -1 : 0;
 }
 
 int imp__qti_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                   bank_diag *d)
+                   kc_diag *d)
 {
-    const char *nm = bank_arena_strdup(set->arena, name ? name : "-");
+    const char *nm = kc_arena_strdup(set->arena, name ? name : "-");
     if (!nm) return -1;
     if (len > IMP_MAX_BYTES)
-        return bank_diag_add(d, nm, 1, "file", "is larger than 64 MiB; split the bank into several files") ? -1 : 1;
+        return kc_diag_add(d, nm, 1, "file", "is larger than 64 MiB; split the bank into several files") ? -1 : 1;
     int rc = len >= 2 && buf[0] == 'P' && buf[1] == 'K' ? read_package(nm, buf, len, set, d)
                                                           : item_from(nm, "", NULL, NULL, buf, len, set, d);
     if (rc < 0) return -1;

@@ -13,8 +13,8 @@
 #define RP_BASE "http://www.imsglobal.org/question/qti_v2p2/rptemplates/"
 
 typedef struct xo {
-    bank_diag *d;
-    bank_arena *a;
+    kc_diag *d;
+    kc_arena *a;
     int oom;
     int left_out;
     /* while writing a fill stem: blanks placed so far */
@@ -25,30 +25,30 @@ typedef struct xo {
 
 static void note(xo *o, const bank_item *it, const char *field, const char *fmt, const char *arg)
 {
-    if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, field, fmt, arg)) o->oom = 1;
+    if (kc_diag_add(o->d, it->uid ? it->uid : "-", 0, field, fmt, arg)) o->oom = 1;
     o->left_out = 1;
 }
 
 /* The stem's own mark (（ ）, ____) travels as the interaction's label. */
-static void blank_el(xo *o, imp_buf *b, int k, const char *mark, size_t mark_len)
+static void blank_el(xo *o, kc_buf *b, int k, const char *mark, size_t mark_len)
 {
-    imp__buf_printf(b, "<textEntryInteraction responseIdentifier=\"RESPONSE_%d\" expectedLength=\"15\"", k);
+    kc_buf_printf(b, "<textEntryInteraction responseIdentifier=\"RESPONSE_%d\" expectedLength=\"15\"", k);
     if (mark_len) {
         char m[64];
         snprintf(m, sizeof m, "%.*s", (int)(mark_len < sizeof m ? mark_len : sizeof m - 1), mark);
-        imp__buf_puts(b, " label=\"");
+        kc_buf_str(b, " label=\"");
         imp__buf_esc(b, m);
-        imp__buf_puts(b, "\"");
+        kc_buf_str(b, "\"");
     }
-    imp__buf_puts(b, "/>");
+    kc_buf_str(b, "/>");
     o->placed[k - 1] = 1;
 }
 
 /* Text of a fill stem: {{N}} marks blank N; the other marks mark the next blank. */
-static void text_out(xo *o, imp_buf *b, const char *s)
+static void text_out(xo *o, kc_buf *b, const char *s)
 {
     if (!o->n_blanks) { imp__buf_esc(b, s); return; }
-    imp_buf plain = {0};
+    kc_buf plain = {0};
     while (*s) {
         int k = 0, seq = 0;
         size_t skip = 0;
@@ -65,12 +65,12 @@ static void text_out(xo *o, imp_buf *b, const char *s)
         }
         if (k) {
             imp__buf_esc(b, plain.p ? plain.p : "");
-            plain.len = 0;
+            plain.n = 0;
             if (plain.p) plain.p[0] = 0;
             blank_el(o, b, k, s, seq && skip < 64 ? skip : 0);
             s += skip;
         } else {
-            imp__buf_put(&plain, s, 1);
+            kc_buf_add(&plain, s, 1);
             s++;
         }
     }
@@ -84,7 +84,7 @@ static int is_void(const char *n)
     return !strcmp(n, "br") || !strcmp(n, "hr") || !strcmp(n, "img") || !strcmp(n, "col");
 }
 
-static void node_out(xo *o, imp_buf *b, const xmlNode *n)
+static void node_out(xo *o, kc_buf *b, const xmlNode *n)
 {
     for (; n; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
@@ -96,37 +96,37 @@ static void node_out(xo *o, imp_buf *b, const xmlNode *n)
         /* QTI's XHTML has no u and s */
         if (!strcmp(name, "u")) { name = "span"; cls = "kaochang-u"; }
         else if (!strcmp(name, "s")) { name = "span"; cls = "kaochang-s"; }
-        imp__buf_printf(b, "<%s", name);
-        if (cls) imp__buf_printf(b, " class=\"%s\"", cls);
+        kc_buf_printf(b, "<%s", name);
+        if (cls) kc_buf_printf(b, " class=\"%s\"", cls);
         for (xmlAttr *at = n->properties; at; at = at->next) {
             xmlChar *v = xmlNodeGetContent((xmlNode *)at);
             const char *val = v ? (const char *)v : "";
             char *mapped = NULL;
             if (!strcmp((const char *)at->name, "src") && !strncmp(val, "media:", 6))
-                mapped = bank_arena_printf(o->a, "%s%s", o->media_dir, val + 6);
-            imp__buf_printf(b, " %s=\"", (const char *)at->name);
+                mapped = kc_arena_printf(o->a, "%s%s", o->media_dir, val + 6);
+            kc_buf_printf(b, " %s=\"", (const char *)at->name);
             imp__buf_esc(b, mapped ? mapped : val);
-            imp__buf_puts(b, "\"");
+            kc_buf_str(b, "\"");
             xmlFree(v);
         }
         if (is_void(name) && !n->children) {
-            imp__buf_puts(b, "/>");
+            kc_buf_str(b, "/>");
             continue;
         }
-        imp__buf_puts(b, ">");
+        kc_buf_str(b, ">");
         node_out(o, b, n->children);
-        imp__buf_printf(b, "</%s>", name);
+        kc_buf_printf(b, "</%s>", name);
     }
 }
 
 /* A sanitized HTML fragment as XHTML content. */
-static void html_out(xo *o, imp_buf *b, const char *html)
+static void html_out(xo *o, kc_buf *b, const char *html)
 {
     if (!html || !*html) return;
-    imp_buf w = {0};
-    imp__buf_printf(&w, "<html><body><div>%s</div></body></html>", html);
+    kc_buf w = {0};
+    kc_buf_printf(&w, "<html><body><div>%s</div></body></html>", html);
     if (w.oom) { o->oom = 1; return; }
-    htmlDocPtr doc = htmlReadMemory(w.p, (int)w.len, NULL, "UTF-8",
+    htmlDocPtr doc = htmlReadMemory(w.p, (int)w.n, NULL, "UTF-8",
                                     HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
     free(w.p);
     if (!doc) { o->oom = 1; return; }
@@ -143,15 +143,15 @@ static const char *num(double v, char *buf, size_t len)
     return buf;
 }
 
-static void outcome(imp_buf *b, const char *id, const char *type, const char *value)
+static void outcome(kc_buf *b, const char *id, const char *type, const char *value)
 {
-    imp__buf_printf(b, "<outcomeDeclaration identifier=\"%s\" cardinality=\"single\" baseType=\"%s\">", id, type);
-    if (value) imp__buf_printf(b, "<defaultValue><value>%s</value></defaultValue>", value);
-    imp__buf_puts(b, "</outcomeDeclaration>\n");
+    kc_buf_printf(b, "<outcomeDeclaration identifier=\"%s\" cardinality=\"single\" baseType=\"%s\">", id, type);
+    if (value) kc_buf_printf(b, "<defaultValue><value>%s</value></defaultValue>", value);
+    kc_buf_str(b, "</outcomeDeclaration>\n");
 }
 
 /* One item file; 1 when the item cannot be carried (reported), -1 OOM. */
-static int item_xml(xo *o, const bank_item *it, imp_buf *b)
+static int item_xml(xo *o, const bank_item *it, kc_buf *b)
 {
     char pts[32], v1[64], v2[64];
     const bank_blank *bl = NULL;
@@ -170,80 +170,80 @@ static int item_xml(xo *o, const bank_item *it, imp_buf *b)
             }
         break;
     default:
-        if (bank_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型", "QTI cannot carry %s (%s); left out",
+        if (kc_diag_add(o->d, it->uid ? it->uid : "-", 0, "题型", "QTI cannot carry %s (%s); left out",
                           bank_type_label(it->type), bank_type_name(it->type)))
             o->oom = 1;
         o->left_out = 1;
         return 1;
     }
     imp__points_fmt(it->points_centi, pts, sizeof pts);
-    imp__buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<assessmentItem xmlns=\"" QTI_NS "\" identifier=\"");
+    kc_buf_str(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<assessmentItem xmlns=\"" QTI_NS "\" identifier=\"");
     imp__buf_esc(b, it->uid);
-    imp__buf_puts(b, "\" title=\"");
+    kc_buf_str(b, "\" title=\"");
     imp__buf_esc(b, it->uid);
-    imp__buf_puts(b, "\" adaptive=\"false\" timeDependent=\"false\">\n");
+    kc_buf_str(b, "\" adaptive=\"false\" timeDependent=\"false\">\n");
 
     const char *rp = NULL;
     if (it->type == BANK_SINGLE || it->type == BANK_MULTI || it->type == BANK_TF) {
         int multi = it->type == BANK_MULTI;
-        imp__buf_printf(b, "<responseDeclaration identifier=\"RESPONSE\" cardinality=\"%s\" baseType=\"identifier\"><correctResponse>",
+        kc_buf_printf(b, "<responseDeclaration identifier=\"RESPONSE\" cardinality=\"%s\" baseType=\"identifier\"><correctResponse>",
                         multi ? "multiple" : "single");
-        if (it->type == BANK_TF) imp__buf_printf(b, "<value>%c</value>", it->answer && it->answer[0] == 'T' ? 'T' : 'F');
+        if (it->type == BANK_TF) kc_buf_printf(b, "<value>%c</value>", it->answer && it->answer[0] == 'T' ? 'T' : 'F');
         else
-            for (const char *k = it->answer ? it->answer : ""; *k; k++) imp__buf_printf(b, "<value>%c</value>", *k);
-        imp__buf_puts(b, "</correctResponse>");
+            for (const char *k = it->answer ? it->answer : ""; *k; k++) kc_buf_printf(b, "<value>%c</value>", *k);
+        kc_buf_str(b, "</correctResponse>");
         rp = "match_correct";
         if (multi && it->mc_policy == BANK_MC_RATIO) {
             int k = (int)strlen(it->answer ? it->answer : "");
             double share = it->points_centi / 100.0 / (k ? k : 1);
-            imp__buf_printf(b, "<mapping lowerBound=\"0\" upperBound=\"%s\" defaultValue=\"0\">", pts);
+            kc_buf_printf(b, "<mapping lowerBound=\"0\" upperBound=\"%s\" defaultValue=\"0\">", pts);
             for (int i = 0; i < it->n_options; i++) {
                 int ok = it->answer && strchr(it->answer, 'A' + i);
-                imp__buf_printf(b, "<mapEntry mapKey=\"%c\" mappedValue=\"%s\"/>", 'A' + i,
+                kc_buf_printf(b, "<mapEntry mapKey=\"%c\" mappedValue=\"%s\"/>", 'A' + i,
                                 ok ? num(share, v1, sizeof v1) : num(-it->points_centi / 100.0, v2, sizeof v2));
             }
-            imp__buf_puts(b, "</mapping>");
+            kc_buf_str(b, "</mapping>");
             rp = "map_response";
         } else if (multi && it->mc_policy == BANK_MC_HALF) {
             note(o, it, "多选计分", "%s", "QTI's response templates cannot carry half; exported as all (match_correct)");
         }
-        imp__buf_puts(b, "</responseDeclaration>\n");
+        kc_buf_str(b, "</responseDeclaration>\n");
     } else if (it->type == BANK_FILL) {
         for (int i = 0; i < nb; i++) {
             double share = it->points_centi / 100.0 / nb;
             if (bl[i].mode == BANK_BLANK_NUMERIC) {
-                imp__buf_printf(b, "<responseDeclaration identifier=\"RESPONSE_%d\" cardinality=\"single\" baseType=\"float\">"
+                kc_buf_printf(b, "<responseDeclaration identifier=\"RESPONSE_%d\" cardinality=\"single\" baseType=\"float\">"
                                    "<correctResponse><value>%s</value></correctResponse></responseDeclaration>\n",
                                 i + 1, num(bl[i].value, v1, sizeof v1));
                 continue;
             }
-            imp__buf_printf(b, "<responseDeclaration identifier=\"RESPONSE_%d\" cardinality=\"single\" baseType=\"string\">"
+            kc_buf_printf(b, "<responseDeclaration identifier=\"RESPONSE_%d\" cardinality=\"single\" baseType=\"string\">"
                                "<correctResponse><value>", i + 1);
             imp__buf_esc(b, bl[i].n_accept ? bl[i].accept[0] : "");
-            imp__buf_printf(b, "</value></correctResponse><mapping defaultValue=\"0\" upperBound=\"%s\">",
+            kc_buf_printf(b, "</value></correctResponse><mapping defaultValue=\"0\" upperBound=\"%s\">",
                             num(share, v1, sizeof v1));
             for (int j = 0; j < bl[i].n_accept; j++) {
-                imp__buf_puts(b, "<mapEntry mapKey=\"");
+                kc_buf_str(b, "<mapEntry mapKey=\"");
                 imp__buf_esc(b, bl[i].accept[j]);
-                imp__buf_printf(b, "\" mappedValue=\"%s\" caseSensitive=\"%s\"/>", v1,
+                kc_buf_printf(b, "\" mappedValue=\"%s\" caseSensitive=\"%s\"/>", v1,
                                 bl[i].mode == BANK_BLANK_EXACT ? "true" : "false");
             }
-            imp__buf_puts(b, "</mapping></responseDeclaration>\n");
+            kc_buf_str(b, "</mapping></responseDeclaration>\n");
         }
     } else {
-        imp__buf_puts(b, "<responseDeclaration identifier=\"RESPONSE\" cardinality=\"single\" baseType=\"string\">");
+        kc_buf_str(b, "<responseDeclaration identifier=\"RESPONSE\" cardinality=\"single\" baseType=\"string\">");
         if (it->answer) {
-            imp__buf_puts(b, "<correctResponse><value>");
+            kc_buf_str(b, "<correctResponse><value>");
             imp__buf_esc(b, it->answer);
-            imp__buf_puts(b, "</value></correctResponse>");
+            kc_buf_str(b, "</value></correctResponse>");
         }
-        imp__buf_puts(b, "</responseDeclaration>\n");
+        kc_buf_str(b, "</responseDeclaration>\n");
     }
     outcome(b, "SCORE", "float", "0");
     outcome(b, "MAXSCORE", "float", pts);
     if (it->explanation) outcome(b, "FEEDBACK", "identifier", NULL);
 
-    imp__buf_puts(b, "<itemBody>\n<div class=\"kaochang-stem\">");
+    kc_buf_str(b, "<itemBody>\n<div class=\"kaochang-stem\">");
     memset(o->placed, 0, sizeof o->placed);
     o->n_blanks = nb;
     o->next_blank = 0;
@@ -251,63 +251,63 @@ static int item_xml(xo *o, const bank_item *it, imp_buf *b)
     int missing = 0;
     for (int i = 0; i < nb; i++) missing |= !o->placed[i];
     if (missing) {
-        imp__buf_puts(b, "<p>");
+        kc_buf_str(b, "<p>");
         for (int i = 0; i < nb; i++)
             if (!o->placed[i]) blank_el(o, b, i + 1, NULL, 0);
-        imp__buf_puts(b, "</p>");
+        kc_buf_str(b, "</p>");
     }
     o->n_blanks = 0;
-    imp__buf_puts(b, "</div>\n");
+    kc_buf_str(b, "</div>\n");
     if (it->type == BANK_SINGLE || it->type == BANK_MULTI) {
-        imp__buf_printf(b, "<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"%s\" maxChoices=\"%d\">\n",
+        kc_buf_printf(b, "<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"%s\" maxChoices=\"%d\">\n",
                         it->pin_options ? "false" : "true", it->type == BANK_MULTI ? 0 : 1);
         for (int i = 0; i < it->n_options; i++) {
-            imp__buf_printf(b, "<simpleChoice identifier=\"%c\">", 'A' + i);
+            kc_buf_printf(b, "<simpleChoice identifier=\"%c\">", 'A' + i);
             html_out(o, b, it->options[i]);
-            imp__buf_puts(b, "</simpleChoice>\n");
+            kc_buf_str(b, "</simpleChoice>\n");
         }
-        imp__buf_puts(b, "</choiceInteraction>\n");
+        kc_buf_str(b, "</choiceInteraction>\n");
     } else if (it->type == BANK_TF) {
-        imp__buf_puts(b, "<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"false\" maxChoices=\"1\">"
+        kc_buf_str(b, "<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"false\" maxChoices=\"1\">"
                          "<simpleChoice identifier=\"T\">正确</simpleChoice>"
                          "<simpleChoice identifier=\"F\">错误</simpleChoice></choiceInteraction>\n");
     } else if (it->type == BANK_SHORT || it->type == BANK_ESSAY) {
-        imp__buf_printf(b, "<extendedTextInteraction responseIdentifier=\"RESPONSE\" expectedLines=\"%d\"/>\n",
+        kc_buf_printf(b, "<extendedTextInteraction responseIdentifier=\"RESPONSE\" expectedLines=\"%d\"/>\n",
                         it->type == BANK_SHORT ? 5 : 15);
     }
-    imp__buf_puts(b, "</itemBody>\n");
+    kc_buf_str(b, "</itemBody>\n");
     if (rp) {
-        imp__buf_printf(b, "<responseProcessing template=\"" RP_BASE "%s\"/>\n", rp);
+        kc_buf_printf(b, "<responseProcessing template=\"" RP_BASE "%s\"/>\n", rp);
     } else if (it->type == BANK_FILL) {
         /* several responses: the templates only know RESPONSE, so the sum is spelled out */
-        imp__buf_puts(b, "<responseProcessing>\n");
+        kc_buf_str(b, "<responseProcessing>\n");
         for (int i = 0; i < nb; i++) {
             double share = it->points_centi / 100.0 / nb;
             if (bl[i].mode == BANK_BLANK_NUMERIC) {
-                imp__buf_printf(b, "<responseCondition><responseIf><equal toleranceMode=\"%s\"",
+                kc_buf_printf(b, "<responseCondition><responseIf><equal toleranceMode=\"%s\"",
                                 bl[i].tolerance > 0 ? "absolute" : "exact");
                 if (bl[i].tolerance > 0) {
                     num(bl[i].tolerance, v2, sizeof v2);
-                    imp__buf_printf(b, " tolerance=\"%s %s\"", v2, v2);
+                    kc_buf_printf(b, " tolerance=\"%s %s\"", v2, v2);
                 }
-                imp__buf_printf(b, "><variable identifier=\"RESPONSE_%d\"/><correct identifier=\"RESPONSE_%d\"/></equal>"
+                kc_buf_printf(b, "><variable identifier=\"RESPONSE_%d\"/><correct identifier=\"RESPONSE_%d\"/></equal>"
                                    "<setOutcomeValue identifier=\"SCORE\"><sum><variable identifier=\"SCORE\"/>"
                                    "<baseValue baseType=\"float\">%s</baseValue></sum></setOutcomeValue>"
                                    "</responseIf></responseCondition>\n",
                                 i + 1, i + 1, num(share, v1, sizeof v1));
             } else {
-                imp__buf_printf(b, "<setOutcomeValue identifier=\"SCORE\"><sum><variable identifier=\"SCORE\"/>"
+                kc_buf_printf(b, "<setOutcomeValue identifier=\"SCORE\"><sum><variable identifier=\"SCORE\"/>"
                                    "<mapResponse identifier=\"RESPONSE_%d\"/></sum></setOutcomeValue>\n", i + 1);
             }
         }
-        imp__buf_puts(b, "</responseProcessing>\n");
+        kc_buf_str(b, "</responseProcessing>\n");
     }
     if (it->explanation) {
-        imp__buf_puts(b, "<modalFeedback outcomeIdentifier=\"FEEDBACK\" identifier=\"EXPLANATION\" showHide=\"hide\">");
+        kc_buf_str(b, "<modalFeedback outcomeIdentifier=\"FEEDBACK\" identifier=\"EXPLANATION\" showHide=\"hide\">");
         html_out(o, b, it->explanation);
-        imp__buf_puts(b, "</modalFeedback>\n");
+        kc_buf_str(b, "</modalFeedback>\n");
     }
-    imp__buf_puts(b, "</assessmentItem>\n");
+    kc_buf_str(b, "</assessmentItem>\n");
     return b->oom || o->oom ? -1 : 0;
 }
 
@@ -328,30 +328,30 @@ static void dropped_fields(xo *o, const bank_item *it)
 
 /* Tags and difficulty go into the resource's LOM metadata (general/keyword,
  * educational/difficulty). */
-static void lom_out(imp_buf *m, const bank_item *it)
+static void lom_out(kc_buf *m, const bank_item *it)
 {
     static const char *const DIFF[] = {"very easy", "easy", "medium", "difficult", "very difficult"};
     int diff = it->difficulty >= 1 && it->difficulty <= 5;
     if (!it->n_tags && !diff) return;
-    imp__buf_puts(m, "<metadata><lom xmlns=\"http://ltsc.ieee.org/xsd/LOM\">");
+    kc_buf_str(m, "<metadata><lom xmlns=\"http://ltsc.ieee.org/xsd/LOM\">");
     if (it->n_tags) {
-        imp__buf_puts(m, "<general>");
+        kc_buf_str(m, "<general>");
         for (int i = 0; i < it->n_tags; i++) {
-            imp__buf_puts(m, "<keyword><string>");
+            kc_buf_str(m, "<keyword><string>");
             imp__buf_esc(m, it->tags[i]);
-            imp__buf_puts(m, "</string></keyword>");
+            kc_buf_str(m, "</string></keyword>");
         }
-        imp__buf_puts(m, "</general>");
+        kc_buf_str(m, "</general>");
     }
     if (diff)
-        imp__buf_printf(m, "<educational><difficulty><source>LOMv1.0</source><value>%s</value>"
+        kc_buf_printf(m, "<educational><difficulty><source>LOMv1.0</source><value>%s</value>"
                            "</difficulty></educational>", DIFF[it->difficulty - 1]);
-    imp__buf_puts(m, "</lom></metadata>");
+    kc_buf_str(m, "</lom></metadata>");
 }
 
-static int add_buf(zip_t *z, const char *name, imp_buf *b)
+static int add_buf(zip_t *z, const char *name, kc_buf *b)
 {
-    zip_source_t *s = zip_source_buffer(z, b->p, b->len, 1);
+    zip_source_t *s = zip_source_buffer(z, b->p, b->n, 1);
     if (!s) return -1;
     b->p = NULL;    /* the zip frees it */
     if (zip_file_add(z, name, s, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8) < 0) {
@@ -361,25 +361,25 @@ static int add_buf(zip_t *z, const char *name, imp_buf *b)
     return 0;
 }
 
-int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d)
+int imp__export_qti(const bank_itemset *set, const char *path, kc_diag *d)
 {
     xo o;
     memset(&o, 0, sizeof o);
     o.d = d;
-    o.a = bank_arena_new(0);
+    o.a = kc_arena_new(0);
     if (!o.a) return -1;
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
     if (!z) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
-        bank_diag_add(d, path, 0, "file", "cannot write: %s", zip_error_strerror(&ze));
+        kc_diag_add(d, path, 0, "file", "cannot write: %s", zip_error_strerror(&ze));
         zip_error_fini(&ze);
-        bank_arena_free(o.a);
+        kc_arena_free(o.a);
         return -1;
     }
-    imp_buf man = {0};
-    imp__buf_puts(&man, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    kc_buf man = {0};
+    kc_buf_str(&man, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                         "<manifest xmlns=\"http://www.imsglobal.org/xsd/imscp_v1p1\" identifier=\"kaochang-export\">\n"
                         "<metadata><schema>QTIv2.2 Package</schema><schemaversion>1.0.0</schemaversion></metadata>\n"
                         "<organizations/>\n<resources>\n");
@@ -391,8 +391,8 @@ int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d)
         if (dr < 0) { rc = -1; break; }
         if (dr > 0 || it != &set->items[i]) o.left_out = 1;
         if (dr > 0) continue;
-        imp_buf b = {0};
-        o.media_dir = bank_arena_printf(o.a, "i%zu/", i + 1);
+        kc_buf b = {0};
+        o.media_dir = kc_arena_printf(o.a, "i%zu/", i + 1);
         if (!o.media_dir) { rc = -1; break; }
         int r = item_xml(&o, it, &b);
         if (r) {
@@ -401,38 +401,38 @@ int imp__export_qti(const bank_itemset *set, const char *path, bank_diag *d)
             continue;
         }
         dropped_fields(&o, it);
-        char *name = bank_arena_printf(o.a, "items/i%zu.xml", i + 1);
+        char *name = kc_arena_printf(o.a, "items/i%zu.xml", i + 1);
         if (!name || add_buf(z, name, &b)) { free(b.p); rc = -1; break; }
-        imp__buf_printf(&man, "<resource identifier=\"R%zu\" type=\"imsqti_item_xmlv2p2\" href=\"%s\">",
+        kc_buf_printf(&man, "<resource identifier=\"R%zu\" type=\"imsqti_item_xmlv2p2\" href=\"%s\">",
                         i + 1, name);
         lom_out(&man, it);
-        imp__buf_printf(&man, "<file href=\"%s\"/>", name);
+        kc_buf_printf(&man, "<file href=\"%s\"/>", name);
         for (int m = 0; m < it->n_media && !rc; m++) {
-            char *mp = bank_arena_printf(o.a, "items/i%zu/%s", i + 1, it->media[m].name);
+            char *mp = kc_arena_printf(o.a, "items/i%zu/%s", i + 1, it->media[m].name);
             zip_source_t *s = mp ? zip_source_buffer(z, it->media[m].data, it->media[m].len, 0) : NULL;
             if (!s || zip_file_add(z, mp, s, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8) < 0) {
                 if (s) zip_source_free(s);
                 rc = -1;
                 break;
             }
-            imp__buf_puts(&man, "<file href=\"");
+            kc_buf_str(&man, "<file href=\"");
             imp__buf_esc(&man, mp);
-            imp__buf_puts(&man, "\"/>");
+            kc_buf_str(&man, "\"/>");
         }
-        imp__buf_puts(&man, "</resource>\n");
+        kc_buf_str(&man, "</resource>\n");
     }
-    imp__buf_puts(&man, "</resources>\n</manifest>\n");
+    kc_buf_str(&man, "</resources>\n</manifest>\n");
     if (!rc && (man.oom || o.oom || add_buf(z, "imsmanifest.xml", &man))) rc = -1;
     free(man.p);
     if (rc) {
         zip_discard(z);
-        bank_diag_add(d, path, 0, "file", "cannot write the package (out of memory or zip error)");
+        kc_diag_add(d, path, 0, "file", "cannot write the package (out of memory or zip error)");
     } else if (zip_close(z) < 0) {
-        bank_diag_add(d, path, 0, "file", "cannot write: %s", zip_strerror(z));
+        kc_diag_add(d, path, 0, "file", "cannot write: %s", zip_strerror(z));
         zip_discard(z);
         rc = -1;
     }
-    bank_arena_free(o.a);
+    kc_arena_free(o.a);
     if (rc) return -1;
     return o.left_out ? 1 : 0;
 }

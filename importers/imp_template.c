@@ -31,10 +31,10 @@ typedef struct keyed {
 
 /* Appends the lines of late to d, then sorts d's lines from `from` on by row, stably (a
  * merge sort: a file can have a problem on each of its rows). */
-static int merge_in_row_order(bank_diag *d, size_t from, const bank_diag *late, const char *where)
+static int merge_in_row_order(kc_diag *d, size_t from, const kc_diag *late, const char *where)
 {
     for (size_t i = 0; i < late->n; i++)
-        if (bank_diag_append_line(d, late->lines[i])) return -1;
+        if (kc_diag_append_line(d, late->lines[i])) return -1;
     size_t m = d->n - from;
     if (m < 2) return 0;
     keyed *k = malloc(m * sizeof *k), *tmp = malloc(m * sizeof *tmp);
@@ -114,9 +114,9 @@ typedef struct col {
 
 typedef struct tpl {
     const imp_sheet *sh;
-    bank_arena *a;
-    bank_diag *d;           /* the item's own checks, in call order */
-    bank_diag late;         /* cell syntax, merged in row order at the end */
+    kc_arena *a;
+    kc_diag *d;           /* the item's own checks, in call order */
+    kc_diag late;         /* cell syntax, merged in row order at the end */
     const imp_row *hdr;
     col *cols;
     int slot[COL_KINDS];    /* column of each kind, -1 when absent */
@@ -131,7 +131,7 @@ static void late(tpl *t, int line, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(&t->late, t->sh->where, line, field, fmt, ap)) t->oom = 1;
+    if (kc_diag_vadd(&t->late, t->sh->where, line, field, fmt, ap)) t->oom = 1;
     va_end(ap);
 }
 
@@ -163,7 +163,7 @@ static int read_header(tpl *t, const known_col *known, size_t nknown, const char
         late(t, h->line, "header", "unexpected text after the closing quote in column %d", h->bad_cell + 1);
         return -1;
     }
-    t->cols = bank_arena_alloc(t->a, (size_t)(h->ncells + 1) * sizeof *t->cols);
+    t->cols = kc_arena_alloc(t->a, (size_t)(h->ncells + 1) * sizeof *t->cols);
     if (!t->cols) { t->oom = 1; return -1; }
     for (int k = 0; k < COL_KINDS; k++) t->slot[k] = -1;
     for (int k = 0; k < BANK_MAX_OPTIONS; k++) t->opt_col[k] = -1;
@@ -177,7 +177,7 @@ static int read_header(tpl *t, const known_col *known, size_t nknown, const char
             if (strcmp(name, known[j].name) == 0) kc = &known[j];
         if (!kc) {
             cl->kind = COL_UNKNOWN;
-            if (bank_diag_add(t->d, t->sh->where, h->line, name, "unknown column; the columns are %s", list))
+            if (kc_diag_add(t->d, t->sh->where, h->line, name, "unknown column; the columns are %s", list))
                 t->oom = 1;
             continue;
         }
@@ -185,8 +185,8 @@ static int read_header(tpl *t, const known_col *known, size_t nknown, const char
         if (*slot >= 0) {
             cl->kind = COL_UNKNOWN;
             const char *first = col_name(t, *slot, nbuf, sizeof nbuf);
-            if (strcmp(first, name) == 0) bank_diag_add(t->d, t->sh->where, h->line, name, "column appears twice");
-            else bank_diag_add(t->d, t->sh->where, h->line, name, "same column as %s", first);
+            if (strcmp(first, name) == 0) kc_diag_add(t->d, t->sh->where, h->line, name, "column appears twice");
+            else kc_diag_add(t->d, t->sh->where, h->line, name, "same column as %s", first);
             continue;
         }
         *slot = i;
@@ -195,7 +195,7 @@ static int read_header(tpl *t, const known_col *known, size_t nknown, const char
     int missing = 0;
     for (size_t k = 0; k < nreq; k++)
         if (t->slot[req[k]] < 0) {
-            if (bank_diag_add(t->d, t->sh->where, h->line, req_names[k], "required column is missing"))
+            if (kc_diag_add(t->d, t->sh->where, h->line, req_names[k], "required column is missing"))
                 t->oom = 1;
             missing++;
         }
@@ -226,7 +226,7 @@ static int stray_quote(tpl *t, const imp_row *r)
 static const char *dup_or_null(tpl *t, const char *s)
 {
     if (!*s) return NULL;
-    char *p = bank_arena_strdup(t->a, s);
+    char *p = kc_arena_strdup(t->a, s);
     if (!p) t->oom = 1;
     return p;
 }
@@ -259,7 +259,7 @@ static int add_kid(tpl *t, row_item *p, int idx)
 {
     if (p->n_kids == p->cap_kids) {
         int cap = p->cap_kids ? p->cap_kids * 2 : 8;
-        int *k = bank_arena_alloc(t->a, (size_t)cap * sizeof *k);
+        int *k = kc_arena_alloc(t->a, (size_t)cap * sizeof *k);
         if (!k) { t->oom = 1; return -1; }
         if (p->n_kids) memcpy(k, p->kids, (size_t)p->n_kids * sizeof *k);
         p->kids = k;
@@ -274,7 +274,7 @@ static int split_tags(tpl *t, const char *s, bank_item *it)
     static const char *const SEPS[] = {";", "；", ",", "，", "、"};
     size_t cap = 1;
     for (const char *p = s; *p; p++) cap++;
-    const char **tags = bank_arena_alloc(t->a, cap * sizeof *tags);
+    const char **tags = kc_arena_alloc(t->a, cap * sizeof *tags);
     if (!tags) { t->oom = 1; return -1; }
     int n = 0;
     const char *start = s, *p = s;
@@ -287,7 +287,7 @@ static int split_tags(tpl *t, const char *s, bank_item *it)
             while (a < b && (*a == ' ' || *a == '\t')) a++;
             while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
             if (b > a) {
-                char *tag = bank_arena_strndup(t->a, a, (size_t)(b - a));
+                char *tag = kc_arena_strndup(t->a, a, (size_t)(b - a));
                 if (!tag) { t->oom = 1; return -1; }
                 int dup = 0;
                 for (int i = 0; i < n && !dup; i++) dup = strcmp(tags[i], tag) == 0;
@@ -458,7 +458,7 @@ static void read_item_row(tpl *t, row_item *ri)
             else late(t, line, "评分标准", "%s", why);
             ri->bad++;
             /* one criterion worth the item keeps validation from reporting the rubric again */
-            if (!(it->criteria = bank_arena_alloc(t->a, sizeof *it->criteria))) { t->oom = 1; return; }
+            if (!(it->criteria = kc_arena_alloc(t->a, sizeof *it->criteria))) { t->oom = 1; return; }
             it->criteria[0] = (bank_criterion){"-", it->points_centi, 0};
             it->n_criteria = 1;
             ri->points_given = 1;
@@ -494,17 +494,17 @@ static void find_parent(tpl *t, row_item *rows, int idx, const int *composites, 
     ri->bad++;
 }
 
-int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
+int imp__template_items(const imp_sheet *sh, bank_itemset *set, kc_diag *d)
 {
     tpl t;
     memset(&t, 0, sizeof t);
     t.sh = sh;
     t.a = set->arena;
     t.d = d;
-    bank_diag_init(&t.late, d->arena);
+    kc_diag_init(&t.late, d->arena);
     size_t before = d->n;
     if (!sh->n) {
-        return bank_diag_add(d, sh->where, 1, "file", "is empty; expected a header row and items") ? -1 : 1;
+        return kc_diag_add(d, sh->where, 1, "file", "is empty; expected a header row and items") ? -1 : 1;
     }
     t.hdr = &sh->rows[0];
     static const enum col_kind req[] = {COL_TYPE, COL_STEM};
@@ -514,12 +514,12 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
         return 1;
     }
     if (sh->n == 1) {
-        if (bank_diag_add(d, sh->where, t.hdr->line, "file", "has a header row but no items")) return -1;
+        if (kc_diag_add(d, sh->where, t.hdr->line, "file", "has a header row but no items")) return -1;
         return 1;
     }
     size_t nrows = sh->n - 1;
-    row_item *rows = bank_arena_alloc(t.a, nrows * sizeof *rows);
-    int *composites = bank_arena_alloc(t.a, nrows * sizeof *composites);
+    row_item *rows = kc_arena_alloc(t.a, nrows * sizeof *rows);
+    int *composites = kc_arena_alloc(t.a, nrows * sizeof *composites);
     if (!rows || !composites) return -1;
     int n_comp = 0;
     for (size_t i = 0; i < nrows && !t.oom; i++) {
@@ -541,7 +541,7 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
         row_item *p = &rows[composites[c]];
         bank_item *it = &p->it;
         int n = 0;
-        it->children = bank_arena_alloc(t.a, (size_t)(p->n_kids ? p->n_kids : 1) * sizeof *it->children);
+        it->children = kc_arena_alloc(t.a, (size_t)(p->n_kids ? p->n_kids : 1) * sizeof *it->children);
         if (!it->children) return -1;
         long sum = 0;
         for (int k = 0; k < p->n_kids; k++) {
@@ -583,19 +583,19 @@ int imp__template_items(const imp_sheet *sh, bank_itemset *set, bank_diag *d)
 
 /* ---- blueprints ---- */
 
-int imp__template_blueprint(const imp_sheet *sh, bank_blueprint *b, bank_diag *d)
+int imp__template_blueprint(const imp_sheet *sh, bank_blueprint *b, kc_diag *d)
 {
     tpl t;
     memset(&t, 0, sizeof t);
     t.sh = sh;
     t.a = b->arena;
     t.d = d;
-    bank_diag_init(&t.late, d->arena);
+    kc_diag_init(&t.late, d->arena);
     size_t before = d->n;
     char nbuf[104];
     if (!b->file) b->file = sh->where;
     if (!sh->n)
-        return bank_diag_add(d, sh->where, 1, "file", "is empty; expected a header row and the blueprint") ? -1 : 1;
+        return kc_diag_add(d, sh->where, 1, "file", "is empty; expected a header row and the blueprint") ? -1 : 1;
     t.hdr = &sh->rows[0];
     static const enum col_kind req[] = {COL_BP_DEPTH, COL_BP_CODE, COL_BP_NAME};
     static const char *const req_names[] = {"级别", "代码", "名称"};
@@ -629,8 +629,8 @@ int imp__template_blueprint(const imp_sheet *sh, bank_blueprint *b, bank_diag *d
         int idx = (int)b->n - 1;
         n->line = r->line;
         n->is_point = is_point;
-        n->code = bank_arena_strdup(t.a, val(&t, r, COL_BP_CODE));
-        n->name = bank_arena_strdup(t.a, val(&t, r, COL_BP_NAME));
+        n->code = kc_arena_strdup(t.a, val(&t, r, COL_BP_CODE));
+        n->name = kc_arena_strdup(t.a, val(&t, r, COL_BP_NAME));
         if (!n->code || !n->name) return -1;
         const char *w = val(&t, r, COL_BP_WEIGHT);
         if (*w) {

@@ -11,16 +11,11 @@
 
 enum field { F_NONE, F_STEM, F_OPTION, F_ANSWER, F_EXPL, F_SINGLE_LINE };
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
 typedef struct txt {
     const char *name;
     bank_itemset *set;
-    bank_diag *d;
-    bank_arena *a;
+    kc_diag *d;
+    kc_arena *a;
     int oom;
     /* the section */
     int sect;                   /* 0 none, 1 a known type, -1 a type this format cannot carry */
@@ -31,8 +26,8 @@ typedef struct txt {
     /* the item being read */
     int active, line, number, style, bad;
     enum field field;
-    sbuf stem, answer, expl;
-    sbuf opt[BANK_MAX_OPTIONS];
+    kc_buf stem, answer, expl;
+    kc_buf opt[BANK_MAX_OPTIONS];
     int n_options;
     int answer_line;
     int points_centi, difficulty;
@@ -47,34 +42,25 @@ static void diag(txt *t, int line, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(t->d, t->name, line, field, fmt, ap)) t->oom = 1;
+    if (kc_diag_vadd(t->d, t->name, line, field, fmt, ap)) t->oom = 1;
     va_end(ap);
 }
 
-static void sb_add(txt *t, sbuf *b, const char *s, size_t n, int newline)
+/* Lines of one field joined with '\n' (newline) or run on. */
+static void sb_add(txt *t, kc_buf *b, const char *s, size_t n, int newline)
 {
-    size_t need = b->len + n + 2;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < need) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { t->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (newline && b->len) b->p[b->len++] = '\n';
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
+    if (newline && b->n) kc_buf_add(b, "\n", 1);
+    kc_buf_add(b, s, n);
+    if (b->oom) t->oom = 1;
 }
 
-static const char *sb_dup(txt *t, const sbuf *b)
+static const char *sb_dup(txt *t, const kc_buf *b)
 {
-    if (!b->len) return NULL;
-    const char *s = b->p, *e = b->p + b->len;
+    if (!b->n) return NULL;
+    const char *s = b->p, *e = b->p + b->n;
     imp__trim(&s, &e);
     if (s == e) return NULL;
-    char *p = bank_arena_strndup(t->a, s, (size_t)(e - s));
+    char *p = kc_arena_strndup(t->a, s, (size_t)(e - s));
     if (!p) t->oom = 1;
     return p;
 }
@@ -320,7 +306,7 @@ static const char *letters(txt *t, const char *s)
     for (int i = 0; i < 26; i++)
         if (seen[i]) out[n++] = (char)('A' + i);
     out[n] = 0;
-    char *p = bank_arena_strdup(t->a, out);
+    char *p = kc_arena_strdup(t->a, out);
     if (!p) t->oom = 1;
     return p;
 }
@@ -433,8 +419,8 @@ static const char *fill_answer(txt *t, const char *stem, const char *ans)
             diag(t, t->line, "答案", "has more than %d blanks", BANK_MAX_BLANKS);
             return NULL;
         }
-        const char **acc = bank_arena_alloc(t->a, sizeof *acc);
-        char *v = bank_arena_strndup(t->a, s, (size_t)(se - s));
+        const char **acc = kc_arena_alloc(t->a, sizeof *acc);
+        char *v = kc_arena_strndup(t->a, s, (size_t)(se - s));
         if (!acc || !v) { t->oom = 1; return NULL; }
         acc[0] = v;
         b[n].mode = BANK_BLANK_TEXT;
@@ -459,8 +445,8 @@ static void reset(txt *t)
     t->active = 0;
     t->bad = 0;
     t->field = F_NONE;
-    t->stem.len = t->answer.len = t->expl.len = 0;
-    for (int i = 0; i < BANK_MAX_OPTIONS; i++) t->opt[i].len = 0;
+    t->stem.n = t->answer.n = t->expl.n = 0;
+    for (int i = 0; i < BANK_MAX_OPTIONS; i++) t->opt[i].n = 0;
     t->n_options = 0;
     t->points_centi = 0;
     t->difficulty = 0;
@@ -484,12 +470,12 @@ static void finish(txt *t)
     it.file = t->name;
     it.line = t->line;
     it.version = 1;
-    char *stem = t->stem.len ? bank_arena_strndup(t->a, t->stem.p, t->stem.len) : NULL;
-    if (t->stem.len && !stem) { t->oom = 1; return; }
+    char *stem = t->stem.n ? kc_arena_strndup(t->a, t->stem.p, t->stem.n) : NULL;
+    if (t->stem.n && !stem) { t->oom = 1; return; }
     if (stem) {
         const char *s = stem, *e = stem + strlen(stem);
         imp__trim(&s, &e);
-        stem = bank_arena_strndup(t->a, s, (size_t)(e - s));
+        stem = kc_arena_strndup(t->a, s, (size_t)(e - s));
         if (!stem) { t->oom = 1; return; }
     }
     for (int i = 0; i < t->n_options; i++) it.options[i] = sb_dup(t, &t->opt[i]);
@@ -511,7 +497,7 @@ static void finish(txt *t)
         else type = BANK_SHORT;
         if (t->n_options && !ans && stem) {
             /* the key may be in the stem: its letters decide */
-            char *copy = bank_arena_strdup(t->a, stem);
+            char *copy = kc_arena_strdup(t->a, stem);
             const char *k = copy ? answer_from_stem(t, copy, BANK_MULTI) : NULL;
             if (k && strlen(k) > 1) type = BANK_MULTI;
         }
@@ -678,7 +664,7 @@ static void label_line(txt *t, int line, enum label l, const char *v, const char
         return;
     case L_CODE:
         t->field = F_SINGLE_LINE;
-        if (!(t->code = bank_arena_strndup(t->a, v, n))) t->oom = 1;
+        if (!(t->code = kc_arena_strndup(t->a, v, n))) t->oom = 1;
         return;
     case L_NONE:
         return;
@@ -758,7 +744,7 @@ static void line_in(txt *t, const imp_line *l)
 }
 
 int imp__text_parse(const char *name, const char *buf, size_t len, bank_itemset *set,
-                    bank_diag *d)
+                    kc_diag *d)
 {
     txt *t = calloc(1, sizeof *t);
     if (!t) return -1;
@@ -768,7 +754,7 @@ int imp__text_parse(const char *name, const char *buf, size_t len, bank_itemset 
     int rc = 0;
     imp_line *lines = NULL;
     size_t n = 0;
-    if (!(t->name = bank_arena_strdup(set->arena, name ? name : "-")) ||
+    if (!(t->name = kc_arena_strdup(set->arena, name ? name : "-")) ||
         imp__lines_split(buf, len, &lines, &n)) {
         rc = -1;
     } else {

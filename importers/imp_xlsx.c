@@ -20,8 +20,8 @@
 
 typedef struct xl {
     const char *name;
-    bank_arena *a;
-    bank_diag *d;
+    kc_arena *a;
+    kc_diag *d;
     zip_t *z;
     size_t budget;          /* decompressed bytes still allowed */
     size_t cells_left;
@@ -57,16 +57,16 @@ static void damaged(xl *x, const char *part_name, const char *fmt, ...)
     x->damaged = 1;
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(x->d, x->name, 0, part_name, fmt, ap)) x->oom = 1;
+    if (kc_diag_vadd(x->d, x->name, 0, part_name, fmt, ap)) x->oom = 1;
     va_end(ap);
 }
 
 /* ---- text ---- */
 
-static void put_utf8(imp_buf *b, unsigned cp)
+static void put_utf8(kc_buf *b, unsigned cp)
 {
     char u[4];
-    imp__buf_put(b, u, (size_t)bank_utf8_encode(cp, u));
+    kc_buf_add(b, u, (size_t)bank_utf8_encode(cp, u));
 }
 
 static int hexval(char c)
@@ -80,7 +80,7 @@ static int hexval(char c)
 /* Appends string-cell text, decoding Excel's _xHHHH_ escapes (it writes a carriage return
  * as _x000D_ and a literal "_x" sequence as _x005F_x...). Control characters other than
  * tab and line feed are dropped: they cannot be part of an item. */
-static void put_text(imp_buf *b, const char *s)
+static void put_text(kc_buf *b, const char *s)
 {
     while (*s) {
         unsigned cp = 0;
@@ -97,16 +97,16 @@ static void put_text(imp_buf *b, const char *s)
             continue;
         }
         if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') { s++; continue; }
-        imp__buf_put(b, s, 1);
+        kc_buf_add(b, s, 1);
         s++;
     }
 }
 
 /* The trimmed text of b as an arena string. */
-static const char *trimmed(xl *x, const imp_buf *b)
+static const char *trimmed(xl *x, const kc_buf *b)
 {
-    if (!b->len) return "";
-    const char *s = b->p, *end = b->p + b->len, *last = s;
+    if (!b->n) return "";
+    const char *s = b->p, *end = b->p + b->n, *last = s;
     size_t k;
     while ((k = imp__space_len(s, end))) s += k;
     last = s;
@@ -116,7 +116,7 @@ static const char *trimmed(xl *x, const imp_buf *b)
         last = q;
     }
     if (last == s) return "";
-    char *r = bank_arena_strndup(x->a, s, (size_t)(last - s));
+    char *r = kc_arena_strndup(x->a, s, (size_t)(last - s));
     if (!r) x->oom = 1;
     return r ? r : "";
 }
@@ -302,7 +302,7 @@ static char *attr(part *p, const char *name)
 {
     xmlChar *v = xmlTextReaderGetAttribute(p->r, (const xmlChar *)name);
     if (!v) return NULL;
-    char *s = bank_arena_strdup(p->x->a, (const char *)v);
+    char *s = kc_arena_strdup(p->x->a, (const char *)v);
     xmlFree(v);
     if (!s) p->x->oom = 1;
     return s;
@@ -318,7 +318,7 @@ static char *attr_rid(part *p)
     for (size_t i = 0; i < sizeof NS / sizeof NS[0]; i++) {
         xmlChar *v = xmlTextReaderGetAttributeNs(p->r, (const xmlChar *)"id", (const xmlChar *)NS[i]);
         if (v) {
-            char *s = bank_arena_strdup(p->x->a, (const char *)v);
+            char *s = kc_arena_strdup(p->x->a, (const char *)v);
             xmlFree(v);
             if (!s) p->x->oom = 1;
             return s;
@@ -328,7 +328,7 @@ static char *attr_rid(part *p)
 }
 
 /* Text of the current node (text, CDATA or whitespace) appended to b. */
-static void put_node_text(part *p, imp_buf *b)
+static void put_node_text(part *p, kc_buf *b)
 {
     int t = node_type(p);
     if (t != XML_READER_TYPE_TEXT && t != XML_READER_TYPE_CDATA &&
@@ -341,7 +341,7 @@ static void put_node_text(part *p, imp_buf *b)
 /* Positioned on a start element: reads up to its end. In rich text (<si>, <is>) the text is
  * that of its <t> elements, plain or in runs (<r><t>), without phonetic runs (<rPh>);
  * for <v> every text node counts. Returns 0 or -1 (diag line added). */
-static int read_text_elem(part *p, imp_buf *b, int rich)
+static int read_text_elem(part *p, kc_buf *b, int rich)
 {
     if (xmlTextReaderIsEmptyElement(p->r)) return 0;
     int depth = xmlTextReaderDepth(p->r);
@@ -374,20 +374,20 @@ typedef struct rel {
 } rel;
 
 /* The folder of a part name with its slash ("xl/workbook.xml" -> "xl/"). */
-static char *dir_of(bank_arena *a, const char *path)
+static char *dir_of(kc_arena *a, const char *path)
 {
     const char *s = strrchr(path, '/');
-    return bank_arena_strndup(a, path, s ? (size_t)(s - path + 1) : 0);
+    return kc_arena_strndup(a, path, s ? (size_t)(s - path + 1) : 0);
 }
 
 /* A relationship target resolved against base (a folder ending in '/'): "/xl/x.xml" is
  * absolute, "../x.xml" climbs; the result has no leading slash. */
-static char *resolve(bank_arena *a, const char *base, const char *target)
+static char *resolve(kc_arena *a, const char *base, const char *target)
 {
-    char *joined = target[0] == '/' ? bank_arena_strdup(a, target + 1)
-                                    : bank_arena_printf(a, "%s%s", base, target);
+    char *joined = target[0] == '/' ? kc_arena_strdup(a, target + 1)
+                                    : kc_arena_printf(a, "%s%s", base, target);
     if (!joined) return NULL;
-    char *out = bank_arena_alloc(a, strlen(joined) + 1);
+    char *out = kc_arena_alloc(a, strlen(joined) + 1);
     if (!out) return NULL;
     size_t o = 0;
     for (char *seg = joined; *seg;) {
@@ -427,7 +427,7 @@ static int read_rels(xl *x, const char *path, int required, rel **rels, size_t *
         if (!r.id || !r.target || !r.type) continue;
         if (*n == cap) {
             size_t c2 = cap ? cap * 2 : 16;
-            rel *bigger = bank_arena_alloc(x->a, c2 * sizeof *bigger);
+            rel *bigger = kc_arena_alloc(x->a, c2 * sizeof *bigger);
             if (!bigger) { x->oom = 1; break; }
             if (*n) memcpy(bigger, *rels, *n * sizeof *bigger);
             *rels = bigger;
@@ -452,10 +452,10 @@ static int read_shared_strings(xl *x, const char *path)
     part p;
     int rc = part_open(x, path, 1, &p);
     if (rc) return -1;
-    imp_buf b = {0};
+    kc_buf b = {0};
     while ((rc = part_next(&p)) == 1 && !x->oom) {
         if (node_type(&p) != XML_READER_TYPE_ELEMENT || !is_elem(&p, "si")) continue;
-        b.len = 0;
+        b.n = 0;
         if (b.p) b.p[0] = 0;
         if (read_text_elem(&p, &b, 1)) { rc = -1; break; }
         if (b.oom) { x->oom = 1; break; }
@@ -468,7 +468,7 @@ static int read_shared_strings(xl *x, const char *path)
         }
         x->sst[x->nsst++] = trimmed(x, &b);
     }
-    imp__buf_free(&b);
+    kc_buf_free(&b);
     part_free(&p);
     return rc < 0 || x->oom ? -1 : 0;
 }
@@ -518,7 +518,7 @@ typedef struct sheet_rd {
     size_t nc, cc;
     int row;                /* current row number */
     int row_bad;            /* a cell of this row was reported: the row is left out */
-    imp_buf b;
+    kc_buf b;
 } sheet_rd;
 
 static void end_row(sheet_rd *s)
@@ -538,13 +538,13 @@ static void end_row(sheet_rd *s)
     imp_sheet *sh = s->sh;
     if (sh->n == sh->cap) {
         size_t cap = sh->cap ? sh->cap * 2 : 64;
-        imp_row *bigger = bank_arena_alloc(x->a, cap * sizeof *bigger);
+        imp_row *bigger = kc_arena_alloc(x->a, cap * sizeof *bigger);
         if (!bigger) { x->oom = 1; return; }
         if (sh->n) memcpy(bigger, sh->rows, sh->n * sizeof *bigger);
         sh->rows = bigger;
         sh->cap = cap;
     }
-    const char **cv = bank_arena_alloc(x->a, (size_t)ncells * sizeof *cv);
+    const char **cv = kc_arena_alloc(x->a, (size_t)ncells * sizeof *cv);
     if (!cv) { x->oom = 1; return; }
     for (int i = 0; i < ncells; i++) cv[i] = "";
     for (size_t i = 0; i < n; i++)
@@ -575,7 +575,7 @@ static void cell_problem(sheet_rd *s, int col, const char *fmt, ...)
     snprintf(ref + strlen(ref), sizeof ref - strlen(ref), "%d", s->row);
     va_list ap;
     va_start(ap, fmt);
-    if (bank_diag_vadd(s->x->d, s->sh->where, s->row, ref, fmt, ap)) s->x->oom = 1;
+    if (kc_diag_vadd(s->x->d, s->sh->where, s->row, ref, fmt, ap)) s->x->oom = 1;
     va_end(ap);
     s->x->cell_problems++;
     s->row_bad = 1;
@@ -598,8 +598,8 @@ static int read_cell(sheet_rd *s, int *next_col)
         return -1;
     }
     *next_col = col + 2;
-    imp_buf *b = &s->b;
-    b->len = 0;
+    kc_buf *b = &s->b;
+    b->n = 0;
     if (b->p) b->p[0] = 0;
     int inline_str = t && strcmp(t, "inlineStr") == 0;
     if (!xmlTextReaderIsEmptyElement(p->r)) {
@@ -624,7 +624,7 @@ static int read_cell(sheet_rd *s, int *next_col)
         char num[64];
         const char *raw = trimmed(x, b);
         if (*raw && format_number(raw, num, sizeof num) == 0) {
-            v = bank_arena_strdup(x->a, num);
+            v = kc_arena_strdup(x->a, num);
             if (!v) { x->oom = 1; return -1; }
         } else {
             v = raw;
@@ -704,7 +704,7 @@ static int read_sheet(xl *x, const char *path, imp_sheet *sh)
     if (!x->damaged && !x->oom && rc == 0 && (in_row || in_data))
         damaged(x, path, "ends in the middle of the sheet data; the file is truncated");
     free(s.cells);
-    imp__buf_free(&s.b);
+    kc_buf_free(&s.b);
     part_free(&s.p);
     return x->damaged || x->oom ? -1 : 0;
 }
@@ -744,7 +744,7 @@ static int read_workbook(xl *x, imp_sheet **sheets, int *n_sheets)
         }
         if (nws == cap) {
             size_t c2 = cap ? cap * 2 : 8;
-            wsheet *bigger = bank_arena_alloc(x->a, c2 * sizeof *bigger);
+            wsheet *bigger = kc_arena_alloc(x->a, c2 * sizeof *bigger);
             if (!bigger) { x->oom = 1; break; }
             if (nws) memcpy(bigger, ws, nws * sizeof *bigger);
             ws = bigger;
@@ -761,7 +761,7 @@ static int read_workbook(xl *x, imp_sheet **sheets, int *n_sheets)
 
     const char *base = dir_of(x->a, wb_path);
     const char *slash = strrchr(wb_path, '/');
-    char *wb_rels = base ? bank_arena_printf(x->a, "%s_rels/%s.rels", base, slash ? slash + 1 : wb_path)
+    char *wb_rels = base ? kc_arena_printf(x->a, "%s_rels/%s.rels", base, slash ? slash + 1 : wb_path)
                          : NULL;
     if (!wb_rels) { x->oom = 1; return -1; }
     if (read_rels(x, wb_rels, 1, &rels, &nrels)) return -1;
@@ -773,7 +773,7 @@ static int read_workbook(xl *x, imp_sheet **sheets, int *n_sheets)
             break;
         }
 
-    imp_sheet *out = bank_arena_alloc(x->a, nws * sizeof *out);
+    imp_sheet *out = kc_arena_alloc(x->a, nws * sizeof *out);
     if (!out) { x->oom = 1; return -1; }
     int n = 0;
     for (size_t i = 0; i < nws; i++) {
@@ -786,7 +786,7 @@ static int read_workbook(xl *x, imp_sheet **sheets, int *n_sheets)
         }
         if (!type_is(r->type, "/worksheet")) continue;   /* a chart or dialog sheet */
         imp_sheet *sh = &out[n];
-        sh->where = bank_arena_printf(x->a, "%s:%s!", x->name, ws[i].name);
+        sh->where = kc_arena_printf(x->a, "%s:%s!", x->name, ws[i].name);
         const char *path = resolve(x->a, base, r->target);
         if (!sh->where || !path) { x->oom = 1; return -1; }
         if (read_sheet(x, path, sh)) return -1;
@@ -801,8 +801,8 @@ static int read_workbook(xl *x, imp_sheet **sheets, int *n_sheets)
     return 0;
 }
 
-int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *a,
-                     imp_sheet **sheets, int *n_sheets, bank_diag *d)
+int imp__xlsx_sheets(const char *name, const char *buf, size_t len, kc_arena *a,
+                     imp_sheet **sheets, int *n_sheets, kc_diag *d)
 {
     *sheets = NULL;
     *n_sheets = 0;
@@ -815,9 +815,9 @@ int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *
     x.cells_left = XL_MAX_CELLS;
 
     if (!len)
-        return bank_diag_add(d, x.name, 0, "file", "is empty; expected an XLSX workbook") ? -1 : 1;
+        return kc_diag_add(d, x.name, 0, "file", "is empty; expected an XLSX workbook") ? -1 : 1;
     if (len >= 8 && memcmp(buf, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) == 0)
-        return bank_diag_add(d, x.name, 0, "file",
+        return kc_diag_add(d, x.name, 0, "file",
                              "is an old .xls workbook or a password-protected one; save it as .xlsx without a password")
                    ? -1 : 1;
     zip_error_t ze;
@@ -831,10 +831,10 @@ int imp__xlsx_sheets(const char *name, const char *buf, size_t len, bank_arena *
         int bad = 0;
         if (code == ZIP_ER_MEMORY) bad = -1;
         else if (len >= 4 && memcmp(buf, "PK\3\4", 4) == 0)
-            bad = bank_diag_add(d, x.name, 0, "file", "the zip archive is damaged or truncated (%s)",
+            bad = kc_diag_add(d, x.name, 0, "file", "the zip archive is damaged or truncated (%s)",
                                 code == ZIP_ER_NOZIP ? "no central directory" : zip_error_strerror(&ze));
         else
-            bad = bank_diag_add(d, x.name, 0, "file", "is not an XLSX workbook (not a zip archive)");
+            bad = kc_diag_add(d, x.name, 0, "file", "is not an XLSX workbook (not a zip archive)");
         zip_error_fini(&ze);
         return bad ? -1 : 1;
     }

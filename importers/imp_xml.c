@@ -31,11 +31,11 @@ static int has_entity_ref(xmlNode *n, int *line)
     return 0;
 }
 
-int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, bank_diag *d)
+int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, kc_diag *d)
 {
     *out = NULL;
     if (len > IMP_MAX_BYTES)
-        return bank_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
+        return kc_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
                    ? -1 : 1;
     if (len > INT32_MAX) return -1;
     /* refused before parsing, so that a billion-laughs file gets the plain reason */
@@ -46,7 +46,7 @@ int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, b
         if (ent) {
             int line = 1;
             for (const char *p = buf; p < dt; p++) line += *p == '\n';
-            return bank_diag_add(d, name, line, "xml",
+            return kc_diag_add(d, name, line, "xml",
                                  "declares XML entities, which are not allowed in a question file")
                        ? -1 : 1;
         }
@@ -63,20 +63,20 @@ int imp__xml_read(const char *name, const char *buf, size_t len, xmlDoc **out, b
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = 0;
         if (doc) xmlFreeDoc(doc);
         xmlFreeParserCtxt(ctx);
-        return bank_diag_add(d, name, line, "xml", "is not well-formed XML (%s); the file may be truncated",
+        return kc_diag_add(d, name, line, "xml", "is not well-formed XML (%s); the file may be truncated",
                              msg) ? -1 : 1;
     }
     xmlFreeParserCtxt(ctx);
     int line = 1;
     if (doc->intSubset && (doc->intSubset->entities || doc->intSubset->pentities)) {
         xmlFreeDoc(doc);
-        return bank_diag_add(d, name, line, "xml",
+        return kc_diag_add(d, name, line, "xml",
                              "declares XML entities, which are not allowed in a question file")
                    ? -1 : 1;
     }
     if (has_entity_ref(doc->children, &line)) {
         xmlFreeDoc(doc);
-        return bank_diag_add(d, name, line > 0 ? line : 1, "xml",
+        return kc_diag_add(d, name, line > 0 ? line : 1, "xml",
                              "uses an undeclared XML entity") ? -1 : 1;
     }
     *out = doc;
@@ -108,11 +108,11 @@ int imp__xml_line(const xmlNode *n)
     return l > 0 && l < INT32_MAX ? (int)l : 1;
 }
 
-static int collect(const xmlNode *n, imp_buf *b)
+static int collect(const xmlNode *n, kc_buf *b)
 {
     for (; n; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-            if (n->content) imp__buf_puts(b, (const char *)n->content);
+            if (n->content) kc_buf_str(b, (const char *)n->content);
             if (b->oom) return -1;
         } else if (n->type == XML_ELEMENT_NODE) {
             if (collect(n->children, b)) return -1;
@@ -121,28 +121,28 @@ static int collect(const xmlNode *n, imp_buf *b)
     return 0;
 }
 
-char *imp__xml_text(const xmlNode *n, bank_arena *a)
+char *imp__xml_text(const xmlNode *n, kc_arena *a)
 {
     if (!n) return NULL;
-    imp_buf b = {0};
+    kc_buf b = {0};
     if (collect(n->children, &b)) { free(b.p); return NULL; }
-    char *s = bank_arena_strndup(a, b.p ? b.p : "", b.len);
+    char *s = kc_arena_strndup(a, b.p ? b.p : "", b.n);
     free(b.p);
     return s;
 }
 
-char *imp__xml_attr(const xmlNode *n, const char *name, bank_arena *a)
+char *imp__xml_attr(const xmlNode *n, const char *name, kc_arena *a)
 {
     xmlChar *v = n ? xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
     if (!v) return NULL;
-    char *s = bank_arena_strdup(a, (const char *)v);
+    char *s = kc_arena_strdup(a, (const char *)v);
     xmlFree(v);
     return s;
 }
 
 /* ---- output ---- */
 
-void imp__buf_esc(imp_buf *b, const char *s)
+void imp__buf_esc(kc_buf *b, const char *s)
 {
     if (!s) return;
     const char *run = s;
@@ -155,19 +155,19 @@ void imp__buf_esc(imp_buf *b, const char *s)
         case '"': rep = "&quot;"; break;
         default: continue;
         }
-        imp__buf_put(b, run, (size_t)(s - run));
-        imp__buf_puts(b, rep);
+        kc_buf_add(b, run, (size_t)(s - run));
+        kc_buf_str(b, rep);
         run = s + 1;
     }
-    imp__buf_put(b, run, (size_t)(s - run));
+    kc_buf_add(b, run, (size_t)(s - run));
 }
 
 /* ---- base64, media types, numbers ---- */
 
-int imp__base64_decode(const char *s, bank_arena *a, unsigned char **out, size_t *len)
+int imp__base64_decode(const char *s, kc_arena *a, unsigned char **out, size_t *len)
 {
     size_t n = strlen(s), max = n / 4 * 3 + 3;
-    unsigned char *bin = bank_arena_alloc(a, max + 1);
+    unsigned char *bin = kc_arena_alloc(a, max + 1);
     if (!bin) return -1;
     const char *end = NULL;
     if (sodium_base642bin(bin, max, s, n, " \t\r\n", len, &end, sodium_base64_VARIANT_ORIGINAL) != 0)
@@ -233,17 +233,17 @@ const char *imp__points_fmt(int centi, char *buf, size_t len)
     return buf;
 }
 
-int imp__media_add(bank_item *it, bank_arena *a, const char *name, const unsigned char *data,
+int imp__media_add(bank_item *it, kc_arena *a, const char *name, const unsigned char *data,
                    size_t len)
 {
     for (int i = 0; i < it->n_media; i++)
         if (strcmp(it->media[i].name, name) == 0)
             return it->media[i].len == len && memcmp(it->media[i].data, data, len) == 0 ? 0 : 1;
-    bank_media *m = bank_arena_alloc(a, sizeof *m * (size_t)(it->n_media + 1));
+    bank_media *m = kc_arena_alloc(a, sizeof *m * (size_t)(it->n_media + 1));
     if (!m) return -1;
     if (it->n_media) memcpy(m, it->media, sizeof *m * (size_t)it->n_media);
     bank_media *x = &m[it->n_media];
-    if (!(x->name = bank_arena_strdup(a, name))) return -1;
+    if (!(x->name = kc_arena_strdup(a, name))) return -1;
     x->mime = imp__mime_of(name);
     x->data = data;
     x->len = len;
@@ -252,19 +252,19 @@ int imp__media_add(bank_item *it, bank_arena *a, const char *name, const unsigne
     return 0;
 }
 
-char *imp__replace_all(const char *s, const char *from, const char *to, bank_arena *a)
+char *imp__replace_all(const char *s, const char *from, const char *to, kc_arena *a)
 {
     if (!s) return NULL;
     size_t fl = strlen(from);
-    imp_buf b = {0};
+    kc_buf b = {0};
     const char *p = s, *q;
     while ((q = strstr(p, from))) {
-        imp__buf_put(&b, p, (size_t)(q - p));
-        imp__buf_puts(&b, to);
+        kc_buf_add(&b, p, (size_t)(q - p));
+        kc_buf_str(&b, to);
         p = q + fl;
     }
-    imp__buf_puts(&b, p);
-    char *r = b.oom ? NULL : bank_arena_strndup(a, b.p ? b.p : "", b.len);
+    kc_buf_str(&b, p);
+    char *r = b.oom ? NULL : kc_arena_strndup(a, b.p ? b.p : "", b.n);
     free(b.p);
     return r;
 }

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <mysql.h>
+#include "../lib/kc.h"
 
 typedef struct proct_event {
     uint64_t attempt_id;
@@ -30,15 +30,15 @@ typedef struct proct_buffer {
 int proct_buffer_init(proct_buffer *b, size_t limit);
 void proct_buffer_free(proct_buffer *b);
 /* client_at_ms is the browser's clock; it goes into detail for the record, the event is
- * stamped with at_ms from the server. Returns 0 or -1 on OOM. */
+ * stamped with at_ms from the server. Returns 0 or KC_ENOMEM. */
 int proct_buffer_add(proct_buffer *b, uint64_t attempt_id, int64_t at_ms, const char *kind,
                      const char *detail);
 /* Takes everything buffered so far (NULL when empty); the caller owns the batch. */
 proct_batch *proct_buffer_take(proct_buffer *b);
 void proct_batch_free(proct_batch *batch);
 
-/* Writes a batch in one transaction with one prepared statement. Returns 0, or -1 with
- * a message in err (nothing written). lost is set when the connection dropped. */
-int proct_store_batch(MYSQL *db, const proct_batch *batch, int *lost, char *err, size_t errlen);
+/* Writes a batch in one transaction, many rows per statement. Returns 0, or a kc error with
+ * the message in db->err and nothing written (KC_ELOST: reconnect and write it again). */
+int proct_store_batch(kc_db *db, const proct_batch *batch);
 
 #endif

@@ -1,5 +1,5 @@
-/* server: the kaochang binary — configuration, logging, the database layer, the
- * libwebsockets front end, exam logic and the command line. Public header of server/. */
+/* server: the kaochang binary — configuration, the libwebsockets front end, exam logic and
+ * the command line. Public header of server/. */
 #ifndef KAOCHANG_SRV_H
 #define KAOCHANG_SRV_H
 
@@ -7,35 +7,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdarg.h>
-#include <mysql.h>
-
-/* ---- errors ---- */
-enum {
-    SRV_OK = 0,
-    SRV_ERR = -1,        /* generic, message given */
-    SRV_ENOMEM = -2,
-    SRV_EDB = -3,        /* database error */
-    SRV_ELOST = -4,      /* database connection lost: reconnect and retry */
-    SRV_ENOTFOUND = -5,
-    SRV_EINVAL = -6,
-};
-
-/* ---- logging: "2026-11-24T10:00:00.123Z INFO  db: msg key=value" ---- */
-enum srv_log_level { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR };
-void srv_log_set_level(enum srv_log_level lvl);
-int srv_log_level_parse(const char *s, enum srv_log_level *out);
-void srv_log(enum srv_log_level lvl, const char *module, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-#define SRV_DEBUG(m, ...) srv_log(SRV_LOG_DEBUG, m, __VA_ARGS__)
-#define SRV_INFO(m, ...)  srv_log(SRV_LOG_INFO, m, __VA_ARGS__)
-#define SRV_WARN(m, ...)  srv_log(SRV_LOG_WARN, m, __VA_ARGS__)
-#define SRV_ERROR(m, ...) srv_log(SRV_LOG_ERROR, m, __VA_ARGS__)
-
-/* ---- time ---- */
-int64_t srv_now_ms(void);                 /* wall clock, UTC, ms since the epoch */
-int srv_format_iso(int64_t ms, char *buf, size_t len);   /* 2026-11-24T10:00:00.000Z */
-int srv_parse_time(const char *s, int64_t now_ms, int64_t *out); /* ISO UTC, "now", "+90m" */
-int srv_parse_duration(const char *s, int64_t *seconds);  /* "90m", "1h30m", "45s", "5400" */
+#include "../lib/kc.h"
 
 /* ---- configuration (kaochang.conf, INI; see docs and kaochang.conf.example) ---- */
 typedef struct srv_config {
@@ -50,13 +22,7 @@ typedef struct srv_config {
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
     /* [db] */
-    char db_host[256];
-    int db_port;
-    char db_socket[512];
-    char db_user[128];
-    char db_password[256];
-    char db_name[128];
-    int db_timeout_s;
+    kc_db_conf db;
     char schema_dir[512];
 } srv_config;
 
@@ -67,50 +33,14 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);
 int srv_config_set(srv_config *c, const char *key, const char *value, char *err, size_t errlen);
 void srv_config_print(const srv_config *c, FILE *out);
 
-/* ---- database ---- */
-typedef struct srv_stmt_cache srv_stmt_cache;
-typedef struct srv_db {
-    MYSQL *my;
-    const srv_config *cfg;
-    srv_stmt_cache *stmts;
-    unsigned last_errno;      /* of a failed prepare, which closing the statement clears */
-    char err[1024];
-} srv_db;
-
-int srv_db_open(srv_db *db, const srv_config *cfg);   /* connect + utf8mb4 + UTC */
-void srv_db_close(srv_db *db);
-int srv_db_reconnect(srv_db *db);
-/* A statement prepared once per connection and cached by its SQL text pointer. */
-MYSQL_STMT *srv_db_stmt(srv_db *db, const char *sql);
-/* Bind parameters by format and execute:
- *   'i' int64_t   'u' uint64_t   's' const char * (NULL = SQL NULL)   't' int64_t ms (0 = NULL)
- * Returns 0, SRV_ELOST for a lost connection, SRV_EDB otherwise (db->err set). */
-int srv_db_exec(srv_db *db, const char *sql, const char *in, ...);
-int srv_db_vexec(srv_db *db, const char *sql, const char *in, va_list ap);
-/* Execute and bind results ('i' int64_t*, 'u' uint64_t*, 't' int64_t* ms, 's' char *, size_t);
- * then call srv_db_fetch until it returns 0 (1 = row). NULL gives 0 / "". */
-int srv_db_query(srv_db *db, const char *sql, const char *in, const char *out, ...);
-int srv_db_fetch(srv_db *db, const char *sql);
-void srv_db_done(srv_db *db, const char *sql);     /* free the result set */
-uint64_t srv_db_affected(srv_db *db, const char *sql);
-uint64_t srv_db_insert_id(srv_db *db, const char *sql);
-int srv_db_begin(srv_db *db);
-int srv_db_commit(srv_db *db);
-void srv_db_rollback(srv_db *db);
-int srv_db_is_lost(unsigned err);                  /* 2006, 2013, ... */
-
-/* Migrations: applies deploy/schema/NNN_*.sql in order, records schema_version. */
-int srv_migrate(srv_db *db, const char *schema_dir, int verbose);
-
 /* ---- resume tokens (HMAC-SHA256 over attempt id and expiry) ---- */
-int srv_token_secret_load(srv_db *db, unsigned char key[32]);   /* created on first use */
+int srv_token_secret_load(kc_db *db, unsigned char key[32]);   /* created on first use */
 void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,
                     char *out, size_t outlen);
 int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                     uint64_t *attempt_id);
 /* A key for one use (label) derived from the token secret: HMAC-SHA256(root, label). */
 void srv_key_derive(const unsigned char root[32], const char *label, unsigned char out[32]);
-void srv_hex(const unsigned char *in, size_t n, char *out);     /* 2n hex digits and a NUL */
 
 /* ---- messages: parsing and validating client requests (no libwebsockets) ---- */
 enum srv_msg_type {

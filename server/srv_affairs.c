@@ -18,7 +18,7 @@
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
 
-static json_t *diag_json(const bank_diag *d, size_t from)
+static json_t *diag_json(const kc_diag *d, size_t from)
 {
     json_t *a = json_array();
     for (size_t i = from; i < d->n && a; i++) {
@@ -85,16 +85,16 @@ static unsigned roles_of_job(enum srv_job_kind k)
 /* The account as it is now: a role taken away or a disabled account stops working at once. */
 static const char SQL_STAFF_NOW[] = "SELECT roles, disabled, login FROM staff_user WHERE id = ?";
 
-static int authorize(srv_db *db, srv_job *j, int *allowed)
+static int authorize(kc_db *db, srv_job *j, int *allowed)
 {
     char roles[160] = "", bad[64], login[65] = "";
     int64_t disabled = 1;
     unsigned now = 0;
     *allowed = 0;
-    int rc = srv_db_query(db, SQL_STAFF_NOW, "u", "sis", j->staff_id, roles, sizeof roles, &disabled,
+    int rc = kc_db_query(db, SQL_STAFF_NOW, "u", "sis", j->staff_id, roles, sizeof roles, &disabled,
                           login, sizeof login);
-    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_NOW);
-    srv_db_done(db, SQL_STAFF_NOW);
+    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_NOW);
+    kc_db_done(db, SQL_STAFF_NOW);
     if (found < 0) return found;
     if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
         return refuse(j, "unauthenticated", NULL, "this account is disabled; sign in again");
@@ -124,15 +124,15 @@ static json_t *tpl_row(const char *code, const char *title, const char *mode, in
                      "part", part, "feasible", (int)feasible, "checked_at", time_or_null(checked));
 }
 
-static int do_templates(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+static int do_templates(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8];
     int64_t total, level, feasible, checked, problems, updated;
     json_t *rows = json_array();
-    int rc = srv_db_query(db, SQL_TPL_LIST, "", "sssisisitit", code, sizeof code, title, sizeof title,
+    int rc = kc_db_query(db, SQL_TPL_LIST, "", "sssisisitit", code, sizeof code, title, sizeof title,
                           mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
                           &feasible, &checked, &problems, &updated);
-    while (!rc && (rc = srv_db_fetch(db, SQL_TPL_LIST)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_TPL_LIST)) == 1) {
         rc = 0;
         json_t *r = tpl_row(code, title, mode, total, occ, level, part, feasible, checked);
         if (r) {
@@ -141,7 +141,7 @@ static int do_templates(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         }
         json_array_append_new(rows, r);
     }
-    srv_db_done(db, SQL_TPL_LIST);
+    kc_db_done(db, SQL_TPL_LIST);
     if (rc < 0) { json_decref(rows); return rc; }
     return reply(j, json_pack("{s:s, s:o, s:i}", "type", "paper_templates", "templates", rows,
                               "max_message", x->max_message));
@@ -152,19 +152,19 @@ static const char SQL_TPL_ONE[] =
     " feasible, checked_at, spec, report, COALESCE(source_file, ''), COALESCE(created_by, ''),"
     " created_at, updated_at FROM paper_template WHERE code = ?";
 
-static int do_template(srv_db *db, srv_job *j)
+static int do_template(kc_db *db, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8], file[256], by[129];
     int64_t total, level, feasible, checked, created, updated;
     char *spec = malloc(SPEC_MAX), *report = malloc(SPEC_MAX);
     int rc = spec && report
-        ? srv_db_query(db, SQL_TPL_ONE, "s", "sssisisitsssstt", j->uid, code, sizeof code, title,
+        ? kc_db_query(db, SQL_TPL_ONE, "s", "sssisisitsssstt", j->uid, code, sizeof code, title,
                        sizeof title, mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
                        &feasible, &checked, spec, SPEC_MAX, report, SPEC_MAX, file, sizeof file, by,
                        sizeof by, &created, &updated)
-        : SRV_ENOMEM;
-    int found = rc ? rc : srv_db_fetch(db, SQL_TPL_ONE);
-    srv_db_done(db, SQL_TPL_ONE);
+        : KC_ENOMEM;
+    int found = rc ? rc : kc_db_fetch(db, SQL_TPL_ONE);
+    kc_db_done(db, SQL_TPL_ONE);
     if (found < 0 || found == 0) {
         free(spec);
         free(report);
@@ -187,27 +187,27 @@ static int do_template(srv_db *db, srv_job *j)
     return reply(j, json_pack("{s:s, s:o}", "type", "paper_template", "template", t));
 }
 
-static int do_check(srv_db *db, srv_job *j)
+static int do_check(kc_db *db, srv_job *j)
 {
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
+    kc_diag d;
+    kc_diag_init(&d, a);
     srv_tpl_result res;
     int rc = srv_tpl_check(db, j->uid, a, &d, &res);
-    if (rc == SRV_ENOTFOUND) {
-        bank_arena_free(a);
+    if (rc == KC_ENOTFOUND) {
+        kc_arena_free(a);
         return refuse(j, "not_found", "code", "no template with this code");
     }
-    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
-    /* SRV_EINVAL: the stored file no longer parses (it was changed in the database). */
-    SRV_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->uid, j->login,
+    if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
+    /* KC_EINVAL: the stored file no longer parses (it was changed in the database). */
+    KC_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->uid, j->login,
              rc ? 0 : res.feasible, d.n);
     rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:I, s:o}", "type", "paper_template_check",
                             "code", j->uid, "feasible", rc ? 0 : res.feasible, "pool", res.pool,
-                            "problems", (int)d.n, "checked_at", (json_int_t)srv_now_ms(),
+                            "problems", (int)d.n, "checked_at", (json_int_t)kc_now_ms(),
                             "report", diag_json(&d, 0)));
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -225,19 +225,19 @@ static void display_name(const char *given, char *out, size_t cap)
     if (!n) snprintf(out, cap, "upload.json");
 }
 
-static int do_import(srv_db *db, srv_job *j)
+static int do_import(kc_db *db, srv_job *j)
 {
     char name[129];
     display_name(j->file, name, sizeof name);
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
+    kc_diag d;
+    kc_diag_init(&d, a);
     srv_tpl_result res;
     int rc = srv_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, j->dry_run, a, &d, &res);
-    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int valid = rc == 0;
-    SRV_INFO("papers", "template import file=%s code=%s by=%s valid=%d feasible=%d problems=%zu dry_run=%d",
+    KC_INFO("papers", "template import file=%s code=%s by=%s valid=%d feasible=%d problems=%zu dry_run=%d",
              name, valid && res.code ? res.code : "-", j->login, valid, valid && res.feasible, d.n, j->dry_run);
     json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:o}", "type", "paper_template_import",
                           "file", name, "dry_run", j->dry_run, "valid", valid, "stored", valid && !j->dry_run,
@@ -251,7 +251,7 @@ static int do_import(srv_db *db, srv_job *j)
         json_object_set_new(o, "pool", json_integer(res.pool));
     }
     rc = reply(j, o);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -265,15 +265,15 @@ static const char SQL_SESSIONS[] =
     " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
     " LEFT JOIN paper p ON p.id = s.paper_id ORDER BY s.opens_at DESC, s.code LIMIT 500";
 
-static int do_sessions(srv_db *db, srv_job *j)
+static int do_sessions(kc_db *db, srv_job *j)
 {
     char code[65], title[256], tpl[65], paper[65];
     int64_t forms, opens, closes, dur, cands, papers, prepared, feasible;
     json_t *rows = json_array();
-    int rc = srv_db_query(db, SQL_SESSIONS, "", "ssssittiiiti", code, sizeof code, title, sizeof title,
+    int rc = kc_db_query(db, SQL_SESSIONS, "", "ssssittiiiti", code, sizeof code, title, sizeof title,
                           tpl, sizeof tpl, paper, sizeof paper, &forms, &opens, &closes, &dur, &cands,
                           &papers, &prepared, &feasible);
-    while (!rc && (rc = srv_db_fetch(db, SQL_SESSIONS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_SESSIONS)) == 1) {
         rc = 0;
         json_array_append_new(rows, json_pack(
             "{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:b}", "code", code, "title", title,
@@ -282,20 +282,20 @@ static int do_sessions(srv_db *db, srv_job *j)
             "candidates", (json_int_t)cands, "papers", (json_int_t)papers, "prepared_at",
             time_or_null(prepared), "template_feasible", (int)feasible));
     }
-    srv_db_done(db, SQL_SESSIONS);
+    kc_db_done(db, SQL_SESSIONS);
     if (rc < 0) { json_decref(rows); return rc; }
     return reply(j, json_pack("{s:s, s:o, s:I}", "type", "exam_sessions", "sessions", rows,
-                              "server_time", (json_int_t)srv_now_ms()));
+                              "server_time", (json_int_t)kc_now_ms()));
 }
 
 static const char SQL_SESSION_ID[] = "SELECT id FROM exam_session WHERE code = ?";
 
 /* 1 found, 0 refused (reply set), < 0 error. */
-static int session_of(srv_db *db, srv_job *j, uint64_t *id)
+static int session_of(kc_db *db, srv_job *j, uint64_t *id)
 {
-    int rc = srv_db_query(db, SQL_SESSION_ID, "s", "u", j->uid, id);
-    int found = rc ? rc : srv_db_fetch(db, SQL_SESSION_ID);
-    srv_db_done(db, SQL_SESSION_ID);
+    int rc = kc_db_query(db, SQL_SESSION_ID, "s", "u", j->uid, id);
+    int found = rc ? rc : kc_db_fetch(db, SQL_SESSION_ID);
+    kc_db_done(db, SQL_SESSION_ID);
     if (found < 0) return found;
     if (found == 0) {
         rc = refuse(j, "not_found", "code", "no session with this code");
@@ -304,26 +304,26 @@ static int session_of(srv_db *db, srv_job *j, uint64_t *id)
     return 1;
 }
 
-static int do_prepare(srv_db *db, srv_job *j)
+static int do_prepare(kc_db *db, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
     if (rc <= 0) return rc;
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
+    kc_diag d;
+    kc_diag_init(&d, a);
     srv_prep r;
     rc = srv_session_prepare(db, id, j->login, &d, &r);
-    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     json_t *o;
     if (rc) {
-        SRV_WARN("papers", "session=%s cannot be prepared (by=%s): %s", j->uid, j->login,
+        KC_WARN("papers", "session=%s cannot be prepared (by=%s): %s", j->uid, j->login,
                  d.n ? d.lines[0] : "no reason given");
         o = json_pack("{s:s, s:s, s:b, s:o}", "type", "session_prepare", "code", j->uid, "ok", 0,
                       "diag", diag_json(&d, 0));
     } else {
-        SRV_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->uid,
+        KC_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->uid,
                  j->login, r.made, r.existing, r.forms, (long long)r.ms);
         o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}", "type",
                       "session_prepare", "code", j->uid, "ok", 1, "attempts", r.attempts, "made", r.made,
@@ -333,37 +333,37 @@ static int do_prepare(srv_db *db, srv_job *j)
                       diag_json(&d, 0));
     }
     rc = reply(j, o);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
-static int do_verify(srv_db *db, srv_job *j)
+static int do_verify(kc_db *db, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
     if (rc <= 0) return rc;
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
+    kc_diag d;
+    kc_diag_init(&d, a);
     int checked = 0;
     rc = srv_session_verify(db, id, &d, &checked);
-    if (rc && rc != SRV_EINVAL) { bank_arena_free(a); return rc; }
+    if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int ok = !rc && !d.n;
-    SRV_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->uid, j->login, checked, d.n);
+    KC_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->uid, j->login, checked, d.n);
     rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->uid,
                             "ok", ok, "checked", checked, "problems", (int)d.n, "diag", diag_json(&d, 0)));
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
-static int do_report(srv_db *db, srv_job *j)
+static int do_report(kc_db *db, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
     if (rc <= 0) return rc;
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
     char *text = NULL;
     rc = srv_session_report(db, id, a, &text);
     if (!rc) {
@@ -371,11 +371,11 @@ static int do_report(srv_db *db, srv_job *j)
         rc = reply(j, json_pack("{s:s, s:s, s:o}", "type", "session_report", "code", j->uid, "text",
                                 t ? t : json_string("(the report is not valid UTF-8)")));
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
-int srv_affairs_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_affairs_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     int allowed, rc = authorize(db, j, &allowed);
     if (rc || !allowed) return rc;
@@ -388,6 +388,6 @@ int srv_affairs_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_SESSION_PREPARE: return do_prepare(db, j);
     case SRV_JOB_SESSION_VERIFY: return do_verify(db, j);
     case SRV_JOB_SESSION_REPORT: return do_report(db, j);
-    default: return SRV_EINVAL;
+    default: return KC_EINVAL;
     }
 }

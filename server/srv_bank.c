@@ -22,16 +22,16 @@ static char *dump(json_t *o)
 
 int srv__job_reply(srv_job *j, struct json_t *o)
 {
-    if (!o) return SRV_ENOMEM;
+    if (!o) return KC_ENOMEM;
     if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
     j->reply = dump(o);
-    return j->reply ? 0 : SRV_ENOMEM;
+    return j->reply ? 0 : KC_ENOMEM;
 }
 
 int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg)
 {
     j->reply = srv_msg_error_json(j->req_id, code, field, msg);
-    return j->reply ? 0 : SRV_ENOMEM;
+    return j->reply ? 0 : KC_ENOMEM;
 }
 #define reply srv__job_reply
 #define refuse srv__job_refuse
@@ -97,34 +97,34 @@ static const char SQL_IN_BANK[] =
     " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
     " GROUP BY occupation_code, level ORDER BY occupation_code, level DESC";
 
-static int do_catalog(srv_db *db, srv_job *j)
+static int do_catalog(kc_db *db, srv_job *j)
 {
     json_t *occ = json_array(), *bps = json_array(), *inb = json_array();
     char code[17], name[520], levels[17], part[16], kind[8], imp[2], pcode[65];
     uint64_t id;
     int64_t level, depth, weight, n;
-    int rc = srv_db_query(db, SQL_OCCUPATIONS, "", "sss", code, sizeof code, name, sizeof name,
+    int rc = kc_db_query(db, SQL_OCCUPATIONS, "", "sss", code, sizeof code, name, sizeof name,
                           levels, sizeof levels);
-    while (!rc && (rc = srv_db_fetch(db, SQL_OCCUPATIONS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_OCCUPATIONS)) == 1) {
         rc = 0;
         json_array_append_new(occ, json_pack("{s:s, s:s, s:s}", "code", code, "name", name,
                                              "levels", levels));
     }
-    srv_db_done(db, SQL_OCCUPATIONS);
-    if (!rc) rc = srv_db_query(db, SQL_BLUEPRINTS, "", "usis", &id, code, sizeof code, &level,
+    kc_db_done(db, SQL_OCCUPATIONS);
+    if (!rc) rc = kc_db_query(db, SQL_BLUEPRINTS, "", "usis", &id, code, sizeof code, &level,
                                part, sizeof part);
-    while (!rc && (rc = srv_db_fetch(db, SQL_BLUEPRINTS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_BLUEPRINTS)) == 1) {
         rc = 0;
         json_array_append_new(bps, json_pack("{s:I, s:s, s:I, s:s, s:[]}", "id", (json_int_t)id,
                                              "occupation", code, "level", (json_int_t)level,
                                              "part", part, "nodes"));
     }
-    srv_db_done(db, SQL_BLUEPRINTS);
+    kc_db_done(db, SQL_BLUEPRINTS);
     char ncode[65];
-    if (!rc) rc = srv_db_query(db, SQL_BP_NODES, "", "usssiiss", &id, ncode, sizeof ncode, name,
+    if (!rc) rc = kc_db_query(db, SQL_BP_NODES, "", "usssiiss", &id, ncode, sizeof ncode, name,
                                sizeof name, kind, sizeof kind, &depth, &weight, imp, sizeof imp,
                                pcode, sizeof pcode);
-    while (!rc && (rc = srv_db_fetch(db, SQL_BP_NODES)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_BP_NODES)) == 1) {
         rc = 0;
         size_t k;
         json_t *b;
@@ -138,15 +138,15 @@ static int do_catalog(srv_db *db, srv_job *j)
             break;
         }
     }
-    srv_db_done(db, SQL_BP_NODES);
-    if (!rc) rc = srv_db_query(db, SQL_IN_BANK, "", "sii", code, sizeof code, &level, &n);
-    while (!rc && (rc = srv_db_fetch(db, SQL_IN_BANK)) == 1) {
+    kc_db_done(db, SQL_BP_NODES);
+    if (!rc) rc = kc_db_query(db, SQL_IN_BANK, "", "sii", code, sizeof code, &level, &n);
+    while (!rc && (rc = kc_db_fetch(db, SQL_IN_BANK)) == 1) {
         rc = 0;
         json_array_append_new(inb, json_pack("{s:o, s:o, s:I}", "occupation", str_or_null(code),
                                              "level", level ? json_integer(level) : json_null(),
                                              "items", (json_int_t)n));
     }
-    srv_db_done(db, SQL_IN_BANK);
+    kc_db_done(db, SQL_IN_BANK);
     if (rc < 0) {
         json_decref(occ); json_decref(bps); json_decref(inb);
         return rc;
@@ -181,7 +181,7 @@ enum { F_OCC, F_LEVEL, F_POINT, F_TYPE, F_DIFF, F_STATUS, F_Q, F_N };
 static const char *const filter_names[F_N] = {"occupation", "level", "point", "type",
                                               "difficulty", "status", "q"};
 
-static int do_list(srv_db *db, srv_job *j)
+static int do_list(kc_db *db, srv_job *j)
 {
     char f[F_N][130];
     memset(f, 0, sizeof f);
@@ -232,21 +232,21 @@ static int do_list(srv_db *db, srv_job *j)
     int64_t limit = j->limit ? j->limit : 50, offset = j->offset, total = 0;
 #define LIST_ARGS f[F_OCC], f[F_OCC], f[F_LEVEL], f[F_LEVEL], f[F_POINT], f[F_POINT], f[F_TYPE], \
                   f[F_TYPE], f[F_DIFF], f[F_DIFF], f[F_STATUS], f[F_STATUS], f[F_Q], like, f[F_Q]
-    int rc = srv_db_query(db, SQL_LIST_COUNT, "sssssssssssssss", "i", LIST_ARGS, &total);
-    if (!rc) rc = srv_db_fetch(db, SQL_LIST_COUNT) == 1 ? 0 : SRV_EDB;
-    srv_db_done(db, SQL_LIST_COUNT);
+    int rc = kc_db_query(db, SQL_LIST_COUNT, "sssssssssssssss", "i", LIST_ARGS, &total);
+    if (!rc) rc = kc_db_fetch(db, SQL_LIST_COUNT) == 1 ? 0 : KC_EDB;
+    kc_db_done(db, SQL_LIST_COUNT);
     if (rc) return rc;
     char uid[65], type[17], occ[17], pc[65], status[17], ex[240];
     char *stem = malloc(8192);
-    if (!stem) return SRV_ENOMEM;
+    if (!stem) return KC_ENOMEM;
     int64_t version, level, diff, points, created, status_at;
     json_t *rows = json_array();
-    rc = srv_db_query(db, SQL_LIST, "sssssssssssssssii", "sisssisisitt", LIST_ARGS, limit, offset,
+    rc = kc_db_query(db, SQL_LIST, "sssssssssssssssii", "sisssisisitt", LIST_ARGS, limit, offset,
                       uid, sizeof uid, &version, type, sizeof type, stem, (size_t)8192, occ,
                       sizeof occ, &level, pc, sizeof pc, &diff, status, sizeof status, &points,
                       &created, &status_at);
 #undef LIST_ARGS
-    while (!rc && (rc = srv_db_fetch(db, SQL_LIST)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_LIST)) == 1) {
         rc = 0;
         excerpt(stem, ex, sizeof ex);
         json_array_append_new(rows, json_pack(
@@ -257,7 +257,7 @@ static int do_list(srv_db *db, srv_job *j)
             "points", (double)points / 100.0, "created_at", (json_int_t)created,
             "status_at", time_or_null(status_at)));
     }
-    srv_db_done(db, SQL_LIST);
+    kc_db_done(db, SQL_LIST);
     free(stem);
     if (rc < 0) { json_decref(rows); return rc; }
     return reply(j, json_pack("{s:s, s:I, s:I, s:I, s:o}", "type", "bank_list", "total",
@@ -292,11 +292,11 @@ struct item_row {
     char stem[BIG], options[BIG], answer[BIG], spec[BIG], explanation[BIG];
 };
 
-static int item_query(srv_db *db, const char *sql, const char *in, const void *arg,
+static int item_query(kc_db *db, const char *sql, const char *in, const void *arg,
                       struct item_row *r)
 {
     return in[0] == 's'
-        ? srv_db_query(db, sql, "s", "usisssssisiissssissstsst", (const char *)arg, &r->id,
+        ? kc_db_query(db, sql, "s", "usisssssisiissssissstsst", (const char *)arg, &r->id,
                        r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
                        sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
                        r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
@@ -305,7 +305,7 @@ static int item_query(srv_db *db, const char *sql, const char *in, const void *a
                        sizeof r->tags, r->author, sizeof r->author, r->status, sizeof r->status,
                        &r->created, r->created_by, sizeof r->created_by, r->status_by,
                        sizeof r->status_by, &r->status_at)
-        : srv_db_query(db, sql, "u", "usisssssisiissssissstsst", *(const uint64_t *)arg, &r->id,
+        : kc_db_query(db, sql, "u", "usisssssisiissssissstsst", *(const uint64_t *)arg, &r->id,
                        r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
                        sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
                        r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
@@ -379,31 +379,31 @@ static void sign_item(json_t *item, const srv_media_map *m, const unsigned char 
     }
 }
 
-static int do_item(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+static int do_item(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     struct item_row *r = malloc(sizeof *r);
-    if (!r) return SRV_ENOMEM;
+    if (!r) return KC_ENOMEM;
     json_t *item = NULL, *children = json_array(), *versions = json_array(), *reviews = json_array();
     int rc = item_query(db, SQL_ITEM_LATEST, "s", j->uid, r);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_ITEM_LATEST);
+        rc = kc_db_fetch(db, SQL_ITEM_LATEST);
         if (rc == 1) { item = item_json(r); rc = 0; }
-        else if (rc == 0) rc = SRV_ENOTFOUND;
+        else if (rc == 0) rc = KC_ENOTFOUND;
     }
-    srv_db_done(db, SQL_ITEM_LATEST);
+    kc_db_done(db, SQL_ITEM_LATEST);
     uint64_t id = r->id;
     if (!rc) rc = item_query(db, SQL_ITEM_CHILDREN, "u", &id, r);
-    while (!rc && (rc = srv_db_fetch(db, SQL_ITEM_CHILDREN)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_ITEM_CHILDREN)) == 1) {
         rc = 0;
         json_array_append_new(children, item_json(r));
     }
-    srv_db_done(db, SQL_ITEM_CHILDREN);
+    kc_db_done(db, SQL_ITEM_CHILDREN);
     uint64_t vid;
     int64_t ver, at, delivered;
     char status[17], by[130], file[256], action[17], from[17], comment[4096];
-    if (!rc) rc = srv_db_query(db, SQL_VERSIONS, "s", "uistssi", j->uid, &vid, &ver, status,
+    if (!rc) rc = kc_db_query(db, SQL_VERSIONS, "s", "uistssi", j->uid, &vid, &ver, status,
                                sizeof status, &at, by, sizeof by, file, sizeof file, &delivered);
-    while (!rc && (rc = srv_db_fetch(db, SQL_VERSIONS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_VERSIONS)) == 1) {
         rc = 0;
         json_array_append_new(versions, json_pack("{s:I, s:I, s:s, s:I, s:o, s:o, s:b}", "id",
                                                   (json_int_t)vid, "version", (json_int_t)ver,
@@ -411,26 +411,26 @@ static int do_item(srv_db *db, const srv_exam_ctx *x, srv_job *j)
                                                   "created_by", str_or_null(by), "import_file",
                                                   str_or_null(file), "delivered", (int)delivered));
     }
-    srv_db_done(db, SQL_VERSIONS);
-    if (!rc) rc = srv_db_query(db, SQL_REVIEWS, "s", "issssst", j->uid, &ver, action, sizeof action,
+    kc_db_done(db, SQL_VERSIONS);
+    if (!rc) rc = kc_db_query(db, SQL_REVIEWS, "s", "issssst", j->uid, &ver, action, sizeof action,
                                from, sizeof from, status, sizeof status, by, sizeof by, comment,
                                sizeof comment, &at);
-    while (!rc && (rc = srv_db_fetch(db, SQL_REVIEWS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_REVIEWS)) == 1) {
         rc = 0;
         json_array_append_new(reviews, json_pack("{s:I, s:s, s:o, s:s, s:s, s:o, s:I}", "version",
                                                  (json_int_t)ver, "action", action, "from",
                                                  str_or_null(from), "to", status, "actor", by,
                                                  "comment", str_or_null(comment), "at", (json_int_t)at));
     }
-    srv_db_done(db, SQL_REVIEWS);
+    kc_db_done(db, SQL_REVIEWS);
     free(r);
-    if (rc == SRV_ENOTFOUND) {
+    if (rc == KC_ENOTFOUND) {
         json_decref(children); json_decref(versions); json_decref(reviews);
         return refuse(j, "not_found", "uid", "uid: no item with this id");
     }
     if (rc < 0 || !item) {
         json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
-        return rc ? rc : SRV_ENOMEM;
+        return rc ? rc : KC_ENOMEM;
     }
     srv_media_map media = {0};
     rc = srv_media_load_item(db, id, &media);
@@ -438,7 +438,7 @@ static int do_item(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
         return rc;
     }
-    int64_t exp = srv_now_ms() + SRV_MEDIA_STAFF_TTL_MS;
+    int64_t exp = kc_now_ms() + SRV_MEDIA_STAFF_TTL_MS;
     sign_item(item, &media, x->media_key, exp);
     size_t k;
     json_t *child;
@@ -454,16 +454,17 @@ static int do_item(srv_db *db, const srv_exam_ctx *x, srv_job *j)
 static const char SQL_REVIEW_NOW[] =
     "SELECT version, status FROM item WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
 
-/* A lost connection is retried by the worker; everything else is the caller's answer. */
-static int store_failed(srv_db *db, srv_job *j, const char *what, const char *err)
+/* A lost connection or a deadlock is run again by the worker; anything else is logged and
+ * answered as an internal error. */
+static int store_failed(kc_db *db, srv_job *j, const char *what, int rc, const char *err)
 {
-    if (srv_db_is_lost(mysql_errno(db->my))) return SRV_ELOST;
-    SRV_ERROR("bank", "%s uid=%s by=%s: %s", what, j->uid, j->login, err);
+    if (rc == KC_ELOST || rc == KC_ERETRY) return rc;
+    KC_ERROR("bank", "%s uid=%s by=%s: %s", what, j->uid, j->login, err);
     snprintf(db->err, sizeof db->err, "%s", err);
-    return SRV_EDB;
+    return KC_EDB;
 }
 
-static int do_review(srv_db *db, srv_job *j)
+static int do_review(kc_db *db, srv_job *j)
 {
     static const struct { const char *action; enum bank_status to; } acts[] = {
         {"review", BANK_REVIEWED}, {"approve", BANK_APPROVED}, {"return", BANK_DRAFT},
@@ -477,9 +478,9 @@ static int do_review(srv_db *db, srv_job *j)
         return refuse(j, "bad_field", "comment", "comment: say why the item is sent back");
     int64_t version = 0;
     char status[17] = "";
-    int rc = srv_db_query(db, SQL_REVIEW_NOW, "s", "is", j->uid, &version, status, sizeof status);
-    int found = rc ? rc : srv_db_fetch(db, SQL_REVIEW_NOW);
-    srv_db_done(db, SQL_REVIEW_NOW);
+    int rc = kc_db_query(db, SQL_REVIEW_NOW, "s", "is", j->uid, &version, status, sizeof status);
+    int found = rc ? rc : kc_db_fetch(db, SQL_REVIEW_NOW);
+    kc_db_done(db, SQL_REVIEW_NOW);
     if (found < 0) return found;
     if (!found) return refuse(j, "not_found", "uid", "uid: no item with this id");
     enum bank_status from;
@@ -488,17 +489,17 @@ static int do_review(srv_db *db, srv_job *j)
     int ok = (strcmp(j->action, "restore") || from == BANK_RETIRED) &&
              (strcmp(j->action, "return") || from == BANK_REVIEWED || from == BANK_APPROVED);
     char err[512] = "", msg[600];
-    rc = ok ? bank_item_set_status(db->my, j->uid, 0, acts[k].to, j->login, comment, err, sizeof err)
-            : BANK_EREFUSED;
-    if (rc == BANK_EREFUSED || rc == BANK_ENOTFOUND) {
+    rc = ok ? bank_item_set_status(db, j->uid, 0, acts[k].to, j->login, comment, err, sizeof err)
+            : KC_EINVAL;
+    if (rc == KC_EINVAL || rc == KC_ENOTFOUND) {
         if (*err) snprintf(msg, sizeof msg, "action: %s", err);
         else snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->action);
-        return refuse(j, rc == BANK_ENOTFOUND ? "not_found" : "bad_transition",
-                      rc == BANK_ENOTFOUND ? "uid" : "action", msg);
+        return refuse(j, rc == KC_ENOTFOUND ? "not_found" : "bad_transition",
+                      rc == KC_ENOTFOUND ? "uid" : "action", msg);
     }
-    if (rc) return store_failed(db, j, "review", err);
+    if (rc) return store_failed(db, j, "review", rc, err);
     const char *to = bank_status_name(acts[k].to);
-    SRV_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->uid, (long long)version, status, to, j->login);
+    KC_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->uid, (long long)version, status, to, j->login);
     return reply(j, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", "bank_reviewed", "uid",
                               j->uid, "version", (json_int_t)version, "action", j->action,
                               "from", status, "status", to));
@@ -506,20 +507,20 @@ static int do_review(srv_db *db, srv_job *j)
 
 /* ---- bank_health ---- */
 
-static int do_health(srv_db *db, srv_job *j)
+static int do_health(kc_db *db, srv_job *j)
 {
     enum bank_part part = BANK_PART_THEORY;
     if (*j->part && bank_part_parse(j->part, &part))
         return refuse(j, "bad_field", "part", "part: theory or skills");
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
     bank_health h;
     memset(&h, 0, sizeof h);
     char err[512] = "";
-    int rc = bank_health_compute(db->my, j->occupation, (int)j->level, part, a, &h, err, sizeof err);
-    if (rc && rc != BANK_ENOTFOUND) {
-        bank_arena_free(a);
-        return store_failed(db, j, "health", err);
+    int rc = bank_health_compute(db, j->occupation, (int)j->level, part, a, &h, err, sizeof err);
+    if (rc && rc != KC_ENOTFOUND) {
+        kc_arena_free(a);
+        return store_failed(db, j, "health", rc, err);
     }
     json_t *points = json_array(), *ranges = json_array();
     int by_imp[3] = {0, 0, 0};
@@ -554,7 +555,7 @@ static int do_health(srv_db *db, srv_job *j)
         "items", "X", h.items_by_importance[0], "Y", h.items_by_importance[1], "Z", h.items_by_importance[2],
         "year", "year", h.year, "items", h.items, "this_year", h.items_this_year,
         "without_point", h.items_without_point));
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -562,13 +563,13 @@ static int do_health(srv_db *db, srv_job *j)
 
 /* The editor's JSON into a bank item (strings in a). Shape problems are diag lines
  * "item: field: reason", like an import's. */
-static const char *jstr(json_t *o, const char *k, bank_arena *a)
+static const char *jstr(json_t *o, const char *k, kc_arena *a)
 {
     json_t *v = json_object_get(o, k);
-    return json_is_string(v) && json_string_length(v) ? bank_arena_strdup(a, json_string_value(v)) : NULL;
+    return json_is_string(v) && json_string_length(v) ? kc_arena_strdup(a, json_string_value(v)) : NULL;
 }
 
-static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d, int depth,
+static int item_from_json(json_t *o, bank_item *it, kc_arena *a, kc_diag *d, int depth,
                           const char *where)
 {
     static const char *const known[] = {
@@ -581,30 +582,30 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     json_object_foreach(o, key, v) {
         int k = 0;
         while (known[k] && strcmp(known[k], key)) k++;
-        if (!known[k]) { bank_diag_add(d, where, 0, key, "unknown field"); bad++; }
+        if (!known[k]) { kc_diag_add(d, where, 0, key, "unknown field"); bad++; }
     }
     it->file = where;
     it->uid = jstr(o, "uid", a);            /* sub-items keep theirs; finalize names new ones */
     const char *type = jstr(o, "type", a);
     if (!type || bank_type_parse(type, &it->type)) {
-        bank_diag_add(d, where, 0, "type", "expected one of single, multi, tf, fill, short, essay, composite, practical");
+        kc_diag_add(d, where, 0, "type", "expected one of single, multi, tf, fill, short, essay, composite, practical");
         return bad + 1;
     }
     it->stem = jstr(o, "stem", a);
     json_t *opts = json_object_get(o, "options");
-    if (opts && !json_is_array(opts)) { bank_diag_add(d, where, 0, "options", "expected an array of texts"); bad++; }
+    if (opts && !json_is_array(opts)) { kc_diag_add(d, where, 0, "options", "expected an array of texts"); bad++; }
     size_t i;
     json_array_foreach(opts, i, v) {
-        if (i >= BANK_MAX_OPTIONS) { bank_diag_add(d, where, 0, "options", "at most %d options", BANK_MAX_OPTIONS); bad++; break; }
-        if (!json_is_string(v)) { bank_diag_add(d, where, 0, "options", "option %c is not a text", (char)('A' + i)); bad++; continue; }
-        it->options[it->n_options++] = bank_arena_strdup(a, json_string_value(v));
+        if (i >= BANK_MAX_OPTIONS) { kc_diag_add(d, where, 0, "options", "at most %d options", BANK_MAX_OPTIONS); bad++; break; }
+        if (!json_is_string(v)) { kc_diag_add(d, where, 0, "options", "option %c is not a text", (char)('A' + i)); bad++; continue; }
+        it->options[it->n_options++] = kc_arena_strdup(a, json_string_value(v));
     }
     it->answer = jstr(o, "answer", a);
     const char *mc = jstr(o, "mc_policy", a);
-    if (mc && bank_mc_policy_parse(mc, &it->mc_policy)) { bank_diag_add(d, where, 0, "mc_policy", "expected all, half or ratio"); bad++; }
+    if (mc && bank_mc_policy_parse(mc, &it->mc_policy)) { kc_diag_add(d, where, 0, "mc_policy", "expected all, half or ratio"); bad++; }
     it->pin_options = json_is_true(json_object_get(o, "pin_options"));
     json_t *pts = json_object_get(o, "points");
-    if (pts && !json_is_number(pts)) { bank_diag_add(d, where, 0, "points", "expected a number"); bad++; }
+    if (pts && !json_is_number(pts)) { kc_diag_add(d, where, 0, "points", "expected a number"); bad++; }
     it->points_centi = (int)(json_number_value(pts) * 100 + 0.5);
     it->difficulty = (int)json_integer_value(json_object_get(o, "difficulty"));
     it->point_code = jstr(o, "point", a);
@@ -615,16 +616,16 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     it->author = jstr(o, "author", a);
     json_t *tags = json_object_get(o, "tags");
     if (json_is_array(tags) && json_array_size(tags)) {
-        it->tags = bank_arena_alloc(a, (json_array_size(tags) + 1) * sizeof *it->tags);
+        it->tags = kc_arena_alloc(a, (json_array_size(tags) + 1) * sizeof *it->tags);
         json_array_foreach(tags, i, v)
             if (json_is_string(v) && it->tags && it->n_tags < BANK_MAX_TAGS)
-                it->tags[it->n_tags++] = bank_arena_strdup(a, json_string_value(v));
+                it->tags[it->n_tags++] = kc_arena_strdup(a, json_string_value(v));
     }
     it->time_minutes = (int)json_integer_value(json_object_get(o, "time_minutes"));
     it->equipment = jstr(o, "equipment", a);
     json_t *crit = json_object_get(o, "criteria");
     if (json_is_array(crit) && json_array_size(crit)) {
-        it->criteria = bank_arena_alloc(a, json_array_size(crit) * sizeof *it->criteria);
+        it->criteria = kc_arena_alloc(a, json_array_size(crit) * sizeof *it->criteria);
         json_array_foreach(crit, i, v) {
             if (!it->criteria) break;
             bank_criterion *c = &it->criteria[it->n_criteria++];
@@ -635,12 +636,12 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     }
     json_t *kids = json_object_get(o, "children");
     if (json_is_array(kids) && json_array_size(kids)) {
-        if (depth) { bank_diag_add(d, where, 0, "children", "a sub-item has no sub-items"); return bad + 1; }
+        if (depth) { kc_diag_add(d, where, 0, "children", "a sub-item has no sub-items"); return bad + 1; }
         size_t nk = json_array_size(kids);
-        it->children = bank_arena_alloc(a, nk * sizeof *it->children);
+        it->children = kc_arena_alloc(a, nk * sizeof *it->children);
         if (!it->children) return bad + 1;
         json_array_foreach(kids, i, v) {
-            char *w = bank_arena_printf(a, "%s.children[%zu]", where, i);
+            char *w = kc_arena_printf(a, "%s.children[%zu]", where, i);
             bad += json_is_object(v) ? item_from_json(v, &it->children[i], a, d, 1, w) : 1;
             it->n_children++;
         }
@@ -648,12 +649,12 @@ static int item_from_json(json_t *o, bank_item *it, bank_arena *a, bank_diag *d,
     return bad;
 }
 
-static int do_save(srv_db *db, srv_job *j)
+static int do_save(kc_db *db, srv_job *j)
 {
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
+    kc_diag d;
+    kc_diag_init(&d, a);
     json_t *o = j->text ? json_loads(j->text, 0, NULL) : NULL;
     bank_itemset set;
     bank_itemset_init(&set, a);
@@ -662,15 +663,15 @@ static int do_save(srv_db *db, srv_job *j)
     int bad = !o || !it ? 1 : item_from_json(o, it, a, &d, 0, "item");
     json_decref(o);
     /* Rich text may be HTML or plain text, sanitized exactly like an import's. */
-    if (!bad && bank_item_prepare(it, BANK_TEXT_AUTO, a, &removed)) rc = SRV_ENOMEM;
+    if (!bad && bank_item_prepare(it, BANK_TEXT_AUTO, a, &removed)) rc = KC_ENOMEM;
     if (!rc && !bad) bad = bank_item_validate(it, &d);
-    if (!rc && !bad && bank_item_finalize(it, a)) rc = SRV_ENOMEM;
-    if (rc) { bank_arena_free(a); return rc; }
+    if (!rc && !bad && bank_item_finalize(it, a)) rc = KC_ENOMEM;
+    if (rc) { kc_arena_free(a); return rc; }
     if (bad) {
         json_t *lines = json_array();
         for (size_t i = 0; i < d.n; i++) json_array_append_new(lines, json_string(d.lines[i]));
         if (!d.n) json_array_append_new(lines, json_string("item: expected a JSON object"));
-        bank_arena_free(a);
+        kc_arena_free(a);
         return reply(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "error", "code", "invalid",
                                   "message", "the item has problems; nothing was saved", "diag", lines));
     }
@@ -680,34 +681,34 @@ static int do_save(srv_db *db, srv_job *j)
     int version = 1;
     char err[512] = "";
     enum bank_edit_result er = 0;
-    int src = it->uid ? bank_store_edit(db->my, it, j->login, NULL, &er, &version, &d, err, sizeof err)
-                      : BANK_ENOTFOUND;
-    if (src == BANK_ENOTFOUND) {
+    int src = it->uid ? bank_store_edit(db, it, j->login, NULL, &er, &version, &d, err, sizeof err)
+                      : KC_ENOTFOUND;
+    if (src == KC_ENOTFOUND) {
         bank_store_opts so = {.actor = j->login, .status = BANK_DRAFT};
         bank_store_report rep = {0, 0, 0};
         *err = 0;
-        src = bank_store_items(db->my, &set, &so, &rep, &d, err, sizeof err);
+        src = bank_store_items(db, &set, &so, &rep, &d, err, sizeof err);
         outcome = rep.inserted ? "new_item" : rep.versions ? "new_version" : "unchanged";
     } else if (!src) {
         outcome = er == BANK_EDIT_UNCHANGED ? "unchanged" : er == BANK_EDIT_IN_PLACE ? "updated" : "new_version";
     }
-    if (src == BANK_EREFUSED) {
+    if (src == KC_EINVAL) {
         json_t *lines = json_array();
         for (size_t i = 0; i < d.n; i++) json_array_append_new(lines, json_string(d.lines[i]));
         if (!d.n) json_array_append_new(lines, json_string(err));
-        bank_arena_free(a);
+        kc_arena_free(a);
         return reply(j, json_pack("{s:s, s:s, s:s, s:o}", "type", "error", "code", "invalid",
                                   "message", "the item has problems; nothing was saved", "diag", lines));
     }
     if (src) {
-        rc = store_failed(db, j, "save", err);
-        bank_arena_free(a);
+        rc = store_failed(db, j, "save", src, err);
+        kc_arena_free(a);
         return rc;
     }
-    SRV_INFO("bank", "save uid=%s version=%d %s by=%s", it->uid, version, outcome, j->login);
+    KC_INFO("bank", "save uid=%s version=%d %s by=%s", it->uid, version, outcome, j->login);
     rc = reply(j, json_pack("{s:s, s:s, s:i, s:s, s:i}", "type", "bank_saved", "uid", it->uid,
                             "version", version, "outcome", outcome, "removed", removed));
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -738,12 +739,12 @@ static void display_name(const char *given, char *out, size_t cap)
     if (!n) snprintf(out, cap, "upload");
 }
 
-static int do_import(srv_db *db, srv_job *j)
+static int do_import(kc_db *db, srv_job *j)
 {
     char login[65] = "";
-    int rc = srv_db_query(db, SQL_STAFF_LOGIN_OF, "u", "s", j->staff_id, login, sizeof login);
-    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_LOGIN_OF);
-    srv_db_done(db, SQL_STAFF_LOGIN_OF);
+    int rc = kc_db_query(db, SQL_STAFF_LOGIN_OF, "u", "s", j->staff_id, login, sizeof login);
+    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_LOGIN_OF);
+    kc_db_done(db, SQL_STAFF_LOGIN_OF);
     if (found < 0) return found;
     if (!found) return http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled");
     imp_format f;
@@ -751,26 +752,27 @@ static int do_import(srv_db *db, srv_job *j)
         return http_refuse(j, 400, "bad_field", "format: not a known import format");
     char name[128];
     display_name(j->uid, name, sizeof name);
-    bank_arena *a = bank_arena_new(0);
-    if (!a) return SRV_ENOMEM;
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return KC_ENOMEM;
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     int prc = imp_parse_buffer(f, name, j->text, j->text_len, &set, &d);
     bank_store_report rep = {0, 0, 0};
     int stored = 0;
     char err[512] = "";
     if (prc == 0 && !j->dry_run) {
         bank_store_opts so = {.import_file = name, .actor = login};
-        int src = bank_store_items(db->my, &set, &so, &rep, &d, err, sizeof err);
-        if (src == -1 && srv_db_is_lost(mysql_errno(db->my))) {
-            bank_arena_free(a);
-            return SRV_ELOST;
+        int src = bank_store_items(db, &set, &so, &rep, &d, err, sizeof err);
+        if (src == KC_ELOST || src == KC_ERETRY) {
+            kc_arena_free(a);
+            return src;
         }
-        if (src == -1) SRV_ERROR("bank", "import file=%s by=%s: %s", name, login, err);
+        int db_failed = src && src != KC_EINVAL;    /* refused items come with diag lines */
+        if (db_failed) KC_ERROR("bank", "import file=%s by=%s: %s", name, login, err);
         stored = src == 0;
-        if (src == -1) bank_diag_add(&d, name, 0, "database", "%s", err);
+        if (db_failed) kc_diag_add(&d, name, 0, "database", "%s", err);
     }
     int ok = prc == 0 && (j->dry_run || stored);
     json_t *by_type = json_object(), *by_point = json_object(), *lines = json_array();
@@ -792,14 +794,14 @@ static int do_import(srv_db *db, srv_job *j)
         if (report) {
             for (size_t i = 0; i < d.n; i++) w += sprintf(w, "%s\n", d.lines[i]);
             *w = 0;
-            rc = srv_db_exec(db, SQL_IMPORT_LOG, "sssiiiis", name, imp_format_name(f), login,
+            rc = kc_db_exec(db, SQL_IMPORT_LOG, "sssiiiis", name, imp_format_name(f), login,
                              (int64_t)rep.inserted, (int64_t)rep.versions, (int64_t)rep.unchanged,
                              (int64_t)d.n, report);
             free(report);
-            if (rc) SRV_WARN("bank", "import log not written: %s", db->err);
+            if (rc) KC_WARN("bank", "import log not written: %s", db->err);
         }
     }
-    SRV_INFO("bank", "import file=%s format=%s by=%s items=%zu problems=%zu dry_run=%d ok=%d", name,
+    KC_INFO("bank", "import file=%s format=%s by=%s items=%zu problems=%zu dry_run=%d ok=%d", name,
              imp_format_name(f), login, set.n, d.n, j->dry_run, ok);
     j->http_status = 200;
     j->ok = ok;
@@ -809,7 +811,7 @@ static int do_import(srv_db *db, srv_job *j)
                             by_type, "by_point", by_point, "stored", "new", rep.inserted,
                             "versions", rep.versions, "unchanged", rep.unchanged, "problems",
                             (json_int_t)d.n, "diag", lines));
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -817,15 +819,15 @@ static int do_import(srv_db *db, srv_job *j)
  * away stops working at once, on open connections and for import tokens alike. */
 static const char SQL_STAFF_NOW[] = "SELECT roles, disabled FROM staff_user WHERE id = ?";
 
-static int authorize(srv_db *db, srv_job *j, int *allowed)
+static int authorize(kc_db *db, srv_job *j, int *allowed)
 {
     char roles[160] = "", bad[64];
     int64_t disabled = 1;
     unsigned now = 0;
     *allowed = 0;
-    int rc = srv_db_query(db, SQL_STAFF_NOW, "u", "si", j->staff_id, roles, sizeof roles, &disabled);
-    int found = rc ? rc : srv_db_fetch(db, SQL_STAFF_NOW);
-    srv_db_done(db, SQL_STAFF_NOW);
+    int rc = kc_db_query(db, SQL_STAFF_NOW, "u", "si", j->staff_id, roles, sizeof roles, &disabled);
+    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_NOW);
+    kc_db_done(db, SQL_STAFF_NOW);
     if (found < 0) return found;
     if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
         return j->http ? http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled")
@@ -841,7 +843,7 @@ static int authorize(srv_db *db, srv_job *j, int *allowed)
     return 0;
 }
 
-int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_bank_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     int allowed, rc = authorize(db, j, &allowed);
     if (rc || !allowed) return rc;
@@ -853,6 +855,6 @@ int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_BANK_SAVE: return do_save(db, j);
     case SRV_JOB_BANK_HEALTH: return do_health(db, j);
     case SRV_JOB_BANK_IMPORT: return do_import(db, j);
-    default: return SRV_EINVAL;
+    default: return KC_EINVAL;
     }
 }

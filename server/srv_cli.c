@@ -54,11 +54,11 @@ struct cmd {
 
 /* ---- small helpers ---- */
 
-int srv__cli_db_open(srv_db *db, const srv_config *cfg)
+int srv__cli_db_open(kc_db *db, const srv_config *cfg)
 {
-    if (srv_db_open(db, cfg)) {
+    if (kc_db_open(db, &cfg->db)) {
         fprintf(stderr, "kaochang: %s\n", db->err);
-        srv_db_close(db);
+        kc_db_close(db);
         return 1;
     }
     return 0;
@@ -132,8 +132,8 @@ static int cmd_serve(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang serve: %s\n", err);
         return 2;
     }
-    enum srv_log_level lvl;
-    if (!srv_log_level_parse(cfg->log_level, &lvl)) srv_log_set_level(lvl);
+    enum kc_log_level lvl;
+    if (!kc_log_level_parse(cfg->log_level, &lvl)) kc_log_set_level(lvl);
     return srv_serve(cfg);
 }
 
@@ -150,10 +150,13 @@ static int cmd_db(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang db: expected \"migrate\" (see kaochang db --help)\n");
         return 2;
     }
-    srv_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
-    rc = srv_migrate(&db, dir ? dir : cfg->schema_dir, 1);
-    srv_db_close(&db);
+    /* Migrations are DDL scripts: the one connection that takes several statements at once. */
+    srv_config mig = *cfg;
+    mig.db.multi_statements = 1;
+    kc_db db;
+    if (srv__cli_db_open(&db, &mig)) return 1;
+    rc = kc_migrate(&db, dir ? dir : cfg->schema_dir, 1);
+    kc_db_close(&db);
     return rc ? 1 : 0;
 }
 
@@ -243,7 +246,7 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang paper create: --points: expected a number > 0, got \"%s\"\n", points);
         return 2;
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t *ids = NULL;
     int64_t *pts = NULL;
@@ -253,33 +256,33 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     int64_t p;
     char type[17];
     rc = 0;
-    if (!srv_db_query(&db, SQL_PAPER_EXISTS, "s", "u", code, &id) &&
-        srv_db_fetch(&db, SQL_PAPER_EXISTS) == 1) {
+    if (!kc_db_query(&db, SQL_PAPER_EXISTS, "s", "u", code, &id) &&
+        kc_db_fetch(&db, SQL_PAPER_EXISTS) == 1) {
         fprintf(stderr, "kaochang paper create: a paper with code %s already exists\n", code);
         rc = 1;
     }
-    srv_db_done(&db, SQL_PAPER_EXISTS);
+    kc_db_done(&db, SQL_PAPER_EXISTS);
     if (rc) goto out;
     if (all) {
-        rc = srv_db_query(&db, SQL_ITEMS_ALL, "", "uis", &id, &p, type, sizeof type);
-        while (!rc && (rc = srv_db_fetch(&db, SQL_ITEMS_ALL)) == 1) {
+        rc = kc_db_query(&db, SQL_ITEMS_ALL, "", "uis", &id, &p, type, sizeof type);
+        while (!rc && (rc = kc_db_fetch(&db, SQL_ITEMS_ALL)) == 1) {
             rc = 0;
             if (paper_grow(&ids, &pts, &types, n, &cap)) goto oom;
             ids[n] = id;
             memcpy(types[n], type, sizeof type);
             pts[n++] = p;
         }
-        srv_db_done(&db, SQL_ITEMS_ALL);
+        kc_db_done(&db, SQL_ITEMS_ALL);
         if (rc < 0) goto dberr;
         rc = 0;
     } else {
         char *list = strdup(items), *save = NULL;
         for (char *uid = strtok_r(list, ",", &save); uid; uid = strtok_r(NULL, ",", &save)) {
             char status[17];
-            rc = srv_db_query(&db, SQL_ITEM_BY_UID, "s", "uiss", uid, &id, &p, status,
+            rc = kc_db_query(&db, SQL_ITEM_BY_UID, "s", "uiss", uid, &id, &p, status,
                               sizeof status, type, sizeof type);
-            int found = rc ? 0 : srv_db_fetch(&db, SQL_ITEM_BY_UID);
-            srv_db_done(&db, SQL_ITEM_BY_UID);
+            int found = rc ? 0 : kc_db_fetch(&db, SQL_ITEM_BY_UID);
+            kc_db_done(&db, SQL_ITEM_BY_UID);
             if (rc || found < 0) { free(list); goto dberr; }
             if (!found || strcmp(status, "approved") || !strcmp(type, "practical")) {
                 fprintf(stderr, "kaochang paper create: --items: %s is %s\n", uid,
@@ -304,18 +307,18 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
     }
     int64_t total = 0;
     for (size_t i = 0; i < n; i++) total += each ? each : pts[i];
-    if ((rc = srv_db_begin(&db)) || (rc = srv_db_exec(&db, SQL_PAPER_ADD, "ssi", code, title, total)))
+    if ((rc = kc_db_begin(&db)) || (rc = kc_db_exec(&db, SQL_PAPER_ADD, "ssi", code, title, total)))
         goto dberr;
-    uint64_t paper_id = srv_db_insert_id(&db, SQL_PAPER_ADD);
+    uint64_t paper_id = kc_db_insert_id(&db, SQL_PAPER_ADD);
     const char *seen[8];
     int nseen = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         char sec[64];
-        rc = srv_db_exec(&db, SQL_PAPER_ITEM_ADD, "uiusi", paper_id, (int64_t)(i + 1), ids[i],
+        rc = kc_db_exec(&db, SQL_PAPER_ITEM_ADD, "uiusi", paper_id, (int64_t)(i + 1), ids[i],
                          section ? section : section_name(types[i], seen, &nseen, sec, sizeof sec),
                          each ? each : pts[i]);
     }
-    if (rc || (rc = srv_db_commit(&db))) { srv_db_rollback(&db); goto dberr; }
+    if (rc || (rc = kc_db_commit(&db))) { kc_db_rollback(&db); goto dberr; }
     printf("paper %s: %zu items, %.2f points\n", code, n, (double)total / 100);
     goto out;
 oom:
@@ -329,7 +332,7 @@ out:
     free(ids);
     free(pts);
     free(types);
-    srv_db_close(&db);
+    kc_db_close(&db);
     return rc ? 1 : 0;
 }
 
@@ -442,9 +445,9 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang session: expected \"create\" or \"add-candidates FILE\" (see --help)\n");
         return 2;
     }
-    srv_db db;
+    kc_db db;
     if (create) {
-        int64_t dur, t_open, t_close, now = srv_now_ms();
+        int64_t dur, t_open, t_close, now = kc_now_ms();
         if (!code || !title || !paper == !tpl || !duration) {
             fprintf(stderr, "kaochang session create: needs --code, --title, --duration and one of --template or --paper\n");
             return 2;
@@ -482,16 +485,16 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
                 return 2;
             }
         }
-        if (srv_parse_duration(duration, &dur) || dur < 1) {
+        if (kc_parse_duration(duration, &dur) || dur < 1) {
             fprintf(stderr, "kaochang session create: --duration: expected e.g. 90m, 1h30m or 45s, got \"%s\"\n", duration);
             return 2;
         }
-        if (srv_parse_time(opens, now, &t_open)) {
+        if (kc_parse_time(opens, now, &t_open)) {
             fprintf(stderr, "kaochang session create: --opens: expected now, +DURATION or YYYY-MM-DDTHH:MM[:SS]Z, got \"%s\"\n", opens);
             return 2;
         }
         t_close = t_open + dur * 1000 + 3600 * 1000;
-        if (closes && srv_parse_time(closes, t_open, &t_close)) {
+        if (closes && kc_parse_time(closes, t_open, &t_close)) {
             fprintf(stderr, "kaochang session create: --closes: expected +DURATION (after --opens) or YYYY-MM-DDTHH:MM[:SS]Z, got \"%s\"\n", closes);
             return 2;
         }
@@ -503,31 +506,31 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         uint64_t pid = 0, tid = 0;
         int64_t feasible = 1;
         const char *what = paper ? SQL_PAPER_EXISTS : SQL_TEMPLATE_EXISTS;
-        rc = paper ? srv_db_query(&db, what, "s", "u", paper, &pid)
-                   : srv_db_query(&db, what, "s", "ui", tpl, &tid, &feasible);
-        int found = rc ? rc : srv_db_fetch(&db, what);
-        srv_db_done(&db, what);
+        rc = paper ? kc_db_query(&db, what, "s", "u", paper, &pid)
+                   : kc_db_query(&db, what, "s", "ui", tpl, &tid, &feasible);
+        int found = rc ? rc : kc_db_fetch(&db, what);
+        kc_db_done(&db, what);
         if (found != 1) {
             fprintf(stderr, "kaochang session create: %s: %s\n", paper ? "--paper" : "--template",
                     found < 0 ? db.err : paper ? "no such paper" : "no such template (kaochang paper template list)");
-            srv_db_close(&db);
+            kc_db_close(&db);
             return 1;
         }
         if (!feasible) {
             fprintf(stderr, "kaochang session create: --template: %s cannot be met by the approved bank"
                     " (kaochang paper template show %s); a session cannot use it\n", tpl, tpl);
-            srv_db_close(&db);
+            kc_db_close(&db);
             return 1;
         }
-        rc = srv_db_exec(&db, SQL_SESSION_ADD, "ssuuttiiiuiii", code, title, pid, tid, t_open, t_close,
+        rc = kc_db_exec(&db, SQL_SESSION_ADD, "ssuuttiiiuiii", code, title, pid, tid, t_open, t_close,
                          dur, (int64_t)show, (int64_t)forms, (uint64_t)seed, (int64_t)cap,
                          (int64_t)shuffle, (int64_t)cols);
         if (rc) fprintf(stderr, "kaochang session create: %s\n",
                         strstr(db.err, "Duplicate") ? "a session with this code already exists" : db.err);
         else {
             char a[32], b[32];
-            srv_format_iso(t_open, a, sizeof a);
-            srv_format_iso(t_close, b, sizeof b);
+            kc_format_iso(t_open, a, sizeof a);
+            kc_format_iso(t_close, b, sizeof b);
             printf("session %s: %s %s, %lld s per candidate, open %s .. %s\n", code,
                    paper ? "paper" : "template", paper ? paper : tpl, (long long)dur, a, b);
             if (tpl)
@@ -535,7 +538,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
                        " (serve does it %d minutes before it opens)\n",
                        forms ? "parallel forms" : "a paper per candidate", seed, code, cfg->prepare_before_min);
         }
-        srv_db_close(&db);
+        kc_db_close(&db);
         return rc ? 1 : 0;
     }
 
@@ -642,73 +645,73 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
     }
     if (srv__cli_db_open(&db, cfg)) { free(rows); return 1; }
     uint64_t sid = 0;
-    rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
-    int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
-    srv_db_done(&db, SQL_SESSION_BY_CODE);
+    rc = kc_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
+    int found = rc ? rc : kc_db_fetch(&db, SQL_SESSION_BY_CODE);
+    kc_db_done(&db, SQL_SESSION_BY_CODE);
     if (found != 1) {
         fprintf(stderr, "kaochang session add-candidates: --session: %s\n", found < 0 ? db.err : "no such session");
-        srv_db_close(&db);
+        kc_db_close(&db);
         free(rows);
         return 1;
     }
-    rc = srv_db_begin(&db);
+    rc = kc_db_begin(&db);
     for (size_t i = 0; i < n && !rc; i++) {
         uint64_t owner_session = 0;
         char owner_id[33] = "";
-        rc = srv_db_query(&db, SQL_TICKET_OWNER, "s", "us", rows[i].ticket, &owner_session, owner_id, sizeof owner_id);
-        int taken = rc ? 0 : srv_db_fetch(&db, SQL_TICKET_OWNER);
-        srv_db_done(&db, SQL_TICKET_OWNER);
+        rc = kc_db_query(&db, SQL_TICKET_OWNER, "s", "us", rows[i].ticket, &owner_session, owner_id, sizeof owner_id);
+        int taken = rc ? 0 : kc_db_fetch(&db, SQL_TICKET_OWNER);
+        kc_db_done(&db, SQL_TICKET_OWNER);
         if (rc || taken < 0) break;
         if (taken && (owner_session != sid || strcmp(owner_id, rows[i].idno))) {
             fprintf(stderr, "%s:%d: 准考证号: %s is already given to another candidate or session\n",
                     file, rows[i].line, rows[i].ticket);
-            rc = SRV_EINVAL;
+            rc = KC_EINVAL;
             break;
         }
-        rc = srv_db_exec(&db, SQL_CAND_UPSERT, "ss", rows[i].idno, rows[i].name);
+        rc = kc_db_exec(&db, SQL_CAND_UPSERT, "ss", rows[i].idno, rows[i].name);
         if (rc) break;
-        uint64_t cid = srv_db_insert_id(&db, SQL_CAND_UPSERT);
+        uint64_t cid = kc_db_insert_id(&db, SQL_CAND_UPSERT);
         char had[33] = "";
-        rc = srv_db_query(&db, SQL_ATTEMPT_OF, "uu", "s", sid, cid, had, sizeof had);
-        int seated = rc ? 0 : srv_db_fetch(&db, SQL_ATTEMPT_OF);
-        srv_db_done(&db, SQL_ATTEMPT_OF);
+        rc = kc_db_query(&db, SQL_ATTEMPT_OF, "uu", "s", sid, cid, had, sizeof had);
+        int seated = rc ? 0 : kc_db_fetch(&db, SQL_ATTEMPT_OF);
+        kc_db_done(&db, SQL_ATTEMPT_OF);
         if (rc || seated < 0) break;
         if (seated && strcmp(had, rows[i].ticket)) {
             /* Re-registering is fine; silently keeping an old ticket is not. */
             fprintf(stderr, "%s:%d: 准考证号: this candidate already has ticket %s in this session\n",
                     file, rows[i].line, had);
-            rc = SRV_EINVAL;
+            rc = KC_EINVAL;
             break;
         }
         if (rows[i].seat) {
             char other[33] = "";
-            rc = srv_db_query(&db, SQL_SEAT_TAKEN, "usiu", "s", sid, rows[i].room, (int64_t)rows[i].seat,
+            rc = kc_db_query(&db, SQL_SEAT_TAKEN, "usiu", "s", sid, rows[i].room, (int64_t)rows[i].seat,
                               cid, other, sizeof other);
-            int taken_seat = rc ? 0 : srv_db_fetch(&db, SQL_SEAT_TAKEN);
-            srv_db_done(&db, SQL_SEAT_TAKEN);
+            int taken_seat = rc ? 0 : kc_db_fetch(&db, SQL_SEAT_TAKEN);
+            kc_db_done(&db, SQL_SEAT_TAKEN);
             if (rc || taken_seat < 0) break;
             if (taken_seat) {
                 fprintf(stderr, "%s:%d: 座位号: seat %d of room %s is taken by ticket %s\n", file,
                         rows[i].line, rows[i].seat, rows[i].room, other);
-                rc = SRV_EINVAL;
+                rc = KC_EINVAL;
                 break;
             }
         }
         if (!seated)
-            rc = srv_db_exec(&db, SQL_ATTEMPT_ADD, "uussi", sid, cid, rows[i].ticket,
+            rc = kc_db_exec(&db, SQL_ATTEMPT_ADD, "uussi", sid, cid, rows[i].ticket,
                              rows[i].seat ? rows[i].room : NULL, (int64_t)rows[i].seat);
         else if (rows[i].seat)
-            rc = srv_db_exec(&db, SQL_ATTEMPT_SEAT, "siuu", rows[i].room, (int64_t)rows[i].seat, sid, cid);
+            rc = kc_db_exec(&db, SQL_ATTEMPT_SEAT, "siuu", rows[i].room, (int64_t)rows[i].seat, sid, cid);
     }
-    if (!rc) rc = srv_db_commit(&db);
+    if (!rc) rc = kc_db_commit(&db);
     if (rc) {
-        srv_db_rollback(&db);
-        if (rc != SRV_EINVAL) fprintf(stderr, "kaochang session add-candidates: %s\n", db.err);
+        kc_db_rollback(&db);
+        if (rc != KC_EINVAL) fprintf(stderr, "kaochang session add-candidates: %s\n", db.err);
         fprintf(stderr, "%s: nothing was added\n", file);
     } else {
         printf("session %s: %zu candidate%s registered\n", session, n, n == 1 ? "" : "s");
     }
-    srv_db_close(&db);
+    kc_db_close(&db);
     free(rows);
     return rc ? 1 : 0;
 }
@@ -753,20 +756,20 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang results: --format must be table, csv or json\n");
         return 2;
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t sid;
-    rc = srv_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", pos[0], &sid);
-    int found = rc ? rc : srv_db_fetch(&db, SQL_SESSION_BY_CODE);
-    srv_db_done(&db, SQL_SESSION_BY_CODE);
+    rc = kc_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", pos[0], &sid);
+    int found = rc ? rc : kc_db_fetch(&db, SQL_SESSION_BY_CODE);
+    kc_db_done(&db, SQL_SESSION_BY_CODE);
     if (found != 1) {
         fprintf(stderr, "kaochang results: %s: %s\n", pos[0], found < 0 ? db.err : "no such session");
-        srv_db_close(&db);
+        kc_db_close(&db);
         return 1;
     }
     char ticket[33], name[129], status[16], reason[16];
     int64_t has_score, score, at;
-    rc = srv_db_query(&db, SQL_RESULTS, "s", "sssiits", pos[0], ticket, sizeof ticket, name,
+    rc = kc_db_query(&db, SQL_RESULTS, "s", "sssiits", pos[0], ticket, sizeof ticket, name,
                       sizeof name, status, sizeof status, &has_score, &score, &at, reason,
                       sizeof reason);
     json_t *arr = json_array();
@@ -774,12 +777,12 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
     if (!strcmp(format, "table"))
         printf("准考证号     姓名         状态         成绩  交卷时间 (UTC)           方式\n");
     int count = 0;
-    while (!rc && (rc = srv_db_fetch(&db, SQL_RESULTS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(&db, SQL_RESULTS)) == 1) {
         rc = 0;
         count++;
         char sc[16] = "", ts[32] = "";
         if (has_score) snprintf(sc, sizeof sc, "%.2f", (double)score / 100);
-        if (at) srv_format_iso(at, ts, sizeof ts);
+        if (at) kc_format_iso(at, ts, sizeof ts);
         if (!strcmp(format, "csv")) {
             csv_field(ticket); putchar(',');
             csv_field(name);
@@ -796,7 +799,7 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
                    *sc ? sc : "-", *ts ? ts : "-", *reason ? reason : "-");
         }
     }
-    srv_db_done(&db, SQL_RESULTS);
+    kc_db_done(&db, SQL_RESULTS);
     if (rc < 0) fprintf(stderr, "kaochang results: %s\n", db.err);
     else if (!strcmp(format, "json")) {
         char *s = json_dumps(arr, JSON_INDENT(2));
@@ -805,7 +808,7 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
     } else if (!strcmp(format, "table"))
         printf("(%d candidate%s)\n", count, count == 1 ? "" : "s");
     json_decref(arr);
-    srv_db_close(&db);
+    kc_db_close(&db);
     return rc < 0 ? 1 : 0;
 }
 
@@ -847,7 +850,7 @@ static int parse_filter(const char *cmd, const char *occ, const char *level, con
 
 /* The rejected items of an import: distinct "FILE:LINE" locations among the diag lines
  * from index `from` on. */
-static int count_locations(const bank_diag *d, size_t from)
+static int count_locations(const kc_diag *d, size_t from)
 {
     int n = 0;
     for (size_t i = from; i < d->n; i++) {
@@ -862,7 +865,7 @@ static int count_locations(const bank_diag *d, size_t from)
 }
 
 /* 1 when a diag line from index `from` on is about the item (or one of its sub-items). */
-static int item_has_diag(const bank_item *it, const bank_diag *d, size_t from)
+static int item_has_diag(const bank_item *it, const kc_diag *d, size_t from)
 {
     char where[600];
     snprintf(where, sizeof where, "%s%s%d: ", it->file ? it->file : "",
@@ -940,27 +943,27 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     const char *file = pos[0], *actor = actor_or_default(by);
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_itemset set, keep;
-    bank_diag d;
+    kc_diag d;
     bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     rc = imp_parse_file(f, file, &set, &d);
     if (rc < 0) {
         for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
         fprintf(stderr, "%s: nothing was imported\n", file);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
     int rejected = count_locations(&d, 0);
     bank_store_report rep = {0, 0, 0};
     int exit_rc = rejected ? 1 : 0, wrote = 0;
     if (!dry) {
-        srv_db db;
+        kc_db db;
         if (srv__cli_db_open(&db, cfg)) {
             for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
             fprintf(stderr, "%s: nothing was imported\n", file);
-            bank_arena_free(a);
+            kc_arena_free(a);
             return 1;
         }
         char err[512] = "";
@@ -968,9 +971,9 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
                               .occupation = occ, .level = fl.level};
         size_t before = d.n;
         /* a rejected file without --skip-invalid is only recorded, with its report */
-        rc = (rejected && !skip) || !set.n ? BANK_EREFUSED
-             : bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err);
-        if (rc == BANK_EREFUSED && d.n > before) {
+        rc = (rejected && !skip) || !set.n ? KC_EINVAL
+             : bank_store_items(&db, &set, &so, &rep, &d, err, sizeof err);
+        if (rc == KC_EINVAL && d.n > before) {
             /* leave out the items the 鉴定点 check refused; with --skip-invalid store the rest */
             bank_itemset_init(&keep, a);
             for (size_t i = 0; i < set.n; i++) {
@@ -981,8 +984,8 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
             rejected += count_locations(&d, before);
             set = keep;
             size_t again = d.n;
-            if (skip) rc = set.n ? bank_store_items(db.my, &set, &so, &rep, &d, err, sizeof err) : 0;
-            if (skip && rc == BANK_EREFUSED) rejected += count_locations(&d, again);
+            if (skip) rc = set.n ? bank_store_items(&db, &set, &so, &rep, &d, err, sizeof err) : 0;
+            if (skip && rc == KC_EINVAL) rejected += count_locations(&d, again);
         }
         exit_rc = rejected || rc ? 1 : 0;
         wrote = !rc;
@@ -1002,13 +1005,13 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
                 shown++;
                 while (((unsigned char)*shown & 0xC0) == 0x80) shown++;
             }
-            if (srv_db_exec(&db, SQL_IMPORT_LOG, "sssiiiis", shown, imp_format_name(f), actor,
+            if (kc_db_exec(&db, SQL_IMPORT_LOG, "sssiiiis", shown, imp_format_name(f), actor,
                             (int64_t)(rc ? 0 : rep.inserted), (int64_t)(rc ? 0 : rep.versions),
                             (int64_t)(rc ? 0 : rep.unchanged), (int64_t)rejected, report))
                 fprintf(stderr, "kaochang bank import: recording the import: %s\n", db.err);
             free(report);
         }
-        srv_db_close(&db);
+        kc_db_close(&db);
         if (rc == -1) fprintf(stderr, "%s: %s\n", file, err);
     }
     for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
@@ -1025,7 +1028,7 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     if (!wrote && !dry)
         fprintf(stderr, "%s: nothing was imported%s\n", file,
                 rejected && !skip ? " (--skip-invalid imports the valid items)" : "");
-    bank_arena_free(a);
+    kc_arena_free(a);
     return exit_rc;
 }
 
@@ -1039,7 +1042,7 @@ static const char *output_arg(char **pos, int npos, const char *output)
 
 /* The items of s that the exporter's diag lines ("UID: field: reason", a sub-item's under
  * its own uid) name: those not exported as they are. */
-static size_t items_noted(const bank_itemset *s, const bank_diag *d)
+static size_t items_noted(const bank_itemset *s, const kc_diag *d)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -1081,19 +1084,19 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
     }
     bank_filter fl;
     if ((rc = parse_filter("bank export", occ, level, status, type, point, &fl))) return rc;
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     char err[512];
-    rc = bank_load_items(db.my, &fl, &set, err, sizeof err);
-    srv_db_close(&db);
+    rc = bank_load_items(&db, &fl, &set, err, sizeof err);
+    kc_db_close(&db);
     if (rc) {
         fprintf(stderr, "kaochang bank export: %s\n", err);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
     rc = imp_export_file(f, &set, output, &d);
@@ -1107,7 +1110,7 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
                " (see above)\n", output, set.n - noted, set.n, set.n == 1 ? "" : "s",
                imp_format_name(f), noted);
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc ? 1 : 0;
 }
 
@@ -1182,21 +1185,21 @@ static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
             o.work_types = wlist;
         }
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     char err[512];
     if (add) {
-        rc = bank_occupation_upsert(db.my, &o, err, sizeof err);
+        rc = bank_occupation_upsert(&db, &o, err, sizeof err);
         if (rc) fprintf(stderr, "kaochang bank occupation add: %s\n", err);
         else printf("occupation %s %s saved\n", code, name);
-        srv_db_close(&db);
+        kc_db_close(&db);
         return rc ? 1 : 0;
     }
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_occupation *v;
     size_t n;
-    rc = bank_occupation_list(db.my, a, &v, &n, err, sizeof err);
-    srv_db_close(&db);
+    rc = bank_occupation_list(&db, a, &v, &n, err, sizeof err);
+    kc_db_close(&db);
     if (rc) fprintf(stderr, "kaochang bank occupation list: %s\n", err);
     for (size_t i = 0; !rc && i < n; i++) {
         printf("%-10s  %s%*s  %-10s  levels:", v[i].code, v[i].name, 24 - width(v[i].name), "",
@@ -1207,7 +1210,7 @@ static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
         printf("\n");
     }
     if (!rc) printf("(%zu occupation%s)\n", n, n == 1 ? "" : "s");
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc ? 1 : 0;
 }
 
@@ -1265,11 +1268,11 @@ static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
         }
         if (!format && dot && !strcasecmp(dot, ".xlsx")) f = IMP_XLSX;
     }
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_blueprint b;
-    bank_diag d;
+    kc_diag d;
     bank_blueprint_init(&b, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     b.occupation = occ;
     b.level = lv;
     b.part = p;
@@ -1279,22 +1282,22 @@ static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
         if (rc || !b.n) {
             if (!rc) fprintf(stderr, "%s: no nodes in the file\n", pos[1]);
             fprintf(stderr, "%s: nothing was imported\n", pos[1]);
-            bank_arena_free(a);
+            kc_arena_free(a);
             return 1;
         }
         b.occupation = occ;
         b.level = lv;
         b.part = p;
     }
-    srv_db db;
-    if (srv__cli_db_open(&db, cfg)) { bank_arena_free(a); return 1; }
+    kc_db db;
+    if (srv__cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
     char err[512];
-    rc = imp ? bank_blueprint_store(db.my, &b, pos[1], err, sizeof err)
-             : bank_blueprint_load(db.my, occ, lv, p, &b, err, sizeof err);
-    srv_db_close(&db);
+    rc = imp ? bank_blueprint_store(&db, &b, pos[1], err, sizeof err)
+             : bank_blueprint_load(&db, occ, lv, p, &b, err, sizeof err);
+    kc_db_close(&db);
     if (rc) {
         fprintf(stderr, "kaochang bank blueprint: %s\n", err);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
     int ranges = 0, points = 0;
@@ -1314,7 +1317,7 @@ static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
             else printf("%*s%d.%02d%%\n", pad > 1 ? pad : 1, "", n->weight_centi / 100, n->weight_centi % 100);
         }
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }
 
@@ -1341,19 +1344,19 @@ static int cli_bank_lifecycle(srv_config *cfg, const char *verb, int argc, char 
         free(pos);
         return 2;
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) { free(pos); return 1; }
     int failed = 0;
     for (int i = 0; i < npos; i++) {
         char err[512];
-        if (bank_item_set_status(db.my, pos[i], 0, to, by, comment, err, sizeof err)) {
+        if (bank_item_set_status(&db, pos[i], 0, to, by, comment, err, sizeof err)) {
             fprintf(stderr, "kaochang %s: %s\n", cmd, err);
             failed++;
         } else {
             printf("%s: %s (by %s)\n", pos[i], bank_status_name(to), by);
         }
     }
-    srv_db_close(&db);
+    kc_db_close(&db);
     free(pos);
     return failed ? 1 : 0;
 }
@@ -1400,17 +1403,17 @@ static int cli_bank_list(srv_config *cfg, int argc, char **argv)
     }
     bank_filter fl;
     if ((rc = parse_filter("bank list", occ, level, status, type, point, &fl))) return rc;
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_itemset set;
     bank_itemset_init(&set, a);
     char err[512];
-    rc = bank_load_items(db.my, &fl, &set, err, sizeof err);
-    srv_db_close(&db);
+    rc = bank_load_items(&db, &fl, &set, err, sizeof err);
+    kc_db_close(&db);
     if (rc) {
         fprintf(stderr, "kaochang bank list: %s\n", err);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
     json_t *arr = json_array();
@@ -1456,7 +1459,7 @@ static int cli_bank_list(srv_config *cfg, int argc, char **argv)
         printf("(%zu item%s)\n", set.n, set.n == 1 ? "" : "s");
     }
     json_decref(arr);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }
 
@@ -1471,16 +1474,16 @@ static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
     int lv;
     enum bank_part p;
     if ((rc = bp_target("bank health", occ, level, part, &lv, &p))) return rc;
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_health h;
     char err[512];
-    rc = bank_health_compute(db.my, occ, lv, p, a, &h, err, sizeof err);
-    srv_db_close(&db);
+    rc = bank_health_compute(&db, occ, lv, p, a, &h, err, sizeof err);
+    kc_db_close(&db);
     if (rc) {
         fprintf(stderr, "kaochang bank health: %s\n", err);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
     printf("bank health %s %s (%s): %d items (newest versions, not retired)\n", occ,
@@ -1506,7 +1509,7 @@ static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
            h.items_without_point);
     printf("added or revised in %d: %d of %d (%.0f%%)\n", h.year, h.items_this_year, h.items,
            h.items ? 100.0 * h.items_this_year / h.items : 0.0);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }
 
@@ -1533,20 +1536,20 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
     }
     bank_filter fl;
     if ((rc = parse_filter("bank edit", occ, level, NULL, NULL, NULL, &fl))) return rc;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     rc = imp_parse_file(f, pos[0], &set, &d);
     if (rc) {
         for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
         fprintf(stderr, "%s: nothing was saved\n", pos[0]);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 1;
     }
-    srv_db db;
-    if (srv__cli_db_open(&db, cfg)) { bank_arena_free(a); return 1; }
+    kc_db db;
+    if (srv__cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
     int failed = 0;
     for (size_t i = 0; i < set.n; i++) {
         bank_item *it = &set.items[i];
@@ -1568,7 +1571,7 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
         enum bank_edit_result res;
         int ver;
         size_t before = d.n;
-        rc = bank_store_edit(db.my, it, by, comment, &res, &ver, &d, err, sizeof err);
+        rc = bank_store_edit(&db, it, by, comment, &res, &ver, &d, err, sizeof err);
         for (size_t k = before; k < d.n; k++) fprintf(stderr, "%s\n", d.lines[k]);
         if (rc) {
             if (*err) fprintf(stderr, "kaochang bank edit: %s\n", err);
@@ -1579,8 +1582,8 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
                res == BANK_EDIT_UNCHANGED ? "unchanged"
                : res == BANK_EDIT_IN_PLACE ? "draft updated in place" : "new draft version", ver);
     }
-    srv_db_close(&db);
-    bank_arena_free(a);
+    kc_db_close(&db);
+    kc_arena_free(a);
     return failed ? 1 : 0;
 }
 

@@ -18,7 +18,7 @@ static int media_url(srv_config *cfg, int argc, char **argv)
     int64_t expires = 0, ttl_s = 3600;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--ttl") && i + 1 < argc) {
-            if (srv_parse_duration(argv[++i], &ttl_s) || ttl_s <= 0) {
+            if (kc_parse_duration(argv[++i], &ttl_s) || ttl_s <= 0) {
                 fprintf(stderr, "kaochang media url: --ttl: not a duration: %s\n", argv[i]);
                 return 2;
             }
@@ -40,17 +40,17 @@ static int media_url(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang media url: SHA256: expected 64 lower-case hex digits\n");
         return 2;
     }
-    srv_db db;
+    kc_db db;
     unsigned char key[32], mkey[32];
-    if (srv_db_open(&db, cfg) || srv_token_secret_load(&db, key)) {
+    if (kc_db_open(&db, &cfg->db) || srv_token_secret_load(&db, key)) {
         fprintf(stderr, "kaochang: %s\n", db.err);
-        srv_db_close(&db);
+        kc_db_close(&db);
         return 1;
     }
-    srv_db_close(&db);
+    kc_db_close(&db);
     srv_media_key_derive(key, mkey);
     char url[SRV_MEDIA_URL_MAX];
-    srv_media_url(mkey, sha, expires ? expires : srv_now_ms() + ttl_s * 1000, url, sizeof url);
+    srv_media_url(mkey, sha, expires ? expires : kc_now_ms() + ttl_s * 1000, url, sizeof url);
     printf("%s\n", url);
     return 0;
 }

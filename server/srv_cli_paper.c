@@ -38,7 +38,7 @@ const char srv__cli_prepare_help[] =
     "per type, item overlap) or, for papers per candidate, the exposure figures.\n"
     "paper prints one candidate's paper: order, section, item, points and option order.\n";
 
-static void print_diag(const bank_diag *d, FILE *f)
+static void print_diag(const kc_diag *d, FILE *f)
 {
     for (size_t i = 0; i < d->n; i++) fprintf(f, "%s\n", d->lines[i]);
 }
@@ -93,15 +93,15 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
         return 1;
     }
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    bank_arena *a = bank_arena_new(0);
-    bank_diag d;
-    bank_diag_init(&d, a);
-    srv_db db;
+    kc_arena *a = kc_arena_new(0);
+    kc_diag d;
+    kc_diag_init(&d, a);
+    kc_db db;
     /* A dry run needs a database only to check against the bank; without one it checks
      * the file. */
-    int have_db = !dry || srv_db_open(&db, cfg) == 0;
-    if (dry && !have_db) srv_db_close(&db);
-    if (!dry && srv__cli_db_open(&db, cfg)) { free(text); bank_arena_free(a); return 1; }
+    int have_db = !dry || kc_db_open(&db, &cfg->db) == 0;
+    if (dry && !have_db) kc_db_close(&db);
+    if (!dry && srv__cli_db_open(&db, cfg)) { free(text); kc_arena_free(a); return 1; }
     srv_tpl_result res;
     char actor[160];
     snprintf(actor, sizeof actor, "%s", by ? by : getenv("USER") ? getenv("USER") : "cli");
@@ -109,7 +109,7 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
     free(text);
     print_diag(&d, stderr);
     int status = 0;
-    if (rc == SRV_EINVAL) {
+    if (rc == KC_EINVAL) {
         fprintf(stderr, "%s: the template was not %s\n", file, dry ? "accepted" : "stored");
         status = 1;
     } else if (rc) {
@@ -129,29 +129,29 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
             status = 1;
         }
     }
-    if (have_db) srv_db_close(&db);
-    bank_arena_free(a);
+    if (have_db) kc_db_close(&db);
+    kc_arena_free(a);
     return status;
 }
 
 static int tpl_check(srv_config *cfg, const char *code)
 {
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_arena *a = kc_arena_new(0);
+    kc_diag d;
+    kc_diag_init(&d, a);
     srv_tpl_result res;
     int rc = srv_tpl_check(&db, code, a, &d, &res), status = 0;
     print_diag(&d, stderr);
-    if (rc == SRV_ENOTFOUND) { fprintf(stderr, "kaochang paper template check: %s: no such template\n", code); status = 1; }
-    else if (rc && rc != SRV_EINVAL) { fprintf(stderr, "kaochang paper template check: %s\n", db.err); status = 1; }
+    if (rc == KC_ENOTFOUND) { fprintf(stderr, "kaochang paper template check: %s: no such template\n", code); status = 1; }
+    else if (rc && rc != KC_EINVAL) { fprintf(stderr, "kaochang paper template check: %s\n", db.err); status = 1; }
     else {
         printf("template %s: %s against %d approved items\n", code, res.feasible ? "feasible" : "NOT feasible", res.pool);
         status = res.feasible ? 0 : 1;
     }
-    srv_db_close(&db);
-    bank_arena_free(a);
+    kc_db_close(&db);
+    kc_arena_free(a);
     return status;
 }
 
@@ -164,41 +164,41 @@ static const char SQL_TPL_SHOW[] =
 
 static int tpl_list(srv_config *cfg)
 {
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     char code[65], title[256], mode[16], occ[17], part[8], when[32];
     int64_t total, level, feasible, checked;
-    int rc = srv_db_query(&db, SQL_TPL_LIST, "", "sssisisit", code, sizeof code, title, sizeof title,
+    int rc = kc_db_query(&db, SQL_TPL_LIST, "", "sssisisit", code, sizeof code, title, sizeof title,
                           mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
                           &feasible, &checked);
     int n = 0;
-    while (!rc && (rc = srv_db_fetch(&db, SQL_TPL_LIST)) == 1) {
+    while (!rc && (rc = kc_db_fetch(&db, SQL_TPL_LIST)) == 1) {
         rc = 0;
-        srv_format_iso(checked, when, sizeof when);
+        kc_format_iso(checked, when, sizeof when);
         printf("%-20s %-9s %7.2f  %-10s %-12s %-6s %-12s checked %s  %s\n", code, mode, total / 100.0,
                occ, level ? bank_level_name((int)level) : "", part, feasible ? "feasible" : "INFEASIBLE",
                when, title);
         n++;
     }
-    srv_db_done(&db, SQL_TPL_LIST);
+    kc_db_done(&db, SQL_TPL_LIST);
     if (rc < 0) fprintf(stderr, "kaochang paper template list: %s\n", db.err);
     else if (!n) printf("no templates (kaochang paper template import FILE.json)\n");
-    srv_db_close(&db);
+    kc_db_close(&db);
     return rc < 0;
 }
 
 static int tpl_show(srv_config *cfg, const char *code)
 {
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     size_t big = (size_t)1 << 22;
     char *spec = malloc(big), *report = malloc(big), file[256], by[129], when[32];
     int64_t feasible, checked;
-    int rc = spec && report ? srv_db_query(&db, SQL_TPL_SHOW, "s", "sistss", code, spec, big, &feasible,
+    int rc = spec && report ? kc_db_query(&db, SQL_TPL_SHOW, "s", "sistss", code, spec, big, &feasible,
                                            report, big, &checked, file, sizeof file, by, sizeof by)
-                            : SRV_ENOMEM;
-    int found = rc ? rc : srv_db_fetch(&db, SQL_TPL_SHOW);
-    srv_db_done(&db, SQL_TPL_SHOW);
+                            : KC_ENOMEM;
+    int found = rc ? rc : kc_db_fetch(&db, SQL_TPL_SHOW);
+    kc_db_done(&db, SQL_TPL_SHOW);
     int status = 0;
     if (found != 1) {
         fprintf(stderr, "kaochang paper template show: %s\n", found < 0 ? db.err : "no such template");
@@ -207,7 +207,7 @@ static int tpl_show(srv_config *cfg, const char *code)
         json_t *j = json_loads(spec, 0, NULL);
         char *pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         json_decref(j);
-        srv_format_iso(checked, when, sizeof when);
+        kc_format_iso(checked, when, sizeof when);
         printf("%s\n", pretty ? pretty : spec);
         printf("# from %s by %s; checked %s: %s\n", *file ? file : "-", *by ? by : "-", when,
                feasible ? "feasible" : "NOT feasible");
@@ -216,7 +216,7 @@ static int tpl_show(srv_config *cfg, const char *code)
     }
     free(spec);
     free(report);
-    srv_db_close(&db);
+    kc_db_close(&db);
     return status;
 }
 
@@ -235,11 +235,11 @@ int srv__cli_template(srv_config *cfg, int argc, char **argv)
 
 static const char SQL_SESSION_ID[] = "SELECT id FROM exam_session WHERE code = ?";
 
-static int session_id(srv_db *db, const char *code, const char *cmd, uint64_t *id)
+static int session_id(kc_db *db, const char *code, const char *cmd, uint64_t *id)
 {
-    int rc = srv_db_query(db, SQL_SESSION_ID, "s", "u", code, id);
-    int found = rc ? rc : srv_db_fetch(db, SQL_SESSION_ID);
-    srv_db_done(db, SQL_SESSION_ID);
+    int rc = kc_db_query(db, SQL_SESSION_ID, "s", "u", code, id);
+    int found = rc ? rc : kc_db_fetch(db, SQL_SESSION_ID);
+    kc_db_done(db, SQL_SESSION_ID);
     if (found == 1) return 0;
     fprintf(stderr, "kaochang session %s: %s: %s\n", cmd, code, found < 0 ? db->err : "no such session");
     return 1;
@@ -252,17 +252,17 @@ static const char SQL_ONE_PAPER[] =
     " WHERE s.code = ? AND a.ticket_no = ?";
 static const char SQL_ITEM_BRIEF[] = "SELECT uid, version, type FROM item WHERE id = ?";
 
-static int print_paper(srv_db *db, const char *session, const char *ticket)
+static int print_paper(kc_db *db, const char *session, const char *ticket)
 {
     size_t big = (size_t)1 << 22;
     char *items = malloc(big), *spec = malloc(big);
     uint64_t seed, aid;
     int64_t form;
-    int rc = items && spec ? srv_db_query(db, SQL_ONE_PAPER, "ss", "ssuiu", session, ticket, items, big,
+    int rc = items && spec ? kc_db_query(db, SQL_ONE_PAPER, "ss", "ssuiu", session, ticket, items, big,
                                           spec, big, &seed, &form, &aid)
-                           : SRV_ENOMEM;
-    int found = rc ? rc : srv_db_fetch(db, SQL_ONE_PAPER);
-    srv_db_done(db, SQL_ONE_PAPER);
+                           : KC_ENOMEM;
+    int found = rc ? rc : kc_db_fetch(db, SQL_ONE_PAPER);
+    kc_db_done(db, SQL_ONE_PAPER);
     int status = 0;
     if (found != 1) {
         fprintf(stderr, "kaochang session paper: %s\n", found < 0 ? db->err : "no such ticket in this session");
@@ -288,10 +288,10 @@ static int print_paper(srv_db *db, const char *session, const char *ticket)
             uint64_t id = (uint64_t)json_integer_value(json_object_get(e, "i"));
             char uid[65] = "?", type[17] = "?";
             int64_t ver = 0;
-            if (!srv_db_query(db, SQL_ITEM_BRIEF, "u", "sis", id, uid, sizeof uid, &ver, type, sizeof type) &&
-                srv_db_fetch(db, SQL_ITEM_BRIEF) != 1)
+            if (!kc_db_query(db, SQL_ITEM_BRIEF, "u", "sis", id, uid, sizeof uid, &ver, type, sizeof type) &&
+                kc_db_fetch(db, SQL_ITEM_BRIEF) != 1)
                 snprintf(uid, sizeof uid, "?");
-            srv_db_done(db, SQL_ITEM_BRIEF);
+            kc_db_done(db, SQL_ITEM_BRIEF);
             const char *perm = json_string_value(json_object_get(e, "o"));
             printf("%4zu. %-24s v%-3lld %-10s %6.2f", k + 1, uid, (long long)ver, type,
                    json_integer_value(json_object_get(e, "p")) / 100.0);
@@ -313,26 +313,26 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
                 strcmp(sub, "paper") ? "the session code" : "the session code and a ticket number");
         return 2;
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     uint64_t id;
     int status = 0;
     if (!strcmp(sub, "paper")) {
         status = print_paper(&db, argv[0], argv[1]);
-        srv_db_close(&db);
+        kc_db_close(&db);
         return status;
     }
-    if (session_id(&db, argv[0], sub, &id)) { srv_db_close(&db); return 1; }
-    bank_arena *a = bank_arena_new(0);
-    bank_diag d;
-    bank_diag_init(&d, a);
+    if (session_id(&db, argv[0], sub, &id)) { kc_db_close(&db); return 1; }
+    kc_arena *a = kc_arena_new(0);
+    kc_diag d;
+    kc_diag_init(&d, a);
     if (!strcmp(sub, "prepare")) {
         srv_prep r;
         char actor[160];
         snprintf(actor, sizeof actor, "%s", getenv("USER") ? getenv("USER") : "cli");
         int rc = srv_session_prepare(&db, id, actor, &d, &r);
         print_diag(&d, stderr);
-        if (rc == SRV_EINVAL) {
+        if (rc == KC_EINVAL) {
             fprintf(stderr, "session %s: no paper was made\n", argv[0]);
             status = 1;
         } else if (rc) {
@@ -354,7 +354,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         int checked;
         int rc = srv_session_verify(&db, id, &d, &checked);
         print_diag(&d, stderr);
-        if (rc && rc != SRV_EINVAL) fprintf(stderr, "kaochang session verify: %s\n", db.err);
+        if (rc && rc != KC_EINVAL) fprintf(stderr, "kaochang session verify: %s\n", db.err);
         if (rc || d.n) {
             fprintf(stderr, "session %s: %zu problem%s in %d papers\n", argv[0], d.n, d.n == 1 ? "" : "s", checked);
             status = 1;
@@ -368,7 +368,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         if (rc) { fprintf(stderr, "kaochang session report: %s\n", db.err); status = 1; }
         else printf("%s", text);
     }
-    bank_arena_free(a);
-    srv_db_close(&db);
+    kc_arena_free(a);
+    kc_db_close(&db);
     return status;
 }

@@ -94,7 +94,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 static int parse_minutes(const char *s, int *out)
 {
     int64_t sec;
-    if (srv_parse_duration(s, &sec) || sec < 0 || sec % 60 || sec > 24 * 3600) return -1;
+    if (kc_parse_duration(s, &sec) || sec < 0 || sec % 60 || sec > 24 * 3600) return -1;
     *out = (int)(sec / 60);
     return 0;
 }
@@ -152,36 +152,36 @@ struct session {
     int64_t k, slot_min, change_min;
 };
 
-static int load_session(srv_db *db, const char *cmd, const char *code, struct session *s)
+static int load_session(kc_db *db, const char *cmd, const char *code, struct session *s)
 {
     memset(s, 0, sizeof *s);
-    int rc = srv_db_query(db, SQL_SESSION, "s", "ustiutiiii", code, &s->id, s->title,
+    int rc = kc_db_query(db, SQL_SESSION, "s", "ustiutiiii", code, &s->id, s->title,
                           sizeof s->title, &s->opens_ms, &s->has_seed, &s->seed, &s->start_ms,
                           &s->k, &s->slot_min, &s->has_change, &s->change_min);
-    int found = rc ? rc : srv_db_fetch(db, SQL_SESSION);
-    srv_db_done(db, SQL_SESSION);
+    int found = rc ? rc : kc_db_fetch(db, SQL_SESSION);
+    kc_db_done(db, SQL_SESSION);
     if (found == 1) return 0;
     fprintf(stderr, "kaochang session %s: %s: %s\n", cmd, code, found < 0 ? db->err : "no such session");
     return 1;
 }
 
 /* Station codes: a number N gives 工位01..工位N; else a comma-separated list. */
-static int stations_from_arg(bank_arena *a, const char *arg, char ***codes, size_t *n)
+static int stations_from_arg(kc_arena *a, const char *arg, char ***codes, size_t *n)
 {
     long count;
     *n = 0;
     if (!parse_int(arg, 1, 999, &count)) {
-        *codes = bank_arena_alloc(a, (size_t)count * sizeof **codes);
+        *codes = kc_arena_alloc(a, (size_t)count * sizeof **codes);
         if (!*codes) return -1;
         for (long i = 0; i < count; i++)
-            (*codes)[i] = bank_arena_printf(a, count > 99 ? "工位%03ld" : "工位%02ld", i + 1);
+            (*codes)[i] = kc_arena_printf(a, count > 99 ? "工位%03ld" : "工位%02ld", i + 1);
         *n = (size_t)count;
         return 0;
     }
     size_t cap = 1;
     for (const char *p = arg; *p; p++) cap += *p == ',';
-    *codes = bank_arena_alloc(a, cap * sizeof **codes);
-    char *list = bank_arena_strdup(a, arg), *save = NULL;
+    *codes = kc_arena_alloc(a, cap * sizeof **codes);
+    char *list = kc_arena_strdup(a, arg), *save = NULL;
     if (!*codes || !list) return -1;
     for (char *c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
         while (*c == ' ') c++;
@@ -212,24 +212,24 @@ struct task_row {
 };
 
 /* The plain-text excerpt of a stem, for schedules. */
-static const char *excerpt(bank_arena *a, const char *html, size_t bytes)
+static const char *excerpt(kc_arena *a, const char *html, size_t bytes)
 {
     char *text = bank_html_to_text(html, a);
     if (!text) return "";
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
-    char *buf = bank_arena_alloc(a, bytes);
+    char *buf = kc_arena_alloc(a, bytes);
     if (!buf) return text;
     const char *c = bank_text_clip(text, buf, bytes);
-    return c == text ? text : bank_arena_strdup(a, c);
+    return c == text ? text : kc_arena_strdup(a, c);
 }
 
-static int task_push(bank_arena *a, bank_practical_task **t, size_t *n, size_t *cap,
+static int task_push(kc_arena *a, bank_practical_task **t, size_t *n, size_t *cap,
                      const struct task_row *r)
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 16;
-        bank_practical_task *g = bank_arena_alloc(a, c * sizeof *g);
+        bank_practical_task *g = kc_arena_alloc(a, c * sizeof *g);
         if (!g) return -1;
         if (*n) memcpy(g, *t, *n * sizeof *g);
         *t = g;
@@ -237,9 +237,9 @@ static int task_push(bank_arena *a, bank_practical_task **t, size_t *n, size_t *
     }
     bank_practical_task *x = &(*t)[(*n)++];
     x->item_id = r->id;
-    x->uid = bank_arena_strdup(a, r->uid);
+    x->uid = kc_arena_strdup(a, r->uid);
     x->title = excerpt(a, r->stem, 64);
-    x->equipment = r->equipment[0] ? bank_arena_strdup(a, r->equipment) : NULL;
+    x->equipment = r->equipment[0] ? kc_arena_strdup(a, r->equipment) : NULL;
     x->time_minutes = r->minutes > 0 && r->minutes < 100000 ? (int)r->minutes : 0;
     return x->uid ? 0 : -1;
 }
@@ -249,7 +249,7 @@ static int task_push(bank_arena *a, bank_practical_task **t, size_t *n, size_t *
                     sizeof (r).equipment
 
 /* The pool: --tasks, --occupation (+ --level) or the stored one. 0, 1 refused (printed), -1 DB/OOM. */
-static int load_pool(srv_db *db, bank_arena *a, uint64_t sid, const char *uids, const char *occ,
+static int load_pool(kc_db *db, kc_arena *a, uint64_t sid, const char *uids, const char *occ,
                      long level, bank_practical_task **t, size_t *n)
 {
     size_t cap = 0;
@@ -257,14 +257,14 @@ static int load_pool(srv_db *db, bank_arena *a, uint64_t sid, const char *uids, 
     struct task_row r;
     int rc = 0;
     if (uids) {
-        char *list = bank_arena_strdup(a, uids), *save = NULL;
+        char *list = kc_arena_strdup(a, uids), *save = NULL;
         if (!list) return -1;
         for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
             while (*u == ' ') u++;
             memset(&r, 0, sizeof r);
-            rc = srv_db_query(db, SQL_TASK_BY_UID, "s", "ussssis", u, TASK_OUT(r));
-            int found = rc ? rc : srv_db_fetch(db, SQL_TASK_BY_UID);
-            srv_db_done(db, SQL_TASK_BY_UID);
+            rc = kc_db_query(db, SQL_TASK_BY_UID, "s", "ussssis", u, TASK_OUT(r));
+            int found = rc ? rc : kc_db_fetch(db, SQL_TASK_BY_UID);
+            kc_db_done(db, SQL_TASK_BY_UID);
             if (found < 0) return -1;
             const char *why = !found ? "is not in the bank"
                             : strcmp(r.type, "practical") ? "is not a practical task (实操题)"
@@ -284,13 +284,13 @@ static int load_pool(srv_db *db, bank_arena *a, uint64_t sid, const char *uids, 
     }
     const char *sql = occ ? SQL_TASKS_OF : SQL_TASKS_STORED;
     memset(&r, 0, sizeof r);
-    rc = occ ? srv_db_query(db, sql, "sii", "ussssis", occ, (int64_t)level, (int64_t)level, TASK_OUT(r))
-             : srv_db_query(db, sql, "u", "ussssis", sid, TASK_OUT(r));
-    while (!rc && (rc = srv_db_fetch(db, sql)) == 1) {
-        rc = task_push(a, t, n, &cap, &r) ? SRV_EDB : 0;
+    rc = occ ? kc_db_query(db, sql, "sii", "ussssis", occ, (int64_t)level, (int64_t)level, TASK_OUT(r))
+             : kc_db_query(db, sql, "u", "ussssis", sid, TASK_OUT(r));
+    while (!rc && (rc = kc_db_fetch(db, sql)) == 1) {
+        rc = task_push(a, t, n, &cap, &r) ? KC_EDB : 0;
         memset(&r, 0, sizeof r);
     }
-    srv_db_done(db, sql);
+    kc_db_done(db, sql);
     if (rc < 0) return -1;
     if (!*n) {
         if (occ)
@@ -342,7 +342,7 @@ static int practical(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang session practical: --changeover: expected whole minutes, e.g. 10m or 0m, got \"%s\"\n", change_s);
         return 2;
     }
-    if (start_s && srv_parse_time(start_s, srv_now_ms(), &start)) {
+    if (start_s && kc_parse_time(start_s, kc_now_ms(), &start)) {
         fprintf(stderr, "kaochang session practical: --start: expected now, +DURATION or YYYY-MM-DDTHH:MM[:SS]Z, got \"%s\"\n", start_s);
         return 2;
     }
@@ -356,9 +356,9 @@ static int practical(srv_config *cfg, int argc, char **argv)
         }
     }
 
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     struct session s;
     rc = !a ? -1 : load_session(&db, "practical", code, &s);
     if (rc) goto out;
@@ -372,19 +372,19 @@ static int practical(srv_config *cfg, int argc, char **argv)
     } else {
         char c[33], nm[129];
         size_t cap = 0;
-        rc = srv_db_query(&db, SQL_STATIONS, "u", "ss", s.id, c, sizeof c, nm, sizeof nm);
-        while (!rc && (rc = srv_db_fetch(&db, SQL_STATIONS)) == 1) {
+        rc = kc_db_query(&db, SQL_STATIONS, "u", "ss", s.id, c, sizeof c, nm, sizeof nm);
+        while (!rc && (rc = kc_db_fetch(&db, SQL_STATIONS)) == 1) {
             rc = 0;
             if (n_st == cap) {
                 cap = cap ? cap * 2 : 16;
-                char **g = bank_arena_alloc(a, cap * sizeof *g);
+                char **g = kc_arena_alloc(a, cap * sizeof *g);
                 if (!g) { rc = -1; break; }
                 if (n_st) memcpy(g, codes, n_st * sizeof *g);
                 codes = g;
             }
-            codes[n_st++] = bank_arena_strdup(a, c);
+            codes[n_st++] = kc_arena_strdup(a, c);
         }
-        srv_db_done(&db, SQL_STATIONS);
+        kc_db_done(&db, SQL_STATIONS);
         if (rc < 0) goto dberr;
         rc = 0;
         if (!n_st) {
@@ -407,22 +407,22 @@ static int practical(srv_config *cfg, int argc, char **argv)
     {
         uint64_t aid;
         char ticket[33], name[129];
-        rc = srv_db_query(&db, SQL_CANDIDATES, "u", "uss", s.id, &aid, ticket, sizeof ticket, name,
+        rc = kc_db_query(&db, SQL_CANDIDATES, "u", "uss", s.id, &aid, ticket, sizeof ticket, name,
                           sizeof name);
-        while (!rc && (rc = srv_db_fetch(&db, SQL_CANDIDATES)) == 1) {
+        while (!rc && (rc = kc_db_fetch(&db, SQL_CANDIDATES)) == 1) {
             rc = 0;
             if (n_cand == ccap) {
                 ccap = ccap ? ccap * 2 : 64;
-                bank_practical_candidate *g = bank_arena_alloc(a, ccap * sizeof *g);
+                bank_practical_candidate *g = kc_arena_alloc(a, ccap * sizeof *g);
                 if (!g) { rc = -1; break; }
                 if (n_cand) memcpy(g, cand, n_cand * sizeof *g);
                 cand = g;
             }
             cand[n_cand].attempt_id = aid;
-            cand[n_cand].ticket = bank_arena_strdup(a, ticket);
-            cand[n_cand++].name = bank_arena_strdup(a, name);
+            cand[n_cand].ticket = kc_arena_strdup(a, ticket);
+            cand[n_cand++].name = kc_arena_strdup(a, name);
         }
-        srv_db_done(&db, SQL_CANDIDATES);
+        kc_db_done(&db, SQL_CANDIDATES);
         if (rc < 0) goto dberr;
         rc = 0;
     }
@@ -457,40 +457,40 @@ static int practical(srv_config *cfg, int argc, char **argv)
         rc = 1;
         goto out;
     }
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_diag d;
+    kc_diag_init(&d, a);
     if (bank_practical_check(n_cand, pool, n_tasks, &po, &plan, &d)) {
         for (size_t i = 0; i < d.n; i++) fprintf(stderr, "kaochang session practical: internal: %s\n", d.lines[i]);
         rc = 1;
         goto out;
     }
 
-    if ((rc = srv_db_begin(&db))) goto dberr;
-    rc = srv_db_exec(&db, SQL_DEL_ASSIGN, "u", s.id);
-    if (!rc) rc = srv_db_exec(&db, SQL_DEL_TASKS, "u", s.id);
-    if (!rc) rc = srv_db_exec(&db, SQL_DEL_STATIONS, "u", s.id);
+    if ((rc = kc_db_begin(&db))) goto dberr;
+    rc = kc_db_exec(&db, SQL_DEL_ASSIGN, "u", s.id);
+    if (!rc) rc = kc_db_exec(&db, SQL_DEL_TASKS, "u", s.id);
+    if (!rc) rc = kc_db_exec(&db, SQL_DEL_STATIONS, "u", s.id);
     for (size_t i = 0; i < n_st && !rc; i++)
-        rc = srv_db_exec(&db, SQL_ADD_STATION, "ussi", s.id, codes[i], codes[i], (int64_t)(i + 1));
+        rc = kc_db_exec(&db, SQL_ADD_STATION, "ussi", s.id, codes[i], codes[i], (int64_t)(i + 1));
     for (size_t i = 0; i < n_tasks && !rc; i++)
-        rc = srv_db_exec(&db, SQL_ADD_TASK, "uiu", s.id, (int64_t)(i + 1), pool[i].item_id);
+        rc = kc_db_exec(&db, SQL_ADD_TASK, "uiu", s.id, (int64_t)(i + 1), pool[i].item_id);
     for (size_t i = 0; i < plan.n && !rc; i++) {
         const bank_practical_slot *e = &plan.a[i];
-        rc = srv_db_exec(&db, SQL_ADD_ASSIGN, "uuiusitt", s.id, cand[e->candidate].attempt_id,
+        rc = kc_db_exec(&db, SQL_ADD_ASSIGN, "uuiusitt", s.id, cand[e->candidate].attempt_id,
                          (int64_t)e->task_no, pool[e->task].item_id, codes[e->station],
                          (int64_t)e->slot_no, e->starts_at_ms, e->ends_at_ms);
     }
     if (!rc)
-        rc = srv_db_exec(&db, SQL_SAVE_SETTINGS, "utiiitu", po.seed, po.start_ms,
+        rc = kc_db_exec(&db, SQL_SAVE_SETTINGS, "utiiitu", po.seed, po.start_ms,
                          (int64_t)po.tasks_per_candidate, (int64_t)(slot >= 0 ? slot : s.slot_min),
-                         (int64_t)po.changeover_minutes, srv_now_ms(), s.id);
-    if (!rc) rc = srv_db_commit(&db);
+                         (int64_t)po.changeover_minutes, kc_now_ms(), s.id);
+    if (!rc) rc = kc_db_commit(&db);
     if (rc) {
-        srv_db_rollback(&db);
+        kc_db_rollback(&db);
         goto dberr;
     }
     char t0[32], t1[32];
-    srv_format_iso(po.start_ms, t0, sizeof t0);
-    srv_format_iso(po.start_ms + (int64_t)plan.n_slots * plan.slot_minutes * 60000, t1, sizeof t1);
+    kc_format_iso(po.start_ms, t0, sizeof t0);
+    kc_format_iso(po.start_ms + (int64_t)plan.n_slots * plan.slot_minutes * 60000, t1, sizeof t1);
     printf("session %s practical part: %zu candidate%s, %d task%s each from %zu, %zu station%s,"
            " %d slot%s of %d min, %s .. %s, seed %llu\n",
            code, n_cand, n_cand == 1 ? "" : "s", plan.k, plan.k == 1 ? "" : "s", n_tasks, n_st,
@@ -502,8 +502,8 @@ dberr:
     fprintf(stderr, "kaochang session practical: %s\n", db.err);
     rc = 1;
 out:
-    bank_arena_free(a);
-    srv_db_close(&db);
+    kc_arena_free(a);
+    kc_db_close(&db);
     return rc ? 1 : 0;
 }
 
@@ -658,8 +658,8 @@ static void write_schedule(FILE *f, const char *code, const struct session *s, c
             for (int i = 0; i < 10; i++) csv(f, h[i], i == 9);
         }
         for (size_t i = 0; i < n; i++) {
-            srv_format_iso(r[i].starts, a, sizeof a);
-            srv_format_iso(r[i].ends, b, sizeof b);
+            kc_format_iso(r[i].starts, a, sizeof a);
+            kc_format_iso(r[i].ends, b, sizeof b);
             snprintf(slot, sizeof slot, "%lld", (long long)r[i].slot);
             snprintf(no, sizeof no, "%lld", (long long)r[i].task_no);
             if (examiners) {
@@ -785,9 +785,9 @@ static int schedule(srv_config *cfg, int argc, char **argv)
     }
     int examiners = !strcmp(who, "examiners");
 
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     struct session s;
     FILE *f = NULL;
     rc = !a ? -1 : load_session(&db, "schedule", code, &s);
@@ -798,28 +798,28 @@ static int schedule(srv_config *cfg, int argc, char **argv)
     char st[33], ticket[33], name[129], uid[65], stem[4001], equip[1024];
     struct row r;
     memset(&r, 0, sizeof r);
-    rc = srv_db_query(&db, fixed, "u", "sii" "itt" "sssss", s.id, st, sizeof st, &r.position,
+    rc = kc_db_query(&db, fixed, "u", "sii" "itt" "sssss", s.id, st, sizeof st, &r.position,
                       &r.slot, &r.task_no, &r.starts, &r.ends, ticket, sizeof ticket, name,
                       sizeof name, uid, sizeof uid, stem, sizeof stem, equip, sizeof equip);
-    while (!rc && (rc = srv_db_fetch(&db, fixed)) == 1) {
+    while (!rc && (rc = kc_db_fetch(&db, fixed)) == 1) {
         rc = 0;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            struct row *g = bank_arena_alloc(a, cap * sizeof *g);
+            struct row *g = kc_arena_alloc(a, cap * sizeof *g);
             if (!g) { rc = -1; break; }
             if (n) memcpy(g, rows, n * sizeof *g);
             rows = g;
         }
-        r.station = bank_arena_strdup(a, st);
-        r.ticket = bank_arena_strdup(a, ticket);
-        r.name = bank_arena_strdup(a, name);
-        r.uid = bank_arena_strdup(a, uid);
+        r.station = kc_arena_strdup(a, st);
+        r.ticket = kc_arena_strdup(a, ticket);
+        r.name = kc_arena_strdup(a, name);
+        r.uid = kc_arena_strdup(a, uid);
         r.title = excerpt(a, stem, examiners ? 64 : 96);
-        r.equipment = bank_arena_strdup(a, equip);
+        r.equipment = kc_arena_strdup(a, equip);
         if (!r.station || !r.ticket || !r.name || !r.uid || !r.equipment) { rc = -1; break; }
         rows[n++] = r;
     }
-    srv_db_done(&db, fixed);
+    kc_db_done(&db, fixed);
     if (rc < 0) {
         fprintf(stderr, "kaochang session schedule: %s\n", db.err);
         rc = 1;
@@ -849,8 +849,8 @@ static int schedule(srv_config *cfg, int argc, char **argv)
         rc = fflush(stdout) ? 1 : 0;
     }
 done:
-    bank_arena_free(a);
-    srv_db_close(&db);
+    kc_arena_free(a);
+    kc_db_close(&db);
     return rc ? 1 : 0;
 }
 

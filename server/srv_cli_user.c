@@ -84,35 +84,35 @@ static int user_add(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang user add: out of memory while hashing the password\n");
         return 1;
     }
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
-    int rc = srv_db_exec(&db, SQL_USER_ADD, "ssss", login, name, canon, hash);
+    int rc = kc_db_exec(&db, SQL_USER_ADD, "ssss", login, name, canon, hash);
     if (rc) fprintf(stderr, "kaochang user add: %s\n", db.err);
     else printf("user %s (%s): roles %s\n", login, name, canon);
-    srv_db_close(&db);
+    kc_db_close(&db);
     return rc ? 1 : 0;
 }
 
 static int user_list(srv_config *cfg)
 {
-    srv_db db;
+    kc_db db;
     if (srv__cli_db_open(&db, cfg)) return 1;
     char login[65], name[520], roles[200];
     int64_t disabled, last;
-    int rc = srv_db_query(&db, SQL_USER_LIST, "", "sssit", login, sizeof login, name, sizeof name,
+    int rc = kc_db_query(&db, SQL_USER_LIST, "", "sssit", login, sizeof login, name, sizeof name,
                           roles, sizeof roles, &disabled, &last);
     int n = 0;
-    while (!rc && (rc = srv_db_fetch(&db, SQL_USER_LIST)) == 1) {
+    while (!rc && (rc = kc_db_fetch(&db, SQL_USER_LIST)) == 1) {
         char ts[32] = "-";
-        if (last) srv_format_iso(last, ts, sizeof ts);
+        if (last) kc_format_iso(last, ts, sizeof ts);
         printf("%-16s %-20s %-32s %s%s\n", login, name, roles, ts, disabled ? " (disabled)" : "");
         n++;
         rc = 0;
     }
-    srv_db_done(&db, SQL_USER_LIST);
+    kc_db_done(&db, SQL_USER_LIST);
     if (rc < 0) fprintf(stderr, "kaochang user list: %s\n", db.err);
     else printf("(%d user%s)\n", n, n == 1 ? "" : "s");
-    srv_db_close(&db);
+    kc_db_close(&db);
     return rc < 0 ? 1 : 0;
 }
 

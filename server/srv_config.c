@@ -31,13 +31,13 @@ static const struct key keys[] = {
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
-    S("db.host", db_host, "MariaDB host (ignored when db.socket is set)"),
-    I("db.port", db_port, 1, 65535, "MariaDB TCP port"),
-    S("db.socket", db_socket, "MariaDB unix socket path"),
-    S("db.user", db_user, "MariaDB user"),
-    S("db.password", db_password, "MariaDB password"),
-    S("db.database", db_name, "database name"),
-    I("db.timeout", db_timeout_s, 1, 3600, "connect/read/write timeout, seconds"),
+    S("db.host", db.host, "MariaDB host (ignored when db.socket is set)"),
+    I("db.port", db.port, 1, 65535, "MariaDB TCP port"),
+    S("db.socket", db.socket, "MariaDB unix socket path"),
+    S("db.user", db.user, "MariaDB user"),
+    S("db.password", db.password, "MariaDB password"),
+    S("db.database", db.database, "database name"),
+    I("db.timeout", db.timeout_s, 1, 3600, "connect/read/write timeout, seconds"),
     S("db.schema_dir", schema_dir, "directory of NNN_name.sql migrations"),
 };
 #undef S
@@ -82,11 +82,11 @@ void srv_config_defaults(srv_config *c)
     c->answer_batch = 256;
     c->prepare_before_min = 30;
     strcpy(c->log_level, "info");
-    strcpy(c->db_host, "127.0.0.1");
-    c->db_port = 3306;
-    strcpy(c->db_user, "kaochang");
-    strcpy(c->db_name, "kaochang");
-    c->db_timeout_s = 10;
+    strcpy(c->db.host, "127.0.0.1");
+    c->db.port = 3306;
+    strcpy(c->db.user, "kaochang");
+    strcpy(c->db.database, "kaochang");
+    c->db.timeout_s = 10;
     snprintf(c->schema_dir, sizeof c->schema_dir, "%.490s/schema", share);
 }
 
@@ -99,7 +99,7 @@ int srv_config_set(srv_config *c, const char *name, const char *value, char *err
         if (k->kind == K_STR) {
             if (strlen(value) >= k->size) {
                 snprintf(err, errlen, "%s: value longer than %zu bytes", name, k->size - 1);
-                return SRV_EINVAL;
+                return KC_EINVAL;
             }
             memcpy((char *)c + k->off, value, strlen(value) + 1);
         } else {
@@ -109,14 +109,14 @@ int srv_config_set(srv_config *c, const char *name, const char *value, char *err
             if (errno || end == value || *end || v < k->min || v > k->max) {
                 snprintf(err, errlen, "%s: expected an integer from %ld to %ld, got \"%s\"",
                          name, k->min, k->max, value);
-                return SRV_EINVAL;
+                return KC_EINVAL;
             }
             *(int *)((char *)c + k->off) = (int)v;
         }
         return 0;
     }
     snprintf(err, errlen, "%s: unknown setting", name);
-    return SRV_EINVAL;
+    return KC_EINVAL;
 }
 
 static char *trim(char *s)
@@ -132,7 +132,7 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SRV_ERR;
+        return KC_ERR;
     }
     char line[1024], section[64] = "", full[160], e2[256];
     int lineno = 0, rc = 0;
@@ -145,7 +145,7 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
             char *end = strchr(s, ']');
             if (!end || end[1]) {
                 snprintf(err, errlen, "%s:%d: section: expected [name]", path, lineno);
-                rc = SRV_EINVAL;
+                rc = KC_EINVAL;
                 break;
             }
             *end = 0;
@@ -155,14 +155,14 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
         char *eq = strchr(s, '=');
         if (!eq) {
             snprintf(err, errlen, "%s:%d: expected key = value", path, lineno);
-            rc = SRV_EINVAL;
+            rc = KC_EINVAL;
             break;
         }
         *eq = 0;
         snprintf(full, sizeof full, "%s.%s", section, trim(s));
         if (srv_config_set(c, full, trim(eq + 1), e2, sizeof e2)) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, e2);
-            rc = SRV_EINVAL;
+            rc = KC_EINVAL;
             break;
         }
     }

@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <mysqld_error.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,24 +84,24 @@ struct attempt_row {
     int64_t deadline, submitted, opens, closes, duration_s;
 };
 
-static int fetch_attempt(srv_db *db, const char *sql, int by_id, uint64_t id, const char *ticket,
+static int fetch_attempt(kc_db *db, const char *sql, int by_id, uint64_t id, const char *ticket,
                          struct attempt_row *r, int *found)
 {
     memset(r, 0, sizeof *r);
     int rc = by_id
-        ? srv_db_query(db, sql, "u", "usttsssusstti", id, &r->id, r->status, sizeof r->status,
+        ? kc_db_query(db, sql, "u", "usttsssusstti", id, &r->id, r->status, sizeof r->status,
                        &r->deadline, &r->submitted, r->name, sizeof r->name, r->id_number,
                        sizeof r->id_number, r->ticket, sizeof r->ticket, &r->session_id, r->code,
                        sizeof r->code, r->title, sizeof r->title, &r->opens, &r->closes,
                        &r->duration_s)
-        : srv_db_query(db, sql, "s", "usttsssusstti", ticket, &r->id, r->status,
+        : kc_db_query(db, sql, "s", "usttsssusstti", ticket, &r->id, r->status,
                        sizeof r->status, &r->deadline, &r->submitted, r->name, sizeof r->name,
                        r->id_number, sizeof r->id_number, r->ticket, sizeof r->ticket,
                        &r->session_id, r->code, sizeof r->code, r->title, sizeof r->title,
                        &r->opens, &r->closes, &r->duration_s);
     if (rc) return rc;
-    rc = srv_db_fetch(db, sql);
-    srv_db_done(db, sql);
+    rc = kc_db_fetch(db, sql);
+    kc_db_done(db, sql);
     if (rc < 0) return rc;
     *found = rc == 1;
     return 0;
@@ -120,7 +119,7 @@ static void normalize_id(const char *in, char *out, size_t cap)
 static char *welcome(const srv_exam_ctx *x, const struct attempt_row *r, int64_t req_id,
                      char *token, size_t toklen)
 {
-    int64_t now = srv_now_ms();
+    int64_t now = kc_now_ms();
     srv_token_make(x->token_key, r->id, now + TOKEN_TTL_MS, token, toklen);
     json_t *o = json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I}, s:{s:s, s:o, s:o}, s:I}",
@@ -136,7 +135,7 @@ static char *welcome(const srv_exam_ctx *x, const struct attempt_row *r, int64_t
     return dump(o);
 }
 
-static int do_login(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+static int do_login(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     struct attempt_row r;
     int found = 0, rc;
@@ -167,7 +166,7 @@ static int do_login(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     j->status = status_parse(r.status);
     j->deadline_ms = r.deadline;
     j->reply = welcome(x, &r, j->req_id, j->token, sizeof j->token);
-    return j->reply ? 0 : SRV_ENOMEM;
+    return j->reply ? 0 : KC_ENOMEM;
 }
 
 /* ---- start ---- */
@@ -234,7 +233,7 @@ static int layout_add(struct layout *l, int *cap, json_int_t id, json_t *perm)
     if (l->n == *cap) {
         *cap = *cap ? *cap * 2 : 128;
         void *v = realloc(l->v, (size_t)*cap * sizeof *l->v);
-        if (!v) return SRV_ENOMEM;
+        if (!v) return KC_ENOMEM;
         l->v = v;
     }
     l->v[l->n].id = (uint64_t)id;
@@ -249,7 +248,7 @@ static int layout_parse(const char *items, const char *spec, struct layout *l)
     int cap = 0, rc = 0;
     json_t *a = json_loads(items, 0, NULL), *e, *c;
     size_t k, m;
-    if (!json_is_array(a)) { json_decref(a); return SRV_EDB; }
+    if (!json_is_array(a)) { json_decref(a); return KC_EDB; }
     json_array_foreach(a, k, e) {
         if ((rc = layout_add(l, &cap, json_integer_value(json_object_get(e, "i")), json_object_get(e, "o")))) break;
         json_array_foreach(json_object_get(e, "c"), m, c)
@@ -260,11 +259,11 @@ static int layout_parse(const char *items, const char *spec, struct layout *l)
     json_t *sp = spec && !rc ? json_loads(spec, 0, NULL) : NULL, *secs = json_object_get(sp, "sections");
     if (json_is_array(secs) && json_array_size(secs)) {
         l->titles = calloc(json_array_size(secs), sizeof *l->titles);
-        if (!l->titles) rc = SRV_ENOMEM;
+        if (!l->titles) rc = KC_ENOMEM;
         json_array_foreach(secs, k, e) {
             if (rc) break;
             const char *t = json_string_value(json_object_get(e, "title"));
-            if (!(l->titles[l->n_titles++] = strdup(t ? t : ""))) rc = SRV_ENOMEM;
+            if (!(l->titles[l->n_titles++] = strdup(t ? t : ""))) rc = KC_ENOMEM;
         }
     }
     json_decref(sp);
@@ -297,7 +296,7 @@ static int paper_add(struct paper_build *pb, uint64_t id, enum bank_item_type t,
         if (ty) p->types = ty;
         unsigned char *nb = realloc(p->n_blanks, (size_t)cap);
         if (nb) p->n_blanks = nb;
-        if (!ids || !no || !ty || !nb) return SRV_ENOMEM;
+        if (!ids || !no || !ty || !nb) return KC_ENOMEM;
         pb->cap = cap;
     }
     p->item_ids[p->n] = id;
@@ -361,19 +360,19 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
         json_object_set_new(o, "options", view);
     }
     if (!why && *t == BANK_FILL) {
-        bank_arena *a = bank_arena_new(0);
+        kc_arena *a = kc_arena_new(0);
         bank_blank *blanks;
         char reason[128];
         if (!a || bank_fill_key_parse(key, a, &blanks, n_blanks, reason, sizeof reason))
             why = "its fill key does not parse";
         else
             json_object_set_new(o, "blanks", json_integer(*n_blanks));
-        bank_arena_free(a);
+        kc_arena_free(a);
     }
     json_decref(opts);
     if (why) {
         /* Never hand out a paper with an item missing: fail the start instead. */
-        SRV_ERROR("exam", "paper=%llu item=%llu cannot be delivered: %s",
+        KC_ERROR("exam", "paper=%llu item=%llu cannot be delivered: %s",
                   (unsigned long long)paper_id, (unsigned long long)id, why);
         json_decref(o);
         return NULL;
@@ -383,7 +382,7 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 
 /* Loads the candidate's view of the paper into items, and the answerable items (with what
  * the service thread needs to check a response) into *out. */
-static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
+static int load_paper(kc_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
                       const struct layout *lay, int64_t expires_ms, json_t *items,
                       srv_paper **out, int64_t *total_centi)
 {
@@ -397,16 +396,16 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
     char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
     struct paper_build pb = {calloc(1, sizeof(srv_paper)), 0};
     json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
-    int rc = SRV_ENOMEM;
+    int rc = KC_ENOMEM;
     if (!stem || !options || !key || !pb.p || !by_id) goto out;
     if ((rc = srv_media_load_attempt(db, attempt_id, &map))) goto out;
-    rc = SRV_ENOMEM;
+    rc = KC_ENOMEM;
     pb.p->attempt_id = attempt_id;
     *total_centi = 0;
-    rc = srv_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
+    rc = kc_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
                       &points, type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
                       (size_t)BIG);
-    while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
         rc = 0;
         enum bank_item_type t;
         int n_opt, n_blk;
@@ -415,14 +414,14 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
             iv = json_pack("{s:I, s:s, s:o, s:f, s:[]}", "item", (json_int_t)item_id, "type", type,
                            "stem", signed_text(&ms, item_id, stem), "points", (double)points / 100.0,
                            "children");
-            if (!iv) SRV_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
+            if (!iv) KC_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
                                (unsigned long long)paper_id, (unsigned long long)item_id);
         } else {
             iv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id), key,
                            points, &ms, &t, &n_opt, &n_blk);
             if (iv && (rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(iv); break; }
         }
-        if (!iv) { rc = SRV_EDB; break; }
+        if (!iv) { rc = KC_EDB; break; }
         json_object_set_new(iv, "no", json_integer(pos));
         json_object_set_new(iv, "section",
                             json_string(sec >= 0 && sec < lay->n_titles ? lay->titles[sec] : ""));
@@ -434,12 +433,12 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
         json_array_append_new(items, iv);
         *total_centi += points;
     }
-    srv_db_done(db, SQL_PAPER_ITEMS);
+    kc_db_done(db, SQL_PAPER_ITEMS);
     if (rc < 0) goto out;
-    rc = srv_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", attempt_id, &parent_id, &item_id,
+    rc = kc_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", attempt_id, &parent_id, &item_id,
                       type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
                       (size_t)BIG, &own_points, &parent_points, &points);
-    while (!rc && (rc = srv_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
         rc = 0;
         char k[24];
         snprintf(k, sizeof k, "%llu", (unsigned long long)parent_id);
@@ -456,18 +455,18 @@ static int load_paper(srv_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
         }
         json_t *cv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id),
                                key, shown, &ms, &t, &n_opt, &n_blk);
-        if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = SRV_EDB; break; }
+        if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = KC_EDB; break; }
         if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
         json_array_append_new(json_object_get(parent, "children"), cv);
     }
-    srv_db_done(db, SQL_PAPER_CHILDREN);
+    kc_db_done(db, SQL_PAPER_CHILDREN);
     if (rc < 0) goto out;
     rc = 0;
     /* Sort ids with their attributes for binary search on the service thread. */
     {
         srv_paper *p = pb.p;
         struct ent { uint64_t id; unsigned char no, ty, nb; } *e = malloc((size_t)p->n * sizeof *e + 1);
-        if (!e) { rc = SRV_ENOMEM; goto out; }
+        if (!e) { rc = KC_ENOMEM; goto out; }
         for (int i = 0; i < p->n; i++)
             e[i] = (struct ent){p->item_ids[i], p->n_options[i], p->types[i], p->n_blanks[i]};
         qsort(e, (size_t)p->n, sizeof *e, cmp_u64);   /* id is the first member */
@@ -491,48 +490,48 @@ out:
     return rc;
 }
 
-static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+static int do_start(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
     uint64_t session_id;
-    int rc = srv_db_begin(db);
+    int rc = kc_db_begin(db);
     if (rc) return rc;
-    rc = srv_db_query(db, SQL_START_LOCK, "u", "sittsiiu", j->attempt_id, status, sizeof status,
+    rc = kc_db_query(db, SQL_START_LOCK, "u", "sittsiiu", j->attempt_id, status, sizeof status,
                       &extra, &deadline, &submitted, reason, sizeof reason, &score, &last_seq,
                       &session_id);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_START_LOCK);
-        srv_db_done(db, SQL_START_LOCK);
+        rc = kc_db_fetch(db, SQL_START_LOCK);
+        kc_db_done(db, SQL_START_LOCK);
         if (rc == 0) {
-            srv_db_rollback(db);
+            kc_db_rollback(db);
             j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
             return 0;
         }
         if (rc == 1) rc = 0;
     }
-    if (!rc) rc = srv_db_query(db, SQL_SESSION_OF, "u", "ttiis", session_id, &opens, &closes,
+    if (!rc) rc = kc_db_query(db, SQL_SESSION_OF, "u", "ttiis", session_id, &opens, &closes,
                                &duration, &show, title, sizeof title);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_SESSION_OF);
-        srv_db_done(db, SQL_SESSION_OF);
-        rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
+        rc = kc_db_fetch(db, SQL_SESSION_OF);
+        kc_db_done(db, SQL_SESSION_OF);
+        rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
     }
     /* Starting is a read of the paper made before the session opened: without one the
      * attempt does not start (and its clock does not run). */
     char *inst = malloc(BIG * 4), *spec = malloc(BIG);
     int have = 0;
-    if (!inst || !spec) rc = rc ? rc : SRV_ENOMEM;
-    if (!rc) rc = srv_db_query(db, SQL_INSTANCE, "u", "ss", j->attempt_id, inst, (size_t)BIG * 4,
+    if (!inst || !spec) rc = rc ? rc : KC_ENOMEM;
+    if (!rc) rc = kc_db_query(db, SQL_INSTANCE, "u", "ss", j->attempt_id, inst, (size_t)BIG * 4,
                                spec, (size_t)BIG);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_INSTANCE);
-        srv_db_done(db, SQL_INSTANCE);
+        rc = kc_db_fetch(db, SQL_INSTANCE);
+        kc_db_done(db, SQL_INSTANCE);
         if (rc >= 0) { have = rc; rc = 0; }
     }
-    if (rc) { srv_db_rollback(db); free(inst); free(spec); return rc; }
+    if (rc) { kc_db_rollback(db); free(inst); free(spec); return rc; }
     if (!have) {
-        srv_db_rollback(db);
+        kc_db_rollback(db);
         free(inst);
         free(spec);
         j->reply = error_reply(j->req_id, "not_prepared",
@@ -544,19 +543,19 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     free(inst);
     free(spec);
     if (rc) {
-        SRV_ERROR("exam", "attempt=%llu: its stored paper does not parse", (unsigned long long)j->attempt_id);
-        srv_db_rollback(db);
+        KC_ERROR("exam", "attempt=%llu: its stored paper does not parse", (unsigned long long)j->attempt_id);
+        kc_db_rollback(db);
         layout_free(&lay);
         return rc;
     }
-    int64_t now = srv_now_ms();      /* after the lock: a wait must not make it early */
+    int64_t now = kc_now_ms();      /* after the lock: a wait must not make it early */
     j->status = status_parse(status);
     if (j->status == SRV_ST_NOT_STARTED) {
         if (now < opens || now >= closes) {
-            srv_db_rollback(db);
+            kc_db_rollback(db);
             char a[32], b[32], msg[160];
-            srv_format_iso(opens, a, sizeof a);
-            srv_format_iso(closes, b, sizeof b);
+            kc_format_iso(opens, a, sizeof a);
+            kc_format_iso(closes, b, sizeof b);
             snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
             j->reply = error_reply(j->req_id, "not_open", msg);
             layout_free(&lay);
@@ -564,11 +563,11 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         }
         deadline = now + (duration + extra) * 1000;
         if (deadline > closes) deadline = closes;
-        rc = srv_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
-        if (rc) { srv_db_rollback(db); layout_free(&lay); return rc; }
+        rc = kc_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
+        if (rc) { kc_db_rollback(db); layout_free(&lay); return rc; }
         j->status = SRV_ST_IN_PROGRESS;
     }
-    if ((rc = srv_db_commit(db))) { layout_free(&lay); return rc; }
+    if ((rc = kc_db_commit(db))) { layout_free(&lay); return rc; }
     j->deadline_ms = deadline;
 
     json_t *items = json_array(), *answers = json_array();
@@ -582,9 +581,9 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     uint64_t item;
     char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
-    if (!rc) rc = srv_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response,
+    if (!rc) rc = kc_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response,
                                sizeof response, &seq);
-    while (!rc && (rc = srv_db_fetch(db, SQL_ANSWERS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_ANSWERS)) == 1) {
         rc = 0;
         int idx = srv_paper_find(j->paper, item);
         if (idx < 0) continue;                       /* no longer on the paper */
@@ -602,7 +601,7 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         json_array_append_new(answers, json_pack("{s:I, s:o, s:I}", "item", (json_int_t)item,
                                                  "response", r, "seq", (json_int_t)seq));
     }
-    srv_db_done(db, SQL_ANSWERS);
+    kc_db_done(db, SQL_ANSWERS);
     if (rc < 0) { json_decref(items); json_decref(answers); return rc; }
     json_t *att = json_pack("{s:s, s:o, s:o}", "status", j->status == SRV_ST_SUBMITTED ? "submitted" : "in_progress",
                             "deadline", time_or_null(deadline), "submitted_at", time_or_null(submitted));
@@ -611,14 +610,14 @@ static int do_start(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         if (show) json_object_set_new(att, "score", json_real((double)score / 100.0));
     }
     json_t *o = json_pack("{s:s, s:o, s:I, s:{s:s, s:f, s:o}, s:o, s:I}", "type", "paper",
-                          "attempt", att, "server_time", (json_int_t)srv_now_ms(), "paper",
+                          "attempt", att, "server_time", (json_int_t)kc_now_ms(), "paper",
                           "title", title, "total_points", (double)total / 100.0, "items", items,
                           "answers", answers, "last_seq", (json_int_t)last_seq);
-    if (!o) return SRV_ENOMEM;
+    if (!o) return KC_ENOMEM;
     if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
     j->reply = dump(o);
     j->ok = 1;
-    return j->reply ? 0 : SRV_ENOMEM;
+    return j->reply ? 0 : KC_ENOMEM;
 }
 
 /* ---- submit ---- */
@@ -664,51 +663,51 @@ static char *submitted_reply(int64_t req_id, const char *reason, int64_t at, int
     return dump(o);
 }
 
-int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t now,
+int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now,
                     int64_t req_id, char **reply, int *already)
 {
     char status[16], old_reason[16];
     int64_t deadline, submitted, score, show;
     uint64_t session_id;
     *already = 0;
-    int rc = srv_db_begin(db);
+    int rc = kc_db_begin(db);
     if (rc) return rc;
-    rc = srv_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiu", attempt_id, status, sizeof status,
+    rc = kc_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiu", attempt_id, status, sizeof status,
                       &deadline, &submitted, old_reason, sizeof old_reason, &score, &session_id);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_SUBMIT_LOCK);
-        srv_db_done(db, SQL_SUBMIT_LOCK);
-        if (rc == 0) rc = SRV_ENOTFOUND;
+        rc = kc_db_fetch(db, SQL_SUBMIT_LOCK);
+        kc_db_done(db, SQL_SUBMIT_LOCK);
+        if (rc == 0) rc = KC_ENOTFOUND;
         if (rc == 1) rc = 0;
     }
     struct layout lay = {0};
     char *inst = malloc(BIG * 4);
-    if (!inst) rc = rc ? rc : SRV_ENOMEM;
-    if (!rc) rc = srv_db_query(db, SQL_SESSION_PAPER, "uu", "is", attempt_id, session_id, &show,
+    if (!inst) rc = rc ? rc : KC_ENOMEM;
+    if (!rc) rc = kc_db_query(db, SQL_SESSION_PAPER, "uu", "is", attempt_id, session_id, &show,
                                inst, (size_t)BIG * 4);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_SESSION_PAPER);
-        srv_db_done(db, SQL_SESSION_PAPER);
-        rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
+        rc = kc_db_fetch(db, SQL_SESSION_PAPER);
+        kc_db_done(db, SQL_SESSION_PAPER);
+        rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
     }
     /* A started attempt always has its paper; one without is not scored as zero. */
     if (!rc && (!*inst || layout_parse(inst, NULL, &lay))) {
-        SRV_ERROR("exam", "attempt=%llu: no stored paper to score", (unsigned long long)attempt_id);
-        rc = SRV_EDB;
+        KC_ERROR("exam", "attempt=%llu: no stored paper to score", (unsigned long long)attempt_id);
+        rc = KC_EDB;
     }
     free(inst);
-    if (rc) { srv_db_rollback(db); layout_free(&lay); return rc; }
-    now = now > srv_now_ms() ? now : srv_now_ms();   /* a lock wait only makes it later */
+    if (rc) { kc_db_rollback(db); layout_free(&lay); return rc; }
+    now = now > kc_now_ms() ? now : kc_now_ms();   /* a lock wait only makes it later */
     enum srv_attempt_status st = status_parse(status);
     if (st != SRV_ST_IN_PROGRESS) {
-        srv_db_rollback(db);
+        kc_db_rollback(db);
         layout_free(&lay);
         *already = st == SRV_ST_NOT_STARTED ? 2 : 1;
         if (st == SRV_ST_NOT_STARTED)
             *reply = error_reply(req_id, "not_started", "the attempt has not been started");
         else
             *reply = submitted_reply(req_id, old_reason, submitted, (int)show, score);
-        return *reply ? 0 : SRV_ENOMEM;
+        return *reply ? 0 : KC_ENOMEM;
     }
     /* Past the deadline the attempt ended at the deadline, whoever asks. */
     if (now >= deadline) {
@@ -721,12 +720,12 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
     int64_t points, own, whole, total = 0, raw = 0, cur_points = 0, cur_whole = 0;
     char type[17], policy[9], response[BANK_RESPONSE_MAX + 1], keyed[BANK_RESPONSE_MAX + 1];
     char *key = malloc(BIG);
-    if (!key) { srv_db_rollback(db); layout_free(&lay); return SRV_ENOMEM; }
-    rc = srv_db_query(db, SQL_SCORE_ROWS, "uu", "uuiiissss", attempt_id, attempt_id, &group,
+    if (!key) { kc_db_rollback(db); layout_free(&lay); return KC_ENOMEM; }
+    rc = kc_db_query(db, SQL_SCORE_ROWS, "uu", "uuiiissss", attempt_id, attempt_id, &group,
                       &item_id, &points, &own, &whole, type, sizeof type, key, (size_t)BIG,
                       policy, sizeof policy, response, sizeof response);
     for (;;) {
-        int f = rc ? rc : srv_db_fetch(db, SQL_SCORE_ROWS);
+        int f = rc ? rc : kc_db_fetch(db, SQL_SCORE_ROWS);
         if (f < 0) { rc = f; break; }
         rc = 0;
         if (f == 0 || group != cur) {       /* a composite ends: scale its sum once */
@@ -751,13 +750,13 @@ int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t
     }
     free(key);
     layout_free(&lay);
-    srv_db_done(db, SQL_SCORE_ROWS);
-    if (rc < 0) { srv_db_rollback(db); return rc; }
-    rc = srv_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);
-    if (!rc) rc = srv_db_commit(db);
-    if (rc) { srv_db_rollback(db); return rc; }
+    kc_db_done(db, SQL_SCORE_ROWS);
+    if (rc < 0) { kc_db_rollback(db); return rc; }
+    rc = kc_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);
+    if (!rc) rc = kc_db_commit(db);
+    if (rc) { kc_db_rollback(db); return rc; }
     *reply = submitted_reply(req_id, reason, now, (int)show, total);
-    return *reply ? 0 : SRV_ENOMEM;
+    return *reply ? 0 : KC_ENOMEM;
 }
 
 /* ---- the deadline sweep ---- */
@@ -766,36 +765,36 @@ static const char SQL_DUE[] =
     "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ?"
     " ORDER BY deadline_at LIMIT 500";
 
-static int do_sweep(srv_db *db, srv_job *j)
+static int do_sweep(kc_db *db, srv_job *j)
 {
     uint64_t ids[500], id;
     int n = 0;
-    int64_t now = srv_now_ms();
-    int rc = srv_db_query(db, SQL_DUE, "t", "u", now, &id);
-    while (!rc && (rc = srv_db_fetch(db, SQL_DUE)) == 1) {
+    int64_t now = kc_now_ms();
+    int rc = kc_db_query(db, SQL_DUE, "t", "u", now, &id);
+    while (!rc && (rc = kc_db_fetch(db, SQL_DUE)) == 1) {
         rc = 0;
         if (n < 500) ids[n++] = id;
     }
-    srv_db_done(db, SQL_DUE);
+    kc_db_done(db, SQL_DUE);
     if (rc < 0) return rc;
     if (!n) return 0;
     /* A retried sweep keeps what the first round already submitted (and must push). */
     uint64_t *sw = realloc(j->swept, (size_t)(j->n_swept + n) * sizeof *sw);
-    if (!sw) return SRV_ENOMEM;
+    if (!sw) return KC_ENOMEM;
     j->swept = sw;
     char **sr = realloc(j->swept_replies, (size_t)(j->n_swept + n) * sizeof *sr);
-    if (!sr) return SRV_ENOMEM;
+    if (!sr) return KC_ENOMEM;
     j->swept_replies = sr;
     for (int i = 0; i < n; i++) {
         char *reply = NULL;
         int already;
         /* Another node may have submitted it meanwhile: then there is nothing to push. */
-        rc = srv_exam_submit(db, ids[i], "deadline", srv_now_ms(), -1, &reply, &already);
+        rc = srv_exam_submit(db, ids[i], "deadline", kc_now_ms(), -1, &reply, &already);
         if (rc) { free(reply); return rc; }
         if (already) { free(reply); continue; }
         j->swept[j->n_swept] = ids[i];
         j->swept_replies[j->n_swept++] = reply;
-        SRV_INFO("exam", "auto-submitted at deadline attempt=%llu", (unsigned long long)ids[i]);
+        KC_INFO("exam", "auto-submitted at deadline attempt=%llu", (unsigned long long)ids[i]);
     }
     return 0;
 }
@@ -820,27 +819,27 @@ static int cmp_job_attempt(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int answers_once(srv_db *db, srv_job **jobs, int n)
+static int answers_once(kc_db *db, srv_job **jobs, int n)
 {
     /* Lock attempts in id order so concurrent batches cannot deadlock, and so a submit
      * (which locks the attempt too) sees either none or all of a batch's answers. */
     qsort(jobs, (size_t)n, sizeof *jobs, cmp_job_attempt);
-    int rc = srv_db_begin(db);
+    int rc = kc_db_begin(db);
     if (rc) return rc;
     for (int i = 0; i < n && !rc;) {
         uint64_t aid = jobs[i]->attempt_id;
         int k = i;
         char status[16];
         int64_t deadline;
-        rc = srv_db_query(db, SQL_ANSWER_LOCK, "u", "st", aid, status, sizeof status, &deadline);
+        rc = kc_db_query(db, SQL_ANSWER_LOCK, "u", "st", aid, status, sizeof status, &deadline);
         if (!rc) {
-            rc = srv_db_fetch(db, SQL_ANSWER_LOCK);
-            srv_db_done(db, SQL_ANSWER_LOCK);
+            rc = kc_db_fetch(db, SQL_ANSWER_LOCK);
+            kc_db_done(db, SQL_ANSWER_LOCK);
             if (rc == 0) strcpy(status, "gone");
             if (rc >= 0) rc = 0;
         }
         if (rc) break;
-        int64_t now = srv_now_ms();  /* after the lock: waiting for it must not let a late answer in */
+        int64_t now = kc_now_ms();  /* after the lock: waiting for it must not let a late answer in */
         enum srv_attempt_status st = status_parse(status);
         int64_t max_seq = 0;
         for (; k < n && jobs[k]->attempt_id == aid; k++) {
@@ -855,7 +854,7 @@ static int answers_once(srv_db *db, srv_job **jobs, int n)
             else if (now >= deadline)
                 j->reply = error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
             else {
-                rc = srv_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->item, j->response,
+                rc = kc_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->item, j->response,
                                  j->seq, now);
                 if (rc) break;
                 j->ok = 1;
@@ -863,12 +862,12 @@ static int answers_once(srv_db *db, srv_job **jobs, int n)
             }
         }
         if (!rc && max_seq)
-            rc = srv_db_exec(db, SQL_LAST_SEQ, "iu", max_seq, aid);
+            rc = kc_db_exec(db, SQL_LAST_SEQ, "iu", max_seq, aid);
         i = k;
     }
-    if (!rc) rc = srv_db_commit(db);
+    if (!rc) rc = kc_db_commit(db);
     if (rc) {
-        srv_db_rollback(db);
+        kc_db_rollback(db);
         return rc;
     }
     for (int i = 0; i < n; i++) {
@@ -882,23 +881,19 @@ static int answers_once(srv_db *db, srv_job **jobs, int n)
     return 0;
 }
 
-int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n)
+int srv_exam_answers(kc_db *db, const srv_exam_ctx *x, srv_job **jobs, int n)
 {
     (void)x;
     int rc = 0;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = answers_once(db, jobs, n);
-        unsigned e = db->my ? mysql_errno(db->my) : 0;
-        /* Deadlocks and lock timeouts are transient: the whole batch is simply retried. */
-        if (rc == SRV_EDB && (strstr(db->err, "(1213)") || strstr(db->err, "(1205)") ||
-                              e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT))
-            continue;
-        break;
+        /* Deadlocks and lock timeouts (by error number) are transient: run the batch again. */
+        if (rc != KC_ERETRY) break;
     }
     return rc;
 }
 
-int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_exam_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     switch (j->kind) {
     case SRV_JOB_LOGIN:
@@ -908,9 +903,9 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         return do_start(db, x, j);
     case SRV_JOB_SUBMIT: {
         int already;
-        int rc = srv_exam_submit(db, j->attempt_id, "candidate", srv_now_ms(), j->req_id,
+        int rc = srv_exam_submit(db, j->attempt_id, "candidate", kc_now_ms(), j->req_id,
                                  &j->reply, &already);
-        if (rc == SRV_ENOTFOUND) {
+        if (rc == KC_ENOTFOUND) {
             j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
             return 0;
         }
@@ -925,10 +920,7 @@ int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_PREPARE:
         return srv_prepare_due(db, x);
     case SRV_JOB_EVENTS: {
-        int lost = 0;
-        if (proct_store_batch(db->my, j->events, &lost, db->err, sizeof db->err))
-            return lost ? SRV_ELOST : SRV_EDB;
-        return 0;
+        return proct_store_batch(db, j->events);
     }
     case SRV_JOB_ANSWER:
         return srv_exam_answers(db, x, &j, 1);

@@ -84,7 +84,7 @@ typedef struct srv_job {
 void srv_job_free(srv_job *j);
 
 /* Worker side (srv_exam.c): runs one job, or a batch of answer jobs, on db. Returns
- * SRV_ELOST when the connection was lost before the outcome was known (the caller
+ * KC_ELOST when the connection was lost before the outcome was known (the caller
  * reconnects and runs it again); otherwise fills the replies. */
 typedef struct srv_exam_ctx {
     const unsigned char *token_key;
@@ -94,11 +94,11 @@ typedef struct srv_exam_ctx {
     int prepare_before_min;           /* the automatic session prepare */
     int max_message;                  /* server.max_message: the largest import a page may send */
 } srv_exam_ctx;
-int srv_exam_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
-int srv_exam_answers(srv_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
+int srv_exam_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
+int srv_exam_answers(kc_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
 /* Submits an attempt (reason "candidate" or "deadline") in its own transaction and scores
  * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
-int srv_exam_submit(srv_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
+int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
                     int64_t req_id, char **reply, int *already);
 
 /* ---- staff (srv_staff.c) ---- */
@@ -117,20 +117,20 @@ void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsign
 int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                           uint64_t *staff_id, unsigned *roles);
 /* Runs a staff job (kind >= SRV_JOB_STAFF_LOGIN) on a worker; same contract as srv_exam_run. */
-int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
-/* A staff job's reply: o (consumed) with the request id, or an error; 0 or SRV_ENOMEM
+int srv_staff_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
+/* A staff job's reply: o (consumed) with the request id, or an error; 0 or KC_ENOMEM
  * (srv_bank.c, shared by srv_affairs.c). */
 struct json_t;
 int srv__job_reply(srv_job *j, struct json_t *o);
 int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg);
 /* The bank jobs (srv_bank.c). */
-int srv_bank_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+int srv_bank_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
 /* The exam-affairs jobs (srv_affairs.c): templates, session prepare, verify and report. */
-int srv_affairs_run(srv_db *db, const srv_exam_ctx *x, srv_job *j);
+int srv_affairs_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
 /* Roles that may send an affairs message (service thread and worker alike). */
 unsigned srv_affairs_roles(enum srv_msg_type t);
 /* Opens the CLI's connection; on failure prints "kaochang: why" and returns 1. */
-int srv__cli_db_open(srv_db *db, const srv_config *cfg);
+int srv__cli_db_open(kc_db *db, const srv_config *cfg);
 /* `kaochang user …` (srv_cli_user.c). */
 int srv__cli_user(srv_config *cfg, int argc, char **argv);
 extern const char srv__cli_user_help[];
@@ -163,8 +163,8 @@ int srv_media_check(const unsigned char key[32], const char *sha, const char *e,
 typedef struct srv_media_ref { uint64_t item_id; char name[256], sha[65], mime[101]; } srv_media_ref;
 typedef struct srv_media_map { srv_media_ref *refs; int n, cap; } srv_media_map;
 /* The media of a paper's items and sub-items, or of one item and its sub-items: one query. */
-int srv_media_load_attempt(srv_db *db, uint64_t attempt_id, srv_media_map *m);
-int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m);
+int srv_media_load_attempt(kc_db *db, uint64_t attempt_id, srv_media_map *m);
+int srv_media_load_item(kc_db *db, uint64_t item_id, srv_media_map *m);
 void srv_media_map_free(srv_media_map *m);
 /* html with each src/href "media:NAME" of item_id signed; unknown names stay. malloc'd,
  * NULL on OOM. */
@@ -175,7 +175,7 @@ struct json_t;
 struct json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
                               int64_t expires_ms);
 /* SRV_JOB_MEDIA on a worker: j->text/text_len/mime and http_status 200, or 404. */
-int srv_media_run(srv_db *db, srv_job *j);
+int srv_media_run(kc_db *db, srv_job *j);
 
 /* ---- paper templates and session prepare (srv_paper.c) ---- */
 typedef struct srv_tpl_result {
@@ -188,12 +188,12 @@ typedef struct srv_tpl_result {
 } srv_tpl_result;
 /* Parses a template file, checks it against the approved bank and stores it (by code,
  * replacing an older one) with the result of the check. db NULL: the file only (--dry-run
- * without a database). SRV_EINVAL when the file is invalid (diag lines in d); an
+ * without a database). KC_EINVAL when the file is invalid (diag lines in d); an
  * infeasible template is stored (feasible 0, its report) and returns 0. */
-int srv_tpl_import(srv_db *db, const char *text, size_t len, const char *file, const char *actor,
-                   int dry_run, bank_arena *a, bank_diag *d, srv_tpl_result *res);
+int srv_tpl_import(kc_db *db, const char *text, size_t len, const char *file, const char *actor,
+                   int dry_run, kc_arena *a, kc_diag *d, srv_tpl_result *res);
 /* Checks a stored template against the bank as it is now and records the result. */
-int srv_tpl_check(srv_db *db, const char *code, bank_arena *a, bank_diag *d, srv_tpl_result *res);
+int srv_tpl_check(kc_db *db, const char *code, kc_arena *a, kc_diag *d, srv_tpl_result *res);
 
 typedef struct srv_prep {
     int attempts;              /* of the session */
@@ -207,18 +207,18 @@ typedef struct srv_prep {
     int64_t ms;                /* wall time of the run */
 } srv_prep;
 /* Generates and stores the paper of every attempt of the session that has none, in one
- * transaction (idempotent: a second run makes nothing). SRV_EINVAL when the template
+ * transaction (idempotent: a second run makes nothing). KC_EINVAL when the template
  * cannot be met (diag lines in d). */
-int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank_diag *d,
+int srv_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_diag *d,
                         srv_prep *r);
 /* SRV_JOB_PREPARE: prepares every session that opens within prepare_before_min minutes
  * (or is open) and has attempts without a paper; logs what it made or why it could not. */
-int srv_prepare_due(srv_db *db, const srv_exam_ctx *x);
+int srv_prepare_due(kc_db *db, const srv_exam_ctx *x);
 /* Regenerates every stored paper of the session from its seed and compares; every
  * difference or broken rule is a diag line. *checked: papers compared. */
-int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *checked);
+int srv_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked);
 /* The session's papers described: forms (equivalence report) or exposure figures. Text
  * in a. */
-int srv_session_report(srv_db *db, uint64_t session_id, bank_arena *a, char **text);
+int srv_session_report(kc_db *db, uint64_t session_id, kc_arena *a, char **text);
 
 #endif

@@ -34,7 +34,7 @@ static void sign(const unsigned char key[32], const char *sha, long long expires
     unsigned char mac[32];
     unsigned int len = 0;
     HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &len);
-    srv_hex(mac, sizeof mac, out);
+    kc_hex(mac, sizeof mac, out);
 }
 
 void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,
@@ -75,7 +75,7 @@ static int map_add(srv_media_map *m, uint64_t item_id, const char *name, const c
     if (m->n == m->cap) {
         int cap = m->cap ? m->cap * 2 : 16;
         srv_media_ref *r = realloc(m->refs, (size_t)cap * sizeof *r);
-        if (!r) return SRV_ENOMEM;
+        if (!r) return KC_ENOMEM;
         m->refs = r;
         m->cap = cap;
     }
@@ -87,14 +87,14 @@ static int map_add(srv_media_map *m, uint64_t item_id, const char *name, const c
     return 0;
 }
 
-static int load(srv_db *db, const char *sql, uint64_t id, srv_media_map *m)
+static int load(kc_db *db, const char *sql, uint64_t id, srv_media_map *m)
 {
     uint64_t item_id;
     char name[256], sha[65], mime[101];
-    int rc = srv_db_query(db, sql, "uu", "usss", id, id, &item_id, name, sizeof name, sha,
+    int rc = kc_db_query(db, sql, "uu", "usss", id, id, &item_id, name, sizeof name, sha,
                           sizeof sha, mime, sizeof mime);
-    while (!rc && (rc = srv_db_fetch(db, sql)) == 1) rc = map_add(m, item_id, name, sha, mime);
-    srv_db_done(db, sql);
+    while (!rc && (rc = kc_db_fetch(db, sql)) == 1) rc = map_add(m, item_id, name, sha, mime);
+    kc_db_done(db, sql);
     return rc < 0 ? rc : 0;
 }
 
@@ -114,12 +114,12 @@ static const char SQL_ITEM_MEDIA[] =
     " JOIN item_media im ON im.item_id = i.id JOIN media m ON m.sha256 = im.sha256"
     " WHERE i.id = ? OR i.parent_id = ?";
 
-int srv_media_load_attempt(srv_db *db, uint64_t attempt_id, srv_media_map *m)
+int srv_media_load_attempt(kc_db *db, uint64_t attempt_id, srv_media_map *m)
 {
     return load(db, SQL_PAPER_MEDIA, attempt_id, m);
 }
 
-int srv_media_load_item(srv_db *db, uint64_t item_id, srv_media_map *m)
+int srv_media_load_item(kc_db *db, uint64_t item_id, srv_media_map *m)
 {
     return load(db, SQL_ITEM_MEDIA, item_id, m);
 }
@@ -154,29 +154,11 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
     return 1;
 }
 
-struct buf { char *p; size_t n, cap; int oom; };
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
 char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map *m,
                         const unsigned char key[32], int64_t expires_ms)
 {
-    struct buf b = {0};
-    put(&b, "", 0);
+    kc_buf b = {0};
+    kc_buf_add(&b, "", 0);
     const char *p = html ? html : "";
     /* The sanitizer writes exactly src="media:NAME" and href="media:NAME" inside tags;
      * text cannot contain a raw '"', so such a string is always an attribute. */
@@ -187,29 +169,28 @@ char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map 
         const char *v = strchr(at, '"') + 1, *name = v + 6, *end = strchr(name, '"');
         if (!end) break;
         if (at > html && at[-1] != ' ') {            /* e.g. data-src="media:…": not ours */
-            put(&b, p, (size_t)(name - p));
+            kc_buf_add(&b, p, (size_t)(name - p));
             p = name;
             continue;
         }
         char nm[256];
         const srv_media_ref *r = unescape(name, (size_t)(end - name), nm, sizeof nm)
                                      ? find(m, item_id, nm) : NULL;
-        put(&b, p, (size_t)(v - p));
+        kc_buf_add(&b, p, (size_t)(v - p));
         if (r) {
             char url[SRV_MEDIA_URL_MAX];
             srv_media_url(key, r->sha, expires_ms, url, sizeof url);
             /* '&' inside an attribute is written as &amp;, as HTML wants it */
             for (const char *u = url; *u; u++)
-                if (*u == '&') put(&b, "&amp;", 5);
-                else put(&b, u, 1);
+                if (*u == '&') kc_buf_add(&b, "&amp;", 5);
+                else kc_buf_add(&b, u, 1);
         } else {
-            put(&b, v, (size_t)(end - v));           /* an unknown name stays as it is */
+            kc_buf_add(&b, v, (size_t)(end - v));           /* an unknown name stays as it is */
         }
         p = end;
     }
-    put(&b, p, strlen(p));
-    if (b.oom) { free(b.p); return NULL; }
-    return b.p;
+    kc_buf_add(&b, p, strlen(p));
+    return kc_buf_take(&b);
 }
 
 json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
@@ -231,66 +212,31 @@ json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned 
 
 static const char SQL_MEDIA_BYTES[] = "SELECT mime, bytes FROM media WHERE sha256 = UNHEX(?)";
 
-static int stmt_rc(srv_db *db, MYSQL_STMT *st, const char *what)
-{
-    snprintf(db->err, sizeof db->err, "media %s: %s", what, mysql_stmt_error(st));
-    return srv_db_is_lost(mysql_stmt_errno(st)) ? SRV_ELOST : SRV_EDB;
-}
-
-int srv_media_run(srv_db *db, srv_job *j)
+int srv_media_run(kc_db *db, srv_job *j)
 {
     free(j->text);
     j->text = NULL;
     j->text_len = 0;
-    MYSQL_STMT *st = srv_db_stmt(db, SQL_MEDIA_BYTES);
-    if (!st) return srv_db_is_lost(db->last_errno) ? SRV_ELOST : SRV_EDB;
-    MYSQL_BIND in, out[2];
-    unsigned long sha_len = strlen(j->uid), mime_len = 0, bytes_len = 0;
-    my_bool mime_null = 0, bytes_null = 0;
-    memset(&in, 0, sizeof in);
-    in.buffer_type = MYSQL_TYPE_STRING;
-    in.buffer = j->uid;
-    in.buffer_length = sha_len;
-    in.length = &sha_len;
-    if (mysql_stmt_bind_param(st, &in) || mysql_stmt_execute(st)) return stmt_rc(db, st, "execute");
-    memset(out, 0, sizeof out);
-    out[0].buffer_type = MYSQL_TYPE_STRING;
-    out[0].buffer = j->mime;
-    out[0].buffer_length = sizeof j->mime - 1;
-    out[0].length = &mime_len;
-    out[0].is_null = &mime_null;
-    out[1].buffer_type = MYSQL_TYPE_BLOB;     /* no buffer: the length first, then fetch_column */
-    out[1].length = &bytes_len;
-    out[1].is_null = &bytes_null;
-    if (mysql_stmt_bind_result(st, out) || mysql_stmt_store_result(st)) {
-        int rc = stmt_rc(db, st, "result");
-        mysql_stmt_free_result(st);
-        return rc;
-    }
-    int r = mysql_stmt_fetch(st), rc = 0;
-    if (r == MYSQL_NO_DATA) {
+    kc_stmt *st = kc_db_stmt(db, SQL_MEDIA_BYTES);
+    int rc = st ? kc_stmt_exec(st, "s", j->uid) : kc_db_fail_code(db);
+    if (rc) return rc;
+    int r = kc_stmt_next(st);
+    if (r < 0) {
+        rc = r;
+    } else if (r == 0) {
         j->http_status = 404;
-    } else if (r == 1) {
-        rc = stmt_rc(db, st, "fetch");
     } else {
-        j->mime[mime_len < sizeof j->mime ? mime_len : sizeof j->mime - 1] = 0;
-        j->text = malloc(bytes_len ? bytes_len : 1);
-        if (!j->text) rc = SRV_ENOMEM;
-        if (!rc && bytes_len) {
-            out[1].buffer = j->text;
-            out[1].buffer_length = bytes_len;
-            if (mysql_stmt_fetch_column(st, &out[1], 1, 0)) rc = stmt_rc(db, st, "fetch");
-        }
-        if (!rc) {
-            j->text_len = bytes_len;
+        snprintf(j->mime, sizeof j->mime, "%s", kc_stmt_str(st, 0) ? kc_stmt_str(st, 0) : "");
+        size_t len = kc_stmt_len(st, 1);
+        j->text = malloc(len ? len : 1);
+        if (!j->text) {
+            rc = KC_ENOMEM;
+        } else {
+            if (len) memcpy(j->text, kc_stmt_str(st, 1), len);
+            j->text_len = len;
             j->http_status = 200;
         }
     }
-    mysql_stmt_free_result(st);
-    if (rc) {
-        free(j->text);
-        j->text = NULL;
-        j->text_len = 0;
-    }
+    kc_stmt_done(st);
     return rc;
 }

@@ -152,7 +152,7 @@ static int fail(srv_msg_error *e, const char *code, const char *field, const cha
     va_end(ap);
     utf8_clean(e->field);
     utf8_clean(e->message);
-    return SRV_EINVAL;
+    return KC_EINVAL;
 }
 
 static int parse_events(json_t *arr, srv_msg *m, srv_msg_error *e)

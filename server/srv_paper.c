@@ -5,18 +5,10 @@
 #include "srv_int.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int db_fail(srv_db *db, MYSQL_STMT *st)
-{
-    unsigned e = st ? mysql_stmt_errno(st) : mysql_errno(db->my);
-    snprintf(db->err, sizeof db->err, "%s", st ? mysql_stmt_error(st) : mysql_error(db->my));
-    return srv_db_is_lost(e) ? SRV_ELOST : SRV_EDB;
-}
 
 static int64_t mono_ms(void)
 {
@@ -49,7 +41,7 @@ static int bp_from_json(const char *text, bank_blueprint *b)
     size_t i;
     int rc = json_is_array(nodes) ? 0 : -1;
     if (!rc) {
-        b->occupation = bank_arena_strdup(b->arena, json_string_value(json_object_get(o, "occupation")) ?: "");
+        b->occupation = kc_arena_strdup(b->arena, json_string_value(json_object_get(o, "occupation")) ?: "");
         b->level = (int)json_integer_value(json_object_get(o, "level"));
         if (bank_part_parse(json_string_value(json_object_get(o, "part")) ?: "", &b->part)) rc = -1;
     }
@@ -62,8 +54,8 @@ static int bp_from_json(const char *text, bank_blueprint *b)
             rc = -1;
             break;
         }
-        n->code = bank_arena_strdup(b->arena, code);
-        n->name = bank_arena_strdup(b->arena, name);
+        n->code = kc_arena_strdup(b->arena, code);
+        n->name = kc_arena_strdup(b->arena, name);
         n->depth = depth;
         n->is_point = point;
         n->weight_centi = weight;
@@ -91,7 +83,7 @@ static const char SQL_TPL_SET_CHECK[] =
 
 /* Loads what a template is checked against: the approved pool of its occupation + level,
  * and for 按鉴定点组卷 (or a scope) its blueprint. */
-static int tpl_inputs(srv_db *db, const bank_tpl *t, bank_arena *a, bank_diag *d,
+static int tpl_inputs(kc_db *db, const bank_tpl *t, kc_arena *a, kc_diag *d,
                       bank_blueprint **bp, bank_pool *pool)
 {
     char err[512];
@@ -100,31 +92,31 @@ static int tpl_inputs(srv_db *db, const bank_tpl *t, bank_arena *a, bank_diag *d
     for (int i = 0; i < t->n_sections; i++)
         if (t->sections[i].n_scope) need_bp = 1;
     if (need_bp && t->occupation && t->level) {
-        bank_blueprint *b = bank_arena_alloc(a, sizeof *b);
-        if (!b) return SRV_ENOMEM;
+        bank_blueprint *b = kc_arena_alloc(a, sizeof *b);
+        if (!b) return KC_ENOMEM;
         bank_blueprint_init(b, a);
-        int rc = bank_blueprint_load(db->my, t->occupation, t->level, t->part, b, err, sizeof err);
-        if (rc == BANK_ENOTFOUND) {
+        int rc = bank_blueprint_load(db, t->occupation, t->level, t->part, b, err, sizeof err);
+        if (rc == KC_ENOTFOUND) {
             if (t->mode == BANK_TPL_BLUEPRINT) {
-                bank_diag_add(d, t->file, 1, "occupation", "%s %s has no %s blueprint (鉴定要素细目表); import it first",
+                kc_diag_add(d, t->file, 1, "occupation", "%s %s has no %s blueprint (鉴定要素细目表); import it first",
                               t->occupation, bank_level_name(t->level) ?: "?", bank_part_name(t->part));
-                return SRV_EINVAL;
+                return KC_EINVAL;
             }
         } else if (rc) {
             snprintf(db->err, sizeof db->err, "%s", err);
-            return SRV_EDB;
+            return KC_EDB;
         } else {
             *bp = b;
         }
     }
-    if (bank_pool_load(db->my, t->occupation, t->level, NULL, 0, pool, err, sizeof err)) {
+    if (bank_pool_load(db, t->occupation, t->level, NULL, 0, pool, err, sizeof err)) {
         snprintf(db->err, sizeof db->err, "%s", err);
-        return SRV_EDB;
+        return KC_EDB;
     }
     return 0;
 }
 
-static char *diag_text(const bank_diag *d, size_t from)
+static char *diag_text(const kc_diag *d, size_t from)
 {
     size_t n = 1;
     for (size_t i = from; i < d->n; i++) n += strlen(d->lines[i]) + 1;
@@ -135,14 +127,14 @@ static char *diag_text(const bank_diag *d, size_t from)
     return s;
 }
 
-int srv_tpl_import(srv_db *db, const char *text, size_t len, const char *file, const char *actor,
-                   int dry_run, bank_arena *a, bank_diag *d, srv_tpl_result *res)
+int srv_tpl_import(kc_db *db, const char *text, size_t len, const char *file, const char *actor,
+                   int dry_run, kc_arena *a, kc_diag *d, srv_tpl_result *res)
 {
     memset(res, 0, sizeof *res);
     bank_tpl t;
     int n = bank_tpl_parse(text, len, file, a, &t, d);
-    if (n < 0) return SRV_ENOMEM;
-    if (n > 0) { res->problems = n; return SRV_EINVAL; }
+    if (n < 0) return KC_ENOMEM;
+    if (n > 0) { res->problems = n; return KC_EINVAL; }
     res->code = t.code;
     res->mode = t.mode;
     res->total_centi = t.total_centi;
@@ -152,40 +144,40 @@ int srv_tpl_import(srv_db *db, const char *text, size_t len, const char *file, c
     bank_pool pool;
     bank_pool_init(&pool, a);
     int rc = tpl_inputs(db, &t, a, d, &bp, &pool);
-    if (rc) { if (rc == SRV_EINVAL) res->problems = 1; return rc; }
+    if (rc) { if (rc == KC_EINVAL) res->problems = 1; return rc; }
     res->pool = (int)pool.n;
     size_t from = d->n;
     bank_plan *plan = NULL;
     n = bank_plan_make(&t, bp, &pool, 0, a, &plan, d);
-    if (n < 0) return SRV_ENOMEM;
+    if (n < 0) return KC_ENOMEM;
     res->problems = n;
     res->feasible = n == 0;
     if (dry_run) return 0;
     char *report = diag_text(d, from);
     const char *spec = bank_tpl_format(&t, a);
-    if (!report || !spec) { free(report); return SRV_ENOMEM; }
-    rc = srv_db_exec(db, SQL_TPL_UPSERT, "sssissisistss", t.code, t.title, t.occupation,
+    if (!report || !spec) { free(report); return KC_ENOMEM; }
+    rc = kc_db_exec(db, SQL_TPL_UPSERT, "sssissisistss", t.code, t.title, t.occupation,
                      (int64_t)t.level, bank_part_name(t.part), bank_tpl_mode_name(t.mode),
-                     (int64_t)t.total_centi, spec, (int64_t)res->feasible, report, srv_now_ms(),
+                     (int64_t)t.total_centi, spec, (int64_t)res->feasible, report, kc_now_ms(),
                      file, actor);
     free(report);
     return rc;
 }
 
-int srv_tpl_check(srv_db *db, const char *code, bank_arena *a, bank_diag *d, srv_tpl_result *res)
+int srv_tpl_check(kc_db *db, const char *code, kc_arena *a, kc_diag *d, srv_tpl_result *res)
 {
     memset(res, 0, sizeof *res);
     uint64_t id = 0;
     char *spec = malloc(1 << 22);
-    if (!spec) return SRV_ENOMEM;
-    int rc = srv_db_query(db, SQL_TPL_SPEC, "s", "us", code, &id, spec, (size_t)1 << 22);
-    int found = rc ? rc : srv_db_fetch(db, SQL_TPL_SPEC);
-    srv_db_done(db, SQL_TPL_SPEC);
-    if (found <= 0) { free(spec); return found < 0 ? found : SRV_ENOTFOUND; }
+    if (!spec) return KC_ENOMEM;
+    int rc = kc_db_query(db, SQL_TPL_SPEC, "s", "us", code, &id, spec, (size_t)1 << 22);
+    int found = rc ? rc : kc_db_fetch(db, SQL_TPL_SPEC);
+    kc_db_done(db, SQL_TPL_SPEC);
+    if (found <= 0) { free(spec); return found < 0 ? found : KC_ENOTFOUND; }
     bank_tpl t;
     int n = bank_tpl_parse(spec, strlen(spec), code, a, &t, d);
     free(spec);
-    if (n) { res->problems = n > 0 ? n : 0; return n > 0 ? SRV_EINVAL : SRV_ENOMEM; }
+    if (n) { res->problems = n > 0 ? n : 0; return n > 0 ? KC_EINVAL : KC_ENOMEM; }
     res->code = t.code;
     res->mode = t.mode;
     res->total_centi = t.total_centi;
@@ -195,20 +187,20 @@ int srv_tpl_check(srv_db *db, const char *code, bank_arena *a, bank_diag *d, srv
     bank_pool_init(&pool, a);
     size_t from = d->n;
     rc = tpl_inputs(db, &t, a, d, &bp, &pool);
-    if (rc && rc != SRV_EINVAL) return rc;
+    if (rc && rc != KC_EINVAL) return rc;
     if (!rc) {
         res->pool = (int)pool.n;
         bank_plan *plan;
         n = bank_plan_make(&t, bp, &pool, 0, a, &plan, d);
-        if (n < 0) return SRV_ENOMEM;
+        if (n < 0) return KC_ENOMEM;
     } else {
         n = 1;
     }
     res->problems = n;
     res->feasible = n == 0;
     char *report = diag_text(d, from);
-    if (!report) return SRV_ENOMEM;
-    rc = srv_db_exec(db, SQL_TPL_SET_CHECK, "istu", (int64_t)res->feasible, report, srv_now_ms(), id);
+    if (!report) return KC_ENOMEM;
+    rc = kc_db_exec(db, SQL_TPL_SET_CHECK, "istu", (int64_t)res->feasible, report, kc_now_ms(), id);
     free(report);
     return rc;
 }
@@ -249,7 +241,7 @@ static const char SQL_FIXED_PAPER[] =
 
 /* A session made with --paper hands out that fixed paper: the same as a fixed template
  * whose sections are the paper's (split where the type changes). */
-static int tpl_from_paper(srv_db *db, uint64_t paper_id, bank_arena *a, bank_tpl *t,
+static int tpl_from_paper(kc_db *db, uint64_t paper_id, kc_arena *a, bank_tpl *t,
                           uint64_t **ids, size_t *n_ids)
 {
     char code[65], title[256], uid[65], type[17], section[129], last[129] = "";
@@ -263,13 +255,13 @@ static int tpl_from_paper(srv_db *db, uint64_t paper_id, bank_arena *a, bank_tpl
     struct { int from, n; } *secs = NULL;
     const char **uids = NULL;
     int *pts = NULL;
-    int rc = srv_db_query(db, SQL_FIXED_PAPER, "u", "ssusssi", paper_id, code, sizeof code, title,
+    int rc = kc_db_query(db, SQL_FIXED_PAPER, "u", "ssusssi", paper_id, code, sizeof code, title,
                           sizeof title, &item_id, uid, sizeof uid, type, sizeof type, section,
                           sizeof section, &points);
-    while (!rc && (rc = srv_db_fetch(db, SQL_FIXED_PAPER)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_FIXED_PAPER)) == 1) {
         rc = 0;
         enum bank_item_type ty;
-        if (bank_type_parse(type, &ty)) { rc = SRV_EDB; snprintf(db->err, sizeof db->err, "item %s: unknown type", uid); break; }
+        if (bank_type_parse(type, &ty)) { rc = KC_EDB; snprintf(db->err, sizeof db->err, "item %s: unknown type", uid); break; }
         if (*n_ids == cap) {
             cap = cap ? cap * 2 : 64;
             void *x = realloc(*ids, cap * sizeof **ids), *y = realloc(uids, cap * sizeof *uids),
@@ -277,39 +269,39 @@ static int tpl_from_paper(srv_db *db, uint64_t paper_id, bank_arena *a, bank_tpl
             if (x) *ids = x;
             if (y) uids = y;
             if (z) pts = z;
-            if (!x || !y || !z) { rc = SRV_ENOMEM; break; }
+            if (!x || !y || !z) { rc = KC_ENOMEM; break; }
         }
         if (!ns || strcmp(section, last) || ty != last_type) {
             if (ns == nsec_cap) {
                 nsec_cap = nsec_cap ? nsec_cap * 2 : 8;
                 void *x = realloc(secs, nsec_cap * sizeof *secs);
-                if (!x) { rc = SRV_ENOMEM; break; }
+                if (!x) { rc = KC_ENOMEM; break; }
                 secs = x;
             }
             secs[ns].from = (int)*n_ids;
             secs[ns].n = 0;
             ns++;
-            if (!t->n_sections) { t->code = bank_arena_strdup(a, code); t->title = bank_arena_strdup(a, title); }
+            if (!t->n_sections) { t->code = kc_arena_strdup(a, code); t->title = kc_arena_strdup(a, title); }
             t->n_sections++;
             snprintf(last, sizeof last, "%s", section);
             last_type = ty;
             /* the section's title and type, kept in the section arrays below */
-            bank_tpl_section *sv = bank_arena_alloc(a, ns * sizeof *sv);
-            if (!sv) { rc = SRV_ENOMEM; break; }
+            bank_tpl_section *sv = kc_arena_alloc(a, ns * sizeof *sv);
+            if (!sv) { rc = KC_ENOMEM; break; }
             if (t->sections) memcpy(sv, t->sections, (ns - 1) * sizeof *sv);
             t->sections = sv;
-            sv[ns - 1].title = bank_arena_strdup(a, section);
+            sv[ns - 1].title = kc_arena_strdup(a, section);
             sv[ns - 1].type = ty;
         }
         (*ids)[*n_ids] = item_id;
-        uids[*n_ids] = bank_arena_strdup(a, uid);
+        uids[*n_ids] = kc_arena_strdup(a, uid);
         pts[*n_ids] = (int)points;
         (*n_ids)++;
         secs[ns - 1].n++;
         t->total_centi += (int)points;
     }
-    srv_db_done(db, SQL_FIXED_PAPER);
-    if (rc >= 0 && !*n_ids) { rc = SRV_EINVAL; snprintf(db->err, sizeof db->err, "the session's paper has no items"); }
+    kc_db_done(db, SQL_FIXED_PAPER);
+    if (rc >= 0 && !*n_ids) { rc = KC_EINVAL; snprintf(db->err, sizeof db->err, "the session's paper has no items"); }
     if (rc >= 0) {
         rc = 0;
         t->mode = BANK_TPL_FIXED;
@@ -319,9 +311,9 @@ static int tpl_from_paper(srv_db *db, uint64_t paper_id, bank_arena *a, bank_tpl
         for (size_t s = 0; s < ns && !rc; s++) {
             bank_tpl_section *sec = &t->sections[s];
             sec->n_fixed = sec->count = secs[s].n;
-            const char **fu = bank_arena_alloc(a, (size_t)secs[s].n * sizeof *fu);
-            int *fp = bank_arena_alloc(a, (size_t)secs[s].n * sizeof *fp);
-            if (!fu || !fp) { rc = SRV_ENOMEM; break; }
+            const char **fu = kc_arena_alloc(a, (size_t)secs[s].n * sizeof *fu);
+            int *fp = kc_arena_alloc(a, (size_t)secs[s].n * sizeof *fp);
+            if (!fu || !fp) { rc = KC_ENOMEM; break; }
             for (int k = 0; k < secs[s].n; k++) {
                 fu[k] = uids[secs[s].from + k];
                 fp[k] = pts[secs[s].from + k];
@@ -336,103 +328,40 @@ static int tpl_from_paper(srv_db *db, uint64_t paper_id, bank_arena *a, bank_tpl
     return rc;
 }
 
-/* Bulk insert of papers: many rows per statement, one statement prepared once per
- * connection (the statement cache is keyed by the text's address). */
+/* Bulk inserts: many rows per statement (kc_db_rows), a handful of cached statements. */
 #define INS_ROWS 50
 #define INS_COLS 9
-#define INS_HEAD "INSERT INTO paper_instance (attempt_id, session_id, build_id, gen_no, form_no," \
-                 " seed, items, n_items, total_centi) VALUES "
-static char ins_sql[sizeof INS_HEAD + INS_ROWS * 20];
-#define POOL_ROWS 200
-#define POOL_HEAD "INSERT INTO paper_build_item (build_id, item_id) VALUES "
-static char pool_sql[sizeof POOL_HEAD + POOL_ROWS * 8];
-static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
+struct ins_row { uint64_t v[INS_COLS]; const char *items; int null_form; };
 
-static void sql_build(void)
+static int ins_flush(kc_db *db, struct ins_row *rows, int n)
 {
-    char *w = ins_sql + sprintf(ins_sql, INS_HEAD);
-    for (int r = 0; r < INS_ROWS; r++) w += sprintf(w, r ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)");
-    w = pool_sql + sprintf(pool_sql, POOL_HEAD);
-    for (int r = 0; r < POOL_ROWS; r++) w += sprintf(w, r ? ",(?,?)" : "(?,?)");
-}
-
-struct ins_row { uint64_t v[INS_COLS]; const char *items; unsigned long len; int null_form; };
-
-static const char SQL_INS_ONE[] =
-    "INSERT INTO paper_instance (attempt_id, session_id, build_id, gen_no, form_no, seed, items,"
-    " n_items, total_centi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-static int ins_single(srv_db *db, const struct ins_row *r)
-{
-    if (r->null_form)
-        return srv_db_exec(db, SQL_INS_ONE, "uuuususii", r->v[0], r->v[1], r->v[2], r->v[3], NULL,
-                           r->v[5], r->items, (int64_t)r->v[7], (int64_t)r->v[8]);
-    return srv_db_exec(db, SQL_INS_ONE, "uuuuuusii", r->v[0], r->v[1], r->v[2], r->v[3], r->v[4],
-                       r->v[5], r->items, (int64_t)r->v[7], (int64_t)r->v[8]);
-}
-
-static int ins_flush(srv_db *db, struct ins_row *rows, int n)
-{
-    if (n < INS_ROWS) {                 /* the last, short batch: row by row */
-        for (int r = 0; r < n; r++) {
-            int rc = ins_single(db, &rows[r]);
-            if (rc) return rc;
-        }
-        return 0;
-    }
-    pthread_once(&sql_once, sql_build);
-    MYSQL_STMT *st = srv_db_stmt(db, ins_sql);
-    if (!st) return SRV_EDB;
-    MYSQL_BIND b[INS_ROWS * INS_COLS];
-    static my_bool yes = 1;
-    memset(b, 0, sizeof b);
+    kc_param p[INS_ROWS * INS_COLS];
     for (int r = 0; r < n; r++)
         for (int c = 0; c < INS_COLS; c++) {
-            MYSQL_BIND *x = &b[r * INS_COLS + c];
-            if (c == 6) {
-                x->buffer_type = MYSQL_TYPE_STRING;
-                x->buffer = (void *)rows[r].items;
-                x->buffer_length = rows[r].len;
-                x->length = &rows[r].len;
-            } else {
-                x->buffer_type = MYSQL_TYPE_LONGLONG;
-                x->buffer = &rows[r].v[c];
-                x->is_unsigned = 1;
-                if (c == 4 && rows[r].null_form) x->is_null = &yes;
-            }
+            kc_param *x = &p[r * INS_COLS + c];
+            if (c == 6) *x = (kc_param){'s', 0, rows[r].items, 0};
+            else if (c == 4 && rows[r].null_form) *x = (kc_param){'n', 0, NULL, 0};
+            else *x = (kc_param){'u', (int64_t)rows[r].v[c], NULL, 0};
         }
-    if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) return db_fail(db, st);
-    return 0;
+    return kc_db_rows(db, "INSERT INTO paper_instance (attempt_id, session_id, build_id, gen_no,"
+                      " form_no, seed, items, n_items, total_centi) VALUES",
+                      "(?,?,?,?,?,?,?,?,?)", "", p, (size_t)n, INS_ROWS);
 }
 
 /* The pool rows of a build: its versions stay immutable (an edit makes a new version). */
-static int pool_store(srv_db *db, uint64_t build_id, const bank_pool *pool)
+static int pool_store(kc_db *db, uint64_t build_id, const bank_pool *pool)
 {
-    static const char one[] = "INSERT INTO paper_build_item (build_id, item_id) VALUES (?, ?)";
-    pthread_once(&sql_once, sql_build);
-    size_t i = 0;
-    for (; i + POOL_ROWS <= pool->n; i += POOL_ROWS) {
-        MYSQL_STMT *st = srv_db_stmt(db, pool_sql);
-        if (!st) return SRV_EDB;
-        MYSQL_BIND b[POOL_ROWS * 2];
-        uint64_t v[POOL_ROWS * 2];
-        memset(b, 0, sizeof b);
-        for (int r = 0; r < POOL_ROWS; r++) {
-            v[2 * r] = build_id;
-            v[2 * r + 1] = pool->items[i + (size_t)r].id;
-            for (int c = 0; c < 2; c++) {
-                b[2 * r + c].buffer_type = MYSQL_TYPE_LONGLONG;
-                b[2 * r + c].buffer = &v[2 * r + c];
-                b[2 * r + c].is_unsigned = 1;
-            }
-        }
-        if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) return db_fail(db, st);
+    if (!pool->n) return 0;
+    kc_param *p = calloc(pool->n * 2, sizeof *p);
+    if (!p) return KC_ENOMEM;
+    for (size_t i = 0; i < pool->n; i++) {
+        p[2 * i] = (kc_param){'u', (int64_t)build_id, NULL, 0};
+        p[2 * i + 1] = (kc_param){'u', (int64_t)pool->items[i].id, NULL, 0};
     }
-    for (; i < pool->n; i++) {
-        int rc = srv_db_exec(db, one, "uu", build_id, pool->items[i].id);
-        if (rc) return rc;
-    }
-    return 0;
+    int rc = kc_db_rows(db, "INSERT INTO paper_build_item (build_id, item_id) VALUES", "(?,?)", "",
+                        p, pool->n, 200);
+    free(p);
+    return rc;
 }
 
 static void exposure_add(bank_exposure *e, const bank_paper *p, int sign)
@@ -480,7 +409,7 @@ static int find_seat(const struct cand *cs, const int *order, size_t n, const ch
 static int neighbours_index(struct cand *cs, size_t n, int cols)
 {
     int *order = malloc((n + 1) * sizeof *order);
-    if (!order) return SRV_ENOMEM;
+    if (!order) return KC_ENOMEM;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (cs[i].seat) order[m++] = (int)i;
@@ -544,94 +473,94 @@ static const char SQL_SESSION_BASICS[] =
     " COALESCE(t.code, '')"
     " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id WHERE s.id = ?";
 
-static int source_load(srv_db *db, uint64_t session_id, int lock, bank_arena *a, bank_diag *d,
+static int source_load(kc_db *db, uint64_t session_id, int lock, kc_arena *a, kc_diag *d,
                        struct source *src)
 {
     const size_t BIGSPEC = (size_t)1 << 22;
     char *spec = malloc(BIGSPEC), *bpj = malloc(BIGSPEC), code[65];
     uint64_t tpl_id, paper_id, seed, build_id = 0;
     int64_t forms, cap, shuffle, cols, feasible;
-    int rc = spec && bpj ? 0 : SRV_ENOMEM;
+    int rc = spec && bpj ? 0 : KC_ENOMEM;
     const char *sql = lock ? SQL_PREP_SESSION : SQL_SESSION_BASICS;
     memset(src, 0, sizeof *src);
     bank_pool_init(&src->pool, a);
-    if (!rc) rc = srv_db_query(db, sql, "u", "uuiuiiisis", session_id, &tpl_id, &paper_id, &forms,
+    if (!rc) rc = kc_db_query(db, sql, "u", "uuiuiiisis", session_id, &tpl_id, &paper_id, &forms,
                                &seed, &cap, &shuffle, &cols, spec, BIGSPEC, &feasible, code, sizeof code);
     if (!rc) {
-        rc = srv_db_fetch(db, sql);
-        srv_db_done(db, sql);
-        rc = rc == 1 ? 0 : rc == 0 ? SRV_ENOTFOUND : rc;
+        rc = kc_db_fetch(db, sql);
+        kc_db_done(db, sql);
+        rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
     }
     if (rc) goto out;
     src->forms = (int)forms;
     src->cols = (int)cols;
     src->seed = seed;
-    src->tpl_code = bank_arena_strdup(a, code);
-    rc = srv_db_query(db, SQL_FIRST_BUILD, "u", "uss", session_id, &build_id, spec, BIGSPEC, bpj, BIGSPEC);
-    int found = rc ? rc : srv_db_fetch(db, SQL_FIRST_BUILD);
-    srv_db_done(db, SQL_FIRST_BUILD);
+    src->tpl_code = kc_arena_strdup(a, code);
+    rc = kc_db_query(db, SQL_FIRST_BUILD, "u", "uss", session_id, &build_id, spec, BIGSPEC, bpj, BIGSPEC);
+    int found = rc ? rc : kc_db_fetch(db, SQL_FIRST_BUILD);
+    kc_db_done(db, SQL_FIRST_BUILD);
     if (found < 0) { rc = found; goto out; }
     char err[512];
     if (found == 1) {
         src->first_build = build_id;
         if (bank_tpl_parse(spec, strlen(spec), "paper_build.spec", a, &src->tpl, d)) {
-            rc = SRV_EDB;
+            rc = KC_EDB;
             snprintf(db->err, sizeof db->err, "build %llu: its stored template does not parse", (unsigned long long)build_id);
             goto out;
         }
         if (*bpj) {
-            src->bp = bank_arena_alloc(a, sizeof *src->bp);
-            if (!src->bp) { rc = SRV_ENOMEM; goto out; }
+            src->bp = kc_arena_alloc(a, sizeof *src->bp);
+            if (!src->bp) { rc = KC_ENOMEM; goto out; }
             bank_blueprint_init(src->bp, a);
             if (bp_from_json(bpj, src->bp)) {
-                rc = SRV_EDB;
+                rc = KC_EDB;
                 snprintf(db->err, sizeof db->err, "build %llu: its stored blueprint does not parse", (unsigned long long)build_id);
                 goto out;
             }
         }
         uint64_t id, *ids = NULL;
         size_t n = 0, icap = 0;
-        rc = srv_db_query(db, SQL_BUILD_ITEMS, "u", "u", build_id, &id);
-        while (!rc && (rc = srv_db_fetch(db, SQL_BUILD_ITEMS)) == 1) {
+        rc = kc_db_query(db, SQL_BUILD_ITEMS, "u", "u", build_id, &id);
+        while (!rc && (rc = kc_db_fetch(db, SQL_BUILD_ITEMS)) == 1) {
             rc = 0;
             if (n == icap) {
                 icap = icap ? icap * 2 : 1024;
                 uint64_t *x = realloc(ids, icap * sizeof *x);
-                if (!x) { rc = SRV_ENOMEM; break; }
+                if (!x) { rc = KC_ENOMEM; break; }
                 ids = x;
             }
             ids[n++] = id;
         }
-        srv_db_done(db, SQL_BUILD_ITEMS);
-        if (rc >= 0) rc = n ? bank_pool_load(db->my, NULL, 0, ids, n, &src->pool, err, sizeof err) : 0;
-        if (rc == -1) { snprintf(db->err, sizeof db->err, "%s", err); rc = SRV_EDB; }
+        kc_db_done(db, SQL_BUILD_ITEMS);
+        if (rc >= 0) rc = n ? bank_pool_load(db, NULL, 0, ids, n, &src->pool, err, sizeof err) : 0;
+        if (rc && rc != KC_ELOST && rc != KC_ERETRY) { snprintf(db->err, sizeof db->err, "%s", err); rc = KC_EDB; }
         free(ids);
         goto out;
     }
     if (tpl_id) {
         if (!feasible) {
-            bank_diag_add(d, code, 1, "template", "the template was not feasible when last checked;"
+            kc_diag_add(d, code, 1, "template", "the template was not feasible when last checked;"
                           " fix it or the bank and run `kaochang paper template check %s`", code);
-            rc = SRV_EINVAL;
+            rc = KC_EINVAL;
             goto out;
         }
-        if (bank_tpl_parse(spec, strlen(spec), src->tpl_code, a, &src->tpl, d)) { rc = SRV_EINVAL; goto out; }
+        if (bank_tpl_parse(spec, strlen(spec), src->tpl_code, a, &src->tpl, d)) { rc = KC_EINVAL; goto out; }
         rc = tpl_inputs(db, &src->tpl, a, d, &src->bp, &src->pool);
         if (rc) goto out;
     } else if (paper_id) {
         uint64_t *ids;
         size_t n;
         rc = tpl_from_paper(db, paper_id, a, &src->tpl, &ids, &n);
-        if (!rc && bank_pool_load(db->my, NULL, 0, ids, n, &src->pool, err, sizeof err)) {
+        if (!rc && bank_pool_load(db, NULL, 0, ids, n, &src->pool, err, sizeof err)) {
             snprintf(db->err, sizeof db->err, "%s", err);
-            rc = SRV_EDB;
+            rc = KC_EDB;
         }
         free(ids);
         if (rc) goto out;
         shuffle = shuffle == 255 ? 0 : shuffle;    /* a fixed paper keeps its order unless asked */
     } else {
-        rc = SRV_EINVAL;
-        bank_diag_add(d, "session", 0, "template", "the session has neither a template nor a paper");
+        rc = KC_EINVAL;
+        kc_diag_add(d, "session", 0, "template", "the session has neither a template nor a paper");
         goto out;
     }
     /* The session's own settings win over the template's. */
@@ -646,55 +575,55 @@ out:
     return rc;
 }
 
-int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank_diag *d,
+int srv_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_diag *d,
                         srv_prep *r)
 {
     int64_t t0 = mono_ms();
     memset(r, 0, sizeof *r);
     int64_t total, have, max_gen;
-    int rc = srv_db_begin(db);
+    int rc = kc_db_begin(db);
     if (rc) return rc;
-    bank_arena *a = bank_arena_new(1 << 20);
+    kc_arena *a = kc_arena_new(1 << 20);
     struct cand *cs = NULL;
     char *items = malloc((size_t)1 << 22);
     struct ins_row *rows = calloc(INS_ROWS, sizeof *rows);
-    if (!a || !items || !rows) { rc = SRV_ENOMEM; goto fail; }
+    if (!a || !items || !rows) { rc = KC_ENOMEM; goto fail; }
     /* Locks the session row: one prepare at a time per session (CLI or serve). */
     struct source src;
     rc = source_load(db, session_id, 1, a, d, &src);
     if (rc) goto fail;
-    rc = srv_db_query(db, SQL_PREP_COUNT, "u", "iii", session_id, &total, &have, &max_gen);
+    rc = kc_db_query(db, SQL_PREP_COUNT, "u", "iii", session_id, &total, &have, &max_gen);
     if (!rc) {
-        rc = srv_db_fetch(db, SQL_PREP_COUNT);
-        srv_db_done(db, SQL_PREP_COUNT);
-        rc = rc == 1 ? 0 : rc < 0 ? rc : SRV_EDB;
+        rc = kc_db_fetch(db, SQL_PREP_COUNT);
+        kc_db_done(db, SQL_PREP_COUNT);
+        rc = rc == 1 ? 0 : rc < 0 ? rc : KC_EDB;
     }
     if (rc) goto fail;
     r->attempts = (int)total;
     r->existing = (int)have;
     r->forms = src.forms;
     if (total == have) {           /* nothing to make: idempotent */
-        if (total && (rc = srv_db_exec(db, SQL_PREPARED, "tu", srv_now_ms(), session_id))) goto fail;
-        rc = srv_db_commit(db);
+        if (total && (rc = kc_db_exec(db, SQL_PREPARED, "tu", kc_now_ms(), session_id))) goto fail;
+        rc = kc_db_commit(db);
         r->ms = mono_ms() - t0;
         goto out;
     }
     bank_plan *plan = NULL;
     int problems = bank_plan_make(&src.tpl, src.bp, &src.pool, src.forms ? src.forms : (int)total,
                                   a, &plan, d);
-    if (problems < 0) { rc = SRV_ENOMEM; goto fail; }
-    if (problems) { rc = SRV_EINVAL; goto fail; }
+    if (problems < 0) { rc = KC_ENOMEM; goto fail; }
+    if (problems) { rc = KC_EINVAL; goto fail; }
     /* The attempts, with the papers they have. */
     cs = calloc((size_t)total + 1, sizeof *cs);
-    if (!cs) { rc = SRV_ENOMEM; goto fail; }
+    if (!cs) { rc = KC_ENOMEM; goto fail; }
     size_t n = 0;
     uint64_t aid;
     int64_t seat, has, form;
     char room[65];
-    rc = srv_db_query(db, SQL_PREP_ATTEMPTS, "u", "usiiis", session_id, &aid, room, sizeof room,
+    rc = kc_db_query(db, SQL_PREP_ATTEMPTS, "u", "usiiis", session_id, &aid, room, sizeof room,
                       &seat, &has, &form, items, (size_t)1 << 22);
     char why[256];
-    while (!rc && (rc = srv_db_fetch(db, SQL_PREP_ATTEMPTS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_PREP_ATTEMPTS)) == 1) {
         rc = 0;
         if (n == (size_t)total) continue;      /* added meanwhile: the next run takes it */
         struct cand *c = &cs[n++];
@@ -706,50 +635,50 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
         if (has && bank_paper_from_json(items, &src.pool, a, &c->paper, why, sizeof why)) {
             snprintf(db->err, sizeof db->err, "attempt %llu: its stored paper does not fit the session's pool: %s",
                      (unsigned long long)aid, why);
-            rc = SRV_EDB;
+            rc = KC_EDB;
         }
     }
-    srv_db_done(db, SQL_PREP_ATTEMPTS);
+    kc_db_done(db, SQL_PREP_ATTEMPTS);
     if (rc < 0) goto fail;
     rc = neighbours_index(cs, n, src.cols);
     if (rc) goto fail;
     /* Exposure over every paper of the session, the stored ones included. */
     bank_exposure e = {calloc(src.pool.n + 1, sizeof(uint32_t)), 0, 0};
-    if (!e.count) { rc = SRV_ENOMEM; goto fail; }
+    if (!e.count) { rc = KC_ENOMEM; goto fail; }
     int cap = src.tpl.exposure_cap_pct;
     e.limit = src.forms ? bank_exposure_limit(cap, src.forms) : bank_exposure_limit(cap, (int)total);
     r->exposure_limit = e.limit;
     /* The build: template and blueprint as used; the first one also stores the pool. */
     const char *spec = bank_tpl_format(&src.tpl, a);
     char *bpj = src.bp ? bp_to_json(src.bp) : NULL;
-    if (!spec || (src.bp && !bpj)) { free(bpj); free(e.count); rc = SRV_ENOMEM; goto fail; }
-    rc = srv_db_exec(db, SQL_BUILD_ADD, "ussuss", session_id, spec, bpj, (uint64_t)e.limit, actor,
+    if (!spec || (src.bp && !bpj)) { free(bpj); free(e.count); rc = KC_ENOMEM; goto fail; }
+    rc = kc_db_exec(db, SQL_BUILD_ADD, "ussuss", session_id, spec, bpj, (uint64_t)e.limit, actor,
                      BANK_PAPER_ENGINE);
     free(bpj);
-    uint64_t build_id = rc ? 0 : srv_db_insert_id(db, SQL_BUILD_ADD);
+    uint64_t build_id = rc ? 0 : kc_db_insert_id(db, SQL_BUILD_ADD);
     r->build_id = build_id;
     if (!rc && !src.first_build) rc = pool_store(db, build_id, &src.pool);
     /* Parallel forms: made once, on the first build, then handed out. */
     bank_paper *forms = NULL;
     int *used = NULL;
     if (!rc && src.forms) {
-        forms = bank_arena_alloc(a, (size_t)src.forms * sizeof *forms);
+        forms = kc_arena_alloc(a, (size_t)src.forms * sizeof *forms);
         used = calloc((size_t)src.forms + 1, sizeof *used);
-        if (!forms || !used) rc = SRV_ENOMEM;
+        if (!forms || !used) rc = KC_ENOMEM;
         int nf = 0;
         int64_t fno, fseed;
-        if (!rc) rc = srv_db_query(db, SQL_FORMS, "u", "iis", session_id, &fno, &fseed, items, (size_t)1 << 22);
-        while (!rc && (rc = srv_db_fetch(db, SQL_FORMS)) == 1) {
+        if (!rc) rc = kc_db_query(db, SQL_FORMS, "u", "iis", session_id, &fno, &fseed, items, (size_t)1 << 22);
+        while (!rc && (rc = kc_db_fetch(db, SQL_FORMS)) == 1) {
             rc = 0;
             if (fno < 1 || fno > src.forms) continue;
             if (bank_paper_from_json(items, &src.pool, a, &forms[fno - 1], why, sizeof why)) {
                 snprintf(db->err, sizeof db->err, "form %lld does not fit the pool: %s", (long long)fno, why);
-                rc = SRV_EDB;
+                rc = KC_EDB;
             }
             forms[fno - 1].seed = (uint64_t)fseed;
             nf++;
         }
-        srv_db_done(db, SQL_FORMS);
+        kc_db_done(db, SQL_FORMS);
         if (rc >= 0) rc = 0;
         if (!rc && nf == 0) {
             bank_exposure fe = {e.count, e.limit, 0};
@@ -758,21 +687,21 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
                 uint64_t fs = bank_seed_derive(src.seed, 0xF0000000u + (uint64_t)f + 1);
                 int g = bank_plan_generate(plan, fs, &fe, a, &forms[f], why, sizeof why);
                 if (g == -2) {
-                    bank_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "forms",
+                    kc_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "forms",
                                   "form %c cannot be made: %s", 'A' + f, why);
-                    rc = SRV_EINVAL;
+                    rc = KC_EINVAL;
                 } else if (g) {
-                    rc = SRV_ENOMEM;
+                    rc = KC_ENOMEM;
                 } else {
                     const char *fj = bank_paper_to_json(&forms[f], a);
-                    rc = fj ? srv_db_exec(db, SQL_FORM_ADD, "uiuusi", session_id, (int64_t)f + 1, build_id,
+                    rc = fj ? kc_db_exec(db, SQL_FORM_ADD, "uiuusi", session_id, (int64_t)f + 1, build_id,
                                           fs, fj, (int64_t)forms[f].total_centi)
-                            : SRV_ENOMEM;
+                            : KC_ENOMEM;
                 }
             }
             memset(e.count, 0, (src.pool.n + 1) * sizeof *e.count);
         } else if (!rc && nf != src.forms) {
-            rc = SRV_EDB;
+            rc = KC_EDB;
             snprintf(db->err, sizeof db->err, "the session has %d of its %d forms stored", nf, src.forms);
         }
         for (size_t k = 0; k < n; k++)
@@ -797,12 +726,12 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
             int g = src.forms ? bank_paper_reorder(plan, &forms[c->form - 1], seed, a, &c->paper)
                               : bank_plan_generate(plan, seed, &e, a, &c->paper, why, sizeof why);
             if (g == -2) {
-                bank_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "paper",
+                kc_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "paper",
                               "no paper for attempt %llu: %s", (unsigned long long)c->attempt_id, why);
-                rc = SRV_EINVAL;
+                rc = KC_EINVAL;
                 break;
             }
-            if (g) { rc = SRV_ENOMEM; break; }
+            if (g) { rc = KC_ENOMEM; break; }
             if (!same_as_neighbour(cs, k, &c->paper)) break;
             if (tries == 7) { r->neighbours_same++; break; }    /* the bank allows no other */
             if (!src.forms) exposure_add(&e, &c->paper, -1);
@@ -812,18 +741,18 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
         c->paper.seed = seed;
         struct ins_row *w = &rows[nrows++];
         const char *js = bank_paper_to_json(&c->paper, a);
-        if (!js) { rc = SRV_ENOMEM; break; }
+        if (!js) { rc = KC_ENOMEM; break; }
         *w = (struct ins_row){{c->attempt_id, session_id, build_id, (uint64_t)++gen,
                                (uint64_t)c->form, seed, 0, (uint64_t)c->paper.n,
                                (uint64_t)c->paper.total_centi},
-                              js, (unsigned long)strlen(js), !src.forms};
+                              js, !src.forms};
         r->made++;
         if (nrows == INS_ROWS) {
             rc = ins_flush(db, rows, nrows);
             nrows = 0;
         }
     }
-    for (int k = 0; !rc && k < nrows; k++) rc = ins_single(db, &rows[k]);
+    if (!rc && nrows) rc = ins_flush(db, rows, nrows);
     /* The most papers any one item is on, over the whole session. */
     memset(e.count, 0, (src.pool.n + 1) * sizeof *e.count);
     for (size_t k = 0; k < n; k++) exposure_add(&e, &cs[k].paper, 1);
@@ -831,19 +760,19 @@ int srv_session_prepare(srv_db *db, uint64_t session_id, const char *actor, bank
         if (e.count[k] > r->max_on) r->max_on = e.count[k];
     free(e.count);
     free(used);
-    if (!rc) rc = srv_db_exec(db, SQL_BUILD_DONE, "iu", (int64_t)r->made, build_id);
-    if (!rc) rc = srv_db_exec(db, SQL_PREPARED, "tu", srv_now_ms(), session_id);
+    if (!rc) rc = kc_db_exec(db, SQL_BUILD_DONE, "iu", (int64_t)r->made, build_id);
+    if (!rc) rc = kc_db_exec(db, SQL_PREPARED, "tu", kc_now_ms(), session_id);
     if (rc) goto fail;
-    rc = srv_db_commit(db);
+    rc = kc_db_commit(db);
     r->ms = mono_ms() - t0;
     goto out;
 fail:
-    srv_db_rollback(db);
+    kc_db_rollback(db);
 out:
     free(cs);
     free(items);
     free(rows);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
@@ -879,32 +808,32 @@ struct session_papers {
     const char *foreign_engine;     /* a build drawn by another generator version */
 };
 
-static int papers_load(srv_db *db, uint64_t session_id, bank_arena *a, bank_diag *d,
+static int papers_load(kc_db *db, uint64_t session_id, kc_arena *a, kc_diag *d,
                        struct session_papers *sp)
 {
     memset(sp, 0, sizeof *sp);
     int rc = source_load(db, session_id, 0, a, d, &sp->src);
     if (rc) return rc;
     if (!sp->src.first_build) {
-        bank_diag_add(d, "session", 0, "papers", "the session has not been prepared (kaochang session prepare)");
-        return SRV_EINVAL;
+        kc_diag_add(d, "session", 0, "papers", "the session has not been prepared (kaochang session prepare)");
+        return KC_EINVAL;
     }
     char *items = malloc((size_t)1 << 22), why[256];
-    if (!items) return SRV_ENOMEM;
+    if (!items) return KC_ENOMEM;
     uint64_t id, aid, build, seed;
     int64_t lim, form, made;
     char ticket[33];
     size_t cap = 0;
     char engine[33];
-    rc = srv_db_query(db, SQL_BUILDS, "u", "uiis", session_id, &id, &lim, &made, engine, sizeof engine);
-    while (!rc && (rc = srv_db_fetch(db, SQL_BUILDS)) == 1) {
+    rc = kc_db_query(db, SQL_BUILDS, "u", "uiis", session_id, &id, &lim, &made, engine, sizeof engine);
+    while (!rc && (rc = kc_db_fetch(db, SQL_BUILDS)) == 1) {
         rc = 0;
         if (strcmp(engine, BANK_PAPER_ENGINE) && !sp->foreign_engine)
-            sp->foreign_engine = bank_arena_strdup(a, engine);
-        uint64_t *x = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *x);
-        uint32_t *y = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *y);
-        uint32_t *z = bank_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *z);
-        if (!x || !y || !z) { rc = SRV_ENOMEM; break; }
+            sp->foreign_engine = kc_arena_strdup(a, engine);
+        uint64_t *x = kc_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *x);
+        uint32_t *y = kc_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *y);
+        uint32_t *z = kc_arena_alloc(a, (size_t)(sp->n_builds + 1) * sizeof *z);
+        if (!x || !y || !z) { rc = KC_ENOMEM; break; }
         if (sp->n_builds) {
             memcpy(x, sp->build_ids, (size_t)sp->n_builds * sizeof *x);
             memcpy(y, sp->build_limit, (size_t)sp->n_builds * sizeof *y);
@@ -918,16 +847,16 @@ static int papers_load(srv_db *db, uint64_t session_id, bank_arena *a, bank_diag
         sp->build_papers = z;
         sp->n_builds++;
     }
-    srv_db_done(db, SQL_BUILDS);
+    kc_db_done(db, SQL_BUILDS);
     if (rc < 0) goto out;
-    rc = srv_db_query(db, SQL_INSTANCES, "u", "usuiu" "s", session_id, &aid, ticket, sizeof ticket,
+    rc = kc_db_query(db, SQL_INSTANCES, "u", "usuiu" "s", session_id, &aid, ticket, sizeof ticket,
                       &build, &form, &seed, items, (size_t)1 << 22);
-    while (!rc && (rc = srv_db_fetch(db, SQL_INSTANCES)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_INSTANCES)) == 1) {
         rc = 0;
         if (sp->n == cap) {
             cap = cap ? cap * 2 : 256;
             struct stored *x = realloc(sp->v, cap * sizeof *x);
-            if (!x) { rc = SRV_ENOMEM; break; }
+            if (!x) { rc = KC_ENOMEM; break; }
             sp->v = x;
         }
         struct stored *s = &sp->v[sp->n++];
@@ -937,33 +866,33 @@ static int papers_load(srv_db *db, uint64_t session_id, bank_arena *a, bank_diag
         s->form = (int)form;
         s->seed = seed;
         if (bank_paper_from_json(items, &sp->src.pool, a, &s->paper, why, sizeof why))
-            bank_diag_add(d, s->ticket, 0, "paper", "the stored paper does not read back: %s", why);
+            kc_diag_add(d, s->ticket, 0, "paper", "the stored paper does not read back: %s", why);
         s->paper.seed = seed;
     }
-    srv_db_done(db, SQL_INSTANCES);
+    kc_db_done(db, SQL_INSTANCES);
     if (rc < 0) goto out;
     rc = 0;
     if (sp->src.forms) {
-        sp->forms = bank_arena_alloc(a, (size_t)sp->src.forms * sizeof *sp->forms);
-        sp->form_seed = bank_arena_alloc(a, (size_t)sp->src.forms * sizeof *sp->form_seed);
-        if (!sp->forms || !sp->form_seed) { rc = SRV_ENOMEM; goto out; }
+        sp->forms = kc_arena_alloc(a, (size_t)sp->src.forms * sizeof *sp->forms);
+        sp->form_seed = kc_arena_alloc(a, (size_t)sp->src.forms * sizeof *sp->form_seed);
+        if (!sp->forms || !sp->form_seed) { rc = KC_ENOMEM; goto out; }
         int64_t fno, fseed;
-        rc = srv_db_query(db, SQL_FORMS, "u", "iis", session_id, &fno, &fseed, items, (size_t)1 << 22);
-        while (!rc && (rc = srv_db_fetch(db, SQL_FORMS)) == 1) {
+        rc = kc_db_query(db, SQL_FORMS, "u", "iis", session_id, &fno, &fseed, items, (size_t)1 << 22);
+        while (!rc && (rc = kc_db_fetch(db, SQL_FORMS)) == 1) {
             rc = 0;
             if (fno < 1 || fno > sp->src.forms) continue;
             if (bank_paper_from_json(items, &sp->src.pool, a, &sp->forms[fno - 1], why, sizeof why))
-                bank_diag_add(d, "session", 0, "forms", "form %c does not read back: %s", (int)('A' + fno - 1), why);
+                kc_diag_add(d, "session", 0, "forms", "form %c does not read back: %s", (int)('A' + fno - 1), why);
             sp->form_seed[fno - 1] = (uint64_t)fseed;
             sp->n_forms++;
         }
-        srv_db_done(db, SQL_FORMS);
+        kc_db_done(db, SQL_FORMS);
         if (rc < 0) goto out;
         rc = 0;
     }
     int problems = bank_plan_make(&sp->src.tpl, sp->src.bp, &sp->src.pool,
                                   sp->src.forms ? sp->src.forms : (int)sp->n, a, &sp->plan, d);
-    if (problems) rc = problems < 0 ? SRV_ENOMEM : SRV_EINVAL;
+    if (problems) rc = problems < 0 ? KC_ENOMEM : KC_EINVAL;
 out:
     free(items);
     if (rc) { free(sp->v); sp->v = NULL; }
@@ -983,38 +912,38 @@ static uint32_t build_limit(const struct session_papers *sp, uint64_t build)
     return i < 0 ? 0 : sp->build_limit[i];
 }
 
-int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *checked)
+int srv_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked)
 {
     *checked = 0;
-    bank_arena *a = bank_arena_new(1 << 20);
-    if (!a) return SRV_ENOMEM;
+    kc_arena *a = kc_arena_new(1 << 20);
+    if (!a) return KC_ENOMEM;
     struct session_papers sp;
     int rc = papers_load(db, session_id, a, d, &sp);
-    if (rc) { bank_arena_free(a); return rc; }
+    if (rc) { kc_arena_free(a); return rc; }
     char why[256];
     if (sp.foreign_engine) {
         /* Its seeds draw other papers with this generator: check the rules only. */
-        bank_diag_add(d, "session", 0, "papers", "drawn by generator %s; this kaochang has %s, so the papers"
+        kc_diag_add(d, "session", 0, "papers", "drawn by generator %s; this kaochang has %s, so the papers"
                       " cannot be regenerated here (every rule is still checked)", sp.foreign_engine, BANK_PAPER_ENGINE);
         for (int f = 0; f < sp.n_forms; f++) bank_plan_check(sp.plan, &sp.forms[f], d);
         for (size_t k = 0; k < sp.n; k++, (*checked)++) bank_plan_check(sp.plan, &sp.v[k].paper, d);
         free(sp.v);
-        bank_arena_free(a);
+        kc_arena_free(a);
         return 0;
     }
     bank_exposure e = {calloc(sp.src.pool.n + 1, sizeof(uint32_t)), 0, 0};
     /* papers of each build replayed so far: generation saw how many were left */
     int *done = calloc((size_t)sp.n_builds + 1, sizeof *done);
-    if (!e.count || !done) rc = SRV_ENOMEM;
+    if (!e.count || !done) rc = KC_ENOMEM;
     for (int f = 0; !rc && f < sp.src.forms; f++) {
         bank_paper again;
         e.limit = build_limit(&sp, sp.src.first_build);
         e.left = (uint32_t)(sp.src.forms - f);
         int g = bank_plan_generate(sp.plan, sp.form_seed[f], &e, a, &again, why, sizeof why);
-        if (g == -1) rc = SRV_ENOMEM;
-        else if (g) bank_diag_add(d, "session", 0, "forms", "form %c: its seed gives no paper: %s", 'A' + f, why);
+        if (g == -1) rc = KC_ENOMEM;
+        else if (g) kc_diag_add(d, "session", 0, "forms", "form %c: its seed gives no paper: %s", 'A' + f, why);
         else if (!bank_paper_same(&again, &sp.forms[f]))
-            bank_diag_add(d, "session", 0, "forms", "form %c differs from the one its seed gives", 'A' + f);
+            kc_diag_add(d, "session", 0, "forms", "form %c differs from the one its seed gives", 'A' + f);
         if (!rc) bank_plan_check(sp.plan, &sp.forms[f], d);
     }
     if (e.count) memset(e.count, 0, (sp.src.pool.n + 1) * sizeof *e.count);
@@ -1024,7 +953,7 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
         int g;
         if (sp.src.forms) {
             if (s->form < 1 || s->form > sp.src.forms) {
-                bank_diag_add(d, s->ticket, 0, "form", "form %d is not one of the session's %d", s->form, sp.src.forms);
+                kc_diag_add(d, s->ticket, 0, "form", "form %d is not one of the session's %d", s->form, sp.src.forms);
                 continue;
             }
             g = bank_paper_reorder(sp.plan, &sp.forms[s->form - 1], s->seed, a, &again);
@@ -1034,13 +963,13 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
             e.left = b < 0 ? 0 : sp.build_papers[b] - (uint32_t)done[b]++;
             g = bank_plan_generate(sp.plan, s->seed, &e, a, &again, why, sizeof why);
         }
-        if (g == -1) { rc = SRV_ENOMEM; break; }
+        if (g == -1) { rc = KC_ENOMEM; break; }
         /* Counted as stored, so a difference does not shift every later paper. */
         if (!sp.src.forms && g == 0) exposure_add(&e, &again, -1);
         if (!sp.src.forms) exposure_add(&e, &s->paper, 1);
-        if (g) bank_diag_add(d, s->ticket, 0, "paper", "its seed gives no paper: %s", why);
+        if (g) kc_diag_add(d, s->ticket, 0, "paper", "its seed gives no paper: %s", why);
         else if (!bank_paper_same(&again, &s->paper))
-            bank_diag_add(d, s->ticket, 0, "paper", "the stored paper differs from the one seed %llu gives",
+            kc_diag_add(d, s->ticket, 0, "paper", "the stored paper differs from the one seed %llu gives",
                           (unsigned long long)s->seed);
         bank_plan_check(sp.plan, &s->paper, d);
         (*checked)++;
@@ -1048,42 +977,42 @@ int srv_session_verify(srv_db *db, uint64_t session_id, bank_diag *d, int *check
     free(e.count);
     free(done);
     free(sp.v);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return rc;
 }
 
-int srv_session_report(srv_db *db, uint64_t session_id, bank_arena *a, char **text)
+int srv_session_report(kc_db *db, uint64_t session_id, kc_arena *a, char **text)
 {
     *text = NULL;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_diag d;
+    kc_diag_init(&d, a);
     struct session_papers sp;
     int rc = papers_load(db, session_id, a, &d, &sp);
-    if (rc == SRV_EINVAL && d.n) {
-        *text = bank_arena_printf(a, "%s\n", d.lines[0]);
-        return *text ? 0 : SRV_ENOMEM;
+    if (rc == KC_EINVAL && d.n) {
+        *text = kc_arena_printf(a, "%s\n", d.lines[0]);
+        return *text ? 0 : KC_ENOMEM;
     }
     if (rc) return rc;
     const bank_tpl *t = &sp.src.tpl;
-    char *head = bank_arena_printf(a, "template %s (%s, %s): %d sections, %.2f points; pool %zu items;"
+    char *head = kc_arena_printf(a, "template %s (%s, %s): %d sections, %.2f points; pool %zu items;"
                                    " exposure cap %d%%\n", t->code ? t->code : "?", t->title ? t->title : "",
                                    bank_tpl_mode_name(t->mode), t->n_sections, t->total_centi / 100.0,
                                    sp.src.pool.n, t->exposure_cap_pct);
     char *body = NULL;
     if (sp.src.forms) {
         int *per = calloc((size_t)sp.src.forms + 1, sizeof *per);
-        if (!per) { free(sp.v); return SRV_ENOMEM; }
+        if (!per) { free(sp.v); return KC_ENOMEM; }
         for (size_t k = 0; k < sp.n; k++)
             if (sp.v[k].form >= 1 && sp.v[k].form <= sp.src.forms) per[sp.v[k].form]++;
-        char *who = bank_arena_printf(a, "papers: %zu, forms handed out:", sp.n);
+        char *who = kc_arena_printf(a, "papers: %zu, forms handed out:", sp.n);
         for (int f = 1; f <= sp.src.forms && who; f++)
-            who = bank_arena_printf(a, "%s %c卷 %d", who, 'A' + f - 1, per[f]);
+            who = kc_arena_printf(a, "%s %c卷 %d", who, 'A' + f - 1, per[f]);
         free(per);
         char *rep = bank_forms_report(sp.plan, sp.src.bp, sp.forms, sp.src.forms, a);
-        body = who && rep ? bank_arena_printf(a, "%s\n%s", who, rep) : NULL;
+        body = who && rep ? kc_arena_printf(a, "%s\n%s", who, rep) : NULL;
     } else {
         uint32_t *cnt = calloc(sp.src.pool.n + 1, sizeof *cnt), max = 0;
-        if (!cnt) { free(sp.v); return SRV_ENOMEM; }
+        if (!cnt) { free(sp.v); return KC_ENOMEM; }
         size_t used = 0, slots = 0;
         for (size_t k = 0; k < sp.n; k++)
             for (int i = 0; i < sp.v[k].paper.n; i++) {
@@ -1093,14 +1022,14 @@ int srv_session_report(srv_db *db, uint64_t session_id, bank_arena *a, char **te
                 slots++;
             }
         free(cnt);
-        body = bank_arena_printf(a, "papers: %zu (a paper per candidate), %zu item places; %zu distinct"
+        body = kc_arena_printf(a, "papers: %zu (a paper per candidate), %zu item places; %zu distinct"
                                  " items used of %zu; the most-used item is on %u papers (%.1f%%)\n",
                                  sp.n, slots, used, sp.src.pool.n, max,
                                  sp.n ? 100.0 * max / (double)sp.n : 0.0);
     }
     free(sp.v);
-    *text = head && body ? bank_arena_printf(a, "%s%s", head, body) : NULL;
-    return *text ? 0 : SRV_ENOMEM;
+    *text = head && body ? kc_arena_printf(a, "%s%s", head, body) : NULL;
+    return *text ? 0 : KC_ENOMEM;
 }
 
 /* ---- the automatic prepare of `serve` ---- */
@@ -1110,15 +1039,15 @@ static const char SQL_DUE_SESSIONS[] =
     " AND EXISTS (SELECT 1 FROM attempt a LEFT JOIN paper_instance p ON p.attempt_id = a.id"
     " WHERE a.session_id = s.id AND p.attempt_id IS NULL) ORDER BY s.opens_at LIMIT 20";
 
-int srv_prepare_due(srv_db *db, const srv_exam_ctx *x)
+int srv_prepare_due(kc_db *db, const srv_exam_ctx *x)
 {
-    int64_t now = srv_now_ms(), opens;
+    int64_t now = kc_now_ms(), opens;
     uint64_t ids[20], id;
     char codes[20][65], code[65];
     int n = 0;
-    int rc = srv_db_query(db, SQL_DUE_SESSIONS, "tt", "ust", now + (int64_t)x->prepare_before_min * 60000,
+    int rc = kc_db_query(db, SQL_DUE_SESSIONS, "tt", "ust", now + (int64_t)x->prepare_before_min * 60000,
                           now, &id, code, sizeof code, &opens);
-    while (!rc && (rc = srv_db_fetch(db, SQL_DUE_SESSIONS)) == 1) {
+    while (!rc && (rc = kc_db_fetch(db, SQL_DUE_SESSIONS)) == 1) {
         rc = 0;
         if (n < 20) {
             ids[n] = id;
@@ -1126,26 +1055,26 @@ int srv_prepare_due(srv_db *db, const srv_exam_ctx *x)
             n++;
         }
     }
-    srv_db_done(db, SQL_DUE_SESSIONS);
+    kc_db_done(db, SQL_DUE_SESSIONS);
     if (rc < 0) return rc;
     for (int i = 0; i < n; i++) {
-        bank_arena *a = bank_arena_new(0);
-        if (!a) return SRV_ENOMEM;
-        bank_diag d;
-        bank_diag_init(&d, a);
+        kc_arena *a = kc_arena_new(0);
+        if (!a) return KC_ENOMEM;
+        kc_diag d;
+        kc_diag_init(&d, a);
         srv_prep r;
         rc = srv_session_prepare(db, ids[i], "serve", &d, &r);
-        if (rc == SRV_ELOST) { bank_arena_free(a); return rc; }
+        if (rc == KC_ELOST) { kc_arena_free(a); return rc; }
         if (rc == 0)
-            SRV_INFO("papers", "session=%s prepared made=%d existing=%d forms=%d ms=%lld", codes[i],
+            KC_INFO("papers", "session=%s prepared made=%d existing=%d forms=%d ms=%lld", codes[i],
                      r.made, r.existing, r.forms, (long long)r.ms);
         else {
             /* Loud and repeated: candidates without a paper cannot start. */
-            SRV_ERROR("papers", "session=%s cannot be prepared: %s", codes[i],
-                      rc == SRV_EINVAL && d.n ? d.lines[0] : db->err);
-            for (size_t k = 1; k < d.n && k < 10; k++) SRV_ERROR("papers", "session=%s %s", codes[i], d.lines[k]);
+            KC_ERROR("papers", "session=%s cannot be prepared: %s", codes[i],
+                      rc == KC_EINVAL && d.n ? d.lines[0] : db->err);
+            for (size_t k = 1; k < d.n && k < 10; k++) KC_ERROR("papers", "session=%s %s", codes[i], d.lines[k]);
         }
-        bank_arena_free(a);
+        kc_arena_free(a);
     }
     return 0;
 }

@@ -194,7 +194,7 @@ static void send_text(struct conn *c, const char *s)
     size_t n = strlen(s);
     if (c->on >= OUT_QUEUE_MAX || c->out_bytes + n > OUT_BYTES_MAX) {
         /* A client that does not read its replies cannot be helped by queueing more. */
-        SRV_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->attempt_id);
+        KC_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->attempt_id);
         c->closing = 1;
         lws_callback_on_writable(c->wsi);
         return;
@@ -222,7 +222,7 @@ static void send_error(struct conn *c, int64_t id, const char *code, const char 
 static void send_time(struct conn *c, int64_t id)
 {
     json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time",
-                          (json_int_t)srv_now_ms(), "deadline",
+                          (json_int_t)kc_now_ms(), "deadline",
                           c->deadline_ms ? json_integer(c->deadline_ms) : json_null());
     if (id >= 0) json_object_set_new(o, "id", json_integer(id));
     char *s = json_dumps(o, JSON_COMPACT);
@@ -287,12 +287,12 @@ static void fail_jobs(srv_job **jobs, int n, const char *why)
     }
 }
 
-static int connect_until(srv_db *db, int first)
+static int connect_until(kc_db *db, int first)
 {
     for (int tries = 0;; tries++) {
-        int rc = first && tries == 0 ? srv_db_open(db, S.cfg) : srv_db_reconnect(db);
+        int rc = first && tries == 0 ? kc_db_open(db, &S.cfg->db) : kc_db_reconnect(db);
         if (!rc) return 0;
-        if (tries % 20 == 0) SRV_ERROR("db", "%s", db->err);
+        if (tries % 20 == 0) KC_ERROR("db", "%s", db->err);
         if (__atomic_load_n(&S.stop_workers, __ATOMIC_ACQUIRE) && tries >= 10) return rc;
         usleep(250000);
     }
@@ -301,7 +301,7 @@ static int connect_until(srv_db *db, int first)
 static void *worker_main(void *arg)
 {
     int id = (int)(intptr_t)arg;
-    srv_db db;
+    kc_db db;
     memset(&db, 0, sizeof db);
     int connected = connect_until(&db, 1) == 0;
     if (connected) atomic_fetch_add(&S.workers_connected, 1);
@@ -331,8 +331,8 @@ static void *worker_main(void *arg)
         if (!n) break;                            /* stopping and nothing left to do */
         for (int i = 0; i < n; i++) batch[i]->next = NULL;
 
-        int answers = batch[0]->kind == SRV_JOB_ANSWER, rc = SRV_ELOST;
-        for (int round = 0; round < 2 && rc == SRV_ELOST; round++) {
+        int answers = batch[0]->kind == SRV_JOB_ANSWER, rc = KC_ELOST;
+        for (int round = 0; round < 2 && rc == KC_ELOST; round++) {
             /* Stopping with the database gone: fail the rest at once instead of
              * retrying each queued job for seconds. */
             if (!connected && gave_up) break;
@@ -344,12 +344,12 @@ static void *worker_main(void *arg)
                     break;
                 }
                 atomic_fetch_add(&S.workers_connected, 1);
-                SRV_INFO("db", "worker=%d reconnected", id);
+                KC_INFO("db", "worker=%d reconnected", id);
             }
             rc = answers ? srv_exam_answers(&db, &S.exam, batch, n) : srv_exam_run(&db, &S.exam, batch[0]);
         }
         if (rc) {
-            SRV_ERROR("db", "worker=%d job=%d failed rc=%d: %s", id, batch[0]->kind, rc, db.err);
+            KC_ERROR("db", "worker=%d job=%d failed rc=%d: %s", id, batch[0]->kind, rc, db.err);
             fail_jobs(batch, n, "the server could not reach the database; please retry");
         } else if (answers) {
             atomic_fetch_add(&S.answers_committed, (unsigned long long)n);
@@ -359,8 +359,8 @@ static void *worker_main(void *arg)
     }
     free(batch);
     if (connected) atomic_fetch_sub(&S.workers_connected, 1);
-    srv_db_close(&db);
-    mysql_thread_end();
+    kc_db_close(&db);
+    kc_db_thread_end();
     /* Wake the loop first: once workers_running reaches 0 the context may be destroyed. */
     lws_cancel_service(S.ctx);
     atomic_fetch_sub(&S.workers_running, 1);
@@ -417,7 +417,7 @@ static void handle_result(srv_job *j)
             c->roles = j->roles;
             snprintf(c->staff_login, sizeof c->staff_login, "%s", j->login);
             c->login_fails = 0;
-            SRV_INFO("staff", "login=%s %s", j->login, j->kind == SRV_JOB_STAFF_LOGIN ? "login" : "resume");
+            KC_INFO("staff", "login=%s %s", j->login, j->kind == SRV_JOB_STAFF_LOGIN ? "login" : "resume");
         } else if (j->ok) {
             send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a candidate");
             return;
@@ -439,7 +439,7 @@ static void handle_result(srv_job *j)
             c->deadline_ms = j->deadline_ms;
             c->login_fails = 0;
             map_put(j->attempt_id, slot);
-            proct_buffer_add(&S.events, j->attempt_id, srv_now_ms(), "connect",
+            proct_buffer_add(&S.events, j->attempt_id, kc_now_ms(), "connect",
                              j->kind == SRV_JOB_LOGIN ? "login" : "resume");
         } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
             c->closing = 1;                          /* slow down guessing */
@@ -542,7 +542,7 @@ static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
     uint64_t sid = 0;
     unsigned roles = 0;
     if (m->type == SRV_MSG_STAFF_RESUME &&
-        srv_staff_token_check(S.staff_key, m->token, srv_now_ms(), &sid, &roles)) {
+        srv_staff_token_check(S.staff_key, m->token, kc_now_ms(), &sid, &roles)) {
         send_error(c, m->id, "bad_token", "token", "the token is invalid or expired; log in again");
         return;
     }
@@ -633,7 +633,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         break;
     case SRV_MSG_RESUME: {
         uint64_t aid;
-        if (srv_token_check(S.token_key, m.token, srv_now_ms(), &aid)) {
+        if (srv_token_check(S.token_key, m.token, kc_now_ms(), &aid)) {
             send_error(c, m.id, "bad_token", "token", "the token is invalid or expired; log in again");
             return;
         }
@@ -652,7 +652,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
             send_error(c, m.id, "not_started", NULL, "start the attempt first");
             return;
         }
-        if (srv_now_ms() >= c->deadline_ms) {
+        if (kc_now_ms() >= c->deadline_ms) {
             send_error(c, m.id, "time_over", NULL, "the deadline has passed; the answer was not saved");
             return;
         }
@@ -679,7 +679,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         if ((j = job_new(SRV_JOB_SUBMIT, h, m.id))) j->attempt_id = c->attempt_id;
         break;
     case SRV_MSG_HEARTBEAT: {
-        int64_t now = srv_now_ms();
+        int64_t now = kc_now_ms();
         if (now / 60000 != c->events_window) {
             c->events_window = now / 60000;
             c->events_in_window = 0;
@@ -714,7 +714,7 @@ static void conn_release(uint32_t slot)
     struct conn *c = &S.conns[slot];
     if (c->authed) {
         map_del(c->attempt_id, slot);
-        proct_buffer_add(&S.events, c->attempt_id, srv_now_ms(), "disconnect", "");
+        proct_buffer_add(&S.events, c->attempt_id, kc_now_ms(), "disconnect", "");
     }
     free(c->rx);
     srv_paper_free(c->paper);
@@ -881,7 +881,7 @@ static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     unsigned roles;
     if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
         strncmp(auth, "Bearer ", 7) ||
-        srv_staff_token_check(S.staff_key, auth + 7, srv_now_ms(), &sid, &roles)) {
+        srv_staff_token_check(S.staff_key, auth + 7, kc_now_ms(), &sid, &roles)) {
         http_refuse(wsi, p, 401, "bad_token", "send a valid staff token: Authorization: Bearer TOKEN");
         return 0;
     }
@@ -988,7 +988,7 @@ static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     const char *sv = lws_get_urlarg_by_name(wsi, "s=", sig, sizeof sig);
     p->media = 1;
     p->import = 3;                       /* a reply of its own, until queued */
-    if (srv_media_check(S.media_key, uri + 7, ev, sv, srv_now_ms())) {
+    if (srv_media_check(S.media_key, uri + 7, ev, sv, kc_now_ms())) {
         http_refuse(wsi, p, 403, "forbidden", "the media link is invalid or expired; reload the page");
         return 0;
     }
@@ -1126,7 +1126,7 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
                          "\"queued\":%d,\"answers_committed\":%llu,\"server_time\":%lld}\n",
                          p->status == 200 ? "true" : "false", S.nworkers, up, S.nconns, queued,
                          (unsigned long long)atomic_load(&S.answers_committed),
-                         (long long)srv_now_ms());
+                         (long long)kc_now_ms());
         p->len = (size_t)n;
         unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start,
                                             *end = &buf[sizeof buf - 1];
@@ -1217,7 +1217,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)loop; (void)revents;
     if (S.stopping) return;
-    SRV_INFO("server", "signal=%d stopping: no new work, finishing pending DB work", w->signum);
+    KC_INFO("server", "signal=%d stopping: no new work, finishing pending DB work", w->signum);
     S.stopping = 1;
 }
 
@@ -1225,7 +1225,7 @@ static void lws_log_emit(int level, const char *line)
 {
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-    srv_log(level == LLL_ERR ? SRV_LOG_ERROR : SRV_LOG_WARN, "lws", "%.*s", (int)n, line);
+    kc_log(level == LLL_ERR ? KC_LOG_ERROR : KC_LOG_WARN, "lws", "%.*s", (int)n, line);
 }
 
 int srv_serve(const srv_config *cfg)
@@ -1236,18 +1236,18 @@ int srv_serve(const srv_config *cfg)
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
     /* The token secret comes from the database; check it is reachable before listening. */
-    srv_db db;
-    if (srv_db_open(&db, cfg)) {
-        SRV_ERROR("db", "%s", db.err);
-        srv_db_close(&db);
+    kc_db db;
+    if (kc_db_open(&db, &cfg->db)) {
+        KC_ERROR("db", "%s", db.err);
+        kc_db_close(&db);
         return 1;
     }
     if (srv_token_secret_load(&db, S.token_key)) {
-        SRV_ERROR("db", "loading the token secret: %s (did you run `kaochang db migrate`?)", db.err);
-        srv_db_close(&db);
+        KC_ERROR("db", "loading the token secret: %s (did you run `kaochang db migrate`?)", db.err);
+        kc_db_close(&db);
         return 1;
     }
-    srv_db_close(&db);
+    kc_db_close(&db);
     srv_staff_key_derive(S.token_key, S.staff_key);
     srv_media_key_derive(S.token_key, S.media_key);
     S.exam.token_key = S.token_key;
@@ -1263,7 +1263,7 @@ int srv_serve(const srv_config *cfg)
     S.map_keys = calloc(S.map_cap, sizeof *S.map_keys);
     S.map_vals = calloc(S.map_cap, sizeof *S.map_vals);
     if (!S.conns || !S.free_slots || !S.map_keys || !S.map_vals) {
-        SRV_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
+        KC_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
         return 1;
     }
     for (int i = cfg->max_connections - 1; i >= 0; i--) S.free_slots[S.nfree++] = (uint32_t)i;
@@ -1330,7 +1330,7 @@ int srv_serve(const srv_config *cfg)
 
     S.ctx = lws_create_context(&info);
     if (!S.ctx) {
-        SRV_ERROR("server", "could not listen on %s:%d (is the port in use, or libwebsockets-evlib-ev missing?)",
+        KC_ERROR("server", "could not listen on %s:%d (is the port in use, or libwebsockets-evlib-ev missing?)",
                   cfg->listen[0] ? cfg->listen : "*", cfg->port);
         return 1;
     }
@@ -1340,7 +1340,7 @@ int srv_serve(const srv_config *cfg)
     atomic_store(&S.workers_running, S.nworkers);
     for (int i = 0; i < S.nworkers; i++)
         if (pthread_create(&S.workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
-            SRV_ERROR("server", "cannot start DB worker %d", i);
+            KC_ERROR("server", "cannot start DB worker %d", i);
             return 1;     /* returning from main ends the workers already started */
         }
 
@@ -1351,7 +1351,7 @@ int srv_serve(const srv_config *cfg)
     ev_signal_init(&S.sig_term, on_signal, SIGTERM);
     ev_signal_start(S.loop, &S.sig_term);
 
-    SRV_INFO("server", "listening url=http://%s:%d/ web_root=%s db_workers=%d",
+    KC_INFO("server", "listening url=http://%s:%d/ web_root=%s db_workers=%d",
              cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root, S.nworkers);
     ev_run(S.loop, 0);
 
@@ -1361,7 +1361,7 @@ int srv_serve(const srv_config *cfg)
     for (srv_job *j = S.jh, *n; j; j = n) { n = j->next; srv_job_free(j); }
     for (srv_job *j = S.rh, *n; j; j = n) { n = j->next; srv_job_free(j); }
     if (S.events.dropped)
-        SRV_WARN("proct", "events dropped=%llu (buffer full)", (unsigned long long)S.events.dropped);
+        KC_WARN("proct", "events dropped=%llu (buffer full)", (unsigned long long)S.events.dropped);
     proct_buffer_free(&S.events);
     for (int i = 0; i < cfg->max_connections; i++) {
         free(S.conns[i].rx);
@@ -1372,6 +1372,6 @@ int srv_serve(const srv_config *cfg)
     free(S.map_keys);
     free(S.map_vals);
     free(S.workers);
-    SRV_INFO("server", "stopped");
+    KC_INFO("server", "stopped");
     return 0;
 }

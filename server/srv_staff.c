@@ -74,7 +74,7 @@ static void staff_mac(const unsigned char key[32], uint64_t id, unsigned roles, 
     unsigned char mac[32];
     unsigned int maclen = 0;
     HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &maclen);
-    srv_hex(mac, 32, out);
+    kc_hex(mac, 32, out);
 }
 
 void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
@@ -95,10 +95,10 @@ int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t 
     int off = 0;
     if (sscanf(tok, "s%llu.%u.%lld.%n", &id, &r, &exp, &off) != 3 || !off ||
         strlen(tok + off) != 64)
-        return SRV_EINVAL;
+        return KC_EINVAL;
     char mac[65];
     staff_mac(key, id, r, exp, mac);
-    if (CRYPTO_memcmp(mac, tok + off, 64) || exp < now_ms) return SRV_EINVAL;
+    if (CRYPTO_memcmp(mac, tok + off, 64) || exp < now_ms) return KC_EINVAL;
     *staff_id = id;
     *roles = r;
     return 0;
@@ -128,18 +128,18 @@ static void dummy_make(void)
         dummy_hash[0] = 0;
 }
 
-static int staff_auth(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+static int staff_auth(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     uint64_t id = 0;
     int64_t disabled = 0;
     char name[520] = "", roles[200] = "", hash[256] = "", login[65] = "";
     int rc, found;
     if (j->kind == SRV_JOB_STAFF_LOGIN) {
-        rc = srv_db_query(db, SQL_STAFF_BY_LOGIN, "s", "usssi", j->login, &id, name, sizeof name,
+        rc = kc_db_query(db, SQL_STAFF_BY_LOGIN, "s", "usssi", j->login, &id, name, sizeof name,
                           roles, sizeof roles, hash, sizeof hash, &disabled);
         if (rc) goto wipe;
-        found = srv_db_fetch(db, SQL_STAFF_BY_LOGIN);
-        srv_db_done(db, SQL_STAFF_BY_LOGIN);
+        found = kc_db_fetch(db, SQL_STAFF_BY_LOGIN);
+        kc_db_done(db, SQL_STAFF_BY_LOGIN);
         if (found < 0) { rc = found; goto wipe; }
         pthread_once(&dummy_once, dummy_make);
         const char *against = found == 1 ? hash : dummy_hash;
@@ -154,11 +154,11 @@ static int staff_auth(srv_db *db, const srv_exam_ctx *x, srv_job *j)
         }
         snprintf(login, sizeof login, "%s", j->login);
     } else {
-        rc = srv_db_query(db, SQL_STAFF_BY_ID, "u", "usssi", j->staff_id, &id, name, sizeof name,
+        rc = kc_db_query(db, SQL_STAFF_BY_ID, "u", "usssi", j->staff_id, &id, name, sizeof name,
                           roles, sizeof roles, login, sizeof login, &disabled);
         if (rc) return rc;
-        found = srv_db_fetch(db, SQL_STAFF_BY_ID);
-        srv_db_done(db, SQL_STAFF_BY_ID);
+        found = kc_db_fetch(db, SQL_STAFF_BY_ID);
+        kc_db_done(db, SQL_STAFF_BY_ID);
         if (found < 0) return found;
         if (found != 1 || disabled) {
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
@@ -169,25 +169,25 @@ static int staff_auth(srv_db *db, const srv_exam_ctx *x, srv_job *j)
     unsigned r = 0;
     char bad[48];
     srv_roles_parse(roles, &r, bad, sizeof bad);
-    if ((rc = srv_db_exec(db, SQL_STAFF_SEEN, "u", id))) goto wipe;
+    if ((rc = kc_db_exec(db, SQL_STAFF_SEEN, "u", id))) goto wipe;
     j->ok = 1;
     j->staff_id = id;
     j->roles = r;
     snprintf(j->login, sizeof j->login, "%s", login);
-    int64_t now = srv_now_ms();
+    int64_t now = kc_now_ms();
     srv_staff_token_make(x->staff_key, id, r, now + STAFF_TOKEN_TTL_MS, j->token, sizeof j->token);
     json_t *o = json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:o}, s:I}", "type", "staff_welcome",
                           "token", j->token, "staff", "id", (json_int_t)id, "login", login,
                           "name", name, "roles", roles_json(r), "server_time", (json_int_t)now);
     if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
     j->reply = dump(o);
-    rc = j->reply ? 0 : SRV_ENOMEM;
+    rc = j->reply ? 0 : KC_ENOMEM;
 wipe:
     sodium_memzero(j->password, sizeof j->password);
     return rc;
 }
 
-int srv_staff_run(srv_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_staff_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
 {
     if (j->kind == SRV_JOB_STAFF_LOGIN || j->kind == SRV_JOB_STAFF_RESUME)
         return staff_auth(db, x, j);

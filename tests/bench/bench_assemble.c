@@ -24,7 +24,7 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void print_diag(const bank_diag *d, size_t max)
+static void print_diag(const kc_diag *d, size_t max)
 {
     for (size_t i = 0; i < d->n && i < max; i++) fprintf(stderr, "%s\n", d->lines[i]);
     if (d->n > max) fprintf(stderr, "… and %zu more\n", d->n - max);
@@ -76,10 +76,10 @@ int main(int argc, char **argv)
         return 2;
     }
     char path[4096];
-    bank_arena *a = bank_arena_new(1 << 20);
+    kc_arena *a = kc_arena_new(1 << 20);
     if (!a) return 1;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_diag d;
+    kc_diag_init(&d, a);
 
     double t_load = now();
     bank_blueprint bp;
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     char why[256];
     double t_gen = now();
     for (long k = 0; k < papers; k++) {
-        bank_arena *pa = bank_arena_new(0);
+        kc_arena *pa = kc_arena_new(0);
         bank_paper paper;
         if (!pa) return 1;
         ex.left = (uint32_t)(papers - k);   /* as prepare does: this paper and those after it */
@@ -155,18 +155,18 @@ int main(int argc, char **argv)
         if (!stored[k]) return 1;
         if (paper.n < items_min) items_min = paper.n;
         if (paper.n > items_max) items_max = paper.n;
-        bank_arena_free(pa);
+        kc_arena_free(pa);
     }
     t_gen = now() - t_gen;
 
     /* Not timed: every stored paper read back against the pool and checked. */
     long broken = 0;
     for (long k = 0; k < papers; k++) {
-        bank_arena *pa = bank_arena_new(0);
-        bank_diag pd;
+        kc_arena *pa = kc_arena_new(0);
+        kc_diag pd;
         bank_paper paper;
         if (!pa) return 1;
-        bank_diag_init(&pd, pa);
+        kc_diag_init(&pd, pa);
         if (bank_paper_from_json(stored[k], &pool, pa, &paper, why, sizeof why)) {
             fprintf(stderr, "bench_assemble: paper %ld does not read back: %s\n", k + 1, why);
             broken++;
@@ -175,14 +175,14 @@ int main(int argc, char **argv)
             broken++;
         }
         free(stored[k]);
-        bank_arena_free(pa);
+        kc_arena_free(pa);
     }
     free(stored);
     uint32_t most = 0;
     for (size_t i = 0; i < pool.n; i++)
         if (ex.count[i] > most) most = ex.count[i];
     free(ex.count);
-    bank_arena_free(a);
+    kc_arena_free(a);
     if (broken) {
         fprintf(stderr, "bench_assemble: %ld of %ld papers break a rule of the template\n", broken, papers);
         return 1;

@@ -16,12 +16,12 @@ static void fail(const char *what, size_t node)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536) return 0;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) return 0;
     bank_blueprint b;
-    bank_diag d;
+    kc_diag d;
     bank_blueprint_init(&b, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     int rc = imp_blueprint_parse_buffer(IMP_CSV, "bp.csv", (const char *)data, size, &b, &d);
     if (rc == 0) {
         if (d.n) fail("accepted with diag lines", 0);
@@ -40,6 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < d.n; i++)
         if (strncmp(d.lines[i], "bp.csv", 6)) fail("diag line does not name the file", i);
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }

@@ -15,10 +15,10 @@
 /* data as a file called name in format fmt; set and d in a. Aborts when a clean result has
  * diag lines. */
 static inline int fuzz_import(imp_format fmt, const char *name, const uint8_t *data,
-                              size_t size, bank_arena *a, bank_itemset *set, bank_diag *d)
+                              size_t size, kc_arena *a, bank_itemset *set, kc_diag *d)
 {
     bank_itemset_init(set, a);
-    bank_diag_init(d, a);
+    kc_diag_init(d, a);
     int rc = imp_parse_buffer(fmt, name, (const char *)data, size, set, d);
     if (rc == 0 && d->n) abort();
     return rc;
@@ -28,16 +28,16 @@ static inline int fuzz_import(imp_format fmt, const char *name, const uint8_t *d
  * and a stem. */
 static inline int fuzz_line_format(imp_format fmt, const uint8_t *data, size_t size)
 {
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) return 0;
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     fuzz_import(fmt, "fuzz.txt", data, size, a, &set, &d);
     for (size_t i = 0; i < d.n; i++)
         if (strncmp(d.lines[i], "fuzz.txt", 8) != 0) abort();
     for (size_t i = 0; i < set.n; i++)
         if (!set.items[i].uid || !set.items[i].stem) abort();
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }
 
@@ -46,10 +46,10 @@ static inline int fuzz_line_format(imp_format fmt, const uint8_t *data, size_t s
 static inline int fuzz_round_trip(imp_format fmt, const char *ext, const uint8_t *data,
                                   size_t size)
 {
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) return 0;
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     char name[32];
     snprintf(name, sizeof name, "fuzz.%s", ext);
     int rc = fuzz_import(fmt, name, data, size, a, &set, &d);
@@ -57,8 +57,8 @@ static inline int fuzz_round_trip(imp_format fmt, const char *ext, const uint8_t
     if (rc == 0 && set.n) {
         char path[64];
         snprintf(path, sizeof path, "/tmp/fuzz-%s-%ld.%s", imp_format_name(fmt), (long)getpid(), ext);
-        bank_diag d2;
-        bank_diag_init(&d2, a);
+        kc_diag d2;
+        kc_diag_init(&d2, a);
         if (imp_export_file(fmt, &set, path, &d2) == 0) {
             bank_itemset back;
             bank_itemset_init(&back, a);
@@ -66,7 +66,7 @@ static inline int fuzz_round_trip(imp_format fmt, const char *ext, const uint8_t
         }
         unlink(path);
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }
 

@@ -3,12 +3,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) return 0;
     bank_itemset set;
-    bank_diag d;
+    kc_diag d;
     /* a rejected file says why; an accepted one says nothing */
     if (fuzz_import(IMP_CSV, "fuzz.csv", data, size, a, &set, &d) != 0 && !d.n) abort();
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }

@@ -14,7 +14,7 @@ static void fail(const char *what, const char *in, const char *out)
     abort();
 }
 
-static char *sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, bank_media **m,
+static char *sanitize(const char *in, enum bank_text_kind kind, kc_arena *a, bank_media **m,
                       int *nm)
 {
     char *out = NULL;
@@ -22,7 +22,7 @@ static char *sanitize(const char *in, enum bank_text_kind kind, bank_arena *a, b
     return out;
 }
 
-static void check(const char *in, const char *out, bank_arena *a, bank_media **m, int *nm)
+static void check(const char *in, const char *out, kc_arena *a, bank_media **m, int *nm)
 {
     const char *why = html_unsafe(out);
     if (why) fail(why, in, out);
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!in) return 0;
     memcpy(in, data, size);
     in[size] = 0;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     bank_media *m = NULL;
     int nm = 0;
     check(in, sanitize(in, BANK_TEXT_AUTO, a, &m, &nm), a, &m, &nm);
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < nm; i++)
         if (!m[i].name || !m[i].data || !m[i].len || strncmp(m[i].name, "image-", 6))
             fail("bad media entry", in, m[i].name);
-    bank_arena_free(a);
+    kc_arena_free(a);
     free(in);
     return 0;
 }

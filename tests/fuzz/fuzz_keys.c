@@ -14,7 +14,7 @@ static void fail(const char *what, const char *in, const char *out)
     abort();
 }
 
-static void fill_key(const char *in, bank_arena *a)
+static void fill_key(const char *in, kc_arena *a)
 {
     bank_blank *b;
     int n;
@@ -37,7 +37,7 @@ static void fill_key(const char *in, bank_arena *a)
     if (got < 0 || got > 300) fail("fill score out of range", in, NULL);
 }
 
-static void rubric(const char *in, bank_arena *a)
+static void rubric(const char *in, kc_arena *a)
 {
     bank_criterion *c;
     int n, line;
@@ -53,7 +53,7 @@ static void rubric(const char *in, bank_arena *a)
     if (!f2 || strcmp(f1, f2)) fail("rubric format is not stable", f1, f2);
 }
 
-static void keys_and_responses(const char *in, bank_arena *a)
+static void keys_and_responses(const char *in, kc_arena *a)
 {
     for (int t = BANK_SINGLE; t <= BANK_TYPE_MAX; t++) {
         const char *out;
@@ -79,13 +79,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!in) return 0;
     memcpy(in, data, size);
     in[size] = 0;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (a) {
         fill_key(in, a);
         rubric(in, a);
         keys_and_responses(in, a);
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     free(in);
     return 0;
 }

@@ -16,17 +16,17 @@ static void fail(const char *what, const char *detail)
 }
 
 /* 12 items of every type, uids U1..U96, 鉴定点 A-01-01 .. A-01-04, difficulties 1..5. */
-static void small_pool(bank_pool *p, bank_arena *a)
+static void small_pool(bank_pool *p, kc_arena *a)
 {
     bank_pool_init(p, a);
     for (int i = 0; i < 96; i++) {
         bank_pool_item *it = bank_pool_push(p);
         if (!it) return;
         it->id = (uint64_t)i + 1;
-        it->uid = bank_arena_printf(a, "U%d", i + 1);
+        it->uid = kc_arena_printf(a, "U%d", i + 1);
         it->type = (enum bank_item_type)(1 + i % BANK_TYPE_MAX);
         it->difficulty = i % 6;
-        it->point_code = bank_arena_printf(a, "A-01-%02d", 1 + i % 4);
+        it->point_code = kc_arena_printf(a, "A-01-%02d", 1 + i % 4);
         it->points_centi = 100;
         if (it->type == BANK_SINGLE || it->type == BANK_MULTI) {
             it->n_options = 4;
@@ -38,10 +38,10 @@ static void small_pool(bank_pool *p, bank_arena *a)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536) return 0;
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) return 0;
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_diag d;
+    kc_diag_init(&d, a);
     bank_tpl t;
     int rc = bank_tpl_parse((const char *)data, size, "t.json", a, &t, &d);
     for (size_t i = 0; i < d.n; i++)
@@ -65,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 bank_paper pp;
                 char why[256];
                 if (bank_plan_generate(pl, s, NULL, a, &pp, why, sizeof why)) continue;
-                bank_diag c;
-                bank_diag_init(&c, a);
+                kc_diag c;
+                kc_diag_init(&c, a);
                 if (bank_plan_check(pl, &pp, &c)) fail("a generated paper breaks a rule", c.lines[0]);
                 if (pp.total_centi != t.total_centi) fail("total", NULL);
             }
@@ -74,6 +74,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("infeasible with a plan", NULL);
         }
     }
-    bank_arena_free(a);
+    kc_arena_free(a);
     return 0;
 }

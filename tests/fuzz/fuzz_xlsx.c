@@ -87,10 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!packed) return 0;
         buf = packed;
     }
-    bank_arena *a = bank_arena_new(0);
+    kc_arena *a = kc_arena_new(0);
     if (!a) abort();
-    bank_diag d;
-    bank_diag_init(&d, a);
+    kc_diag d;
+    kc_diag_init(&d, a);
     imp_sheet *sheets;
     int n;
     int rc = imp__xlsx_sheets("f.xlsx", buf, len, a, &sheets, &n, &d);
@@ -113,14 +113,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bank_itemset set;
     bank_itemset_init(&set, a);
-    bank_diag_init(&d, a);
+    kc_diag_init(&d, a);
     rc = imp_parse_buffer(IMP_XLSX, "f.xlsx", buf, len, &set, &d);
     if (rc < 0 || (rc == 0) != (d.n == 0)) abort();
     for (size_t i = 0; i < d.n; i++)
         if (strncmp(d.lines[i], "f.xlsx", 6) != 0) abort();
     for (size_t i = 0; i < set.n; i++)
         if (!set.items[i].uid || !set.items[i].type) abort();
-    bank_arena_free(a);
+    kc_arena_free(a);
     free(packed);
     return 0;
 }

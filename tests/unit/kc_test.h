@@ -14,21 +14,21 @@
 
 #include "../../importers/imp.h"
 
-static bank_arena *A;
+static kc_arena *A;
 static bank_itemset S __attribute__((unused));
-static bank_diag D;
+static kc_diag D;
 
 static inline void kc_setup(void)
 {
-    A = bank_arena_new(0);
+    A = kc_arena_new(0);
     cr_assert_not_null(A);
     bank_itemset_init(&S, A);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
 }
 
 static inline void kc_teardown(void)
 {
-    bank_arena_free(A);
+    kc_arena_free(A);
     A = NULL;
 }
 
@@ -51,7 +51,7 @@ static inline void expect_lines(const char *const *exp, size_t n)
 static inline char *tmp_path(const char *ext)
 {
     static int n;
-    char *p = bank_arena_printf(A, "/tmp/kaochang-test-%ld-%d.%s", (long)getpid(), n++, ext);
+    char *p = kc_arena_printf(A, "/tmp/kaochang-test-%ld-%d.%s", (long)getpid(), n++, ext);
     cr_assert_not_null(p);
     return p;
 }
@@ -64,7 +64,7 @@ static inline char *slurp(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *b = bank_arena_alloc(A, (size_t)n + 1);
+    char *b = kc_arena_alloc(A, (size_t)n + 1);
     cr_assert_not_null(b);
     cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
     b[n] = 0;
@@ -180,8 +180,8 @@ static inline void kc_demo_round_trip(enum imp_format fmt, const char *ext, unsi
         if (strstr(D.lines[i], ": 题型: ") || strstr(D.lines[i], ": 答案: ")) left_out++;
     bank_itemset back;
     bank_itemset_init(&back, A);
-    bank_diag d2;
-    bank_diag_init(&d2, A);
+    kc_diag d2;
+    kc_diag_init(&d2, A);
     size_t len;
     char *buf = slurp(path, &len);
     unlink(path);
@@ -208,12 +208,12 @@ static const unsigned char kc_png[] = {
 static inline void kc_media(bank_item *it, int n, const char *const *names)
 {
     it->n_media = n;
-    it->media = bank_arena_alloc(A, sizeof *it->media * (size_t)n);
+    it->media = kc_arena_alloc(A, sizeof *it->media * (size_t)n);
     cr_assert_not_null(it->media);
     memset(it->media, 0, sizeof *it->media * (size_t)n);
     for (int i = 0; i < n; i++) {
         /* each image its own bytes, so a mix-up shows */
-        unsigned char *b = bank_arena_alloc(A, sizeof kc_png + 1);
+        unsigned char *b = kc_arena_alloc(A, sizeof kc_png + 1);
         cr_assert_not_null(b);
         memcpy(b, kc_png, sizeof kc_png);
         b[sizeof kc_png] = (unsigned char)('a' + i);
@@ -254,7 +254,7 @@ static inline void kc_image_items(int composite)
     it->stem = "<p>案例：某公司网络拓扑<img src=\"media:case.png\"></p>";
     kc_media(it, 1, (const char *const[]){"case.png"});
     it->n_children = 1;
-    it->children = bank_arena_alloc(A, sizeof *it->children);
+    it->children = kc_arena_alloc(A, sizeof *it->children);
     cr_assert_not_null(it->children);
     memset(it->children, 0, sizeof *it->children);
     bank_item *c = &it->children[0];
@@ -271,11 +271,11 @@ static inline void kc_image_items(int composite)
 static inline const char *kc_rename(const char *s, const char *from, const char *to)
 {
     if (!s) return NULL;
-    char *f = bank_arena_printf(A, "media:%s\"", from), *t = bank_arena_printf(A, "media:%s\"", to);
+    char *f = kc_arena_printf(A, "media:%s\"", from), *t = kc_arena_printf(A, "media:%s\"", to);
     cr_assert(f && t);
     const char *q = strstr(s, f);
     if (!q) return s;
-    char *r = bank_arena_printf(A, "%.*s%s%s", (int)(q - s), s, t, q + strlen(f));
+    char *r = kc_arena_printf(A, "%.*s%s%s", (int)(q - s), s, t, q + strlen(f));
     cr_assert_not_null(r);
     return kc_rename(r, from, to);
 }
@@ -374,7 +374,7 @@ static inline void kc_missing_image_export(enum imp_format fmt, const char *ext,
         it->type = BANK_COMPOSITE;
         it->stem = "案例";
         it->n_children = 1;
-        it->children = bank_arena_alloc(A, sizeof *it->children);
+        it->children = kc_arena_alloc(A, sizeof *it->children);
         cr_assert_not_null(it->children);
         memset(it->children, 0, sizeof *it->children);
         bank_item *c = &it->children[0];
@@ -417,7 +417,7 @@ static inline void kc_missing_image_export(enum imp_format fmt, const char *ext,
     cr_assert_str_eq(y->uid, "M-1");
     cr_assert_eq(y->n_media, 1);
     cr_assert_eq(memcmp(y->media[0].data, S.items[0].media[0].data, y->media[0].len), 0);
-    cr_assert_str_eq(y->stem, bank_arena_printf(A, "<p>看图<img src=\"media:%s\"></p>", y->media[0].name));
+    cr_assert_str_eq(y->stem, kc_arena_printf(A, "<p>看图<img src=\"media:%s\"></p>", y->media[0].name));
     if (composite) {
         cr_assert_str_eq(back.items[1].uid, "M-3");
         cr_assert_eq(back.items[1].n_children, 1);

@@ -31,31 +31,31 @@ static bank_item good_item(void)
 
 Test(arena, allocations_are_zeroed_aligned_and_counted, .init = kc_setup, .fini = kc_teardown)
 {
-    cr_assert_eq(bank_arena_used(A), 0);
+    cr_assert_eq(kc_arena_used(A), 0);
     for (size_t n = 1; n < 300; n += 7) {
-        unsigned char *p = bank_arena_alloc(A, n);
+        unsigned char *p = kc_arena_alloc(A, n);
         cr_assert_not_null(p);
         cr_assert_eq((uintptr_t)p % 16, 0, "size %zu is not 16-aligned", n);
         for (size_t i = 0; i < n; i++) cr_assert_eq(p[i], 0);
         memset(p, 0xAB, n);
     }
-    size_t used = bank_arena_used(A);
+    size_t used = kc_arena_used(A);
     cr_assert_geq(used, 300 / 7 * 16);
-    cr_assert_not_null(bank_arena_alloc(A, 1));
-    cr_assert_eq(bank_arena_used(A), used + 16);
+    cr_assert_not_null(kc_arena_alloc(A, 1));
+    cr_assert_eq(kc_arena_used(A), used + 16);
 }
 
 Test(arena, spans_many_chunks_and_big_blocks, .init = kc_setup, .fini = kc_teardown)
 {
-    bank_arena *small = bank_arena_new(1024);
-    char *first = bank_arena_strdup(small, "first");
+    kc_arena *small = kc_arena_new(1024);
+    char *first = kc_arena_strdup(small, "first");
     void *ptrs[2000];
     for (int i = 0; i < 2000; i++) {
-        ptrs[i] = bank_arena_alloc(small, 40);
+        ptrs[i] = kc_arena_alloc(small, 40);
         cr_assert_not_null(ptrs[i]);
         memset(ptrs[i], i & 0xFF, 40);
     }
-    unsigned char *big = bank_arena_alloc(small, 1 << 20);   /* far above the chunk size */
+    unsigned char *big = kc_arena_alloc(small, 1 << 20);   /* far above the chunk size */
     cr_assert_not_null(big);
     cr_assert_eq((uintptr_t)big % 16, 0);
     cr_assert_eq(big[0], 0);
@@ -63,22 +63,22 @@ Test(arena, spans_many_chunks_and_big_blocks, .init = kc_setup, .fini = kc_teard
     memset(big, 1, 1 << 20);
     for (int i = 0; i < 2000; i++) cr_assert_eq(((unsigned char *)ptrs[i])[39], i & 0xFF);
     cr_assert_str_eq(first, "first");
-    cr_assert_geq(bank_arena_used(small), 2000 * 48 + (1 << 20));
-    bank_arena_free(small);
-    bank_arena_free(NULL);
+    cr_assert_geq(kc_arena_used(small), 2000 * 48 + (1 << 20));
+    kc_arena_free(small);
+    kc_arena_free(NULL);
 }
 
 Test(arena, strings, .init = kc_setup, .fini = kc_teardown)
 {
-    cr_assert_str_eq(bank_arena_strdup(A, "试题"), "试题");
-    cr_assert_null(bank_arena_strdup(A, NULL));
-    cr_assert_str_eq(bank_arena_strndup(A, "abcdef", 3), "abc");
-    cr_assert_str_eq(bank_arena_strndup(A, "ab", 10), "ab");
-    cr_assert_str_eq(bank_arena_printf(A, "%s:%d: %s", "f.csv", 12, "题干"), "f.csv:12: 题干");
+    cr_assert_str_eq(kc_arena_strdup(A, "试题"), "试题");
+    cr_assert_null(kc_arena_strdup(A, NULL));
+    cr_assert_str_eq(kc_arena_strndup(A, "abcdef", 3), "abc");
+    cr_assert_str_eq(kc_arena_strndup(A, "ab", 10), "ab");
+    cr_assert_str_eq(kc_arena_printf(A, "%s:%d: %s", "f.csv", 12, "题干"), "f.csv:12: 题干");
     char long_text[5000];
     memset(long_text, 'x', sizeof long_text - 1);
     long_text[sizeof long_text - 1] = 0;
-    char *p = bank_arena_printf(A, "<%s>", long_text);
+    char *p = kc_arena_printf(A, "<%s>", long_text);
     cr_assert_eq(strlen(p), sizeof long_text + 1);
     cr_assert_eq(p[0], '<');
     cr_assert_eq(p[sizeof long_text], '>');
@@ -89,9 +89,9 @@ Test(arena, strings, .init = kc_setup, .fini = kc_teardown)
 Test(diag, line_format, .init = kc_setup, .fini = kc_teardown)
 {
     for (int i = 0; i < 40; i++)
-        cr_assert_eq(bank_diag_add(&D, "f.csv", i + 1, "答案", "problem %d", i), 0);
-    cr_assert_eq(bank_diag_add(&D, "f.csv", 0, "file", "cannot open"), 0);
-    cr_assert_eq(bank_diag_add(&D, "f.csv", 3, NULL, "no field"), 0);
+        cr_assert_eq(kc_diag_add(&D, "f.csv", i + 1, "答案", "problem %d", i), 0);
+    cr_assert_eq(kc_diag_add(&D, "f.csv", 0, "file", "cannot open"), 0);
+    cr_assert_eq(kc_diag_add(&D, "f.csv", 3, NULL, "no field"), 0);
     cr_assert_eq(D.n, 42);
     cr_assert_str_eq(D.lines[0], "f.csv:1: 答案: problem 0");
     cr_assert_str_eq(D.lines[39], "f.csv:40: 答案: problem 39");
@@ -289,7 +289,7 @@ Test(duplicates, many_items_no_false_positives, .init = kc_setup, .fini = kc_tea
         bank_item *it = bank_itemset_push(&s);
         cr_assert_not_null(it);
         *it = good_item();
-        it->stem = bank_arena_printf(A, "第 %d 题", i);
+        it->stem = kc_arena_printf(A, "第 %d 题", i);
         it->line = i + 2;
         cr_assert_eq(bank_item_finalize(it, A), 0);
     }
@@ -572,7 +572,7 @@ Test(validate, catalog_fields_tags_media, .init = kc_setup, .fini = kc_teardown)
     it = good_item();
     it.n_tags = 17;
     const char *many[17];
-    for (int i = 0; i < 17; i++) many[i] = bank_arena_printf(A, "t%d", i);
+    for (int i = 0; i < 17; i++) many[i] = kc_arena_printf(A, "t%d", i);
     it.tags = many;
     bank_media big = {"big.png", "image/png", png, BANK_MEDIA_MAX_BYTES + 1, {0}};
     it.media = &big;
@@ -787,7 +787,7 @@ Test(duplicates, children_uids_and_siblings, .init = kc_setup, .fini = kc_teardo
     *a = good_item();
     a->uid = "C-1-1";
     a->line = 2;
-    bank_item *kids = bank_arena_alloc(A, 3 * sizeof *kids);
+    bank_item *kids = kc_arena_alloc(A, 3 * sizeof *kids);
     kids[0] = typed(BANK_SINGLE);
     kids[0].line = 4;
     kids[1] = typed(BANK_TF);

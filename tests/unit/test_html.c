@@ -10,17 +10,17 @@
 #include "../../bank/bank.h"
 #include "../fuzz/html_safe.h"
 
-static bank_arena *A;
+static kc_arena *A;
 
 static void setup(void)
 {
-    A = bank_arena_new(0);
+    A = kc_arena_new(0);
     cr_assert_not_null(A);
 }
 
 static void teardown(void)
 {
-    bank_arena_free(A);
+    kc_arena_free(A);
     A = NULL;
 }
 
@@ -381,7 +381,7 @@ Test(html, to_text)
 static char *b64(const unsigned char *d, size_t n)
 {
     size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = bank_arena_alloc(A, cap);
+    char *s = kc_arena_alloc(A, cap);
     sodium_bin2base64(s, cap, d, n, sodium_base64_VARIANT_ORIGINAL);
     return s;
 }
@@ -398,7 +398,7 @@ Test(html, data_images)
     int nm = 0, removed = 0;
     char *out;
     char *png = b64(PNG, sizeof PNG);
-    char *in = bank_arena_printf(A,
+    char *in = kc_arena_printf(A,
         "<p><img src=\"data:image/png;base64,%s\" alt=\"图1\">"
         "<img src=\"DATA:image/PNG;base64,%s\"></p>", png, png);
     cr_assert_eq(bank_html_sanitize(in, BANK_TEXT_AUTO, A, &out, &removed, &m, &nm), 0);
@@ -406,8 +406,8 @@ Test(html, data_images)
     crypto_hash_sha256(h, PNG, sizeof PNG);
     char hex[65];
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    char *name = bank_arena_printf(A, "image-%.8s.png", hex);
-    char *want = bank_arena_printf(A,
+    char *name = kc_arena_printf(A, "image-%.8s.png", hex);
+    char *want = kc_arena_printf(A,
         "<p><img src=\"media:%s\" alt=\"图1\"><img src=\"media:%s\"></p>", name, name);
     cr_expect_str_eq(out, want);
     cr_assert_eq(nm, 1, "the same image twice is one media entry");
@@ -423,30 +423,30 @@ Test(html, data_images)
     char *gif = b64(GIF, sizeof GIF);
     size_t gl = strlen(gif);
     while (gl && gif[gl - 1] == '=') gif[--gl] = 0;
-    char *wrapped = bank_arena_printf(A, "%.8s\n%s", gif, gif + 8);
-    in = bank_arena_printf(A, "<img src=\"data:image/gif;base64,%s\">", wrapped);
+    char *wrapped = kc_arena_printf(A, "%.8s\n%s", gif, gif + 8);
+    in = kc_arena_printf(A, "<img src=\"data:image/gif;base64,%s\">", wrapped);
     cr_assert_eq(bank_html_sanitize(in, BANK_TEXT_HTML, A, &out, &removed, &m, &nm), 0);
     cr_assert_eq(nm, 2);
     cr_expect_str_eq(m[1].mime, "image/gif");
     cr_expect_eq(m[1].len, sizeof GIF);
-    cr_expect_str_eq(out, bank_arena_printf(A, "<img src=\"media:%s\">", m[1].name));
+    cr_expect_str_eq(out, kc_arena_printf(A, "<img src=\"media:%s\">", m[1].name));
     cr_expect_eq(strncmp(m[1].name, "image-", 6), 0);
     cr_expect_str_eq(m[1].name + strlen(m[1].name) - 4, ".gif");
 
     /* declared type and magic bytes must agree; other data: types never become media */
     static const char *const bad[] = {"image/jpeg", "image/svg+xml", "text/html", "image/webp"};
     for (size_t i = 0; i < 4; i++) {
-        in = bank_arena_printf(A, "<img src=\"data:%s;base64,%s\">x", bad[i], png);
+        in = kc_arena_printf(A, "<img src=\"data:%s;base64,%s\">x", bad[i], png);
         cr_assert_eq(bank_html_sanitize(in, BANK_TEXT_HTML, A, &out, NULL, &m, &nm), 0);
         cr_expect_str_eq(out, "x", "%s", bad[i]);
     }
-    in = bank_arena_printf(A, "<img src=\"data:image/png;base64,%s!!\">x", png);
+    in = kc_arena_printf(A, "<img src=\"data:image/png;base64,%s!!\">x", png);
     cr_assert_eq(bank_html_sanitize(in, BANK_TEXT_HTML, A, &out, NULL, &m, &nm), 0);
     cr_expect_str_eq(out, "x");
     cr_expect_eq(nm, 2);
 
     /* without a media list there is nowhere to put it: the img goes */
-    in = bank_arena_printf(A, "<img src=\"data:image/png;base64,%s\">y", png);
+    in = kc_arena_printf(A, "<img src=\"data:image/png;base64,%s\">y", png);
     cr_assert_eq(bank_html_sanitize(in, BANK_TEXT_HTML, A, &out, NULL, NULL, NULL), 0);
     cr_expect_str_eq(out, "y");
 }
@@ -478,7 +478,7 @@ Test(html, limits, .timeout = 20)
 {
     /* deeper than 64 allowed tags: flattened, text kept */
     size_t n = 100;
-    char *in = bank_arena_alloc(A, n * 3 + 2);
+    char *in = kc_arena_alloc(A, n * 3 + 2);
     for (size_t i = 0; i < n; i++) memcpy(in + i * 3, "<b>", 3);
     strcpy(in + n * 3, "x");
     char *out = san(in, BANK_TEXT_HTML);
@@ -529,7 +529,7 @@ static bank_item composite(void)
     it.type = BANK_COMPOSITE;
     it.stem = "<p onclick=\"x()\">案例：<script>steal()</script>某公司网络</p>";
     it.explanation = "see\nbelow";
-    bank_item *c = bank_arena_alloc(A, 3 * sizeof *c);
+    bank_item *c = kc_arena_alloc(A, 3 * sizeof *c);
     c[0].type = BANK_SINGLE;
     c[0].stem = "a<b 时选哪个？";
     c[0].n_options = 2;
@@ -611,12 +611,12 @@ Test(html, prepare_practical_and_images)
     bank_item it;
     memset(&it, 0, sizeof it);
     it.type = BANK_PRACTICAL;
-    it.stem = bank_arena_printf(A, "任务卡<img src=\"data:image/png;base64,%s\">", b64(PNG, sizeof PNG));
+    it.stem = kc_arena_printf(A, "任务卡<img src=\"data:image/png;base64,%s\">", b64(PNG, sizeof PNG));
     it.equipment = "交换机 <2台>\n网线";
     it.answer = NULL;
     cr_assert_eq(bank_item_prepare(&it, BANK_TEXT_AUTO, A, NULL), 0);
     cr_assert_eq(it.n_media, 1);
-    cr_expect_str_eq(it.stem, bank_arena_printf(A, "任务卡<img src=\"media:%s\">", it.media[0].name));
+    cr_expect_str_eq(it.stem, kc_arena_printf(A, "任务卡<img src=\"media:%s\">", it.media[0].name));
     cr_expect_str_eq(it.equipment, "交换机 <2台>\n网线", "equipment is plain text");
     cr_expect_null(it.answer);
     cr_expect_null(it.explanation);

@@ -171,14 +171,14 @@ Test(csv, same_items_from_utf8_and_gb18030_hash_alike)
     char *gb = convert("GB18030", GB_TEXT, &n);
     cr_assert_eq(parse_n(gb, n), 0);
     free(gb);
-    bank_arena *a2 = bank_arena_new(0);
+    kc_arena *a2 = kc_arena_new(0);
     bank_itemset s2;
-    bank_diag d2;
+    kc_diag d2;
     bank_itemset_init(&s2, a2);
-    bank_diag_init(&d2, a2);
+    kc_diag_init(&d2, a2);
     cr_assert_eq(imp_parse_buffer(IMP_CSV, "u.csv", GB_TEXT, strlen(GB_TEXT), &s2, &d2), 0);
     cr_assert_eq(memcmp(S.items[0].content_hash, s2.items[0].content_hash, 32), 0);
-    bank_arena_free(a2);
+    kc_arena_free(a2);
 }
 
 Test(csv, neither_utf8_nor_gb18030)
@@ -463,7 +463,7 @@ Test(csv, too_large_file_is_refused_before_reading)
     cr_assert_eq(rc, 1);
     cr_assert_eq(D.n, 1);
     cr_assert_str_eq(D.lines[0],
-                     bank_arena_printf(A, "%s:1: file: is larger than 64 MiB; split the bank into several files", path));
+                     kc_arena_printf(A, "%s:1: file: is larger than 64 MiB; split the bank into several files", path));
 }
 
 Test(csv, parse_file_reads_gb18030)
@@ -710,7 +710,7 @@ Test(csv, ten_megabyte_file)
     cr_assert_eq(rc, 0);
     cr_assert_eq((int)S.n, rows);
     cr_assert_gt(rows, 30000);
-    cr_assert_str_eq(S.items[rows - 1].uid, bank_arena_printf(A, "BIG-%d", rows));
+    cr_assert_str_eq(S.items[rows - 1].uid, kc_arena_printf(A, "BIG-%d", rows));
 }
 
 /* ---- blueprints ---- */
@@ -833,7 +833,7 @@ Test(csv, a_problem_on_every_row_stays_in_row_order)
     cr_assert_eq(D.n, (size_t)rows * 2);
     cr_assert_str_eq(D.lines[0], "q.csv:2: 答案: Z is not one option letter A-H");
     cr_assert_str_eq(D.lines[1], "q.csv:2: 分值: x is not a number");
-    cr_assert_str_eq(D.lines[2 * rows - 1], bank_arena_printf(A, "q.csv:%d: 分值: x is not a number", rows + 1));
+    cr_assert_str_eq(D.lines[2 * rows - 1], kc_arena_printf(A, "q.csv:%d: 分值: x is not a number", rows + 1));
     cr_assert_eq(S.n, 0);
 }
 

@@ -288,8 +288,8 @@ Test(gift, round_trip_is_lossless)
     cr_assert_geq(fd, 0);
     close(fd);
     /* the title that is not an id is a second tag, which GIFT cannot carry with a uid */
-    bank_diag d2;
-    bank_diag_init(&d2, A);
+    kc_diag d2;
+    kc_diag_init(&d2, A);
     int rc = imp_export_file(IMP_GIFT, &S, path, &d2);
     cr_assert_eq(d2.n, 1, "%s", d2.n ? d2.lines[0] : "");
     cr_expect_eq(strstr(d2.lines[0], ": 标签 after the first: GIFT cannot carry this; left out") != NULL, 1,
@@ -299,8 +299,8 @@ Test(gift, round_trip_is_lossless)
 
     bank_itemset s2;
     bank_itemset_init(&s2, A);
-    bank_diag d3;
-    bank_diag_init(&d3, A);
+    kc_diag d3;
+    kc_diag_init(&d3, A);
     rc = imp_parse_file(IMP_GIFT, path, &s2, &d3);
     for (size_t i = 0; i < d3.n; i++) cr_expect_fail("%s", d3.lines[i]);
     cr_assert_eq(rc, 0);
@@ -314,7 +314,7 @@ Test(gift, round_trip_is_lossless)
         same_item(&S.items[i], b);
     }
     /* and exporting again gives the same file */
-    bank_diag_init(&d2, A);
+    kc_diag_init(&d2, A);
     cr_assert_geq(imp_export_file(IMP_GIFT, &s2, path, &d2), 0);
     char *twice = slurp(path, NULL);
     cr_expect_str_eq(once, twice);
@@ -411,8 +411,8 @@ Test(gift, text_bank_through_gift)
 
     bank_itemset s2;
     bank_itemset_init(&s2, A);
-    bank_diag d2;
-    bank_diag_init(&d2, A);
+    kc_diag d2;
+    kc_diag_init(&d2, A);
     rc = imp_parse_file(IMP_GIFT, path, &s2, &d2);
     for (size_t i = 0; i < d2.n; i++) cr_expect_fail("%s", d2.lines[i]);
     cr_assert_eq(rc, 0);

@@ -155,7 +155,7 @@ static const char *head = "<?xml version=\"1.0\"?>\n<quiz>\n";
 
 static char *doc(const char *body)
 {
-    char *s = bank_arena_printf(A, "%s%s</quiz>\n", head, body);
+    char *s = kc_arena_printf(A, "%s%s</quiz>\n", head, body);
     cr_assert_not_null(s);
     return s;
 }
@@ -252,7 +252,7 @@ Test(moodlexml, duplicate_item)
 
 Test(moodlexml, truncated_and_not_moodle)
 {
-    char *g = bank_arena_strdup(A, GOOD);
+    char *g = kc_arena_strdup(A, GOOD);
     g[strlen(g) / 2] = 0;
     int rc = parse(g);
     cr_assert_eq(rc, 1);
@@ -294,14 +294,14 @@ Test(moodlexml, billion_laughs_does_not_expand)
         "]>\n"
         "<quiz><question type=\"truefalse\"><questiontext><text>&i;</text></questiontext>"
         "<answer fraction=\"100\"><text>true</text></answer></question></quiz>\n";
-    size_t before = bank_arena_used(A);
+    size_t before = kc_arena_used(A);
     clock_t t0 = clock();
     int rc = parse(bomb);
     cr_assert_eq(rc, 1);
     cr_assert_eq(S.n, 0);
     cr_assert_eq(D.n, 1);
     cr_assert_eq(strncmp(D.lines[0], "q.xml:", 6), 0, "%s", D.lines[0]);
-    cr_assert_lt(bank_arena_used(A) - before, 1 << 20, "nothing expanded into the arena");
+    cr_assert_lt(kc_arena_used(A) - before, 1 << 20, "nothing expanded into the arena");
     cr_assert_lt((double)(clock() - t0) / CLOCKS_PER_SEC, 2.0);
 
     /* an external entity is not read either */
@@ -340,7 +340,7 @@ Test(moodlexml, ten_megabytes)
     EXPECT_CLEAN();
     cr_assert_eq(rc, 0);
     cr_assert_eq((int)S.n, count);
-    cr_assert_str_eq(S.items[count - 1].uid, bank_arena_printf(A, "B-%d", count - 1));
+    cr_assert_str_eq(S.items[count - 1].uid, kc_arena_printf(A, "B-%d", count - 1));
 }
 
 /* ---- export and round trip ---- */

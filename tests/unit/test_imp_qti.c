@@ -342,7 +342,7 @@ Test(qti, truncated_duplicate_and_entities)
     cr_assert_not_null(strstr(D.lines[0], ": xml: is not well-formed XML ("), "%s", D.lines[0]);
 
     D.n = 0;
-    char *tf2 = bank_arena_strdup(A, TF);
+    char *tf2 = kc_arena_strdup(A, TF);
     memcpy(strstr(tf2, "Q-tf"), "Q-t2", 4);
     entry e[] = {{"imsmanifest.xml",
                   "<manifest><resources><resource type=\"imsqti_item_xmlv2p1\" href=\"a.xml\"/>"
@@ -365,13 +365,13 @@ Test(qti, truncated_duplicate_and_entities)
         "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\"><!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">\n"
         "]>\n<assessmentItem identifier=\"x\"><itemBody><p>&i;</p></itemBody></assessmentItem>\n";
     bank_itemset_init(&S, A);   /* the duplicates above would be reported again */
-    size_t before = bank_arena_used(A);
+    size_t before = kc_arena_used(A);
     clock_t t0 = clock();
     rc = parse_text("bomb.xml", bomb);
     cr_assert_eq(rc, 1);
     cr_assert_eq(D.n, 1);
     cr_assert_str_eq(D.lines[0], "bomb.xml:2: xml: declares XML entities, which are not allowed in a question file");
-    cr_assert_lt(bank_arena_used(A) - before, 1 << 20);
+    cr_assert_lt(kc_arena_used(A) - before, 1 << 20);
     cr_assert_lt((double)(clock() - t0) / CLOCKS_PER_SEC, 2.0);
 }
 

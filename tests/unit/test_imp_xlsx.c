@@ -36,7 +36,7 @@ TestSuite(xlsx, .init = setup, .fini = teardown, .timeout = 120);
 
 static char *path_in_dir(const char *name)
 {
-    return bank_arena_printf(A, "%s/%s", DIR_, name);
+    return kc_arena_printf(A, "%s/%s", DIR_, name);
 }
 
 static int read_buf(const char *buf, size_t len)
@@ -148,7 +148,7 @@ Test(xlsx, several_sheets_in_workbook_order)
     }
     cr_expect_eq(SH[3].n, 0);
     /* the where prefix gives the spreadsheet form of a diag line */
-    bank_diag_add(&D, SH[2].where, 12, "答案", "is empty");
+    kc_diag_add(&D, SH[2].where, 12, "答案", "is empty");
     EXPECT("book.xlsx:判断 题!12: 答案: is empty");
 }
 
@@ -304,10 +304,10 @@ Test(xlsx, not_a_zip)
     cr_assert_eq(read_buf("题型,题干\n单选题,x\n", 25), 1);
     EXPECT("book.xlsx: file: is not an XLSX workbook (not a zip archive)");
     cr_expect_eq(NSH, 0);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(read_buf("", 0), 1);
     EXPECT("book.xlsx: file: is empty; expected an XLSX workbook");
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(read_buf("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 rest", 13), 1);
     EXPECT("book.xlsx: file: is an old .xls workbook or a password-protected one; save it as .xlsx without a password");
 }
@@ -339,7 +339,7 @@ Test(xlsx, truncated)
     size_t len;
     char *buf = slurp(p, &len);
     for (size_t cut = 4; cut < len; cut += len / 7) {
-        bank_diag_init(&D, A);
+        kc_diag_init(&D, A);
         cr_expect_eq(read_buf(buf, cut), 1, "cut at %zu", cut);
         cr_expect_eq(D.n, 1, "cut at %zu: %zu lines", cut, D.n);
         cr_expect_eq(NSH, 0);
@@ -372,7 +372,7 @@ Test(xlsx, truncated_sheet_xml)
                      {"xl/worksheets/sheet1.xml",
                       "<?xml version=\"1.0\"?><worksheet><sheetData><row r=\"1\"><c r=\"A1\"><v>1"},
                      {NULL, NULL}};
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(read_path(make_zip("u2.xlsx", parts)), 1);
     cr_assert_eq(D.n, 1);
     cr_expect(STARTS(D.lines[0], "book.xlsx: xl/worksheets/sheet1.xml: is not well-formed XML"),
@@ -396,11 +396,11 @@ Test(xlsx, bad_references)
     char *p = make_book("r.xlsx", SHEET("<row r=\"1\"><c r=\"1A\"><v>1</v></c></row>"), SST(""));
     cr_assert_eq(read_path(p), 1);
     EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row 1: cell reference 1A is not valid");
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     p = make_book("r2.xlsx", SHEET("<row r=\"1\"><c r=\"XFE1\"><v>1</v></c></row>"), SST(""));
     cr_assert_eq(read_path(p), 1);
     EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row 1: cell reference XFE1 is not valid");
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     p = make_book("r3.xlsx", SHEET("<row r=\"0\"/>"), SST(""));
     cr_assert_eq(read_path(p), 1);
     EXPECT("book.xlsx: xl/worksheets/sheet1.xml: row number 0 is not valid");
@@ -628,7 +628,7 @@ static char *zip_part(const char *path, const char *name)
     cr_assert_eq(zip_stat(z, name, 0, &st), 0, "%s has no %s", path, name);
     zip_file_t *f = zip_fopen(z, name, 0);
     cr_assert_not_null(f);
-    char *buf = bank_arena_alloc(A, st.size + 1);
+    char *buf = kc_arena_alloc(A, st.size + 1);
     cr_assert_eq(zip_fread(f, buf, st.size), (zip_int64_t)st.size);
     zip_fclose(f);
     zip_close(z);
@@ -703,7 +703,7 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
                           "K-3,单选题,问题三,甲,乙,B\n");
     cr_assert_eq(set.n, 3);
     static const unsigned char png[] = {0x89, 'P', 'N', 'G'};
-    bank_media *m = bank_arena_alloc(A, sizeof *m);
+    bank_media *m = kc_arena_alloc(A, sizeof *m);
     m->name = "fig1.png";
     m->mime = "image/png";
     m->data = png;
@@ -719,7 +719,7 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
            "K-3: 标签: tag \"a;b\" contains a separator (; , 、), which the template splits at");
     bank_itemset back;
     bank_itemset_init(&back, A);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(imp_parse_file(IMP_CSV, p, &back, &D), 0);
     cr_assert_eq(back.n, 1);
     cr_expect_str_eq(back.items[0].uid, "K-1");
@@ -727,13 +727,13 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
     /* a link to a file cannot be embedded like an image */
     set.items[1].stem = "<p>见<a href=\"media:fig1.png\">附图</a></p>";
     set.items[2].n_tags = 0;
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 1);
     EXPECT("K-2: media: refers to an attachment (a link to a file), which CSV and XLSX cannot carry; "
            "export it as moodlexml or qti");
     /* an image is embedded */
     set.items[1].stem = "<p>见<img src=\"media:fig1.png\" alt=\"图\"></p>";
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(imp_export_file(IMP_CSV, &set, p, &D), 0);
     size_t len;
     char *b = slurp(p, &len);
@@ -741,12 +741,12 @@ Test(xlsx, export_leaves_out_what_it_cannot_carry)
 
     /* an Excel cell holds 32767 characters */
     size_t n = 40000;
-    char *longs = bank_arena_alloc(A, n + 1);
+    char *longs = kc_arena_alloc(A, n + 1);
     memset(longs, 'x', n);
     set.items[1].n_media = 0;
     set.items[2].n_tags = 0;
     set.items[0].stem = longs;
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     p = path_in_dir("part.xlsx");
     cr_assert_eq(imp_export_file(IMP_XLSX, &set, p, &D), 1);
     /* K-2 still names fig1.png, which it no longer has: the image is left out, not a
@@ -767,13 +767,13 @@ Test(xlsx, export_errors)
     cr_assert_eq(D.n, 1);
     cr_expect(strstr(D.lines[0], "/no/such/dir/x.csv: file: cannot create: No such file or directory") != NULL,
               "%s", D.lines[0]);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     p = path_in_dir("no/such/dir/x.xlsx");
     cr_expect_eq(imp_export_file(IMP_XLSX, &set, p, &D), -1);
     cr_assert_eq(D.n, 1);
     cr_expect(strstr(D.lines[0], "/no/such/dir/x.xlsx: file: cannot create: No such file or directory") != NULL,
               "%s", D.lines[0]);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_expect_eq(imp_export_file(IMP_AIKEN, &set, "x.txt", &D), -1);
     EXPECT("x.txt: format: aiken cannot be exported by this build");
 }
@@ -828,7 +828,7 @@ Test(xlsx, import_workbook_sheets)
     cr_expect(found, "no duplicate line for 判断!3");
     cr_assert_geq(set.n, 2);
     cr_expect_eq(set.items[0].points_centi, 250);
-    cr_expect_str_eq(set.items[0].file, bank_arena_printf(A, "%s:单选!", p));
+    cr_expect_str_eq(set.items[0].file, kc_arena_printf(A, "%s:单选!", p));
     cr_expect_eq(set.items[0].line, 3);
     cr_expect_str_eq(set.items[1].answer, "T");
 
@@ -839,7 +839,7 @@ Test(xlsx, import_workbook_sheets)
     worksheet_write_string(info, 0, 0, "填写说明", NULL);
     workbook_add_worksheet(wb, "空");
     cr_assert_eq(workbook_close(wb), LXW_NO_ERROR);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     cr_assert_eq(imp_parse_file(IMP_XLSX, p, &set, &D), 1);
     cr_assert_geq(D.n, 1);
     snprintf(want, sizeof want, "%s:说明!1: ", p);
@@ -880,7 +880,7 @@ Test(xlsx, blueprint_workbook)
     cr_expect_eq(bp.nodes[2].weight_centi, 6250);
     cr_expect_eq(bp.nodes[3].importance, 'Y');
     cr_expect_eq(bp.nodes[3].line, 5);
-    cr_expect_str_eq(bp.file, bank_arena_printf(A, "%s:理论知识!", p));
+    cr_expect_str_eq(bp.file, kc_arena_printf(A, "%s:理论知识!", p));
 
     /* a second blueprint sheet is reported; a damaged workbook is one line */
     p = path_in_dir("bp2.xlsx");
@@ -902,7 +902,7 @@ Test(xlsx, blueprint_workbook)
     int found = 0;
     for (size_t i = 0; i < D.n; i++) found |= strcmp(D.lines[i], want) == 0;
     cr_expect(found, "%s", D.lines[0]);
-    bank_diag_init(&D, A);
+    kc_diag_init(&D, A);
     bank_blueprint_init(&bp, A);
     cr_assert_eq(imp_blueprint_parse_buffer(IMP_XLSX, "bp.xlsx", "not a zip", 9, &bp, &D), 1);
     EXPECT("bp.xlsx: file: is not an XLSX workbook (not a zip archive)");

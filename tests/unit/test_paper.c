@@ -23,8 +23,8 @@ static int push_node(bank_blueprint *b, const char *code, int depth, int is_poin
 {
     bank_bp_node *n = bank_blueprint_push(b);
     cr_assert_not_null(n);
-    n->code = bank_arena_strdup(A, code);
-    n->name = bank_arena_printf(A, "名称%s", code);
+    n->code = kc_arena_strdup(A, code);
+    n->name = kc_arena_printf(A, "名称%s", code);
     n->depth = depth;
     n->is_point = is_point;
     n->weight_centi = w;
@@ -44,16 +44,16 @@ static void make_bp(bank_blueprint *b)
     int top = -1, mid = -1;
     for (int l = 0; l < N_LEAF; l++) {
         const char *c = leaf_ranges[l].code;
-        if (l % 4 == 0) top = push_node(b, bank_arena_strndup(A, c, 1), 1, 0, l ? 4000 : 6000, 0, -1);
+        if (l % 4 == 0) top = push_node(b, kc_arena_strndup(A, c, 1), 1, 0, l ? 4000 : 6000, 0, -1);
         if (l % 2 == 0)
-            mid = push_node(b, bank_arena_strndup(A, c, 4), 2, 0,
+            mid = push_node(b, kc_arena_strndup(A, c, 4), 2, 0,
                             leaf_ranges[l].weight + leaf_ranges[l + 1].weight, 0, top);
         int leaf = push_node(b, c, 3, 0, leaf_ranges[l].weight, 0, mid);
         for (int p = 0; p < PTS_PER_LEAF; p++)
-            push_node(b, bank_arena_printf(A, "%s-%03d", c, p + 1), 4, 1, 0, imp_of[p], leaf);
+            push_node(b, kc_arena_printf(A, "%s-%03d", c, p + 1), 4, 1, 0, imp_of[p], leaf);
     }
-    bank_diag d;
-    bank_diag_init(&d, A);
+    kc_diag d;
+    kc_diag_init(&d, A);
     cr_assert_eq(bank_blueprint_validate(b, &d), 0, "%s", d.n ? d.lines[0] : "");
 }
 
@@ -75,7 +75,7 @@ static void make_pool(bank_pool *p, uint64_t seed, const bank_blueprint *bp, poo
     size_t cap = 0;
     for (size_t j = 0; j < bp->n; j++) cap += bp->nodes[j].is_point ? 3 * (size_t)sp.per_point : 0;
     cap += 40;
-    keys = bank_arena_alloc(A, cap * sizeof *keys);
+    keys = kc_arena_alloc(A, cap * sizeof *keys);
     cr_assert_not_null(keys);
     static const enum bank_item_type types[] = {BANK_SINGLE, BANK_MULTI, BANK_TF};
     int leaf_no = 0;
@@ -92,7 +92,7 @@ static void make_pool(bank_pool *p, uint64_t seed, const bank_blueprint *bp, poo
                 cr_assert_not_null(it);
                 size_t i = p->n - 1;
                 it->id = 1000 + i;
-                it->uid = bank_arena_printf(A, "U%05zu", i);
+                it->uid = kc_arena_printf(A, "U%05zu", i);
                 it->type = types[t];
                 it->difficulty = 1 + (int)bank_rng_below(&r, (uint32_t)sp.dmax);
                 it->point_code = n->code;
@@ -100,7 +100,7 @@ static void make_pool(bank_pool *p, uint64_t seed, const bank_blueprint *bp, poo
                 if (it->type != BANK_TF) {
                     it->n_options = 4 + (int)bank_rng_below(&r, 3);
                     it->pin_options = bank_rng_below(&r, 8) == 0;
-                    char *key = bank_arena_alloc(A, 9);
+                    char *key = kc_arena_alloc(A, 9);
                     if (it->type == BANK_SINGLE) {
                         key[0] = (char)('A' + bank_rng_below(&r, (uint32_t)it->n_options));
                     } else {
@@ -115,7 +115,7 @@ static void make_pool(bank_pool *p, uint64_t seed, const bank_blueprint *bp, poo
                 }
                 if (bank_rng_below(&r, 3) == 0) {
                     it->n_tags = 1;
-                    it->tags = bank_arena_alloc(A, sizeof *it->tags);
+                    it->tags = kc_arena_alloc(A, sizeof *it->tags);
                     it->tags[0] = "网络";
                 }
             }
@@ -125,7 +125,7 @@ static void make_pool(bank_pool *p, uint64_t seed, const bank_blueprint *bp, poo
         bank_pool_item *it = bank_pool_push(p);
         size_t i = p->n - 1;
         it->id = 1000 + i;
-        it->uid = bank_arena_printf(A, "N%05zu", i);
+        it->uid = kc_arena_printf(A, "N%05zu", i);
         it->type = BANK_SINGLE;
         it->difficulty = 3;
         it->n_options = 4;
@@ -139,13 +139,13 @@ static void add_composites(bank_pool *p, int n)
     for (int k = 0; k < n; k++) {
         bank_pool_item *it = bank_pool_push(p);
         it->id = 900000 + (uint64_t)k;
-        it->uid = bank_arena_printf(A, "C%03d", k);
+        it->uid = kc_arena_printf(A, "C%03d", k);
         it->type = BANK_COMPOSITE;
         it->difficulty = 3;
         it->point_code = "A-01-01-001";
         it->points_centi = 500;
         it->n_children = 2;
-        it->children = bank_arena_alloc(A, 2 * sizeof *it->children);
+        it->children = kc_arena_alloc(A, 2 * sizeof *it->children);
         it->children[0] = (bank_pool_child){.id = 910000 + (uint64_t)k * 2, .n_options = 4};
         it->children[1] = (bank_pool_child){.id = 910001 + (uint64_t)k * 2, .n_options = 0};
     }
@@ -791,7 +791,7 @@ Test(type_mode, exposure_stays_under_the_cap, .init = kc_setup, .fini = kc_teard
                      "\"sections\":[{\"title\":\"一\",\"type\":\"single\",\"count\":10,\"points\":1}]}";
     bank_tpl t = parse_ok(tj);
     bank_plan *pl = plan_ok(&t, NULL, &pool, 200);
-    uint32_t *count = bank_arena_alloc(A, pool.n * sizeof *count);
+    uint32_t *count = kc_arena_alloc(A, pool.n * sizeof *count);
     bank_exposure e = {count, bank_exposure_limit(30, 200), 0};
     cr_assert_eq(e.limit, 60);
     for (uint64_t s = 0; s < 200; s++) {

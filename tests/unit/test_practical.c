@@ -10,22 +10,22 @@ TestSuite(practical, .init = setup, .fini = kc_teardown);
 
 static bank_practical_candidate *cands(size_t n)
 {
-    bank_practical_candidate *c = bank_arena_alloc(A, (n ? n : 1) * sizeof *c);
+    bank_practical_candidate *c = kc_arena_alloc(A, (n ? n : 1) * sizeof *c);
     for (size_t i = 0; i < n; i++) {
         c[i].attempt_id = 1000 + i;
-        c[i].ticket = bank_arena_printf(A, "2026%06zu", i + 1);
-        c[i].name = bank_arena_printf(A, "考生%zu", i + 1);
+        c[i].ticket = kc_arena_printf(A, "2026%06zu", i + 1);
+        c[i].name = kc_arena_printf(A, "考生%zu", i + 1);
     }
     return c;
 }
 
 static bank_practical_task *tasks(size_t n, const int *minutes)
 {
-    bank_practical_task *t = bank_arena_alloc(A, (n ? n : 1) * sizeof *t);
+    bank_practical_task *t = kc_arena_alloc(A, (n ? n : 1) * sizeof *t);
     for (size_t i = 0; i < n; i++) {
         t[i].item_id = 50 + i;
-        t[i].uid = bank_arena_printf(A, "P-%02zu", i + 1);
-        t[i].title = bank_arena_printf(A, "任务 %zu", i + 1);
+        t[i].uid = kc_arena_printf(A, "P-%02zu", i + 1);
+        t[i].title = kc_arena_printf(A, "任务 %zu", i + 1);
         t[i].time_minutes = minutes ? minutes[i] : (int)(30 + 15 * (i % 5));
     }
     return t;
@@ -126,8 +126,8 @@ Test(practical, every_rule_holds_over_many_sizes_and_seeds)
         size_t n = 1 + lcg(&g, 200), T = 1 + lcg(&g, 12);
         int ns = 1 + (int)lcg(&g, 30), k = 1 + (int)lcg(&g, 3);
         if (it < 30) { n = 1 + (size_t)it; ns = 1 + it % 4; T = 2 + (size_t)(it % 3); }  /* small cases */
-        bank_arena *loc = bank_arena_new(0);
-        bank_arena *keep = A;
+        kc_arena *loc = kc_arena_new(0);
+        kc_arena *keep = A;
         A = loc;
         bank_practical_candidate *c = cands(n);
         bank_practical_task *t = tasks(T, NULL);
@@ -143,13 +143,13 @@ Test(practical, every_rule_holds_over_many_sizes_and_seeds)
         if ((size_t)k > T) {
             cr_expect_eq(rc, -2, "n=%zu T=%zu k=%d", n, T, k);
             refused++;
-            bank_arena_free(loc);
+            kc_arena_free(loc);
             continue;
         }
         cr_assert_eq(rc, 0, "n=%zu ns=%d T=%zu k=%d: %s", n, ns, T, k, why);
         runs++;
-        bank_diag dd;
-        bank_diag_init(&dd, loc);
+        kc_diag dd;
+        kc_diag_init(&dd, loc);
         int bad = bank_practical_check(n, t, T, &o, &p, &dd);
         for (size_t i = 0; i < dd.n && i < 5; i++) cr_log_error("%s", dd.lines[i]);
         cr_assert_eq(bad, 0, "n=%zu ns=%d T=%zu k=%d seed=%llu", n, ns, T, k,
@@ -168,7 +168,7 @@ Test(practical, every_rule_holds_over_many_sizes_and_seeds)
             for (size_t i = 0; i < p.n; i++)
                 if (p.a[i].task != other.a[i].task) { differed++; break; }
         }
-        bank_arena_free(loc);
+        kc_arena_free(loc);
     }
     cr_expect_gt(runs, 1000);
     cr_expect_gt(refused, 20);
@@ -187,7 +187,7 @@ Test(practical, the_check_finds_each_broken_rule)
     char why[256] = "";
     cr_assert_eq(bank_practical_assign(cands(10), 10, t, 3, &o, A, &p, why, sizeof why), 0);
     cr_assert_eq(bank_practical_check(10, t, 3, &o, &p, &D), 0);
-    bank_practical_slot *save = bank_arena_alloc(A, p.n * sizeof *save);
+    bank_practical_slot *save = kc_arena_alloc(A, p.n * sizeof *save);
     memcpy(save, p.a, p.n * sizeof *save);
     struct { const char *what, *expect; } cases[] = {
         {"same task twice", "plan: candidate 0 has task"},
@@ -215,7 +215,7 @@ Test(practical, the_check_finds_each_broken_rule)
                 for (size_t i = 0; i < 10; i++) p.a[i * 2 + 1].task = 1;
                 break;
         }
-        bank_diag_init(&D, A);
+        kc_diag_init(&D, A);
         int bad = bank_practical_check(10, t, 3, &o, &p, &D);
         cr_expect_gt(bad, 0, "%s is not found", cases[c].what);
         int seen = 0;

@@ -31,43 +31,43 @@ Test(config, file_errors_name_line)
     srv_config_defaults(&c);
     cr_assert_neq(srv_config_load(&c, path, err, sizeof err), 0);
     cr_assert(strstr(err, ":6: server.port"), "got %s", err);
-    cr_assert_str_eq(c.db_socket, "/tmp/x.sock");
+    cr_assert_str_eq(c.db.socket, "/tmp/x.sock");
     remove(path);
 }
 
 Test(time, durations)
 {
     int64_t s;
-    cr_assert_eq(srv_parse_duration("90m", &s), 0);
+    cr_assert_eq(kc_parse_duration("90m", &s), 0);
     cr_assert_eq(s, 5400);
-    cr_assert_eq(srv_parse_duration("1h30m", &s), 0);
+    cr_assert_eq(kc_parse_duration("1h30m", &s), 0);
     cr_assert_eq(s, 5400);
-    cr_assert_eq(srv_parse_duration("30d", &s), 0);
+    cr_assert_eq(kc_parse_duration("30d", &s), 0);
     cr_assert_eq(s, 30 * 86400);
-    cr_assert_eq(srv_parse_duration("45s", &s), 0);
+    cr_assert_eq(kc_parse_duration("45s", &s), 0);
     cr_assert_eq(s, 45);
-    cr_assert_eq(srv_parse_duration("5400", &s), 0);
+    cr_assert_eq(kc_parse_duration("5400", &s), 0);
     cr_assert_eq(s, 5400);
-    cr_assert_neq(srv_parse_duration("", &s), 0);
-    cr_assert_neq(srv_parse_duration("10x", &s), 0);
-    cr_assert_neq(srv_parse_duration("-5m", &s), 0);
+    cr_assert_neq(kc_parse_duration("", &s), 0);
+    cr_assert_neq(kc_parse_duration("10x", &s), 0);
+    cr_assert_neq(kc_parse_duration("-5m", &s), 0);
 }
 
 Test(time, points_in_time)
 {
     int64_t t;
-    cr_assert_eq(srv_parse_time("2026-11-24T10:00Z", 0, &t), 0);
+    cr_assert_eq(kc_parse_time("2026-11-24T10:00Z", 0, &t), 0);
     cr_assert_eq(t, 1795514400000LL);
-    cr_assert_eq(srv_parse_time("2026-11-24 10:00:30", 0, &t), 0);
+    cr_assert_eq(kc_parse_time("2026-11-24 10:00:30", 0, &t), 0);
     cr_assert_eq(t, 1795514430000LL);
-    cr_assert_eq(srv_parse_time("+1h", 1000, &t), 0);
+    cr_assert_eq(kc_parse_time("+1h", 1000, &t), 0);
     cr_assert_eq(t, 3601000);
-    cr_assert_eq(srv_parse_time("now", 42, &t), 0);
+    cr_assert_eq(kc_parse_time("now", 42, &t), 0);
     cr_assert_eq(t, 42);
-    cr_assert_neq(srv_parse_time("2026-13-01T00:00Z", 0, &t), 0);
-    cr_assert_neq(srv_parse_time("tomorrow", 0, &t), 0);
+    cr_assert_neq(kc_parse_time("2026-13-01T00:00Z", 0, &t), 0);
+    cr_assert_neq(kc_parse_time("tomorrow", 0, &t), 0);
     char buf[32];
-    srv_format_iso(1795514430123LL, buf, sizeof buf);
+    kc_format_iso(1795514430123LL, buf, sizeof buf);
     cr_assert_str_eq(buf, "2026-11-24T10:00:30.123Z");
 }
 

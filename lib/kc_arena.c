@@ -1,5 +1,5 @@
 /* Arenas (one free for a whole request or import) and diagnostic lines. */
-#include "bank_int.h"
+#include "kc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ typedef struct arena_chunk {
     unsigned char *data;
 } arena_chunk;
 
-struct bank_arena {
+struct kc_arena {
     arena_chunk *head;
     size_t chunk_size;
     size_t used;
@@ -33,16 +33,16 @@ static arena_chunk *chunk_new(size_t size)
     return c;
 }
 
-bank_arena *bank_arena_new(size_t chunk_size)
+kc_arena *kc_arena_new(size_t chunk_size)
 {
-    bank_arena *a = calloc(1, sizeof *a);
+    kc_arena *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT;
     if (a->chunk_size < 256) a->chunk_size = 256;
     return a;
 }
 
-void *bank_arena_alloc(bank_arena *a, size_t n)
+void *kc_arena_alloc(kc_arena *a, size_t n)
 {
     if (!a) return NULL;
     if (n == 0) n = 1;
@@ -79,49 +79,49 @@ void *bank_arena_alloc(bank_arena *a, size_t n)
     return fresh->data;
 }
 
-char *bank_arena_strndup(bank_arena *a, const char *s, size_t n)
+char *kc_arena_strndup(kc_arena *a, const char *s, size_t n)
 {
     if (!s) return NULL;
     size_t len = strnlen(s, n);
-    char *d = bank_arena_alloc(a, len + 1);
+    char *d = kc_arena_alloc(a, len + 1);
     if (!d) return NULL;
     memcpy(d, s, len);
     return d;
 }
 
-char *bank_arena_strdup(bank_arena *a, const char *s)
+char *kc_arena_strdup(kc_arena *a, const char *s)
 {
-    return s ? bank_arena_strndup(a, s, strlen(s)) : NULL;
+    return s ? kc_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-static char *arena_vprintf(bank_arena *a, const char *fmt, va_list ap)
+char *kc_arena_vprintf(kc_arena *a, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0) return NULL;
-    char *s = bank_arena_alloc(a, (size_t)n + 1);
+    char *s = kc_arena_alloc(a, (size_t)n + 1);
     if (!s) return NULL;
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     return s;
 }
 
-char *bank_arena_printf(bank_arena *a, const char *fmt, ...)
+char *kc_arena_printf(kc_arena *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = arena_vprintf(a, fmt, ap);
+    char *s = kc_arena_vprintf(a, fmt, ap);
     va_end(ap);
     return s;
 }
 
-size_t bank_arena_used(const bank_arena *a)
+size_t kc_arena_used(const kc_arena *a)
 {
     return a ? a->used : 0;
 }
 
-void bank_arena_free(bank_arena *a)
+void kc_arena_free(kc_arena *a)
 {
     if (!a) return;
     arena_chunk *c = a->head;
@@ -133,37 +133,9 @@ void bank_arena_free(bank_arena *a)
     free(a);
 }
 
-/* ---- bank__buf ---- */
-
-void bank__buf_add(bank__buf *b, const char *s, size_t n)
-{
-    if (b->oom || (!n && b->p)) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-void bank__buf_str(bank__buf *b, const char *s) { bank__buf_add(b, s, strlen(s)); }
-
-char *bank__buf_to_arena(bank__buf *b, bank_arena *a)
-{
-    char *r = b->oom ? NULL : bank_arena_strndup(a, b->p ? b->p : "", b->n);
-    free(b->p);
-    memset(b, 0, sizeof *b);
-    return r;
-}
-
 /* ---- diagnostics ---- */
 
-void bank_diag_init(bank_diag *d, bank_arena *a)
+void kc_diag_init(kc_diag *d, kc_arena *a)
 {
     memset(d, 0, sizeof *d);
     d->arena = a;
@@ -171,14 +143,14 @@ void bank_diag_init(bank_diag *d, bank_arena *a)
 
 /* "FILE:LINE: field: reason"; a file-level problem with no line (line <= 0) drops ":LINE",
  * and no field drops "field: ". */
-/* Room for one more line: 0 or -1. */
-static int diag_room(bank_diag *d)
+/* Room for one more line: 0 or KC_ENOMEM. */
+static int diag_room(kc_diag *d)
 {
-    if (!d || !d->arena) return -1;
+    if (!d || !d->arena) return KC_ENOMEM;
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
-        char **lines = bank_arena_alloc(d->arena, cap * sizeof *lines);
-        if (!lines) return -1;
+        char **lines = kc_arena_alloc(d->arena, cap * sizeof *lines);
+        if (!lines) return KC_ENOMEM;
         if (d->n) memcpy(lines, d->lines, d->n * sizeof *lines);
         d->lines = lines;
         d->cap = cap;
@@ -186,38 +158,38 @@ static int diag_room(bank_diag *d)
     return 0;
 }
 
-int bank_diag_append_line(bank_diag *d, char *line)
+int kc_diag_append_line(kc_diag *d, char *line)
 {
-    if (!line || diag_room(d)) return -1;
+    if (!line || diag_room(d)) return KC_ENOMEM;
     d->lines[d->n++] = line;
     return 0;
 }
 
-int bank_diag_vadd(bank_diag *d, const char *file, int line, const char *field,
+int kc_diag_vadd(kc_diag *d, const char *file, int line, const char *field,
                    const char *fmt, va_list ap)
 {
-    if (diag_room(d)) return -1;
-    char *reason = arena_vprintf(d->arena, fmt, ap);
-    if (!reason) return -1;
+    if (diag_room(d)) return KC_ENOMEM;
+    char *reason = kc_arena_vprintf(d->arena, fmt, ap);
+    if (!reason) return KC_ENOMEM;
     char where[32] = "";
     /* a spreadsheet prefix "book.xlsx:题库!" takes the row without a colon */
     size_t flen = file ? strlen(file) : 0;
     if (line > 0)
         snprintf(where, sizeof where, flen && file[flen - 1] == '!' ? "%d" : ":%d", line);
     int has_field = field && *field;
-    char *s = bank_arena_printf(d->arena, "%s%s: %s%s%s", file ? file : "-", where,
+    char *s = kc_arena_printf(d->arena, "%s%s: %s%s%s", file ? file : "-", where,
                                 has_field ? field : "", has_field ? ": " : "", reason);
-    if (!s) return -1;
+    if (!s) return KC_ENOMEM;
     d->lines[d->n++] = s;
     return 0;
 }
 
-int bank_diag_add(bank_diag *d, const char *file, int line, const char *field,
+int kc_diag_add(kc_diag *d, const char *file, int line, const char *field,
                   const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = bank_diag_vadd(d, file, line, field, fmt, ap);
+    int rc = kc_diag_vadd(d, file, line, field, fmt, ap);
     va_end(ap);
     return rc;
 }

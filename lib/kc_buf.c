@@ -1,0 +1,63 @@
+/* Growable text buffers: one implementation for every writer (HTML, CSV, reports). */
+#include "kc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kc_buf_add(kc_buf *b, const char *s, size_t n)
+{
+    if (b->oom || (!n && b->p)) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+void kc_buf_str(kc_buf *b, const char *s) { kc_buf_add(b, s, strlen(s)); }
+
+void kc_buf_printf(kc_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) { b->oom = 1; return; }
+    if ((size_t)n < sizeof small) { kc_buf_add(b, small, (size_t)n); return; }
+    char *big = malloc((size_t)n + 1);
+    if (!big) { b->oom = 1; return; }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    kc_buf_add(b, big, (size_t)n);
+    free(big);
+}
+
+char *kc_buf_take(kc_buf *b)
+{
+    char *r = b->oom ? NULL : b->p;
+    if (b->oom) free(b->p);
+    memset(b, 0, sizeof *b);
+    return r;
+}
+
+char *kc_buf_to_arena(kc_buf *b, kc_arena *a)
+{
+    char *r = b->oom ? NULL : kc_arena_strndup(a, b->p ? b->p : "", b->n);
+    kc_buf_free(b);
+    return r;
+}
+
+void kc_buf_free(kc_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
