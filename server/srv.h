@@ -9,18 +9,42 @@
 #include <stdarg.h>
 #include "../lib/kc.h"
 
+/* ---- who may send a message: staff role bits, and two that are not roles ---- */
+enum {
+    SRV_ROLE_ADMIN = 1, SRV_ROLE_AUTHOR = 2, SRV_ROLE_REVIEWER = 4, SRV_ROLE_AFFAIRS = 8,
+    SRV_ROLE_PROCTOR = 16, SRV_ROLE_EXAMINER = 32, SRV_ROLE_SUPERVISOR = 64,
+    SRV_STAFF_ANY = 127,
+    SRV_WHO_CANDIDATE = 1 << 8,   /* a connection logged in as a candidate */
+    SRV_WHO_ANYONE = 1 << 9,      /* any connection, before or after login */
+};
+
+/* ---- worker pools: each class of work has its own threads, queue and bound ---- */
+enum srv_pool_id {
+    SRV_POOL_ANSWERS,             /* answers, group-committed in batches */
+    SRV_POOL_EXAM,                /* a candidate's login, resume, start, submit */
+    SRV_POOL_SWEEP,               /* the deadline sweep, session prepare, event batches */
+    SRV_POOL_STAFF,               /* staff work: password checks, bank, imports, reports */
+    SRV_POOL_MEDIA,               /* GET /media/… */
+    SRV_POOLS,
+    SRV_LOCAL = -1,               /* answered on the service thread from memory */
+};
+typedef struct srv_pool_conf { int workers, queue; } srv_pool_conf;
+extern const char *const srv_pool_names[SRV_POOLS];
+
 /* ---- configuration (kaochang.conf, INI; see docs and kaochang.conf.example) ---- */
 typedef struct srv_config {
     /* [server] */
     char listen[64];          /* interface address, "" = all */
     int port;
     char web_root[512];
-    int db_workers;
     int max_message;          /* bytes */
     int max_connections;
     int answer_batch;         /* max answers per transaction */
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
+    /* [pools] */
+    srv_pool_conf pools[SRV_POOLS];
+    int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
     /* [db] */
     kc_db_conf db;
     char schema_dir[512];
@@ -42,22 +66,14 @@ int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms
 /* A key for one use (label) derived from the token secret: HMAC-SHA256(root, label). */
 void srv_key_derive(const unsigned char root[32], const char *label, unsigned char out[32]);
 
-/* ---- messages: parsing and validating client requests (no libwebsockets) ---- */
-enum srv_msg_type {
-    SRV_MSG_LOGIN = 1, SRV_MSG_RESUME, SRV_MSG_START, SRV_MSG_ANSWER, SRV_MSG_SUBMIT,
-    SRV_MSG_HEARTBEAT, SRV_MSG_TIME,
-    /* staff connections */
-    SRV_MSG_STAFF_LOGIN, SRV_MSG_STAFF_RESUME, SRV_MSG_BANK_CATALOG, SRV_MSG_BANK_LIST,
-    SRV_MSG_BANK_ITEM, SRV_MSG_BANK_REVIEW, SRV_MSG_BANK_SAVE, SRV_MSG_BANK_HEALTH,
-    /* exam affairs (考务): templates and session papers (srv_affairs.c) */
-    SRV_MSG_PAPER_TEMPLATES, SRV_MSG_PAPER_TEMPLATE, SRV_MSG_PAPER_TEMPLATE_CHECK,
-    SRV_MSG_PAPER_TEMPLATE_IMPORT, SRV_MSG_EXAM_SESSIONS, SRV_MSG_SESSION_PREPARE,
-    SRV_MSG_SESSION_VERIFY, SRV_MSG_SESSION_REPORT,
-};
+/* ---- messages: what a client sends, parsed and checked against the command table ---- */
+struct srv_cmd;
 #define SRV_MAX_EVENTS 32
 typedef struct srv_event { char kind[24]; int64_t at_ms; } srv_event;
+/* Every field any message may carry; a message's row in the command table says which it
+ * takes, their types and limits. */
 typedef struct srv_msg {
-    enum srv_msg_type type;
+    const struct srv_cmd *cmd;   /* its row in the command table */
     int64_t id;               /* -1 when absent */
     char ticket[33];
     char id_number[33];
@@ -70,7 +86,7 @@ typedef struct srv_msg {
     /* staff messages */
     char login[65];
     char password[257];
-    char uid[65];
+    char uid[65];             /* an item's uid, or the code of a template or session */
     char action[16];
     char comment[2048];
     char occupation[17];
@@ -87,10 +103,126 @@ typedef struct srv_msg_error {
     char message[200];
     int64_t id;
 } srv_msg_error;
-int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
 void srv_msg_free(srv_msg *m);    /* what parse allocated (obj); m may be parsed again */
 /* Builds {"type":"error",...}; returns a malloc'd string. */
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message);
+
+/* ---- a candidate's attempt as its connection holds it ---- */
+enum srv_attempt_status { SRV_ST_NONE = 0, SRV_ST_NOT_STARTED, SRV_ST_IN_PROGRESS, SRV_ST_SUBMITTED };
+/* The answerable items of a paper (a composite's sub-items, not the composite itself), as
+ * the service thread needs them to check answers: built by the start job. */
+typedef struct srv_paper {
+    uint64_t attempt_id;
+    int n;
+    uint64_t *item_ids;        /* sorted */
+    unsigned char *n_options;  /* parallel to item_ids */
+    unsigned char *types;      /* enum bank_item_type, parallel */
+    unsigned char *n_blanks;   /* fill items: number of blanks, parallel */
+} srv_paper;
+void srv_paper_free(srv_paper *p);
+int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
+typedef struct srv_live {
+    uint64_t attempt_id;       /* 0: no candidate logged in */
+    enum srv_attempt_status status;
+    int64_t deadline_ms;
+    srv_paper *paper;          /* this attempt's paper (each candidate's may differ) */
+    int64_t events_window;     /* minute (server clock) the event count is for */
+    int events_in_window;
+} srv_live;
+
+/* ---- jobs: a request on its way to a worker and its reply on the way back ---- */
+enum srv_job_kind {
+    SRV_JOB_MSG = 1,           /* a client's message: m and cmd say what */
+    SRV_JOB_SWEEP, SRV_JOB_EVENTS, SRV_JOB_PREPARE,   /* the server's own */
+    SRV_JOB_IMPORT,            /* POST /api/bank/import */
+    SRV_JOB_MEDIA,             /* GET /media/<sha256> */
+};
+struct proct_batch;
+struct proct_buffer;
+typedef struct srv_job {
+    struct srv_job *next;
+    enum srv_job_kind kind;
+    const struct srv_cmd *cmd; /* SRV_JOB_MSG: m.cmd */
+    uint64_t conn;             /* (slot << 32) | generation of the requesting connection */
+    int64_t req_id;            /* the client's "id", -1 when absent */
+    srv_msg m;                 /* the request (staff_login's password is wiped when done) */
+    /* who asks, set by the service thread from the connection */
+    uint64_t attempt_id;       /* a candidate's (login/resume: set by the worker) */
+    uint64_t staff_id;         /* a staff member's (staff login/resume: set by the worker) */
+    unsigned roles;
+    char login[65];
+    /* the server's own jobs and HTTP requests */
+    struct proct_batch *events;   /* SRV_JOB_EVENTS */
+    char *text;                /* malloc'd: an import's body / media bytes; m.obj moved here */
+    size_t text_len;
+    char format[16];
+    int http;                  /* the reply goes to an HTTP request (import, media) */
+    int http_status;           /* its status code, set by the worker */
+    char mime[101];            /* media: the stored type; m.uid holds the sha256 in hex */
+    /* outputs, filled by the worker */
+    char *reply;               /* JSON text to send back, malloc'd, or NULL */
+    int ok;                    /* login/resume/start/answer succeeded */
+    enum srv_attempt_status status;
+    int64_t deadline_ms;
+    uint64_t session_id;
+    char token[160];           /* login: resume token, made by the worker */
+    srv_paper *paper;          /* start: handed to the connection */
+    /* sweep: attempts submitted at their deadline and what to push to them */
+    int n_swept;
+    uint64_t *swept;
+    char **swept_replies;
+} srv_job;
+void srv_job_free(srv_job *j);
+
+/* What every worker job may need: keys and settings, read-only once serving. */
+typedef struct srv_ctx {
+    const unsigned char *token_key;
+    const unsigned char *staff_key;   /* staff tokens: a key of their own */
+    const unsigned char *media_key;   /* signed media URLs: another one */
+    int answer_batch;
+    int prepare_before_min;           /* the automatic session prepare */
+    int max_message;                  /* server.max_message: the largest import a page may send */
+} srv_ctx;
+
+/* ---- the command table: one row per message type ----
+ * A row says everything the transport needs: the fields and their limits, who may send
+ * it, which pool runs it and the handler. Adding a message is a row and a handler. */
+typedef int (*srv_run_fn)(kc_db *db, const srv_ctx *x, srv_job *j);
+typedef struct srv_field {
+    const char *name;
+    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response,
+                           'o' object (kept as JSON), 'b' boolean, 'T' long text (into obj,
+                           at most max bytes) */
+    int required;
+    size_t off, cap;    /* destination in srv_msg; cap: string size */
+    int64_t min, max;   /* integer range / string length range */
+} srv_field;
+enum {
+    SRV_CMD_LOGIN = 1,        /* ok makes the connection a candidate's */
+    SRV_CMD_STAFF_LOGIN = 2,  /* ok makes the connection a staff member's */
+    SRV_CMD_HEAVY = 4,        /* loads a whole pool or session: server.staff_heavy at once */
+    SRV_CMD_SECRET = 8,       /* carries a password: wiped from memory once used */
+};
+typedef struct srv_cmd {
+    const char *name;
+    const srv_field *fields;
+    unsigned who;             /* SRV_WHO_* and staff role bits */
+    int pool;                 /* enum srv_pool_id, or SRV_LOCAL */
+    unsigned flags;           /* SRV_CMD_* */
+    srv_run_fn run;           /* on a worker of pool (staff roles checked against the DB first) */
+    /* SRV_LOCAL: the reply, built on the service thread from the connection's attempt */
+    char *(*local)(srv_live *live, const srv_msg *m, int64_t now_ms, struct proct_buffer *events);
+    /* optional, on the service thread before queueing: 0, or KC_EINVAL with e filled */
+    int (*admit)(const srv_live *live, srv_msg *m, int64_t now_ms, srv_msg_error *e);
+} srv_cmd;
+extern const srv_cmd srv_cmds[];        /* ends with a row whose name is NULL */
+const srv_cmd *srv_cmd_find(const char *name);
+/* May a connection that is a candidate's (candidate), a staff member's with roles (staff),
+ * or neither send c? 0, or KC_EINVAL with the refusal in e (code, message). */
+int srv_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, srv_msg_error *e);
+/* A worker runs a message's job: staff roles against the database, then the handler. */
+int srv_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
 
 /* ---- the server ---- */
 int srv_serve(const srv_config *cfg);

@@ -50,61 +50,6 @@ static const char *mode_label(enum bank_tpl_mode m)
     return m == BANK_TPL_BLUEPRINT ? "按鉴定点组卷" : m == BANK_TPL_TYPE ? "按题型组卷" : "固定卷";
 }
 
-/* ---- who may do what ---- */
-
-unsigned srv_affairs_roles(enum srv_msg_type t)
-{
-    unsigned all = SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN;
-    switch (t) {
-    case SRV_MSG_PAPER_TEMPLATES:
-    case SRV_MSG_PAPER_TEMPLATE:
-    case SRV_MSG_EXAM_SESSIONS:
-    case SRV_MSG_SESSION_VERIFY:
-    case SRV_MSG_SESSION_REPORT:
-        return all | SRV_ROLE_SUPERVISOR;       /* 督导员: reads and audits, changes nothing */
-    default:
-        return all;
-    }
-}
-
-static unsigned roles_of_job(enum srv_job_kind k)
-{
-    switch (k) {
-    case SRV_JOB_PAPER_TEMPLATES: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATES);
-    case SRV_JOB_PAPER_TEMPLATE: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE);
-    case SRV_JOB_PAPER_TEMPLATE_CHECK: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_CHECK);
-    case SRV_JOB_PAPER_TEMPLATE_IMPORT: return srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_IMPORT);
-    case SRV_JOB_EXAM_SESSIONS: return srv_affairs_roles(SRV_MSG_EXAM_SESSIONS);
-    case SRV_JOB_SESSION_PREPARE: return srv_affairs_roles(SRV_MSG_SESSION_PREPARE);
-    case SRV_JOB_SESSION_VERIFY: return srv_affairs_roles(SRV_MSG_SESSION_VERIFY);
-    case SRV_JOB_SESSION_REPORT: return srv_affairs_roles(SRV_MSG_SESSION_REPORT);
-    default: return 0;
-    }
-}
-
-/* The account as it is now: a role taken away or a disabled account stops working at once. */
-static const char SQL_STAFF_NOW[] = "SELECT roles, disabled, login FROM staff_user WHERE id = ?";
-
-static int authorize(kc_db *db, srv_job *j, int *allowed)
-{
-    char roles[160] = "", bad[64], login[65] = "";
-    int64_t disabled = 1;
-    unsigned now = 0;
-    *allowed = 0;
-    int rc = kc_db_query(db, SQL_STAFF_NOW, "u", "sis", j->staff_id, roles, sizeof roles, &disabled,
-                          login, sizeof login);
-    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_NOW);
-    kc_db_done(db, SQL_STAFF_NOW);
-    if (found < 0) return found;
-    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
-        return refuse(j, "unauthenticated", NULL, "this account is disabled; sign in again");
-    if (!(now & roles_of_job(j->kind))) return refuse(j, "forbidden", NULL, "your roles do not allow this");
-    j->roles = now;
-    snprintf(j->login, sizeof j->login, "%s", login);
-    *allowed = 1;
-    return 0;
-}
-
 /* ---- templates ---- */
 
 static const char SQL_TPL_LIST[] =
@@ -124,7 +69,7 @@ static json_t *tpl_row(const char *code, const char *title, const char *mode, in
                      "part", part, "feasible", (int)feasible, "checked_at", time_or_null(checked));
 }
 
-static int do_templates(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_affairs_templates(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8];
     int64_t total, level, feasible, checked, problems, updated;
@@ -152,13 +97,13 @@ static const char SQL_TPL_ONE[] =
     " feasible, checked_at, spec, report, COALESCE(source_file, ''), COALESCE(created_by, ''),"
     " created_at, updated_at FROM paper_template WHERE code = ?";
 
-static int do_template(kc_db *db, srv_job *j)
+int srv_affairs_template(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8], file[256], by[129];
     int64_t total, level, feasible, checked, created, updated;
     char *spec = malloc(SPEC_MAX), *report = malloc(SPEC_MAX);
     int rc = spec && report
-        ? kc_db_query(db, SQL_TPL_ONE, "s", "sssisisitsssstt", j->uid, code, sizeof code, title,
+        ? kc_db_query(db, SQL_TPL_ONE, "s", "sssisisitsssstt", j->m.uid, code, sizeof code, title,
                        sizeof title, mode, sizeof mode, &total, occ, sizeof occ, &level, part, sizeof part,
                        &feasible, &checked, spec, SPEC_MAX, report, SPEC_MAX, file, sizeof file, by,
                        sizeof by, &created, &updated)
@@ -187,24 +132,24 @@ static int do_template(kc_db *db, srv_job *j)
     return reply(j, json_pack("{s:s, s:o}", "type", "paper_template", "template", t));
 }
 
-static int do_check(kc_db *db, srv_job *j)
+int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
     srv_tpl_result res;
-    int rc = srv_tpl_check(db, j->uid, a, &d, &res);
+    int rc = srv_tpl_check(db, j->m.uid, a, &d, &res);
     if (rc == KC_ENOTFOUND) {
         kc_arena_free(a);
         return refuse(j, "not_found", "code", "no template with this code");
     }
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     /* KC_EINVAL: the stored file no longer parses (it was changed in the database). */
-    KC_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->uid, j->login,
+    KC_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->m.uid, j->login,
              rc ? 0 : res.feasible, d.n);
     rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:I, s:o}", "type", "paper_template_check",
-                            "code", j->uid, "feasible", rc ? 0 : res.feasible, "pool", res.pool,
+                            "code", j->m.uid, "feasible", rc ? 0 : res.feasible, "pool", res.pool,
                             "problems", (int)d.n, "checked_at", (json_int_t)kc_now_ms(),
                             "report", diag_json(&d, 0)));
     kc_arena_free(a);
@@ -225,22 +170,22 @@ static void display_name(const char *given, char *out, size_t cap)
     if (!n) snprintf(out, cap, "upload.json");
 }
 
-static int do_import(kc_db *db, srv_job *j)
+int srv_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char name[129];
-    display_name(j->file, name, sizeof name);
+    display_name(j->m.file, name, sizeof name);
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
     srv_tpl_result res;
-    int rc = srv_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, j->dry_run, a, &d, &res);
+    int rc = srv_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, (int)j->m.dry_run, a, &d, &res);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int valid = rc == 0;
     KC_INFO("papers", "template import file=%s code=%s by=%s valid=%d feasible=%d problems=%zu dry_run=%d",
-             name, valid && res.code ? res.code : "-", j->login, valid, valid && res.feasible, d.n, j->dry_run);
+             name, valid && res.code ? res.code : "-", j->login, valid, valid && res.feasible, d.n, (int)j->m.dry_run);
     json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:o}", "type", "paper_template_import",
-                          "file", name, "dry_run", j->dry_run, "valid", valid, "stored", valid && !j->dry_run,
+                          "file", name, "dry_run", (int)j->m.dry_run, "valid", valid, "stored", valid && !(int)j->m.dry_run,
                           "feasible", valid && res.feasible, "problems", (int)d.n, "diag", diag_json(&d, 0));
     if (o && valid) {
         json_object_set_new(o, "code", str_or_null(res.code));
@@ -265,7 +210,7 @@ static const char SQL_SESSIONS[] =
     " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
     " LEFT JOIN paper p ON p.id = s.paper_id ORDER BY s.opens_at DESC, s.code LIMIT 500";
 
-static int do_sessions(kc_db *db, srv_job *j)
+int srv_affairs_sessions(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], tpl[65], paper[65];
     int64_t forms, opens, closes, dur, cands, papers, prepared, feasible;
@@ -293,7 +238,7 @@ static const char SQL_SESSION_ID[] = "SELECT id FROM exam_session WHERE code = ?
 /* 1 found, 0 refused (reply set), < 0 error. */
 static int session_of(kc_db *db, srv_job *j, uint64_t *id)
 {
-    int rc = kc_db_query(db, SQL_SESSION_ID, "s", "u", j->uid, id);
+    int rc = kc_db_query(db, SQL_SESSION_ID, "s", "u", j->m.uid, id);
     int found = rc ? rc : kc_db_fetch(db, SQL_SESSION_ID);
     kc_db_done(db, SQL_SESSION_ID);
     if (found < 0) return found;
@@ -304,7 +249,7 @@ static int session_of(kc_db *db, srv_job *j, uint64_t *id)
     return 1;
 }
 
-static int do_prepare(kc_db *db, srv_job *j)
+int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
@@ -318,15 +263,15 @@ static int do_prepare(kc_db *db, srv_job *j)
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     json_t *o;
     if (rc) {
-        KC_WARN("papers", "session=%s cannot be prepared (by=%s): %s", j->uid, j->login,
+        KC_WARN("papers", "session=%s cannot be prepared (by=%s): %s", j->m.uid, j->login,
                  d.n ? d.lines[0] : "no reason given");
-        o = json_pack("{s:s, s:s, s:b, s:o}", "type", "session_prepare", "code", j->uid, "ok", 0,
+        o = json_pack("{s:s, s:s, s:b, s:o}", "type", "session_prepare", "code", j->m.uid, "ok", 0,
                       "diag", diag_json(&d, 0));
     } else {
-        KC_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->uid,
+        KC_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->m.uid,
                  j->login, r.made, r.existing, r.forms, (long long)r.ms);
         o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}", "type",
-                      "session_prepare", "code", j->uid, "ok", 1, "attempts", r.attempts, "made", r.made,
+                      "session_prepare", "code", j->m.uid, "ok", 1, "attempts", r.attempts, "made", r.made,
                       "existing", r.existing, "forms", r.forms, "neighbours_same", r.neighbours_same,
                       "exposure_limit", (json_int_t)r.exposure_limit, "max_on", (json_int_t)r.max_on,
                       "build_id", (json_int_t)r.build_id, "ms", (json_int_t)r.ms, "diag",
@@ -337,7 +282,7 @@ static int do_prepare(kc_db *db, srv_job *j)
     return rc;
 }
 
-static int do_verify(kc_db *db, srv_job *j)
+int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
@@ -350,14 +295,14 @@ static int do_verify(kc_db *db, srv_job *j)
     rc = srv_session_verify(db, id, &d, &checked);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int ok = !rc && !d.n;
-    KC_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->uid, j->login, checked, d.n);
-    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->uid,
+    KC_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->m.uid, j->login, checked, d.n);
+    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->m.uid,
                             "ok", ok, "checked", checked, "problems", (int)d.n, "diag", diag_json(&d, 0)));
     kc_arena_free(a);
     return rc;
 }
 
-static int do_report(kc_db *db, srv_job *j)
+int srv_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
@@ -368,26 +313,9 @@ static int do_report(kc_db *db, srv_job *j)
     rc = srv_session_report(db, id, a, &text);
     if (!rc) {
         json_t *t = json_string(text);
-        rc = reply(j, json_pack("{s:s, s:s, s:o}", "type", "session_report", "code", j->uid, "text",
+        rc = reply(j, json_pack("{s:s, s:s, s:o}", "type", "session_report", "code", j->m.uid, "text",
                                 t ? t : json_string("(the report is not valid UTF-8)")));
     }
     kc_arena_free(a);
     return rc;
-}
-
-int srv_affairs_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
-{
-    int allowed, rc = authorize(db, j, &allowed);
-    if (rc || !allowed) return rc;
-    switch (j->kind) {
-    case SRV_JOB_PAPER_TEMPLATES: return do_templates(db, x, j);
-    case SRV_JOB_PAPER_TEMPLATE: return do_template(db, j);
-    case SRV_JOB_PAPER_TEMPLATE_CHECK: return do_check(db, j);
-    case SRV_JOB_PAPER_TEMPLATE_IMPORT: return do_import(db, j);
-    case SRV_JOB_EXAM_SESSIONS: return do_sessions(db, j);
-    case SRV_JOB_SESSION_PREPARE: return do_prepare(db, j);
-    case SRV_JOB_SESSION_VERIFY: return do_verify(db, j);
-    case SRV_JOB_SESSION_REPORT: return do_report(db, j);
-    default: return KC_EINVAL;
-    }
 }

@@ -97,7 +97,7 @@ static const char SQL_IN_BANK[] =
     " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
     " GROUP BY occupation_code, level ORDER BY occupation_code, level DESC";
 
-static int do_catalog(kc_db *db, srv_job *j)
+int srv_bank_catalog(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     json_t *occ = json_array(), *bps = json_array(), *inb = json_array();
     char code[17], name[520], levels[17], part[16], kind[8], imp[2], pcode[65];
@@ -181,7 +181,7 @@ enum { F_OCC, F_LEVEL, F_POINT, F_TYPE, F_DIFF, F_STATUS, F_Q, F_N };
 static const char *const filter_names[F_N] = {"occupation", "level", "point", "type",
                                               "difficulty", "status", "q"};
 
-static int do_list(kc_db *db, srv_job *j)
+int srv_bank_list(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char f[F_N][130];
     memset(f, 0, sizeof f);
@@ -229,7 +229,7 @@ static int do_list(kc_db *db, srv_job *j)
         like[n++] = '%';
         like[n] = 0;
     }
-    int64_t limit = j->limit ? j->limit : 50, offset = j->offset, total = 0;
+    int64_t limit = j->m.limit ? j->m.limit : 50, offset = j->m.offset, total = 0;
 #define LIST_ARGS f[F_OCC], f[F_OCC], f[F_LEVEL], f[F_LEVEL], f[F_POINT], f[F_POINT], f[F_TYPE], \
                   f[F_TYPE], f[F_DIFF], f[F_DIFF], f[F_STATUS], f[F_STATUS], f[F_Q], like, f[F_Q]
     int rc = kc_db_query(db, SQL_LIST_COUNT, "sssssssssssssss", "i", LIST_ARGS, &total);
@@ -379,12 +379,12 @@ static void sign_item(json_t *item, const srv_media_map *m, const unsigned char 
     }
 }
 
-static int do_item(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     struct item_row *r = malloc(sizeof *r);
     if (!r) return KC_ENOMEM;
     json_t *item = NULL, *children = json_array(), *versions = json_array(), *reviews = json_array();
-    int rc = item_query(db, SQL_ITEM_LATEST, "s", j->uid, r);
+    int rc = item_query(db, SQL_ITEM_LATEST, "s", j->m.uid, r);
     if (!rc) {
         rc = kc_db_fetch(db, SQL_ITEM_LATEST);
         if (rc == 1) { item = item_json(r); rc = 0; }
@@ -401,7 +401,7 @@ static int do_item(kc_db *db, const srv_exam_ctx *x, srv_job *j)
     uint64_t vid;
     int64_t ver, at, delivered;
     char status[17], by[130], file[256], action[17], from[17], comment[4096];
-    if (!rc) rc = kc_db_query(db, SQL_VERSIONS, "s", "uistssi", j->uid, &vid, &ver, status,
+    if (!rc) rc = kc_db_query(db, SQL_VERSIONS, "s", "uistssi", j->m.uid, &vid, &ver, status,
                                sizeof status, &at, by, sizeof by, file, sizeof file, &delivered);
     while (!rc && (rc = kc_db_fetch(db, SQL_VERSIONS)) == 1) {
         rc = 0;
@@ -412,7 +412,7 @@ static int do_item(kc_db *db, const srv_exam_ctx *x, srv_job *j)
                                                   str_or_null(file), "delivered", (int)delivered));
     }
     kc_db_done(db, SQL_VERSIONS);
-    if (!rc) rc = kc_db_query(db, SQL_REVIEWS, "s", "issssst", j->uid, &ver, action, sizeof action,
+    if (!rc) rc = kc_db_query(db, SQL_REVIEWS, "s", "issssst", j->m.uid, &ver, action, sizeof action,
                                from, sizeof from, status, sizeof status, by, sizeof by, comment,
                                sizeof comment, &at);
     while (!rc && (rc = kc_db_fetch(db, SQL_REVIEWS)) == 1) {
@@ -459,26 +459,26 @@ static const char SQL_REVIEW_NOW[] =
 static int store_failed(kc_db *db, srv_job *j, const char *what, int rc, const char *err)
 {
     if (rc == KC_ELOST || rc == KC_ERETRY) return rc;
-    KC_ERROR("bank", "%s uid=%s by=%s: %s", what, j->uid, j->login, err);
+    KC_ERROR("bank", "%s uid=%s by=%s: %s", what, j->m.uid, j->login, err);
     snprintf(db->err, sizeof db->err, "%s", err);
     return KC_EDB;
 }
 
-static int do_review(kc_db *db, srv_job *j)
+int srv_bank_review(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     static const struct { const char *action; enum bank_status to; } acts[] = {
         {"review", BANK_REVIEWED}, {"approve", BANK_APPROVED}, {"return", BANK_DRAFT},
         {"retire", BANK_RETIRED}, {"restore", BANK_DRAFT}};
     size_t k = 0;
-    while (k < sizeof acts / sizeof acts[0] && strcmp(acts[k].action, j->action)) k++;
+    while (k < sizeof acts / sizeof acts[0] && strcmp(acts[k].action, j->m.action)) k++;
     if (k == sizeof acts / sizeof acts[0])
         return refuse(j, "bad_field", "action", "action: one of review, approve, return, retire, restore");
-    const char *comment = j->text && *j->text ? j->text : NULL;
-    if (!strcmp(j->action, "return") && !comment)
+    const char *comment = *j->m.comment ? j->m.comment : NULL;
+    if (!strcmp(j->m.action, "return") && !comment)
         return refuse(j, "bad_field", "comment", "comment: say why the item is sent back");
     int64_t version = 0;
     char status[17] = "";
-    int rc = kc_db_query(db, SQL_REVIEW_NOW, "s", "is", j->uid, &version, status, sizeof status);
+    int rc = kc_db_query(db, SQL_REVIEW_NOW, "s", "is", j->m.uid, &version, status, sizeof status);
     int found = rc ? rc : kc_db_fetch(db, SQL_REVIEW_NOW);
     kc_db_done(db, SQL_REVIEW_NOW);
     if (found < 0) return found;
@@ -486,38 +486,38 @@ static int do_review(kc_db *db, srv_job *j)
     enum bank_status from;
     if (bank_status_parse(status, &from)) from = BANK_DRAFT;
     /* The two ways back to draft are told apart by where they start. */
-    int ok = (strcmp(j->action, "restore") || from == BANK_RETIRED) &&
-             (strcmp(j->action, "return") || from == BANK_REVIEWED || from == BANK_APPROVED);
+    int ok = (strcmp(j->m.action, "restore") || from == BANK_RETIRED) &&
+             (strcmp(j->m.action, "return") || from == BANK_REVIEWED || from == BANK_APPROVED);
     char err[512] = "", msg[600];
-    rc = ok ? bank_item_set_status(db, j->uid, 0, acts[k].to, j->login, comment, err, sizeof err)
+    rc = ok ? bank_item_set_status(db, j->m.uid, 0, acts[k].to, j->login, comment, err, sizeof err)
             : KC_EINVAL;
     if (rc == KC_EINVAL || rc == KC_ENOTFOUND) {
         if (*err) snprintf(msg, sizeof msg, "action: %s", err);
-        else snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->action);
+        else snprintf(msg, sizeof msg, "action: an item that is %s cannot be given \"%s\"", status, j->m.action);
         return refuse(j, rc == KC_ENOTFOUND ? "not_found" : "bad_transition",
                       rc == KC_ENOTFOUND ? "uid" : "action", msg);
     }
     if (rc) return store_failed(db, j, "review", rc, err);
     const char *to = bank_status_name(acts[k].to);
-    KC_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->uid, (long long)version, status, to, j->login);
+    KC_INFO("bank", "review uid=%s version=%lld %s -> %s by=%s", j->m.uid, (long long)version, status, to, j->login);
     return reply(j, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", "bank_reviewed", "uid",
-                              j->uid, "version", (json_int_t)version, "action", j->action,
+                              j->m.uid, "version", (json_int_t)version, "action", j->m.action,
                               "from", status, "status", to));
 }
 
 /* ---- bank_health ---- */
 
-static int do_health(kc_db *db, srv_job *j)
+int srv_bank_health(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     enum bank_part part = BANK_PART_THEORY;
-    if (*j->part && bank_part_parse(j->part, &part))
+    if (*j->m.part && bank_part_parse(j->m.part, &part))
         return refuse(j, "bad_field", "part", "part: theory or skills");
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     bank_health h;
     memset(&h, 0, sizeof h);
     char err[512] = "";
-    int rc = bank_health_compute(db, j->occupation, (int)j->level, part, a, &h, err, sizeof err);
+    int rc = bank_health_compute(db, j->m.occupation, (int)j->m.level, part, a, &h, err, sizeof err);
     if (rc && rc != KC_ENOTFOUND) {
         kc_arena_free(a);
         return store_failed(db, j, "health", rc, err);
@@ -547,7 +547,7 @@ static int do_health(kc_db *db, srv_job *j)
     rc = reply(j, json_pack(
         "{s:s, s:s, s:I, s:s, s:b, s:i, s:o, s:o, s:i, s:i, s:i,"
         " s:{s:{s:i, s:i, s:i}, s:{s:i, s:i, s:i}}, s:{s:i, s:i, s:i, s:i}}",
-        "type", "bank_health", "occupation", j->occupation, "level", (json_int_t)j->level,
+        "type", "bank_health", "occupation", j->m.occupation, "level", (json_int_t)j->m.level,
         "part", bank_part_name(part), "blueprint", rc == 0, "min_items", BANK_HEALTH_MIN_ITEMS,
         "points", points, "ranges", ranges, "n_points", (int)h.n_points, "points_low", h.points_short,
         "ranges_low", h.ranges_short,
@@ -649,7 +649,7 @@ static int item_from_json(json_t *o, bank_item *it, kc_arena *a, kc_diag *d, int
     return bad;
 }
 
-static int do_save(kc_db *db, srv_job *j)
+int srv_bank_save(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
@@ -714,7 +714,6 @@ static int do_save(kc_db *db, srv_job *j)
 
 /* ---- POST /api/bank/import ---- */
 
-static const char SQL_STAFF_LOGIN_OF[] = "SELECT login FROM staff_user WHERE id = ? AND disabled = 0";
 static const char SQL_IMPORT_LOG[] =
     "INSERT INTO bank_import (file, format, actor, items_new, versions_new, unchanged, rejected, report)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
@@ -739,19 +738,17 @@ static void display_name(const char *given, char *out, size_t cap)
     if (!n) snprintf(out, cap, "upload");
 }
 
-static int do_import(kc_db *db, srv_job *j)
+int srv_bank_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
-    char login[65] = "";
-    int rc = kc_db_query(db, SQL_STAFF_LOGIN_OF, "u", "s", j->staff_id, login, sizeof login);
-    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_LOGIN_OF);
-    kc_db_done(db, SQL_STAFF_LOGIN_OF);
-    if (found < 0) return found;
-    if (!found) return http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled");
+    /* Not a message: the roles of its token are checked here, as srv_cmd_run does. */
+    int allowed, rc = srv_staff_authorize(db, j, SRV_BANK_IMPORT_ROLES, &allowed);
+    if (rc || !allowed) return rc;
+    const char *login = j->login;
     imp_format f;
     if (imp_format_parse(j->format, &f))
         return http_refuse(j, 400, "bad_field", "format: not a known import format");
     char name[128];
-    display_name(j->uid, name, sizeof name);
+    display_name(j->m.uid, name, sizeof name);
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     bank_itemset set;
@@ -762,7 +759,7 @@ static int do_import(kc_db *db, srv_job *j)
     bank_store_report rep = {0, 0, 0};
     int stored = 0;
     char err[512] = "";
-    if (prc == 0 && !j->dry_run) {
+    if (prc == 0 && !(int)j->m.dry_run) {
         bank_store_opts so = {.import_file = name, .actor = login};
         int src = bank_store_items(db, &set, &so, &rep, &d, err, sizeof err);
         if (src == KC_ELOST || src == KC_ERETRY) {
@@ -774,7 +771,7 @@ static int do_import(kc_db *db, srv_job *j)
         stored = src == 0;
         if (db_failed) kc_diag_add(&d, name, 0, "database", "%s", err);
     }
-    int ok = prc == 0 && (j->dry_run || stored);
+    int ok = prc == 0 && ((int)j->m.dry_run || stored);
     json_t *by_type = json_object(), *by_point = json_object(), *lines = json_array();
     for (size_t i = 0; i < set.n; i++) {
         const char *t = bank_type_name(set.items[i].type);
@@ -789,7 +786,7 @@ static int do_import(kc_db *db, srv_job *j)
         json_array_append_new(lines, json_string(d.lines[i]));
         report_len += strlen(d.lines[i]) + 1;
     }
-    if (!j->dry_run) {
+    if (!(int)j->m.dry_run) {
         char *report = malloc(report_len), *w = report;
         if (report) {
             for (size_t i = 0; i < d.n; i++) w += sprintf(w, "%s\n", d.lines[i]);
@@ -802,59 +799,15 @@ static int do_import(kc_db *db, srv_job *j)
         }
     }
     KC_INFO("bank", "import file=%s format=%s by=%s items=%zu problems=%zu dry_run=%d ok=%d", name,
-             imp_format_name(f), login, set.n, d.n, j->dry_run, ok);
+             imp_format_name(f), login, set.n, d.n, (int)j->m.dry_run, ok);
     j->http_status = 200;
     j->ok = ok;
     rc = reply(j, json_pack("{s:s, s:b, s:b, s:s, s:s, s:I, s:o, s:o, s:{s:i, s:i, s:i}, s:I, s:o}",
-                            "type", "bank_import", "ok", ok, "dry_run", j->dry_run, "file", name,
+                            "type", "bank_import", "ok", ok, "dry_run", (int)j->m.dry_run, "file", name,
                             "format", imp_format_name(f), "items", (json_int_t)set.n, "by_type",
                             by_type, "by_point", by_point, "stored", "new", rep.inserted,
                             "versions", rep.versions, "unchanged", rep.unchanged, "problems",
                             (json_int_t)d.n, "diag", lines));
     kc_arena_free(a);
     return rc;
-}
-
-/* The account as it is now, not as it was at login: a disabled account or a role taken
- * away stops working at once, on open connections and for import tokens alike. */
-static const char SQL_STAFF_NOW[] = "SELECT roles, disabled FROM staff_user WHERE id = ?";
-
-static int authorize(kc_db *db, srv_job *j, int *allowed)
-{
-    char roles[160] = "", bad[64];
-    int64_t disabled = 1;
-    unsigned now = 0;
-    *allowed = 0;
-    int rc = kc_db_query(db, SQL_STAFF_NOW, "u", "si", j->staff_id, roles, sizeof roles, &disabled);
-    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_NOW);
-    kc_db_done(db, SQL_STAFF_NOW);
-    if (found < 0) return found;
-    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad))
-        return j->http ? http_refuse(j, 401, "bad_token", "the account of this token is gone or disabled")
-                       : refuse(j, "unauthenticated", NULL, "this account is disabled; sign in again");
-    unsigned need = SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
-    if (j->kind == SRV_JOB_BANK_SAVE || j->kind == SRV_JOB_BANK_IMPORT) need = SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
-    if (j->kind == SRV_JOB_BANK_REVIEW) need = SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
-    if (!(now & need))
-        return j->http ? http_refuse(j, 403, "forbidden", "your roles do not allow imports")
-                       : refuse(j, "forbidden", NULL, "your roles do not allow this");
-    j->roles = now;
-    *allowed = 1;
-    return 0;
-}
-
-int srv_bank_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
-{
-    int allowed, rc = authorize(db, j, &allowed);
-    if (rc || !allowed) return rc;
-    switch (j->kind) {
-    case SRV_JOB_BANK_CATALOG: return do_catalog(db, j);
-    case SRV_JOB_BANK_LIST: return do_list(db, j);
-    case SRV_JOB_BANK_ITEM: return do_item(db, x, j);
-    case SRV_JOB_BANK_REVIEW: return do_review(db, j);
-    case SRV_JOB_BANK_SAVE: return do_save(db, j);
-    case SRV_JOB_BANK_HEALTH: return do_health(db, j);
-    case SRV_JOB_BANK_IMPORT: return do_import(db, j);
-    default: return KC_EINVAL;
-    }
 }

@@ -17,7 +17,7 @@
 static const char GLOBAL_HELP[] =
     "Global options (anywhere on the line):\n"
     "  --config FILE        configuration file (default: $KAOCHANG_CONFIG, else ./kaochang.conf if present)\n"
-    "  --set SECTION.KEY=V  override one setting, e.g. --set server.db_workers=8\n"
+    "  --set SECTION.KEY=V  override one setting, e.g. --set pools.staff_workers=4\n"
     "  --db-host HOST       MariaDB host            (db.host)\n"
     "  --db-port PORT       MariaDB port            (db.port)\n"
     "  --db-socket PATH     MariaDB unix socket     (db.socket)\n"
@@ -1624,7 +1624,7 @@ static const struct cmd cmds[] = {
      "  --port N          listen port (server.port, default 8080)\n"
      "  --listen ADDR     interface address (server.listen, default 127.0.0.1; \"\" = all)\n"
      "  --web-root DIR    built browser client (server.web_root)\n"
-     "  --db-workers N    database worker threads (server.db_workers, default 4)\n", NULL},
+     "  --db-workers N    threads committing answers (pools.answers_workers, default 2)\n", NULL},
     {"db", cmd_db,
      "Usage: kaochang db migrate [--schema-dir DIR]\n\n"
      "Applies the migrations NNN_name.sql of DIR (db.schema_dir) not yet applied, in order,\n"

@@ -25,12 +25,24 @@ static const struct key keys[] = {
     S("server.listen", listen, "interface address to listen on (empty = all)"),
     I("server.port", port, 1, 65535, "HTTP and WebSocket port"),
     S("server.web_root", web_root, "directory of the built browser client"),
-    I("server.db_workers", db_workers, 1, 64, "database worker threads"),
+    I("server.db_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "answer writers (the same as pools.answers_workers)"),
     I("server.max_message", max_message, 1024, 16 << 20, "largest WebSocket message, bytes"),
     I("server.max_connections", max_connections, 16, 1000000, "connection slots"),
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
+    /* Each class of work has its own threads (each with a DB connection) and queue bound. */
+    I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
+    I("pools.answers_queue", pools[SRV_POOL_ANSWERS].queue, 1, 10000000, "answers waiting before the server answers busy"),
+    I("pools.exam_workers", pools[SRV_POOL_EXAM].workers, 1, 64, "threads for candidates' login, resume, start and submit"),
+    I("pools.exam_queue", pools[SRV_POOL_EXAM].queue, 1, 10000000, "candidate requests waiting before busy"),
+    I("pools.sweep_workers", pools[SRV_POOL_SWEEP].workers, 1, 16, "threads for the deadline sweep, session prepare and event batches"),
+    I("pools.sweep_queue", pools[SRV_POOL_SWEEP].queue, 1, 1000000, "server jobs waiting"),
+    I("pools.staff_workers", pools[SRV_POOL_STAFF].workers, 1, 64, "threads for staff work: password checks, bank, imports, reports"),
+    I("pools.staff_queue", pools[SRV_POOL_STAFF].queue, 1, 1000000, "staff requests waiting before busy"),
+    I("pools.staff_heavy", staff_heavy, 1, 64, "staff jobs that load a whole pool or session (check, import, prepare, verify, report) at once"),
+    I("pools.media_workers", pools[SRV_POOL_MEDIA].workers, 1, 64, "threads reading media files from the database"),
+    I("pools.media_queue", pools[SRV_POOL_MEDIA].queue, 1, 1000000, "media requests waiting before busy"),
     S("db.host", db.host, "MariaDB host (ignored when db.socket is set)"),
     I("db.port", db.port, 1, 65535, "MariaDB TCP port"),
     S("db.socket", db.socket, "MariaDB unix socket path"),
@@ -76,7 +88,13 @@ void srv_config_defaults(srv_config *c)
     strcpy(c->listen, "127.0.0.1");
     c->port = 8080;
     snprintf(c->web_root, sizeof c->web_root, "%.490s/www", share);
-    c->db_workers = 4;
+    /* For 2 cores: answers and candidates' control never wait behind staff or media. */
+    c->pools[SRV_POOL_ANSWERS] = (srv_pool_conf){2, 200000};
+    c->pools[SRV_POOL_EXAM] = (srv_pool_conf){2, 20000};
+    c->pools[SRV_POOL_SWEEP] = (srv_pool_conf){2, 64};
+    c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64};
+    c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256};
+    c->staff_heavy = 1;
     c->max_message = 65536;
     c->max_connections = 19000;
     c->answer_batch = 256;
@@ -175,6 +193,7 @@ void srv_config_print(const srv_config *c, FILE *out)
     const char *sec = "";
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const struct key *k = &keys[i];
+        if (!strcmp(k->name, "server.db_workers")) continue;   /* an alias, printed under [pools] */
         const char *dot = strchr(k->name, '.');
         if (strncmp(sec, k->name, (size_t)(dot - k->name)) || sec[dot - k->name]) {
             static char buf[32];

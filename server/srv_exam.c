@@ -43,7 +43,112 @@ void srv_job_free(srv_job *j)
     free(j->swept_replies);
     free(j->swept);
     free(j->text);
+    srv_msg_free(&j->m);
+    OPENSSL_cleanse(j->m.password, sizeof j->m.password);
     free(j);
+}
+
+/* ---- on the service thread: the connection's attempt, no database ---- */
+
+#define EVENTS_PER_MINUTE 120      /* client events accepted per connection */
+
+void srv_live_clear(srv_live *l)
+{
+    srv_paper_free(l->paper);
+    memset(l, 0, sizeof *l);
+}
+
+void srv_live_apply(srv_live *l, srv_job *j)
+{
+    if (j->kind != SRV_JOB_MSG || !j->ok) {
+        /* A submit of an attempt never started says so: keep the status it reports. */
+        if (j->kind == SRV_JOB_MSG && j->status && j->attempt_id == l->attempt_id &&
+            j->cmd->run == srv_exam_submit_msg)
+            l->status = j->status;
+        return;
+    }
+    if (j->cmd->flags & SRV_CMD_LOGIN) {
+        if (l->attempt_id != j->attempt_id) {
+            srv_paper_free(l->paper);
+            l->paper = NULL;
+        }
+        l->attempt_id = j->attempt_id;
+        l->status = j->status;
+        l->deadline_ms = j->deadline_ms;
+        return;
+    }
+    /* A start/submit queued before the connection logged in as someone else must not
+     * change the new attempt's state. */
+    if (j->attempt_id != l->attempt_id) return;
+    if (j->status) l->status = j->status;
+    if (j->cmd->run == srv_exam_start) {
+        l->deadline_ms = j->deadline_ms;
+        if (j->paper) {
+            srv_paper_free(l->paper);
+            l->paper = j->paper;
+            j->paper = NULL;
+        }
+    }
+}
+
+static char *time_reply(const srv_live *l, int64_t id, int64_t now)
+{
+    json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time", (json_int_t)now,
+                          "deadline", l->deadline_ms ? json_integer(l->deadline_ms) : json_null());
+    if (o && id >= 0) json_object_set_new(o, "id", json_integer(id));
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *srv_exam_time(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
+{
+    (void)ev;
+    return time_reply(l, m->id, now);
+}
+
+/* Client events go to the proctoring buffer (written in batches), at most
+ * EVENTS_PER_MINUTE per connection so a client cannot flood the record. */
+char *srv_exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
+{
+    if (now / 60000 != l->events_window) {
+        l->events_window = now / 60000;
+        l->events_in_window = 0;
+    }
+    for (int i = 0; i < m->n_events && l->events_in_window++ < EVENTS_PER_MINUTE; i++) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "client_at=%lld", (long long)m->events[i].at_ms);
+        proct_buffer_add(ev, l->attempt_id, now, m->events[i].kind, detail);
+    }
+    return time_reply(l, m->id, now);
+}
+
+static int refuse_msg(srv_msg_error *e, const char *code, const char *field, const char *msg)
+{
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    return KC_EINVAL;
+}
+
+int srv_exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
+{
+    if (l->status == SRV_ST_SUBMITTED)
+        return refuse_msg(e, "submitted", NULL, "the attempt is submitted; the answer was not saved");
+    if (l->status != SRV_ST_IN_PROGRESS || !l->paper)
+        return refuse_msg(e, "not_started", NULL, "start the attempt first");
+    if (now >= l->deadline_ms)
+        return refuse_msg(e, "time_over", NULL, "the deadline has passed; the answer was not saved");
+    int idx = srv_paper_find(l->paper, (uint64_t)m->item);
+    if (idx < 0) return refuse_msg(e, "bad_field", "item", "item: not an item of this paper");
+    char norm[BANK_RESPONSE_MAX + 1];
+    bank_rinfo ri = {(enum bank_item_type)l->paper->types[idx], l->paper->n_options[idx],
+                     l->paper->n_blanks[idx]};
+    if (bank_response_normalize(&ri, m->response, norm, sizeof norm))
+        return refuse_msg(e, "bad_field", "response", "response: not a valid answer for this item");
+    memcpy(m->response, norm, strlen(norm) + 1);
+    return 0;
 }
 
 static char *dump(json_t *o)
@@ -116,7 +221,7 @@ static void normalize_id(const char *in, char *out, size_t cap)
     out[n] = 0;
 }
 
-static char *welcome(const srv_exam_ctx *x, const struct attempt_row *r, int64_t req_id,
+static char *welcome(const srv_ctx *x, const struct attempt_row *r, int64_t req_id,
                      char *token, size_t toklen)
 {
     int64_t now = kc_now_ms();
@@ -135,18 +240,25 @@ static char *welcome(const srv_exam_ctx *x, const struct attempt_row *r, int64_t
     return dump(o);
 }
 
-static int do_login(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
 {
     struct attempt_row r;
     int found = 0, rc;
-    if (j->kind == SRV_JOB_LOGIN)
-        rc = fetch_attempt(db, SQL_BY_TICKET, 0, 0, j->ticket, &r, &found);
-    else
-        rc = fetch_attempt(db, SQL_BY_ID, 1, j->attempt_id, NULL, &r, &found);
+    if (login) {
+        rc = fetch_attempt(db, SQL_BY_TICKET, 0, 0, j->m.ticket, &r, &found);
+    } else {
+        uint64_t aid;
+        if (srv_token_check(x->token_key, j->m.token, kc_now_ms(), &aid)) {
+            j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
+                                          "the token is invalid or expired; log in again");
+            return j->reply ? 0 : KC_ENOMEM;
+        }
+        rc = fetch_attempt(db, SQL_BY_ID, 1, aid, NULL, &r, &found);
+    }
     if (rc) return rc;
-    if (j->kind == SRV_JOB_LOGIN) {
+    if (login) {
         char given[33];
-        normalize_id(j->id_number, given, sizeof given);
+        normalize_id(j->m.id_number, given, sizeof given);
         /* Constant-time compare of equal-length strings; different lengths fail anyway. */
         if (found && (strlen(given) != strlen(r.id_number) ||
                       CRYPTO_memcmp(given, r.id_number, strlen(given))))
@@ -168,6 +280,9 @@ static int do_login(kc_db *db, const srv_exam_ctx *x, srv_job *j)
     j->reply = welcome(x, &r, j->req_id, j->token, sizeof j->token);
     return j->reply ? 0 : KC_ENOMEM;
 }
+
+int srv_exam_login(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 1); }
+int srv_exam_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 0); }
 
 /* ---- start ---- */
 
@@ -382,7 +497,7 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 
 /* Loads the candidate's view of the paper into items, and the answerable items (with what
  * the service thread needs to check a response) into *out. */
-static int load_paper(kc_db *db, const srv_exam_ctx *x, uint64_t attempt_id,
+static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
                       const struct layout *lay, int64_t expires_ms, json_t *items,
                       srv_paper **out, int64_t *total_centi)
 {
@@ -490,7 +605,7 @@ out:
     return rc;
 }
 
-static int do_start(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
@@ -765,7 +880,7 @@ static const char SQL_DUE[] =
     "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ?"
     " ORDER BY deadline_at LIMIT 500";
 
-static int do_sweep(kc_db *db, srv_job *j)
+int srv_exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t ids[500], id;
     int n = 0;
@@ -816,7 +931,7 @@ static int cmp_job_attempt(const void *a, const void *b)
 {
     const srv_job *x = *(srv_job *const *)a, *y = *(srv_job *const *)b;
     if (x->attempt_id != y->attempt_id) return x->attempt_id < y->attempt_id ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
 }
 
 static int answers_once(kc_db *db, srv_job **jobs, int n)
@@ -854,11 +969,11 @@ static int answers_once(kc_db *db, srv_job **jobs, int n)
             else if (now >= deadline)
                 j->reply = error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
             else {
-                rc = kc_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->item, j->response,
-                                 j->seq, now);
+                rc = kc_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->m.item, j->m.response,
+                                 j->m.seq, now);
                 if (rc) break;
                 j->ok = 1;
-                if (j->seq > max_seq) max_seq = j->seq;
+                if (j->m.seq > max_seq) max_seq = j->m.seq;
             }
         }
         if (!rc && max_seq)
@@ -873,15 +988,15 @@ static int answers_once(kc_db *db, srv_job **jobs, int n)
     for (int i = 0; i < n; i++) {
         srv_job *j = jobs[i];
         if (!j->ok) continue;
-        json_t *o = json_pack("{s:s, s:I, s:I}", "type", "ack", "item", (json_int_t)j->item,
-                              "seq", (json_int_t)j->seq);
+        json_t *o = json_pack("{s:s, s:I, s:I}", "type", "ack", "item", (json_int_t)j->m.item,
+                              "seq", (json_int_t)j->m.seq);
         if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
         j->reply = o ? dump(o) : NULL;
     }
     return 0;
 }
 
-int srv_exam_answers(kc_db *db, const srv_exam_ctx *x, srv_job **jobs, int n)
+int srv_exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
 {
     (void)x;
     int rc = 0;
@@ -893,40 +1008,24 @@ int srv_exam_answers(kc_db *db, const srv_exam_ctx *x, srv_job **jobs, int n)
     return rc;
 }
 
-int srv_exam_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_exam_answer(kc_db *db, const srv_ctx *x, srv_job *j) { return srv_exam_answers(db, x, &j, 1); }
+
+int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
 {
-    switch (j->kind) {
-    case SRV_JOB_LOGIN:
-    case SRV_JOB_RESUME:
-        return do_login(db, x, j);
-    case SRV_JOB_START:
-        return do_start(db, x, j);
-    case SRV_JOB_SUBMIT: {
-        int already;
-        int rc = srv_exam_submit(db, j->attempt_id, "candidate", kc_now_ms(), j->req_id,
-                                 &j->reply, &already);
-        if (rc == KC_ENOTFOUND) {
-            j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
-            return 0;
-        }
-        if (!rc) {
-            j->ok = already != 2;
-            j->status = already == 2 ? SRV_ST_NOT_STARTED : SRV_ST_SUBMITTED;
-        }
-        return rc;
+    int already;
+    int rc = srv_exam_submit(db, j->attempt_id, "candidate", kc_now_ms(), j->req_id, &j->reply,
+                             &already);
+    if (rc == KC_ENOTFOUND) {
+        j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
+        return 0;
     }
-    case SRV_JOB_SWEEP:
-        return do_sweep(db, j);
-    case SRV_JOB_PREPARE:
-        return srv_prepare_due(db, x);
-    case SRV_JOB_EVENTS: {
-        return proct_store_batch(db, j->events);
+    if (!rc) {
+        j->ok = already != 2;
+        j->status = already == 2 ? SRV_ST_NOT_STARTED : SRV_ST_SUBMITTED;
     }
-    case SRV_JOB_ANSWER:
-        return srv_exam_answers(db, x, &j, 1);
-    case SRV_JOB_MEDIA:
-        return srv_media_run(db, j);
-    default:
-        return srv_staff_run(db, x, j);     /* staff and bank jobs */
-    }
+    return rc;
 }
+
+int srv_exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
+
+int srv_exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return srv_prepare_due(db, x); }

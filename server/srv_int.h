@@ -7,105 +7,66 @@
 #include "../bank/bank.h"
 #include "../proctoring/proct.h"
 
-/* A paper as the service thread needs it to validate answers: built by the start job from
- * the attempt's paper_instance, owned by the connection. */
 _Static_assert(sizeof(((srv_msg *)0)->response) == BANK_RESPONSE_MAX + 1,
                "a parsed response must fit a stored one");
 
-/* The answerable items of a paper (a composite's sub-items, not the composite itself). */
-typedef struct srv_paper {
-    uint64_t attempt_id;
-    int n;
-    uint64_t *item_ids;        /* sorted */
-    unsigned char *n_options;  /* parallel to item_ids */
-    unsigned char *types;      /* enum bank_item_type, parallel */
-    unsigned char *n_blanks;   /* fill items: number of blanks, parallel */
-} srv_paper;
-void srv_paper_free(srv_paper *p);
-int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
-
-enum srv_job_kind {
-    SRV_JOB_LOGIN = 1, SRV_JOB_RESUME, SRV_JOB_START, SRV_JOB_ANSWER, SRV_JOB_SUBMIT,
-    SRV_JOB_SWEEP, SRV_JOB_EVENTS,
-    SRV_JOB_PREPARE,           /* papers of sessions opening soon (srv_paper.c) */
-    /* staff (srv_staff.c, srv_bank.c): from here on */
-    SRV_JOB_STAFF_LOGIN, SRV_JOB_STAFF_RESUME, SRV_JOB_BANK_CATALOG, SRV_JOB_BANK_LIST,
-    SRV_JOB_BANK_ITEM, SRV_JOB_BANK_REVIEW, SRV_JOB_BANK_SAVE, SRV_JOB_BANK_HEALTH,
-    SRV_JOB_BANK_IMPORT,
-    SRV_JOB_MEDIA,             /* GET /media/<sha256> (srv_media.c) */
-    /* exam affairs (srv_affairs.c): from here on */
-    SRV_JOB_PAPER_TEMPLATES, SRV_JOB_PAPER_TEMPLATE, SRV_JOB_PAPER_TEMPLATE_CHECK,
-    SRV_JOB_PAPER_TEMPLATE_IMPORT, SRV_JOB_EXAM_SESSIONS, SRV_JOB_SESSION_PREPARE,
-    SRV_JOB_SESSION_VERIFY, SRV_JOB_SESSION_REPORT,
-};
-enum srv_attempt_status { SRV_ST_NONE = 0, SRV_ST_NOT_STARTED, SRV_ST_IN_PROGRESS, SRV_ST_SUBMITTED };
-
-typedef struct srv_job {
-    struct srv_job *next;
-    enum srv_job_kind kind;
-    uint64_t conn;             /* (slot << 32) | generation of the requesting connection */
-    int64_t req_id;            /* the client's "id", -1 when absent */
-    uint64_t attempt_id;
-    /* inputs */
-    char ticket[33], id_number[33];
-    int64_t item, seq;
-    char response[BANK_RESPONSE_MAX + 1];
-    proct_batch *events;       /* SRV_JOB_EVENTS */
-    /* outputs, filled by the worker */
-    char *reply;               /* JSON text to send back, malloc'd, or NULL */
-    int ok;                    /* login/resume/start/answer succeeded */
-    enum srv_attempt_status status;
-    int64_t deadline_ms;
-    uint64_t session_id;
-    char token[160];           /* login: resume token, made by the worker */
-    srv_paper *paper;          /* start: handed to the connection */
-    /* sweep: attempts submitted at their deadline and what to push to them */
-    int n_swept;
-    uint64_t *swept;
-    char **swept_replies;
-    /* staff: who asks (set by the service thread from the connection, or by the worker on
-     * login) and the request's strings */
-    uint64_t staff_id;
-    unsigned roles;
-    char login[65];
-    char password[257];        /* staff_login only; wiped by the worker */
-    char uid[65], action[16], part[16], occupation[17];
-    int64_t level, offset, limit;
-    char *text;                /* malloc'd: filters / item JSON / comment / import body */
-    size_t text_len;
-    char format[16];
-    int dry_run;
-    int http;                  /* the reply goes to an HTTP request (import) */
-    int http_status;           /* its status code, set by the worker */
-    char mime[101];            /* media: the stored type; uid holds the sha256 in hex */
-    char file[129];            /* paper_template_import: the file's name */
-} srv_job;
-
-void srv_job_free(srv_job *j);
-
-/* Worker side (srv_exam.c): runs one job, or a batch of answer jobs, on db. Returns
- * KC_ELOST when the connection was lost before the outcome was known (the caller
- * reconnects and runs it again); otherwise fills the replies. */
-typedef struct srv_exam_ctx {
-    const unsigned char *token_key;
-    const unsigned char *staff_key;   /* staff tokens: a key of their own */
-    const unsigned char *media_key;   /* signed media URLs: another one */
-    int answer_batch;
-    int prepare_before_min;           /* the automatic session prepare */
-    int max_message;                  /* server.max_message: the largest import a page may send */
-} srv_exam_ctx;
-int srv_exam_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
-int srv_exam_answers(kc_db *db, const srv_exam_ctx *x, srv_job **jobs, int n);
+/* ---- the exam (srv_exam.c): handlers of the candidate's messages ----
+ * Worker side: each runs one job on db and fills its reply. KC_ELOST: the connection was
+ * lost before the outcome was known (the pool reconnects and runs it again). */
+int srv_exam_login(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_resume(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Answers of many candidates in one transaction (the answers pool takes them in batches). */
+int srv_exam_answer(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
 /* Submits an attempt (reason "candidate" or "deadline") in its own transaction and scores
  * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
 int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
                     int64_t req_id, char **reply, int *already);
+/* The server's own jobs: attempts past their deadline; event batches; papers due. */
+int srv_exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_events(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Service-thread side, from the connection's attempt only (no database): */
+char *srv_exam_time(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buffer *ev);
+char *srv_exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buffer *ev);
+/* An answer is checked against the attempt's state and paper, and normalised, before it
+ * costs a worker anything. */
+int srv_exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now_ms, srv_msg_error *e);
+/* What a finished job changes in the connection's attempt: login/resume bind it, start and
+ * submit move its status (only when the job is for the attempt the connection holds). */
+void srv_live_apply(srv_live *l, srv_job *j);
+void srv_live_clear(srv_live *l);
+
+/* ---- worker pools by class (srv_pool.c): threads, a queue and a bound per class ---- */
+typedef struct srv_pools srv_pools;
+typedef struct srv_pool_ops {
+    void *arg;
+    /* Per worker thread: e.g. its database connection. */
+    void *(*thread_begin)(void *arg, int pool, int worker);
+    void (*thread_end)(void *arg, void *state);
+    /* Runs jobs[0..n) (n > 1 only for the answers pool, up to its batch). */
+    void (*run)(void *arg, int pool, void *state, srv_job **jobs, int n);
+    /* Hands finished jobs back (e.g. to the service thread's result queue). */
+    void (*done)(void *arg, srv_job **jobs, int n);
+    void (*exited)(void *arg);        /* a worker thread ended (optional) */
+} srv_pool_ops;
+typedef struct srv_pool_stats { int workers, bound, queued, running; unsigned long long done; } srv_pool_stats;
+/* Starts every pool's workers. err is empty on success; otherwise the pools that started
+ * are stopping (srv_pools_free them). */
+srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch,
+                           const srv_pool_ops *ops, char *err, size_t errlen);
+/* Queues j on pool; KC_EBUSY when a message would pass the pool's bound, or stopping. */
+int srv_pools_push(srv_pools *ps, int pool, srv_job *j);
+int srv_pools_full(srv_pools *ps, int pool);
+void srv_pools_stats(srv_pools *ps, int pool, srv_pool_stats *st);
+/* Workers finish what is queued, then end; srv_pools_alive counts those still running. */
+void srv_pools_stop(srv_pools *ps);
+int srv_pools_alive(srv_pools *ps);
+void srv_pools_free(srv_pools *ps);      /* stops, joins, frees what was never run */
 
 /* ---- staff (srv_staff.c) ---- */
-enum {
-    SRV_ROLE_ADMIN = 1, SRV_ROLE_AUTHOR = 2, SRV_ROLE_REVIEWER = 4, SRV_ROLE_AFFAIRS = 8,
-    SRV_ROLE_PROCTOR = 16, SRV_ROLE_EXAMINER = 32, SRV_ROLE_SUPERVISOR = 64,
-};
 /* "author,reviewer" -> bits; 0, or -1 naming the unknown role in bad. */
 int srv_roles_parse(const char *csv, unsigned *out, char *bad, size_t badlen);
 void srv_roles_format(unsigned roles, char *out, size_t outlen);   /* "author,reviewer" */
@@ -116,19 +77,36 @@ void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsign
                           int64_t expires_ms, char *out, size_t outlen);
 int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                           uint64_t *staff_id, unsigned *roles);
-/* Runs a staff job (kind >= SRV_JOB_STAFF_LOGIN) on a worker; same contract as srv_exam_run. */
-int srv_staff_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
+/* staff_login and staff_resume (worker side). */
+int srv_staff_login(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_staff_resume(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Before any other staff job: the account as it is now (a disabled account or a role taken
+ * away stops working at once) must hold one of the roles in need. *allowed 0: the refusal
+ * is in j's reply. */
+int srv_staff_authorize(kc_db *db, srv_job *j, unsigned need, int *allowed);
 /* A staff job's reply: o (consumed) with the request id, or an error; 0 or KC_ENOMEM
  * (srv_bank.c, shared by srv_affairs.c). */
 struct json_t;
 int srv__job_reply(srv_job *j, struct json_t *o);
 int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg);
-/* The bank jobs (srv_bank.c). */
-int srv_bank_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
-/* The exam-affairs jobs (srv_affairs.c): templates, session prepare, verify and report. */
-int srv_affairs_run(kc_db *db, const srv_exam_ctx *x, srv_job *j);
-/* Roles that may send an affairs message (service thread and worker alike). */
-unsigned srv_affairs_roles(enum srv_msg_type t);
+/* The bank's messages (srv_bank.c), and POST /api/bank/import. */
+int srv_bank_catalog(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_list(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_review(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_save(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_health(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_bank_import(kc_db *db, const srv_ctx *x, srv_job *j);
+#define SRV_BANK_IMPORT_ROLES (SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN)
+/* The exam-affairs messages (srv_affairs.c): templates, session prepare, verify and report. */
+int srv_affairs_templates(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_template(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_sessions(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j);
+int srv_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Opens the CLI's connection; on failure prints "kaochang: why" and returns 1. */
 int srv__cli_db_open(kc_db *db, const srv_config *cfg);
 /* `kaochang user …` (srv_cli_user.c). */
@@ -175,7 +153,7 @@ struct json_t;
 struct json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
                               int64_t expires_ms);
 /* SRV_JOB_MEDIA on a worker: j->text/text_len/mime and http_status 200, or 404. */
-int srv_media_run(kc_db *db, srv_job *j);
+int srv_media_run(kc_db *db, const srv_ctx *x, srv_job *j);
 
 /* ---- paper templates and session prepare (srv_paper.c) ---- */
 typedef struct srv_tpl_result {
@@ -213,7 +191,7 @@ int srv_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_di
                         srv_prep *r);
 /* SRV_JOB_PREPARE: prepares every session that opens within prepare_before_min minutes
  * (or is open) and has attempts without a paper; logs what it made or why it could not. */
-int srv_prepare_due(kc_db *db, const srv_exam_ctx *x);
+int srv_prepare_due(kc_db *db, const srv_ctx *x);
 /* Regenerates every stored paper of the session from its seed and compares; every
  * difference or broken rule is a diag line. *checked: papers compared. */
 int srv_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked);

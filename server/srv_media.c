@@ -212,13 +212,13 @@ json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned 
 
 static const char SQL_MEDIA_BYTES[] = "SELECT mime, bytes FROM media WHERE sha256 = UNHEX(?)";
 
-int srv_media_run(kc_db *db, srv_job *j)
+int srv_media_run(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     free(j->text);
     j->text = NULL;
     j->text_len = 0;
     kc_stmt *st = kc_db_stmt(db, SQL_MEDIA_BYTES);
-    int rc = st ? kc_stmt_exec(st, "s", j->uid) : kc_db_fail_code(db);
+    int rc = st ? kc_stmt_exec(st, "s", j->m.uid) : kc_db_fail_code(db);
     if (rc) return rc;
     int r = kc_stmt_next(st);
     if (r < 0) {

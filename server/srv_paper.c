@@ -1039,7 +1039,7 @@ static const char SQL_DUE_SESSIONS[] =
     " AND EXISTS (SELECT 1 FROM attempt a LEFT JOIN paper_instance p ON p.attempt_id = a.id"
     " WHERE a.session_id = s.id AND p.attempt_id IS NULL) ORDER BY s.opens_at LIMIT 20";
 
-int srv_prepare_due(kc_db *db, const srv_exam_ctx *x)
+int srv_prepare_due(kc_db *db, const srv_ctx *x)
 {
     int64_t now = kc_now_ms(), opens;
     uint64_t ids[20], id;

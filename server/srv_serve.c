@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,12 +21,10 @@
 #include <unistd.h>
 
 #define OUT_QUEUE_MAX 256          /* messages waiting for a slow client before we drop it */
-#define JOB_QUEUE_MAX 200000       /* beyond this the server answers "busy" */
 #define LOGIN_FAILS_MAX 10
 #define OUT_BYTES_MAX (8u << 20)   /* bytes waiting for one client */
 #define INFLIGHT_MAX 4             /* login/resume/start/submit jobs per connection */
 #define ANSWERS_INFLIGHT_MAX 256   /* answers per connection waiting for their commit */
-#define EVENTS_PER_MINUTE 120      /* client events accepted per connection */
 
 struct out {
     struct out *next;
@@ -43,19 +42,14 @@ struct conn {
     int on;
     size_t out_bytes;
     int inflight, answers_inflight;
-    int64_t events_window;         /* minute (server clock) the event count is for */
-    int events_in_window;
     int closing;
     int login_fails;
-    int authed;                    /* a candidate's connection */
+    int authed;                    /* a candidate's connection: live holds the attempt */
     int staff;                     /* a staff member's connection (never both) */
     uint64_t staff_id;
     unsigned roles;
     char staff_login[65];
-    uint64_t attempt_id;
-    enum srv_attempt_status status;
-    int64_t deadline_ms;
-    srv_paper *paper;          /* this attempt's paper (each candidate's may differ) */
+    srv_live live;
 };
 
 struct pss { uint32_t slot; };
@@ -63,7 +57,7 @@ struct pss { uint32_t slot; };
 struct http_pss {
     int status;
     size_t len;
-    char body[512];
+    char body[1280];
     /* POST /api/bank/import: the body is collected here, parsed and stored on a worker,
      * and the reply sent when the job comes back. */
     int import;                    /* 1 collecting, 2 queued, 3 replying */
@@ -86,8 +80,6 @@ struct http_pss {
 
 #define HTTP_IMPORTS_MAX 64        /* imports and media requests waiting on a worker */
 #define UPLOADS_MAX 8              /* import bodies arriving at once (a slow client holds one) */
-#define IMPORTS_AT_ONCE 1          /* import jobs on the workers: an import is a long job */
-#define PASSWORD_CHECKS_MAX 2      /* staff logins being verified (Argon2id) at once */
 #define IMPORT_BYTES_MAX ((size_t)64 << 20)
 
 struct hconn { uint32_t gen; struct lws *wsi; struct http_pss *p; };
@@ -103,78 +95,25 @@ static struct server {
     struct conn *conns;
     uint32_t *free_slots;
     int nfree, nconns;
+    kc_map attempts;               /* attempt id -> slot of its latest connection */
 
-    uint64_t *map_keys;            /* attempt id -> slot of its latest connection */
-    uint32_t *map_vals;
-    size_t map_cap;
-
-    pthread_mutex_t qlock;
-    pthread_cond_t qcond;
-    srv_job *jh, *jt, *ah, *at;    /* general jobs; answers (taken in batches) */
-    int njobs, nanswers;
-    int stop_workers;
-    int take_general;              /* alternate queues so neither starves the other */
-
-    pthread_mutex_t rlock;
+    srv_pools *pools;
+    pthread_mutex_t rlock;         /* finished jobs, handed back by the workers */
     srv_job *rh, *rt;
-
-    pthread_t *workers;
-    int nworkers;
     atomic_int workers_connected;
-    atomic_int workers_running;
     atomic_ullong answers_committed;
 
     struct hconn https[HTTP_IMPORTS_MAX];
     unsigned char token_key[32];
     unsigned char staff_key[32];
     unsigned char media_key[32];
-    srv_exam_ctx exam;
+    srv_ctx x;
     proct_buffer events;
     int sweep_inflight, prepare_inflight;
-    int uploading, imports_running, password_checks;
-    int affairs_running;           /* paper check/import/prepare/verify/report jobs queued */
+    int uploading, imports_running;
+    int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     int stopping;
 } S;
-
-/* ---- attempt -> slot map (open addressing, linear probing, backward-shift delete) ---- */
-
-static size_t map_hash(uint64_t k) { return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 17); }
-
-static void map_put(uint64_t k, uint32_t v)
-{
-    size_t m = S.map_cap - 1, i = map_hash(k) & m;
-    while (S.map_keys[i] && S.map_keys[i] != k) i = (i + 1) & m;
-    S.map_keys[i] = k;
-    S.map_vals[i] = v;
-}
-
-static int map_get(uint64_t k, uint32_t *v)
-{
-    size_t m = S.map_cap - 1, i = map_hash(k) & m;
-    while (S.map_keys[i]) {
-        if (S.map_keys[i] == k) { *v = S.map_vals[i]; return 1; }
-        i = (i + 1) & m;
-    }
-    return 0;
-}
-
-static void map_del(uint64_t k, uint32_t only_if)
-{
-    size_t m = S.map_cap - 1, i = map_hash(k) & m;
-    while (S.map_keys[i] && S.map_keys[i] != k) i = (i + 1) & m;
-    if (!S.map_keys[i] || S.map_vals[i] != only_if) return;
-    S.map_keys[i] = 0;
-    for (size_t j = (i + 1) & m; S.map_keys[j]; j = (j + 1) & m) {
-        size_t h = map_hash(S.map_keys[j]) & m;
-        /* move j back into the hole if its home is not within (i, j] */
-        if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
-            S.map_keys[i] = S.map_keys[j];
-            S.map_vals[i] = S.map_vals[j];
-            S.map_keys[j] = 0;
-            i = j;
-        }
-    }
-}
 
 /* ---- sending ---- */
 
@@ -194,7 +133,7 @@ static void send_text(struct conn *c, const char *s)
     size_t n = strlen(s);
     if (c->on >= OUT_QUEUE_MAX || c->out_bytes + n > OUT_BYTES_MAX) {
         /* A client that does not read its replies cannot be helped by queueing more. */
-        KC_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->attempt_id);
+        KC_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->live.attempt_id);
         c->closing = 1;
         lws_callback_on_writable(c->wsi);
         return;
@@ -219,43 +158,7 @@ static void send_error(struct conn *c, int64_t id, const char *code, const char 
     free(s);
 }
 
-static void send_time(struct conn *c, int64_t id)
-{
-    json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time",
-                          (json_int_t)kc_now_ms(), "deadline",
-                          c->deadline_ms ? json_integer(c->deadline_ms) : json_null());
-    if (id >= 0) json_object_set_new(o, "id", json_integer(id));
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    send_text(c, s);
-    free(s);
-}
-
-/* ---- the job queue ---- */
-
-static void enqueue(srv_job *j)
-{
-    pthread_mutex_lock(&S.qlock);
-    if (j->kind == SRV_JOB_ANSWER) {
-        if (S.at) S.at->next = j; else S.ah = j;
-        S.at = j;
-        S.nanswers++;
-    } else {
-        if (S.jt) S.jt->next = j; else S.jh = j;
-        S.jt = j;
-        S.njobs++;
-    }
-    pthread_cond_signal(&S.qcond);
-    pthread_mutex_unlock(&S.qlock);
-}
-
-static int queue_full(void)
-{
-    pthread_mutex_lock(&S.qlock);
-    int full = S.njobs + S.nanswers >= JOB_QUEUE_MAX;
-    pthread_mutex_unlock(&S.qlock);
-    return full;
-}
+/* ---- jobs to the pools ---- */
 
 static srv_job *job_new(enum srv_job_kind kind, uint64_t conn, int64_t req_id)
 {
@@ -264,19 +167,25 @@ static srv_job *job_new(enum srv_job_kind kind, uint64_t conn, int64_t req_id)
         j->kind = kind;
         j->conn = conn;
         j->req_id = req_id;
+        j->m.id = req_id;
     }
     return j;
 }
 
-static void deliver(srv_job *j)
+/* The pool a job runs on: a message's row says; the server's own jobs have theirs. */
+static int pool_of(const srv_job *j)
 {
-    pthread_mutex_lock(&S.rlock);
-    if (S.rt) S.rt->next = j; else S.rh = j;
-    S.rt = j;
-    pthread_mutex_unlock(&S.rlock);
+    switch (j->kind) {
+    case SRV_JOB_MSG: return j->cmd->pool;
+    case SRV_JOB_IMPORT: return SRV_POOL_STAFF;
+    case SRV_JOB_MEDIA: return SRV_POOL_MEDIA;
+    default: return SRV_POOL_SWEEP;
+    }
 }
 
-/* ---- DB workers ---- */
+static int enqueue(srv_job *j) { return srv_pools_push(S.pools, pool_of(j), j); }
+
+/* ---- the workers' side (srv_pool.c runs these on each pool's threads) ---- */
 
 static void fail_jobs(srv_job **jobs, int n, const char *why)
 {
@@ -287,181 +196,167 @@ static void fail_jobs(srv_job **jobs, int n, const char *why)
     }
 }
 
+static int stopping_now(void) { return __atomic_load_n(&S.stopping, __ATOMIC_ACQUIRE) != 0; }
+
 static int connect_until(kc_db *db, int first)
 {
     for (int tries = 0;; tries++) {
         int rc = first && tries == 0 ? kc_db_open(db, &S.cfg->db) : kc_db_reconnect(db);
         if (!rc) return 0;
         if (tries % 20 == 0) KC_ERROR("db", "%s", db->err);
-        if (__atomic_load_n(&S.stop_workers, __ATOMIC_ACQUIRE) && tries >= 10) return rc;
+        if (stopping_now() && tries >= 10) return rc;
         usleep(250000);
     }
 }
 
-static void *worker_main(void *arg)
-{
-    int id = (int)(intptr_t)arg;
-    kc_db db;
-    memset(&db, 0, sizeof db);
-    int connected = connect_until(&db, 1) == 0;
-    if (connected) atomic_fetch_add(&S.workers_connected, 1);
-    int batch_max = S.cfg->answer_batch, gave_up = 0;
-    srv_job **batch = calloc((size_t)batch_max, sizeof *batch);
-    for (;;) {
-        int n = 0;
-        pthread_mutex_lock(&S.qlock);
-        while (!S.jh && !S.ah && !S.stop_workers)
-            pthread_cond_wait(&S.qcond, &S.qlock);
-        int general = S.jh && (!S.ah || S.take_general);
-        S.take_general = !S.take_general;
-        if (!general && S.ah) {
-            while (S.ah && n < batch_max) {
-                batch[n++] = S.ah;
-                S.ah = S.ah->next;
-                S.nanswers--;
-            }
-            if (!S.ah) S.at = NULL;
-        } else if (S.jh) {
-            batch[n++] = S.jh;
-            S.jh = S.jh->next;
-            if (!S.jh) S.jt = NULL;
-            S.njobs--;
-        }
-        pthread_mutex_unlock(&S.qlock);
-        if (!n) break;                            /* stopping and nothing left to do */
-        for (int i = 0; i < n; i++) batch[i]->next = NULL;
+struct wstate { kc_db db; int connected, gave_up, pool; };
 
-        int answers = batch[0]->kind == SRV_JOB_ANSWER, rc = KC_ELOST;
-        for (int round = 0; round < 2 && rc == KC_ELOST; round++) {
-            /* Stopping with the database gone: fail the rest at once instead of
-             * retrying each queued job for seconds. */
-            if (!connected && gave_up) break;
-            if (!connected || round) {
-                if (connected) atomic_fetch_sub(&S.workers_connected, 1);
-                connected = connect_until(&db, 0) == 0;
-                if (!connected) {
-                    gave_up = __atomic_load_n(&S.stop_workers, __ATOMIC_ACQUIRE);
-                    break;
-                }
-                atomic_fetch_add(&S.workers_connected, 1);
-                KC_INFO("db", "worker=%d reconnected", id);
-            }
-            rc = answers ? srv_exam_answers(&db, &S.exam, batch, n) : srv_exam_run(&db, &S.exam, batch[0]);
-        }
-        if (rc) {
-            KC_ERROR("db", "worker=%d job=%d failed rc=%d: %s", id, batch[0]->kind, rc, db.err);
-            fail_jobs(batch, n, "the server could not reach the database; please retry");
-        } else if (answers) {
-            atomic_fetch_add(&S.answers_committed, (unsigned long long)n);
-        }
-        for (int i = 0; i < n; i++) deliver(batch[i]);
-        lws_cancel_service(S.ctx);
-    }
-    free(batch);
-    if (connected) atomic_fetch_sub(&S.workers_connected, 1);
-    kc_db_close(&db);
-    kc_db_thread_end();
-    /* Wake the loop first: once workers_running reaches 0 the context may be destroyed. */
-    lws_cancel_service(S.ctx);
-    atomic_fetch_sub(&S.workers_running, 1);
-    return NULL;
+static void *w_begin(void *arg, int pool, int worker)
+{
+    struct wstate *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->pool = pool;
+    w->connected = connect_until(&w->db, 1) == 0;
+    if (w->connected) atomic_fetch_add(&S.workers_connected, 1);
+    return w;
 }
+
+static void w_end(void *arg, void *state)
+{
+    struct wstate *w = state;
+    if (!w) return;
+    if (w->connected) atomic_fetch_sub(&S.workers_connected, 1);
+    kc_db_close(&w->db);
+    kc_db_thread_end();
+    free(w);
+}
+
+static int run_one(kc_db *db, srv_job *j)
+{
+    switch (j->kind) {
+    case SRV_JOB_MSG: return srv_cmd_run(db, &S.x, j);
+    case SRV_JOB_SWEEP: return srv_exam_sweep(db, &S.x, j);
+    case SRV_JOB_EVENTS: return srv_exam_events(db, &S.x, j);
+    case SRV_JOB_PREPARE: return srv_exam_prepare_due(db, &S.x, j);
+    case SRV_JOB_IMPORT: return srv_bank_import(db, &S.x, j);
+    case SRV_JOB_MEDIA: return srv_media_run(db, &S.x, j);
+    }
+    return KC_EINVAL;
+}
+
+static void w_run(void *arg, int pool, void *state, srv_job **jobs, int n)
+{
+    struct wstate *w = state;
+    int rc = KC_ELOST;
+    for (int round = 0; w && round < 2 && rc == KC_ELOST; round++) {
+        /* Stopping with the database gone: fail the rest at once instead of retrying each
+         * queued job for seconds. */
+        if (!w->connected && w->gave_up) break;
+        if (!w->connected || round) {
+            if (w->connected) atomic_fetch_sub(&S.workers_connected, 1);
+            w->connected = connect_until(&w->db, 0) == 0;
+            if (!w->connected) {
+                w->gave_up = stopping_now();
+                break;
+            }
+            atomic_fetch_add(&S.workers_connected, 1);
+            KC_INFO("db", "pool=%s reconnected", srv_pool_names[pool]);
+        }
+        rc = pool == SRV_POOL_ANSWERS ? srv_exam_answers(&w->db, &S.x, jobs, n) : run_one(&w->db, jobs[0]);
+    }
+    if (rc) {
+        KC_ERROR("db", "pool=%s job failed rc=%d: %s", srv_pool_names[pool], rc, w ? w->db.err : "no memory");
+        fail_jobs(jobs, n, "the server could not reach the database; please retry");
+    } else if (pool == SRV_POOL_ANSWERS) {
+        atomic_fetch_add(&S.answers_committed, (unsigned long long)n);
+    }
+}
+
+static void w_done(void *arg, srv_job **jobs, int n)
+{
+    pthread_mutex_lock(&S.rlock);
+    for (int i = 0; i < n; i++) {
+        if (S.rt) S.rt->next = jobs[i]; else S.rh = jobs[i];
+        S.rt = jobs[i];
+    }
+    pthread_mutex_unlock(&S.rlock);
+    lws_cancel_service(S.ctx);
+}
+
+/* Wake the loop: once no worker is left the context may be destroyed. */
+static void w_exited(void *arg) { lws_cancel_service(S.ctx); }
 
 /* ---- results, on the service thread ---- */
 
 static void http_import_done(srv_job *j);
 
-/* Paper jobs that load a whole pool or every paper of a session. */
-static int heavy_job(enum srv_job_kind k)
+static void bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
 {
-    return k == SRV_JOB_PAPER_TEMPLATE_CHECK || k == SRV_JOB_PAPER_TEMPLATE_IMPORT ||
-           k == SRV_JOB_SESSION_PREPARE || k == SRV_JOB_SESSION_VERIFY || k == SRV_JOB_SESSION_REPORT;
+    if (c->authed && c->live.attempt_id != j->attempt_id) {
+        uint64_t v;
+        if (kc_map_get(&S.attempts, c->live.attempt_id, &v) && v == slot)
+            kc_map_del(&S.attempts, c->live.attempt_id);
+    }
+    c->authed = 1;
+    c->login_fails = 0;
+    if (kc_map_put(&S.attempts, j->attempt_id, slot))
+        KC_WARN("ws", "out of memory for the attempt map; pushes to attempt=%llu may miss",
+                (unsigned long long)j->attempt_id);
+    proct_buffer_add(&S.events, j->attempt_id, kc_now_ms(), "connect",
+                     !strcmp(j->cmd->name, "login") ? "login" : "resume");
 }
 
 static void handle_result(srv_job *j)
 {
-    if (j->kind == SRV_JOB_SWEEP) {
+    switch (j->kind) {
+    case SRV_JOB_SWEEP:
         S.sweep_inflight = 0;
         for (int i = 0; i < j->n_swept; i++) {
-            uint32_t slot;
-            if (!map_get(j->swept[i], &slot)) continue;
+            uint64_t slot;
+            if (!kc_map_get(&S.attempts, j->swept[i], &slot)) continue;
             struct conn *c = &S.conns[slot];
-            if (!c->wsi || c->attempt_id != j->swept[i]) continue;
-            c->status = SRV_ST_SUBMITTED;
+            if (!c->wsi || c->live.attempt_id != j->swept[i]) continue;
+            c->live.status = SRV_ST_SUBMITTED;
             send_text(c, j->swept_replies[i]);
         }
         return;
+    case SRV_JOB_EVENTS: return;
+    case SRV_JOB_PREPARE: S.prepare_inflight = 0; return;
+    case SRV_JOB_IMPORT:
+    case SRV_JOB_MEDIA: http_import_done(j); return;
+    case SRV_JOB_MSG: break;
     }
-    if (j->kind == SRV_JOB_EVENTS) return;
-    if (j->kind == SRV_JOB_PREPARE) { S.prepare_inflight = 0; return; }
-    if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks--;   /* also for a closed connection */
-    if (heavy_job(j->kind)) S.affairs_running--;
-    if (j->http) {
-        http_import_done(j);
-        return;
-    }
+    const srv_cmd *cmd = j->cmd;
+    if (cmd->flags & SRV_CMD_HEAVY) S.heavy_running--;   /* also for a closed connection */
     struct conn *c = conn_of(j->conn);
     if (!c) return;                                 /* the connection is gone: drop */
     uint32_t slot = (uint32_t)(j->conn >> 32);
-    if (j->kind == SRV_JOB_ANSWER) c->answers_inflight--;
+    if (cmd->pool == SRV_POOL_ANSWERS) c->answers_inflight--;
     else c->inflight--;
-    /* A start/submit queued before the connection logged in as someone else must not
-     * change the new attempt's state. */
-    int same = c->attempt_id == j->attempt_id;
-    switch (j->kind) {
-    case SRV_JOB_STAFF_LOGIN:
-    case SRV_JOB_STAFF_RESUME:
-        if (j->ok && !c->authed) {
+    if (cmd->flags & (SRV_CMD_LOGIN | SRV_CMD_STAFF_LOGIN)) {
+        int staff = cmd->flags & SRV_CMD_STAFF_LOGIN;
+        /* The connection may have become the other kind while the job ran. */
+        if (j->ok && (staff ? c->authed : c->staff)) {
+            send_error(c, j->req_id, "forbidden", NULL, staff ? "this connection belongs to a candidate"
+                                                              : "this connection belongs to a staff member");
+            return;
+        }
+        if (!j->ok) {
+            if (++c->login_fails >= LOGIN_FAILS_MAX) c->closing = 1;   /* slow down guessing */
+        } else if (staff) {
             c->staff = 1;
             c->staff_id = j->staff_id;
             c->roles = j->roles;
             snprintf(c->staff_login, sizeof c->staff_login, "%s", j->login);
             c->login_fails = 0;
-            KC_INFO("staff", "login=%s %s", j->login, j->kind == SRV_JOB_STAFF_LOGIN ? "login" : "resume");
-        } else if (j->ok) {
-            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a candidate");
-            return;
-        } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
-            c->closing = 1;
+            KC_INFO("staff", "login=%s %s", j->login, cmd->name);
+        } else {
+            bind_attempt(c, slot, j);
         }
-        break;
-    case SRV_JOB_LOGIN:
-    case SRV_JOB_RESUME:
-        if (j->ok && c->staff) {
-            send_error(c, j->req_id, "forbidden", NULL, "this connection belongs to a staff member");
-            return;
-        }
-        if (j->ok) {
-            if (c->authed && c->attempt_id != j->attempt_id) map_del(c->attempt_id, slot);
-            c->authed = 1;
-            c->attempt_id = j->attempt_id;
-            c->status = j->status;
-            c->deadline_ms = j->deadline_ms;
-            c->login_fails = 0;
-            map_put(j->attempt_id, slot);
-            proct_buffer_add(&S.events, j->attempt_id, kc_now_ms(), "connect",
-                             j->kind == SRV_JOB_LOGIN ? "login" : "resume");
-        } else if (++c->login_fails >= LOGIN_FAILS_MAX) {
-            c->closing = 1;                          /* slow down guessing */
-        }
-        break;
-    case SRV_JOB_START:
-        if (j->ok && same) {
-            c->status = j->status;
-            c->deadline_ms = j->deadline_ms;
-            if (j->paper) {
-                srv_paper_free(c->paper);
-                c->paper = j->paper;
-                j->paper = NULL;
-            }
-        }
-        break;
-    case SRV_JOB_SUBMIT:
-        if (j->status && same) c->status = j->status;
-        break;
-    default:
-        break;
     }
+    /* Start and submit move the attempt's state; a job queued before the connection
+     * logged in as someone else changes nothing (srv_live_apply checks the attempt). */
+    if (c->authed) srv_live_apply(&c->live, j);
     send_text(c, j->reply);
 }
 
@@ -479,112 +374,7 @@ static void drain_results(void)
     }
 }
 
-/* ---- messages from staff ---- */
-
-/* Who may send what: reading is for every bank role, editing for authors, the lifecycle
- * for reviewers; admin may do everything. */
-static unsigned roles_for(enum srv_msg_type t)
-{
-    switch (t) {
-    case SRV_MSG_BANK_SAVE: return SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN;
-    case SRV_MSG_BANK_REVIEW: return SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
-    default:
-        if (t >= SRV_MSG_PAPER_TEMPLATES) return srv_affairs_roles(t);
-        return SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN;
-    }
-}
-
-static void on_staff_message(uint32_t slot, struct conn *c, srv_msg *m)
-{
-    if (c->authed) {
-        send_error(c, m->id, "forbidden", NULL, "staff messages are not accepted on a candidate connection");
-        return;
-    }
-    int auth = m->type == SRV_MSG_STAFF_LOGIN || m->type == SRV_MSG_STAFF_RESUME;
-    if (!auth && !c->staff) {
-        send_error(c, m->id, "unauthenticated", NULL, "log in as staff first");
-        return;
-    }
-    if (!auth && !(c->roles & roles_for(m->type))) {
-        send_error(c, m->id, "forbidden", NULL, "your roles do not allow this");
-        return;
-    }
-    if (queue_full()) {
-        send_error(c, m->id, "busy", NULL, "the server is busy; retry in a moment");
-        return;
-    }
-    if (c->inflight >= INFLIGHT_MAX) {
-        send_error(c, m->id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
-        return;
-    }
-    /* A password check costs a worker ~0.1 s; a flood of them must not delay candidates. */
-    if (m->type == SRV_MSG_STAFF_LOGIN && S.password_checks >= PASSWORD_CHECKS_MAX) {
-        send_error(c, m->id, "busy", NULL, "too many sign-ins at once; retry in a moment");
-        return;
-    }
-    static const enum srv_job_kind kinds[] = {
-        [SRV_MSG_STAFF_LOGIN] = SRV_JOB_STAFF_LOGIN, [SRV_MSG_STAFF_RESUME] = SRV_JOB_STAFF_RESUME,
-        [SRV_MSG_BANK_CATALOG] = SRV_JOB_BANK_CATALOG, [SRV_MSG_BANK_LIST] = SRV_JOB_BANK_LIST,
-        [SRV_MSG_BANK_ITEM] = SRV_JOB_BANK_ITEM, [SRV_MSG_BANK_REVIEW] = SRV_JOB_BANK_REVIEW,
-        [SRV_MSG_BANK_SAVE] = SRV_JOB_BANK_SAVE, [SRV_MSG_BANK_HEALTH] = SRV_JOB_BANK_HEALTH,
-        [SRV_MSG_PAPER_TEMPLATES] = SRV_JOB_PAPER_TEMPLATES, [SRV_MSG_PAPER_TEMPLATE] = SRV_JOB_PAPER_TEMPLATE,
-        [SRV_MSG_PAPER_TEMPLATE_CHECK] = SRV_JOB_PAPER_TEMPLATE_CHECK,
-        [SRV_MSG_PAPER_TEMPLATE_IMPORT] = SRV_JOB_PAPER_TEMPLATE_IMPORT,
-        [SRV_MSG_EXAM_SESSIONS] = SRV_JOB_EXAM_SESSIONS, [SRV_MSG_SESSION_PREPARE] = SRV_JOB_SESSION_PREPARE,
-        [SRV_MSG_SESSION_VERIFY] = SRV_JOB_SESSION_VERIFY, [SRV_MSG_SESSION_REPORT] = SRV_JOB_SESSION_REPORT};
-    /* Checking, importing, preparing and verifying load a whole pool and can hold a worker
-     * for seconds: one at a time, so the other workers stay free for candidates. */
-    int heavy = heavy_job(kinds[m->type]);
-    if (heavy && S.affairs_running >= 1) {
-        send_error(c, m->id, "busy", NULL, "another paper job is running; retry in a moment");
-        return;
-    }
-    uint64_t sid = 0;
-    unsigned roles = 0;
-    if (m->type == SRV_MSG_STAFF_RESUME &&
-        srv_staff_token_check(S.staff_key, m->token, kc_now_ms(), &sid, &roles)) {
-        send_error(c, m->id, "bad_token", "token", "the token is invalid or expired; log in again");
-        return;
-    }
-    srv_job *j = job_new(kinds[m->type], handle_of(slot), m->id);
-    if (!j) {
-        send_error(c, m->id, "internal", NULL, "out of memory");
-        return;
-    }
-    if (m->type == SRV_MSG_STAFF_LOGIN) {
-        snprintf(j->login, sizeof j->login, "%s", m->login);
-        memcpy(j->password, m->password, sizeof j->password);
-        memset(m->password, 0, sizeof m->password);
-    } else if (m->type == SRV_MSG_STAFF_RESUME) {
-        j->staff_id = sid;
-    } else {
-        j->staff_id = c->staff_id;
-        j->roles = c->roles;
-        snprintf(j->login, sizeof j->login, "%s", c->staff_login);
-    }
-    snprintf(j->uid, sizeof j->uid, "%s", m->uid);
-    snprintf(j->action, sizeof j->action, "%s", m->action);
-    snprintf(j->occupation, sizeof j->occupation, "%s", m->occupation);
-    snprintf(j->part, sizeof j->part, "%s", m->part);
-    j->level = m->level;
-    j->offset = m->offset;
-    j->limit = m->limit;
-    snprintf(j->file, sizeof j->file, "%s", m->file);
-    j->dry_run = (int)m->dry_run;
-    if (m->type == SRV_MSG_BANK_REVIEW) {
-        j->text = strdup(m->comment);
-    } else {
-        j->text = m->obj;               /* the job owns it now */
-        m->obj = NULL;
-    }
-    j->text_len = j->text ? strlen(j->text) : 0;
-    c->inflight++;
-    if (j->kind == SRV_JOB_STAFF_LOGIN) S.password_checks++;
-    if (heavy) S.affairs_running++;
-    enqueue(j);
-}
-
-/* ---- messages from a candidate ---- */
+/* ---- messages: everything is driven by the message's row in the command table ---- */
 
 static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t len)
 {
@@ -594,117 +384,71 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         send_error(c, e.id, e.code, e.field, e.message);
         return;
     }
-    if (S.stopping) {
-        send_error(c, m.id, "busy", NULL, "the server is restarting; retry in a moment");
-        srv_msg_free(&m);
-        return;
-    }
-    if (m.type >= SRV_MSG_STAFF_LOGIN) {
-        on_staff_message(slot, c, &m);
-        srv_msg_free(&m);
-        return;
-    }
-    if (c->staff && m.type != SRV_MSG_TIME) {
-        send_error(c, m.id, "forbidden", NULL, "candidate messages are not accepted on a staff connection");
-        return;
-    }
-    int needs_login = m.type != SRV_MSG_LOGIN && m.type != SRV_MSG_RESUME && m.type != SRV_MSG_TIME;
-    if (needs_login && !c->authed) {
-        send_error(c, m.id, "unauthenticated", NULL, "log in first");
-        return;
-    }
-    if (m.type != SRV_MSG_TIME && m.type != SRV_MSG_HEARTBEAT && queue_full()) {
-        send_error(c, m.id, "busy", NULL, "the server is busy; retry in a moment");
-        return;
-    }
-    if (m.type == SRV_MSG_ANSWER ? c->answers_inflight >= ANSWERS_INFLIGHT_MAX
-                                 : (m.type != SRV_MSG_TIME && m.type != SRV_MSG_HEARTBEAT &&
-                                    c->inflight >= INFLIGHT_MAX)) {
-        send_error(c, m.id, "busy", NULL, "too many requests waiting on this connection; wait for the replies");
-        return;
-    }
-    uint64_t h = handle_of(slot);
+    const srv_cmd *cmd = m.cmd;
+    int64_t now = kc_now_ms();
     srv_job *j = NULL;
-    switch (m.type) {
-    case SRV_MSG_LOGIN:
-        if (!(j = job_new(SRV_JOB_LOGIN, h, m.id))) break;
-        memcpy(j->ticket, m.ticket, sizeof j->ticket);
-        memcpy(j->id_number, m.id_number, sizeof j->id_number);
-        break;
-    case SRV_MSG_RESUME: {
-        uint64_t aid;
-        if (srv_token_check(S.token_key, m.token, kc_now_ms(), &aid)) {
-            send_error(c, m.id, "bad_token", "token", "the token is invalid or expired; log in again");
-            return;
-        }
-        if ((j = job_new(SRV_JOB_RESUME, h, m.id))) j->attempt_id = aid;
-        break;
+    const char *busy = NULL;
+    if (S.stopping) {
+        busy = "the server is restarting; retry in a moment";
+        goto refuse_busy;
     }
-    case SRV_MSG_START:
-        if ((j = job_new(SRV_JOB_START, h, m.id))) j->attempt_id = c->attempt_id;
-        break;
-    case SRV_MSG_ANSWER: {
-        if (c->status == SRV_ST_SUBMITTED) {
-            send_error(c, m.id, "submitted", NULL, "the attempt is submitted; the answer was not saved");
-            return;
-        }
-        if (c->status != SRV_ST_IN_PROGRESS || !c->paper) {
-            send_error(c, m.id, "not_started", NULL, "start the attempt first");
-            return;
-        }
-        if (kc_now_ms() >= c->deadline_ms) {
-            send_error(c, m.id, "time_over", NULL, "the deadline has passed; the answer was not saved");
-            return;
-        }
-        int idx = srv_paper_find(c->paper, (uint64_t)m.item);
-        if (idx < 0) {
-            send_error(c, m.id, "bad_field", "item", "item: not an item of this paper");
-            return;
-        }
-        char norm[BANK_RESPONSE_MAX + 1];
-        bank_rinfo ri = {(enum bank_item_type)c->paper->types[idx], c->paper->n_options[idx],
-                         c->paper->n_blanks[idx]};
-        if (bank_response_normalize(&ri, m.response, norm, sizeof norm)) {
-            send_error(c, m.id, "bad_field", "response", "response: not a valid answer for this item");
-            return;
-        }
-        if (!(j = job_new(SRV_JOB_ANSWER, h, m.id))) break;
-        j->attempt_id = c->attempt_id;
-        j->item = m.item;
-        j->seq = m.seq;
-        snprintf(j->response, sizeof j->response, "%s", norm);
-        break;
+    if (srv_cmd_allowed(cmd, c->authed, c->staff, c->roles, &e)) {
+        send_error(c, m.id, e.code, NULL, e.message);
+        goto out;
     }
-    case SRV_MSG_SUBMIT:
-        if ((j = job_new(SRV_JOB_SUBMIT, h, m.id))) j->attempt_id = c->attempt_id;
-        break;
-    case SRV_MSG_HEARTBEAT: {
-        int64_t now = kc_now_ms();
-        if (now / 60000 != c->events_window) {
-            c->events_window = now / 60000;
-            c->events_in_window = 0;
-        }
-        for (int i = 0; i < m.n_events && c->events_in_window++ < EVENTS_PER_MINUTE; i++) {
-            char detail[64];
-            snprintf(detail, sizeof detail, "client_at=%lld", (long long)m.events[i].at_ms);
-            proct_buffer_add(&S.events, c->attempt_id, now, m.events[i].kind, detail);
-        }
-        send_time(c, m.id);
-        return;
+    if (cmd->pool == SRV_LOCAL) {
+        char *reply = cmd->local(&c->live, &m, now, &S.events);
+        if (reply) send_text(c, reply);
+        else send_error(c, m.id, "internal", NULL, "out of memory");
+        free(reply);
+        goto out;
     }
-    case SRV_MSG_TIME:
-        send_time(c, m.id);
-        return;
-    default:                    /* staff messages went to on_staff_message */
-        return;
+    if (srv_pools_full(S.pools, cmd->pool)) {
+        busy = "the server is busy; retry in a moment";
+        goto refuse_busy;
     }
-    if (!j) {
+    if (cmd->pool == SRV_POOL_ANSWERS ? c->answers_inflight >= ANSWERS_INFLIGHT_MAX
+                                      : c->inflight >= INFLIGHT_MAX) {
+        busy = "too many requests waiting on this connection; wait for the replies";
+        goto refuse_busy;
+    }
+    /* Checking, importing, preparing and verifying load a whole pool and can hold a worker
+     * for seconds: a few at a time, so other staff work keeps a worker. */
+    if ((cmd->flags & SRV_CMD_HEAVY) && S.heavy_running >= S.cfg->staff_heavy) {
+        busy = "another paper job is running; retry in a moment";
+        goto refuse_busy;
+    }
+    if (cmd->admit && cmd->admit(&c->live, &m, now, &e)) {
+        send_error(c, m.id, e.code, e.field, e.message);
+        goto out;
+    }
+    if (!(j = job_new(SRV_JOB_MSG, handle_of(slot), m.id))) {
         send_error(c, m.id, "internal", NULL, "out of memory");
-        return;
+        goto out;
     }
-    if (j->kind == SRV_JOB_ANSWER) c->answers_inflight++;
+    j->cmd = cmd;
+    j->m = m;                          /* the job owns m.obj now */
+    j->text = m.obj;
+    j->text_len = m.obj ? strlen(m.obj) : 0;
+    j->m.obj = m.obj = NULL;
+    j->attempt_id = c->live.attempt_id;
+    j->staff_id = c->staff_id;
+    j->roles = c->roles;
+    snprintf(j->login, sizeof j->login, "%s", c->staff_login);
+    if (enqueue(j)) {
+        srv_job_free(j);
+        busy = "the server is busy; retry in a moment";
+        goto refuse_busy;
+    }
+    if (cmd->pool == SRV_POOL_ANSWERS) c->answers_inflight++;
     else c->inflight++;
-    enqueue(j);
+    if (cmd->flags & SRV_CMD_HEAVY) S.heavy_running++;
+    goto out;
+refuse_busy:
+    send_error(c, m.id, "busy", NULL, busy);
+out:
+    if (cmd->flags & SRV_CMD_SECRET) sodium_memzero(&m, sizeof m);
+    srv_msg_free(&m);
 }
 
 /* ---- libwebsockets callbacks ---- */
@@ -713,11 +457,13 @@ static void conn_release(uint32_t slot)
 {
     struct conn *c = &S.conns[slot];
     if (c->authed) {
-        map_del(c->attempt_id, slot);
-        proct_buffer_add(&S.events, c->attempt_id, kc_now_ms(), "disconnect", "");
+        uint64_t v;
+        if (kc_map_get(&S.attempts, c->live.attempt_id, &v) && v == slot)
+            kc_map_del(&S.attempts, c->live.attempt_id);
+        proct_buffer_add(&S.events, c->live.attempt_id, kc_now_ms(), "disconnect", "");
     }
     free(c->rx);
-    srv_paper_free(c->paper);
+    srv_live_clear(&c->live);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
     uint32_t gen = c->gen + 1;
     memset(c, 0, sizeof *c);
@@ -949,13 +695,14 @@ static void import_queue(struct lws *wsi, struct http_pss *p)
         return;
     }
     int slot = http_slot();
-    if (queue_full() || slot < 0 || S.imports_running >= IMPORTS_AT_ONCE) {
-        http_refuse(wsi, p, 503, "busy", S.imports_running >= IMPORTS_AT_ONCE
+    /* An import holds a staff worker for seconds: it counts as a heavy job. */
+    if (srv_pools_full(S.pools, SRV_POOL_STAFF) || slot < 0 || S.heavy_running >= S.cfg->staff_heavy) {
+        http_refuse(wsi, p, 503, "busy", S.heavy_running >= S.cfg->staff_heavy
                     ? "another import is being processed; retry in a moment"
                     : "the server is busy; retry in a moment");
         return;
     }
-    srv_job *j = job_new(SRV_JOB_BANK_IMPORT, ((uint64_t)slot << 32) | S.https[slot].gen, -1);
+    srv_job *j = job_new(SRV_JOB_IMPORT, ((uint64_t)slot << 32) | S.https[slot].gen, -1);
     if (!j) {
         http_refuse(wsi, p, 500, "internal", "out of memory");
         return;
@@ -963,19 +710,25 @@ static void import_queue(struct lws *wsi, struct http_pss *p)
     p->slot = (uint32_t)slot;
     S.https[slot].wsi = wsi;
     S.https[slot].p = p;
-    S.imports_running++;
     j->http = 1;
     j->staff_id = p->staff_id;
     j->roles = p->roles;
     snprintf(j->format, sizeof j->format, "%s", p->format);
-    snprintf(j->uid, sizeof j->uid, "%.64s", p->name);
-    j->dry_run = p->dry_run;
+    snprintf(j->m.uid, sizeof j->m.uid, "%.64s", p->name);
+    j->m.dry_run = p->dry_run;
     j->text = p->in ? p->in : calloc(1, 1);
     j->text_len = p->in_len;
     p->in = NULL;
     p->in_len = p->in_cap = 0;
+    if (enqueue(j)) {
+        srv_job_free(j);
+        S.https[slot].wsi = NULL;
+        S.https[slot].p = NULL;
+        http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
+        return;
+    }
+    S.heavy_running++;
     p->import = 2;
-    enqueue(j);
 }
 
 /* ---- GET /media/<sha256>?e=EXPIRY&s=SIGNATURE ---- */
@@ -992,7 +745,7 @@ static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
         http_refuse(wsi, p, 403, "forbidden", "the media link is invalid or expired; reload the page");
         return 0;
     }
-    if (S.stopping || queue_full()) {
+    if (S.stopping || srv_pools_full(S.pools, SRV_POOL_MEDIA)) {
         http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
         return 0;
     }
@@ -1010,15 +763,21 @@ static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     S.https[slot].wsi = wsi;
     S.https[slot].p = p;
     j->http = 1;
-    snprintf(j->uid, sizeof j->uid, "%.64s", uri + 7);
+    snprintf(j->m.uid, sizeof j->m.uid, "%.64s", uri + 7);
+    if (enqueue(j)) {
+        srv_job_free(j);
+        S.https[slot].wsi = NULL;
+        S.https[slot].p = NULL;
+        http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
+        return 0;
+    }
     p->import = 2;
-    enqueue(j);
     return 0;
 }
 
 static void http_import_done(srv_job *j)
 {
-    if (j->kind == SRV_JOB_BANK_IMPORT) S.imports_running--;   /* also when the client left */
+    if (j->kind == SRV_JOB_IMPORT) S.heavy_running--;   /* also when the client left */
     uint32_t slot = (uint32_t)(j->conn >> 32);
     if (slot >= HTTP_IMPORTS_MAX) return;
     struct hconn *h = &S.https[slot];
@@ -1116,18 +875,29 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
             if (lws_return_http_status(wsi, 404, NULL)) return -1;
             return lws_http_transaction_completed(wsi) ? -1 : 0;
         }
-        int up = atomic_load(&S.workers_connected);
-        pthread_mutex_lock(&S.qlock);
-        int queued = S.njobs + S.nanswers;
-        pthread_mutex_unlock(&S.qlock);
+        /* Each pool's depth, so a class that falls behind shows which one it is. */
+        int up = atomic_load(&S.workers_connected), workers = 0, queued = 0;
+        char pools[900];
+        size_t pn = 0;
+        for (int i = 0; i < SRV_POOLS; i++) {
+            srv_pool_stats st;
+            srv_pools_stats(S.pools, i, &st);
+            workers += st.workers;
+            queued += st.queued;
+            pn += (size_t)snprintf(pools + pn, sizeof pools - pn,
+                                   "%s\"%s\":{\"workers\":%d,\"queued\":%d,\"running\":%d,\"bound\":%d,\"done\":%llu}",
+                                   i ? "," : "", srv_pool_names[i], st.workers, st.queued, st.running,
+                                   st.bound, st.done);
+            if (pn >= sizeof pools) pn = sizeof pools - 1;
+        }
         p->status = up > 0 && !S.stopping ? 200 : 503;
         int n = snprintf(p->body, sizeof p->body,
                          "{\"ok\":%s,\"db_workers\":%d,\"db_connected\":%d,\"connections\":%d,"
-                         "\"queued\":%d,\"answers_committed\":%llu,\"server_time\":%lld}\n",
-                         p->status == 200 ? "true" : "false", S.nworkers, up, S.nconns, queued,
-                         (unsigned long long)atomic_load(&S.answers_committed),
+                         "\"queued\":%d,\"answers_committed\":%llu,\"pools\":{%s},\"server_time\":%lld}\n",
+                         p->status == 200 ? "true" : "false", workers, up, S.nconns, queued,
+                         (unsigned long long)atomic_load(&S.answers_committed), pools,
                          (long long)kc_now_ms());
-        p->len = (size_t)n;
+        p->len = (size_t)n < sizeof p->body ? (size_t)n : sizeof p->body - 1;
         unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start,
                                             *end = &buf[sizeof buf - 1];
         if (lws_add_http_common_headers(wsi, (unsigned)p->status, "application/json",
@@ -1168,7 +938,7 @@ static void flush_events(void)
     srv_job *j = job_new(SRV_JOB_EVENTS, 0, -1);
     if (!j) { proct_batch_free(b); return; }
     j->events = b;
-    enqueue(j);
+    if (enqueue(j)) srv_job_free(j);      /* only when stopping: nothing runs it any more */
 }
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1178,13 +948,10 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (S.stopping) {
         if (S.stopping == 1) {
             flush_events();                  /* the last batch goes with the workers */
-            pthread_mutex_lock(&S.qlock);
-            S.stop_workers = 1;
-            pthread_cond_broadcast(&S.qcond);
-            pthread_mutex_unlock(&S.qlock);
+            srv_pools_stop(S.pools);
             S.stopping = 2;
         }
-        if (atomic_load(&S.workers_running) == 0) {
+        if (srv_pools_alive(S.pools) == 0) {
             drain_results();
             ev_timer_stop(loop, &S.tick);
             ev_signal_stop(loop, &S.sig_int);
@@ -1197,19 +964,15 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (S.ticks % 4 == 0 && !S.sweep_inflight) {   /* every second */
         srv_job *j = job_new(SRV_JOB_SWEEP, 0, -1);
-        if (j) {
-            S.sweep_inflight = 1;
-            enqueue(j);
-        }
+        if (j && enqueue(j)) srv_job_free(j);
+        else if (j) S.sweep_inflight = 1;
     }
     if (S.ticks % 8 == 0) flush_events();           /* every two seconds */
     /* Papers of sessions that open soon: at start, then every 30 s. */
     if ((S.ticks == 2 || S.ticks % 120 == 0) && !S.prepare_inflight) {
         srv_job *j = job_new(SRV_JOB_PREPARE, 0, -1);
-        if (j) {
-            S.prepare_inflight = 1;
-            enqueue(j);
-        }
+        if (j && enqueue(j)) srv_job_free(j);
+        else if (j) S.prepare_inflight = 1;
     }
 }
 
@@ -1250,26 +1013,21 @@ int srv_serve(const srv_config *cfg)
     kc_db_close(&db);
     srv_staff_key_derive(S.token_key, S.staff_key);
     srv_media_key_derive(S.token_key, S.media_key);
-    S.exam.token_key = S.token_key;
-    S.exam.staff_key = S.staff_key;
-    S.exam.media_key = S.media_key;
-    S.exam.answer_batch = cfg->answer_batch;
-    S.exam.prepare_before_min = cfg->prepare_before_min;
-    S.exam.max_message = cfg->max_message;
+    S.x.token_key = S.token_key;
+    S.x.staff_key = S.staff_key;
+    S.x.media_key = S.media_key;
+    S.x.answer_batch = cfg->answer_batch;
+    S.x.prepare_before_min = cfg->prepare_before_min;
+    S.x.max_message = cfg->max_message;
 
     S.conns = calloc((size_t)cfg->max_connections, sizeof *S.conns);
     S.free_slots = calloc((size_t)cfg->max_connections, sizeof *S.free_slots);
-    for (S.map_cap = 64; S.map_cap < (size_t)cfg->max_connections * 2;) S.map_cap *= 2;
-    S.map_keys = calloc(S.map_cap, sizeof *S.map_keys);
-    S.map_vals = calloc(S.map_cap, sizeof *S.map_vals);
-    if (!S.conns || !S.free_slots || !S.map_keys || !S.map_vals) {
+    if (!S.conns || !S.free_slots || kc_map_init(&S.attempts, (size_t)cfg->max_connections)) {
         KC_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
         return 1;
     }
     for (int i = cfg->max_connections - 1; i >= 0; i--) S.free_slots[S.nfree++] = (uint32_t)i;
     proct_buffer_init(&S.events, 200000);
-    pthread_mutex_init(&S.qlock, NULL);
-    pthread_cond_init(&S.qcond, NULL);
     pthread_mutex_init(&S.rlock, NULL);
 
     S.loop = ev_default_loop(0);
@@ -1335,14 +1093,13 @@ int srv_serve(const srv_config *cfg)
         return 1;
     }
 
-    S.nworkers = cfg->db_workers;
-    S.workers = calloc((size_t)S.nworkers, sizeof *S.workers);
-    atomic_store(&S.workers_running, S.nworkers);
-    for (int i = 0; i < S.nworkers; i++)
-        if (pthread_create(&S.workers[i], NULL, worker_main, (void *)(intptr_t)i)) {
-            KC_ERROR("server", "cannot start DB worker %d", i);
-            return 1;     /* returning from main ends the workers already started */
-        }
+    static const srv_pool_ops ops = {NULL, w_begin, w_end, w_run, w_done, w_exited};
+    char err[160];
+    S.pools = srv_pools_start(cfg->pools, cfg->answer_batch, &ops, err, sizeof err);
+    if (!S.pools || err[0]) {
+        KC_ERROR("server", "%s", S.pools ? err : "out of memory for the worker pools");
+        return 1;     /* returning from main ends the workers already started */
+    }
 
     ev_timer_init(&S.tick, on_tick, 0.25, 0.25);
     ev_timer_start(S.loop, &S.tick);
@@ -1351,27 +1108,28 @@ int srv_serve(const srv_config *cfg)
     ev_signal_init(&S.sig_term, on_signal, SIGTERM);
     ev_signal_start(S.loop, &S.sig_term);
 
-    KC_INFO("server", "listening url=http://%s:%d/ web_root=%s db_workers=%d",
-             cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root, S.nworkers);
+    KC_INFO("server", "listening url=http://%s:%d/ web_root=%s pools=answers:%d,exam:%d,sweep:%d,staff:%d,media:%d",
+             cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root,
+             cfg->pools[SRV_POOL_ANSWERS].workers, cfg->pools[SRV_POOL_EXAM].workers,
+             cfg->pools[SRV_POOL_SWEEP].workers, cfg->pools[SRV_POOL_STAFF].workers,
+             cfg->pools[SRV_POOL_MEDIA].workers);
     ev_run(S.loop, 0);
 
-    for (int i = 0; i < S.nworkers; i++) pthread_join(S.workers[i], NULL);
-    if (S.ctx) lws_context_destroy(S.ctx);
     /* Jobs still queued can only be events of connections closed during shutdown. */
-    for (srv_job *j = S.jh, *n; j; j = n) { n = j->next; srv_job_free(j); }
+    srv_pools_free(S.pools);
+    if (S.ctx) lws_context_destroy(S.ctx);
     for (srv_job *j = S.rh, *n; j; j = n) { n = j->next; srv_job_free(j); }
     if (S.events.dropped)
         KC_WARN("proct", "events dropped=%llu (buffer full)", (unsigned long long)S.events.dropped);
     proct_buffer_free(&S.events);
     for (int i = 0; i < cfg->max_connections; i++) {
         free(S.conns[i].rx);
+        srv_live_clear(&S.conns[i].live);
         for (struct out *o = S.conns[i].oh, *n; o; o = n) { n = o->next; free(o); }
     }
     free(S.conns);
     free(S.free_slots);
-    free(S.map_keys);
-    free(S.map_vals);
-    free(S.workers);
+    kc_map_free(&S.attempts);
     KC_INFO("server", "stopped");
     return 0;
 }

@@ -128,14 +128,14 @@ static void dummy_make(void)
         dummy_hash[0] = 0;
 }
 
-static int staff_auth(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
 {
     uint64_t id = 0;
     int64_t disabled = 0;
     char name[520] = "", roles[200] = "", hash[256] = "", login[65] = "";
     int rc, found;
-    if (j->kind == SRV_JOB_STAFF_LOGIN) {
-        rc = kc_db_query(db, SQL_STAFF_BY_LOGIN, "s", "usssi", j->login, &id, name, sizeof name,
+    if (by_password) {
+        rc = kc_db_query(db, SQL_STAFF_BY_LOGIN, "s", "usssi", j->m.login, &id, name, sizeof name,
                           roles, sizeof roles, hash, sizeof hash, &disabled);
         if (rc) goto wipe;
         found = kc_db_fetch(db, SQL_STAFF_BY_LOGIN);
@@ -144,7 +144,7 @@ static int staff_auth(kc_db *db, const srv_exam_ctx *x, srv_job *j)
         pthread_once(&dummy_once, dummy_make);
         const char *against = found == 1 ? hash : dummy_hash;
         int good = *against &&
-                   crypto_pwhash_str_verify(against, j->password, strlen(j->password)) == 0 &&
+                   crypto_pwhash_str_verify(against, j->m.password, strlen(j->m.password)) == 0 &&
                    found == 1;
         if (found != 1 || !good || disabled) {
             j->reply = srv_msg_error_json(j->req_id, "bad_credentials", NULL,
@@ -152,9 +152,16 @@ static int staff_auth(kc_db *db, const srv_exam_ctx *x, srv_job *j)
             rc = 0;
             goto wipe;
         }
-        snprintf(login, sizeof login, "%s", j->login);
+        snprintf(login, sizeof login, "%s", j->m.login);
     } else {
-        rc = kc_db_query(db, SQL_STAFF_BY_ID, "u", "usssi", j->staff_id, &id, name, sizeof name,
+        uint64_t sid;
+        unsigned troles;
+        if (srv_staff_token_check(x->staff_key, j->m.token, kc_now_ms(), &sid, &troles)) {
+            j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
+                                          "the token is invalid or expired; log in again");
+            return j->reply ? 0 : KC_ENOMEM;
+        }
+        rc = kc_db_query(db, SQL_STAFF_BY_ID, "u", "usssi", sid, &id, name, sizeof name,
                           roles, sizeof roles, login, sizeof login, &disabled);
         if (rc) return rc;
         found = kc_db_fetch(db, SQL_STAFF_BY_ID);
@@ -183,14 +190,48 @@ static int staff_auth(kc_db *db, const srv_exam_ctx *x, srv_job *j)
     j->reply = dump(o);
     rc = j->reply ? 0 : KC_ENOMEM;
 wipe:
-    sodium_memzero(j->password, sizeof j->password);
+    /* A lost connection runs the job again after reconnecting: the password must still be
+     * there then (srv_job_free wipes it in any case). */
+    if (rc != KC_ELOST && rc != KC_ERETRY) sodium_memzero(j->m.password, sizeof j->m.password);
     return rc;
 }
 
-int srv_staff_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
+int srv_staff_login(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 1); }
+int srv_staff_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 0); }
+
+/* The account as it is now, not as it was at login: a disabled account or a role taken
+ * away stops working at once, on open connections and for import tokens alike. */
+static const char SQL_STAFF_NOW[] = "SELECT roles, disabled, login FROM staff_user WHERE id = ?";
+
+int srv_staff_authorize(kc_db *db, srv_job *j, unsigned need, int *allowed)
 {
-    if (j->kind == SRV_JOB_STAFF_LOGIN || j->kind == SRV_JOB_STAFF_RESUME)
-        return staff_auth(db, x, j);
-    if (j->kind >= SRV_JOB_PAPER_TEMPLATES) return srv_affairs_run(db, x, j);
-    return srv_bank_run(db, x, j);
+    char roles[160] = "", bad[64], login[65] = "";
+    int64_t disabled = 1;
+    unsigned now = 0;
+    *allowed = 0;
+    int rc = kc_db_query(db, SQL_STAFF_NOW, "u", "sis", j->staff_id, roles, sizeof roles, &disabled,
+                         login, sizeof login);
+    int found = rc ? rc : kc_db_fetch(db, SQL_STAFF_NOW);
+    kc_db_done(db, SQL_STAFF_NOW);
+    if (found < 0) return found;
+    const char *code = NULL, *why = NULL;
+    int status = 0;
+    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad)) {
+        code = j->http ? "bad_token" : "unauthenticated";
+        why = j->http ? "the account of this token is gone or disabled" : "this account is disabled; sign in again";
+        status = 401;
+    } else if (!(now & need)) {
+        code = "forbidden";
+        why = j->http ? "your roles do not allow imports" : "your roles do not allow this";
+        status = 403;
+    }
+    if (code) {
+        j->http_status = status;
+        j->reply = srv_msg_error_json(j->http ? -1 : j->req_id, code, NULL, why);
+        return j->reply ? 0 : KC_ENOMEM;
+    }
+    j->roles = now;
+    snprintf(j->login, sizeof j->login, "%s", login);
+    *allowed = 1;
+    return 0;
 }

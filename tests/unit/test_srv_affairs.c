@@ -11,10 +11,10 @@ Test(affairs, messages_parse)
     srv_msg m;
     srv_msg_error e;
     cr_assert_eq(parse("{\"type\":\"paper_template\",\"id\":3,\"code\":\"ASM-BP\"}", &m, &e), 0);
-    cr_assert_eq(m.type, SRV_MSG_PAPER_TEMPLATE);
+    cr_assert_str_eq(m.cmd->name, "paper_template");
     cr_assert_str_eq(m.uid, "ASM-BP");
     cr_assert_eq(parse("{\"type\":\"paper_template_import\",\"file\":\"a.json\",\"text\":\"{}\\n\",\"dry_run\":true}", &m, &e), 0);
-    cr_assert_eq(m.type, SRV_MSG_PAPER_TEMPLATE_IMPORT);
+    cr_assert_str_eq(m.cmd->name, "paper_template_import");
     cr_assert_str_eq(m.file, "a.json");
     cr_assert_str_eq(m.obj, "{}\n");
     cr_assert_eq(m.dry_run, 1);
@@ -33,16 +33,16 @@ Test(affairs, messages_parse)
     cr_assert_neq(parse("{\"type\":\"session_report\",\"code\":\"ASM\",\"forms\":2}", &m, &e), 0);
     cr_assert_str_eq(e.field, "forms");
     cr_assert_eq(parse("{\"type\":\"exam_sessions\"}", &m, &e), 0);
-    cr_assert_eq(m.type, SRV_MSG_EXAM_SESSIONS);
+    cr_assert_str_eq(m.cmd->name, "exam_sessions");
 }
 
 Test(affairs, roles)
 {
     unsigned aff = SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN;
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_SESSION_PREPARE), aff);
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_IMPORT), aff);
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_PAPER_TEMPLATE_CHECK), aff);
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_SESSION_VERIFY), aff | SRV_ROLE_SUPERVISOR);
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_PAPER_TEMPLATES), aff | SRV_ROLE_SUPERVISOR);
-    cr_assert_eq(srv_affairs_roles(SRV_MSG_SESSION_REPORT) & SRV_ROLE_AUTHOR, 0u);
+    cr_assert_eq(srv_cmd_find("session_prepare")->who, aff);
+    cr_assert_eq(srv_cmd_find("paper_template_import")->who, aff);
+    cr_assert_eq(srv_cmd_find("paper_template_check")->who, aff);
+    cr_assert_eq(srv_cmd_find("session_verify")->who, aff | SRV_ROLE_SUPERVISOR);
+    cr_assert_eq(srv_cmd_find("paper_templates")->who, aff | SRV_ROLE_SUPERVISOR);
+    cr_assert_eq(srv_cmd_find("session_report")->who & SRV_ROLE_AUTHOR, 0u);
 }

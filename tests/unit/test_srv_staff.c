@@ -49,12 +49,12 @@ Test(staff, messages_parse)
     srv_msg_error e;
     const char *login = "{\"type\":\"staff_login\",\"id\":1,\"login\":\"rev\",\"password\":\"p w\"}";
     cr_assert_eq(srv_msg_parse(login, strlen(login), &m, &e), 0);
-    cr_assert_eq(m.type, SRV_MSG_STAFF_LOGIN);
+    cr_assert_str_eq(m.cmd->name, "staff_login");
     cr_assert_str_eq(m.login, "rev");
     cr_assert_str_eq(m.password, "p w");
     const char *list = "{\"type\":\"bank_list\",\"filters\":{\"point\":\"A-01\",\"level\":4},\"limit\":20}";
     cr_assert_eq(srv_msg_parse(list, strlen(list), &m, &e), 0);
-    cr_assert_eq(m.type, SRV_MSG_BANK_LIST);
+    cr_assert_str_eq(m.cmd->name, "bank_list");
     cr_assert_str_eq(m.obj, "{\"point\":\"A-01\",\"level\":4}");
     cr_assert_eq(m.limit, 20);
     srv_msg_free(&m);

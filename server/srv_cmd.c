@@ -1,79 +1,119 @@
 /* Parsing and validating client messages. Kept apart from libwebsockets so it can be
  * unit-tested; every rejection names the field that caused it. */
-#include "srv.h"
+#include "srv_int.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct field {
-    const char *name;
-    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response,
-                           'o' object (kept as JSON), 'b' boolean, 'T' long text (into obj,
-                           at most max bytes) */
-    int required;
-    size_t off, cap;    /* string destination in srv_msg */
-    int64_t min, max;   /* integer range / string length range */
-};
-
 #define STR(n, f, req, lo) {n, 's', req, offsetof(srv_msg, f), sizeof(((srv_msg *)0)->f), lo, 0}
 #define INT(n, f, req, lo, hi) {n, 'i', req, offsetof(srv_msg, f), 0, lo, hi}
 
-static const struct field f_login[] = {
+static const srv_field f_login[] = {
     STR("ticket", ticket, 1, 1), STR("id_number", id_number, 1, 1), {0}};
-static const struct field f_resume[] = {STR("token", token, 1, 1), {0}};
-static const struct field f_answer[] = {
+static const srv_field f_resume[] = {STR("token", token, 1, 1), {0}};
+static const srv_field f_answer[] = {
     INT("item", item, 1, 1, INT64_MAX), {"response", 'r', 1, 0, 0, 0, 0},
     INT("seq", seq, 1, 1, INT64_MAX / 2), {0}};
-static const struct field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
-static const struct field f_none[] = {{0}};
-static const struct field f_staff_login[] = {
+static const srv_field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
+static const srv_field f_none[] = {{0}};
+static const srv_field f_staff_login[] = {
     STR("login", login, 1, 1), STR("password", password, 1, 1), {0}};
-static const struct field f_bank_list[] = {
+static const srv_field f_bank_list[] = {
     {"filters", 'o', 0, 0, 0, 0, 0}, INT("offset", offset, 0, 0, 1000000),
     INT("limit", limit, 0, 1, 500), {0}};
-static const struct field f_bank_item[] = {STR("uid", uid, 1, 1), {0}};
-static const struct field f_bank_review[] = {
+static const srv_field f_bank_item[] = {STR("uid", uid, 1, 1), {0}};
+static const srv_field f_bank_review[] = {
     STR("uid", uid, 1, 1), STR("action", action, 1, 1), STR("comment", comment, 0, 0), {0}};
-static const struct field f_bank_save[] = {{"item", 'o', 1, 0, 0, 0, 0}, {0}};
-static const struct field f_bank_health[] = {
+static const srv_field f_bank_save[] = {{"item", 'o', 1, 0, 0, 0, 0}, {0}};
+static const srv_field f_bank_health[] = {
     STR("occupation", occupation, 1, 1), INT("level", level, 1, 1, 5), STR("part", part, 0, 1),
     {0}};
-static const struct field f_code[] = {STR("code", uid, 1, 1), {0}};
+static const srv_field f_code[] = {STR("code", uid, 1, 1), {0}};
 /* The import's text: server.max_message caps the whole message before this does. */
-static const struct field f_tpl_import[] = {
+static const srv_field f_tpl_import[] = {
     STR("file", file, 1, 1), {"text", 'T', 1, 0, 0, 1, 1 << 20},
     {"dry_run", 'b', 0, offsetof(srv_msg, dry_run), 0, 0, 0}, {0}};
 
-static const struct {
-    const char *name;
-    enum srv_msg_type type;
-    const struct field *fields;
-} types[] = {
-    {"login", SRV_MSG_LOGIN, f_login},
-    {"resume", SRV_MSG_RESUME, f_resume},
-    {"start", SRV_MSG_START, f_none},
-    {"answer", SRV_MSG_ANSWER, f_answer},
-    {"submit", SRV_MSG_SUBMIT, f_none},
-    {"heartbeat", SRV_MSG_HEARTBEAT, f_heartbeat},
-    {"time", SRV_MSG_TIME, f_none},
-    {"staff_login", SRV_MSG_STAFF_LOGIN, f_staff_login},
-    {"staff_resume", SRV_MSG_STAFF_RESUME, f_resume},
-    {"bank_catalog", SRV_MSG_BANK_CATALOG, f_none},
-    {"bank_list", SRV_MSG_BANK_LIST, f_bank_list},
-    {"bank_item", SRV_MSG_BANK_ITEM, f_bank_item},
-    {"bank_review", SRV_MSG_BANK_REVIEW, f_bank_review},
-    {"bank_save", SRV_MSG_BANK_SAVE, f_bank_save},
-    {"bank_health", SRV_MSG_BANK_HEALTH, f_bank_health},
-    {"paper_templates", SRV_MSG_PAPER_TEMPLATES, f_none},
-    {"paper_template", SRV_MSG_PAPER_TEMPLATE, f_code},
-    {"paper_template_check", SRV_MSG_PAPER_TEMPLATE_CHECK, f_code},
-    {"paper_template_import", SRV_MSG_PAPER_TEMPLATE_IMPORT, f_tpl_import},
-    {"exam_sessions", SRV_MSG_EXAM_SESSIONS, f_none},
-    {"session_prepare", SRV_MSG_SESSION_PREPARE, f_code},
-    {"session_verify", SRV_MSG_SESSION_VERIFY, f_code},
-    {"session_report", SRV_MSG_SESSION_REPORT, f_code},
+/* Reading the bank is for every bank role, editing for authors, the lifecycle for
+ * reviewers; 考务 runs papers and sessions, 督导员 reads and audits; admin does all. */
+#define CAND SRV_WHO_CANDIDATE
+#define ANY SRV_WHO_ANYONE
+#define BANK_READ (SRV_ROLE_AUTHOR | SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN)
+#define AFFAIRS (SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN)
+#define AUDIT (AFFAIRS | SRV_ROLE_SUPERVISOR)
+
+const srv_cmd srv_cmds[] = {
+    /* name                  fields         who       pool              flags  run */
+    {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, srv_exam_login, NULL, NULL},
+    {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, srv_exam_resume, NULL, NULL},
+    {"start",               f_none,        CAND,     SRV_POOL_EXAM,    0, srv_exam_start, NULL, NULL},
+    {"answer",              f_answer,      CAND,     SRV_POOL_ANSWERS, 0, srv_exam_answer, NULL, srv_exam_admit_answer},
+    {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, srv_exam_submit_msg, NULL, NULL},
+    {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, srv_exam_heartbeat, NULL},
+    {"time",                f_none,        ANY,      SRV_LOCAL,        0, NULL, srv_exam_time, NULL},
+    {"staff_login",         f_staff_login, ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN | SRV_CMD_SECRET, srv_staff_login, NULL, NULL},
+    {"staff_resume",        f_resume,      ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN, srv_staff_resume, NULL, NULL},
+    {"bank_catalog",        f_none,        BANK_READ, SRV_POOL_STAFF,  0, srv_bank_catalog, NULL, NULL},
+    {"bank_list",           f_bank_list,   BANK_READ, SRV_POOL_STAFF,  0, srv_bank_list, NULL, NULL},
+    {"bank_item",           f_bank_item,   BANK_READ, SRV_POOL_STAFF,  0, srv_bank_item, NULL, NULL},
+    {"bank_review",         f_bank_review, SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, srv_bank_review, NULL, NULL},
+    {"bank_save",           f_bank_save,   SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, srv_bank_save, NULL, NULL},
+    {"bank_health",         f_bank_health, BANK_READ, SRV_POOL_STAFF,  0, srv_bank_health, NULL, NULL},
+    {"paper_templates",     f_none,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_templates, NULL, NULL},
+    {"paper_template",      f_code,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_template, NULL, NULL},
+    {"paper_template_check", f_code,       AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_check, NULL, NULL},
+    {"paper_template_import", f_tpl_import, AFFAIRS, SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_import, NULL, NULL},
+    {"exam_sessions",       f_none,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_sessions, NULL, NULL},
+    {"session_prepare",     f_code,        AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_prepare, NULL, NULL},
+    {"session_verify",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_verify, NULL, NULL},
+    {"session_report",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_report, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
 };
+
+const srv_cmd *srv_cmd_find(const char *name)
+{
+    for (const srv_cmd *c = srv_cmds; c->name; c++)
+        if (!strcmp(c->name, name)) return c;
+    return NULL;
+}
+
+static int for_staff(const srv_cmd *c) { return (c->who & SRV_STAFF_ANY) || (c->flags & SRV_CMD_STAFF_LOGIN); }
+static int for_candidates(const srv_cmd *c) { return (c->who & SRV_WHO_CANDIDATE) || (c->flags & SRV_CMD_LOGIN); }
+
+int srv_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, srv_msg_error *e)
+{
+    const char *code = NULL, *why = NULL;
+    /* A connection is a candidate's or a staff member's, never both. */
+    if (candidate && for_staff(c))
+        code = "forbidden", why = "staff messages are not accepted on a candidate connection";
+    else if (staff && for_candidates(c))
+        code = "forbidden", why = "candidate messages are not accepted on a staff connection";
+    else if (c->who & SRV_WHO_ANYONE)
+        return 0;
+    else if ((c->who & SRV_WHO_CANDIDATE) && !candidate)
+        code = "unauthenticated", why = "log in first";
+    else if ((c->who & SRV_STAFF_ANY) && !staff)
+        code = "unauthenticated", why = "log in as staff first";
+    else if ((c->who & SRV_STAFF_ANY) && !(roles & c->who))
+        code = "forbidden", why = "your roles do not allow this";
+    if (!code) return 0;
+    e->code = code;
+    e->field[0] = 0;
+    snprintf(e->message, sizeof e->message, "%s", why);
+    return KC_EINVAL;
+}
+
+int srv_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j)
+{
+    const srv_cmd *c = j->cmd;
+    /* Roles are checked again against the account as it is now, not as it was at login. */
+    if ((c->who & SRV_STAFF_ANY) && !(c->who & SRV_WHO_ANYONE)) {
+        int allowed, rc = srv_staff_authorize(db, j, c->who & SRV_STAFF_ANY, &allowed);
+        if (rc || !allowed) return rc;
+    }
+    return c->run(db, x, j);
+}
 
 static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visibility_visible",
                                     "fullscreen_exit", "copy", "paste", NULL};
@@ -207,12 +247,9 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
         rc = fail(e, "unknown_type", "type", "type: expected a string naming the message");
         goto out;
     }
-    const struct field *fields = NULL;
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(types[i].name, json_string_value(type))) {
-            m->type = types[i].type;
-            fields = types[i].fields;
-        }
+    const srv_cmd *cmd = srv_cmd_find(json_string_value(type));
+    const srv_field *fields = cmd ? cmd->fields : NULL;
+    m->cmd = cmd;
     if (!fields) {
         rc = fail(e, "unknown_type", "type", "type: unknown message type \"%.40s\"",
                   json_string_value(type));
@@ -225,14 +262,14 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
         if (!strcmp(key, "type") || !strcmp(key, "id"))
             continue;
         int known = 0;
-        for (const struct field *f = fields; f->name; f++) known |= !strcmp(f->name, key);
+        for (const srv_field *f = fields; f->name; f++) known |= !strcmp(f->name, key);
         if (!known) {
             rc = fail(e, "bad_field", key, "%.30s: unknown field for \"%s\"", key,
                       json_string_value(type));
             goto out;
         }
     }
-    for (const struct field *f = fields; f->name; f++) {
+    for (const srv_field *f = fields; f->name; f++) {
         json_t *v = json_object_get(root, f->name);
         if (!v) {
             if (f->required) {

@@ -1,0 +1,180 @@
+/* Worker pools by class. Each class (answers, exam control, sweep, staff, media) has its
+ * own queue, its own threads and its own bound, so a flood of one kind of work (a busy
+ * staff hour, a slow import) never takes the workers another kind needs. Nothing here
+ * knows libwebsockets or SQL: the caller's ops open connections and run jobs. */
+#include "srv_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const srv_pool_names[SRV_POOLS] = {"answers", "exam", "sweep", "staff", "media"};
+
+struct pool {
+    int id;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    srv_job *head, *tail;
+    int queued, bound, batch;
+    int stop;
+    int nthreads;
+    pthread_t *threads;
+    atomic_int running;        /* jobs being run now */
+    atomic_ullong done;        /* jobs finished */
+};
+
+struct srv_pools {
+    struct pool p[SRV_POOLS];
+    srv_pool_ops ops;
+    atomic_int threads_alive;
+};
+
+struct worker_arg { srv_pools *ps; struct pool *pool; int worker; };
+
+static void *worker_main(void *arg)
+{
+    struct worker_arg wa = *(struct worker_arg *)arg;
+    free(arg);
+    srv_pools *ps = wa.ps;
+    struct pool *p = wa.pool;
+    void *state = ps->ops.thread_begin ? ps->ops.thread_begin(ps->ops.arg, p->id, wa.worker) : NULL;
+    srv_job **batch = calloc((size_t)p->batch, sizeof *batch);
+    for (;;) {
+        int n = 0;
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stop) pthread_cond_wait(&p->cond, &p->lock);
+        while (batch && p->head && n < p->batch) {
+            batch[n++] = p->head;
+            p->head = p->head->next;
+            p->queued--;
+        }
+        if (!p->head) p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        if (!n) break;                  /* stopping and the queue is empty */
+        for (int i = 0; i < n; i++) batch[i]->next = NULL;
+        atomic_fetch_add(&p->running, n);
+        ps->ops.run(ps->ops.arg, p->id, state, batch, n);
+        atomic_fetch_sub(&p->running, n);
+        atomic_fetch_add(&p->done, (unsigned long long)n);
+        ps->ops.done(ps->ops.arg, batch, n);
+    }
+    free(batch);
+    if (ps->ops.thread_end) ps->ops.thread_end(ps->ops.arg, state);
+    /* Wake the owner first: once no thread is alive it may free what exited() uses. */
+    if (ps->ops.exited) ps->ops.exited(ps->ops.arg);
+    atomic_fetch_sub(&ps->threads_alive, 1);
+    return NULL;
+}
+
+srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch,
+                           const srv_pool_ops *ops, char *err, size_t errlen)
+{
+    srv_pools *ps = calloc(1, sizeof *ps);
+    if (!ps) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ps->ops = *ops;
+    for (int i = 0; i < SRV_POOLS; i++) {
+        struct pool *p = &ps->p[i];
+        p->id = i;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->cond, NULL);
+        p->bound = conf[i].queue;
+        p->batch = i == SRV_POOL_ANSWERS && answer_batch > 1 ? answer_batch : 1;
+        p->threads = calloc((size_t)conf[i].workers, sizeof *p->threads);
+        if (!p->threads) {
+            snprintf(err, errlen, "out of memory");
+            srv_pools_stop(ps);
+            return ps;
+        }
+    }
+    for (int i = 0; i < SRV_POOLS; i++) {
+        struct pool *p = &ps->p[i];
+        for (int w = 0; w < conf[i].workers; w++) {
+            struct worker_arg *wa = malloc(sizeof *wa);
+            if (wa) *wa = (struct worker_arg){ps, p, w};
+            atomic_fetch_add(&ps->threads_alive, 1);
+            if (!wa || pthread_create(&p->threads[w], NULL, worker_main, wa)) {
+                atomic_fetch_sub(&ps->threads_alive, 1);
+                free(wa);
+                snprintf(err, errlen, "cannot start worker %d of pool %s", w, srv_pool_names[i]);
+                srv_pools_stop(ps);
+                return ps;
+            }
+            p->nthreads++;
+        }
+    }
+    err[0] = 0;
+    return ps;
+}
+
+int srv_pools_push(srv_pools *ps, int pool, srv_job *j)
+{
+    struct pool *p = &ps->p[pool];
+    pthread_mutex_lock(&p->lock);
+    /* The server's own jobs (sweep, events) come in on a timer and are never refused. */
+    int own = j->kind == SRV_JOB_SWEEP || j->kind == SRV_JOB_EVENTS || j->kind == SRV_JOB_PREPARE;
+    if ((p->queued >= p->bound && !own) || p->stop) {
+        pthread_mutex_unlock(&p->lock);
+        return KC_EBUSY;
+    }
+    j->next = NULL;
+    if (p->tail) p->tail->next = j; else p->head = j;
+    p->tail = j;
+    p->queued++;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+int srv_pools_full(srv_pools *ps, int pool)
+{
+    struct pool *p = &ps->p[pool];
+    pthread_mutex_lock(&p->lock);
+    int full = p->queued >= p->bound;
+    pthread_mutex_unlock(&p->lock);
+    return full;
+}
+
+void srv_pools_stats(srv_pools *ps, int pool, srv_pool_stats *st)
+{
+    struct pool *p = &ps->p[pool];
+    pthread_mutex_lock(&p->lock);
+    st->queued = p->queued;
+    pthread_mutex_unlock(&p->lock);
+    st->workers = p->nthreads;
+    st->bound = p->bound;
+    st->running = atomic_load(&p->running);
+    st->done = atomic_load(&p->done);
+}
+
+void srv_pools_stop(srv_pools *ps)
+{
+    for (int i = 0; i < SRV_POOLS; i++) {
+        struct pool *p = &ps->p[i];
+        pthread_mutex_lock(&p->lock);
+        p->stop = 1;
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+int srv_pools_alive(srv_pools *ps) { return atomic_load(&ps->threads_alive); }
+
+void srv_pools_free(srv_pools *ps)
+{
+    if (!ps) return;
+    srv_pools_stop(ps);
+    for (int i = 0; i < SRV_POOLS; i++) {
+        struct pool *p = &ps->p[i];
+        for (int w = 0; w < p->nthreads; w++) pthread_join(p->threads[w], NULL);
+        free(p->threads);
+        /* What is still queued after the workers ended was never run. */
+        for (srv_job *j = p->head, *n; j; j = n) { n = j->next; srv_job_free(j); }
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
+    }
+    free(ps);
+}
