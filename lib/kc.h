@@ -75,6 +75,9 @@ typedef struct kc_map {
     uint64_t *keys, *vals;
     size_t cap, n;        /* cap: a power of two, at least twice n */
 } kc_map;
+/* The file name of a path a client gave (no directories, no ':' or control bytes), as it
+ * goes into diag lines; dflt when nothing is left. */
+void kc_display_name(const char *given, const char *dflt, char *out, size_t cap);
 int kc_map_init(kc_map *m, size_t expected);
 void kc_map_free(kc_map *m);
 int kc_map_put(kc_map *m, uint64_t key, uint64_t val);   /* 0 or KC_ENOMEM (when growing) */

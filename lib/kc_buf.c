@@ -61,3 +61,16 @@ void kc_buf_free(kc_buf *b)
     free(b->p);
     memset(b, 0, sizeof *b);
 }
+
+void kc_display_name(const char *given, const char *dflt, char *out, size_t cap)
+{
+    const char *b = strrchr(given, '/');
+    b = b ? b + 1 : given;
+    const char *bs = strrchr(b, '\\');
+    b = bs ? bs + 1 : b;
+    size_t n = 0;
+    for (; *b && n + 1 < cap; b++)
+        if ((unsigned char)*b >= 0x20 && *b != ':' && *b != 0x7f) out[n++] = *b;
+    out[n] = 0;
+    if (!n) snprintf(out, cap, "%s", dflt);
+}

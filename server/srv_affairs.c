@@ -156,24 +156,10 @@ int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
-/* The file name only, as it goes into every diag line: no path, no ':' or control bytes. */
-static void display_name(const char *given, char *out, size_t cap)
-{
-    const char *b = strrchr(given, '/');
-    b = b ? b + 1 : given;
-    const char *bs = strrchr(b, '\\');
-    b = bs ? bs + 1 : b;
-    size_t n = 0;
-    for (; *b && n + 1 < cap; b++)
-        if ((unsigned char)*b >= 0x20 && *b != ':' && *b != 0x7f) out[n++] = *b;
-    out[n] = 0;
-    if (!n) snprintf(out, cap, "upload.json");
-}
-
 int srv_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char name[129];
-    display_name(j->m.file, name, sizeof name);
+    kc_display_name(j->m.file, "upload.json", name, sizeof name);
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     kc_diag d;
@@ -249,6 +235,15 @@ static int session_of(kc_db *db, srv_job *j, uint64_t *id)
     return 1;
 }
 
+/* The session named by the message and an arena for the reply: 1, or 0 with the refusal
+ * in j, or an error. */
+static int session_and_arena(kc_db *db, srv_job *j, uint64_t *id, kc_arena **a)
+{
+    int rc = session_of(db, j, id);
+    if (rc <= 0) return rc;
+    return (*a = kc_arena_new(0)) ? 1 : KC_ENOMEM;
+}
+
 int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
@@ -285,10 +280,9 @@ int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
 int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
-    int rc = session_of(db, j, &id);
+    kc_arena *a;
+    int rc = session_and_arena(db, j, &id, &a);
     if (rc <= 0) return rc;
-    kc_arena *a = kc_arena_new(0);
-    if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
     int checked = 0;
@@ -305,10 +299,9 @@ int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
 int srv_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
-    int rc = session_of(db, j, &id);
+    kc_arena *a;
+    int rc = session_and_arena(db, j, &id, &a);
     if (rc <= 0) return rc;
-    kc_arena *a = kc_arena_new(0);
-    if (!a) return KC_ENOMEM;
     char *text = NULL;
     rc = srv_session_report(db, id, a, &text);
     if (!rc) {

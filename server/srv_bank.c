@@ -273,7 +273,8 @@ int srv_bank_list(kc_db *db, const srv_ctx *x, srv_job *j)
     " tags, author, status, created_at, created_by, status_by, status_at FROM item "
 static const char SQL_ITEM_LATEST[] =
     ITEM_COLS "WHERE uid = ? AND parent_id IS NULL ORDER BY version DESC LIMIT 1";
-static const char SQL_ITEM_CHILDREN[] = ITEM_COLS "WHERE parent_id = ? ORDER BY sub_no, id";
+static const char SQL_ITEM_CHILDREN[] =
+    ITEM_COLS "WHERE parent_id = CAST(? AS UNSIGNED) ORDER BY sub_no, id";
 static const char SQL_VERSIONS[] =
     "SELECT i.id, i.version, i.status, i.created_at, i.created_by, i.import_file,"
     " EXISTS (SELECT 1 FROM paper_item p WHERE p.item_id = i.id)"
@@ -292,20 +293,10 @@ struct item_row {
     char stem[BIG], options[BIG], answer[BIG], spec[BIG], explanation[BIG];
 };
 
-static int item_query(kc_db *db, const char *sql, const char *in, const void *arg,
-                      struct item_row *r)
+/* By uid, or by parent id given as its decimal digits: one binding for both. */
+static int item_query(kc_db *db, const char *sql, const char *key, struct item_row *r)
 {
-    return in[0] == 's'
-        ? kc_db_query(db, sql, "s", "usisssssisiissssissstsst", (const char *)arg, &r->id,
-                       r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
-                       sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
-                       r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
-                       &r->difficulty, r->pc, sizeof r->pc, r->explanation, sizeof r->explanation,
-                       r->source, sizeof r->source, r->occ, sizeof r->occ, &r->level, r->tags,
-                       sizeof r->tags, r->author, sizeof r->author, r->status, sizeof r->status,
-                       &r->created, r->created_by, sizeof r->created_by, r->status_by,
-                       sizeof r->status_by, &r->status_at)
-        : kc_db_query(db, sql, "u", "usisssssisiissssissstsst", *(const uint64_t *)arg, &r->id,
+    return kc_db_query(db, sql, "s", "usisssssisiissssissstsst", key, &r->id,
                        r->uid, sizeof r->uid, &r->version, r->type, sizeof r->type, r->stem,
                        sizeof r->stem, r->options, sizeof r->options, r->answer, sizeof r->answer,
                        r->mc, sizeof r->mc, &r->pin, r->spec, sizeof r->spec, &r->points,
@@ -384,7 +375,7 @@ int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
     struct item_row *r = malloc(sizeof *r);
     if (!r) return KC_ENOMEM;
     json_t *item = NULL, *children = json_array(), *versions = json_array(), *reviews = json_array();
-    int rc = item_query(db, SQL_ITEM_LATEST, "s", j->m.uid, r);
+    int rc = item_query(db, SQL_ITEM_LATEST, j->m.uid, r);
     if (!rc) {
         rc = kc_db_fetch(db, SQL_ITEM_LATEST);
         if (rc == 1) { item = item_json(r); rc = 0; }
@@ -392,7 +383,9 @@ int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
     }
     kc_db_done(db, SQL_ITEM_LATEST);
     uint64_t id = r->id;
-    if (!rc) rc = item_query(db, SQL_ITEM_CHILDREN, "u", &id, r);
+    char parent[24];
+    snprintf(parent, sizeof parent, "%llu", (unsigned long long)id);
+    if (!rc) rc = item_query(db, SQL_ITEM_CHILDREN, parent, r);
     while (!rc && (rc = kc_db_fetch(db, SQL_ITEM_CHILDREN)) == 1) {
         rc = 0;
         json_array_append_new(children, item_json(r));
@@ -724,20 +717,6 @@ static int http_refuse(srv_job *j, int status, const char *code, const char *msg
     return refuse(j, code, NULL, msg);
 }
 
-/* The file name only: it goes into every diag line and into item.import_file. */
-static void display_name(const char *given, char *out, size_t cap)
-{
-    const char *b = strrchr(given, '/');
-    b = b ? b + 1 : given;
-    const char *bs = strrchr(b, '\\');
-    b = bs ? bs + 1 : b;
-    size_t n = 0;
-    for (; *b && n + 1 < cap; b++)
-        if ((unsigned char)*b >= 0x20 && *b != ':') out[n++] = *b;
-    out[n] = 0;
-    if (!n) snprintf(out, cap, "upload");
-}
-
 int srv_bank_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     /* Not a message: the roles of its token are checked here, as srv_cmd_run does. */
@@ -748,7 +727,7 @@ int srv_bank_import(kc_db *db, const srv_ctx *x, srv_job *j)
     if (imp_format_parse(j->format, &f))
         return http_refuse(j, 400, "bad_field", "format: not a known import format");
     char name[128];
-    display_name(j->m.uid, name, sizeof name);
+    kc_display_name(j->m.uid, "upload", name, sizeof name);
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
     bank_itemset set;
