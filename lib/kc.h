@@ -106,6 +106,13 @@ void kc_hmac_sha256(const unsigned char key[32], const void *msg, size_t len, un
 void kc_hex(const unsigned char *in, size_t n, char *out);      /* 2n hex digits and a NUL */
 int kc_memeq(const void *a, const void *b, size_t n);            /* constant time: 1 equal */
 int kc_random(void *buf, size_t n);                               /* 0 or KC_ERR */
+/* A key for one use (label) derived from a root secret: HMAC-SHA256(root, label), so a value
+ * made for one use never passes as another. */
+void kc_key_derive(const unsigned char root[32], const char *label, unsigned char out[32]);
+/* The hex HMAC-SHA256 of the text fmt makes (64 digits and a NUL): what signed tokens and
+ * links carry. */
+void kc_mac_hex(const unsigned char key[32], char out[65], const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- the MariaDB layer ----
  * One connection per thread (kc_db), statements prepared once per connection and cached by

@@ -1,6 +1,10 @@
 /* HMAC-SHA256, hex and randomness for tokens and signed links (OpenSSL). */
 #include "kc.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -30,4 +34,23 @@ int kc_memeq(const void *a, const void *b, size_t n)
 int kc_random(void *buf, size_t n)
 {
     return RAND_bytes(buf, (int)n) == 1 ? 0 : KC_ERR;
+}
+
+void kc_key_derive(const unsigned char root[32], const char *label, unsigned char out[32])
+{
+    kc_hmac_sha256(root, label, strlen(label), out);
+}
+
+void kc_mac_hex(const unsigned char key[32], char out[65], const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
+    unsigned char mac[32];
+    kc_hmac_sha256(key, msg, (size_t)n, mac);
+    kc_hex(mac, 32, out);
 }

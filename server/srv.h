@@ -63,8 +63,6 @@ void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t ex
                     char *out, size_t outlen);
 int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                     uint64_t *attempt_id);
-/* A key for one use (label) derived from the token secret: HMAC-SHA256(root, label). */
-void srv_key_derive(const unsigned char root[32], const char *label, unsigned char out[32]);
 
 /* ---- messages: what a client sends, parsed and checked against the command table ---- */
 struct srv_cmd;

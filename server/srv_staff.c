@@ -4,9 +4,6 @@
 #include "srv_int.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -62,19 +59,13 @@ static json_t *roles_json(unsigned roles)
 
 void srv_staff_key_derive(const unsigned char token_key[32], unsigned char staff_key[32])
 {
-    srv_key_derive(token_key, "kaochang staff token key v1", staff_key);
+    kc_key_derive(token_key, "kaochang staff token key v1", staff_key);
 }
 
 static void staff_mac(const unsigned char key[32], uint64_t id, unsigned roles, int64_t exp,
                       char out[65])
 {
-    char msg[96];
-    int n = snprintf(msg, sizeof msg, "staff.%llu.%u.%lld", (unsigned long long)id, roles,
-                     (long long)exp);
-    unsigned char mac[32];
-    unsigned int maclen = 0;
-    HMAC(EVP_sha256(), key, 32, (const unsigned char *)msg, (size_t)n, mac, &maclen);
-    kc_hex(mac, 32, out);
+    kc_mac_hex(key, out, "staff.%llu.%u.%lld", (unsigned long long)id, roles, (long long)exp);
 }
 
 void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
@@ -98,7 +89,7 @@ int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t 
         return KC_EINVAL;
     char mac[65];
     staff_mac(key, id, r, exp, mac);
-    if (CRYPTO_memcmp(mac, tok + off, 64) || exp < now_ms) return KC_EINVAL;
+    if (!kc_memeq(mac, tok + off, 64) || exp < now_ms) return KC_EINVAL;
     *staff_id = id;
     *roles = r;
     return 0;
