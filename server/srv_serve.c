@@ -991,6 +991,17 @@ static void lws_log_emit(int level, const char *line)
     kc_log(level == LLL_ERR ? KC_LOG_ERROR : KC_LOG_WARN, "lws", "%.*s", (int)n, line);
 }
 
+static void mount(struct lws_http_mount *m, const char *point, const char *origin, int proto,
+                  const struct lws_http_mount *next)
+{
+    memset(m, 0, sizeof *m);
+    m->mountpoint = point;
+    m->mountpoint_len = (unsigned char)strlen(point);
+    m->origin = origin;
+    m->origin_protocol = (unsigned char)proto;
+    m->mount_next = next;
+}
+
 int srv_serve(const srv_config *cfg)
 {
     memset(&S, 0, sizeof S);
@@ -1040,34 +1051,19 @@ int srv_serve(const srv_config *cfg)
     static const struct lws_protocol_vhost_options mimes = {&mime_js, NULL, ".html", "text/html; charset=utf-8"};
     /* HTML is never cached (it names the asset versions); assets are versioned by a
      * content hash in their URL, so they may be cached for a year. */
-    struct lws_http_mount m_root = {0}, m_static = {0}, m_health = {0}, m_api = {0}, m_media = {0};
-    m_root.mountpoint = "/";
-    m_root.mountpoint_len = 1;
-    m_root.origin = cfg->web_root;
+    struct lws_http_mount m_root, m_static, m_health, m_api, m_media;
+    mount(&m_root, "/", cfg->web_root, LWSMPRO_FILE, NULL);
     m_root.def = "index.html";
-    m_root.origin_protocol = LWSMPRO_FILE;
     m_root.extra_mimetypes = &mimes;
-    m_static = m_root;
-    m_static.mountpoint = "/static";
-    m_static.mountpoint_len = 7;
-    m_static.origin = static_dir;
+    mount(&m_static, "/static", static_dir, LWSMPRO_FILE, &m_root);
+    m_static.extra_mimetypes = &mimes;
     m_static.cache_max_age = 31536000;
     m_static.cache_reusable = 1;
     m_static.cache_intermediaries = 1;
-    m_static.mount_next = &m_root;
-    m_health.mountpoint = "/healthz";
-    m_health.mountpoint_len = 8;
-    m_health.origin = "http";
-    m_health.origin_protocol = LWSMPRO_CALLBACK;
-    m_health.mount_next = &m_static;
-    m_api = m_health;
-    m_api.mountpoint = "/api";
-    m_api.mountpoint_len = 4;
-    m_api.mount_next = &m_health;
-    m_media = m_health;
-    m_media.mountpoint = "/media";
-    m_media.mountpoint_len = 6;
-    m_media.mount_next = &m_api;
+    /* /healthz, /api and /media are answered by the "http" protocol's callback. */
+    mount(&m_health, "/healthz", "http", LWSMPRO_CALLBACK, &m_static);
+    mount(&m_api, "/api", "http", LWSMPRO_CALLBACK, &m_health);
+    mount(&m_media, "/media", "http", LWSMPRO_CALLBACK, &m_api);
 
     static const lws_retry_bo_t retry = {
         .secs_since_valid_ping = 30,
