@@ -708,4 +708,55 @@ int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char 
 char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank_paper *forms,
                         int n, kc_arena *a);
 
+/* ---- templates stored and session papers (bank_template_store.c, bank_session.c,
+ * bank_session_verify.c; docs/PAPERS.md) ----
+ * These run on any connection (the CLI's, or a server worker's). Besides the kc errors of
+ * the storage functions: a database failure leaves its message in db->err. */
+typedef struct bank_tpl_result {
+    const char *code;          /* in the arena */
+    enum bank_tpl_mode mode;
+    int total_centi, sections;
+    int pool;                  /* approved items it was checked against */
+    int problems;              /* diag lines added (0: feasible) */
+    int feasible;
+} bank_tpl_result;
+/* Parses a template file, checks it against the approved bank and stores it (by code,
+ * replacing an older one) with the result of the check. db NULL: the file only (--dry-run
+ * without a database). KC_EINVAL when the file is invalid (diag lines in d); an
+ * infeasible template is stored (feasible 0, its report) and returns 0. */
+int bank_tpl_import(kc_db *db, const char *text, size_t len, const char *file, const char *actor,
+                    int dry_run, kc_arena *a, kc_diag *d, bank_tpl_result *res);
+/* Checks a stored template against the bank as it is now and records the result.
+ * KC_ENOTFOUND for an unknown code. */
+int bank_tpl_check(kc_db *db, const char *code, kc_arena *a, kc_diag *d, bank_tpl_result *res);
+
+typedef struct bank_prep {
+    int attempts;              /* of the session */
+    int existing;              /* papers stored before this run */
+    int made;                  /* papers made by this run */
+    int forms;                 /* 0: a paper per candidate */
+    int neighbours_same;       /* neighbours left with the same paper: the bank allows no other */
+    uint32_t exposure_limit;   /* most papers one item may be on (0: no cap) */
+    uint32_t max_on;           /* most papers one item is on */
+    uint64_t build_id;
+    int64_t ms;                /* wall time of the run */
+} bank_prep;
+/* Generates and stores the paper of every attempt of the session that has none, in one
+ * transaction (idempotent: a second run makes nothing). Seated neighbours (same room, the
+ * next seat, or the seat in the row in front or behind with the session's seat_columns)
+ * get different papers, or different forms while the session has one no neighbour holds.
+ * KC_EINVAL when the template cannot be met (diag lines in d). */
+int bank_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_diag *d,
+                         bank_prep *r);
+/* Prepares every session that opens within prepare_before_min minutes (or is open) and has
+ * attempts without a paper; logs what it made or why it could not (the automatic prepare
+ * of `serve`). 0, or the error that stopped it (KC_ELOST: reconnect and run it again). */
+int bank_prepare_due(kc_db *db, int prepare_before_min);
+/* Regenerates every stored paper of the session from its seed and compares; every
+ * difference or broken rule is a diag line. *checked: papers compared. */
+int bank_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked);
+/* The session's papers described: forms (equivalence report) or exposure figures. Text
+ * in a. */
+int bank_session_report(kc_db *db, uint64_t session_id, kc_arena *a, char **text);
+
 #endif

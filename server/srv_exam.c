@@ -918,7 +918,7 @@ int srv_exam_run(kc_db *db, const srv_exam_ctx *x, srv_job *j)
     case SRV_JOB_SWEEP:
         return do_sweep(db, j);
     case SRV_JOB_PREPARE:
-        return srv_prepare_due(db, x);
+        return bank_prepare_due(db, x->prepare_before_min);
     case SRV_JOB_EVENTS: {
         return proct_store_batch(db, j->events);
     }
