@@ -514,6 +514,72 @@ int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_t
                          const bank_practical_opts *o, const bank_practical_plan *p,
                          kc_diag *d);
 
+/* The practical part stored (bank_practical_store.c; practical_*, 004_practical.sql). These
+ * return 0 or a kc error; a database failure leaves its message in db->err. */
+typedef struct bank_practical_session {
+    uint64_t id;
+    char title[256];
+    int64_t opens_ms;
+    /* the settings of the last assignment, which a re-run starts from */
+    int64_t has_seed;           /* 1: seed holds the stored seed */
+    uint64_t seed;
+    int64_t start_ms;           /* 0: none stored */
+    int64_t tasks_each;         /* 0: none stored */
+    int64_t slot_min;           /* 0: the longest task + changeover */
+    int64_t has_change;         /* 1: change_min holds the stored changeover */
+    int64_t change_min;
+} bank_practical_session;
+/* The session by code; KC_ENOTFOUND when there is none. */
+int bank_practical_session_load(kc_db *db, const char *code, bank_practical_session *s);
+/* The session's stored station codes in the order they stand, in a (*n 0: none stored). */
+int bank_practical_stations_load(kc_db *db, uint64_t session_id, kc_arena *a, char ***codes,
+                                 size_t *n);
+/* Every candidate (attempt) of the session, by 准考证号, in a. */
+int bank_practical_candidates_load(kc_db *db, uint64_t session_id, kc_arena *a,
+                                   bank_practical_candidate **c, size_t *n);
+/* The task pool, in a (titles: plain-text excerpts of the stems): with uids (not NULL) the
+ * newest version of each of those n_uids items in that order, each an approved practical
+ * task given once, else KC_EINVAL naming the first that is not ("P-9 is not in the bank",
+ * "... is not a practical task (实操题)", "... is not approved", "... is listed twice") in
+ * why; else with occupation the newest approved version of every practical task of it
+ * (level 0: any level), by uid; else the pool stored for the session. *n is 0 when none
+ * was found. */
+int bank_practical_pool_load(kc_db *db, uint64_t session_id, const char *const *uids,
+                             size_t n_uids, const char *occupation, int level, kc_arena *a,
+                             bank_practical_task **t, size_t *n, char *why, size_t whylen);
+/* Replaces the session's practical part in one transaction: the stations (codes in the
+ * order they stand, index = bank_practical_slot.station), the pool t, every entry of p (c
+ * and t as given to bank_practical_assign) and the settings of o as the next run's
+ * defaults (o->slot_minutes 0: derived). Nothing is changed on failure. */
+int bank_practical_store(kc_db *db, uint64_t session_id, char *const *stations, size_t n_stations,
+                         const bank_practical_candidate *c, const bank_practical_task *t,
+                         size_t n_tasks, const bank_practical_opts *o,
+                         const bank_practical_plan *p);
+
+/* Schedules of a stored plan (bank_practical_schedule.c). One entry: a task of a candidate. */
+typedef struct bank_practical_entry {
+    const char *station, *ticket, *name, *uid;
+    const char *title;          /* a plain-text excerpt of the task's stem */
+    const char *equipment;      /* "" when the task names none */
+    int64_t position;           /* of the station, 1.. */
+    int64_t slot, task_no, starts, ends;   /* times in ms UTC */
+} bank_practical_entry;
+/* The session's stored plan, in a: by station and slot for examiners (titles of 64 bytes
+ * at most), else by candidate (准考证号) and task (96 bytes). *n 0: nothing assigned. */
+int bank_practical_entries_load(kc_db *db, uint64_t session_id, int examiners, kc_arena *a,
+                                bank_practical_entry **e, size_t *n);
+enum bank_schedule_format { BANK_SCHEDULE_TEXT = 1, BANK_SCHEDULE_CSV, BANK_SCHEDULE_HTML };
+/* "text", "csv" or "html"; 0 or -1. */
+int bank_schedule_format_parse(const char *s, enum bank_schedule_format *out);
+/* The schedule of session code (title) appended to b: examiners (1) get a list per station
+ * of each slot with time, 准考证号, name and task, candidates (0) per candidate each task with
+ * station, time and equipment; text, CSV (UTF-8, CRLF, times ISO UTC) or a printable A4
+ * HTML page (a page per station for examiners). Times are shown offset_min minutes from
+ * UTC. 0 or KC_ENOMEM. */
+int bank_practical_schedule(kc_buf *b, const char *code, const char *title,
+                            const bank_practical_entry *e, size_t n, int examiners,
+                            enum bank_schedule_format format, int offset_min);
+
 /* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
  * A template (组卷方案) says what a paper consists of; a plan is a template checked against
  * a pool of approved items (and for 按鉴定点组卷 the blueprint), with the quotas it draws by;

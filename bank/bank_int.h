@@ -61,4 +61,8 @@ int bank__seat_pick_form(const bank__cand *cs, size_t me, int forms, const int *
 /* 1 when p is the same paper as one a neighbour of cs[me] already has. */
 int bank__seat_same_as_neighbour(const bank__cand *cs, size_t me, const bank_paper *p);
 
+/* The plain text of rich text on one line (tabs and line breaks as spaces), clipped to fit
+ * bytes, in a ("" on OOM): task titles in practical plans and schedules. */
+const char *bank__text_excerpt(kc_arena *a, const char *html, size_t bytes);
+
 #endif
