@@ -1,6 +1,8 @@
 /* bank: the catalog (occupations, levels, blueprints), the item model, rich-text
- * sanitizing, validation, scoring and storage of items.
- * Public header of the bank/ module. Never includes server/. */
+ * sanitizing, validation, scoring and storage of items; paper templates, the papers of a
+ * session (prepare, verify, report) and the practical part (assignment, storage,
+ * schedules).
+ * Public header of the bank/ module. Never includes server/ or libwebsockets. */
 #ifndef KAOCHANG_BANK_H
 #define KAOCHANG_BANK_H
 
