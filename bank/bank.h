@@ -1,6 +1,8 @@
 /* bank: the catalog (occupations, levels, blueprints), the item model, rich-text
- * sanitizing, validation, scoring and storage of items.
- * Public header of the bank/ module. Never includes server/. */
+ * sanitizing, validation, scoring and storage of items; paper templates, the papers of a
+ * session (prepare, verify, report) and the practical part (assignment, storage,
+ * schedules).
+ * Public header of the bank/ module. Never includes server/ or libwebsockets. */
 #ifndef KAOCHANG_BANK_H
 #define KAOCHANG_BANK_H
 
@@ -514,6 +516,72 @@ int bank_practical_check(size_t n_cand, const bank_practical_task *t, size_t n_t
                          const bank_practical_opts *o, const bank_practical_plan *p,
                          kc_diag *d);
 
+/* The practical part stored (bank_practical_store.c; practical_*, 004_practical.sql). These
+ * return 0 or a kc error; a database failure leaves its message in db->err. */
+typedef struct bank_practical_session {
+    uint64_t id;
+    char title[256];
+    int64_t opens_ms;
+    /* the settings of the last assignment, which a re-run starts from */
+    int64_t has_seed;           /* 1: seed holds the stored seed */
+    uint64_t seed;
+    int64_t start_ms;           /* 0: none stored */
+    int64_t tasks_each;         /* 0: none stored */
+    int64_t slot_min;           /* 0: the longest task + changeover */
+    int64_t has_change;         /* 1: change_min holds the stored changeover */
+    int64_t change_min;
+} bank_practical_session;
+/* The session by code; KC_ENOTFOUND when there is none. */
+int bank_practical_session_load(kc_db *db, const char *code, bank_practical_session *s);
+/* The session's stored station codes in the order they stand, in a (*n 0: none stored). */
+int bank_practical_stations_load(kc_db *db, uint64_t session_id, kc_arena *a, char ***codes,
+                                 size_t *n);
+/* Every candidate (attempt) of the session, by 准考证号, in a. */
+int bank_practical_candidates_load(kc_db *db, uint64_t session_id, kc_arena *a,
+                                   bank_practical_candidate **c, size_t *n);
+/* The task pool, in a (titles: plain-text excerpts of the stems): with uids (not NULL) the
+ * newest version of each of those n_uids items in that order, each an approved practical
+ * task given once, else KC_EINVAL naming the first that is not ("P-9 is not in the bank",
+ * "... is not a practical task (实操题)", "... is not approved", "... is listed twice") in
+ * why; else with occupation the newest approved version of every practical task of it
+ * (level 0: any level), by uid; else the pool stored for the session. *n is 0 when none
+ * was found. */
+int bank_practical_pool_load(kc_db *db, uint64_t session_id, const char *const *uids,
+                             size_t n_uids, const char *occupation, int level, kc_arena *a,
+                             bank_practical_task **t, size_t *n, char *why, size_t whylen);
+/* Replaces the session's practical part in one transaction: the stations (codes in the
+ * order they stand, index = bank_practical_slot.station), the pool t, every entry of p (c
+ * and t as given to bank_practical_assign) and the settings of o as the next run's
+ * defaults (o->slot_minutes 0: derived). Nothing is changed on failure. */
+int bank_practical_store(kc_db *db, uint64_t session_id, char *const *stations, size_t n_stations,
+                         const bank_practical_candidate *c, const bank_practical_task *t,
+                         size_t n_tasks, const bank_practical_opts *o,
+                         const bank_practical_plan *p);
+
+/* Schedules of a stored plan (bank_practical_schedule.c). One entry: a task of a candidate. */
+typedef struct bank_practical_entry {
+    const char *station, *ticket, *name, *uid;
+    const char *title;          /* a plain-text excerpt of the task's stem */
+    const char *equipment;      /* "" when the task names none */
+    int64_t position;           /* of the station, 1.. */
+    int64_t slot, task_no, starts, ends;   /* times in ms UTC */
+} bank_practical_entry;
+/* The session's stored plan, in a: by station and slot for examiners (titles of 64 bytes
+ * at most), else by candidate (准考证号) and task (96 bytes). *n 0: nothing assigned. */
+int bank_practical_entries_load(kc_db *db, uint64_t session_id, int examiners, kc_arena *a,
+                                bank_practical_entry **e, size_t *n);
+enum bank_schedule_format { BANK_SCHEDULE_TEXT = 1, BANK_SCHEDULE_CSV, BANK_SCHEDULE_HTML };
+/* "text", "csv" or "html"; 0 or -1. */
+int bank_schedule_format_parse(const char *s, enum bank_schedule_format *out);
+/* The schedule of session code (title) appended to b: examiners (1) get a list per station
+ * of each slot with time, 准考证号, name and task, candidates (0) per candidate each task with
+ * station, time and equipment; text, CSV (UTF-8, CRLF, times ISO UTC) or a printable A4
+ * HTML page (a page per station for examiners). Times are shown offset_min minutes from
+ * UTC. 0 or KC_ENOMEM. */
+int bank_practical_schedule(kc_buf *b, const char *code, const char *title,
+                            const bank_practical_entry *e, size_t n, int examiners,
+                            enum bank_schedule_format format, int offset_min);
+
 /* ---- paper assembly (组卷): templates, plans, papers (docs/PAPERS.md) ----
  * A template (组卷方案) says what a paper consists of; a plan is a template checked against
  * a pool of approved items (and for 按鉴定点组卷 the blueprint), with the quotas it draws by;
@@ -707,5 +775,56 @@ int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char 
  * item overlap of every pair of forms. Plain text in a, for the CLI and the staff page. */
 char *bank_forms_report(const bank_plan *p, const bank_blueprint *bp, const bank_paper *forms,
                         int n, kc_arena *a);
+
+/* ---- templates stored and session papers (bank_template_store.c, bank_session.c,
+ * bank_session_verify.c; docs/PAPERS.md) ----
+ * These run on any connection (the CLI's, or a server worker's). Besides the kc errors of
+ * the storage functions: a database failure leaves its message in db->err. */
+typedef struct bank_tpl_result {
+    const char *code;          /* in the arena */
+    enum bank_tpl_mode mode;
+    int total_centi, sections;
+    int pool;                  /* approved items it was checked against */
+    int problems;              /* diag lines added (0: feasible) */
+    int feasible;
+} bank_tpl_result;
+/* Parses a template file, checks it against the approved bank and stores it (by code,
+ * replacing an older one) with the result of the check. db NULL: the file only (--dry-run
+ * without a database). KC_EINVAL when the file is invalid (diag lines in d); an
+ * infeasible template is stored (feasible 0, its report) and returns 0. */
+int bank_tpl_import(kc_db *db, const char *text, size_t len, const char *file, const char *actor,
+                    int dry_run, kc_arena *a, kc_diag *d, bank_tpl_result *res);
+/* Checks a stored template against the bank as it is now and records the result.
+ * KC_ENOTFOUND for an unknown code. */
+int bank_tpl_check(kc_db *db, const char *code, kc_arena *a, kc_diag *d, bank_tpl_result *res);
+
+typedef struct bank_prep {
+    int attempts;              /* of the session */
+    int existing;              /* papers stored before this run */
+    int made;                  /* papers made by this run */
+    int forms;                 /* 0: a paper per candidate */
+    int neighbours_same;       /* neighbours left with the same paper: the bank allows no other */
+    uint32_t exposure_limit;   /* most papers one item may be on (0: no cap) */
+    uint32_t max_on;           /* most papers one item is on */
+    uint64_t build_id;
+    int64_t ms;                /* wall time of the run */
+} bank_prep;
+/* Generates and stores the paper of every attempt of the session that has none, in one
+ * transaction (idempotent: a second run makes nothing). Seated neighbours (same room, the
+ * next seat, or the seat in the row in front or behind with the session's seat_columns)
+ * get different papers, or different forms while the session has one no neighbour holds.
+ * KC_EINVAL when the template cannot be met (diag lines in d). */
+int bank_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_diag *d,
+                         bank_prep *r);
+/* Prepares every session that opens within prepare_before_min minutes (or is open) and has
+ * attempts without a paper; logs what it made or why it could not (the automatic prepare
+ * of `serve`). 0, or the error that stopped it (KC_ELOST: reconnect and run it again). */
+int bank_prepare_due(kc_db *db, int prepare_before_min);
+/* Regenerates every stored paper of the session from its seed and compares; every
+ * difference or broken rule is a diag line. *checked: papers compared. */
+int bank_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked);
+/* The session's papers described: forms (equivalence report) or exposure figures. Text
+ * in a. */
+int bank_session_report(kc_db *db, uint64_t session_id, kc_arena *a, char **text);
 
 #endif

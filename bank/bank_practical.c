@@ -1,5 +1,6 @@
 /* The practical part (技能考核): which task each candidate performs, at which station (工位)
- * and in which time slot. Pure computation; the server stores and prints the plan. */
+ * and in which time slot. Pure computation; bank_practical_store.c stores the plan and
+ * bank_practical_schedule.c prints it. */
 #include "bank.h"
 
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* Exam affairs (考务) for staff, as the DB workers run it: paper templates (list, one, check
  * against the bank now, import) and the papers of sessions (list, prepare, verify, report).
- * The work itself is srv_paper.c's, the same the CLI runs; this file turns it into replies.
+ * The work itself is bank/'s (bank_tpl_*, bank_session_*), the same the CLI runs; this file
+ * turns it into replies.
  * Everyone may be refused here: the account is re-read for every job. */
 #include "srv_int.h"
 
@@ -138,8 +139,8 @@ int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
     if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
-    srv_tpl_result res;
-    int rc = srv_tpl_check(db, j->m.uid, a, &d, &res);
+    bank_tpl_result res;
+    int rc = bank_tpl_check(db, j->m.uid, a, &d, &res);
     if (rc == KC_ENOTFOUND) {
         kc_arena_free(a);
         return refuse(j, "not_found", "code", "no template with this code");
@@ -164,8 +165,8 @@ int srv_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
     if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
-    srv_tpl_result res;
-    int rc = srv_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, (int)j->m.dry_run, a, &d, &res);
+    bank_tpl_result res;
+    int rc = bank_tpl_import(db, j->text ? j->text : "", j->text_len, name, j->login, (int)j->m.dry_run, a, &d, &res);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int valid = rc == 0;
     KC_INFO("papers", "template import file=%s code=%s by=%s valid=%d feasible=%d problems=%zu dry_run=%d",
@@ -253,8 +254,8 @@ int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
     if (!a) return KC_ENOMEM;
     kc_diag d;
     kc_diag_init(&d, a);
-    srv_prep r;
-    rc = srv_session_prepare(db, id, j->login, &d, &r);
+    bank_prep r;
+    rc = bank_session_prepare(db, id, j->login, &d, &r);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     json_t *o;
     if (rc) {
@@ -286,7 +287,7 @@ int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
     kc_diag d;
     kc_diag_init(&d, a);
     int checked = 0;
-    rc = srv_session_verify(db, id, &d, &checked);
+    rc = bank_session_verify(db, id, &d, &checked);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int ok = !rc && !d.n;
     KC_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->m.uid, j->login, checked, d.n);
@@ -303,7 +304,7 @@ int srv_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
     int rc = session_and_arena(db, j, &id, &a);
     if (rc <= 0) return rc;
     char *text = NULL;
-    rc = srv_session_report(db, id, a, &text);
+    rc = bank_session_report(db, id, a, &text);
     if (!rc) {
         json_t *t = json_string(text);
         rc = reply(j, json_pack("{s:s, s:s, s:o}", "type", "session_report", "code", j->m.uid, "text",

@@ -1,5 +1,5 @@
 /* `kaochang paper template …` and `kaochang session prepare|verify|report|paper`: the
- * CLI side of paper assembly (srv_paper.c does the work). */
+ * CLI side of paper assembly (the work is bank_tpl_* and bank_session_*, bank/). */
 #include "srv_int.h"
 
 #include <errno.h>
@@ -102,10 +102,10 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
     int have_db = !dry || kc_db_open(&db, &cfg->db) == 0;
     if (dry && !have_db) kc_db_close(&db);
     if (!dry && srv__cli_db_open(&db, cfg)) { free(text); kc_arena_free(a); return 1; }
-    srv_tpl_result res;
+    bank_tpl_result res;
     char actor[160];
     snprintf(actor, sizeof actor, "%s", by ? by : getenv("USER") ? getenv("USER") : "cli");
-    int rc = srv_tpl_import(have_db ? &db : NULL, text, len, base, actor, dry, a, &d, &res);
+    int rc = bank_tpl_import(have_db ? &db : NULL, text, len, base, actor, dry, a, &d, &res);
     free(text);
     print_diag(&d, stderr);
     int status = 0;
@@ -141,8 +141,8 @@ static int tpl_check(srv_config *cfg, const char *code)
     kc_arena *a = kc_arena_new(0);
     kc_diag d;
     kc_diag_init(&d, a);
-    srv_tpl_result res;
-    int rc = srv_tpl_check(&db, code, a, &d, &res), status = 0;
+    bank_tpl_result res;
+    int rc = bank_tpl_check(&db, code, a, &d, &res), status = 0;
     print_diag(&d, stderr);
     if (rc == KC_ENOTFOUND) { fprintf(stderr, "kaochang paper template check: %s: no such template\n", code); status = 1; }
     else if (rc && rc != KC_EINVAL) { fprintf(stderr, "kaochang paper template check: %s\n", db.err); status = 1; }
@@ -327,10 +327,10 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
     kc_diag d;
     kc_diag_init(&d, a);
     if (!strcmp(sub, "prepare")) {
-        srv_prep r;
+        bank_prep r;
         char actor[160];
         snprintf(actor, sizeof actor, "%s", getenv("USER") ? getenv("USER") : "cli");
-        int rc = srv_session_prepare(&db, id, actor, &d, &r);
+        int rc = bank_session_prepare(&db, id, actor, &d, &r);
         print_diag(&d, stderr);
         if (rc == KC_EINVAL) {
             fprintf(stderr, "session %s: no paper was made\n", argv[0]);
@@ -352,7 +352,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         }
     } else if (!strcmp(sub, "verify")) {
         int checked;
-        int rc = srv_session_verify(&db, id, &d, &checked);
+        int rc = bank_session_verify(&db, id, &d, &checked);
         print_diag(&d, stderr);
         if (rc && rc != KC_EINVAL) fprintf(stderr, "kaochang session verify: %s\n", db.err);
         if (rc || d.n) {
@@ -364,7 +364,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         }
     } else if (!strcmp(sub, "report")) {
         char *text;
-        int rc = srv_session_report(&db, id, a, &text);
+        int rc = bank_session_report(&db, id, a, &text);
         if (rc) { fprintf(stderr, "kaochang session report: %s\n", db.err); status = 1; }
         else printf("%s", text);
     }

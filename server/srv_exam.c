@@ -1028,4 +1028,4 @@ int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
 
 int srv_exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
 
-int srv_exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return srv_prepare_due(db, x); }
+int srv_exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return bank_prepare_due(db, x->prepare_before_min); }

@@ -155,48 +155,4 @@ struct json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const un
 /* SRV_JOB_MEDIA on a worker: j->text/text_len/mime and http_status 200, or 404. */
 int srv_media_run(kc_db *db, const srv_ctx *x, srv_job *j);
 
-/* ---- paper templates and session prepare (srv_paper.c) ---- */
-typedef struct srv_tpl_result {
-    const char *code;          /* in the arena */
-    enum bank_tpl_mode mode;
-    int total_centi, sections;
-    int pool;                  /* approved items it was checked against */
-    int problems;              /* diag lines added (0: feasible) */
-    int feasible;
-} srv_tpl_result;
-/* Parses a template file, checks it against the approved bank and stores it (by code,
- * replacing an older one) with the result of the check. db NULL: the file only (--dry-run
- * without a database). KC_EINVAL when the file is invalid (diag lines in d); an
- * infeasible template is stored (feasible 0, its report) and returns 0. */
-int srv_tpl_import(kc_db *db, const char *text, size_t len, const char *file, const char *actor,
-                   int dry_run, kc_arena *a, kc_diag *d, srv_tpl_result *res);
-/* Checks a stored template against the bank as it is now and records the result. */
-int srv_tpl_check(kc_db *db, const char *code, kc_arena *a, kc_diag *d, srv_tpl_result *res);
-
-typedef struct srv_prep {
-    int attempts;              /* of the session */
-    int existing;              /* papers stored before this run */
-    int made;                  /* papers made by this run */
-    int forms;                 /* 0: a paper per candidate */
-    int neighbours_same;       /* neighbours left with the same paper: the bank allows no other */
-    uint32_t exposure_limit;   /* most papers one item may be on (0: no cap) */
-    uint32_t max_on;           /* most papers one item is on */
-    uint64_t build_id;
-    int64_t ms;                /* wall time of the run */
-} srv_prep;
-/* Generates and stores the paper of every attempt of the session that has none, in one
- * transaction (idempotent: a second run makes nothing). KC_EINVAL when the template
- * cannot be met (diag lines in d). */
-int srv_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_diag *d,
-                        srv_prep *r);
-/* SRV_JOB_PREPARE: prepares every session that opens within prepare_before_min minutes
- * (or is open) and has attempts without a paper; logs what it made or why it could not. */
-int srv_prepare_due(kc_db *db, const srv_ctx *x);
-/* Regenerates every stored paper of the session from its seed and compares; every
- * difference or broken rule is a diag line. *checked: papers compared. */
-int srv_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked);
-/* The session's papers described: forms (equivalence report) or exposure figures. Text
- * in a. */
-int srv_session_report(kc_db *db, uint64_t session_id, kc_arena *a, char **text);
-
 #endif

@@ -1,5 +1,6 @@
-/* The practical part: tasks, stations and slots (bank_practical_assign / _check), and the
- * deterministic random numbers they draw from. */
+/* The practical part: tasks, stations and slots (bank_practical_assign / _check), the
+ * deterministic random numbers they draw from, and the printable schedules
+ * (bank_practical_schedule). */
 #include "kc_test.h"
 
 static void setup(void)
@@ -247,4 +248,71 @@ Test(practical, rng_as_the_plan_uses_it)
     for (int i = 0; i < 50; i++) seen[v[i]]++;
     for (int i = 0; i < 50; i++) cr_expect_eq(seen[i], 1);
     cr_expect_neq(bank_seed_derive(7, 1), bank_seed_derive(7, 2));
+}
+
+/* ---- schedules (bank_practical_schedule): no database, entries as the loader gives them ---- */
+
+static const bank_practical_entry sched[] = {
+    {"工位01", "2026110001", "王小明", "PR-01", "配置防火墙, 仅开放 \"SSH\"", "", 1, 1, 1,
+     1796432400000LL /* 2026-12-05T01:00Z */, 1796435100000LL},
+    {"工位01", "2026110003", "Li", "PR-02", "<原因> & 处理", "交换机 2 台", 1, 2, 1,
+     1796439600000LL /* 03:00Z */, 1796488200000LL /* 16:30Z: 00:30 the next day at UTC+8 */},
+    {"工位02", "2026110002", "张伟", "PR-03", "划分 VLAN", "", 2, 1, 1,
+     1796432400000LL, 1796436000000LL},
+};
+
+static const char *schedule_of(int examiners, enum bank_schedule_format f, int offset_min)
+{
+    kc_buf b = {0};
+    cr_assert_eq(bank_practical_schedule(&b, "S1", "实操场次", sched, 3, examiners, f, offset_min), 0);
+    return kc_buf_to_arena(&b, A);
+}
+
+Test(practical, schedule_csv_quotes_and_ends_lines_with_crlf)
+{
+    const char *s = schedule_of(0, BANK_SCHEDULE_CSV, 480);
+    cr_assert_not_null(s);
+    const char *want =
+        "准考证号,姓名,序号,工位,时段,开始,结束,试题编号,试题,设备要求\r\n"
+        "2026110001,王小明,1,工位01,1,2026-12-05T01:00:00.000Z,2026-12-05T01:45:00.000Z,PR-01,"
+        "\"配置防火墙, 仅开放 \"\"SSH\"\"\",\r\n";
+    cr_expect_eq(strncmp(s, want, strlen(want)), 0, "got:\n%s", s);
+    cr_expect_not_null(strstr(s, "PR-02,<原因> & 处理,交换机 2 台\r\n"), "CSV times stay UTC: %s", s);
+}
+
+Test(practical, schedule_text_pads_wide_characters_and_shows_the_offset)
+{
+    const char *s = schedule_of(1, BANK_SCHEDULE_TEXT, 480);
+    cr_assert_not_null(s);
+    cr_expect_not_null(strstr(s, "场次 Session: S1 实操场次\n时间 Times: UTC+8\n"), "%s", s);
+    /* 王小明 is six columns wide: padded to 12 like the ASCII name "Li" */
+    cr_expect_not_null(strstr(s, "1       2026-12-05 09:00–09:45    2026110001    王小明        PR-01 "), "%s", s);
+    cr_expect_not_null(strstr(s, "2026110003    Li            PR-02"), "%s", s);
+    cr_expect_not_null(strstr(s, "2026-12-05 11:00–2026-12-06 00:30"), "an end on another day shows its date: %s", s);
+    cr_expect_not_null(strstr(s, "\n工位02\n"), "a heading per station: %s", s);
+    const char *c = schedule_of(0, BANK_SCHEDULE_TEXT, -210);
+    cr_expect_not_null(strstr(c, "时间 Times: UTC-3:30\n"), "%s", c);
+    cr_expect_not_null(strstr(c, "     设备要求 Equipment: 交换机 2 台\n"), "%s", c);
+}
+
+Test(practical, schedule_html_escapes_and_breaks_pages_per_station)
+{
+    const char *s = schedule_of(1, BANK_SCHEDULE_HTML, 0);
+    cr_assert_not_null(s);
+    cr_expect_not_null(strstr(s, "&lt;原因&gt; &amp; 处理"), "%s", s);
+    cr_expect_not_null(strstr(s, "&quot;SSH&quot;"));
+    cr_expect_null(strstr(s, "<原因>"));
+    int sections = 0;
+    for (const char *p = s; (p = strstr(p, "<section>")); p++) sections++;
+    cr_expect_eq(sections, 2, "a page per station");
+    cr_expect_null(strstr(s, "<script"));
+    const char *c = schedule_of(0, BANK_SCHEDULE_HTML, 0);
+    sections = 0;
+    for (const char *p = c; (p = strstr(p, "<section>")); p++) sections++;
+    cr_expect_eq(sections, 1, "candidates: one table of everyone");
+    cr_expect_eq(strcmp(c + strlen(c) - strlen("</body>\n</html>\n"), "</body>\n</html>\n"), 0);
+    enum bank_schedule_format f;
+    cr_expect_eq(bank_schedule_format_parse("html", &f), 0);
+    cr_expect_eq(f, BANK_SCHEDULE_HTML);
+    cr_expect_eq(bank_schedule_format_parse("pdf", &f), -1);
 }
