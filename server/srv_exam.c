@@ -3,6 +3,7 @@
  * nothing here touches libwebsockets. Replies are built here as JSON text and handed back
  * to the service thread, which only sends them. */
 #include "srv_int.h"
+#include "exam_logic.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -11,27 +12,6 @@
 #include <string.h>
 
 #define TOKEN_TTL_MS (24LL * 3600 * 1000)
-
-void srv_paper_free(srv_paper *p)
-{
-    if (!p) return;
-    free(p->item_ids);
-    free(p->n_options);
-    free(p->types);
-    free(p->n_blanks);
-    free(p);
-}
-
-int srv_paper_find(const srv_paper *p, uint64_t item_id)
-{
-    int lo = 0, hi = p->n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (p->item_ids[mid] == item_id) return mid;
-        if (p->item_ids[mid] < item_id) lo = mid + 1; else hi = mid - 1;
-    }
-    return -1;
-}
 
 void srv_job_free(srv_job *j)
 {
@@ -321,110 +301,6 @@ static const char SQL_ANSWERS[] =
 
 #define BIG 262144
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* What the stored paper says beyond its item rows: the option order shown for each item and
- * sub-item (by id), and the section titles. */
-struct layout {
-    int n, n_titles;
-    struct { uint64_t id; char perm[BANK_MAX_OPTIONS + 1]; } *v;
-    char **titles;
-};
-
-static void layout_free(struct layout *l)
-{
-    free(l->v);
-    for (int i = 0; i < l->n_titles; i++) free(l->titles[i]);
-    free(l->titles);
-    memset(l, 0, sizeof *l);
-}
-
-static int layout_add(struct layout *l, int *cap, json_int_t id, json_t *perm)
-{
-    if (l->n == *cap) {
-        *cap = *cap ? *cap * 2 : 128;
-        void *v = realloc(l->v, (size_t)*cap * sizeof *l->v);
-        if (!v) return KC_ENOMEM;
-        l->v = v;
-    }
-    l->v[l->n].id = (uint64_t)id;
-    snprintf(l->v[l->n].perm, sizeof l->v[l->n].perm, "%s", json_is_string(perm) ? json_string_value(perm) : "");
-    l->n++;
-    return 0;
-}
-
-/* items: paper_instance.items; spec: the template the build used (NULL: no titles). */
-static int layout_parse(const char *items, const char *spec, struct layout *l)
-{
-    int cap = 0, rc = 0;
-    json_t *a = json_loads(items, 0, NULL), *e, *c;
-    size_t k, m;
-    if (!json_is_array(a)) { json_decref(a); return KC_EDB; }
-    json_array_foreach(a, k, e) {
-        if ((rc = layout_add(l, &cap, json_integer_value(json_object_get(e, "i")), json_object_get(e, "o")))) break;
-        json_array_foreach(json_object_get(e, "c"), m, c)
-            if ((rc = layout_add(l, &cap, json_integer_value(json_array_get(c, 0)), json_array_get(c, 1)))) break;
-        if (rc) break;
-    }
-    json_decref(a);
-    json_t *sp = spec && !rc ? json_loads(spec, 0, NULL) : NULL, *secs = json_object_get(sp, "sections");
-    if (json_is_array(secs) && json_array_size(secs)) {
-        l->titles = calloc(json_array_size(secs), sizeof *l->titles);
-        if (!l->titles) rc = KC_ENOMEM;
-        json_array_foreach(secs, k, e) {
-            if (rc) break;
-            const char *t = json_string_value(json_object_get(e, "title"));
-            if (!(l->titles[l->n_titles++] = strdup(t ? t : ""))) rc = KC_ENOMEM;
-        }
-    }
-    json_decref(sp);
-    return rc;
-}
-
-static const char *layout_perm(const struct layout *l, uint64_t id)
-{
-    for (int i = 0; i < l->n; i++)
-        if (l->v[i].id == id) return l->v[i].perm;
-    return "";
-}
-
-struct paper_build {
-    srv_paper *p;
-    int cap;
-};
-
-static int paper_add(struct paper_build *pb, uint64_t id, enum bank_item_type t, int n_options,
-                     int n_blanks)
-{
-    srv_paper *p = pb->p;
-    if (p->n == pb->cap) {
-        int cap = pb->cap ? pb->cap * 2 : 64;
-        uint64_t *ids = realloc(p->item_ids, (size_t)cap * sizeof *ids);
-        if (ids) p->item_ids = ids;
-        unsigned char *no = realloc(p->n_options, (size_t)cap);
-        if (no) p->n_options = no;
-        unsigned char *ty = realloc(p->types, (size_t)cap);
-        if (ty) p->types = ty;
-        unsigned char *nb = realloc(p->n_blanks, (size_t)cap);
-        if (nb) p->n_blanks = nb;
-        if (!ids || !no || !ty || !nb) return KC_ENOMEM;
-        pb->cap = cap;
-    }
-    p->item_ids[p->n] = id;
-    p->n_options[p->n] = (unsigned char)n_options;
-    p->types[p->n] = (unsigned char)t;
-    p->n_blanks[p->n] = (unsigned char)n_blanks;
-    p->n++;
-    return 0;
-}
-
-/* The candidate's view of one item: never its key, explanation or scoring rule. For a
- * fill-in item the key is read only to count its blanks. Returns NULL for an item that
- * cannot be delivered (logged). */
 /* Media references become signed URLs (srv_media.c) in the stem and the options. */
 struct media_sign {
     const srv_media_map *map;
@@ -432,8 +308,9 @@ struct media_sign {
     int64_t expires_ms;
 };
 
-static json_t *signed_text(const struct media_sign *ms, uint64_t id, const char *html)
+static json_t *signed_text(const void *arg, uint64_t id, const char *html)
 {
+    const struct media_sign *ms = arg;
     if (!ms->map->n || !strstr(html, "\"media:")) return json_string(html);
     char *s = srv_media_rewrite(html, id, ms->map, ms->key, ms->expires_ms);
     json_t *v = s ? json_string(s) : NULL;
@@ -441,55 +318,17 @@ static json_t *signed_text(const struct media_sign *ms, uint64_t id, const char 
     return v;
 }
 
-/* perm: the option order shown ("CADB": the candidate's A is the item's C); "" keeps the
- * item's own order. */
-static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const char *stem,
-                         const char *options, const char *perm, const char *key, int64_t points,
-                         const struct media_sign *ms, enum bank_item_type *t, int *n_options,
-                         int *n_blanks)
+/* The candidate's view of one item (exam_item_view): never its key, explanation or scoring
+ * rule. NULL for an item that cannot be delivered (logged). */
+static json_t *item_view(uint64_t paper_id, const exam_item_row *r, const struct media_sign *ms,
+                         exam_item_info *info)
 {
-    *n_options = *n_blanks = 0;
-    const char *why = NULL;
-    json_t *o = NULL, *opts = NULL;
-    if (bank_type_parse(type, t)) why = "unknown item type";
-    else if (*t == BANK_PRACTICAL) why = "a practical task cannot be delivered in a computer exam";
-    if (!why) o = json_pack("{s:I, s:s, s:o, s:f}", "item", (json_int_t)id, "type", type, "stem",
-                            signed_text(ms, id, stem), "points", (double)points / 100.0);
-    if (!why && !o) why = "stem is not valid UTF-8";
-    if (!why && (*t == BANK_SINGLE || *t == BANK_MULTI)) {
-        opts = json_loads(options, 0, NULL);
-        json_t *view = json_array(), *v;
-        size_t n = json_is_array(opts) ? json_array_size(opts) : 0;
-        if (*perm && strlen(perm) != n) why = "its stored option order does not fit its options";
-        for (size_t k = 0; !why && n <= BANK_MAX_OPTIONS && k < n; k++) {
-            size_t from = *perm ? (size_t)(perm[k] - 'A') : k;
-            v = from < n ? json_array_get(opts, from) : NULL;
-            char letter[2] = {(char)('A' + k), 0};
-            json_t *ov = json_is_string(v) ? json_pack("{s:s, s:o}", "key", letter, "text",
-                                                       signed_text(ms, id, json_string_value(v)))
-                                           : NULL;
-            if (ov) json_array_append_new(view, ov);
-        }
-        if (!why && (!n || json_array_size(view) != n || n < 2)) why = "options cannot be rendered";
-        *n_options = (int)json_array_size(view);
-        json_object_set_new(o, "options", view);
-    }
-    if (!why && *t == BANK_FILL) {
-        kc_arena *a = kc_arena_new(0);
-        bank_blank *blanks;
-        char reason[128];
-        if (!a || bank_fill_key_parse(key, a, &blanks, n_blanks, reason, sizeof reason))
-            why = "its fill key does not parse";
-        else
-            json_object_set_new(o, "blanks", json_integer(*n_blanks));
-        kc_arena_free(a);
-    }
-    json_decref(opts);
-    if (why) {
+    json_t *o;
+    const char *why;
+    if (exam_item_view(r, signed_text, ms, &o, info, &why)) {
         /* Never hand out a paper with an item missing: fail the start instead. */
         KC_ERROR("exam", "paper=%llu item=%llu cannot be delivered: %s",
-                  (unsigned long long)paper_id, (unsigned long long)id, why);
-        json_decref(o);
+                  (unsigned long long)paper_id, (unsigned long long)r->id, why);
         return NULL;
     }
     return o;
@@ -498,48 +337,45 @@ static json_t *item_view(uint64_t paper_id, uint64_t id, const char *type, const
 /* Loads the candidate's view of the paper into items, and the answerable items (with what
  * the service thread needs to check a response) into *out. */
 static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
-                      const struct layout *lay, int64_t expires_ms, json_t *items,
+                      const exam_layout *lay, int64_t expires_ms, json_t *items,
                       srv_paper **out, int64_t *total_centi)
 {
     const uint64_t paper_id = attempt_id;     /* for messages */
     srv_media_map map = {0};
     const struct media_sign ms = {&map, x->media_key, expires_ms};
-    uint64_t item_id, parent_id, cum_parent = 0;
-    int64_t pos, points, own_points, parent_points, cum = 0;
+    uint64_t item_id, parent_id;
+    int64_t pos, points, own_points, parent_points;
     int64_t sec;
     char type[17];
     char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
-    struct paper_build pb = {calloc(1, sizeof(srv_paper)), 0};
+    exam_paper_build pb = {0};
+    exam_scale scale = {0};
     json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
     int rc = KC_ENOMEM;
-    if (!stem || !options || !key || !pb.p || !by_id) goto out;
+    if (!stem || !options || !key || exam_paper_begin(&pb, attempt_id) || !by_id) goto out;
     if ((rc = srv_media_load_attempt(db, attempt_id, &map))) goto out;
     rc = KC_ENOMEM;
-    pb.p->attempt_id = attempt_id;
     *total_centi = 0;
     rc = kc_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
                       &points, type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
                       (size_t)BIG);
     while (!rc && (rc = kc_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
         rc = 0;
-        enum bank_item_type t;
-        int n_opt, n_blk;
+        exam_item_info info;
         json_t *iv;
+        const exam_item_row row = {item_id, type, stem, options, key,
+                                   exam_layout_perm(lay, item_id), points};
         if (!strcmp(type, "composite")) {
-            iv = json_pack("{s:I, s:s, s:o, s:f, s:[]}", "item", (json_int_t)item_id, "type", type,
-                           "stem", signed_text(&ms, item_id, stem), "points", (double)points / 100.0,
-                           "children");
-            if (!iv) KC_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
-                               (unsigned long long)paper_id, (unsigned long long)item_id);
+            if (exam_composite_view(&row, signed_text, &ms, &iv))
+                KC_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
+                          (unsigned long long)paper_id, (unsigned long long)item_id);
         } else {
-            iv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id), key,
-                           points, &ms, &t, &n_opt, &n_blk);
-            if (iv && (rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(iv); break; }
+            iv = item_view(paper_id, &row, &ms, &info);
+            if (iv && (rc = exam_paper_add(&pb, item_id, &info))) { json_decref(iv); break; }
         }
         if (!iv) { rc = KC_EDB; break; }
         json_object_set_new(iv, "no", json_integer(pos));
-        json_object_set_new(iv, "section",
-                            json_string(sec >= 0 && sec < lay->n_titles ? lay->titles[sec] : ""));
+        json_object_set_new(iv, "section", json_string(exam_layout_title(lay, sec)));
         if (!strcmp(type, "composite")) {
             char k[24];
             snprintf(k, sizeof k, "%llu", (unsigned long long)item_id);
@@ -559,48 +395,26 @@ static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
         snprintf(k, sizeof k, "%llu", (unsigned long long)parent_id);
         json_t *parent = json_object_get(by_id, k);
         if (!parent) continue;
-        enum bank_item_type t;
-        int n_opt, n_blk;
-        /* Rounded by the running sum, so the shown points add up to the composite's. */
-        if (parent_id != cum_parent) { cum_parent = parent_id; cum = 0; }
-        int64_t shown = own_points;
-        if (parent_points > 0) {
-            shown = (cum + own_points) * points / parent_points - cum * points / parent_points;
-            cum += own_points;
-        }
-        json_t *cv = item_view(paper_id, item_id, type, stem, options, layout_perm(lay, item_id),
-                               key, shown, &ms, &t, &n_opt, &n_blk);
-        if (!cv || t == BANK_COMPOSITE) { json_decref(cv); rc = KC_EDB; break; }
-        if ((rc = paper_add(&pb, item_id, t, n_opt, n_blk))) { json_decref(cv); break; }
+        exam_item_info info;
+        /* Scaled to what the paper gives the composite; the shown points add up to it. */
+        int64_t shown = exam_scale_child(&scale, parent_id, own_points, parent_points, points);
+        const exam_item_row row = {item_id, type, stem, options, key,
+                                   exam_layout_perm(lay, item_id), shown};
+        json_t *cv = item_view(paper_id, &row, &ms, &info);
+        if (!cv || info.type == BANK_COMPOSITE) { json_decref(cv); rc = KC_EDB; break; }
+        if ((rc = exam_paper_add(&pb, item_id, &info))) { json_decref(cv); break; }
         json_array_append_new(json_object_get(parent, "children"), cv);
     }
     kc_db_done(db, SQL_PAPER_CHILDREN);
     if (rc < 0) goto out;
-    rc = 0;
-    /* Sort ids with their attributes for binary search on the service thread. */
-    {
-        srv_paper *p = pb.p;
-        struct ent { uint64_t id; unsigned char no, ty, nb; } *e = malloc((size_t)p->n * sizeof *e + 1);
-        if (!e) { rc = KC_ENOMEM; goto out; }
-        for (int i = 0; i < p->n; i++)
-            e[i] = (struct ent){p->item_ids[i], p->n_options[i], p->types[i], p->n_blanks[i]};
-        qsort(e, (size_t)p->n, sizeof *e, cmp_u64);   /* id is the first member */
-        for (int i = 0; i < p->n; i++) {
-            p->item_ids[i] = e[i].id;
-            p->n_options[i] = e[i].no;
-            p->types[i] = e[i].ty;
-            p->n_blanks[i] = e[i].nb;
-        }
-        free(e);
-    }
-    *out = pb.p;
-    pb.p = NULL;
+    /* Sorted by id for binary search on the service thread. */
+    rc = exam_paper_finish(&pb, out);
 out:
     free(stem);
     free(options);
     free(key);
     json_decref(by_id);
-    srv_paper_free(pb.p);
+    exam_paper_abort(&pb);
     srv_media_map_free(&map);
     return rc;
 }
@@ -653,36 +467,35 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
                                "the papers of this session are not ready yet; ask the proctor");
         return 0;
     }
-    struct layout lay = {0};
-    rc = layout_parse(inst, spec, &lay);
+    exam_layout lay = {0};
+    rc = exam_layout_parse(inst, spec, &lay);
     free(inst);
     free(spec);
     if (rc) {
         KC_ERROR("exam", "attempt=%llu: its stored paper does not parse", (unsigned long long)j->attempt_id);
         kc_db_rollback(db);
-        layout_free(&lay);
-        return rc;
+        exam_layout_free(&lay);
+        return rc == KC_EINVAL ? KC_EDB : rc;     /* the database holds a broken paper */
     }
     int64_t now = kc_now_ms();      /* after the lock: a wait must not make it early */
     j->status = status_parse(status);
     if (j->status == SRV_ST_NOT_STARTED) {
-        if (now < opens || now >= closes) {
+        /* deadline = min(now + duration + extra time, the session's close) */
+        if (exam_start_deadline(now, opens, closes, duration, extra, &deadline)) {
             kc_db_rollback(db);
             char a[32], b[32], msg[160];
             kc_format_iso(opens, a, sizeof a);
             kc_format_iso(closes, b, sizeof b);
             snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
             j->reply = error_reply(j->req_id, "not_open", msg);
-            layout_free(&lay);
+            exam_layout_free(&lay);
             return 0;
         }
-        deadline = now + (duration + extra) * 1000;
-        if (deadline > closes) deadline = closes;
         rc = kc_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
-        if (rc) { kc_db_rollback(db); layout_free(&lay); return rc; }
+        if (rc) { kc_db_rollback(db); exam_layout_free(&lay); return rc; }
         j->status = SRV_ST_IN_PROGRESS;
     }
-    if ((rc = kc_db_commit(db))) { layout_free(&lay); return rc; }
+    if ((rc = kc_db_commit(db))) { exam_layout_free(&lay); return rc; }
     j->deadline_ms = deadline;
 
     json_t *items = json_array(), *answers = json_array();
@@ -692,7 +505,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
     /* Media URLs outlive the deadline by an hour, so a late reload still shows images. */
     int64_t media_exp = (deadline > now ? deadline : now) + SRV_MEDIA_AFTER_DEADLINE_MS;
     rc = load_paper(db, x, j->attempt_id, &lay, media_exp, items, &j->paper, &total);
-    layout_free(&lay);
+    exam_layout_free(&lay);
     uint64_t item;
     char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
@@ -702,17 +515,8 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = 0;
         int idx = srv_paper_find(j->paper, item);
         if (idx < 0) continue;                       /* no longer on the paper */
-        json_t *r;
-        if (j->paper->types[idx] == BANK_FILL) {     /* blanks go back as they came: an array */
-            r = json_array();
-            for (char *p = response, *sep;; p = sep + 1) {
-                sep = strchr(p, BANK_BLANK_SEP);
-                json_array_append_new(r, json_stringn(p, sep ? (size_t)(sep - p) : strlen(p)));
-                if (!sep) break;
-            }
-        } else {
-            r = json_string(response);
-        }
+        json_t *r;     /* a fill item's blanks go back as they came: an array */
+        exam_response_view((enum bank_item_type)j->paper->types[idx], response, &r);
         json_array_append_new(answers, json_pack("{s:I, s:o, s:I}", "item", (json_int_t)item,
                                                  "response", r, "seq", (json_int_t)seq));
     }
@@ -795,7 +599,7 @@ int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t 
         if (rc == 0) rc = KC_ENOTFOUND;
         if (rc == 1) rc = 0;
     }
-    struct layout lay = {0};
+    exam_layout lay = {0};
     char *inst = malloc(BIG * 4);
     if (!inst) rc = rc ? rc : KC_ENOMEM;
     if (!rc) rc = kc_db_query(db, SQL_SESSION_PAPER, "uu", "is", attempt_id, session_id, &show,
@@ -806,17 +610,17 @@ int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t 
         rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
     }
     /* A started attempt always has its paper; one without is not scored as zero. */
-    if (!rc && (!*inst || layout_parse(inst, NULL, &lay))) {
+    if (!rc && (!*inst || exam_layout_parse(inst, NULL, &lay))) {
         KC_ERROR("exam", "attempt=%llu: no stored paper to score", (unsigned long long)attempt_id);
         rc = KC_EDB;
     }
     free(inst);
-    if (rc) { kc_db_rollback(db); layout_free(&lay); return rc; }
+    if (rc) { kc_db_rollback(db); exam_layout_free(&lay); return rc; }
     now = now > kc_now_ms() ? now : kc_now_ms();   /* a lock wait only makes it later */
     enum srv_attempt_status st = status_parse(status);
     if (st != SRV_ST_IN_PROGRESS) {
         kc_db_rollback(db);
-        layout_free(&lay);
+        exam_layout_free(&lay);
         *already = st == SRV_ST_NOT_STARTED ? 2 : 1;
         if (st == SRV_ST_NOT_STARTED)
             *reply = error_reply(req_id, "not_started", "the attempt has not been started");
@@ -825,17 +629,17 @@ int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t 
         return *reply ? 0 : KC_ENOMEM;
     }
     /* Past the deadline the attempt ended at the deadline, whoever asks. */
-    if (now >= deadline) {
-        reason = "deadline";
-        now = deadline;
-    }
+    int late;
+    now = exam_submit_at(now, deadline, &late);
+    if (late) reason = "deadline";
     /* Only objective items are scored here; examiners score the rest (score_centi is the
      * objective part until then). */
-    uint64_t group, cur = 0, item_id;
-    int64_t points, own, whole, total = 0, raw = 0, cur_points = 0, cur_whole = 0;
-    char type[17], policy[9], response[BANK_RESPONSE_MAX + 1], keyed[BANK_RESPONSE_MAX + 1];
+    uint64_t group, item_id;
+    int64_t points, own, whole, total = 0;
+    exam_tally tally = {0};
+    char type[17], policy[9], response[BANK_RESPONSE_MAX + 1];
     char *key = malloc(BIG);
-    if (!key) { kc_db_rollback(db); layout_free(&lay); return KC_ENOMEM; }
+    if (!key) { kc_db_rollback(db); exam_layout_free(&lay); return KC_ENOMEM; }
     rc = kc_db_query(db, SQL_SCORE_ROWS, "uu", "uuiiissss", attempt_id, attempt_id, &group,
                       &item_id, &points, &own, &whole, type, sizeof type, key, (size_t)BIG,
                       policy, sizeof policy, response, sizeof response);
@@ -843,28 +647,15 @@ int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t 
         int f = rc ? rc : kc_db_fetch(db, SQL_SCORE_ROWS);
         if (f < 0) { rc = f; break; }
         rc = 0;
-        if (f == 0 || group != cur) {       /* a composite ends: scale its sum once */
-            if (cur && cur_whole > 0) total += raw * cur_points / cur_whole;
-            if (f == 0) break;
-            cur = group;
-            raw = 0;
-            cur_points = points;
-            cur_whole = whole;
-        }
-        enum bank_item_type t;
-        enum bank_mc_policy mp = BANK_MC_ALL;
-        bank_mc_policy_parse(policy, &mp);
-        int got = 0;
-        if (bank_type_parse(type, &t) == 0 &&
-            bank_response_unshuffle(t, layout_perm(&lay, item_id), response, keyed, sizeof keyed) == 0)
-            got = bank_score(t, key, mp, keyed, (int)own);
-        if (got > 0) {
-            if (group) raw += got;
-            else total += got;
-        }
+        if (f == 0) { total = exam_tally_total(&tally); break; }
+        /* The response as the candidate saw the options, mapped back to the keys. */
+        int got;
+        exam_score_response(type, policy, key, exam_layout_perm(&lay, item_id), response,
+                            (int)own, &got);
+        exam_tally_add(&tally, group, points, whole, got);
     }
     free(key);
-    layout_free(&lay);
+    exam_layout_free(&lay);
     kc_db_done(db, SQL_SCORE_ROWS);
     if (rc < 0) { kc_db_rollback(db); return rc; }
     rc = kc_db_exec(db, SQL_SUBMIT_SET, "tsiu", now, reason, total, attempt_id);

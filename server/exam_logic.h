@@ -1,0 +1,132 @@
+/* The exam's rules without the database or the transport (prefix exam_): the stored layout
+ * of a paper (option orders, section titles), the candidate's view of an item, the paper
+ * the service thread checks answers against, the points of a composite's sub-items,
+ * scoring a response given in the letters the candidate saw, and the deadline.
+ * srv_exam.c runs the SQL and calls these; tests/unit/test_exam_logic.c tests them without
+ * MariaDB. Internal to server/. Functions return 0 or a negative kc_ error (KC_EINVAL,
+ * KC_ENOMEM) unless they say otherwise. */
+#ifndef KAOCHANG_EXAM_LOGIC_H
+#define KAOCHANG_EXAM_LOGIC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../lib/kc.h"
+#include "../bank/bank.h"
+
+struct srv_paper;   /* server/srv.h: what the service thread checks answers against */
+
+/* ---- the stored layout of a paper ----
+ * What paper_instance.items says beyond its item rows: the option order shown for each item
+ * and sub-item (by id), and the section titles of the template the paper was made from. */
+typedef struct exam_layout_entry {
+    uint64_t id;
+    char perm[BANK_MAX_OPTIONS + 1];   /* "CADB": the candidate's A is the item's C; "" none */
+} exam_layout_entry;
+typedef struct exam_layout {
+    int n, n_titles;
+    exam_layout_entry *v;
+    char **titles;
+} exam_layout;
+/* items: paper_instance.items ([{"i":ID,"p":PTS,"s":SEC,"o":"CADB","c":[[ID,"BA"],...]},
+ * ...]); spec: the template the build used ({"sections":[{"title":...},...]}; NULL: no
+ * titles). l starts zeroed; exam_layout_free it whatever the outcome. KC_EINVAL when items
+ * is not a JSON array; KC_ENOMEM. */
+int exam_layout_parse(const char *items, const char *spec, exam_layout *l);
+void exam_layout_free(exam_layout *l);
+/* The option order shown for item (or sub-item) id; "" when the layout does not name it. */
+const char *exam_layout_perm(const exam_layout *l, uint64_t id);
+/* The title of section sec; "" when there is none. */
+const char *exam_layout_title(const exam_layout *l, int64_t sec);
+
+/* ---- the candidate's view of an item ---- */
+/* Rich text as it leaves the server (srv_exam.c signs media references): a JSON string, or
+ * NULL when html is not valid UTF-8 (or on OOM). A NULL function sends the text as it is. */
+typedef json_t *(*exam_text_fn)(const void *arg, uint64_t item_id, const char *html);
+/* One item (or sub-item) row as stored, with what the paper gives it. */
+typedef struct exam_item_row {
+    uint64_t id;
+    const char *type;          /* item.type: "single", "multi", "tf", "fill", ... */
+    const char *stem;
+    const char *options;       /* item.options: a JSON array of the option texts */
+    const char *key;           /* item.answer_key: read only to count a fill item's blanks */
+    const char *perm;          /* the option order shown (exam_layout_perm); "" the item's own */
+    int64_t points_centi;      /* as the paper gives it */
+} exam_item_row;
+/* What the service thread needs to know of an answerable item. */
+typedef struct exam_item_info {
+    enum bank_item_type type;
+    int n_options;             /* single/multi: options shown, else 0 */
+    int n_blanks;              /* fill: blanks, else 0 */
+} exam_item_info;
+/* The candidate's view of one item: {"item","type","stem","points"} and for single/multi
+ * "options":[{"key":"A","text":...},...] in the order shown (the candidate's letters), for
+ * fill "blanks":N. Never the key, the explanation or the scoring rule. KC_EINVAL when the
+ * item cannot be delivered (*why says why: an unknown type, a practical task, a stem that
+ * is not valid UTF-8, an option order that does not fit the options, options that cannot be
+ * rendered, a fill key that does not parse); KC_ENOMEM. info is filled either way as far as
+ * it is known. */
+int exam_item_view(const exam_item_row *r, exam_text_fn text, const void *arg, json_t **out,
+                   exam_item_info *info, const char **why);
+/* A composite's view: {"item","type","stem","points","children":[]}; its sub-items' views go
+ * into "children". KC_EINVAL when the stem is not valid UTF-8. */
+int exam_composite_view(const exam_item_row *r, exam_text_fn text, const void *arg, json_t **out);
+/* A stored response as the paper gives it back: a fill item's blanks (separated by
+ * BANK_BLANK_SEP) as an array of strings, anything else as the string. KC_ENOMEM. */
+int exam_response_view(enum bank_item_type t, const char *response, json_t **out);
+
+/* ---- the paper the service thread checks answers against ----
+ * Its answerable items (a composite's sub-items, never the composite itself), sorted by id
+ * for srv_paper_find. */
+typedef struct exam_paper_build {
+    struct srv_paper *p;
+    int cap;
+} exam_paper_build;
+int exam_paper_begin(exam_paper_build *b, uint64_t attempt_id);
+int exam_paper_add(exam_paper_build *b, uint64_t item_id, const exam_item_info *info);
+/* Sorts the items by id and hands the paper over (*out; srv_paper_free it); b is empty. */
+int exam_paper_finish(exam_paper_build *b, struct srv_paper **out);
+void exam_paper_abort(exam_paper_build *b);   /* frees what was built; nothing after finish */
+
+/* ---- points and scoring ---- */
+/* A composite's sub-items are shown at the points the paper gives the composite: each
+ * sub-item's own points x paper / whole (whole: the composite's own points, the sum of its
+ * sub-items'), rounded by the running sum so the shown points add up exactly to the
+ * paper's (three sub-items of 1.00 over 10.00: 3.33, 3.33, 3.34). Feed the sub-items in
+ * order; another parent starts a new sum. whole <= 0: the sub-item's own points. */
+typedef struct exam_scale {
+    uint64_t parent;
+    int64_t cum;
+} exam_scale;
+int64_t exam_scale_child(exam_scale *s, uint64_t parent, int64_t own_centi, int64_t whole_centi,
+                         int64_t paper_centi);
+/* Scores one stored response (in the letters the candidate saw) at own_centi: the letters
+ * go back through perm to the item's own keys (bank_response_unshuffle), then bank_score
+ * with policy ("all", "half", "ratio"; anything else: all). *got: points x 100 awarded, 0
+ * for a type examiners score. KC_EINVAL (*got 0): an unknown type, or a letter the shown
+ * order does not have. */
+int exam_score_response(const char *type, const char *policy, const char *key, const char *perm,
+                        const char *response, int own_centi, int *got);
+/* The objective score of an attempt from its scored rows in group order: group 0 is an item
+ * on the paper itself (got at the paper's points, added as it is); any other group is a
+ * composite whose sub-items' points (at their own points) are summed and scaled once by
+ * paper / whole, so full marks stay reachable whatever the ratio. */
+typedef struct exam_tally {
+    uint64_t group;
+    int64_t raw, paper, whole, total;
+} exam_tally;
+void exam_tally_add(exam_tally *t, uint64_t group, int64_t paper_centi, int64_t whole_centi,
+                    int got);
+int64_t exam_tally_total(exam_tally *t);   /* closes the last group: the score x 100 */
+
+/* ---- time: the server owns it ---- */
+/* An attempt that has not started may start while its session is open (opens <= now <
+ * closes); its deadline is now + duration + extra time, cut short by the session's close.
+ * KC_EINVAL when the session is not open (nothing starts; *deadline untouched). */
+int exam_start_deadline(int64_t now_ms, int64_t opens_ms, int64_t closes_ms, int64_t duration_s,
+                        int64_t extra_s, int64_t *deadline_ms);
+/* When a submit asked for at now takes effect: now, or the deadline once it has passed
+ * (*late 1: the attempt ended at its deadline, whoever asks). */
+int64_t exam_submit_at(int64_t now_ms, int64_t deadline_ms, int *late);
+
+#endif
