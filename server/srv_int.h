@@ -20,6 +20,22 @@ int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Answers of many candidates in one transaction (the answers pool takes them in batches). */
 int srv_exam_answer(kc_db *db, const srv_ctx *x, srv_job *j);
 int srv_exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
+/* How srv_exam_answers commits a batch, apart from the database (so it is tested without
+ * one). It sorts jobs by attempt, then seq (the order every transaction locks attempts
+ * in); tx runs jobs[0..n) so sorted in one transaction: 0 once it
+ * committed (every job has its ack or refusal), KC_ELOST, KC_ERETRY, or another error with
+ * [*bad_lo, *bad_hi) the jobs whose statement failed (0..n when it cannot tell). A transient
+ * error runs the same jobs again (3 tries, then each gets "internal"); any other splits
+ * them, the suspects from the rest (or in halves when all are suspect), until a bad answer
+ * fails on its own: that one gets "not_saved", logged with why(). Only what committed is
+ * acked. 0 when every job has its reply; KC_ELOST at once (the pool reconnects and runs the
+ * batch again: a seq that is not newer changes nothing, so what committed is acked again). */
+typedef struct srv_answers_ops {
+    void *arg;
+    int (*tx)(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi);
+    const char *(*why)(void *arg);    /* the last failure, for the log */
+} srv_answers_ops;
+int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n);
 /* Submits an attempt (reason "candidate" or "deadline") in its own transaction and scores
  * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
 int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,

@@ -554,7 +554,7 @@ contains "$tmp/h2" "text/javascript" "JavaScript has its MIME type"
 node_suite() {   # node_suite NAME DIR
   local name=$1 dir=$2 p=0 f=1
   if [ -d "$root/tests/node_modules/playwright-core" ]; then
-    (cd "$root/tests" && KC_URL="http://127.0.0.1:$port" KC_BIN="$bin" KC_CONFIG="$conf" \
+    (cd "$root/tests" && KC_URL="http://127.0.0.1:$port" KC_BIN="$bin" KC_CONFIG="$conf" KC_SERVER_LOG="$tmp/server.log" \
        KC_FIXTURES="$fx" node --test --test-concurrency=1 \
        --test-reporter=spec --test-reporter-destination=stdout \
        --test-reporter=tap --test-reporter-destination="$tmp/$name.tap" "$dir/")

@@ -490,7 +490,7 @@ function onAnswerError(code, req, m) {
     default:
       break;
   }
-  // The answer can never be saved as it is (bad_field, time_over): say so and drop it.
+  // The answer can never be saved as it is (bad_field, not_saved, time_over): say so and drop it.
   if (current) {
     S.pending.delete(item);
     savePending();
@@ -504,7 +504,7 @@ function onAnswerError(code, req, m) {
 
 function errKey(code) {
   const known = ['bad_credentials', 'bad_token', 'unauthenticated', 'not_open', 'not_started',
-    'time_over', 'submitted', 'busy', 'internal', 'too_large', 'bad_field', 'bad_json',
+    'time_over', 'submitted', 'busy', 'internal', 'not_saved', 'too_large', 'bad_field', 'bad_json',
     'unknown_type'];
   return known.includes(code) ? `err.${code}` : 'err.unknown';
 }
