@@ -268,7 +268,9 @@ static void w_run(void *arg, int pool, void *state, srv_job **jobs, int n)
         KC_ERROR("db", "pool=%s job failed rc=%d: %s", srv_pool_names[pool], rc, w ? w->db.err : "no memory");
         fail_jobs(jobs, n, "the server could not reach the database; please retry");
     } else if (pool == SRV_POOL_ANSWERS) {
-        atomic_fetch_add(&S.answers_committed, (unsigned long long)n);
+        unsigned long long stored = 0;
+        for (int i = 0; i < n; i++) stored += jobs[i]->ok != 0;   /* refused ones are not */
+        atomic_fetch_add(&S.answers_committed, stored);
     }
 }
 
