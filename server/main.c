@@ -14,7 +14,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kaochang: could not initialise libsodium\n");
         return 1;
     }
-    int rc = srv_cli_main(argc, argv);
+    int rc = cli_main(argc, argv);
     kc_db_library_end();
     return rc;
 }

@@ -29,7 +29,6 @@ enum srv_pool_id {
     SRV_LOCAL = -1,               /* answered on the service thread from memory */
 };
 typedef struct srv_pool_conf { int workers, queue; } srv_pool_conf;
-extern const char *const srv_pool_names[SRV_POOLS];
 
 /* ---- configuration (kaochang.conf, INI; see docs and kaochang.conf.example) ---- */
 typedef struct srv_config {
@@ -56,13 +55,6 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);
 /* Sets "section.key" = value (used by the file and by --set / flags). */
 int srv_config_set(srv_config *c, const char *key, const char *value, char *err, size_t errlen);
 void srv_config_print(const srv_config *c, FILE *out);
-
-/* ---- resume tokens (HMAC-SHA256 over attempt id and expiry) ---- */
-int srv_token_secret_load(kc_db *db, unsigned char key[32]);   /* created on first use */
-void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,
-                    char *out, size_t outlen);
-int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
-                    uint64_t *attempt_id);
 
 /* ---- messages: what a client sends, parsed and checked against the command table ---- */
 struct srv_cmd;
@@ -213,19 +205,7 @@ typedef struct srv_cmd {
     /* optional, on the service thread before queueing: 0, or KC_EINVAL with e filled */
     int (*admit)(const srv_live *live, srv_msg *m, int64_t now_ms, srv_msg_error *e);
 } srv_cmd;
-extern const srv_cmd srv_cmds[];        /* ends with a row whose name is NULL */
-const srv_cmd *srv_cmd_find(const char *name);
-/* May a connection that is a candidate's (candidate), a staff member's with roles (staff),
- * or neither send c? 0, or KC_EINVAL with the refusal in e (code, message). */
-int srv_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, srv_msg_error *e);
-/* A worker runs a message's job: staff roles against the database, then the handler. */
-int srv_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j);
-int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
-
-/* ---- the server ---- */
-int srv_serve(const srv_config *cfg);
-
 /* ---- command line ---- */
-int srv_cli_main(int argc, char **argv);
+int cli_main(int argc, char **argv);
 
 #endif

@@ -54,7 +54,7 @@ struct cmd {
 
 /* ---- small helpers ---- */
 
-int srv__cli_db_open(kc_db *db, const srv_config *cfg)
+int cli_db_open(kc_db *db, const srv_config *cfg)
 {
     if (kc_db_open(db, &cfg->db)) {
         fprintf(stderr, "kaochang: %s\n", db->err);
@@ -134,7 +134,7 @@ static int cmd_serve(srv_config *cfg, int argc, char **argv)
     }
     enum kc_log_level lvl;
     if (!kc_log_level_parse(cfg->log_level, &lvl)) kc_log_set_level(lvl);
-    return srv_serve(cfg);
+    return net_serve(cfg);
 }
 
 /* ---- db migrate ---- */
@@ -154,7 +154,7 @@ static int cmd_db(srv_config *cfg, int argc, char **argv)
     srv_config mig = *cfg;
     mig.db.multi_statements = 1;
     kc_db db;
-    if (srv__cli_db_open(&db, &mig)) return 1;
+    if (cli_db_open(&db, &mig)) return 1;
     rc = kc_migrate(&db, dir ? dir : cfg->schema_dir, 1);
     kc_db_close(&db);
     return rc ? 1 : 0;
@@ -223,7 +223,7 @@ static int paper_grow(uint64_t **ids, int64_t **pts, char (**types)[17], size_t 
 
 static int cmd_paper(srv_config *cfg, int argc, char **argv)
 {
-    if (argc > 0 && !strcmp(argv[0], "template")) return srv__cli_template(cfg, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "template")) return cli_template(cfg, argc - 1, argv + 1);
     const char *code = NULL, *title = NULL, *section = NULL, *points = NULL, *items = NULL;
     int all = 0;
     struct opt opts[] = {{"--code", 1, &code, NULL}, {"--title", 1, &title, NULL},
@@ -247,7 +247,7 @@ static int cmd_paper(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     uint64_t *ids = NULL;
     int64_t *pts = NULL;
     char (*types)[17] = NULL;
@@ -421,9 +421,9 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
 {
     static const char *const papers_cmds[] = {"prepare", "verify", "report", "paper", NULL};
     for (int k = 0; argc > 0 && papers_cmds[k]; k++)
-        if (!strcmp(argv[0], papers_cmds[k])) return srv__cli_prepare(cfg, argv[0], argc - 1, argv + 1);
+        if (!strcmp(argv[0], papers_cmds[k])) return cli_prepare(cfg, argv[0], argc - 1, argv + 1);
     if (argc >= 1 && (!strcmp(argv[0], "practical") || !strcmp(argv[0], "schedule")))
-        return srv__cli_practical(cfg, argc, argv);
+        return cli_practical(cfg, argc, argv);
     const char *code = NULL, *title = NULL, *paper = NULL, *duration = NULL, *opens = "now",
                *closes = NULL, *session = NULL, *tpl = NULL, *forms_s = NULL, *seed_s = NULL,
                *cap_s = NULL, *shuffle_s = NULL, *cols_s = NULL;
@@ -502,7 +502,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
             fprintf(stderr, "kaochang session create: --closes must leave the whole --duration after --opens\n");
             return 2;
         }
-        if (srv__cli_db_open(&db, cfg)) return 1;
+        if (cli_db_open(&db, cfg)) return 1;
         uint64_t pid = 0, tid = 0;
         int64_t feasible = 1;
         const char *what = paper ? SQL_PAPER_EXISTS : SQL_TEMPLATE_EXISTS;
@@ -643,7 +643,7 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         free(rows);
         return 1;
     }
-    if (srv__cli_db_open(&db, cfg)) { free(rows); return 1; }
+    if (cli_db_open(&db, cfg)) { free(rows); return 1; }
     uint64_t sid = 0;
     rc = kc_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
     int found = rc ? rc : kc_db_fetch(&db, SQL_SESSION_BY_CODE);
@@ -757,7 +757,7 @@ static int cmd_results(srv_config *cfg, int argc, char **argv)
         return 2;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     uint64_t sid;
     rc = kc_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", pos[0], &sid);
     int found = rc ? rc : kc_db_fetch(&db, SQL_SESSION_BY_CODE);
@@ -960,7 +960,7 @@ static int cli_bank_import(srv_config *cfg, int argc, char **argv)
     int exit_rc = rejected ? 1 : 0, wrote = 0;
     if (!dry) {
         kc_db db;
-        if (srv__cli_db_open(&db, cfg)) {
+        if (cli_db_open(&db, cfg)) {
             for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
             fprintf(stderr, "%s: nothing was imported\n", file);
             kc_arena_free(a);
@@ -1085,7 +1085,7 @@ static int cli_bank_export(srv_config *cfg, int argc, char **argv)
     bank_filter fl;
     if ((rc = parse_filter("bank export", occ, level, status, type, point, &fl))) return rc;
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     bank_itemset set;
     kc_diag d;
@@ -1186,7 +1186,7 @@ static int cli_bank_occupation(srv_config *cfg, int argc, char **argv)
         }
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     char err[512];
     if (add) {
         rc = bank_occupation_upsert(&db, &o, err, sizeof err);
@@ -1290,7 +1290,7 @@ static int cli_bank_blueprint(srv_config *cfg, int argc, char **argv)
         b.part = p;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
+    if (cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
     char err[512];
     rc = imp ? bank_blueprint_store(&db, &b, pos[1], err, sizeof err)
              : bank_blueprint_load(&db, occ, lv, p, &b, err, sizeof err);
@@ -1345,7 +1345,7 @@ static int cli_bank_lifecycle(srv_config *cfg, const char *verb, int argc, char 
         return 2;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) { free(pos); return 1; }
+    if (cli_db_open(&db, cfg)) { free(pos); return 1; }
     int failed = 0;
     for (int i = 0; i < npos; i++) {
         char err[512];
@@ -1404,7 +1404,7 @@ static int cli_bank_list(srv_config *cfg, int argc, char **argv)
     bank_filter fl;
     if ((rc = parse_filter("bank list", occ, level, status, type, point, &fl))) return rc;
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     bank_itemset set;
     bank_itemset_init(&set, a);
@@ -1475,7 +1475,7 @@ static int cli_bank_health_cmd(srv_config *cfg, int argc, char **argv)
     enum bank_part p;
     if ((rc = bp_target("bank health", occ, level, part, &lv, &p))) return rc;
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     bank_health h;
     char err[512];
@@ -1549,7 +1549,7 @@ static int cli_bank_edit(srv_config *cfg, int argc, char **argv)
         return 1;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
+    if (cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
     int failed = 0;
     for (size_t i = 0; i < set.n; i++) {
         bank_item *it = &set.items[i];
@@ -1701,7 +1701,7 @@ static const struct cmd cmds[] = {
      "  --section NAME    one section heading for all items (default: one per type,\n"
      "                    numbered as met: 一、单项选择题, 二、多项选择题, 三、判断题 ...)\n"
      "  --points P        points per item (default: each item's 分值)\n",
-     srv__cli_template_help},
+     cli_template_help},
     {"session", cmd_session,
      "Usage: kaochang session create --code CODE --title TITLE --duration D\n"
      "                               (--template TEMPLATE [--forms N] | --paper PAPER)\n"
@@ -1727,18 +1727,18 @@ static const struct cmd cmds[] = {
      "准考证号,身份证号,姓名 and optionally 考场,座位号 (room, seat number) (UTF-8). The whole\n"
      "file is checked first (ticket format, ID number check digit, duplicates, seats taken\n"
      "twice); problems are printed as FILE:LINE: field: reason and nothing is written.\n",
-     srv__cli_prepare_help},
+     cli_prepare_help},
     {"results", cmd_results,
      "Usage: kaochang results SESSION [--format table|csv|json]\n\n"
      "Prints every candidate of the session with status, score (computed on the server),\n"
      "submission time (UTC) and how it was submitted (candidate or deadline).\n", NULL},
-    {"user", srv__cli_user, srv__cli_user_help, NULL},
-    {"media", srv__cli_media, srv__cli_media_help, NULL},
+    {"user", cli_user, cli_user_help, NULL},
+    {"media", cli_media, cli_media_help, NULL},
     {"config", cmd_config,
      "Usage: kaochang config\n\nPrints the effective configuration, in kaochang.conf syntax.\n", NULL},
 };
 
-int srv_cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
     srv_config cfg;
     srv_config_defaults(&cfg);
@@ -1808,7 +1808,7 @@ int srv_cli_main(int argc, char **argv)
         fputs(c->help, stdout);
         fputs("\n", stdout);
         if (c->more) { fputs(c->more, stdout); fputs("\n", stdout); }
-        if (c->run == cmd_session) { fputs(srv__cli_practical_help, stdout); fputs("\n", stdout); }
+        if (c->run == cmd_session) { fputs(cli_practical_help, stdout); fputs("\n", stdout); }
         fputs(GLOBAL_HELP, stdout);
         rc = 0;
     } else {

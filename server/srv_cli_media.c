@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char srv__cli_media_help[] =
+const char cli_media_help[] =
     "Usage: kaochang media url SHA256 [--ttl DURATION | --expires MS]\n\n"
     "Prints the path of a signed link to the stored media SHA256 (64 hex digits), as\n"
     "the server hands them out: /media/SHA256?e=EXPIRY&s=SIGNATURE. Prefix it with the\n"
     "server's address. The link works until --expires (ms since the epoch, UTC) or for\n"
     "--ttl (e.g. 10m, 2h; default 1h).\n";
 
-static int media_url(srv_config *cfg, int argc, char **argv)
+static int url_cmd(srv_config *cfg, int argc, char **argv)
 {
     const char *sha = NULL;
     int64_t expires = 0, ttl_s = 3600;
@@ -36,28 +36,28 @@ static int media_url(srv_config *cfg, int argc, char **argv)
             return 2;
         }
     }
-    if (!sha || !srv_media_sha_ok(sha)) {
+    if (!sha || !media_sha_ok(sha)) {
         fprintf(stderr, "kaochang media url: SHA256: expected 64 lower-case hex digits\n");
         return 2;
     }
     kc_db db;
     unsigned char key[32], mkey[32];
-    if (kc_db_open(&db, &cfg->db) || srv_token_secret_load(&db, key)) {
+    if (kc_db_open(&db, &cfg->db) || exam_token_secret_load(&db, key)) {
         fprintf(stderr, "kaochang: %s\n", db.err);
         kc_db_close(&db);
         return 1;
     }
     kc_db_close(&db);
-    srv_media_key_derive(key, mkey);
-    char url[SRV_MEDIA_URL_MAX];
-    srv_media_url(mkey, sha, expires ? expires : kc_now_ms() + ttl_s * 1000, url, sizeof url);
+    media_key_derive(key, mkey);
+    char url[MEDIA_URL_MAX];
+    media_url(mkey, sha, expires ? expires : kc_now_ms() + ttl_s * 1000, url, sizeof url);
     printf("%s\n", url);
     return 0;
 }
 
-int srv__cli_media(srv_config *cfg, int argc, char **argv)
+int cli_media(srv_config *cfg, int argc, char **argv)
 {
-    if (argc >= 1 && !strcmp(argv[0], "url")) return media_url(cfg, argc - 1, argv + 1);
+    if (argc >= 1 && !strcmp(argv[0], "url")) return url_cmd(cfg, argc - 1, argv + 1);
     fprintf(stderr, "kaochang media: expected \"url\" (see kaochang media --help)\n");
     return 2;
 }

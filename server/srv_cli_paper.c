@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char srv__cli_template_help[] =
+const char cli_template_help[] =
     "Usage: kaochang paper template import FILE.json [--dry-run] [--by NAME]\n"
     "       kaochang paper template check CODE\n"
     "       kaochang paper template list\n"
@@ -21,7 +21,7 @@ const char srv__cli_template_help[] =
     "  --dry-run         check only, store nothing (without a database: the file only)\n"
     "template check runs the check again against the bank as it is now.\n";
 
-const char srv__cli_prepare_help[] =
+const char cli_prepare_help[] =
     "Usage: kaochang session prepare SESSION\n"
     "       kaochang session verify SESSION\n"
     "       kaochang session report SESSION\n"
@@ -101,7 +101,7 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
      * the file. */
     int have_db = !dry || kc_db_open(&db, &cfg->db) == 0;
     if (dry && !have_db) kc_db_close(&db);
-    if (!dry && srv__cli_db_open(&db, cfg)) { free(text); kc_arena_free(a); return 1; }
+    if (!dry && cli_db_open(&db, cfg)) { free(text); kc_arena_free(a); return 1; }
     bank_tpl_result res;
     char actor[160];
     snprintf(actor, sizeof actor, "%s", by ? by : getenv("USER") ? getenv("USER") : "cli");
@@ -137,7 +137,7 @@ static int tpl_import(srv_config *cfg, int argc, char **argv)
 static int tpl_check(srv_config *cfg, const char *code)
 {
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     kc_diag d;
     kc_diag_init(&d, a);
@@ -165,7 +165,7 @@ static const char SQL_TPL_SHOW[] =
 static int tpl_list(srv_config *cfg)
 {
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     char code[65], title[256], mode[16], occ[17], part[8], when[32];
     int64_t total, level, feasible, checked;
     int rc = kc_db_query(&db, SQL_TPL_LIST, "", "sssisisit", code, sizeof code, title, sizeof title,
@@ -190,7 +190,7 @@ static int tpl_list(srv_config *cfg)
 static int tpl_show(srv_config *cfg, const char *code)
 {
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     size_t big = (size_t)1 << 22;
     char *spec = malloc(big), *report = malloc(big), file[256], by[129], when[32];
     int64_t feasible, checked;
@@ -220,7 +220,7 @@ static int tpl_show(srv_config *cfg, const char *code)
     return status;
 }
 
-int srv__cli_template(srv_config *cfg, int argc, char **argv)
+int cli_template(srv_config *cfg, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
     if (!strcmp(sub, "import")) return tpl_import(cfg, argc - 1, argv + 1);
@@ -306,7 +306,7 @@ static int print_paper(kc_db *db, const char *session, const char *ticket)
     return status;
 }
 
-int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
+int cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
 {
     if (argc != (strcmp(sub, "paper") ? 1 : 2) || argv[0][0] == '-') {
         fprintf(stderr, "kaochang session %s: expected %s (see kaochang session --help)\n", sub,
@@ -314,7 +314,7 @@ int srv__cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
         return 2;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     uint64_t id;
     int status = 0;
     if (!strcmp(sub, "paper")) {

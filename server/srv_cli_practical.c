@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char srv__cli_practical_help[] =
+const char cli_practical_help[] =
     "Usage: kaochang session practical SESSION (--tasks UID,UID,... | --occupation CODE [--level L])\n"
     "                               --stations N|CODE,CODE,... [--tasks-per-candidate K]\n"
     "                               [--start WHEN] [--slot D] [--changeover D] [--seed N]\n"
@@ -219,7 +219,7 @@ static int practical(srv_config *cfg, int argc, char **argv)
     }
 
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     bank_practical_session s;
     rc = !a ? -1 : load_session(&db, "practical", code, &s);
@@ -365,7 +365,7 @@ static int schedule(srv_config *cfg, int argc, char **argv)
     int examiners = !strcmp(who, "examiners");
 
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     kc_arena *a = kc_arena_new(0);
     bank_practical_session s;
     kc_buf text = {0};
@@ -415,7 +415,7 @@ done:
     return rc ? 1 : 0;
 }
 
-int srv__cli_practical(srv_config *cfg, int argc, char **argv)
+int cli_practical(srv_config *cfg, int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "practical")) return practical(cfg, argc, argv);
     return schedule(cfg, argc, argv);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char srv__cli_user_help[] =
+const char cli_user_help[] =
     "Usage: kaochang user add --login LOGIN --name NAME --roles ROLE[,ROLE...]\n"
     "                         [--password-file FILE]\n"
     "       kaochang user list\n\n"
@@ -70,11 +70,11 @@ static int user_add(srv_config *cfg, int argc, char **argv)
     }
     unsigned r;
     char bad[48], canon[200];
-    if (srv_roles_parse(roles, &r, bad, sizeof bad) || !r) {
+    if (staff_roles_parse(roles, &r, bad, sizeof bad) || !r) {
         fprintf(stderr, "kaochang user add: --roles: unknown role \"%s\"\n", r ? bad : roles);
         return 2;
     }
-    srv_roles_format(r, canon, sizeof canon);
+    staff_roles_format(r, canon, sizeof canon);
     char pw[257], hash[crypto_pwhash_STRBYTES];
     if (read_password(pwfile, pw, sizeof pw)) return 1;
     int hrc = crypto_pwhash_str(hash, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -85,7 +85,7 @@ static int user_add(srv_config *cfg, int argc, char **argv)
         return 1;
     }
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     int rc = kc_db_exec(&db, SQL_USER_ADD, "ssss", login, name, canon, hash);
     if (rc) fprintf(stderr, "kaochang user add: %s\n", db.err);
     else printf("user %s (%s): roles %s\n", login, name, canon);
@@ -96,7 +96,7 @@ static int user_add(srv_config *cfg, int argc, char **argv)
 static int user_list(srv_config *cfg)
 {
     kc_db db;
-    if (srv__cli_db_open(&db, cfg)) return 1;
+    if (cli_db_open(&db, cfg)) return 1;
     char login[65], name[520], roles[200];
     int64_t disabled, last;
     int rc = kc_db_query(&db, SQL_USER_LIST, "", "sssit", login, sizeof login, name, sizeof name,
@@ -116,7 +116,7 @@ static int user_list(srv_config *cfg)
     return rc < 0 ? 1 : 0;
 }
 
-int srv__cli_user(srv_config *cfg, int argc, char **argv)
+int cli_user(srv_config *cfg, int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "add")) return user_add(cfg, argc - 1, argv + 1);
     if (argc == 1 && !strcmp(argv[0], "list")) return user_list(cfg);

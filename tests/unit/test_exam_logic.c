@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/srv.h"
-#include "../../server/exam_logic.h"
+#include "../../server/exam/exam.h"
 
 /* ---- helpers ---- */
 

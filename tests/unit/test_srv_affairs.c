@@ -2,9 +2,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../server/srv_int.h"
+#include "../../server/net/net.h"
 
-static int parse(const char *s, srv_msg *m, srv_msg_error *e) { return srv_msg_parse(s, strlen(s), m, e); }
+static int parse(const char *s, srv_msg *m, srv_msg_error *e) { return net_msg_parse(s, strlen(s), m, e); }
 
 Test(affairs, messages_parse)
 {
@@ -39,10 +39,10 @@ Test(affairs, messages_parse)
 Test(affairs, roles)
 {
     unsigned aff = SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN;
-    cr_assert_eq(srv_cmd_find("session_prepare")->who, aff);
-    cr_assert_eq(srv_cmd_find("paper_template_import")->who, aff);
-    cr_assert_eq(srv_cmd_find("paper_template_check")->who, aff);
-    cr_assert_eq(srv_cmd_find("session_verify")->who, aff | SRV_ROLE_SUPERVISOR);
-    cr_assert_eq(srv_cmd_find("paper_templates")->who, aff | SRV_ROLE_SUPERVISOR);
-    cr_assert_eq(srv_cmd_find("session_report")->who & SRV_ROLE_AUTHOR, 0u);
+    cr_assert_eq(net_cmd_find("session_prepare")->who, aff);
+    cr_assert_eq(net_cmd_find("paper_template_import")->who, aff);
+    cr_assert_eq(net_cmd_find("paper_template_check")->who, aff);
+    cr_assert_eq(net_cmd_find("session_verify")->who, aff | SRV_ROLE_SUPERVISOR);
+    cr_assert_eq(net_cmd_find("paper_templates")->who, aff | SRV_ROLE_SUPERVISOR);
+    cr_assert_eq(net_cmd_find("session_report")->who & SRV_ROLE_AUTHOR, 0u);
 }

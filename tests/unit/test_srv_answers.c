@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/srv_int.h"
+#include "../../server/exam/exam.h"
 
 /* The refusals are logged on stderr: not in the test's output. */
 static void quiet(void) { cr_redirect_stderr(); }

@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/srv_int.h"
+#include "../../server/net/net.h"
 
-static int parse(const char *s, srv_msg *m, srv_msg_error *e) { return srv_msg_parse(s, strlen(s), m, e); }
+static int parse(const char *s, srv_msg *m, srv_msg_error *e) { return net_msg_parse(s, strlen(s), m, e); }
 
 Test(cmd, rows_are_well_formed)
 {
     int n = 0;
-    for (const srv_cmd *c = srv_cmds; c->name; c++, n++) {
-        cr_assert(srv_cmd_find(c->name) == c, "%s: names are unique", c->name);
+    for (const srv_cmd *c = net_cmds; c->name; c++, n++) {
+        cr_assert(net_cmd_find(c->name) == c, "%s: names are unique", c->name);
         cr_assert(c->who, "%s: says who may send it", c->name);
         cr_assert(c->fields, "%s: has a field list", c->name);
         if (c->pool == SRV_LOCAL) {
@@ -40,7 +40,7 @@ Test(cmd, rows_are_well_formed)
         }
     }
     cr_assert_geq(n, 23);
-    cr_assert_null(srv_cmd_find("no_such_message"));
+    cr_assert_null(net_cmd_find("no_such_message"));
 }
 
 /* A value of the wrong JSON type for each kind of field. */
@@ -88,7 +88,7 @@ Test(cmd, every_row_checks_its_schema)
     char buf[2048];
     srv_msg m;
     srv_msg_error e;
-    for (const srv_cmd *c = srv_cmds; c->name; c++) {
+    for (const srv_cmd *c = net_cmds; c->name; c++) {
         build(buf, sizeof buf, c, NULL, NULL, NULL);
         cr_assert_eq(parse(buf, &m, &e), 0, "%s: %s -> %s", c->name, buf, e.message);
         cr_assert(m.cmd == c);
@@ -139,46 +139,46 @@ Test(cmd, integer_and_string_limits_come_from_the_row)
 Test(cmd, who_may_send_what)
 {
     srv_msg_error e;
-    const srv_cmd *login = srv_cmd_find("login"), *answer = srv_cmd_find("answer"),
-                  *time = srv_cmd_find("time"), *save = srv_cmd_find("bank_save"),
-                  *review = srv_cmd_find("bank_review"), *prep = srv_cmd_find("session_prepare"),
-                  *verify = srv_cmd_find("session_verify"), *slogin = srv_cmd_find("staff_login"),
-                  *hb = srv_cmd_find("heartbeat");
+    const srv_cmd *login = net_cmd_find("login"), *answer = net_cmd_find("answer"),
+                  *time = net_cmd_find("time"), *save = net_cmd_find("bank_save"),
+                  *review = net_cmd_find("bank_review"), *prep = net_cmd_find("session_prepare"),
+                  *verify = net_cmd_find("session_verify"), *slogin = net_cmd_find("staff_login"),
+                  *hb = net_cmd_find("heartbeat");
     /* before any login */
-    cr_assert_eq(srv_cmd_allowed(login, 0, 0, 0, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(slogin, 0, 0, 0, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(time, 0, 0, 0, &e), 0);
-    cr_assert_neq(srv_cmd_allowed(answer, 0, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(login, 0, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(slogin, 0, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(time, 0, 0, 0, &e), 0);
+    cr_assert_neq(net_cmd_allowed(answer, 0, 0, 0, &e), 0);
     cr_assert_str_eq(e.code, "unauthenticated");
-    cr_assert_neq(srv_cmd_allowed(save, 0, 0, 0, &e), 0);
+    cr_assert_neq(net_cmd_allowed(save, 0, 0, 0, &e), 0);
     cr_assert_str_eq(e.code, "unauthenticated");
     /* a candidate */
-    cr_assert_eq(srv_cmd_allowed(answer, 1, 0, 0, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(hb, 1, 0, 0, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(login, 1, 0, 0, &e), 0, "a candidate may log in again");
-    cr_assert_neq(srv_cmd_allowed(slogin, 1, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(answer, 1, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(hb, 1, 0, 0, &e), 0);
+    cr_assert_eq(net_cmd_allowed(login, 1, 0, 0, &e), 0, "a candidate may log in again");
+    cr_assert_neq(net_cmd_allowed(slogin, 1, 0, 0, &e), 0);
     cr_assert_str_eq(e.code, "forbidden");
-    cr_assert_neq(srv_cmd_allowed(save, 1, 0, 0, &e), 0);
+    cr_assert_neq(net_cmd_allowed(save, 1, 0, 0, &e), 0);
     cr_assert_str_eq(e.code, "forbidden");
     /* staff */
-    cr_assert_neq(srv_cmd_allowed(answer, 0, 1, SRV_STAFF_ANY, &e), 0);
+    cr_assert_neq(net_cmd_allowed(answer, 0, 1, SRV_STAFF_ANY, &e), 0);
     cr_assert_str_eq(e.code, "forbidden");
-    cr_assert_neq(srv_cmd_allowed(login, 0, 1, SRV_ROLE_ADMIN, &e), 0);
+    cr_assert_neq(net_cmd_allowed(login, 0, 1, SRV_ROLE_ADMIN, &e), 0);
     cr_assert_str_eq(e.code, "forbidden");
-    cr_assert_eq(srv_cmd_allowed(time, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(save, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
-    cr_assert_neq(srv_cmd_allowed(save, 0, 1, SRV_ROLE_REVIEWER, &e), 0);
+    cr_assert_eq(net_cmd_allowed(time, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
+    cr_assert_eq(net_cmd_allowed(save, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
+    cr_assert_neq(net_cmd_allowed(save, 0, 1, SRV_ROLE_REVIEWER, &e), 0);
     cr_assert_str_eq(e.code, "forbidden");
-    cr_assert_eq(srv_cmd_allowed(review, 0, 1, SRV_ROLE_REVIEWER, &e), 0);
-    cr_assert_neq(srv_cmd_allowed(review, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
-    cr_assert_eq(srv_cmd_allowed(prep, 0, 1, SRV_ROLE_AFFAIRS, &e), 0);
-    cr_assert_neq(srv_cmd_allowed(prep, 0, 1, SRV_ROLE_SUPERVISOR, &e), 0, "督导员 changes nothing");
-    cr_assert_eq(srv_cmd_allowed(verify, 0, 1, SRV_ROLE_SUPERVISOR, &e), 0, "督导员 audits");
+    cr_assert_eq(net_cmd_allowed(review, 0, 1, SRV_ROLE_REVIEWER, &e), 0);
+    cr_assert_neq(net_cmd_allowed(review, 0, 1, SRV_ROLE_AUTHOR, &e), 0);
+    cr_assert_eq(net_cmd_allowed(prep, 0, 1, SRV_ROLE_AFFAIRS, &e), 0);
+    cr_assert_neq(net_cmd_allowed(prep, 0, 1, SRV_ROLE_SUPERVISOR, &e), 0, "督导员 changes nothing");
+    cr_assert_eq(net_cmd_allowed(verify, 0, 1, SRV_ROLE_SUPERVISOR, &e), 0, "督导员 audits");
     /* admin may send every staff message; no role a proctor has opens the bank */
-    for (const srv_cmd *c = srv_cmds; c->name; c++) {
+    for (const srv_cmd *c = net_cmds; c->name; c++) {
         if (!(c->who & SRV_STAFF_ANY)) continue;
-        cr_assert_eq(srv_cmd_allowed(c, 0, 1, SRV_ROLE_ADMIN, &e), 0, "admin: %s", c->name);
+        cr_assert_eq(net_cmd_allowed(c, 0, 1, SRV_ROLE_ADMIN, &e), 0, "admin: %s", c->name);
         if (!strncmp(c->name, "bank_", 5))
-            cr_assert_neq(srv_cmd_allowed(c, 0, 1, SRV_ROLE_PROCTOR, &e), 0, "proctor: %s", c->name);
+            cr_assert_neq(net_cmd_allowed(c, 0, 1, SRV_ROLE_PROCTOR, &e), 0, "proctor: %s", c->name);
     }
 }

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../server/srv.h"
+#include "../../server/net/net.h"
 
 static int parse(const char *s, srv_msg *m, srv_msg_error *e)
 {
-    return srv_msg_parse(s, strlen(s), m, e);
+    return net_msg_parse(s, strlen(s), m, e);
 }
 
 Test(msg, login_ok)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../server/srv_int.h"
+#include "../../server/net/net.h"
 
 static pthread_mutex_t lk = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -74,17 +74,17 @@ Test(pool, a_flooded_class_does_not_delay_another)
     srv_pool_conf conf[SRV_POOLS];
     for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){2, 1000};
     conf[SRV_POOL_STAFF] = (srv_pool_conf){2, 50};
-    srv_pool_ops ops = {.run = run, .done = done};
+    net_pool_ops ops = {.run = run, .done = done};
     char err[128];
-    srv_pools *ps = srv_pools_start(conf, 64, &ops, err, sizeof err);
+    net_pools *ps = net_pools_start(conf, 64, &ops, err, sizeof err);
     cr_assert(ps && !err[0], "%s", err);
 
     /* Both staff workers held, and their queue filled to its bound. */
-    srv_pool_stats st;
+    net_pool_stats st;
     for (int i = 0; i < 2; i++)
-        cr_assert_eq(srv_pools_push(ps, SRV_POOL_STAFF, job(SRV_POOL_STAFF, SRV_JOB_MSG)), 0);
+        cr_assert_eq(net_pools_push(ps, SRV_POOL_STAFF, job(SRV_POOL_STAFF, SRV_JOB_MSG)), 0);
     for (int tries = 0; tries < 5000; tries++) {
-        srv_pools_stats(ps, SRV_POOL_STAFF, &st);
+        net_pools_stats(ps, SRV_POOL_STAFF, &st);
         if (st.running == 2) break;
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
@@ -93,20 +93,20 @@ Test(pool, a_flooded_class_does_not_delay_another)
     int queued = 2;
     for (;;) {
         srv_job *j = job(SRV_POOL_STAFF, SRV_JOB_MSG);
-        if (srv_pools_push(ps, SRV_POOL_STAFF, j)) {
+        if (net_pools_push(ps, SRV_POOL_STAFF, j)) {
             srv_job_free(j);
             break;
         }
         queued++;
     }
     cr_assert_eq(queued, 2 + 50, "two running, fifty waiting, then busy (got %d)", queued);
-    cr_assert(srv_pools_full(ps, SRV_POOL_STAFF));
+    cr_assert(net_pools_full(ps, SRV_POOL_STAFF));
 
     /* Candidates' work still runs at once. */
     for (int i = 0; i < 500; i++)
-        cr_assert_eq(srv_pools_push(ps, SRV_POOL_ANSWERS, job(SRV_POOL_ANSWERS, SRV_JOB_MSG)), 0);
-    cr_assert_eq(srv_pools_push(ps, SRV_POOL_EXAM, job(SRV_POOL_EXAM, SRV_JOB_MSG)), 0);
-    cr_assert_eq(srv_pools_push(ps, SRV_POOL_MEDIA, job(SRV_POOL_MEDIA, SRV_JOB_MEDIA)), 0);
+        cr_assert_eq(net_pools_push(ps, SRV_POOL_ANSWERS, job(SRV_POOL_ANSWERS, SRV_JOB_MSG)), 0);
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_EXAM, job(SRV_POOL_EXAM, SRV_JOB_MSG)), 0);
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_MEDIA, job(SRV_POOL_MEDIA, SRV_JOB_MEDIA)), 0);
     cr_assert(wait_done(SRV_POOL_ANSWERS, 500), "answers ran while staff was stuck");
     cr_assert(wait_done(SRV_POOL_EXAM, 1), "a start ran while staff was stuck");
     cr_assert(wait_done(SRV_POOL_MEDIA, 1));
@@ -114,22 +114,22 @@ Test(pool, a_flooded_class_does_not_delay_another)
     cr_assert_eq(done_by_pool[SRV_POOL_STAFF], 0, "staff is still held");
     cr_assert(biggest_batch <= 64, "a batch never passes answer_batch");
     pthread_mutex_unlock(&lk);
-    srv_pools_stats(ps, SRV_POOL_STAFF, &st);
+    net_pools_stats(ps, SRV_POOL_STAFF, &st);
     cr_assert_eq(st.workers, 2);
     cr_assert_eq(st.running, 2);
     cr_assert_eq(st.queued, 50);
 
     /* The server's own jobs are not refused by the bound (the sweep must always run). */
-    cr_assert_eq(srv_pools_push(ps, SRV_POOL_STAFF, job(SRV_POOL_STAFF, SRV_JOB_SWEEP)), 0);
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_STAFF, job(SRV_POOL_STAFF, SRV_JOB_SWEEP)), 0);
 
     pthread_mutex_lock(&lk);
     release_staff = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&lk);
     cr_assert(wait_done(SRV_POOL_STAFF, queued + 1), "staff drains once released");
-    srv_pools_stats(ps, SRV_POOL_STAFF, &st);
+    net_pools_stats(ps, SRV_POOL_STAFF, &st);
     cr_assert_eq(st.queued, 0);
-    srv_pools_free(ps);
+    net_pools_free(ps);
 }
 
 Test(pool, stopping_runs_what_was_queued_and_refuses_more)
@@ -137,21 +137,21 @@ Test(pool, stopping_runs_what_was_queued_and_refuses_more)
     reset();
     srv_pool_conf conf[SRV_POOLS];
     for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){1, 100};
-    srv_pool_ops ops = {.run = run, .done = done};
+    net_pool_ops ops = {.run = run, .done = done};
     char err[128];
-    srv_pools *ps = srv_pools_start(conf, 8, &ops, err, sizeof err);
+    net_pools *ps = net_pools_start(conf, 8, &ops, err, sizeof err);
     cr_assert(ps && !err[0]);
     for (int i = 0; i < 40; i++)
-        cr_assert_eq(srv_pools_push(ps, SRV_POOL_ANSWERS, job(SRV_POOL_ANSWERS, SRV_JOB_MSG)), 0);
-    srv_pools_stop(ps);
+        cr_assert_eq(net_pools_push(ps, SRV_POOL_ANSWERS, job(SRV_POOL_ANSWERS, SRV_JOB_MSG)), 0);
+    net_pools_stop(ps);
     srv_job *late = job(SRV_POOL_EXAM, SRV_JOB_MSG);
-    cr_assert_eq(srv_pools_push(ps, SRV_POOL_EXAM, late), KC_EBUSY);
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_EXAM, late), KC_EBUSY);
     srv_job_free(late);
     cr_assert(wait_done(SRV_POOL_ANSWERS, 40), "every queued answer ran");
-    for (int tries = 0; srv_pools_alive(ps) && tries < 1000; tries++) {
+    for (int tries = 0; net_pools_alive(ps) && tries < 1000; tries++) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
-    cr_assert_eq(srv_pools_alive(ps), 0);
-    srv_pools_free(ps);
+    cr_assert_eq(net_pools_alive(ps), 0);
+    net_pools_free(ps);
 }

@@ -1,6 +1,6 @@
 /* The token secret (one per installation, in the database, so every node accepts every
  * token) and candidates' resume tokens: "ATTEMPT.EXPIRY.MAC". */
-#include "srv.h"
+#include "exam.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,7 @@
 static const char *SQL_SECRET_ADD = "INSERT IGNORE INTO app_setting (name, value) VALUES ('token_secret', ?)";
 static const char *SQL_SECRET_GET = "SELECT value FROM app_setting WHERE name = 'token_secret'";
 
-int srv_token_secret_load(kc_db *db, unsigned char key[32])
+int exam_token_secret_load(kc_db *db, unsigned char key[32])
 {
     unsigned char fresh[32];
     char fresh_hex[65], got[129] = "";
@@ -37,7 +37,7 @@ static void token_mac(const unsigned char key[32], uint64_t attempt, int64_t exp
     kc_mac_hex(key, out, "a%llu.%lld", (unsigned long long)attempt, (long long)exp);
 }
 
-void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,
+void exam_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,
                     char *out, size_t outlen)
 {
     char mac[65];
@@ -46,7 +46,7 @@ void srv_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t ex
              (long long)expires_ms, mac);
 }
 
-int srv_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
+int exam_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                     uint64_t *attempt_id)
 {
     unsigned long long a;

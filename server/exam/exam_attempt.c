@@ -2,8 +2,8 @@
  * the deadline sweep. Everything here runs on a worker thread with its own connection;
  * nothing here touches libwebsockets. Replies are built here as JSON text and handed back
  * to the service thread, which only sends them. */
-#include "srv_int.h"
-#include "exam_logic.h"
+#include "exam.h"
+#include "../media/media.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -13,139 +13,22 @@
 
 #define TOKEN_TTL_MS (24LL * 3600 * 1000)
 
-void srv_job_free(srv_job *j)
-{
-    if (!j) return;
-    free(j->reply);
-    srv_paper_free(j->paper);
-    proct_batch_free(j->events);
-    for (int i = 0; i < j->n_swept; i++) free(j->swept_replies[i]);
-    free(j->swept_replies);
-    free(j->swept);
-    free(j->text);
-    srv_msg_free(&j->m);
-    OPENSSL_cleanse(j->m.password, sizeof j->m.password);
-    free(j);
-}
 
-/* ---- on the service thread: the connection's attempt, no database ---- */
-
-#define EVENTS_PER_MINUTE 120      /* client events accepted per connection */
-
-void srv_live_clear(srv_live *l)
-{
-    srv_paper_free(l->paper);
-    memset(l, 0, sizeof *l);
-}
-
-void srv_live_apply(srv_live *l, srv_job *j)
-{
-    if (j->kind != SRV_JOB_MSG || !j->ok) {
-        /* A submit of an attempt never started says so: keep the status it reports. */
-        if (j->kind == SRV_JOB_MSG && j->status && j->attempt_id == l->attempt_id &&
-            j->cmd->run == srv_exam_submit_msg)
-            l->status = j->status;
-        return;
-    }
-    if (j->cmd->flags & SRV_CMD_LOGIN) {
-        if (l->attempt_id != j->attempt_id) {
-            srv_paper_free(l->paper);
-            l->paper = NULL;
-        }
-        l->attempt_id = j->attempt_id;
-        l->status = j->status;
-        l->deadline_ms = j->deadline_ms;
-        return;
-    }
-    /* A start/submit queued before the connection logged in as someone else must not
-     * change the new attempt's state. */
-    if (j->attempt_id != l->attempt_id) return;
-    if (j->status) l->status = j->status;
-    if (j->cmd->run == srv_exam_start) {
-        l->deadline_ms = j->deadline_ms;
-        if (j->paper) {
-            srv_paper_free(l->paper);
-            l->paper = j->paper;
-            j->paper = NULL;
-        }
-    }
-}
-
-static char *time_reply(const srv_live *l, int64_t id, int64_t now)
-{
-    json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time", (json_int_t)now,
-                          "deadline", l->deadline_ms ? json_integer(l->deadline_ms) : json_null());
-    if (o && id >= 0) json_object_set_new(o, "id", json_integer(id));
-    if (!o) return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-char *srv_exam_time(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
-{
-    (void)ev;
-    return time_reply(l, m->id, now);
-}
-
-/* Client events go to the proctoring buffer (written in batches), at most
- * EVENTS_PER_MINUTE per connection so a client cannot flood the record. */
-char *srv_exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
-{
-    if (now / 60000 != l->events_window) {
-        l->events_window = now / 60000;
-        l->events_in_window = 0;
-    }
-    for (int i = 0; i < m->n_events && l->events_in_window++ < EVENTS_PER_MINUTE; i++) {
-        char detail[64];
-        snprintf(detail, sizeof detail, "client_at=%lld", (long long)m->events[i].at_ms);
-        proct_buffer_add(ev, l->attempt_id, now, m->events[i].kind, detail);
-    }
-    return time_reply(l, m->id, now);
-}
-
-static int refuse_msg(srv_msg_error *e, const char *code, const char *field, const char *msg)
-{
-    e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-    snprintf(e->message, sizeof e->message, "%s", msg);
-    return KC_EINVAL;
-}
-
-int srv_exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
-{
-    if (l->status == SRV_ST_SUBMITTED)
-        return refuse_msg(e, "submitted", NULL, "the attempt is submitted; the answer was not saved");
-    if (l->status != SRV_ST_IN_PROGRESS || !l->paper)
-        return refuse_msg(e, "not_started", NULL, "start the attempt first");
-    if (now >= l->deadline_ms)
-        return refuse_msg(e, "time_over", NULL, "the deadline has passed; the answer was not saved");
-    int idx = srv_paper_find(l->paper, (uint64_t)m->item);
-    if (idx < 0) return refuse_msg(e, "bad_field", "item", "item: not an item of this paper");
-    char norm[BANK_RESPONSE_MAX + 1];
-    bank_rinfo ri = {(enum bank_item_type)l->paper->types[idx], l->paper->n_options[idx],
-                     l->paper->n_blanks[idx]};
-    if (bank_response_normalize(&ri, m->response, norm, sizeof norm))
-        return refuse_msg(e, "bad_field", "response", "response: not a valid answer for this item");
-    memcpy(m->response, norm, strlen(norm) + 1);
-    return 0;
-}
-
-static char *dump(json_t *o)
+char *exam__dump(json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
 }
 
-static char *error_reply(int64_t id, const char *code, const char *message)
+char *exam__error_reply(int64_t id, const char *code, const char *message)
 {
     return srv_msg_error_json(id, code, NULL, message);
 }
 
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
 
-static enum srv_attempt_status status_parse(const char *s)
+enum srv_attempt_status exam__status_parse(const char *s)
 {
     if (!strcmp(s, "not_started")) return SRV_ST_NOT_STARTED;
     if (!strcmp(s, "in_progress")) return SRV_ST_IN_PROGRESS;
@@ -205,7 +88,7 @@ static char *welcome(const srv_ctx *x, const struct attempt_row *r, int64_t req_
                      char *token, size_t toklen)
 {
     int64_t now = kc_now_ms();
-    srv_token_make(x->token_key, r->id, now + TOKEN_TTL_MS, token, toklen);
+    exam_token_make(x->token_key, r->id, now + TOKEN_TTL_MS, token, toklen);
     json_t *o = json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:I, s:I, s:I}, s:{s:s, s:o, s:o}, s:I}",
         "type", "welcome", "token", token,
@@ -217,7 +100,7 @@ static char *welcome(const srv_ctx *x, const struct attempt_row *r, int64_t req_
         "server_time", (json_int_t)now);
     if (!o) return NULL;
     if (req_id >= 0) json_object_set_new(o, "id", json_integer(req_id));
-    return dump(o);
+    return exam__dump(o);
 }
 
 static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
@@ -228,7 +111,7 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
         rc = fetch_attempt(db, SQL_BY_TICKET, 0, 0, j->m.ticket, &r, &found);
     } else {
         uint64_t aid;
-        if (srv_token_check(x->token_key, j->m.token, kc_now_ms(), &aid)) {
+        if (exam_token_check(x->token_key, j->m.token, kc_now_ms(), &aid)) {
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
                                           "the token is invalid or expired; log in again");
             return j->reply ? 0 : KC_ENOMEM;
@@ -244,25 +127,25 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
                       CRYPTO_memcmp(given, r.id_number, strlen(given))))
             found = 0;
         if (!found) {
-            j->reply = error_reply(j->req_id, "bad_credentials",
+            j->reply = exam__error_reply(j->req_id, "bad_credentials",
                                    "no candidate with this admission ticket and ID number");
             return 0;
         }
     } else if (!found) {
-        j->reply = error_reply(j->req_id, "bad_token", "the attempt of this token no longer exists");
+        j->reply = exam__error_reply(j->req_id, "bad_token", "the attempt of this token no longer exists");
         return 0;
     }
     j->ok = 1;
     j->attempt_id = r.id;
     j->session_id = r.session_id;
-    j->status = status_parse(r.status);
+    j->status = exam__status_parse(r.status);
     j->deadline_ms = r.deadline;
     j->reply = welcome(x, &r, j->req_id, j->token, sizeof j->token);
     return j->reply ? 0 : KC_ENOMEM;
 }
 
-int srv_exam_login(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 1); }
-int srv_exam_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 0); }
+int exam_login(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 1); }
+int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 0); }
 
 /* ---- start ---- */
 
@@ -303,7 +186,7 @@ static const char SQL_ANSWERS[] =
 
 /* Media references become signed URLs (srv_media.c) in the stem and the options. */
 struct media_sign {
-    const srv_media_map *map;
+    const media_map *map;
     const unsigned char *key;
     int64_t expires_ms;
 };
@@ -312,7 +195,7 @@ static json_t *signed_text(const void *arg, uint64_t id, const char *html)
 {
     const struct media_sign *ms = arg;
     if (!ms->map->n || !strstr(html, "\"media:")) return json_string(html);
-    char *s = srv_media_rewrite(html, id, ms->map, ms->key, ms->expires_ms);
+    char *s = media_rewrite(html, id, ms->map, ms->key, ms->expires_ms);
     json_t *v = s ? json_string(s) : NULL;
     free(s);
     return v;
@@ -341,7 +224,7 @@ static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
                       srv_paper **out, int64_t *total_centi)
 {
     const uint64_t paper_id = attempt_id;     /* for messages */
-    srv_media_map map = {0};
+    media_map map = {0};
     const struct media_sign ms = {&map, x->media_key, expires_ms};
     uint64_t item_id, parent_id;
     int64_t pos, points, own_points, parent_points;
@@ -353,7 +236,7 @@ static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
     json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
     int rc = KC_ENOMEM;
     if (!stem || !options || !key || exam_paper_begin(&pb, attempt_id) || !by_id) goto out;
-    if ((rc = srv_media_load_attempt(db, attempt_id, &map))) goto out;
+    if ((rc = media_load_attempt(db, attempt_id, &map))) goto out;
     rc = KC_ENOMEM;
     *total_centi = 0;
     rc = kc_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
@@ -415,11 +298,11 @@ out:
     free(key);
     json_decref(by_id);
     exam_paper_abort(&pb);
-    srv_media_map_free(&map);
+    media_map_free(&map);
     return rc;
 }
 
-int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
+int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char status[16], reason[16], title[1024];
     int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
@@ -434,7 +317,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         kc_db_done(db, SQL_START_LOCK);
         if (rc == 0) {
             kc_db_rollback(db);
-            j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
+            j->reply = exam__error_reply(j->req_id, "bad_token", "attempt not found");
             return 0;
         }
         if (rc == 1) rc = 0;
@@ -463,7 +346,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         kc_db_rollback(db);
         free(inst);
         free(spec);
-        j->reply = error_reply(j->req_id, "not_prepared",
+        j->reply = exam__error_reply(j->req_id, "not_prepared",
                                "the papers of this session are not ready yet; ask the proctor");
         return 0;
     }
@@ -478,7 +361,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         return rc == KC_EINVAL ? KC_EDB : rc;     /* the database holds a broken paper */
     }
     int64_t now = kc_now_ms();      /* after the lock: a wait must not make it early */
-    j->status = status_parse(status);
+    j->status = exam__status_parse(status);
     if (j->status == SRV_ST_NOT_STARTED) {
         /* deadline = min(now + duration + extra time, the session's close) */
         if (exam_start_deadline(now, opens, closes, duration, extra, &deadline)) {
@@ -487,7 +370,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
             kc_format_iso(opens, a, sizeof a);
             kc_format_iso(closes, b, sizeof b);
             snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
-            j->reply = error_reply(j->req_id, "not_open", msg);
+            j->reply = exam__error_reply(j->req_id, "not_open", msg);
             exam_layout_free(&lay);
             return 0;
         }
@@ -503,7 +386,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
     srv_paper_free(j->paper);        /* a retried job starts afresh */
     j->paper = NULL;
     /* Media URLs outlive the deadline by an hour, so a late reload still shows images. */
-    int64_t media_exp = (deadline > now ? deadline : now) + SRV_MEDIA_AFTER_DEADLINE_MS;
+    int64_t media_exp = (deadline > now ? deadline : now) + MEDIA_AFTER_DEADLINE_MS;
     rc = load_paper(db, x, j->attempt_id, &lay, media_exp, items, &j->paper, &total);
     exam_layout_free(&lay);
     uint64_t item;
@@ -534,7 +417,7 @@ int srv_exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
                           "answers", answers, "last_seq", (json_int_t)last_seq);
     if (!o) return KC_ENOMEM;
     if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-    j->reply = dump(o);
+    j->reply = exam__dump(o);
     j->ok = 1;
     return j->reply ? 0 : KC_ENOMEM;
 }
@@ -579,10 +462,10 @@ static char *submitted_reply(int64_t req_id, const char *reason, int64_t at, int
     if (!o) return NULL;
     if (req_id >= 0) json_object_set_new(o, "id", json_integer(req_id));
     if (show) json_object_set_new(o, "score", json_real((double)score / 100.0));
-    return dump(o);
+    return exam__dump(o);
 }
 
-int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now,
+int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now,
                     int64_t req_id, char **reply, int *already)
 {
     char status[16], old_reason[16];
@@ -617,13 +500,13 @@ int srv_exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t 
     free(inst);
     if (rc) { kc_db_rollback(db); exam_layout_free(&lay); return rc; }
     now = now > kc_now_ms() ? now : kc_now_ms();   /* a lock wait only makes it later */
-    enum srv_attempt_status st = status_parse(status);
+    enum srv_attempt_status st = exam__status_parse(status);
     if (st != SRV_ST_IN_PROGRESS) {
         kc_db_rollback(db);
         exam_layout_free(&lay);
         *already = st == SRV_ST_NOT_STARTED ? 2 : 1;
         if (st == SRV_ST_NOT_STARTED)
-            *reply = error_reply(req_id, "not_started", "the attempt has not been started");
+            *reply = exam__error_reply(req_id, "not_started", "the attempt has not been started");
         else
             *reply = submitted_reply(req_id, old_reason, submitted, (int)show, score);
         return *reply ? 0 : KC_ENOMEM;
@@ -671,7 +554,7 @@ static const char SQL_DUE[] =
     "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ?"
     " ORDER BY deadline_at LIMIT 500";
 
-int srv_exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
+int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t ids[500], id;
     int n = 0;
@@ -695,7 +578,7 @@ int srv_exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
         char *reply = NULL;
         int already;
         /* Another node may have submitted it meanwhile: then there is nothing to push. */
-        rc = srv_exam_submit(db, ids[i], "deadline", kc_now_ms(), -1, &reply, &already);
+        rc = exam_submit(db, ids[i], "deadline", kc_now_ms(), -1, &reply, &already);
         if (rc) { free(reply); return rc; }
         if (already) { free(reply); continue; }
         j->swept[j->n_swept] = ids[i];
@@ -705,220 +588,13 @@ int srv_exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
     return 0;
 }
 
-/* ---- answers, many candidates per transaction ---- */
-
-static const char SQL_ANSWER_LOCK[] =
-    "SELECT status, deadline_at FROM attempt WHERE id = ? FOR UPDATE";
-static const char SQL_ANSWER_PUT[] =
-    "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES (?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE"
-    " response = IF(VALUES(seq) > seq, VALUES(response), response),"
-    " saved_at = IF(VALUES(seq) > seq, VALUES(saved_at), saved_at),"
-    " seq = GREATEST(seq, VALUES(seq))";   /* last: the IFs above must see the old seq */
-static const char SQL_LAST_SEQ[] =
-    "UPDATE attempt SET last_seq = GREATEST(last_seq, ?) WHERE id = ?";
-
-static int cmp_job_attempt(const void *a, const void *b)
-{
-    const srv_job *x = *(srv_job *const *)a, *y = *(srv_job *const *)b;
-    if (x->attempt_id != y->attempt_id) return x->attempt_id < y->attempt_id ? -1 : 1;
-    return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
-}
-
-/* One transaction over jobs[0..n), sorted by attempt: see srv_answers_ops.tx. */
-static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi)
-{
-    kc_db *db = arg;
-    /* Lock attempts in id order so concurrent batches cannot deadlock, and so a submit
-     * (which locks the attempt too) sees either none or all of a transaction's answers. */
-    *bad_lo = 0;
-    *bad_hi = n;
-    int rc = kc_db_begin(db);
-    if (rc) return rc;
-    for (int i = 0; i < n && !rc;) {
-        uint64_t aid = jobs[i]->attempt_id;
-        int end = i;
-        while (end < n && jobs[end]->attempt_id == aid) end++;
-        char status[16];
-        int64_t deadline;
-        rc = kc_db_query(db, SQL_ANSWER_LOCK, "u", "st", aid, status, sizeof status, &deadline);
-        if (!rc) {
-            rc = kc_db_fetch(db, SQL_ANSWER_LOCK);
-            kc_db_done(db, SQL_ANSWER_LOCK);
-            if (rc == 0) strcpy(status, "gone");
-            if (rc >= 0) rc = 0;
-        }
-        if (rc) {
-            *bad_lo = i;             /* this attempt's answers */
-            *bad_hi = end;
-            break;
-        }
-        int64_t now = kc_now_ms();  /* after the lock: waiting for it must not let a late answer in */
-        enum srv_attempt_status st = status_parse(status);
-        int64_t max_seq = 0;
-        for (int k = i; k < end; k++) {
-            srv_job *j = jobs[k];
-            free(j->reply);
-            j->reply = NULL;
-            j->ok = 0;
-            if (st == SRV_ST_SUBMITTED)
-                j->reply = error_reply(j->req_id, "submitted", "the attempt is submitted; the answer was not saved");
-            else if (st != SRV_ST_IN_PROGRESS)
-                j->reply = error_reply(j->req_id, "not_started", "the attempt has not been started");
-            else if (now >= deadline)
-                j->reply = error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
-            else {
-                rc = kc_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->m.item, j->m.response,
-                                 j->m.seq, now);
-                if (rc) {
-                    *bad_lo = k;     /* this answer */
-                    *bad_hi = k + 1;
-                    break;
-                }
-                j->ok = 1;
-                if (j->m.seq > max_seq) max_seq = j->m.seq;
-            }
-        }
-        if (!rc && max_seq && (rc = kc_db_exec(db, SQL_LAST_SEQ, "iu", max_seq, aid))) {
-            *bad_lo = i;
-            *bad_hi = end;
-        }
-        i = end;
-    }
-    if (!rc && (rc = kc_db_commit(db))) {
-        *bad_lo = 0;
-        *bad_hi = n;
-    }
-    if (rc) {
-        kc_db_rollback(db);
-        return rc;
-    }
-    for (int i = 0; i < n; i++) {
-        srv_job *j = jobs[i];
-        if (!j->ok) continue;
-        json_t *o = json_pack("{s:s, s:I, s:I}", "type", "ack", "item", (json_int_t)j->m.item,
-                              "seq", (json_int_t)j->m.seq);
-        if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-        j->reply = o ? dump(o) : NULL;
-    }
-    return 0;
-}
-
-static const char *answers_why(void *arg) { return ((kc_db *)arg)->err; }
-
-#define ANSWER_TRIES 3             /* transactions per set of answers on deadlocks, lock waits */
-
-/* Nothing of a transaction that did not commit may reach a client. */
-static void answers_forget(srv_job **jobs, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(jobs[i]->reply);
-        jobs[i]->reply = NULL;
-        jobs[i]->ok = 0;
-    }
-}
-
-static void answers_reverse(srv_job **jobs, int lo, int hi)
-{
-    for (hi--; lo < hi; lo++, hi--) {
-        srv_job *t = jobs[lo];
-        jobs[lo] = jobs[hi];
-        jobs[hi] = t;
-    }
-}
-
-/* jobs[lo..hi) moves to the end of jobs[0..n): both parts keep their order (so their sort). */
-static void answers_to_end(srv_job **jobs, int lo, int hi, int n)
-{
-    answers_reverse(jobs, lo, hi);
-    answers_reverse(jobs, hi, n);
-    answers_reverse(jobs, lo, n);
-}
-
-int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n)
-{
-    if (n <= 0) return 0;
-    qsort(jobs, (size_t)n, sizeof *jobs, cmp_job_attempt);
-    /* Sets of answers still to commit, each a run of jobs sorted by attempt. Every set taken
-     * off leaves at most two disjoint ones: never more than n at once. */
-    struct range { int lo, hi; } *todo = malloc((size_t)n * sizeof *todo);
-    if (!todo) return KC_ENOMEM;
-    int top = 0;
-    todo[top++] = (struct range){0, n};
-    answers_forget(jobs, n);
-    while (top) {
-        struct range r = todo[--top];
-        srv_job **js = jobs + r.lo;
-        int m = r.hi - r.lo, bad_lo = 0, bad_hi = m, rc = 0;
-        for (int t = 0; t < ANSWER_TRIES; t++) {
-            bad_lo = 0;
-            bad_hi = m;
-            rc = ops->tx(ops->arg, js, m, &bad_lo, &bad_hi);
-            if (rc) answers_forget(js, m);
-            /* Deadlocks and lock timeouts (by error number) are transient: run them again. */
-            if (rc != KC_ERETRY) break;
-        }
-        if (!rc) continue;
-        if (rc == KC_ELOST) {
-            /* The pool reconnects and runs the whole batch again: what was committed is
-             * acknowledged again then (a seq that is not newer changes nothing). */
-            free(todo);
-            return rc;
-        }
-        if (rc == KC_ERETRY) {
-            KC_WARN("exam", "answers=%d: deadlocks or lock waits after %d tries: %s", m, ANSWER_TRIES,
-                    ops->why(ops->arg));
-            for (int i = 0; i < m; i++)
-                js[i]->reply = error_reply(js[i]->req_id, "internal",
-                                           "the database was busy; the answer was not saved, please send it again");
-            continue;
-        }
-        if (m == 1) {
-            /* Failed alone: this answer is what the database refuses. */
-            srv_job *j = js[0];
-            KC_ERROR("exam", "attempt=%llu item=%lld seq=%lld: the answer could not be stored: %s",
-                     (unsigned long long)j->attempt_id, (long long)j->m.item, (long long)j->m.seq,
-                     ops->why(ops->arg));
-            j->reply = error_reply(j->req_id, "not_saved",
-                                   "the answer could not be stored (the database refused it; logged); it was not saved");
-            continue;
-        }
-        if (bad_lo < 0) bad_lo = 0;
-        if (bad_hi > m) bad_hi = m;
-        KC_WARN("exam", "answers=%d not committed, committing them apart (%d suspect): %s", m,
-                bad_hi > bad_lo ? bad_hi - bad_lo : m, ops->why(ops->arg));
-        if (bad_lo >= bad_hi || (bad_lo == 0 && bad_hi == m)) {
-            /* Nothing narrower to suspect: halves, the first one first. */
-            todo[top++] = (struct range){r.lo + m / 2, r.hi};
-            todo[top++] = (struct range){r.lo, r.lo + m / 2};
-        } else {
-            /* The rest first (it usually commits), then the suspects on their own. */
-            int k = bad_hi - bad_lo;
-            answers_to_end(js, bad_lo, bad_hi, m);
-            todo[top++] = (struct range){r.hi - k, r.hi};
-            todo[top++] = (struct range){r.lo, r.hi - k};
-        }
-    }
-    free(todo);
-    return 0;
-}
-
-int srv_exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
-{
-    (void)x;
-    srv_answers_ops ops = {db, answers_once, answers_why};
-    return srv__answers_run(&ops, jobs, n);
-}
-
-int srv_exam_answer(kc_db *db, const srv_ctx *x, srv_job *j) { return srv_exam_answers(db, x, &j, 1); }
-
-int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
+int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     int already;
-    int rc = srv_exam_submit(db, j->attempt_id, "candidate", kc_now_ms(), j->req_id, &j->reply,
+    int rc = exam_submit(db, j->attempt_id, "candidate", kc_now_ms(), j->req_id, &j->reply,
                              &already);
     if (rc == KC_ENOTFOUND) {
-        j->reply = error_reply(j->req_id, "bad_token", "attempt not found");
+        j->reply = exam__error_reply(j->req_id, "bad_token", "attempt not found");
         return 0;
     }
     if (!rc) {
@@ -928,6 +604,6 @@ int srv_exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
-int srv_exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
+int exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
 
-int srv_exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return bank_prepare_due(db, x->prepare_before_min); }
+int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return bank_prepare_due(db, x->prepare_before_min); }

@@ -3,7 +3,8 @@
  * The work itself is bank/'s (bank_tpl_*, bank_session_*), the same the CLI runs; this file
  * turns it into replies.
  * Everyone may be refused here: the account is re-read for every job. */
-#include "srv_int.h"
+#include "staff.h"
+#include "../../bank/bank.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -13,8 +14,8 @@
 #define DIAG_LINES_MAX 200            /* a reply lists at most this many problem lines */
 
 /* The staff jobs' reply helpers (srv_bank.c). */
-#define reply srv__job_reply
-#define refuse srv__job_refuse
+#define reply staff_job_reply
+#define refuse staff_job_refuse
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
@@ -70,7 +71,7 @@ static json_t *tpl_row(const char *code, const char *title, const char *mode, in
                      "part", part, "feasible", (int)feasible, "checked_at", time_or_null(checked));
 }
 
-int srv_affairs_templates(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_templates(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8];
     int64_t total, level, feasible, checked, problems, updated;
@@ -98,7 +99,7 @@ static const char SQL_TPL_ONE[] =
     " feasible, checked_at, spec, report, COALESCE(source_file, ''), COALESCE(created_by, ''),"
     " created_at, updated_at FROM paper_template WHERE code = ?";
 
-int srv_affairs_template(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_template(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], mode[16], occ[17], part[8], file[256], by[129];
     int64_t total, level, feasible, checked, created, updated;
@@ -133,7 +134,7 @@ int srv_affairs_template(kc_db *db, const srv_ctx *x, srv_job *j)
     return reply(j, json_pack("{s:s, s:o}", "type", "paper_template", "template", t));
 }
 
-int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
@@ -157,7 +158,7 @@ int srv_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
-int srv_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char name[129];
     kc_display_name(j->m.file, "upload.json", name, sizeof name);
@@ -197,7 +198,7 @@ static const char SQL_SESSIONS[] =
     " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
     " LEFT JOIN paper p ON p.id = s.paper_id ORDER BY s.opens_at DESC, s.code LIMIT 500";
 
-int srv_affairs_sessions(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_sessions(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char code[65], title[256], tpl[65], paper[65];
     int64_t forms, opens, closes, dur, cands, papers, prepared, feasible;
@@ -245,7 +246,7 @@ static int session_and_arena(kc_db *db, srv_job *j, uint64_t *id, kc_arena **a)
     return (*a = kc_arena_new(0)) ? 1 : KC_ENOMEM;
 }
 
-int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     int rc = session_of(db, j, &id);
@@ -278,7 +279,7 @@ int srv_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
-int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     kc_arena *a;
@@ -297,7 +298,7 @@ int srv_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
-int srv_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
     kc_arena *a;

@@ -2,8 +2,10 @@
  * its versions and review log, the review lifecycle, saving an edited item and the health
  * figures of a bank. Replies are JSON text built here; keys and explanations go only to
  * staff connections (the service thread checked the roles before queueing the job). */
-#include "srv_int.h"
-#include "../importers/imp.h"
+#include "staff.h"
+#include "../media/media.h"
+#include "../../importers/imp.h"
+#include "../../bank/bank.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ static char *dump(json_t *o)
     return s;
 }
 
-int srv__job_reply(srv_job *j, struct json_t *o)
+int staff_job_reply(srv_job *j, struct json_t *o)
 {
     if (!o) return KC_ENOMEM;
     if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
@@ -28,13 +30,13 @@ int srv__job_reply(srv_job *j, struct json_t *o)
     return j->reply ? 0 : KC_ENOMEM;
 }
 
-int srv__job_refuse(srv_job *j, const char *code, const char *field, const char *msg)
+int staff_job_refuse(srv_job *j, const char *code, const char *field, const char *msg)
 {
     j->reply = srv_msg_error_json(j->req_id, code, field, msg);
     return j->reply ? 0 : KC_ENOMEM;
 }
-#define reply srv__job_reply
-#define refuse srv__job_refuse
+#define reply staff_job_reply
+#define refuse staff_job_refuse
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
 static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
@@ -97,7 +99,7 @@ static const char SQL_IN_BANK[] =
     " AND NOT EXISTS (SELECT 1 FROM item j WHERE j.uid = i.uid AND j.version > i.version)"
     " GROUP BY occupation_code, level ORDER BY occupation_code, level DESC";
 
-int srv_bank_catalog(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_catalog(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     json_t *occ = json_array(), *bps = json_array(), *inb = json_array();
     char code[17], name[520], levels[17], part[16], kind[8], imp[2], pcode[65];
@@ -181,7 +183,7 @@ enum { F_OCC, F_LEVEL, F_POINT, F_TYPE, F_DIFF, F_STATUS, F_Q, F_N };
 static const char *const filter_names[F_N] = {"occupation", "level", "point", "type",
                                               "difficulty", "status", "q"};
 
-int srv_bank_list(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_list(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     char f[F_N][130];
     memset(f, 0, sizeof f);
@@ -341,21 +343,21 @@ static json_t *item_json(const struct item_row *r)
 
 /* Staff see the item's media as signed URLs in its rich text, and listed under "media"
  * (name -> url), so an editor can turn a URL back into media:NAME before saving. */
-static void sign_text(json_t *o, const char *field, uint64_t id, const srv_media_map *m,
+static void sign_text(json_t *o, const char *field, uint64_t id, const media_map *m,
                       const unsigned char *key, int64_t exp)
 {
     json_t *v = json_object_get(o, field);
     if (!json_is_string(v) || !strstr(json_string_value(v), "\"media:")) return;
-    char *s = srv_media_rewrite(json_string_value(v), id, m, key, exp);
+    char *s = media_rewrite(json_string_value(v), id, m, key, exp);
     json_t *nv = s ? json_string(s) : NULL;
     free(s);
     if (nv) json_object_set_new(o, field, nv);
 }
 
-static void sign_item(json_t *item, const srv_media_map *m, const unsigned char *key, int64_t exp)
+static void sign_item(json_t *item, const media_map *m, const unsigned char *key, int64_t exp)
 {
     uint64_t id = (uint64_t)json_integer_value(json_object_get(item, "id"));
-    json_object_set_new(item, "media", srv_media_list(m, id, key, exp));
+    json_object_set_new(item, "media", media_list(m, id, key, exp));
     if (!m->n) return;
     sign_text(item, "stem", id, m, key, exp);
     sign_text(item, "answer", id, m, key, exp);
@@ -364,13 +366,13 @@ static void sign_item(json_t *item, const srv_media_map *m, const unsigned char 
     size_t i;
     json_array_foreach(opts, i, v) {
         if (!json_is_string(v) || !strstr(json_string_value(v), "\"media:")) continue;
-        char *s = srv_media_rewrite(json_string_value(v), id, m, key, exp);
+        char *s = media_rewrite(json_string_value(v), id, m, key, exp);
         if (s) json_array_set_new(opts, i, json_string(s));
         free(s);
     }
 }
 
-int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     struct item_row *r = malloc(sizeof *r);
     if (!r) return KC_ENOMEM;
@@ -425,18 +427,18 @@ int srv_bank_item(kc_db *db, const srv_ctx *x, srv_job *j)
         json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
         return rc ? rc : KC_ENOMEM;
     }
-    srv_media_map media = {0};
-    rc = srv_media_load_item(db, id, &media);
+    media_map media = {0};
+    rc = media_load_item(db, id, &media);
     if (rc < 0) {
         json_decref(item); json_decref(children); json_decref(versions); json_decref(reviews);
         return rc;
     }
-    int64_t exp = kc_now_ms() + SRV_MEDIA_STAFF_TTL_MS;
+    int64_t exp = kc_now_ms() + MEDIA_STAFF_TTL_MS;
     sign_item(item, &media, x->media_key, exp);
     size_t k;
     json_t *child;
     json_array_foreach(children, k, child) sign_item(child, &media, x->media_key, exp);
-    srv_media_map_free(&media);
+    media_map_free(&media);
     json_object_set_new(item, "children", children);
     return reply(j, json_pack("{s:s, s:o, s:o, s:o}", "type", "bank_item", "item", item,
                               "versions", versions, "reviews", reviews));
@@ -457,7 +459,7 @@ static int store_failed(kc_db *db, srv_job *j, const char *what, int rc, const c
     return KC_EDB;
 }
 
-int srv_bank_review(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_review(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     static const struct { const char *action; enum bank_status to; } acts[] = {
         {"review", BANK_REVIEWED}, {"approve", BANK_APPROVED}, {"return", BANK_DRAFT},
@@ -500,7 +502,7 @@ int srv_bank_review(kc_db *db, const srv_ctx *x, srv_job *j)
 
 /* ---- bank_health ---- */
 
-int srv_bank_health(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_health(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     enum bank_part part = BANK_PART_THEORY;
     if (*j->m.part && bank_part_parse(j->m.part, &part))
@@ -642,7 +644,7 @@ static int item_from_json(json_t *o, bank_item *it, kc_arena *a, kc_diag *d, int
     return bad;
 }
 
-int srv_bank_save(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_save(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     kc_arena *a = kc_arena_new(0);
     if (!a) return KC_ENOMEM;
@@ -717,10 +719,10 @@ static int http_refuse(srv_job *j, int status, const char *code, const char *msg
     return refuse(j, code, NULL, msg);
 }
 
-int srv_bank_import(kc_db *db, const srv_ctx *x, srv_job *j)
+int staff_bank_import(kc_db *db, const srv_ctx *x, srv_job *j)
 {
-    /* Not a message: the roles of its token are checked here, as srv_cmd_run does. */
-    int allowed, rc = srv_staff_authorize(db, j, SRV_BANK_IMPORT_ROLES, &allowed);
+    /* Not a message: the roles of its token are checked here, as net_cmd_run does. */
+    int allowed, rc = staff_authorize(db, j, STAFF_BANK_IMPORT_ROLES, &allowed);
     if (rc || !allowed) return rc;
     const char *login = j->login;
     imp_format f;

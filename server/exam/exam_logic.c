@@ -1,33 +1,12 @@
 /* The exam's rules without the database or the transport (exam_logic.h): srv_exam.c reads
  * the rows and calls these. No SQL, no libwebsockets. */
-#include "exam_logic.h"
-#include "srv.h"
+#include "exam.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- the paper the service thread checks answers against ---- */
 
-void srv_paper_free(srv_paper *p)
-{
-    if (!p) return;
-    free(p->item_ids);
-    free(p->n_options);
-    free(p->types);
-    free(p->n_blanks);
-    free(p);
-}
-
-int srv_paper_find(const srv_paper *p, uint64_t item_id)
-{
-    int lo = 0, hi = p->n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (p->item_ids[mid] == item_id) return mid;
-        if (p->item_ids[mid] < item_id) lo = mid + 1; else hi = mid - 1;
-    }
-    return -1;
-}
 
 int exam_paper_begin(exam_paper_build *b, uint64_t attempt_id)
 {

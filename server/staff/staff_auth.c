@@ -1,7 +1,7 @@
 /* Staff accounts on the worker side: roles, staff tokens, staff_login and staff_resume.
  * Password hashing (Argon2id) is deliberately slow, so it only ever runs here, on a DB
  * worker, never on the service thread. */
-#include "srv_int.h"
+#include "staff.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -14,7 +14,7 @@
 static const char *const role_names[] = {"admin", "author", "reviewer", "affairs",
                                          "proctor", "examiner", "supervisor", NULL};
 
-int srv_roles_parse(const char *csv, unsigned *out, char *bad, size_t badlen)
+int staff_roles_parse(const char *csv, unsigned *out, char *bad, size_t badlen)
 {
     *out = 0;
     const char *p = csv;
@@ -37,7 +37,7 @@ int srv_roles_parse(const char *csv, unsigned *out, char *bad, size_t badlen)
     return 0;
 }
 
-void srv_roles_format(unsigned roles, char *out, size_t outlen)
+void staff_roles_format(unsigned roles, char *out, size_t outlen)
 {
     size_t n = 0;
     out[0] = 0;
@@ -57,7 +57,7 @@ static json_t *roles_json(unsigned roles)
     return a;
 }
 
-void srv_staff_key_derive(const unsigned char token_key[32], unsigned char staff_key[32])
+void staff_key_derive(const unsigned char token_key[32], unsigned char staff_key[32])
 {
     kc_key_derive(token_key, "kaochang staff token key v1", staff_key);
 }
@@ -68,7 +68,7 @@ static void staff_mac(const unsigned char key[32], uint64_t id, unsigned roles, 
     kc_mac_hex(key, out, "staff.%llu.%u.%lld", (unsigned long long)id, roles, (long long)exp);
 }
 
-void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
+void staff_token_make(const unsigned char key[32], uint64_t staff_id, unsigned roles,
                           int64_t expires_ms, char *out, size_t outlen)
 {
     char mac[65];
@@ -77,7 +77,7 @@ void srv_staff_token_make(const unsigned char key[32], uint64_t staff_id, unsign
              (long long)expires_ms, mac);
 }
 
-int srv_staff_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
+int staff_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
                           uint64_t *staff_id, unsigned *roles)
 {
     unsigned long long id;
@@ -147,7 +147,7 @@ static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
     } else {
         uint64_t sid;
         unsigned troles;
-        if (srv_staff_token_check(x->staff_key, j->m.token, kc_now_ms(), &sid, &troles)) {
+        if (staff_token_check(x->staff_key, j->m.token, kc_now_ms(), &sid, &troles)) {
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
                                           "the token is invalid or expired; log in again");
             return j->reply ? 0 : KC_ENOMEM;
@@ -166,14 +166,14 @@ static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
     }
     unsigned r = 0;
     char bad[48];
-    srv_roles_parse(roles, &r, bad, sizeof bad);
+    staff_roles_parse(roles, &r, bad, sizeof bad);
     if ((rc = kc_db_exec(db, SQL_STAFF_SEEN, "u", id))) goto wipe;
     j->ok = 1;
     j->staff_id = id;
     j->roles = r;
     snprintf(j->login, sizeof j->login, "%s", login);
     int64_t now = kc_now_ms();
-    srv_staff_token_make(x->staff_key, id, r, now + STAFF_TOKEN_TTL_MS, j->token, sizeof j->token);
+    staff_token_make(x->staff_key, id, r, now + STAFF_TOKEN_TTL_MS, j->token, sizeof j->token);
     json_t *o = json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:o}, s:I}", "type", "staff_welcome",
                           "token", j->token, "staff", "id", (json_int_t)id, "login", login,
                           "name", name, "roles", roles_json(r), "server_time", (json_int_t)now);
@@ -187,14 +187,14 @@ wipe:
     return rc;
 }
 
-int srv_staff_login(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 1); }
-int srv_staff_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 0); }
+int staff_login(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 1); }
+int staff_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return staff_auth(db, x, j, 0); }
 
 /* The account as it is now, not as it was at login: a disabled account or a role taken
  * away stops working at once, on open connections and for import tokens alike. */
 static const char SQL_STAFF_NOW[] = "SELECT roles, disabled, login FROM staff_user WHERE id = ?";
 
-int srv_staff_authorize(kc_db *db, srv_job *j, unsigned need, int *allowed)
+int staff_authorize(kc_db *db, srv_job *j, unsigned need, int *allowed)
 {
     char roles[160] = "", bad[64], login[65] = "";
     int64_t disabled = 1;
@@ -207,7 +207,7 @@ int srv_staff_authorize(kc_db *db, srv_job *j, unsigned need, int *allowed)
     if (found < 0) return found;
     const char *code = NULL, *why = NULL;
     int status = 0;
-    if (found != 1 || disabled || srv_roles_parse(roles, &now, bad, sizeof bad)) {
+    if (found != 1 || disabled || staff_roles_parse(roles, &now, bad, sizeof bad)) {
         code = j->http ? "bad_token" : "unauthenticated";
         why = j->http ? "the account of this token is gone or disabled" : "this account is disabled; sign in again";
         status = 401;

@@ -7,7 +7,10 @@
  * thread drains it in LWS_CALLBACK_EVENT_WAIT_CANCELLED. Jobs name their connection by
  * (slot, generation), never by struct lws *, so a result for a connection that closed in
  * the meantime is recognised and dropped. */
-#include "srv_int.h"
+#include "net.h"
+#include "../exam/exam.h"
+#include "../staff/staff.h"
+#include "../media/media.h"
 
 #include <ev.h>
 #include <jansson.h>
@@ -97,7 +100,7 @@ static struct server {
     int nfree, nconns;
     kc_map attempts;               /* attempt id -> slot of its latest connection */
 
-    srv_pools *pools;
+    net_pools *pools;
     pthread_mutex_t rlock;         /* finished jobs, handed back by the workers */
     srv_job *rh, *rt;
     atomic_int workers_connected;
@@ -183,7 +186,7 @@ static int pool_of(const srv_job *j)
     }
 }
 
-static int enqueue(srv_job *j) { return srv_pools_push(S.pools, pool_of(j), j); }
+static int enqueue(srv_job *j) { return net_pools_push(S.pools, pool_of(j), j); }
 
 /* ---- the workers' side (srv_pool.c runs these on each pool's threads) ---- */
 
@@ -234,12 +237,12 @@ static void w_end(void *arg, void *state)
 static int run_one(kc_db *db, srv_job *j)
 {
     switch (j->kind) {
-    case SRV_JOB_MSG: return srv_cmd_run(db, &S.x, j);
-    case SRV_JOB_SWEEP: return srv_exam_sweep(db, &S.x, j);
-    case SRV_JOB_EVENTS: return srv_exam_events(db, &S.x, j);
-    case SRV_JOB_PREPARE: return srv_exam_prepare_due(db, &S.x, j);
-    case SRV_JOB_IMPORT: return srv_bank_import(db, &S.x, j);
-    case SRV_JOB_MEDIA: return srv_media_run(db, &S.x, j);
+    case SRV_JOB_MSG: return net_cmd_run(db, &S.x, j);
+    case SRV_JOB_SWEEP: return exam_sweep(db, &S.x, j);
+    case SRV_JOB_EVENTS: return exam_events(db, &S.x, j);
+    case SRV_JOB_PREPARE: return exam_prepare_due(db, &S.x, j);
+    case SRV_JOB_IMPORT: return staff_bank_import(db, &S.x, j);
+    case SRV_JOB_MEDIA: return media_run(db, &S.x, j);
     }
     return KC_EINVAL;
 }
@@ -260,12 +263,12 @@ static void w_run(void *arg, int pool, void *state, srv_job **jobs, int n)
                 break;
             }
             atomic_fetch_add(&S.workers_connected, 1);
-            KC_INFO("db", "pool=%s reconnected", srv_pool_names[pool]);
+            KC_INFO("db", "pool=%s reconnected", net_pool_names[pool]);
         }
-        rc = pool == SRV_POOL_ANSWERS ? srv_exam_answers(&w->db, &S.x, jobs, n) : run_one(&w->db, jobs[0]);
+        rc = pool == SRV_POOL_ANSWERS ? exam_answers(&w->db, &S.x, jobs, n) : run_one(&w->db, jobs[0]);
     }
     if (rc) {
-        KC_ERROR("db", "pool=%s job failed rc=%d: %s", srv_pool_names[pool], rc, w ? w->db.err : "no memory");
+        KC_ERROR("db", "pool=%s job failed rc=%d: %s", net_pool_names[pool], rc, w ? w->db.err : "no memory");
         fail_jobs(jobs, n, "the server could not reach the database; please retry");
     } else if (pool == SRV_POOL_ANSWERS) {
         unsigned long long stored = 0;
@@ -357,8 +360,8 @@ static void handle_result(srv_job *j)
         }
     }
     /* Start and submit move the attempt's state; a job queued before the connection
-     * logged in as someone else changes nothing (srv_live_apply checks the attempt). */
-    if (c->authed) srv_live_apply(&c->live, j);
+     * logged in as someone else changes nothing (exam_live_apply checks the attempt). */
+    if (c->authed) exam_live_apply(&c->live, j);
     send_text(c, j->reply);
 }
 
@@ -382,7 +385,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
 {
     srv_msg m;
     srv_msg_error e;
-    if (srv_msg_parse(buf, len, &m, &e)) {
+    if (net_msg_parse(buf, len, &m, &e)) {
         send_error(c, e.id, e.code, e.field, e.message);
         return;
     }
@@ -394,7 +397,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         busy = "the server is restarting; retry in a moment";
         goto refuse_busy;
     }
-    if (srv_cmd_allowed(cmd, c->authed, c->staff, c->roles, &e)) {
+    if (net_cmd_allowed(cmd, c->authed, c->staff, c->roles, &e)) {
         send_error(c, m.id, e.code, NULL, e.message);
         goto out;
     }
@@ -405,7 +408,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         free(reply);
         goto out;
     }
-    if (srv_pools_full(S.pools, cmd->pool)) {
+    if (net_pools_full(S.pools, cmd->pool)) {
         busy = "the server is busy; retry in a moment";
         goto refuse_busy;
     }
@@ -465,7 +468,7 @@ static void conn_release(uint32_t slot)
         proct_buffer_add(&S.events, c->live.attempt_id, kc_now_ms(), "disconnect", "");
     }
     free(c->rx);
-    srv_live_clear(&c->live);
+    exam_live_clear(&c->live);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
     uint32_t gen = c->gen + 1;
     memset(c, 0, sizeof *c);
@@ -629,7 +632,7 @@ static int import_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     unsigned roles;
     if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 7 ||
         strncmp(auth, "Bearer ", 7) ||
-        srv_staff_token_check(S.staff_key, auth + 7, kc_now_ms(), &sid, &roles)) {
+        staff_token_check(S.staff_key, auth + 7, kc_now_ms(), &sid, &roles)) {
         http_refuse(wsi, p, 401, "bad_token", "send a valid staff token: Authorization: Bearer TOKEN");
         return 0;
     }
@@ -698,7 +701,7 @@ static void import_queue(struct lws *wsi, struct http_pss *p)
     }
     int slot = http_slot();
     /* An import holds a staff worker for seconds: it counts as a heavy job. */
-    if (srv_pools_full(S.pools, SRV_POOL_STAFF) || slot < 0 || S.heavy_running >= S.cfg->staff_heavy) {
+    if (net_pools_full(S.pools, SRV_POOL_STAFF) || slot < 0 || S.heavy_running >= S.cfg->staff_heavy) {
         http_refuse(wsi, p, 503, "busy", S.heavy_running >= S.cfg->staff_heavy
                     ? "another import is being processed; retry in a moment"
                     : "the server is busy; retry in a moment");
@@ -743,11 +746,11 @@ static int media_begin(struct lws *wsi, struct http_pss *p, const char *uri)
     const char *sv = lws_get_urlarg_by_name(wsi, "s=", sig, sizeof sig);
     p->media = 1;
     p->import = 3;                       /* a reply of its own, until queued */
-    if (srv_media_check(S.media_key, uri + 7, ev, sv, kc_now_ms())) {
+    if (media_check(S.media_key, uri + 7, ev, sv, kc_now_ms())) {
         http_refuse(wsi, p, 403, "forbidden", "the media link is invalid or expired; reload the page");
         return 0;
     }
-    if (S.stopping || srv_pools_full(S.pools, SRV_POOL_MEDIA)) {
+    if (S.stopping || net_pools_full(S.pools, SRV_POOL_MEDIA)) {
         http_refuse(wsi, p, 503, "busy", "the server is busy; retry in a moment");
         return 0;
     }
@@ -882,13 +885,13 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
         char pools[900];
         size_t pn = 0;
         for (int i = 0; i < SRV_POOLS; i++) {
-            srv_pool_stats st;
-            srv_pools_stats(S.pools, i, &st);
+            net_pool_stats st;
+            net_pools_stats(S.pools, i, &st);
             workers += st.workers;
             queued += st.queued;
             pn += (size_t)snprintf(pools + pn, sizeof pools - pn,
                                    "%s\"%s\":{\"workers\":%d,\"queued\":%d,\"running\":%d,\"bound\":%d,\"done\":%llu}",
-                                   i ? "," : "", srv_pool_names[i], st.workers, st.queued, st.running,
+                                   i ? "," : "", net_pool_names[i], st.workers, st.queued, st.running,
                                    st.bound, st.done);
             if (pn >= sizeof pools) pn = sizeof pools - 1;
         }
@@ -950,10 +953,10 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (S.stopping) {
         if (S.stopping == 1) {
             flush_events();                  /* the last batch goes with the workers */
-            srv_pools_stop(S.pools);
+            net_pools_stop(S.pools);
             S.stopping = 2;
         }
-        if (srv_pools_alive(S.pools) == 0) {
+        if (net_pools_alive(S.pools) == 0) {
             drain_results();
             ev_timer_stop(loop, &S.tick);
             ev_signal_stop(loop, &S.sig_int);
@@ -1004,7 +1007,7 @@ static void mount(struct lws_http_mount *m, const char *point, const char *origi
     m->mount_next = next;
 }
 
-int srv_serve(const srv_config *cfg)
+int net_serve(const srv_config *cfg)
 {
     memset(&S, 0, sizeof S);
     S.cfg = cfg;
@@ -1018,14 +1021,14 @@ int srv_serve(const srv_config *cfg)
         kc_db_close(&db);
         return 1;
     }
-    if (srv_token_secret_load(&db, S.token_key)) {
+    if (exam_token_secret_load(&db, S.token_key)) {
         KC_ERROR("db", "loading the token secret: %s (did you run `kaochang db migrate`?)", db.err);
         kc_db_close(&db);
         return 1;
     }
     kc_db_close(&db);
-    srv_staff_key_derive(S.token_key, S.staff_key);
-    srv_media_key_derive(S.token_key, S.media_key);
+    staff_key_derive(S.token_key, S.staff_key);
+    media_key_derive(S.token_key, S.media_key);
     S.x.token_key = S.token_key;
     S.x.staff_key = S.staff_key;
     S.x.media_key = S.media_key;
@@ -1091,9 +1094,9 @@ int srv_serve(const srv_config *cfg)
         return 1;
     }
 
-    static const srv_pool_ops ops = {NULL, w_begin, w_end, w_run, w_done, w_exited};
+    static const net_pool_ops ops = {NULL, w_begin, w_end, w_run, w_done, w_exited};
     char err[160];
-    S.pools = srv_pools_start(cfg->pools, cfg->answer_batch, &ops, err, sizeof err);
+    S.pools = net_pools_start(cfg->pools, cfg->answer_batch, &ops, err, sizeof err);
     if (!S.pools || err[0]) {
         KC_ERROR("server", "%s", S.pools ? err : "out of memory for the worker pools");
         return 1;     /* returning from main ends the workers already started */
@@ -1114,7 +1117,7 @@ int srv_serve(const srv_config *cfg)
     ev_run(S.loop, 0);
 
     /* Jobs still queued can only be events of connections closed during shutdown. */
-    srv_pools_free(S.pools);
+    net_pools_free(S.pools);
     if (S.ctx) lws_context_destroy(S.ctx);
     for (srv_job *j = S.rh, *n; j; j = n) { n = j->next; srv_job_free(j); }
     if (S.events.dropped)
@@ -1122,7 +1125,7 @@ int srv_serve(const srv_config *cfg)
     proct_buffer_free(&S.events);
     for (int i = 0; i < cfg->max_connections; i++) {
         free(S.conns[i].rx);
-        srv_live_clear(&S.conns[i].live);
+        exam_live_clear(&S.conns[i].live);
         for (struct out *o = S.conns[i].oh, *n; o; o = n) { n = o->next; free(o); }
     }
     free(S.conns);

@@ -1,6 +1,8 @@
 /* Parsing and validating client messages. Kept apart from libwebsockets so it can be
  * unit-tested; every rejection names the field that caused it. */
-#include "srv_int.h"
+#include "net.h"
+#include "../exam/exam.h"
+#include "../staff/staff.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -43,37 +45,37 @@ static const srv_field f_tpl_import[] = {
 #define AFFAIRS (SRV_ROLE_AFFAIRS | SRV_ROLE_ADMIN)
 #define AUDIT (AFFAIRS | SRV_ROLE_SUPERVISOR)
 
-const srv_cmd srv_cmds[] = {
+const srv_cmd net_cmds[] = {
     /* name                  fields         who       pool              flags  run */
-    {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, srv_exam_login, NULL, NULL},
-    {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, srv_exam_resume, NULL, NULL},
-    {"start",               f_none,        CAND,     SRV_POOL_EXAM,    0, srv_exam_start, NULL, NULL},
-    {"answer",              f_answer,      CAND,     SRV_POOL_ANSWERS, 0, srv_exam_answer, NULL, srv_exam_admit_answer},
-    {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, srv_exam_submit_msg, NULL, NULL},
-    {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, srv_exam_heartbeat, NULL},
-    {"time",                f_none,        ANY,      SRV_LOCAL,        0, NULL, srv_exam_time, NULL},
-    {"staff_login",         f_staff_login, ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN | SRV_CMD_SECRET, srv_staff_login, NULL, NULL},
-    {"staff_resume",        f_resume,      ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN, srv_staff_resume, NULL, NULL},
-    {"bank_catalog",        f_none,        BANK_READ, SRV_POOL_STAFF,  0, srv_bank_catalog, NULL, NULL},
-    {"bank_list",           f_bank_list,   BANK_READ, SRV_POOL_STAFF,  0, srv_bank_list, NULL, NULL},
-    {"bank_item",           f_bank_item,   BANK_READ, SRV_POOL_STAFF,  0, srv_bank_item, NULL, NULL},
-    {"bank_review",         f_bank_review, SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, srv_bank_review, NULL, NULL},
-    {"bank_save",           f_bank_save,   SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, srv_bank_save, NULL, NULL},
-    {"bank_health",         f_bank_health, BANK_READ, SRV_POOL_STAFF,  0, srv_bank_health, NULL, NULL},
-    {"paper_templates",     f_none,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_templates, NULL, NULL},
-    {"paper_template",      f_code,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_template, NULL, NULL},
-    {"paper_template_check", f_code,       AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_check, NULL, NULL},
-    {"paper_template_import", f_tpl_import, AFFAIRS, SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_import, NULL, NULL},
-    {"exam_sessions",       f_none,        AUDIT,    SRV_POOL_STAFF,   0, srv_affairs_sessions, NULL, NULL},
-    {"session_prepare",     f_code,        AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_prepare, NULL, NULL},
-    {"session_verify",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_verify, NULL, NULL},
-    {"session_report",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, srv_affairs_report, NULL, NULL},
+    {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_login, NULL, NULL},
+    {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_resume, NULL, NULL},
+    {"start",               f_none,        CAND,     SRV_POOL_EXAM,    0, exam_start, NULL, NULL},
+    {"answer",              f_answer,      CAND,     SRV_POOL_ANSWERS, 0, exam_answer, NULL, exam_admit_answer},
+    {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, exam_submit_msg, NULL, NULL},
+    {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, exam_heartbeat, NULL},
+    {"time",                f_none,        ANY,      SRV_LOCAL,        0, NULL, exam_time, NULL},
+    {"staff_login",         f_staff_login, ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN | SRV_CMD_SECRET, staff_login, NULL, NULL},
+    {"staff_resume",        f_resume,      ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN, staff_resume, NULL, NULL},
+    {"bank_catalog",        f_none,        BANK_READ, SRV_POOL_STAFF,  0, staff_bank_catalog, NULL, NULL},
+    {"bank_list",           f_bank_list,   BANK_READ, SRV_POOL_STAFF,  0, staff_bank_list, NULL, NULL},
+    {"bank_item",           f_bank_item,   BANK_READ, SRV_POOL_STAFF,  0, staff_bank_item, NULL, NULL},
+    {"bank_review",         f_bank_review, SRV_ROLE_REVIEWER | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, staff_bank_review, NULL, NULL},
+    {"bank_save",           f_bank_save,   SRV_ROLE_AUTHOR | SRV_ROLE_ADMIN, SRV_POOL_STAFF, 0, staff_bank_save, NULL, NULL},
+    {"bank_health",         f_bank_health, BANK_READ, SRV_POOL_STAFF,  0, staff_bank_health, NULL, NULL},
+    {"paper_templates",     f_none,        AUDIT,    SRV_POOL_STAFF,   0, staff_affairs_templates, NULL, NULL},
+    {"paper_template",      f_code,        AUDIT,    SRV_POOL_STAFF,   0, staff_affairs_template, NULL, NULL},
+    {"paper_template_check", f_code,       AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, staff_affairs_check, NULL, NULL},
+    {"paper_template_import", f_tpl_import, AFFAIRS, SRV_POOL_STAFF,   SRV_CMD_HEAVY, staff_affairs_import, NULL, NULL},
+    {"exam_sessions",       f_none,        AUDIT,    SRV_POOL_STAFF,   0, staff_affairs_sessions, NULL, NULL},
+    {"session_prepare",     f_code,        AFFAIRS,  SRV_POOL_STAFF,   SRV_CMD_HEAVY, staff_affairs_prepare, NULL, NULL},
+    {"session_verify",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, staff_affairs_verify, NULL, NULL},
+    {"session_report",      f_code,        AUDIT,    SRV_POOL_STAFF,   SRV_CMD_HEAVY, staff_affairs_report, NULL, NULL},
     {NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
-const srv_cmd *srv_cmd_find(const char *name)
+const srv_cmd *net_cmd_find(const char *name)
 {
-    for (const srv_cmd *c = srv_cmds; c->name; c++)
+    for (const srv_cmd *c = net_cmds; c->name; c++)
         if (!strcmp(c->name, name)) return c;
     return NULL;
 }
@@ -81,7 +83,7 @@ const srv_cmd *srv_cmd_find(const char *name)
 static int for_staff(const srv_cmd *c) { return (c->who & SRV_STAFF_ANY) || (c->flags & SRV_CMD_STAFF_LOGIN); }
 static int for_candidates(const srv_cmd *c) { return (c->who & SRV_WHO_CANDIDATE) || (c->flags & SRV_CMD_LOGIN); }
 
-int srv_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, srv_msg_error *e)
+int net_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, srv_msg_error *e)
 {
     const char *code = NULL, *why = NULL;
     /* A connection is a candidate's or a staff member's, never both. */
@@ -104,12 +106,12 @@ int srv_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, 
     return KC_EINVAL;
 }
 
-int srv_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j)
+int net_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     const srv_cmd *c = j->cmd;
     /* Roles are checked again against the account as it is now, not as it was at login. */
     if ((c->who & SRV_STAFF_ANY) && !(c->who & SRV_WHO_ANYONE)) {
-        int allowed, rc = srv_staff_authorize(db, j, c->who & SRV_STAFF_ANY, &allowed);
+        int allowed, rc = staff_authorize(db, j, c->who & SRV_STAFF_ANY, &allowed);
         if (rc || !allowed) return rc;
     }
     return c->run(db, x, j);
@@ -220,7 +222,7 @@ static int parse_events(json_t *arr, srv_msg *m, srv_msg_error *e)
     return 0;
 }
 
-int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
+int net_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
 {
     memset(m, 0, sizeof *m);
     memset(e, 0, sizeof *e);
@@ -247,7 +249,7 @@ int srv_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
         rc = fail(e, "unknown_type", "type", "type: expected a string naming the message");
         goto out;
     }
-    const srv_cmd *cmd = srv_cmd_find(json_string_value(type));
+    const srv_cmd *cmd = net_cmd_find(json_string_value(type));
     const srv_field *fields = cmd ? cmd->fields : NULL;
     m->cmd = cmd;
     if (!fields) {
@@ -338,25 +340,4 @@ out:
     return rc;
 }
 
-void srv_msg_free(srv_msg *m)
-{
-    free(m->obj);
-    m->obj = NULL;
-}
 
-char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message)
-{
-    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
-                          message ? message : code);
-    if (!o) /* a message that is not valid UTF-8 must not cost the client its reply */
-        o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", code);
-    if (!o) return NULL;
-    if (id >= 0) json_object_set_new(o, "id", json_integer(id));
-    if (field && *field) {
-        json_t *f = json_string(field);
-        if (f) json_object_set_new(o, "field", f);
-    }
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}

@@ -2,14 +2,14 @@
  * own queue, its own threads and its own bound, so a flood of one kind of work (a busy
  * staff hour, a slow import) never takes the workers another kind needs. Nothing here
  * knows libwebsockets or SQL: the caller's ops open connections and run jobs. */
-#include "srv_int.h"
+#include "net.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const srv_pool_names[SRV_POOLS] = {"answers", "exam", "sweep", "staff", "media"};
+const char *const net_pool_names[SRV_POOLS] = {"answers", "exam", "sweep", "staff", "media"};
 
 struct pool {
     int id;
@@ -24,19 +24,19 @@ struct pool {
     atomic_ullong done;        /* jobs finished */
 };
 
-struct srv_pools {
+struct net_pools {
     struct pool p[SRV_POOLS];
-    srv_pool_ops ops;
+    net_pool_ops ops;
     atomic_int threads_alive;
 };
 
-struct worker_arg { srv_pools *ps; struct pool *pool; int worker; };
+struct worker_arg { net_pools *ps; struct pool *pool; int worker; };
 
 static void *worker_main(void *arg)
 {
     struct worker_arg wa = *(struct worker_arg *)arg;
     free(arg);
-    srv_pools *ps = wa.ps;
+    net_pools *ps = wa.ps;
     struct pool *p = wa.pool;
     void *state = ps->ops.thread_begin ? ps->ops.thread_begin(ps->ops.arg, p->id, wa.worker) : NULL;
     srv_job **batch = calloc((size_t)p->batch, sizeof *batch);
@@ -67,10 +67,10 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch,
-                           const srv_pool_ops *ops, char *err, size_t errlen)
+net_pools *net_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch,
+                           const net_pool_ops *ops, char *err, size_t errlen)
 {
-    srv_pools *ps = calloc(1, sizeof *ps);
+    net_pools *ps = calloc(1, sizeof *ps);
     if (!ps) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -86,7 +86,7 @@ srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch
         p->threads = calloc((size_t)conf[i].workers, sizeof *p->threads);
         if (!p->threads) {
             snprintf(err, errlen, "out of memory");
-            srv_pools_stop(ps);
+            net_pools_stop(ps);
             return ps;
         }
     }
@@ -99,8 +99,8 @@ srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch
             if (!wa || pthread_create(&p->threads[w], NULL, worker_main, wa)) {
                 atomic_fetch_sub(&ps->threads_alive, 1);
                 free(wa);
-                snprintf(err, errlen, "cannot start worker %d of pool %s", w, srv_pool_names[i]);
-                srv_pools_stop(ps);
+                snprintf(err, errlen, "cannot start worker %d of pool %s", w, net_pool_names[i]);
+                net_pools_stop(ps);
                 return ps;
             }
             p->nthreads++;
@@ -110,7 +110,7 @@ srv_pools *srv_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch
     return ps;
 }
 
-int srv_pools_push(srv_pools *ps, int pool, srv_job *j)
+int net_pools_push(net_pools *ps, int pool, srv_job *j)
 {
     struct pool *p = &ps->p[pool];
     pthread_mutex_lock(&p->lock);
@@ -129,7 +129,7 @@ int srv_pools_push(srv_pools *ps, int pool, srv_job *j)
     return 0;
 }
 
-int srv_pools_full(srv_pools *ps, int pool)
+int net_pools_full(net_pools *ps, int pool)
 {
     struct pool *p = &ps->p[pool];
     pthread_mutex_lock(&p->lock);
@@ -138,7 +138,7 @@ int srv_pools_full(srv_pools *ps, int pool)
     return full;
 }
 
-void srv_pools_stats(srv_pools *ps, int pool, srv_pool_stats *st)
+void net_pools_stats(net_pools *ps, int pool, net_pool_stats *st)
 {
     struct pool *p = &ps->p[pool];
     pthread_mutex_lock(&p->lock);
@@ -150,7 +150,7 @@ void srv_pools_stats(srv_pools *ps, int pool, srv_pool_stats *st)
     st->done = atomic_load(&p->done);
 }
 
-void srv_pools_stop(srv_pools *ps)
+void net_pools_stop(net_pools *ps)
 {
     for (int i = 0; i < SRV_POOLS; i++) {
         struct pool *p = &ps->p[i];
@@ -161,12 +161,12 @@ void srv_pools_stop(srv_pools *ps)
     }
 }
 
-int srv_pools_alive(srv_pools *ps) { return atomic_load(&ps->threads_alive); }
+int net_pools_alive(net_pools *ps) { return atomic_load(&ps->threads_alive); }
 
-void srv_pools_free(srv_pools *ps)
+void net_pools_free(net_pools *ps)
 {
     if (!ps) return;
-    srv_pools_stop(ps);
+    net_pools_stop(ps);
     for (int i = 0; i < SRV_POOLS; i++) {
         struct pool *p = &ps->p[i];
         for (int w = 0; w < p->nthreads; w++) pthread_join(p->threads[w], NULL);

@@ -4,18 +4,18 @@
  * Where items leave the server (the candidate's paper, the staff views) those references
  * become /media/<sha256>?e=<expiry ms>&s=<HMAC>, so the browser can load them without a
  * cookie and nobody can fetch media that was not handed to them, or after the expiry. */
-#include "srv_int.h"
+#include "media.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-void srv_media_key_derive(const unsigned char token_key[32], unsigned char media_key[32])
+void media_key_derive(const unsigned char token_key[32], unsigned char media_key[32])
 {
     kc_key_derive(token_key, "kaochang media url key v1", media_key);
 }
 
-int srv_media_sha_ok(const char *s)
+int media_sha_ok(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
@@ -29,7 +29,7 @@ static void sign(const unsigned char key[32], const char *sha, long long expires
     kc_mac_hex(key, out, "%s.%lld", sha, expires);
 }
 
-void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,
+void media_url(const unsigned char key[32], const char *sha, int64_t expires_ms, char *out,
                    size_t cap)
 {
     char s[65];
@@ -37,10 +37,10 @@ void srv_media_url(const unsigned char key[32], const char *sha, int64_t expires
     snprintf(out, cap, "/media/%s?e=%lld&s=%s", sha, (long long)expires_ms, s);
 }
 
-int srv_media_check(const unsigned char key[32], const char *sha, const char *e, const char *s,
+int media_check(const unsigned char key[32], const char *sha, const char *e, const char *s,
                     int64_t now_ms)
 {
-    if (!srv_media_sha_ok(sha) || !e || !s || strlen(s) != 64 || !*e || strlen(e) > 18) return -1;
+    if (!media_sha_ok(sha) || !e || !s || strlen(s) != 64 || !*e || strlen(e) > 18) return -1;
     /* one spelling per expiry: the decimal digits the server wrote, no leading zero */
     if (e[0] == '0') return -1;
     for (const char *p = e; *p; p++)
@@ -54,24 +54,24 @@ int srv_media_check(const unsigned char key[32], const char *sha, const char *e,
 
 /* ---- which media an item has ---- */
 
-void srv_media_map_free(srv_media_map *m)
+void media_map_free(media_map *m)
 {
     free(m->refs);
     m->refs = NULL;
     m->n = m->cap = 0;
 }
 
-static int map_add(srv_media_map *m, uint64_t item_id, const char *name, const char *sha,
+static int map_add(media_map *m, uint64_t item_id, const char *name, const char *sha,
                    const char *mime)
 {
     if (m->n == m->cap) {
         int cap = m->cap ? m->cap * 2 : 16;
-        srv_media_ref *r = realloc(m->refs, (size_t)cap * sizeof *r);
+        media_ref *r = realloc(m->refs, (size_t)cap * sizeof *r);
         if (!r) return KC_ENOMEM;
         m->refs = r;
         m->cap = cap;
     }
-    srv_media_ref *r = &m->refs[m->n++];
+    media_ref *r = &m->refs[m->n++];
     r->item_id = item_id;
     snprintf(r->name, sizeof r->name, "%s", name);
     snprintf(r->sha, sizeof r->sha, "%s", sha);
@@ -79,7 +79,7 @@ static int map_add(srv_media_map *m, uint64_t item_id, const char *name, const c
     return 0;
 }
 
-static int load(kc_db *db, const char *sql, uint64_t id, srv_media_map *m)
+static int load(kc_db *db, const char *sql, uint64_t id, media_map *m)
 {
     uint64_t item_id;
     char name[256], sha[65], mime[101];
@@ -106,17 +106,17 @@ static const char SQL_ITEM_MEDIA[] =
     " JOIN item_media im ON im.item_id = i.id JOIN media m ON m.sha256 = im.sha256"
     " WHERE i.id = ? OR i.parent_id = ?";
 
-int srv_media_load_attempt(kc_db *db, uint64_t attempt_id, srv_media_map *m)
+int media_load_attempt(kc_db *db, uint64_t attempt_id, media_map *m)
 {
     return load(db, SQL_PAPER_MEDIA, attempt_id, m);
 }
 
-int srv_media_load_item(kc_db *db, uint64_t item_id, srv_media_map *m)
+int media_load_item(kc_db *db, uint64_t item_id, media_map *m)
 {
     return load(db, SQL_ITEM_MEDIA, item_id, m);
 }
 
-static const srv_media_ref *find(const srv_media_map *m, uint64_t item_id, const char *name)
+static const media_ref *find(const media_map *m, uint64_t item_id, const char *name)
 {
     for (int i = 0; i < m->n; i++)
         if (m->refs[i].item_id == item_id && !strcmp(m->refs[i].name, name)) return &m->refs[i];
@@ -146,7 +146,7 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
     return 1;
 }
 
-char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map *m,
+char *media_rewrite(const char *html, uint64_t item_id, const media_map *m,
                         const unsigned char key[32], int64_t expires_ms)
 {
     kc_buf b = {0};
@@ -166,12 +166,12 @@ char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map 
             continue;
         }
         char nm[256];
-        const srv_media_ref *r = unescape(name, (size_t)(end - name), nm, sizeof nm)
+        const media_ref *r = unescape(name, (size_t)(end - name), nm, sizeof nm)
                                      ? find(m, item_id, nm) : NULL;
         kc_buf_add(&b, p, (size_t)(v - p));
         if (r) {
-            char url[SRV_MEDIA_URL_MAX];
-            srv_media_url(key, r->sha, expires_ms, url, sizeof url);
+            char url[MEDIA_URL_MAX];
+            media_url(key, r->sha, expires_ms, url, sizeof url);
             /* '&' inside an attribute is written as &amp;, as HTML wants it */
             for (const char *u = url; *u; u++)
                 if (*u == '&') kc_buf_add(&b, "&amp;", 5);
@@ -185,15 +185,15 @@ char *srv_media_rewrite(const char *html, uint64_t item_id, const srv_media_map 
     return kc_buf_take(&b);
 }
 
-json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned char key[32],
+json_t *media_list(const media_map *m, uint64_t item_id, const unsigned char key[32],
                        int64_t expires_ms)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < m->n; i++) {
-        const srv_media_ref *r = &m->refs[i];
+        const media_ref *r = &m->refs[i];
         if (r->item_id != item_id) continue;
-        char url[SRV_MEDIA_URL_MAX];
-        srv_media_url(key, r->sha, expires_ms, url, sizeof url);
+        char url[MEDIA_URL_MAX];
+        media_url(key, r->sha, expires_ms, url, sizeof url);
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "name", r->name, "sha256",
                                            r->sha, "mime", r->mime, "url", url));
     }
@@ -204,7 +204,7 @@ json_t *srv_media_list(const srv_media_map *m, uint64_t item_id, const unsigned 
 
 static const char SQL_MEDIA_BYTES[] = "SELECT mime, bytes FROM media WHERE sha256 = UNHEX(?)";
 
-int srv_media_run(kc_db *db, const srv_ctx *x, srv_job *j)
+int media_run(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     free(j->text);
     j->text = NULL;

@@ -1,20 +1,23 @@
-/* The exam's rules without the database or the transport (prefix exam_): the stored layout
+/* server/exam: the candidate's exam (prefix exam_). Worker handlers of the candidate's
+ * messages (login, resume, start, answers, submit), the deadline sweep, resume tokens, the
+ * connection's attempt on the service thread (exam_live.c), and the exam's rules without
+ * the database or the transport (exam_logic.c): the stored layout
  * of a paper (option orders, section titles), the candidate's view of an item, the paper
  * the service thread checks answers against, the points of a composite's sub-items,
  * scoring a response given in the letters the candidate saw, and the deadline.
  * srv_exam.c runs the SQL and calls these; tests/unit/test_exam_logic.c tests them without
  * MariaDB. Internal to server/. Functions return 0 or a negative kc_ error (KC_EINVAL,
  * KC_ENOMEM) unless they say otherwise. */
-#ifndef KAOCHANG_EXAM_LOGIC_H
-#define KAOCHANG_EXAM_LOGIC_H
+#ifndef KAOCHANG_EXAM_H
+#define KAOCHANG_EXAM_H
 
 #include <jansson.h>
 #include <stdint.h>
 
-#include "../lib/kc.h"
-#include "../bank/bank.h"
+#include "../srv.h"
+#include "../../bank/bank.h"
+#include "../../proctoring/proct.h"
 
-struct srv_paper;   /* server/srv.h: what the service thread checks answers against */
 
 /* ---- the stored layout of a paper ----
  * What paper_instance.items says beyond its item rows: the option order shown for each item
@@ -128,5 +131,65 @@ int exam_start_deadline(int64_t now_ms, int64_t opens_ms, int64_t closes_ms, int
 /* When a submit asked for at now takes effect: now, or the deadline once it has passed
  * (*late 1: the attempt ended at its deadline, whoever asks). */
 int64_t exam_submit_at(int64_t now_ms, int64_t deadline_ms, int *late);
+
+/* ---- handlers of the candidate's messages ----
+ * Worker side: each runs one job on db and fills its reply. KC_ELOST: the connection was
+ * lost before the outcome was known (the pool reconnects and runs it again). */
+int exam_login(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_start(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Answers of many candidates in one transaction (the answers pool takes them in batches). */
+int exam_answer(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
+/* How exam_answers commits a batch, apart from the database (so it is tested without
+ * one). It sorts jobs by attempt, then seq (the order every transaction locks attempts
+ * in); tx runs jobs[0..n) so sorted in one transaction: 0 once it
+ * committed (every job has its ack or refusal), KC_ELOST, KC_ERETRY, or another error with
+ * [*bad_lo, *bad_hi) the jobs whose statement failed (0..n when it cannot tell). A transient
+ * error runs the same jobs again (3 tries, then each gets "internal"); any other splits
+ * them, the suspects from the rest (or in halves when all are suspect), until a bad answer
+ * fails on its own: that one gets "not_saved", logged with why(). Only what committed is
+ * acked. 0 when every job has its reply; KC_ELOST at once (the pool reconnects and runs the
+ * batch again: a seq that is not newer changes nothing, so what committed is acked again). */
+typedef struct srv_answers_ops {
+    void *arg;
+    int (*tx)(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi);
+    const char *(*why)(void *arg);    /* the last failure, for the log */
+} srv_answers_ops;
+int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n);
+/* Submits an attempt (reason "candidate" or "deadline") in its own transaction and scores
+ * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
+int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
+                    int64_t req_id, char **reply, int *already);
+/* The server's own jobs: attempts past their deadline; event batches; papers due. */
+int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_events(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Service-thread side, from the connection's attempt only (no database): */
+char *exam_time(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buffer *ev);
+char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buffer *ev);
+/* An answer is checked against the attempt's state and paper, and normalised, before it
+ * costs a worker anything. */
+int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now_ms, srv_msg_error *e);
+/* What a finished job changes in the connection's attempt: login/resume bind it, start and
+ * submit move its status (only when the job is for the attempt the connection holds). */
+void exam_live_apply(srv_live *l, srv_job *j);
+void exam_live_clear(srv_live *l);
+
+/* Shared inside exam/: a reply's JSON text (consumes o), an error reply, a stored status. */
+char *exam__dump(json_t *o);
+char *exam__error_reply(int64_t id, const char *code, const char *message);
+enum srv_attempt_status exam__status_parse(const char *s);
+
+/* ---- resume tokens and the token secret (exam_token.c) ---- */
+int exam_token_secret_load(kc_db *db, unsigned char key[32]);   /* created on first use */
+void exam_token_make(const unsigned char key[32], uint64_t attempt_id, int64_t expires_ms,
+                    char *out, size_t outlen);
+int exam_token_check(const unsigned char key[32], const char *tok, int64_t now_ms,
+                    uint64_t *attempt_id);
+
+_Static_assert(sizeof(((srv_msg *)0)->response) == BANK_RESPONSE_MAX + 1,
+               "a parsed response must fit a stored one");
 
 #endif

@@ -1,0 +1,112 @@
+/* The candidate's attempt as the connection holds it, on the service thread: no database,
+ * no blocking. What a finished job changes in it, time and heartbeats answered from it, and
+ * the checks an answer passes before it costs a worker anything. */
+#include "exam.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- on the service thread: the connection's attempt, no database ---- */
+
+#define EVENTS_PER_MINUTE 120      /* client events accepted per connection */
+
+void exam_live_clear(srv_live *l)
+{
+    srv_paper_free(l->paper);
+    memset(l, 0, sizeof *l);
+}
+
+void exam_live_apply(srv_live *l, srv_job *j)
+{
+    if (j->kind != SRV_JOB_MSG || !j->ok) {
+        /* A submit of an attempt never started says so: keep the status it reports. */
+        if (j->kind == SRV_JOB_MSG && j->status && j->attempt_id == l->attempt_id &&
+            j->cmd->run == exam_submit_msg)
+            l->status = j->status;
+        return;
+    }
+    if (j->cmd->flags & SRV_CMD_LOGIN) {
+        if (l->attempt_id != j->attempt_id) {
+            srv_paper_free(l->paper);
+            l->paper = NULL;
+        }
+        l->attempt_id = j->attempt_id;
+        l->status = j->status;
+        l->deadline_ms = j->deadline_ms;
+        return;
+    }
+    /* A start/submit queued before the connection logged in as someone else must not
+     * change the new attempt's state. */
+    if (j->attempt_id != l->attempt_id) return;
+    if (j->status) l->status = j->status;
+    if (j->cmd->run == exam_start) {
+        l->deadline_ms = j->deadline_ms;
+        if (j->paper) {
+            srv_paper_free(l->paper);
+            l->paper = j->paper;
+            j->paper = NULL;
+        }
+    }
+}
+
+static char *time_reply(const srv_live *l, int64_t id, int64_t now)
+{
+    json_t *o = json_pack("{s:s, s:I, s:o}", "type", "time", "server_time", (json_int_t)now,
+                          "deadline", l->deadline_ms ? json_integer(l->deadline_ms) : json_null());
+    if (o && id >= 0) json_object_set_new(o, "id", json_integer(id));
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *exam_time(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
+{
+    (void)ev;
+    return time_reply(l, m->id, now);
+}
+
+/* Client events go to the proctoring buffer (written in batches), at most
+ * EVENTS_PER_MINUTE per connection so a client cannot flood the record. */
+char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
+{
+    if (now / 60000 != l->events_window) {
+        l->events_window = now / 60000;
+        l->events_in_window = 0;
+    }
+    for (int i = 0; i < m->n_events && l->events_in_window++ < EVENTS_PER_MINUTE; i++) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "client_at=%lld", (long long)m->events[i].at_ms);
+        proct_buffer_add(ev, l->attempt_id, now, m->events[i].kind, detail);
+    }
+    return time_reply(l, m->id, now);
+}
+
+static int refuse_msg(srv_msg_error *e, const char *code, const char *field, const char *msg)
+{
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    snprintf(e->message, sizeof e->message, "%s", msg);
+    return KC_EINVAL;
+}
+
+int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
+{
+    if (l->status == SRV_ST_SUBMITTED)
+        return refuse_msg(e, "submitted", NULL, "the attempt is submitted; the answer was not saved");
+    if (l->status != SRV_ST_IN_PROGRESS || !l->paper)
+        return refuse_msg(e, "not_started", NULL, "start the attempt first");
+    if (now >= l->deadline_ms)
+        return refuse_msg(e, "time_over", NULL, "the deadline has passed; the answer was not saved");
+    int idx = srv_paper_find(l->paper, (uint64_t)m->item);
+    if (idx < 0) return refuse_msg(e, "bad_field", "item", "item: not an item of this paper");
+    char norm[BANK_RESPONSE_MAX + 1];
+    bank_rinfo ri = {(enum bank_item_type)l->paper->types[idx], l->paper->n_options[idx],
+                     l->paper->n_blanks[idx]};
+    if (bank_response_normalize(&ri, m->response, norm, sizeof norm))
+        return refuse_msg(e, "bad_field", "response", "response: not a valid answer for this item");
+    memcpy(m->response, norm, strlen(norm) + 1);
+    return 0;
+}
+

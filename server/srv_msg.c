@@ -1,0 +1,68 @@
+/* What the transport and every domain folder share about a message and its job: freeing
+ * them and the error reply. */
+#include "srv.h"
+#include "../proctoring/proct.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+
+void srv_msg_free(srv_msg *m)
+{
+    free(m->obj);
+    m->obj = NULL;
+}
+
+char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message",
+                          message ? message : code);
+    if (!o) /* a message that is not valid UTF-8 must not cost the client its reply */
+        o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", code);
+    if (!o) return NULL;
+    if (id >= 0) json_object_set_new(o, "id", json_integer(id));
+    if (field && *field) {
+        json_t *f = json_string(field);
+        if (f) json_object_set_new(o, "field", f);
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+void srv_job_free(srv_job *j)
+{
+    if (!j) return;
+    free(j->reply);
+    srv_paper_free(j->paper);
+    proct_batch_free(j->events);
+    for (int i = 0; i < j->n_swept; i++) free(j->swept_replies[i]);
+    free(j->swept_replies);
+    free(j->swept);
+    free(j->text);
+    srv_msg_free(&j->m);
+    OPENSSL_cleanse(j->m.password, sizeof j->m.password);
+    free(j);
+}
+
+/* The paper a connection checks answers against (made by the exam's start). */
+void srv_paper_free(srv_paper *p)
+{
+    if (!p) return;
+    free(p->item_ids);
+    free(p->n_options);
+    free(p->types);
+    free(p->n_blanks);
+    free(p);
+}
+
+int srv_paper_find(const srv_paper *p, uint64_t item_id)
+{
+    int lo = 0, hi = p->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (p->item_ids[mid] == item_id) return mid;
+        if (p->item_ids[mid] < item_id) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
