@@ -425,6 +425,23 @@ static int ends_with(const char *s, const char *tail)
     return n >= t && !strcasecmp(s + n - t, tail);
 }
 
+/* The lines from `from` on as plain single lines: a header cell or sheet name quoted by the
+ * readers may hold a line break or a terminal escape. 0 or KC_ENOMEM. */
+static int clean_lines(kc_diag *d, size_t from)
+{
+    for (size_t i = from; i < d->n; i++) {
+        uint32_t cp;
+        if (!bad_char(d->lines[i], &cp)) continue;
+        kc_buf b = {0};
+        kc_buf_str(&b, "");
+        put_shown(&b, d->lines[i], (size_t)-1);
+        char *line = kc_buf_to_arena(&b, d->arena);
+        if (!line) return KC_ENOMEM;
+        d->lines[i] = line;
+    }
+    return 0;
+}
+
 int imp_roster_parse_buffer(const char *display_name, const char *buf, size_t len, kc_arena *a,
                             imp_roster *out, kc_diag *d)
 {
@@ -443,6 +460,7 @@ int imp_roster_parse_buffer(const char *display_name, const char *buf, size_t le
     seen_free(&r.tickets);
     seen_free(&r.ids);
     seen_free(&r.seats);
+    if (!rc) rc = clean_lines(d, before);
     if (rc) return rc;
     if (d->n == before && !out->n && kc_diag_add(d, name, 0, NULL, "no candidates in the file"))
         return KC_ENOMEM;

@@ -427,3 +427,12 @@ Test(roster, missing_file)
     EXPECT("/nonexistent/c.csv: file: cannot open: No such file or directory");
     cr_assert_lt(rc, 0);
 }
+
+/* A diag line is one plain line, whatever a header cell quoted in it holds. */
+Test(roster, diag_lines_carry_no_control_characters)
+{
+    int rc = parse("准考证号,身份证号,姓名,\x1b[2J\n2026110001," ID1 ",王小明,\"x\n");
+    EXPECT("c.csv:2: \xEF\xBF\xBD[2J: quoted field is not closed; the file may be truncated");
+    cr_assert_eq(rc, 1);
+    cr_expect_eq(R.n, 0);
+}
