@@ -309,8 +309,8 @@ static int read_row(roster_rd *r, const imp_sheet *sh, const imp_row *row, const
         if (!*c.id_number) PROBLEM(COL[C_IDNO], "missing");
         else if (why && r->xlsx && strlen(c.id_number) == 18 && !strcmp(c.id_number + 15, "000") &&
                  strspn(c.id_number, "0123456789") == 18)
-            /* Excel keeps 15 digits of a number: the ID was typed into a number cell */
-            PROBLEM(COL[C_IDNO], "%s (the cell holds a number, which keeps only 15 digits; "
+            /* what Excel makes of an ID typed into a number cell: 15 digits, then zeros */
+            PROBLEM(COL[C_IDNO], "%s (typed into a number cell? Excel keeps only 15 digits; "
                     "format the column as text and type the ID numbers again)", why);
         else if (why) PROBLEM(COL[C_IDNO], "%s", why);
         else id_ok = 1;

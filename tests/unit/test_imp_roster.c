@@ -222,8 +222,8 @@ Test(roster, xlsx_problems_name_sheet_and_row)
     const char *l1 = kc_arena_printf(A, "%s:乙!2: 座位号: seat 1 of room 一 is also given on row 2 of sheet 甲", p);
     const char *l2 = kc_arena_printf(A, "%s:乙!2: 准考证号: 2026XL0002 is also on row 3 of sheet 甲", p);
     const char *l3 = kc_arena_printf(A, "%s:乙!2: 身份证号: the same ID number is also on row 3 of sheet 甲", p);
-    const char *l4 = kc_arena_printf(A, "%s:乙!3: 身份证号: the check digit does not match (the cell "
-                                        "holds a number, which keeps only 15 digits; format the column "
+    const char *l4 = kc_arena_printf(A, "%s:乙!3: 身份证号: the check digit does not match (typed into "
+                                        "a number cell? Excel keeps only 15 digits; format the column "
                                         "as text and type the ID numbers again)", p);
     const char *l5 = kc_arena_printf(A, "%s:乙!3: 姓名: contains a control character (U+000A)", p);
     EXPECT(l1, l2, l3, l4, l5);
