@@ -44,4 +44,36 @@ int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, 
 int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const char *buf,
                                size_t len, bank_blueprint *b, kc_diag *d);
 
+/* ---- candidate rosters (考生名单) for `kaochang session add-candidates` ----
+ * A CSV file (UTF-8 with or without BOM, or GB18030) or an XLSX workbook (every sheet with
+ * the header; chosen by the content, else by a .xlsx name) whose header names 准考证号,
+ * 身份证号, 姓名 and optionally 考场, 座位号, in any order; other columns are ignored. */
+typedef struct imp_candidate {
+    const char *ticket;      /* 准考证号: 1-32 letters, digits or '-' */
+    const char *id_number;   /* 身份证号: 18 characters, check digit valid, X upper case */
+    const char *name;        /* 姓名: 1-128 bytes, no control characters */
+    const char *room;        /* 考场: at most 64 bytes; "" when not given (seat is then 0) */
+    int seat;                /* 座位号: 1..65535, or 0 */
+    const char *where;       /* the diag "file" of its row: "c.csv" or "c.xlsx:名单!" */
+    int line;                /* CSV: the line where its record starts; XLSX: its row */
+} imp_candidate;
+
+typedef struct imp_roster {
+    imp_candidate *rows;     /* in file order */
+    size_t n;
+} imp_roster;
+
+/* Reads and checks a whole roster (rows and strings in a): the header, ticket format, ID
+ * number check digit, lengths, control characters, a seat given with both 考场 and 座位号,
+ * and tickets, ID numbers and seats given twice in the file. Every problem is one line
+ * "FILE:LINE: field: reason" (XLSX: "FILE:SHEET!ROW: field: reason") in d; a file without
+ * candidates is one too. Returns 0 when the whole file is valid, 1 when anything was
+ * reported (out holds the rows without problems; a caller that must not half-import writes
+ * none of them), negative on I/O errors (with a diag line naming the file) or OOM. */
+int imp_roster_parse_file(const char *path, kc_arena *a, imp_roster *out, kc_diag *d);
+/* Same for a buffer; display_name is used in messages and, after the content, tells the
+ * format (a name ending in .xlsx is read as a workbook). */
+int imp_roster_parse_buffer(const char *display_name, const char *buf, size_t len, kc_arena *a,
+                            imp_roster *out, kc_diag *d);
+
 #endif

@@ -359,62 +359,11 @@ static const char SQL_SEAT_TAKEN[] =
 static const char SQL_ATTEMPT_SEAT[] =
     "UPDATE attempt SET room = ?, seat = ? WHERE session_id = ? AND candidate_id = ?";
 
-static int split_csv_line(char *line, char **f, int max)
+/* "FILE:LINE: " of a roster row as the importer's own lines have it (XLSX: "FILE:SHEET!ROW: "). */
+static void roster_place(const imp_candidate *c)
 {
-    int n = 0;
-    char *p = line;
-    while (n < max) {
-        while (*p == ' ' || *p == '\t') p++;
-        if (*p == '"') {
-            char *w = ++p;
-            f[n++] = w;
-            for (;;) {
-                if (!*p) return -1;
-                if (*p == '"' && p[1] == '"') { *w++ = '"'; p += 2; continue; }
-                if (*p == '"') { p++; break; }
-                *w++ = *p++;
-            }
-            *w = 0;
-            while (*p == ' ' || *p == '\t') p++;
-            if (*p == ',') { p++; continue; }
-            if (*p) return -1;
-            return n;
-        }
-        f[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c) break;
-        *c = 0;
-        p = c + 1;
-    }
-    for (int i = 0; i < n; i++) {
-        char *e = f[i] + strlen(f[i]);
-        while (e > f[i] && isspace((unsigned char)e[-1])) *--e = 0;
-    }
-    return n;
-}
-
-static int valid_ticket(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 32) return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '-') return 0;
-    return 1;
-}
-
-/* 身份证号: 18 characters, 17 digits and a check digit (0-9 or X) that must match. */
-static const char *id_number_problem(const char *s)
-{
-    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-    static const char check[] = "10X98765432";
-    if (strlen(s) != 18) return "expected 18 characters";
-    int sum = 0;
-    for (int i = 0; i < 17; i++) {
-        if (!isdigit((unsigned char)s[i])) return "expected digits in the first 17 places";
-        sum += (s[i] - '0') * w[i];
-    }
-    if (check[sum % 11] != s[17]) return "the check digit does not match";
-    return NULL;
+    size_t n = strlen(c->where);
+    fprintf(stderr, "%s%s%d: ", c->where, n && c->where[n - 1] == '!' ? "" : ":", c->line);
 }
 
 static int cmd_session(srv_config *cfg, int argc, char **argv)
@@ -542,108 +491,30 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         return rc ? 1 : 0;
     }
 
-    /* add-candidates: validate the whole file, then write it in one transaction. */
+    /* add-candidates: the importer checks the whole file, then it is written in one
+     * transaction; any problem in either writes nothing. */
     const char *file = pos[1];
     if (!session) {
         fprintf(stderr, "kaochang session add-candidates: needs --session CODE\n");
         return 2;
     }
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "%s: %s\n", file, strerror(errno));
+    kc_arena *a = kc_arena_new(0);
+    if (!a) {
+        fprintf(stderr, "kaochang session add-candidates: out of memory\n");
         return 1;
     }
-    struct row { char ticket[33], idno[33], name[129], room[65]; int seat, line; } *rows = NULL;
-    size_t n = 0, cap = 0;
-    int errors = 0, lineno = 0, cols[5] = {-1, -1, -1, -1, -1};
-    char line[4096];
-    /* 考场 and 座位号 are optional: where a candidate sits, for the neighbour rule. */
-    static const char *names[5] = {"准考证号", "身份证号", "姓名", "考场", "座位号"};
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = line;
-        if (lineno == 1 && !strncmp(s, "\xEF\xBB\xBF", 3)) s += 3;
-        s[strcspn(s, "\r\n")] = 0;
-        if (!*s) continue;
-        char *fld[16];
-        int nf = split_csv_line(s, fld, 16);
-        if (nf < 0) {
-            fprintf(stderr, "%s:%d: line: unterminated quote\n", file, lineno);
-            errors++;
-            continue;
-        }
-        if (cols[0] < 0 && lineno == 1) {
-            for (int i = 0; i < nf; i++)
-                for (int k = 0; k < 5; k++)
-                    if (!strcmp(fld[i], names[k])) cols[k] = i;
-            for (int k = 0; k < 3; k++)
-                if (cols[k] < 0) {
-                    fprintf(stderr, "%s:1: %s: missing column (the header needs 准考证号,身份证号,姓名)\n", file, names[k]);
-                    errors++;
-                }
-            if (errors) break;
-            continue;
-        }
-        const char *v[5];
-        for (int k = 0; k < 5; k++) v[k] = cols[k] >= 0 && cols[k] < nf ? fld[cols[k]] : "";
-        long seat = 0;
-        char *send = NULL;
-        if (*v[4]) seat = strtol(v[4], &send, 10);
-        char idno[33];
-        size_t m = 0;
-        for (const char *p = v[1]; *p && m < sizeof idno - 1; p++) idno[m++] = (char)toupper((unsigned char)*p);
-        idno[m] = 0;
-        const char *why;
-        if (!valid_ticket(v[0])) {
-            fprintf(stderr, "%s:%d: 准考证号: expected 1-32 letters, digits or '-', got \"%s\"\n", file, lineno, v[0]);
-            errors++;
-        } else if ((why = id_number_problem(idno))) {
-            fprintf(stderr, "%s:%d: 身份证号: %s\n", file, lineno, why);
-            errors++;
-        } else if (!*v[2] || strlen(v[2]) > 128) {
-            fprintf(stderr, "%s:%d: 姓名: %s\n", file, lineno, *v[2] ? "longer than 128 bytes" : "missing");
-            errors++;
-        } else if (strlen(v[3]) > 64) {
-            fprintf(stderr, "%s:%d: 考场: longer than 64 bytes\n", file, lineno);
-            errors++;
-        } else if (*v[4] && (seat < 1 || seat > 65535 || *send)) {
-            fprintf(stderr, "%s:%d: 座位号: expected a seat number 1..65535, got \"%s\"\n", file, lineno, v[4]);
-            errors++;
-        } else if (!!*v[3] != !!*v[4]) {
-            fprintf(stderr, "%s:%d: %s: a seat needs both 考场 and 座位号\n", file, lineno, *v[3] ? "座位号" : "考场");
-            errors++;
-        } else {
-            for (size_t i = 0; seat && i < n; i++)
-                if (rows[i].seat == seat && !strcmp(rows[i].room, v[3])) {
-                    fprintf(stderr, "%s:%d: 座位号: seat %ld of room %s is also given on line %d\n", file,
-                            lineno, seat, v[3], rows[i].line);
-                    errors++;
-                }
-            for (size_t i = 0; i < n; i++)
-                if (!strcmp(rows[i].ticket, v[0])) {
-                    fprintf(stderr, "%s:%d: 准考证号: %s is also on line %d\n", file, lineno, v[0], rows[i].line);
-                    errors++;
-                }
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                rows = realloc(rows, cap * sizeof *rows);
-            }
-            snprintf(rows[n].ticket, sizeof rows[n].ticket, "%s", v[0]);
-            snprintf(rows[n].idno, sizeof rows[n].idno, "%s", idno);
-            snprintf(rows[n].name, sizeof rows[n].name, "%s", v[2]);
-            snprintf(rows[n].room, sizeof rows[n].room, "%s", v[3]);
-            rows[n].seat = (int)seat;
-            rows[n++].line = lineno;
-        }
-    }
-    fclose(f);
-    if (errors || !n) {
-        if (!errors) fprintf(stderr, "%s: no candidates in the file\n", file);
-        fprintf(stderr, "%s: nothing was added\n", file);
-        free(rows);
+    imp_roster roster;
+    kc_diag d;
+    kc_diag_init(&d, a);
+    rc = imp_roster_parse_file(file, a, &roster, &d);
+    for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.lines[i]);
+    if (rc) {
+        if (rc == 1) fprintf(stderr, "%s: nothing was added\n", file);
+        else if (!d.n) fprintf(stderr, "kaochang session add-candidates: %s\n", kc_strerror(rc));
+        kc_arena_free(a);
         return 1;
     }
-    if (cli_db_open(&db, cfg)) { free(rows); return 1; }
+    if (cli_db_open(&db, cfg)) { kc_arena_free(a); return 1; }
     uint64_t sid = 0;
     rc = kc_db_query(&db, SQL_SESSION_BY_CODE, "s", "u", session, &sid);
     int found = rc ? rc : kc_db_fetch(&db, SQL_SESSION_BY_CODE);
@@ -651,57 +522,59 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
     if (found != 1) {
         fprintf(stderr, "kaochang session add-candidates: --session: %s\n", found < 0 ? db.err : "no such session");
         kc_db_close(&db);
-        free(rows);
+        kc_arena_free(a);
         return 1;
     }
     rc = kc_db_begin(&db);
-    for (size_t i = 0; i < n && !rc; i++) {
+    for (size_t i = 0; i < roster.n && !rc; i++) {
+        const imp_candidate *c = &roster.rows[i];
         uint64_t owner_session = 0;
         char owner_id[33] = "";
-        rc = kc_db_query(&db, SQL_TICKET_OWNER, "s", "us", rows[i].ticket, &owner_session, owner_id, sizeof owner_id);
+        rc = kc_db_query(&db, SQL_TICKET_OWNER, "s", "us", c->ticket, &owner_session, owner_id, sizeof owner_id);
         int taken = rc ? 0 : kc_db_fetch(&db, SQL_TICKET_OWNER);
         kc_db_done(&db, SQL_TICKET_OWNER);
-        if (rc || taken < 0) break;
-        if (taken && (owner_session != sid || strcmp(owner_id, rows[i].idno))) {
-            fprintf(stderr, "%s:%d: 准考证号: %s is already given to another candidate or session\n",
-                    file, rows[i].line, rows[i].ticket);
+        /* a failed fetch must not end in the COMMIT below */
+        if (rc || (rc = taken < 0 ? taken : 0)) break;
+        if (taken && (owner_session != sid || strcmp(owner_id, c->id_number))) {
+            roster_place(c);
+            fprintf(stderr, "准考证号: %s is already given to another candidate or session\n", c->ticket);
             rc = KC_EINVAL;
             break;
         }
-        rc = kc_db_exec(&db, SQL_CAND_UPSERT, "ss", rows[i].idno, rows[i].name);
+        rc = kc_db_exec(&db, SQL_CAND_UPSERT, "ss", c->id_number, c->name);
         if (rc) break;
         uint64_t cid = kc_db_insert_id(&db, SQL_CAND_UPSERT);
         char had[33] = "";
         rc = kc_db_query(&db, SQL_ATTEMPT_OF, "uu", "s", sid, cid, had, sizeof had);
         int seated = rc ? 0 : kc_db_fetch(&db, SQL_ATTEMPT_OF);
         kc_db_done(&db, SQL_ATTEMPT_OF);
-        if (rc || seated < 0) break;
-        if (seated && strcmp(had, rows[i].ticket)) {
+        if (rc || (rc = seated < 0 ? seated : 0)) break;
+        if (seated && strcmp(had, c->ticket)) {
             /* Re-registering is fine; silently keeping an old ticket is not. */
-            fprintf(stderr, "%s:%d: 准考证号: this candidate already has ticket %s in this session\n",
-                    file, rows[i].line, had);
+            roster_place(c);
+            fprintf(stderr, "准考证号: this candidate already has ticket %s in this session\n", had);
             rc = KC_EINVAL;
             break;
         }
-        if (rows[i].seat) {
+        if (c->seat) {
             char other[33] = "";
-            rc = kc_db_query(&db, SQL_SEAT_TAKEN, "usiu", "s", sid, rows[i].room, (int64_t)rows[i].seat,
+            rc = kc_db_query(&db, SQL_SEAT_TAKEN, "usiu", "s", sid, c->room, (int64_t)c->seat,
                               cid, other, sizeof other);
             int taken_seat = rc ? 0 : kc_db_fetch(&db, SQL_SEAT_TAKEN);
             kc_db_done(&db, SQL_SEAT_TAKEN);
-            if (rc || taken_seat < 0) break;
+            if (rc || (rc = taken_seat < 0 ? taken_seat : 0)) break;
             if (taken_seat) {
-                fprintf(stderr, "%s:%d: 座位号: seat %d of room %s is taken by ticket %s\n", file,
-                        rows[i].line, rows[i].seat, rows[i].room, other);
+                roster_place(c);
+                fprintf(stderr, "座位号: seat %d of room %s is taken by ticket %s\n", c->seat, c->room, other);
                 rc = KC_EINVAL;
                 break;
             }
         }
         if (!seated)
-            rc = kc_db_exec(&db, SQL_ATTEMPT_ADD, "uussi", sid, cid, rows[i].ticket,
-                             rows[i].seat ? rows[i].room : NULL, (int64_t)rows[i].seat);
-        else if (rows[i].seat)
-            rc = kc_db_exec(&db, SQL_ATTEMPT_SEAT, "siuu", rows[i].room, (int64_t)rows[i].seat, sid, cid);
+            rc = kc_db_exec(&db, SQL_ATTEMPT_ADD, "uussi", sid, cid, c->ticket,
+                             c->seat ? c->room : NULL, (int64_t)c->seat);
+        else if (c->seat)
+            rc = kc_db_exec(&db, SQL_ATTEMPT_SEAT, "siuu", c->room, (int64_t)c->seat, sid, cid);
     }
     if (!rc) rc = kc_db_commit(&db);
     if (rc) {
@@ -709,10 +582,10 @@ static int cmd_session(srv_config *cfg, int argc, char **argv)
         if (rc != KC_EINVAL) fprintf(stderr, "kaochang session add-candidates: %s\n", db.err);
         fprintf(stderr, "%s: nothing was added\n", file);
     } else {
-        printf("session %s: %zu candidate%s registered\n", session, n, n == 1 ? "" : "s");
+        printf("session %s: %zu candidate%s registered\n", session, roster.n, roster.n == 1 ? "" : "s");
     }
     kc_db_close(&db);
-    free(rows);
+    kc_arena_free(a);
     return rc ? 1 : 0;
 }
 
@@ -1723,10 +1596,13 @@ static const struct cmd cmds[] = {
      "  --closes WHEN     no attempt runs past this: +DURATION after --opens or a UTC time\n"
      "                    (default: --opens + duration + 1h)\n"
      "  --show-score      show candidates their score when they submit\n"
-     "add-candidates registers candidates from a CSV file with the header\n"
-     "准考证号,身份证号,姓名 and optionally 考场,座位号 (room, seat number) (UTF-8). The whole\n"
-     "file is checked first (ticket format, ID number check digit, duplicates, seats taken\n"
-     "twice); problems are printed as FILE:LINE: field: reason and nothing is written.\n",
+     "add-candidates registers candidates from a CSV file (UTF-8, with or without BOM, or\n"
+     "GB18030) or an XLSX workbook (every sheet with the header) with the header\n"
+     "准考证号,身份证号,姓名 and optionally 考场,座位号 (room, seat number), in any order;\n"
+     "other columns are ignored. The whole file is checked first (ticket format, ID number\n"
+     "check digit, lengths, control characters, tickets, ID numbers and seats given twice);\n"
+     "problems are printed as FILE:LINE: field: reason (FILE:SHEET!ROW: for a workbook) and\n"
+     "nothing is written.\n",
      cli_prepare_help},
     {"results", cmd_results,
      "Usage: kaochang results SESSION [--format table|csv|json]\n\n"

@@ -331,6 +331,71 @@ contains "$tmp/err" "already has ticket 2026110001" "the refusal names the exist
 printf '准考证号,身份证号,姓名\nX1,110101199001011230,某\n' >"$tmp/badc.csv"
 expect 1 "a wrong ID check digit is rejected" kc session add-candidates --session THIN "$tmp/badc.csv"
 contains "$tmp/err" "badc.csv:2: 身份证号: the check digit does not match" "the rejection names the line and field"
+# rosters through the importers (imp_roster): GB18030 as Excel saves CSV on Chinese Windows,
+# an XLSX workbook with a sheet per 考场, lines longer than 4 KiB; a refusal writes nothing
+expect 0 "session ROSTER" kc session create --code ROSTER --title "名单场次" --paper THIN-P --duration 30m --opens +30d
+roster_names() { sql "SELECT GROUP_CONCAT(a.ticket_no, ':', c.name, ':', COALESCE(a.room, ''), ':', COALESCE(a.seat, '') ORDER BY a.ticket_no) FROM attempt a JOIN candidate c ON c.id = a.candidate_id JOIN exam_session s ON s.id = a.session_id WHERE s.code = 'ROSTER'"; }
+printf '准考证号,身份证号,姓名,考场,座位号\r\n2026RS0001,110101198801011011,欧阳娜娜,第一考场,1\r\n2026RS0002,110101198802021027,张三丰,第一考场,2\r\n' |
+  iconv -f UTF-8 -t GB18030 >"$tmp/roster-gb.csv"
+expect 0 "a GB18030 roster" kc session add-candidates --session ROSTER "$tmp/roster-gb.csv"
+contains "$tmp/out" "session ROSTER: 2 candidates registered" "the GB18030 roster registers everyone"
+equals "$(roster_names)" "2026RS0001:欧阳娜娜:第一考场:1,2026RS0002:张三丰:第一考场:2" "names and rooms from GB18030 are stored as UTF-8"
+printf '准考证号,身份证号,姓名\n2026RS0003,110101198803031032,李四\n2026RS0004,110101198804041040,王五\n' |
+  iconv -f UTF-8 -t GB18030 >"$tmp/roster-gb-bad.csv"
+expect 1 "a GB18030 roster with a wrong check digit" kc session add-candidates --session ROSTER "$tmp/roster-gb-bad.csv"
+contains "$tmp/err" "roster-gb-bad.csv:3: 身份证号: the check digit does not match" "the GB18030 rejection names the line and field"
+contains "$tmp/err" "roster-gb-bad.csv: nothing was added" "and says nothing was added"
+# the workbook is made here with libxlsxwriter, as Excel would save it: an instructions
+# sheet, a sheet per room, seats as numbers
+cat >"$tmp/mkroster.c" <<'CEOF'
+#include <xlsxwriter.h>
+static void row(lxw_worksheet *ws, int r, const char *t, const char *id, const char *name, const char *room, int seat)
+{
+    worksheet_write_string(ws, r, 0, t, NULL);
+    worksheet_write_string(ws, r, 1, id, NULL);
+    worksheet_write_string(ws, r, 2, name, NULL);
+    worksheet_write_string(ws, r, 3, room, NULL);
+    worksheet_write_number(ws, r, 4, seat, NULL);
+}
+int main(int argc, char **argv)
+{
+    (void)argc;
+    lxw_workbook *wb = workbook_new(argv[1]);
+    worksheet_write_string(workbook_add_worksheet(wb, "说明"), 0, 0, "每个考场一张表", NULL);
+    const char *h[] = {"准考证号", "身份证号", "姓名", "考场", "座位号"};
+    lxw_worksheet *s1 = workbook_add_worksheet(wb, "第一考场"), *s2 = workbook_add_worksheet(wb, "第二考场");
+    for (int c = 0; c < 5; c++) {
+        worksheet_write_string(s1, 0, c, h[c], NULL);
+        worksheet_write_string(s2, 0, c, h[c], NULL);
+    }
+    row(s1, 1, "2026RX0001", "110101198805051053", "赵六", "第一考场", 3);
+    row(s1, 2, "2026RX0002", "110101198806061069", "钱七", "第一考场", 4);
+    row(s2, 1, argc > 2 ? argv[2] : "2026RX0003", "110101198807071074", "孙八", "第二考场", 1);
+    return workbook_close(wb) != LXW_NO_ERROR;
+}
+CEOF
+if ${CC:-cc} -o "$tmp/mkroster" "$tmp/mkroster.c" $(pkg-config --cflags --libs xlsxwriter) 2>"$tmp/err"; then
+  "$tmp/mkroster" "$tmp/roster.xlsx"
+  "$tmp/mkroster" "$tmp/roster-dup.xlsx" 2026RX0001
+  expect 1 "an XLSX roster with a ticket on two sheets" kc session add-candidates --session ROSTER "$tmp/roster-dup.xlsx"
+  contains "$tmp/err" "roster-dup.xlsx:第二考场!2: 准考证号: 2026RX0001 is also on row 2 of sheet 第一考场" "the XLSX rejection names sheet and row"
+  expect 0 "an XLSX roster" kc session add-candidates --session ROSTER "$tmp/roster.xlsx"
+  contains "$tmp/out" "session ROSTER: 3 candidates registered" "every roster sheet is read, the instructions sheet skipped"
+  equals "$(roster_names)" "2026RS0001:欧阳娜娜:第一考场:1,2026RS0002:张三丰:第一考场:2,2026RX0001:赵六:第一考场:3,2026RX0002:钱七:第一考场:4,2026RX0003:孙八:第二考场:1" \
+    "the workbook's candidates and seats are stored"
+else
+  fail "compile the XLSX roster maker"; sed 's/^/     /' "$tmp/err" | head
+fi
+note=$(head -c 6000 /dev/zero | tr '\0' 'x')
+printf '准考证号,身份证号,姓名,备注\n2026RS0005,110101198804041048,周九,"%s,%s"\n' "$note" "$note" >"$tmp/roster-long.csv"
+expect 0 "a roster with a line longer than 4 KiB" kc session add-candidates --session ROSTER "$tmp/roster-long.csv"
+equals "$(sql "SELECT c.name FROM attempt a JOIN candidate c ON c.id = a.candidate_id WHERE a.ticket_no = '2026RS0005'")" "周九" \
+  "the candidate after a long note is stored"
+# the file is valid, the database refuses its second row: the first is not written either
+printf '准考证号,身份证号,姓名\n2026RS0006,110101198803031032,吴十\n2026110001,110101198802021027,张三丰\n' >"$tmp/roster-taken.csv"
+expect 1 "a roster with a ticket of another session" kc session add-candidates --session ROSTER "$tmp/roster-taken.csv"
+contains "$tmp/err" "roster-taken.csv:3: 准考证号: 2026110001 is already given to another candidate or session" "the refusal names the line"
+equals "$(sql "SELECT COUNT(*) FROM attempt WHERE ticket_no = '2026RS0006'")" "0" "nothing of the refused roster was written"
 
 # every item type: sub-items, practical spec, tags, multiple-choice policy; skills blueprint
 expect 0 "skills blueprint import" kc bank blueprint import --occupation 4-04-04-02 --level 4 --part skills "$fx/bank-skills-bp.csv"
