@@ -12,7 +12,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -lpthread
 ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-MODULES := lib bank importers proctoring server server/net server/exam server/staff server/media
+MODULES := lib bank importers proctoring server server/net server/exam server/staff server/media server/cli
 LIB_SRC := $(filter-out server/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 HDRS    := $(wildcard $(addsuffix /*.h,$(MODULES)))
 UNIT    := $(wildcard tests/unit/test_*.c)

@@ -1,5 +1,5 @@
-/* kaochang: one binary, many subcommands (see srv_cli.c). */
-#include "srv.h"
+/* kaochang: one binary, many subcommands (see cli/cli_main.c). */
+#include "cli/cli.h"
 
 #include <sodium.h>
 

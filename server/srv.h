@@ -205,7 +205,5 @@ typedef struct srv_cmd {
     /* optional, on the service thread before queueing: 0, or KC_EINVAL with e filled */
     int (*admit)(const srv_live *live, srv_msg *m, int64_t now_ms, srv_msg_error *e);
 } srv_cmd;
-/* ---- command line ---- */
-int cli_main(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* `kaochang paper template …` and `kaochang session prepare|verify|report|paper`: the
  * CLI side of paper assembly (the work is bank_tpl_* and bank_session_*, bank/). */
-#include "srv_int.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <jansson.h>

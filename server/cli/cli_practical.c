@@ -3,7 +3,7 @@
  * printable schedules for examiners and candidates. The arguments and what is printed are
  * here; the plan (bank_practical_assign), its storage (bank_practical_store) and the
  * schedules (bank_practical_schedule) are bank/'s. */
-#include "srv_int.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <sodium.h>

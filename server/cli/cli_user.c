@@ -1,7 +1,7 @@
 /* `kaochang user add|list`: staff accounts for the browser pages. Passwords are read from
  * a file or stdin (never from the command line, where `ps` would show them) and stored as
  * Argon2id strings. */
-#include "srv_int.h"
+#include "cli.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* `kaochang media url SHA256`: a signed /media/ link made with the server's key, for an
  * operator who needs to look at one stored image or attachment (and for the tests). */
-#include "srv_int.h"
+#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
