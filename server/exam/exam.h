@@ -152,12 +152,12 @@ int exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
  * fails on its own: that one gets "not_saved", logged with why(). Only what committed is
  * acked. 0 when every job has its reply; KC_ELOST at once (the pool reconnects and runs the
  * batch again: a seq that is not newer changes nothing, so what committed is acked again). */
-typedef struct srv_answers_ops {
+typedef struct exam_answers_ops {
     void *arg;
     int (*tx)(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi);
     const char *(*why)(void *arg);    /* the last failure, for the log */
-} srv_answers_ops;
-int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n);
+} exam_answers_ops;
+int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n);
 /* Submits an attempt (reason "candidate" or "deadline") in its own transaction and scores
  * it. *already: 0 submitted now, 1 it was submitted before, 2 it was never started. */
 int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,

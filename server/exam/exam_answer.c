@@ -27,7 +27,7 @@ static int cmp_job_attempt(const void *a, const void *b)
     return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
 }
 
-/* One transaction over jobs[0..n), sorted by attempt: see srv_answers_ops.tx. */
+/* One transaction over jobs[0..n), sorted by attempt: see exam_answers_ops.tx. */
 static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi)
 {
     kc_db *db = arg;
@@ -137,7 +137,7 @@ static void answers_to_end(srv_job **jobs, int lo, int hi, int n)
     answers_reverse(jobs, lo, n);
 }
 
-int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n)
+int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n)
 {
     if (n <= 0) return 0;
     qsort(jobs, (size_t)n, sizeof *jobs, cmp_job_attempt);
@@ -208,8 +208,8 @@ int srv__answers_run(const srv_answers_ops *ops, srv_job **jobs, int n)
 int exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
 {
     (void)x;
-    srv_answers_ops ops = {db, answers_once, answers_why};
-    return srv__answers_run(&ops, jobs, n);
+    exam_answers_ops ops = {db, answers_once, answers_why};
+    return exam__answers_run(&ops, jobs, n);
 }
 
 int exam_answer(kc_db *db, const srv_ctx *x, srv_job *j) { return exam_answers(db, x, &j, 1); }

@@ -1,4 +1,4 @@
-/* How a batch of answers is committed (srv__answers_run), without a database: the test's
+/* How a batch of answers is committed (exam__answers_run), without a database: the test's
  * transaction commits, deadlocks, loses the connection or refuses an answer the way MariaDB
  * would, and the tests check that one bad answer costs only its own reply, that nothing is
  * acked that did not commit, and that every transaction sees its answers in lock order. */
@@ -85,7 +85,7 @@ static int tx(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi)
 }
 
 static const char *why(void *arg) { return "test: refused (1644)"; }
-static const srv_answers_ops OPS = {NULL, tx, why};
+static const exam_answers_ops OPS = {NULL, tx, why};
 
 static srv_job *J[MAXJ];
 static int NJ;
@@ -157,7 +157,7 @@ static int count(const char *what)
 Test(answers, a_good_batch_is_one_transaction)
 {
     batch(5, 4);
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     cr_assert_eq(F.calls, 1);
     cr_assert_eq(count("\"ack\""), 20);
     check_invariants();
@@ -168,7 +168,7 @@ Test(answers, one_bad_answer_fails_alone_and_the_rest_commits)
 {
     batch(5, 4);
     F.poison[F.npoison++] = 302;      /* the third candidate's second answer */
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(count("\"ack\""), 19);
     srv_job *bad = by_item(302);
@@ -185,7 +185,7 @@ Test(answers, several_bad_answers_each_fail_alone)
     F.poison[F.npoison++] = 101;
     F.poison[F.npoison++] = 305;
     F.poison[F.npoison++] = 603;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(count("\"ack\""), 27);
     cr_assert_eq(count("not_saved"), 3);
@@ -198,7 +198,7 @@ Test(answers, every_answer_of_one_candidate_bad)
 {
     batch(3, 3);
     for (int k = 1; k <= 3; k++) F.poison[F.npoison++] = 100 + k;   /* all of attempt 1 */
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(count("not_saved"), 3);
     cr_assert_eq(count("\"ack\""), 6);
@@ -212,7 +212,7 @@ Test(answers, an_attempt_level_failure_narrows_down_to_the_answer)
     batch(4, 4);
     F.seq_attempt = 2;
     F.seq_bad = 4;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert(is(by_item(204), "not_saved"), "%s", by_item(204)->reply);
     cr_assert_eq(count("not_saved"), 1);
@@ -226,7 +226,7 @@ Test(answers, a_failure_that_names_no_answer_is_halved)
     batch(4, 4);
     F.pair[0] = 102;
     F.pair[1] = 403;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(count("\"ack\""), 16);
     cr_assert_eq(F.calls, 3, "the batch, then each half: %d", F.calls);
@@ -237,7 +237,7 @@ Test(answers, deadlocks_retry_the_same_batch)
 {
     batch(3, 2);
     F.retry_first = 2;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(F.calls, 3);
     cr_assert_eq(F.max_n, 6, "the whole batch each time");
@@ -249,7 +249,7 @@ Test(answers, deadlocks_that_do_not_end_give_internal_not_a_split)
 {
     batch(3, 2);
     F.retry_first = 1000;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(F.calls, 3, "bounded: %d", F.calls);
     cr_assert_eq(count("\"code\":\"internal\""), 6);
@@ -260,11 +260,11 @@ Test(answers, a_lost_connection_goes_back_to_the_pool)
 {
     batch(3, 2);
     F.lost_at = 1;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), KC_ELOST);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), KC_ELOST);
     for (int i = 0; i < NJ; i++) cr_assert_null(J[i]->reply, "nothing to send before the batch is run again");
     /* the pool reconnects and runs it again */
     F.lost_at = 0;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     check_invariants();
     cr_assert_eq(count("\"ack\""), 6);
     done();
@@ -275,10 +275,10 @@ Test(answers, a_lost_connection_while_splitting_goes_back_to_the_pool_too)
     batch(3, 3);
     F.poison[F.npoison++] = 202;
     F.lost_at = 2;                    /* the rest's transaction: its outcome is unknown */
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), KC_ELOST);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), KC_ELOST);
     for (int i = 0; i < NJ; i++) cr_assert_not(is(J[i], "\"ack\""), "no ack for what did not commit");
     F.lost_at = 0;
-    cr_assert_eq(srv__answers_run(&OPS, J, NJ), 0);
+    cr_assert_eq(exam__answers_run(&OPS, J, NJ), 0);
     cr_assert_eq(count("\"ack\""), 8);
     cr_assert(is(by_item(202), "not_saved"));
     check_invariants();
@@ -301,7 +301,7 @@ Test(answers, the_largest_batch_splits_without_deep_recursion)
     }
     memset(&F, 0, sizeof F);
     F.poison[F.npoison++] = 7;
-    cr_assert_eq(srv__answers_run(&OPS, js, N), 0);
+    cr_assert_eq(exam__answers_run(&OPS, js, N), 0);
     int acks = 0, bad = 0;
     for (int i = 0; i < N; i++) {
         acks += is(js[i], "\"ack\"");
