@@ -15,6 +15,14 @@
 
 /* The staff jobs' reply helpers (srv_bank.c). */
 #define reply staff_job_reply
+
+/* The reply, then the request's arena (which the reply's strings no longer need). */
+static int reply_free(srv_job *j, json_t *o, kc_arena *a)
+{
+    int rc = reply(j, o);
+    kc_arena_free(a);
+    return rc;
+}
 #define refuse staff_job_refuse
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
@@ -150,12 +158,10 @@ int staff_affairs_check(kc_db *db, const srv_ctx *x, srv_job *j)
     /* KC_EINVAL: the stored file no longer parses (it was changed in the database). */
     KC_INFO("papers", "template check code=%s by=%s feasible=%d problems=%zu", j->m.uid, j->login,
              rc ? 0 : res.feasible, d.n);
-    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:I, s:o}", "type", "paper_template_check",
+    return reply_free(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:I, s:o}", "type", "paper_template_check",
                             "code", j->m.uid, "feasible", rc ? 0 : res.feasible, "pool", res.pool,
                             "problems", (int)d.n, "checked_at", (json_int_t)kc_now_ms(),
-                            "report", diag_json(&d, 0)));
-    kc_arena_free(a);
-    return rc;
+                            "report", diag_json(&d, 0)), a);
 }
 
 int staff_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
@@ -183,9 +189,7 @@ int staff_affairs_import(kc_db *db, const srv_ctx *x, srv_job *j)
         json_object_set_new(o, "sections", json_integer(res.sections));
         json_object_set_new(o, "pool", json_integer(res.pool));
     }
-    rc = reply(j, o);
-    kc_arena_free(a);
-    return rc;
+    return reply_free(j, o, a);
 }
 
 /* ---- sessions ---- */
@@ -274,9 +278,7 @@ int staff_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
                       "build_id", (json_int_t)r.build_id, "ms", (json_int_t)r.ms, "diag",
                       diag_json(&d, 0));
     }
-    rc = reply(j, o);
-    kc_arena_free(a);
-    return rc;
+    return reply_free(j, o, a);
 }
 
 int staff_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
@@ -292,10 +294,8 @@ int staff_affairs_verify(kc_db *db, const srv_ctx *x, srv_job *j)
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     int ok = !rc && !d.n;
     KC_INFO("papers", "session=%s verify by=%s checked=%d problems=%zu", j->m.uid, j->login, checked, d.n);
-    rc = reply(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->m.uid,
-                            "ok", ok, "checked", checked, "problems", (int)d.n, "diag", diag_json(&d, 0)));
-    kc_arena_free(a);
-    return rc;
+    return reply_free(j, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o}", "type", "session_verify", "code", j->m.uid,
+                            "ok", ok, "checked", checked, "problems", (int)d.n, "diag", diag_json(&d, 0)), a);
 }
 
 int staff_affairs_report(kc_db *db, const srv_ctx *x, srv_job *j)
