@@ -398,7 +398,8 @@ int bank_load_items(kc_db *db, const bank_filter *f, bank_itemset *s, char *err,
 int bank_item_set_status(kc_db *db, const char *uid, uint64_t id, enum bank_status to,
                          const char *actor, const char *comment, char *err, size_t errlen);
 
-/* 1 when a paper holds the item version (item.id), 0 when none does, -1 on error. */
+/* 1 when a paper holds the item version (item.id), 0 when none does, or the database's kc
+ * error (message in err). */
 int bank_item_delivered(kc_db *db, uint64_t item_id, char *err, size_t errlen);
 
 /* What bank_store_edit did. */
