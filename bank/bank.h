@@ -398,7 +398,8 @@ int bank_load_items(kc_db *db, const bank_filter *f, bank_itemset *s, char *err,
 int bank_item_set_status(kc_db *db, const char *uid, uint64_t id, enum bank_status to,
                          const char *actor, const char *comment, char *err, size_t errlen);
 
-/* 1 when a paper holds the item version (item.id), 0 when none does, -1 on error. */
+/* 1 when a paper holds the item version (item.id), 0 when none does, or the database's kc
+ * error (message in err). */
 int bank_item_delivered(kc_db *db, uint64_t item_id, char *err, size_t errlen);
 
 /* What bank_store_edit did. */
@@ -499,9 +500,9 @@ typedef struct bank_practical_plan {
  * often (at most one apart) and neighbouring stations of a slot get different tasks when
  * the pool has two or more; round r gives each candidate the task r-1 places further on in
  * a shuffled cyclic order of the pool, which keeps both properties and makes a candidate's
- * tasks distinct. The same inputs give the same plan. 0, -1 on OOM, -2 when the inputs
- * cannot be planned (reason in why: no candidates, no stations, fewer tasks than k, a task
- * without time, a slot shorter than a task). */
+ * tasks distinct. The same inputs give the same plan. 0, KC_ENOMEM, or KC_EINVAL when the
+ * inputs cannot be planned (reason in why: no candidates, no stations, fewer tasks than k, a
+ * task without time, a slot shorter than a task). */
 int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
                           const bank_practical_task *t, size_t n_tasks,
                           const bank_practical_opts *o, kc_arena *a,
@@ -571,7 +572,7 @@ typedef struct bank_practical_entry {
 int bank_practical_entries_load(kc_db *db, uint64_t session_id, int examiners, kc_arena *a,
                                 bank_practical_entry **e, size_t *n);
 enum bank_schedule_format { BANK_SCHEDULE_TEXT = 1, BANK_SCHEDULE_CSV, BANK_SCHEDULE_HTML };
-/* "text", "csv" or "html"; 0 or -1. */
+/* "text", "csv" or "html"; 0 or KC_EINVAL. */
 int bank_schedule_format_parse(const char *s, enum bank_schedule_format *out);
 /* The schedule of session code (title) appended to b: examiners (1) get a list per station
  * of each slot with time, 准考证号, name and task, candidates (0) per candidate each task with
@@ -643,8 +644,8 @@ typedef struct bank_tpl {
 
 /* Parses a template file (JSON, docs/PAPERS.md) into t, strings in a. Every problem is a
  * diag line "FILE:LINE: FIELD: reason" (FIELD like sections[2].count). Returns the number
- * of problems (0 = valid), -1 on OOM. Checks the shape and that the sections add up to the
- * total; bank_plan_make checks it against the bank. */
+ * of problems (0 = valid), or KC_ENOMEM. Checks the shape and that the sections add up to
+ * the total; bank_plan_make checks it against the bank. */
 int bank_tpl_parse(const char *json, size_t len, const char *file, kc_arena *a, bank_tpl *t,
                    kc_diag *d);
 /* The template as canonical JSON (every default written out), in a; bank_tpl_parse reads it
@@ -735,23 +736,24 @@ typedef struct bank_plan bank_plan;
  * prepares the quotas. Every rule that cannot be met is one diag line naming the rule and
  * the shortfall, e.g. "一、单项选择题: 鉴定范围 A-01-02 (网络设备) needs 3 items, the
  * approved bank has 1 (short by 2)". Returns the number of problems (0: feasible, *out set;
- * it lives in a), -1 on OOM. */
+ * it lives in a), or KC_ENOMEM. */
 int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool *pool,
                    int n_papers, kc_arena *a, bank_plan **out, kc_diag *d);
 const bank_tpl *bank_plan_tpl(const bank_plan *p);
 const bank_pool *bank_plan_pool(const bank_plan *p);
 /* Generates one paper from seed (the same seed, pool and exposure counts give the same
- * paper), honouring e (may be NULL) and adding the paper to it. 0, -1 on OOM, -2 when no
- * paper satisfying every rule was found (reason in why). */
+ * paper), honouring e (may be NULL) and adding the paper to it. 0, KC_ENOMEM, or KC_EINVAL
+ * when no paper satisfying every rule was found (reason in why). */
 int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_arena *a,
                        bank_paper *out, char *why, size_t whylen);
 /* A new order of a paper (a parallel form handed to one candidate): the same items, shuffled
- * within sections and their options shuffled, as the template says, from seed. */
+ * within sections and their options shuffled, as the template says, from seed. 0,
+ * KC_ENOMEM, or KC_EINVAL when an item of form is not in the plan's pool. */
 int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed, kc_arena *a,
                        bank_paper *out);
 /* Checks a paper against every rule of the plan (counts, points, total, quotas per
  * 鉴定范围, X/Y/Z, difficulty, filters, no item twice, permutations valid and pinned options
- * in place). One diag line per broken rule; returns their number. */
+ * in place). One diag line per broken rule; returns their number, or KC_ENOMEM. */
 int bank_plan_check(const bank_plan *p, const bank_paper *paper, kc_diag *d);
 /* 1 when two papers show the same items in the same order with the same option orders. */
 int bank_paper_same(const bank_paper *a, const bank_paper *b);
@@ -760,13 +762,14 @@ int bank_paper_same(const bank_paper *a, const bank_paper *b);
  * "c":[[ID,"BA"],...]},...] ("o" and "c" only when present). */
 char *bank_paper_to_json(const bank_paper *p, kc_arena *a);
 /* Reads it back (pool indices are left 0 unless pool is given, then looked up by id;
- * an id not in the pool is an error). 0 or -1 with a reason in why. */
+ * an id not in the pool is an error). 0, or KC_EINVAL with a reason in why (KC_ENOMEM:
+ * why is "out of memory"). */
 int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
                          bank_paper *out, char *why, size_t whylen);
 
 /* Maps a stored response (as the candidate saw the options) back to the item's own keys:
- * single/multi letters through perm (multi sorted again); anything else unchanged. 0, or -1
- * when a letter is outside perm. */
+ * single/multi letters through perm (multi sorted again); anything else unchanged. 0, or
+ * KC_EINVAL when a letter is outside perm or the response does not fit out. */
 int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char *in, char *out,
                             size_t outlen);
 

@@ -90,7 +90,7 @@ int bank_occupation_list(kc_db *db, kc_arena *a, bank_occupation **out, size_t *
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             bank_occupation *nv = kc_arena_alloc(a, nc * sizeof *nv);
-            if (!nv) { kc_stmt_done(s); return bank__err(err, errlen, "occupation", "out of memory"); }
+            if (!nv) { kc_stmt_done(s); return bank__oom(err, errlen, "occupation"); }
             if (*n) memcpy(nv, v, *n * sizeof *nv);
             v = nv;
             cap = nc;
@@ -136,7 +136,7 @@ int bank_blueprint_store(kc_db *db, const bank_blueprint *b, const char *source_
     int failed = 0;
     int rc = 0;
     uint64_t *ids = calloc(b->n, sizeof *ids);
-    if (!ids) { kc_db_rollback(db); return bank__err(err, errlen, "blueprint", "out of memory"); }
+    if (!ids) { kc_db_rollback(db); return bank__oom(err, errlen, "blueprint"); }
     if (!(ex = kc_db_stmt(db, SQL_OCC_EXISTS)) || kc_stmt_exec(ex, "s", b->occupation)) {
         failed = 1;
         goto out;
@@ -229,7 +229,7 @@ int bank_blueprint_load(kc_db *db, const char *occupation, int level, enum bank_
             if (!ni) nd = NULL;
             else { ids = ni; idcap = nc; }
         }
-        if (!nd) { rc = bank__err(err, errlen, "blueprint", "out of memory"); goto out; }
+        if (!nd) { rc = bank__oom(err, errlen, "blueprint"); goto out; }
         ids[b->n - 1] = (uint64_t)kc_stmt_int(nodes, 0);
         uint64_t parent = (uint64_t)kc_stmt_int(nodes, 1);
         nd->parent = -1;
@@ -242,7 +242,7 @@ int bank_blueprint_load(kc_db *db, const char *occupation, int level, enum bank_
         nd->weight_centi = (int)kc_stmt_int(nodes, 6);
         const char *imp = kc_stmt_str(nodes, 7);
         nd->importance = imp ? imp[0] : 0;
-        if (!nd->code || !nd->name) { rc = bank__err(err, errlen, "blueprint", "out of memory"); goto out; }
+        if (!nd->code || !nd->name) { rc = bank__oom(err, errlen, "blueprint"); goto out; }
     }
     if (f < 0) failed = 1;
 out:

@@ -9,6 +9,12 @@ int bank__err(char *err, size_t errlen, const char *what, const char *msg)
     return KC_ERR;
 }
 
+int bank__oom(char *err, size_t errlen, const char *what)
+{
+    bank__err(err, errlen, what, "out of memory");
+    return KC_ENOMEM;
+}
+
 int bank__db_err(kc_db *db, char *err, size_t errlen, const char *what)
 {
     if (err && errlen) snprintf(err, errlen, "%s: %s", what, db->err);

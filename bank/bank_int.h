@@ -6,6 +6,8 @@
 
 /* err = "what: msg" (err may be NULL). Returns KC_ERR. */
 int bank__err(char *err, size_t errlen, const char *what, const char *msg);
+/* err = "what: out of memory" (err may be NULL). Returns KC_ENOMEM. */
+int bank__oom(char *err, size_t errlen, const char *what);
 /* err = "what: " and the database's message; returns its kc error (KC_ELOST for a lost
  * connection, so the caller reconnects and runs the whole transaction again). */
 int bank__db_err(kc_db *db, char *err, size_t errlen, const char *what);

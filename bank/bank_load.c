@@ -201,7 +201,7 @@ int bank_load_items(kc_db *db, const bank_filter *f, bank_itemset *s, char *err,
         if (kc_stmt_execv(q, p, np) || load_rows(db, q, ch, md, s, &what)) failed = 1;
     }
     int rc = 0;
-    if (failed) rc = what ? bank__err(err, errlen, "load items", what) : bank__db_err(db, err, errlen, "load items");
+    if (failed) rc = what ? bank__oom(err, errlen, "load items") : bank__db_err(db, err, errlen, "load items");
     kc_stmt_done(q);
     kc_stmt_done(ch);
     kc_stmt_done(md);
@@ -233,7 +233,7 @@ int bank_health_compute(kc_db *db, const char *occupation, int level, enum bank_
     h->points = kc_arena_alloc(a, (b.n + 1) * sizeof *h->points);
     h->ranges = kc_arena_alloc(a, (b.n + 1) * sizeof *h->ranges);
     int *slot = kc_arena_alloc(a, (b.n + 1) * sizeof *slot);   /* node -> range or point index */
-    if (!h->points || !h->ranges || !slot) return bank__err(err, errlen, "health", "out of memory");
+    if (!h->points || !h->ranges || !slot) return bank__oom(err, errlen, "health");
     for (size_t i = 0; i < b.n; i++) {
         const bank_bp_node *nd = &b.nodes[i];
         if (nd->is_point) {
@@ -275,7 +275,7 @@ int bank_health_compute(kc_db *db, const char *occupation, int level, enum bank_
     int *seen = kc_arena_alloc(a, (b.n + 1) * sizeof *seen);   /* point slot -> last item */
     if (!seen) {
         kc_stmt_done(q);
-        return bank__err(err, errlen, "health", "out of memory");
+        return bank__oom(err, errlen, "health");
     }
     for (size_t i = 0; i < h->n_points; i++) seen[i] = -1;
     while ((f = kc_stmt_next(q)) == 1) {

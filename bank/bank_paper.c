@@ -454,12 +454,12 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, kc_arena *a, 
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         tpl_err(&c, je.line, "JSON", "%s", je.text);
-        return c.oom ? -1 : c.problems;
+        return c.oom ? KC_ENOMEM : c.problems;
     }
     tpl_lines *L = malloc(sizeof *L);
     if (!L) {
         json_decref(root);
-        return -1;
+        return KC_ENOMEM;
     }
     find_lines(json, len, L);
     c.L = L;
@@ -586,7 +586,7 @@ int bank_tpl_parse(const char *json, size_t len, const char *file, kc_arena *a, 
 out:
     free(L);
     json_decref(root);
-    return c.oom ? -1 : c.problems;
+    return c.oom ? KC_ENOMEM : c.problems;
 }
 
 /* ---- canonical JSON ---- */
@@ -751,7 +751,8 @@ static int64_t pool_find_id(const bank_pool *pool, const uint32_t *ix, uint64_t 
     return -1;
 }
 
-#define WHY(...) (snprintf(why, whylen, __VA_ARGS__), -1)
+#define WHY(...) (snprintf(why, whylen, __VA_ARGS__), KC_EINVAL)
+#define WHY_OOM() (snprintf(why, whylen, "out of memory"), KC_ENOMEM)
 
 int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
                          bank_paper *out, char *why, size_t whylen)
@@ -767,13 +768,13 @@ int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
         goto out;
     }
     if (pool && pool->n && !(ix = pool_by_id(pool))) {
-        rc = WHY("out of memory");
+        rc = WHY_OOM();
         goto out;
     }
     out->n = (int)json_array_size(root);
     out->items = kc_arena_alloc(a, (size_t)(out->n ? out->n : 1) * sizeof *out->items);
     if (!out->items) {
-        rc = WHY("out of memory");
+        rc = WHY_OOM();
         goto out;
     }
     for (int i = 0; i < out->n; i++) {
@@ -818,7 +819,7 @@ int bank_paper_from_json(const char *json, const bank_pool *pool, kc_arena *a,
             it->children = kc_arena_alloc(a, (size_t)(it->n_children ? it->n_children : 1) *
                                                     sizeof *it->children);
             if (!it->children) {
-                rc = WHY("out of memory");
+                rc = WHY_OOM();
                 goto out;
             }
             for (int k = 0; k < it->n_children; k++) {
@@ -860,20 +861,20 @@ static int cmp_char(const void *x, const void *y) { return *(const char *)x - *(
 int bank_response_unshuffle(enum bank_item_type t, const char *perm, const char *in, char *out,
                             size_t outlen)
 {
-    if (!outlen) return -1;
+    if (!outlen) return KC_EINVAL;
     if (!in) in = "";
     size_t n = strlen(in);
     if (t != BANK_SINGLE && t != BANK_MULTI) {
-        if (n >= outlen) return -1;
+        if (n >= outlen) return KC_EINVAL;
         memcpy(out, in, n + 1);
         return 0;
     }
     size_t np = perm ? strlen(perm) : 0;
-    if (n > BANK_MAX_OPTIONS || n >= outlen || (t == BANK_SINGLE && n > 1)) return -1;
+    if (n > BANK_MAX_OPTIONS || n >= outlen || (t == BANK_SINGLE && n > 1)) return KC_EINVAL;
     char tmp[BANK_MAX_OPTIONS + 1];
     for (size_t k = 0; k < n; k++) {
         int x = in[k] - 'A';
-        if (x < 0 || (size_t)x >= np) return -1;
+        if (x < 0 || (size_t)x >= np) return KC_EINVAL;
         tmp[k] = perm[x];
     }
     qsort(tmp, n, 1, cmp_char);

@@ -152,7 +152,7 @@ static int blueprint_cells(plan_ctx *c, kc_arena *a, int *nc, plan_cell *cells)
     double *target = kc_arena_alloc(a, (nb + 1) * sizeof *target);
     double *alloc = kc_arena_alloc(a, (nb + 1) * sizeof *alloc);
     rank *rk = kc_arena_alloc(a, (nb + 1) * sizeof *rk);
-    if (!leaf || !inscope || !target || !alloc || !rk) return -1;
+    if (!leaf || !inscope || !target || !alloc || !rk) return KC_ENOMEM;
     for (size_t j = 0; j < nb; j++)
         if (bp->nodes[j].is_point && bp->nodes[j].parent >= 0) leaf[bp->nodes[j].parent] = 1;
     for (int s = 0; s < t->n_sections; s++) {
@@ -179,7 +179,7 @@ static int blueprint_cells(plan_ctx *c, kc_arena *a, int *nc, plan_cell *cells)
         }
         long long left = sec->count;
         int *quota = (int *)kc_arena_alloc(a, (size_t)n * sizeof *quota);
-        if (!quota) return -1;
+        if (!quota) return KC_ENOMEM;
         for (int k = 0; k < n; k++) {
             long long w = bp->nodes[rk[k].range].weight_centi;
             quota[k] = (int)(sec->count * w / W);
@@ -189,7 +189,7 @@ static int blueprint_cells(plan_ctx *c, kc_arena *a, int *nc, plan_cell *cells)
         }
         /* keep the ranges' original positions to find their quotas after sorting */
         int *pos = (int *)kc_arena_alloc(a, (nb + 1) * sizeof *pos);
-        if (!pos) return -1;
+        if (!pos) return KC_ENOMEM;
         for (int k = 0; k < n; k++) pos[rk[k].range] = k;
         qsort(rk, (size_t)n, sizeof *rk, cmp_rank);
         for (int k = 0; k < n && left > 0; k++, left--) quota[pos[rk[k].range]]++;
@@ -219,7 +219,7 @@ static int fill_cells(bank_plan *P, kc_arena *a)
     const bank_tpl *t = P->t;
     size_t np = P->pool->n;
     uint32_t *tmp = kc_arena_alloc(a, (np + 1) * sizeof *tmp);
-    if (!tmp) return -1;
+    if (!tmp) return KC_ENOMEM;
     for (int s = 0; s < t->n_sections; s++) {
         int c0 = P->sec_cell[s], c1 = P->sec_cell[s + 1];
         if (c0 == c1) continue;
@@ -232,7 +232,7 @@ static int fill_cells(bank_plan *P, kc_arena *a)
             for (size_t k = 0; k < m; k++)
                 if (c->range < 0 || P->bp->nodes[P->pt[tmp[k]]].parent == c->range) n++;
             c->elig = kc_arena_alloc(a, (n + 1) * sizeof *c->elig);
-            if (!c->elig) return -1;
+            if (!c->elig) return KC_ENOMEM;
             for (int cl = 0; cl < 3; cl++) {
                 for (size_t k = 0; k < m; k++) {
                     uint32_t i = tmp[k];
@@ -266,7 +266,7 @@ static int fixed_cells(plan_ctx *c, kc_arena *a)
     uint32_t *all = kc_arena_alloc(a, ((size_t)total + 1) * sizeof *all);
     P->fixed_pts = kc_arena_alloc(a, ((size_t)total + 1) * sizeof *P->fixed_pts);
     int *where = kc_arena_alloc(a, (pool->n + 1) * sizeof *where);
-    if (!by_uid || !all || !P->fixed_pts || !where) return -1;
+    if (!by_uid || !all || !P->fixed_pts || !where) return KC_ENOMEM;
     for (size_t i = 0; i < pool->n; i++) by_uid[i] = (uint32_t)i;
     qsort_r(by_uid, pool->n, sizeof *by_uid, cmp_uid, (void *)pool);
     int k = 0, sum_own = 0;
@@ -341,7 +341,7 @@ static int overlap_check(plan_ctx *c, kc_arena *a)
     int nc = P->n_cells;
     int *order = kc_arena_alloc(a, ((size_t)nc + 1) * sizeof *order);
     uint32_t *taken = kc_arena_alloc(a, (P->pool->n + 1) * sizeof *taken);
-    if (!order || !taken) return -1;
+    if (!order || !taken) return KC_ENOMEM;
     for (int i = 0; i < nc; i++) order[i] = i;
     for (int i = 1; i < nc; i++)
         for (int j = i; j > 0 && P->cells[order[j]].n < P->cells[order[j - 1]].n; j--) {
@@ -501,7 +501,7 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
 {
     *out = NULL;
     bank_plan *P = kc_arena_alloc(a, sizeof *P);
-    if (!P) return -1;
+    if (!P) return KC_ENOMEM;
     P->t = t;
     P->bp = bp;
     P->pool = pool;
@@ -530,12 +530,12 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     P->stamp = kc_arena_alloc(a, (np + 1) * sizeof *P->stamp);
     P->pt_stamp = kc_arena_alloc(a, (nb + 1) * sizeof *P->pt_stamp);
     P->sec_cell = kc_arena_alloc(a, ((size_t)t->n_sections + 1) * sizeof *P->sec_cell);
-    if (!P->cls || !P->pt || !P->stamp || !P->pt_stamp || !P->sec_cell) return -1;
+    if (!P->cls || !P->pt || !P->stamp || !P->pt_stamp || !P->sec_cell) return KC_ENOMEM;
     for (size_t i = 0; i < np; i++) P->pt[i] = -1;
     /* each item's 鉴定点 and importance, through an index of the point codes */
     if (bp) {
         uint32_t *codes = kc_arena_alloc(a, (nb + 1) * sizeof *codes);
-        if (!codes) return -1;
+        if (!codes) return KC_ENOMEM;
         size_t m = 0;
         for (size_t j = 0; j < nb; j++)
             if (bp->nodes[j].is_point && bp->nodes[j].code && bp->nodes[j].parent >= 0)
@@ -561,12 +561,12 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
         }
         /* scopes: a node is in scope when it or one of its ancestors is named */
         P->mark = kc_arena_alloc(a, (size_t)t->n_sections * sizeof *P->mark);
-        if (!P->mark) return -1;
+        if (!P->mark) return KC_ENOMEM;
         for (int s = 0; s < t->n_sections; s++) {
             const bank_tpl_section *sec = &t->sections[s];
             if (!sec->n_scope) continue;
             unsigned char *mk = P->mark[s] = kc_arena_alloc(a, nb + 1);
-            if (!mk) return -1;
+            if (!mk) return KC_ENOMEM;
             for (int k = 0; k < sec->n_scope; k++) {
                 int j = bank_blueprint_find(bp, sec->scope[k]);
                 char f[64];
@@ -584,13 +584,13 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     P->n_items = n_items;
     if (t->mode == BANK_TPL_FIXED) {
         P->cells = kc_arena_alloc(a, (size_t)t->n_sections * sizeof *P->cells);
-        if (!P->cells || fixed_cells(&c, a)) return -1;
+        if (!P->cells || fixed_cells(&c, a)) return KC_ENOMEM;
     } else {
         size_t maxc = (size_t)t->n_sections * (t->mode == BANK_TPL_BLUEPRINT ? nb + 1 : 1);
         P->cells = kc_arena_alloc(a, maxc * sizeof *P->cells);
-        if (!P->cells) return -1;
+        if (!P->cells) return KC_ENOMEM;
         if (t->mode == BANK_TPL_BLUEPRINT) {
-            if (blueprint_cells(&c, a, &P->n_cells, P->cells)) return -1;
+            if (blueprint_cells(&c, a, &P->n_cells, P->cells)) return KC_ENOMEM;
         } else {
             for (int s = 0; s < t->n_sections; s++) {
                 P->sec_cell[s] = s;
@@ -598,7 +598,7 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
             }
             P->sec_cell[t->n_sections] = P->n_cells = t->n_sections;
         }
-        if (fill_cells(P, a)) return -1;
+        if (fill_cells(P, a)) return KC_ENOMEM;
         for (int i = 0; i < P->n_cells; i++) {
             plan_cell *cell = &P->cells[i];
             if ((int)cell->n >= cell->quota) continue;
@@ -608,7 +608,7 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
                     "%sneeds %d items, the approved bank has %u (short by %d)",
                     cell_label(P, cell, lb, sizeof lb), cell->quota, cell->n, cell->quota - (int)cell->n);
         }
-        if (overlap_check(&c, a)) return -1;
+        if (overlap_check(&c, a)) return KC_ENOMEM;
     }
     if (t->mode == BANK_TPL_BLUEPRINT) {
         P->ymax = t->y_max_pct * n_items / 100;
@@ -630,22 +630,22 @@ int bank_plan_make(const bank_tpl *t, const bank_blueprint *bp, const bank_pool 
     P->tmp = kc_arena_alloc(a, ((size_t)n_items + 1) * sizeof *P->tmp);
     P->forced = kc_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->forced);
     P->soft = kc_arena_alloc(a, ((size_t)P->n_cells + 1) * sizeof *P->soft);
-    if (!P->cand || !P->picked || !P->pcell || !P->forced || !P->soft || !P->tmp) return -1;
-    if (c.oom) return -1;
+    if (!P->cand || !P->picked || !P->pcell || !P->forced || !P->soft || !P->tmp) return KC_ENOMEM;
+    if (c.oom) return KC_ENOMEM;
     if (c.problems) return c.problems;
     /* the rules may hold one by one and still not together: draw a few papers */
     for (int k = 0; k < 8; k++) {
         bank_rng r;
         char why[512] = "";
         bank_rng_seed(&r, bank_seed_derive(0x5eedULL, (uint64_t)k));
-        int rc = -2;
-        for (int attempt = 0; attempt < 6 && rc == -2; attempt++) rc = gen_try(P, &r, NULL, why, sizeof why);
+        int rc = KC_EINVAL;
+        for (int attempt = 0; attempt < 6 && rc == KC_EINVAL; attempt++) rc = gen_try(P, &r, NULL, why, sizeof why);
         if (rc) {
             problem(&c, 1, "sections", "a trial paper could not be drawn: %s", why);
             break;
         }
     }
-    if (c.oom) return -1;
+    if (c.oom) return KC_ENOMEM;
     if (!c.problems) *out = P;
     return c.problems;
 }
@@ -773,7 +773,8 @@ static void next_stamp(bank_plan *P)
     }
 }
 
-/* One try at drawing the items of a paper into P->picked (cell order). 0, -2 with why. */
+/* One try at drawing the items of a paper into P->picked (cell order). 0, or KC_EINVAL with
+ * why. */
 static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, char *why,
                    size_t whylen)
 {
@@ -789,7 +790,7 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
                 if (!usable(P, e, i)) {
                     snprintf(why, whylen, "%s is on %u papers already, the exposure limit",
                              P->pool->items[i].uid, e->count[i]);
-                    return -2;
+                    return KC_EINVAL;
                 }
                 take(P, &g, ci, i);
             }
@@ -839,7 +840,7 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
                             snprintf(why, whylen, "%s: %sneeds %d Y/Z items, the importance caps or "
                                      "the bank allow fewer", sec_name(t, c->section, nb, sizeof nb),
                                      cell_label(P, c, lb, sizeof lb), f);
-                        return -2;
+                        return KC_EINVAL;
                     }
                     take(P, &g, ci, i);
                 }
@@ -864,7 +865,7 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
                 snprintf(why, whylen, "%s: %sran out of items (exposure limit, importance caps "
                          "or items another section took)", sec_name(t, c->section, nb, sizeof nb),
                          cell_label(P, c, lb, sizeof lb));
-                return -2;
+                return KC_EINVAL;
             }
             take(P, &g, ci, i);
         }
@@ -885,7 +886,7 @@ static int gen_try(const bank_plan *cp, bank_rng *r, const bank_exposure *e, cha
         char b1[32], b2[32];
         snprintf(why, whylen, "difficulty: no draw came within %s ± %s",
                  centi(b1, sizeof b1, t->diff_target_centi), centi(b2, sizeof b2, t->diff_tol_centi));
-        return -2;
+        return KC_EINVAL;
     }
     return 0;
 }
@@ -937,7 +938,7 @@ static int order_paper(const bank_plan *P, bank_rng *r, kc_arena *a, bank_paper 
         it->children = NULL;
         if (!pi->n_children) continue;
         it->children = kc_arena_alloc(a, (size_t)pi->n_children * sizeof *it->children);
-        if (!it->children) return -1;
+        if (!it->children) return KC_ENOMEM;
         for (int q = 0; q < pi->n_children; q++) {
             const bank_pool_child *ch = &pi->children[q];
             it->children[q].id = ch->id;
@@ -954,9 +955,9 @@ int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_a
     memset(out, 0, sizeof *out);
     bank_plan *P = (bank_plan *)p;
     bank_rng r;
-    int rc = -2;
+    int rc = KC_EINVAL;
     char w[512] = "";
-    for (int attempt = 0; attempt < 6 && rc == -2; attempt++) {
+    for (int attempt = 0; attempt < 6 && rc == KC_EINVAL; attempt++) {
         bank_rng_seed(&r, attempt ? bank_seed_derive(seed, (uint64_t)attempt) : seed);
         rc = gen_try(P, &r, e, w, sizeof w);
     }
@@ -972,7 +973,7 @@ int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_a
     out->seed = seed;
     out->n = n;
     out->items = kc_arena_alloc(a, ((size_t)n + 1) * sizeof *out->items);
-    if (!out->items) return -1;
+    if (!out->items) return KC_ENOMEM;
     int fk = 0, prev = -1;
     for (int k = 0; k < n; k++) {
         int ci = P->pcell[k];
@@ -986,7 +987,7 @@ int bank_plan_generate(const bank_plan *p, uint64_t seed, bank_exposure *e, kc_a
         it->points_centi = item_points(P, ci, fk++, i);
         out->total_centi += it->points_centi;
     }
-    if (order_paper(P, &r, a, out)) return -1;
+    if (order_paper(P, &r, a, out)) return KC_ENOMEM;
     if (e && e->count)
         for (int k = 0; k < n; k++) e->count[out->items[k].pool]++;
     return 0;
@@ -998,10 +999,10 @@ int bank_paper_reorder(const bank_plan *p, const bank_paper *form, uint64_t seed
     *out = *form;
     out->seed = seed;
     out->items = kc_arena_alloc(a, ((size_t)form->n + 1) * sizeof *out->items);
-    if (!out->items) return -1;
+    if (!out->items) return KC_ENOMEM;
     memcpy(out->items, form->items, (size_t)form->n * sizeof *out->items);
     for (int k = 0; k < form->n; k++)
-        if (form->items[k].pool >= p->pool->n) return -1;
+        if (form->items[k].pool >= p->pool->n) return KC_EINVAL;
     bank_rng r;
     bank_rng_seed(&r, seed);
     return order_paper(p, &r, a, out);
@@ -1051,7 +1052,7 @@ int bank_plan_check(const bank_plan *cp, const bank_paper *paper, kc_diag *d)
     if (!per_sec || !per_cell) {
         free(per_sec);
         free(per_cell);
-        return -1;
+        return KC_ENOMEM;
     }
     int nY = 0, nZ = 0, prev_sec = 0, fixed_at = 0;
     long long total = 0, dsum = 0, dpts = 0;
@@ -1167,7 +1168,7 @@ int bank_plan_check(const bank_plan *cp, const bank_paper *paper, kc_diag *d)
     }
     free(per_sec);
     free(per_cell);
-    return c.oom ? -1 : c.problems;
+    return c.oom ? KC_ENOMEM : c.problems;
 }
 
 /* ---- the equivalence report of parallel forms ---- */

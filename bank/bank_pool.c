@@ -92,7 +92,7 @@ static int load_children(kc_db *db, kc_stmt *st, bank_pool *p, size_t from, char
         kc_stmt_done(st);
         if (r < 0) return bank__db_err(db, err, errlen, "pool");
         it->children = kc_arena_alloc(p->arena, (size_t)(n ? n : 1) * sizeof *it->children);
-        if (!it->children) return bank__err(err, errlen, "pool", "out of memory");
+        if (!it->children) return bank__oom(err, errlen, "pool");
         memcpy(it->children, tmp, (size_t)n * sizeof *tmp);
         it->n_children = n;
     }
@@ -118,7 +118,7 @@ int bank_pool_load(kc_db *db, const char *occupation, int level, const uint64_t 
                 prm[k] = (kc_param){'u', (int64_t)(at + (size_t)k < n_ids ? ids[at + (size_t)k] : 0), NULL, 0};
             if (kc_stmt_execv(st, prm, BY_IDS)) { rc = bank__db_err(db, err, errlen, "pool"); break; }
             while ((r = kc_stmt_next(st)) == 1)
-                if (add_row(p, st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
+                if (add_row(p, st)) { rc = bank__oom(err, errlen, "pool"); break; }
             kc_stmt_done(st);
             if (r < 0 && !rc) rc = bank__db_err(db, err, errlen, "pool");
         }
@@ -129,7 +129,7 @@ int bank_pool_load(kc_db *db, const char *occupation, int level, const uint64_t 
             goto out;
         }
         while ((r = kc_stmt_next(st)) == 1)
-            if (add_row(p, st)) { rc = bank__err(err, errlen, "pool", "out of memory"); break; }
+            if (add_row(p, st)) { rc = bank__oom(err, errlen, "pool"); break; }
         kc_stmt_done(st);
         if (r < 0 && !rc) rc = bank__db_err(db, err, errlen, "pool");
     }

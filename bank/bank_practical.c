@@ -14,7 +14,7 @@ static int refuse(char *why, size_t whylen, const char *fmt, ...)
     va_start(ap, fmt);
     if (why && whylen) vsnprintf(why, whylen, fmt, ap);
     va_end(ap);
-    return -2;
+    return KC_EINVAL;
 }
 
 /* The slot length the options ask for, or -1 when a task cannot fit it. */
@@ -68,7 +68,7 @@ int bank_practical_assign(const bank_practical_candidate *c, size_t n_cand,
     uint32_t *cycle = kc_arena_alloc(a, T * sizeof *cycle);
     uint32_t *pos = kc_arena_alloc(a, T * sizeof *pos);
     bank_practical_slot *s = kc_arena_alloc(a, n_cand * (size_t)k * sizeof *s);
-    if (!deal || !deck || !cycle || !pos || !s) return -1;
+    if (!deal || !deck || !cycle || !pos || !s) return KC_ENOMEM;
 
     /* Round 1: decks dealt one after the other; a new deck never starts with the card just
      * dealt, so consecutive candidates (neighbours within a wave) differ. */

@@ -24,7 +24,7 @@ int bank_schedule_format_parse(const char *s, enum bank_schedule_format *out)
     if (!strcmp(s, "text")) *out = BANK_SCHEDULE_TEXT;
     else if (!strcmp(s, "csv")) *out = BANK_SCHEDULE_CSV;
     else if (!strcmp(s, "html")) *out = BANK_SCHEDULE_HTML;
-    else return -1;
+    else return KC_EINVAL;
     return 0;
 }
 

@@ -454,7 +454,7 @@ int bank_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_d
                 fe.left = (uint32_t)(src.forms - f);
                 uint64_t fs = bank_seed_derive(src.seed, 0xF0000000u + (uint64_t)f + 1);
                 int g = bank_plan_generate(plan, fs, &fe, a, &forms[f], why, sizeof why);
-                if (g == -2) {
+                if (g == KC_EINVAL) {
                     kc_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "forms",
                                   "form %c cannot be made: %s", 'A' + f, why);
                     rc = KC_EINVAL;
@@ -491,15 +491,16 @@ int bank_session_prepare(kc_db *db, uint64_t session_id, const char *actor, kc_d
         uint64_t seed = bank_seed_derive(src.seed, c->attempt_id);
         e.left = todo - (uint32_t)r->made;
         for (int tries = 0;; tries++) {
+            if (src.forms) snprintf(why, sizeof why, "form %c does not fit the session's pool", 'A' + c->form - 1);
             int g = src.forms ? bank_paper_reorder(plan, &forms[c->form - 1], seed, a, &c->paper)
                               : bank_plan_generate(plan, seed, &e, a, &c->paper, why, sizeof why);
-            if (g == -2) {
+            if (g == KC_EINVAL) {
                 kc_diag_add(d, src.tpl.file ? src.tpl.file : "template", 0, "paper",
                               "no paper for attempt %llu: %s", (unsigned long long)c->attempt_id, why);
                 rc = KC_EINVAL;
                 break;
             }
-            if (g) { rc = KC_ENOMEM; break; }
+            if (g) { rc = g; break; }
             if (!bank__seat_same_as_neighbour(cs, k, &c->paper)) break;
             if (tries == 7) { r->neighbours_same++; break; }    /* the bank allows no other */
             if (!src.forms) bank__exposure_add(&e, &c->paper, -1);

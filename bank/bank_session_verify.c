@@ -169,7 +169,7 @@ int bank_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked
         e.limit = build_limit(&sp, sp.src.first_build);
         e.left = (uint32_t)(sp.src.forms - f);
         int g = bank_plan_generate(sp.plan, sp.form_seed[f], &e, a, &again, why, sizeof why);
-        if (g == -1) rc = KC_ENOMEM;
+        if (g == KC_ENOMEM) rc = KC_ENOMEM;
         else if (g) kc_diag_add(d, "session", 0, "forms", "form %c: its seed gives no paper: %s", 'A' + f, why);
         else if (!bank_paper_same(&again, &sp.forms[f]))
             kc_diag_add(d, "session", 0, "forms", "form %c differs from the one its seed gives", 'A' + f);
@@ -186,13 +186,14 @@ int bank_session_verify(kc_db *db, uint64_t session_id, kc_diag *d, int *checked
                 continue;
             }
             g = bank_paper_reorder(sp.plan, &sp.forms[s->form - 1], s->seed, a, &again);
+            if (g == KC_EINVAL) snprintf(why, sizeof why, "form %c does not fit the session's pool", 'A' + s->form - 1);
         } else {
             int b = build_index(&sp, s->build);
             e.limit = build_limit(&sp, s->build);
             e.left = b < 0 ? 0 : sp.build_papers[b] - (uint32_t)done[b]++;
             g = bank_plan_generate(sp.plan, s->seed, &e, a, &again, why, sizeof why);
         }
-        if (g == -1) { rc = KC_ENOMEM; break; }
+        if (g == KC_ENOMEM) { rc = KC_ENOMEM; break; }
         /* Counted as stored, so a difference does not shift every later paper. */
         if (!sp.src.forms && g == 0) bank__exposure_add(&e, &again, -1);
         if (!sp.src.forms) bank__exposure_add(&e, &s->paper, 1);

@@ -477,7 +477,8 @@ int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
     if (rep) *rep = r;
     if (!s) return bank__err(err, errlen, "item", "no items");
     stmts x;
-    if (begin(db, &x, err, errlen)) return -1;
+    int brc = begin(db, &x, err, errlen);
+    if (brc) return brc;
     int rc = 0, refused = 0;
     /* Check every item first: a refusal writes nothing, and reports every bad item. */
     for (size_t i = 0; i < s->n && !rc; i++) {
@@ -496,7 +497,7 @@ int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
     }
     /* the media check below needs each item's stored version: it runs on, writing nothing */
     kc_arena *tmp = kc_arena_new(0);
-    if (!tmp && !rc) rc = bank__err(err, errlen, "item", "out of memory");
+    if (!tmp && !rc) rc = bank__oom(err, errlen, "item");
     for (size_t i = 0; i < s->n && !rc; i++) {
         /* The defaults are part of the version as stored: hash it with them, so that an
          * export of it (which names occupation and level) re-imports as unchanged. */
@@ -506,7 +507,7 @@ int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
         if (cp.n_children > 0) {
             bank_item *kids = kc_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids);
             if (!kids) {
-                rc = bank__err(err, errlen, "item", "out of memory");
+                rc = bank__oom(err, errlen, "item");
                 break;
             }
             memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
@@ -524,7 +525,7 @@ int bank_store_items(kc_db *db, const bank_itemset *s, const bank_store_opts *o,
         if (b < 0) { rc = -1; break; }
         if (b || refused) { refused += b; continue; }   /* report every item; write none */
         if ((changed || added) && bank_item_finalize(&cp, tmp)) {
-            rc = bank__err(err, errlen, "item", "out of memory");
+            rc = bank__oom(err, errlen, "item");
             break;
         }
         version_ctx v = {
@@ -775,7 +776,8 @@ int bank_store_edit(kc_db *db, const bank_item *edited, const char *actor, const
     if (!edited || !edited->uid || hash_zero(edited->full_hash))
         return bank__err(err, errlen, "item", "the edited item was not finalized (bank_item_finalize)");
     stmts x;
-    if (begin(db, &x, err, errlen)) return -1;
+    int brc = begin(db, &x, err, errlen);
+    if (brc) return brc;
     uint64_t nid;
     int ver = 0, rc = 0;
     newest_row old;
@@ -797,7 +799,7 @@ int bank_store_edit(kc_db *db, const bank_item *edited, const char *actor, const
                               ? kc_arena_alloc(tmp, (size_t)cp.n_children * sizeof *kids)
                               : NULL;
         if (!tmp || (cp.n_children > 0 && !kids)) {
-            rc = bank__err(err, errlen, "item", "out of memory");
+            rc = bank__oom(err, errlen, "item");
         } else if (kids) {
             memcpy(kids, cp.children, (size_t)cp.n_children * sizeof *kids);
             for (int k = 0; k < cp.n_children; k++)
@@ -810,7 +812,7 @@ int bank_store_edit(kc_db *db, const bank_item *edited, const char *actor, const
         if (b < 0) rc = -1;
         else if (b) rc = KC_EINVAL;
         if (!rc && (changed || added) && bank_item_finalize(&cp, tmp))
-            rc = bank__err(err, errlen, "item", "out of memory");
+            rc = bank__oom(err, errlen, "item");
     }
     version_ctx v = {.occupation = cp.occupation, .level = cp.level,
                      .status = BANK_DRAFT, .actor = actor, .file = NULL};

@@ -58,7 +58,7 @@ int imp_format_parse(const char *name, imp_format *out)
             *out = FORMATS[i].f;
             return 0;
         }
-    return -1;
+    return KC_EINVAL;
 }
 
 const char *imp_format_name(imp_format f)
@@ -139,17 +139,17 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
      * would "succeed" and import garbage, so name the line instead. */
     if (multibyte >= 20 * invalid)
         return kc_diag_add(d, name, first_bad_line, "encoding",
-                             "invalid UTF-8 byte sequence (the rest of the file is UTF-8)") ? -1 : 1;
+                             "invalid UTF-8 byte sequence (the rest of the file is UTF-8)") ? KC_ENOMEM : 1;
     char *conv;
     size_t conv_len;
     int rc = gb18030_to_utf8(buf, len, &conv, &conv_len);
-    if (rc == -2) return -1;
+    if (rc == -2) return KC_ENOMEM;
     if (rc == 0 && memchr(conv, 0, conv_len)) {
         free(conv);
         rc = -1;
     }
     if (rc)
-        return kc_diag_add(d, name, 1, "encoding", "not UTF-8 or GB18030") ? -1 : 1;
+        return kc_diag_add(d, name, 1, "encoding", "not UTF-8 or GB18030") ? KC_ENOMEM : 1;
     *to_free = conv;
     *text = conv;
     *text_len = conv_len;
@@ -166,7 +166,7 @@ int imp__decode_text(const char *name, const char *buf, size_t len, const char *
 int imp__too_big(kc_diag *d, const char *name)
 {
     return kc_diag_add(d, name, 1, "file", "is larger than 64 MiB; split the bank into several files")
-               ? -1 : 1;
+               ? KC_ENOMEM : 1;
 }
 
 /* Every item sheet of the workbook. Sheets without an item header (instructions, lookup
@@ -187,9 +187,9 @@ static int parse_xlsx(const char *name, const char *buf, size_t len, bank_itemse
     for (int i = 0; i < n; i++) {
         const imp_sheet *sh = &sheets[i];
         if (any_items ? !imp__sheet_names(sh, "题型", "题干") : any_rows ? !sh->n : i > 0) continue;
-        if (imp__template_items(sh, set, d) < 0) return -1;
+        if (imp__template_items(sh, set, d) < 0) return KC_ENOMEM;
     }
-    if (bank_itemset_drop_duplicates(set, d) < 0) return -1;
+    if (bank_itemset_drop_duplicates(set, d) < 0) return KC_ENOMEM;
     return 0;
 }
 
@@ -211,7 +211,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     }
     if (!parse) {
         kc_diag_add(d, display_name, 0, "format", "unknown import format %d", (int)f);
-        return -1;
+        return KC_EINVAL;
     }
     if (len > IMP_MAX_BYTES)
         return imp__too_big(d, display_name);
@@ -222,7 +222,7 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
     if (rc) return rc;
     rc = parse(display_name, text, text_len, set, d);
     free(to_free);
-    if (rc < 0) return rc;
+    if (rc < 0) return KC_ENOMEM;   /* the parsers fail only for want of memory */
     return d->n > before ? 1 : 0;
 }
 
@@ -231,19 +231,19 @@ int imp__read_file(const char *path, char **out, size_t *out_len, kc_diag *d)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         kc_diag_add(d, path, 0, "file", "cannot open: %s", strerror(errno));
-        return -1;
+        return KC_ERR;
     }
     struct stat st;
     if (fstat(fd, &st)) {
         int e = errno;
         close(fd);
         kc_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
-        return -1;
+        return KC_ERR;
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         kc_diag_add(d, path, 0, "file", "is a directory");
-        return -1;
+        return KC_ERR;
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > IMP_MAX_BYTES) {
         close(fd);
@@ -251,12 +251,12 @@ int imp__read_file(const char *path, char **out, size_t *out_len, kc_diag *d)
     }
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
     char *buf = malloc(cap);
-    if (!buf) { close(fd); return -1; }
+    if (!buf) { close(fd); return KC_ENOMEM; }
     for (;;) {
         if (len == cap) {
             if (cap > IMP_MAX_BYTES) break;    /* a pipe or a growing file: refused by the caller */
             char *bigger = realloc(buf, cap * 2);
-            if (!bigger) { free(buf); close(fd); return -1; }
+            if (!bigger) { free(buf); close(fd); return KC_ENOMEM; }
             buf = bigger;
             cap *= 2;
         }
@@ -267,7 +267,7 @@ int imp__read_file(const char *path, char **out, size_t *out_len, kc_diag *d)
             free(buf);
             close(fd);
             kc_diag_add(d, path, 0, "file", "cannot read: %s", strerror(e));
-            return -1;
+            return KC_ERR;
         }
         if (n == 0) break;
         len += (size_t)n;

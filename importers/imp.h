@@ -15,7 +15,7 @@ typedef enum imp_format {
     IMP_TEXT,           /* the plain-text style of Word banks: "1. 题干 A. … 答案：B" */
 } imp_format;
 
-int imp_format_parse(const char *name, imp_format *out);   /* "csv" -> IMP_CSV; 0 or -1 */
+int imp_format_parse(const char *name, imp_format *out);   /* "csv" -> IMP_CSV; 0 or KC_EINVAL */
 const char *imp_format_name(imp_format f);                 /* IMP_CSV -> "csv" */
 int imp_format_exportable(imp_format f);                   /* imp_export_file writes it: 1 */
 /* "csv, xlsx, …": the formats this build reads (exportable: those it also writes), into buf;
@@ -25,7 +25,8 @@ const char *imp_format_list(int exportable, char *buf, size_t len);
 /* Parses a whole file into items (strings in set->arena). Every problem is one line
  * "FILE:LINE: field: reason" (XLSX: "FILE:SHEET!ROW: field: reason") in d. Returns 0 when
  * the whole file is valid, 1 when anything was rejected (the valid items are still in
- * set), negative on I/O errors (with a diag line naming the file). */
+ * set), or a negative kc error: KC_ERR when the file cannot be read (a diag line names it),
+ * KC_EINVAL for a format it does not read (diag line), KC_ENOMEM. */
 int imp_parse_file(imp_format f, const char *path, bank_itemset *set, kc_diag *d);
 /* Same for a buffer; display_name is used in messages. */
 int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, size_t len,
@@ -33,13 +34,16 @@ int imp_parse_buffer(imp_format f, const char *display_name, const char *buf, si
 
 /* Writes the set in format f (csv, xlsx, gift, moodlexml, qti) to path. An item or a part
  * of one that the format cannot carry is left out with one diag line "UID: field: reason".
- * QTI writes a content package (zip). Returns 0, 1 when something was left out, negative on
- * I/O errors (diag line naming the file). */
+ * QTI writes a content package (zip). Returns 0, 1 when something was left out, or a
+ * negative kc error: KC_ERR when the file cannot be written (a diag line names it; the gift,
+ * moodlexml and qti writers report running out of memory as KC_ERR too), KC_ENOMEM (csv,
+ * xlsx), KC_EINVAL for a format this build does not write (diag line). */
 int imp_export_file(imp_format f, const bank_itemset *set, const char *path, kc_diag *d);
 
 /* Reads a blueprint file (CSV or XLSX) into b: columns 级别 (1, 2, 3 … for 鉴定范围, or
  * 鉴定点), 代码, 名称, 鉴定比重 (%, ranges), 重要程度 (X/Y/Z, points), in outline order.
- * Validates it (bank_blueprint_validate). Same return contract as imp_parse_file. */
+ * Validates it (bank_blueprint_validate). Same return contract as imp_parse_file (KC_EINVAL
+ * for a format other than csv and xlsx). */
 int imp_blueprint_parse_file(imp_format f, const char *path, bank_blueprint *b, kc_diag *d);
 int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const char *buf,
                                size_t len, bank_blueprint *b, kc_diag *d);

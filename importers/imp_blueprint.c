@@ -38,14 +38,14 @@ int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const cha
     if (f != IMP_CSV && f != IMP_XLSX) {
         kc_diag_add(d, display_name, 0, "format", "blueprints are read from csv or xlsx files, not %s",
                       imp_format_name(f));
-        return -1;
+        return KC_EINVAL;
     }
     if (len > IMP_MAX_BYTES) return imp__too_big(d, display_name);
     imp_sheet sh = {0};
     int rc;
     if (f == IMP_XLSX) {
         rc = xlsx_sheet(display_name, buf, len, b, &sh, d);
-        if (rc < 0) return -1;
+        if (rc < 0) return KC_ENOMEM;
         if (d->n > before && !sh.n) return 1;   /* the workbook itself could not be read */
     } else {
         const char *text;
@@ -55,12 +55,12 @@ int imp_blueprint_parse_buffer(imp_format f, const char *display_name, const cha
         if (rc) return rc;
         rc = imp__csv_sheet(display_name, text, text_len, b->arena, &sh, d);
         free(to_free);
-        if (rc < 0) return -1;
+        if (rc < 0) return KC_ENOMEM;
     }
     if (!b->file) b->file = sh.where;
-    if ((rc == 0 || sh.n > 1) && imp__template_blueprint(&sh, b, d) < 0) return -1;
+    if ((rc == 0 || sh.n > 1) && imp__template_blueprint(&sh, b, d) < 0) return KC_ENOMEM;
     /* weights and structure only mean something once every row could be read */
-    if (d->n == before && bank_blueprint_validate(b, d) < 0) return -1;
+    if (d->n == before && bank_blueprint_validate(b, d) < 0) return KC_ENOMEM;
     return d->n > before ? 1 : 0;
 }
 

@@ -434,10 +434,14 @@ int imp__export_csv(const bank_itemset *set, const char *path, kc_diag *d)
             kc_buf_add(&b, "\r\n", 2);
         }
         rc = imp__buf_write_file(&b, path, d);
+        if (rc && !b.oom) rc = KC_ERR;          /* the file could not be written */
+        else if (rc) rc = KC_ENOMEM;
+    } else {
+        rc = KC_ENOMEM;                         /* build_table fails only for want of memory */
     }
     kc_buf_free(&b);
     free(t.rows);
-    if (rc || t.oom) return -1;
+    if (rc) return rc;
     return t.left_out || t.partial ? 1 : 0;
 }
 
@@ -447,12 +451,12 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, kc_diag *d)
 {
     etable t = {.a = set->arena, .d = d, .max_chars = 32767};
     int rc = build_table(&t, set);
-    if (rc) { free(t.rows); return -1; }
+    if (rc) { free(t.rows); return KC_ENOMEM; }
     /* written beside the target and renamed, so a failed export leaves no half file; the
      * file is created here first so that a bad path is reported like the other formats */
     char *tmp;
     int fd = tmp_create(path, &tmp, d);
-    if (fd < 0) { free(t.rows); return -1; }
+    if (fd < 0) { free(t.rows); return KC_ERR; }
     close(fd);
     lxw_workbook *wb = workbook_new(tmp);
     lxw_worksheet *ws = wb ? workbook_add_worksheet(wb, "题库") : NULL;
@@ -462,7 +466,7 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, kc_diag *d)
         unlink(tmp);
         free(tmp);
         free(t.rows);
-        return -1;
+        return KC_ENOMEM;
     }
     format_set_bold(bold);
     lxw_col_t col = 0;
@@ -494,7 +498,7 @@ int imp__export_xlsx(const bank_itemset *set, const char *path, kc_diag *d)
     }
     if (rc2) unlink(tmp);
     free(tmp);
-    if (rc2) return -1;
+    if (rc2) return KC_ERR;
     return t.left_out || t.partial ? 1 : 0;
 }
 
@@ -511,6 +515,6 @@ int imp_export_file(imp_format f, const bank_itemset *set, const char *path, kc_
     default:
         kc_diag_add(d, path, 0, "format", "%s cannot be exported by this build",
                       imp_format_name(f));
-        return -1;
+        return KC_EINVAL;
     }
 }

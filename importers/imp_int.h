@@ -7,15 +7,16 @@
 #define IMP_MAX_BYTES ((size_t)64 << 20)   /* a larger file is refused */
 
 /* Reads a whole file into *buf (malloc'ed; the caller frees). Returns 0; 1 after a diag
- * line when it is larger than IMP_MAX_BYTES; -1 after a diag line naming the file. */
+ * line when it is larger than IMP_MAX_BYTES; KC_ERR after a diag line naming the file;
+ * KC_ENOMEM. */
 int imp__read_file(const char *path, char **buf, size_t *len, kc_diag *d);
-/* The diag line for a file above IMP_MAX_BYTES; returns 1 (or -1 on OOM). */
+/* The diag line for a file above IMP_MAX_BYTES; returns 1 (or KC_ENOMEM). */
 int imp__too_big(kc_diag *d, const char *name);
 
 /* Turns raw file bytes into UTF-8 text without a BOM and without NUL bytes: UTF-8 as is,
  * otherwise GB18030 (what Excel saves on Chinese Windows). *text points into buf or into
  * a converted copy; the caller frees *to_free (NULL when nothing was allocated).
- * Returns 0, 1 after adding one diag line, or -1 on OOM. */
+ * Returns 0, 1 after adding one diag line, or KC_ENOMEM. */
 int imp__decode_text(const char *name, const char *buf, size_t len, const char **text,
                      size_t *text_len, char **to_free, kc_diag *d);
 

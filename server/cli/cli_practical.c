@@ -288,7 +288,7 @@ static int practical(srv_config *cfg, int argc, char **argv)
     }
     bank_practical_plan plan;
     rc = bank_practical_assign(cand, n_cand, pool, n_tasks, &po, a, &plan, why, sizeof why);
-    if (rc == -1) {
+    if (rc == KC_ENOMEM) {
         fprintf(stderr, "kaochang session practical: out of memory\n");
         rc = 1;
         goto out;

@@ -145,7 +145,7 @@ int main(int argc, char **argv)
         ex.left = (uint32_t)(papers - k);   /* as prepare does: this paper and those after it */
         int rc = bank_plan_generate(plan, bank_seed_derive(session_seed, (uint64_t)k + 1), &ex, pa, &paper, why, sizeof why);
         if (rc) {
-            fprintf(stderr, "bench_assemble: paper %ld: %s\n", k + 1, rc == -1 ? "out of memory" : why);
+            fprintf(stderr, "bench_assemble: paper %ld: %s\n", k + 1, rc == KC_ENOMEM ? "out of memory" : why);
             return 1;
         }
         char *js = bank_paper_to_json(&paper, pa);

@@ -497,8 +497,8 @@ Test(csv, format_names)
     cr_assert_eq(imp_format_parse("csv", &f), 0);
     cr_assert_eq(f, IMP_CSV);
     cr_assert_eq(imp_format_parse("CSV", &f), 0);
-    cr_assert_eq(imp_format_parse("docx", &f), -1);
-    cr_assert_eq(imp_format_parse(NULL, &f), -1);
+    cr_assert_eq(imp_format_parse("docx", &f), KC_EINVAL);
+    cr_assert_eq(imp_format_parse(NULL, &f), KC_EINVAL);
 }
 
 Test(csv, format_lists)

@@ -425,7 +425,7 @@ Test(moodlexml, export_reports_what_moodle_cannot_carry)
 Test(moodlexml, export_to_a_bad_path)
 {
     int rc = imp_export_file(IMP_MOODLEXML, &S, "/nonexistent-dir/x.xml", &D);
-    cr_assert_eq(rc, -1);
+    cr_assert_eq(rc, KC_ERR);
     cr_assert_eq(D.n, 1);
     cr_assert_eq(strncmp(D.lines[0], "/nonexistent-dir/x.xml: file: cannot", 36), 0, "%s", D.lines[0]);
 }

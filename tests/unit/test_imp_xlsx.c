@@ -763,18 +763,18 @@ Test(xlsx, export_errors)
     bank_itemset_init(&set, A);
     import_csv_text(&set, "题型,题干,选项A,选项B,答案\n单选题,问题,甲,乙,A\n");
     char *p = path_in_dir("no/such/dir/x.csv");
-    cr_expect_eq(imp_export_file(IMP_CSV, &set, p, &D), -1);
+    cr_expect_eq(imp_export_file(IMP_CSV, &set, p, &D), KC_ERR);
     cr_assert_eq(D.n, 1);
     cr_expect(strstr(D.lines[0], "/no/such/dir/x.csv: file: cannot create: No such file or directory") != NULL,
               "%s", D.lines[0]);
     kc_diag_init(&D, A);
     p = path_in_dir("no/such/dir/x.xlsx");
-    cr_expect_eq(imp_export_file(IMP_XLSX, &set, p, &D), -1);
+    cr_expect_eq(imp_export_file(IMP_XLSX, &set, p, &D), KC_ERR);
     cr_assert_eq(D.n, 1);
     cr_expect(strstr(D.lines[0], "/no/such/dir/x.xlsx: file: cannot create: No such file or directory") != NULL,
               "%s", D.lines[0]);
     kc_diag_init(&D, A);
-    cr_expect_eq(imp_export_file(IMP_AIKEN, &set, "x.txt", &D), -1);
+    cr_expect_eq(imp_export_file(IMP_AIKEN, &set, "x.txt", &D), KC_EINVAL);
     EXPECT("x.txt: format: aiken cannot be exported by this build");
 }
 

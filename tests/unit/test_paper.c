@@ -812,7 +812,7 @@ Test(type_mode, exposure_stays_under_the_cap, .init = kc_setup, .fini = kc_teard
         if (pool.items[i].type == BANK_SINGLE) count[i] = 60;
     bank_paper pp;
     char why[256];
-    cr_assert_eq(bank_plan_generate(pl, 1, &e, A, &pp, why, sizeof why), -2);
+    cr_assert_eq(bank_plan_generate(pl, 1, &e, A, &pp, why, sizeof why), KC_EINVAL);
     cr_assert(strstr(why, "ran out of items"), "%s", why);
     D.n = 0;
     /* at 10 % over 400 papers each item may be on 40: 10 per paper need 100 items */
@@ -919,11 +919,11 @@ Test(unshuffle, letters_map_through_the_permutation)
     cr_assert_str_eq(out, "AC");
     cr_assert_eq(bank_response_unshuffle(BANK_SINGLE, "CADB", "", out, sizeof out), 0);
     cr_assert_str_eq(out, "");
-    cr_assert_eq(bank_response_unshuffle(BANK_SINGLE, "CADB", "E", out, sizeof out), -1);
-    cr_assert_eq(bank_response_unshuffle(BANK_MULTI, "BA", "AC", out, sizeof out), -1);
+    cr_assert_eq(bank_response_unshuffle(BANK_SINGLE, "CADB", "E", out, sizeof out), KC_EINVAL);
+    cr_assert_eq(bank_response_unshuffle(BANK_MULTI, "BA", "AC", out, sizeof out), KC_EINVAL);
     cr_assert_eq(bank_response_unshuffle(BANK_TF, "", "T", out, sizeof out), 0);
     cr_assert_str_eq(out, "T");
     cr_assert_eq(bank_response_unshuffle(BANK_FILL, "", "a\x1f" "b", out, sizeof out), 0);
     cr_assert_str_eq(out, "a\x1f" "b");
-    cr_assert_eq(bank_response_unshuffle(BANK_ESSAY, NULL, "a long essay", out, 4), -1);
+    cr_assert_eq(bank_response_unshuffle(BANK_ESSAY, NULL, "a long essay", out, 4), KC_EINVAL);
 }

@@ -94,21 +94,21 @@ Test(practical, refusals_say_why)
     bank_practical_plan p;
     char why[256];
     bank_practical_opts o = {.tasks_per_candidate = 4, .n_stations = 2, .changeover_minutes = 10};
-    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), -2);
+    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), KC_EINVAL);
     cr_expect_str_eq(why, "each candidate is to perform 4 different tasks, the pool has 2");
     o.tasks_per_candidate = 1;
     o.slot_minutes = 125;
-    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), -2);
+    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), KC_EINVAL);
     cr_expect_str_eq(why, "a slot of 125 minutes is too short for task P-02: it takes 120 minutes "
                           "and the changeover 10");
     o.slot_minutes = 130;
     cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), 0);
-    cr_expect_eq(bank_practical_assign(c, 5, t, 3, &o, A, &p, why, sizeof why), -2);
+    cr_expect_eq(bank_practical_assign(c, 5, t, 3, &o, A, &p, why, sizeof why), KC_EINVAL);
     cr_expect_str_eq(why, "task P-03 has no 考核时间 (time allowed)");
-    cr_expect_eq(bank_practical_assign(c, 0, t, 2, &o, A, &p, why, sizeof why), -2);
+    cr_expect_eq(bank_practical_assign(c, 0, t, 2, &o, A, &p, why, sizeof why), KC_EINVAL);
     cr_expect_str_eq(why, "no candidates to assign");
     o.n_stations = 0;
-    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), -2);
+    cr_expect_eq(bank_practical_assign(c, 5, t, 2, &o, A, &p, why, sizeof why), KC_EINVAL);
     cr_expect_str_eq(why, "no stations");
 }
 
@@ -142,7 +142,7 @@ Test(practical, every_rule_holds_over_many_sizes_and_seeds)
         char why[256] = "";
         int rc = bank_practical_assign(c, n, t, T, &o, loc, &p, why, sizeof why);
         if ((size_t)k > T) {
-            cr_expect_eq(rc, -2, "n=%zu T=%zu k=%d", n, T, k);
+            cr_expect_eq(rc, KC_EINVAL, "n=%zu T=%zu k=%d", n, T, k);
             refused++;
             kc_arena_free(loc);
             continue;
@@ -314,5 +314,5 @@ Test(practical, schedule_html_escapes_and_breaks_pages_per_station)
     enum bank_schedule_format f;
     cr_expect_eq(bank_schedule_format_parse("html", &f), 0);
     cr_expect_eq(f, BANK_SCHEDULE_HTML);
-    cr_expect_eq(bank_schedule_format_parse("pdf", &f), -1);
+    cr_expect_eq(bank_schedule_format_parse("pdf", &f), KC_EINVAL);
 }
