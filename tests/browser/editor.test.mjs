@@ -59,7 +59,9 @@ test('an imported item of every type saved unchanged from the editor stays as it
     await page.locator(tid('item-uid')).filter({ hasText: uid }).waitFor();
     await page.locator(tid('act-edit')).click();
     await page.locator(tid('e-save')).click();
-    await page.waitForURL((url) => url.hash === `#/item/${encodeURIComponent(uid)}`);
+    // The app routes by hash (same document): wait for the hash itself, not for a "load"
+    // lifecycle that a fragment navigation under load may leave pending in Playwright.
+    await page.waitForFunction((h) => location.hash === h, `#/item/${encodeURIComponent(uid)}`);
     await page.locator(tid('item-uid')).filter({ hasText: uid }).waitFor();
     const m = await ws.request({ type: 'bank_item', uid });
     assert.equal(m.type, 'bank_item', JSON.stringify(m));
