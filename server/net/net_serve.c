@@ -293,6 +293,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     srv_msg m;
     srv_msg_error e;
     if (net_msg_parse(buf, len, &m, &e)) {
+        sodium_memzero(m.password, sizeof m.password);   /* parsed before a later field failed */
         send_error(c, e.id, e.code, e.field, e.message);
         return;
     }
