@@ -16,7 +16,9 @@ static const srv_field f_login[] = {
 static const srv_field f_resume[] = {STR("token", token, 1, 1), {0}};
 static const srv_field f_answer[] = {
     INT("item", item, 1, 1, INT64_MAX), {"response", 'r', 1, 0, 0, 0, 0},
-    INT("seq", seq, 1, 1, INT64_MAX / 2), {0}};
+    /* A browser's numbers are exact only up to 2^53 - 1: a larger seq would be stored as
+     * another number than the client holds. */
+    INT("seq", seq, 1, 1, (INT64_C(1) << 53) - 1), {0}};
 static const srv_field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
 static const srv_field f_none[] = {{0}};
 static const srv_field f_staff_login[] = {
@@ -296,8 +298,8 @@ int net_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
         } else if (f->kind == 'i') {
             if (!json_is_integer(v) || json_integer_value(v) < f->min ||
                 json_integer_value(v) > f->max) {
-                rc = fail(e, "bad_field", f->name, "%s: expected an integer >= %lld", f->name,
-                          (long long)f->min);
+                rc = fail(e, "bad_field", f->name, "%s: expected an integer from %lld to %lld",
+                          f->name, (long long)f->min, (long long)f->max);
                 goto out;
             }
             *(int64_t *)((char *)m + f->off) = json_integer_value(v);

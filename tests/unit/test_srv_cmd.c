@@ -127,6 +127,13 @@ Test(cmd, integer_and_string_limits_come_from_the_row)
     cr_assert_neq(parse("{\"type\":\"bank_health\",\"occupation\":\"4-04-04-02\",\"level\":6}", &m, &e), 0);
     cr_assert_str_eq(e.field, "level");
     cr_assert_eq(parse("{\"type\":\"bank_health\",\"occupation\":\"4-04-04-02\",\"level\":5}", &m, &e), 0);
+    /* seq: 1 .. 2^53 - 1, what a browser holds exactly */
+    cr_assert_eq(parse("{\"type\":\"answer\",\"item\":1,\"response\":\"A\",\"seq\":9007199254740991}", &m, &e), 0);
+    cr_assert_eq(m.seq, 9007199254740991LL);
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":1,\"response\":\"A\",\"seq\":9007199254740992}", &m, &e), 0);
+    cr_assert_str_eq(e.field, "seq");
+    cr_assert(strstr(e.message, "9007199254740991"), "%s", e.message);
+    cr_assert_neq(parse("{\"type\":\"answer\",\"item\":1,\"response\":\"A\",\"seq\":9007199254740993}", &m, &e), 0);
     cr_assert_neq(parse("{\"type\":\"bank_list\",\"limit\":501}", &m, &e), 0);
     cr_assert_str_eq(e.field, "limit");
     char big[200];
