@@ -591,6 +591,12 @@ expect 0 "candidates of AFF-WEB" kc session add-candidates --session AFF-WEB "$t
 for s in THIN SHORT TYPES MEDIA; do expect 0 "prepare $s" kc session prepare $s; done
 
 # ---- the server ----
+# Open files: serve raises its soft limit to the hard one and sizes lws's fd table to it; a
+# max_connections that cannot fit is refused before anything is opened.
+expect 1 "serve refuses max_connections beyond the open-file limit" \
+  bash -c 'ulimit -Sn 1000 && ulimit -Hn 2000 && exec "$@"' _ "$bin" --config "$conf" serve --port $((port + 1))
+contains "$tmp/err" "server.max_connections=19000 needs 19073 open files, but this process may open 2000" \
+  "the refusal says what max_connections needs and what the process may open"
 "$bin" --config "$conf" serve >"$tmp/server.log" 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do
@@ -598,6 +604,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 expect 0 "server answers /healthz" curl -sf "http://127.0.0.1:$port/healthz"
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=4194304
+[ "$hard" -gt 4194304 ] && hard=4194304
+contains "$tmp/server.log" "open_files=$hard " "serve raised its open-file limit to the hard limit ($hard) and sized the fd table to it"
 for i in $(seq 1 40); do
   [ "$(sql "SELECT COUNT(*) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM-AUTO'")" = 1 ] &&
     grep -q "session=ASM-NP cannot be prepared" "$tmp/server.log" && break

@@ -13,6 +13,7 @@
 #include "../staff/staff.h"
 #include "../media/media.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <jansson.h>
 #include <libwebsockets.h>
@@ -22,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct net_server net__S;
@@ -538,6 +540,40 @@ static void lws_log_emit(int level, const char *line)
     kc_log(level == LLL_ERR ? KC_LOG_ERROR : KC_LOG_WARN, "lws", "%.*s", (int)n, line);
 }
 
+/* Raises the soft limit of open files to the hard one and returns it, or 0 after logging
+ * why max_connections cannot fit. lws's fd table is then sized to that limit: below it,
+ * lws 4.1 finds a socket's connection by scanning the whole table on every event. */
+static unsigned fd_limit(const srv_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) {
+        KC_ERROR("server", "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+        return 0;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            KC_WARN("server", "cannot raise the open-file limit to %llu: %s",
+                    (unsigned long long)want, strerror(errno));
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t have = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 22) ? (1u << 22) : rl.rlim_cur;
+    /* Besides clients: listening sockets, one DB connection per worker, the event loop,
+     * the log, files being served, and a margin. */
+    unsigned workers = 0;
+    for (int i = 0; i < SRV_POOLS; i++) workers += (unsigned)cfg->pools[i].workers;
+    unsigned long long need = (unsigned long long)cfg->max_connections + workers + 64;
+    if (need > have) {
+        KC_ERROR("server", "server.max_connections=%d needs %llu open files, but this process may "
+                 "open %llu (ulimit -n; hard limit %llu): lower server.max_connections or raise "
+                 "the limit (LimitNOFILE= in a systemd unit)", cfg->max_connections, need,
+                 (unsigned long long)have, (unsigned long long)rl.rlim_max);
+        return 0;
+    }
+    return (unsigned)have;
+}
+
 static void mount(struct lws_http_mount *m, const char *point, const char *origin, int proto,
                   const struct lws_http_mount *next)
 {
@@ -553,6 +589,8 @@ int net_serve(const srv_config *cfg)
 {
     memset(&net__S, 0, sizeof net__S);
     net__S.cfg = cfg;
+    unsigned fds = fd_limit(cfg);      /* before anything is opened or allocated */
+    if (!fds) return 1;
     signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 
@@ -627,7 +665,7 @@ int net_serve(const srv_config *cfg)
     info.vhost_name = "kaochang";
     info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    info.fd_limit_per_thread = (unsigned)cfg->max_connections + 64;
+    info.fd_limit_per_thread = fds;
 
     net__S.ctx = lws_create_context(&info);
     if (!net__S.ctx) {
@@ -651,8 +689,8 @@ int net_serve(const srv_config *cfg)
     ev_signal_init(&net__S.sig_term, on_signal, SIGTERM);
     ev_signal_start(net__S.loop, &net__S.sig_term);
 
-    KC_INFO("server", "listening url=http://%s:%d/ web_root=%s pools=answers:%d,exam:%d,sweep:%d,staff:%d,media:%d",
-             cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root,
+    KC_INFO("server", "listening url=http://%s:%d/ web_root=%s open_files=%u pools=answers:%d,exam:%d,sweep:%d,staff:%d,media:%d",
+             cfg->listen[0] ? cfg->listen : "0.0.0.0", cfg->port, cfg->web_root, fds,
              cfg->pools[SRV_POOL_ANSWERS].workers, cfg->pools[SRV_POOL_EXAM].workers,
              cfg->pools[SRV_POOL_SWEEP].workers, cfg->pools[SRV_POOL_STAFF].workers,
              cfg->pools[SRV_POOL_MEDIA].workers);
