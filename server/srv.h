@@ -41,6 +41,7 @@ typedef struct srv_config {
     int answer_batch;         /* max answers per transaction */
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
+    char origins[1024];       /* WebSocket origins allowed besides the server's own; "" = own only */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */

@@ -31,6 +31,7 @@ static const struct key keys[] = {
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
+    S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     /* Each class of work has its own threads (each with a DB connection) and queue bound. */
     I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
     I("pools.answers_queue", pools[SRV_POOL_ANSWERS].queue, 1, 10000000, "answers waiting before the server answers busy"),

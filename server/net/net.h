@@ -19,6 +19,13 @@ int net_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
 
 
 
+/* May a browser page from origin (the Origin header, e.g. "https://exam.example.cn:8443")
+ * open a WebSocket to host (the Host header)? Yes when origin is the server's own (its
+ * host[:port] equals host, case-insensitively) or is listed in allowed (comma-separated
+ * origins, exact but for case). A request without an Origin header comes from no browser
+ * page and is not subject to it. 1 allowed, 0 refused. (net_http.c) */
+int net_origin_allowed(const char *origin, const char *host, const char *allowed);
+
 /* ---- the server (net_serve.c) ---- */
 int net_serve(const srv_config *cfg);
 

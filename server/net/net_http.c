@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- POST /api/bank/import ---- */
 
@@ -375,3 +376,21 @@ int net__cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+
+/* ---- the Origin of a WebSocket upgrade ---- */
+
+int net_origin_allowed(const char *origin, const char *host, const char *allowed)
+{
+    if (!origin || !*origin) return 1;
+    size_t on = strlen(origin);
+    for (const char *p = allowed; p && *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        while (n && p[n - 1] == ' ') n--;
+        if (n && n == on && !strncasecmp(p, origin, n)) return 1;
+        p += strcspn(p, ",");
+    }
+    const char *rest = !strncasecmp(origin, "http://", 7) ? origin + 7
+                     : !strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
+    return rest && host && *host && !strcasecmp(rest, host);
+}

@@ -395,6 +395,18 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         drain_results();
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        /* A page of another site must not drive a candidate's or staff member's session
+         * from their browser (cross-site WebSocket hijacking). */
+        char origin[256] = "", host[256] = "";
+        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+        lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+        if (net_origin_allowed(origin, host, net__S.cfg->origins)) return 0;
+        char peer[64] = "";
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        KC_WARN("ws", "refused origin=\"%.100s\" host=\"%.100s\" peer=%s (server.origins)", origin, host, peer);
+        return 1;
+    }
     case LWS_CALLBACK_ESTABLISHED: {
         if (!net__S.nfree || net__S.stopping) return -1;
         uint32_t slot = net__S.free_slots[--net__S.nfree];
