@@ -94,6 +94,9 @@ typedef struct srv_msg_error {
     char message[200];
     int64_t id;
 } srv_msg_error;
+/* Fills e (code, field, message; cut UTF-8 removed) and returns KC_EINVAL. */
+int srv_msg_fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void srv_msg_free(srv_msg *m);    /* what parse allocated (obj); m may be parsed again */
 /* Builds {"type":"error",...}; returns a malloc'd string. */
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message);

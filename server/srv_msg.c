@@ -5,7 +5,10 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void srv_msg_free(srv_msg *m)
 {
@@ -66,3 +69,37 @@ int srv_paper_find(const srv_paper *p, uint64_t item_id)
     }
     return -1;
 }
+
+/* Truncation (%.40s, fixed buffers) may cut a UTF-8 sequence anywhere in a message;
+ * JSON needs whole ones, so cut sequences are removed. */
+static void utf8_clean(char *s)
+{
+    char *w = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        size_t k = 1;
+        while (len && k < len && (p[k] & 0xC0) == 0x80) k++;
+        if (!len || k < len) {            /* stray or cut sequence: drop what is there */
+            p += len ? k : 1;
+            continue;
+        }
+        memmove(w, p, len);
+        w += len;
+        p += len;
+    }
+    *w = 0;
+}
+
+int srv_msg_fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
+{
+    e->code = code;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    utf8_clean(e->field);
+    utf8_clean(e->message);
+    return KC_EINVAL;
+}
+

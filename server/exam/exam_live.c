@@ -83,29 +83,21 @@ char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_bu
     return time_reply(l, m->id, now);
 }
 
-static int refuse_msg(srv_msg_error *e, const char *code, const char *field, const char *msg)
-{
-    e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-    snprintf(e->message, sizeof e->message, "%s", msg);
-    return KC_EINVAL;
-}
-
 int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
 {
     if (l->status == SRV_ST_SUBMITTED)
-        return refuse_msg(e, "submitted", NULL, "the attempt is submitted; the answer was not saved");
+        return srv_msg_fail(e, "submitted", NULL, "the attempt is submitted; the answer was not saved");
     if (l->status != SRV_ST_IN_PROGRESS || !l->paper)
-        return refuse_msg(e, "not_started", NULL, "start the attempt first");
+        return srv_msg_fail(e, "not_started", NULL, "start the attempt first");
     if (now >= l->deadline_ms)
-        return refuse_msg(e, "time_over", NULL, "the deadline has passed; the answer was not saved");
+        return srv_msg_fail(e, "time_over", NULL, "the deadline has passed; the answer was not saved");
     int idx = srv_paper_find(l->paper, (uint64_t)m->item);
-    if (idx < 0) return refuse_msg(e, "bad_field", "item", "item: not an item of this paper");
+    if (idx < 0) return srv_msg_fail(e, "bad_field", "item", "item: not an item of this paper");
     char norm[BANK_RESPONSE_MAX + 1];
     bank_rinfo ri = {(enum bank_item_type)l->paper->types[idx], l->paper->n_options[idx],
                      l->paper->n_blanks[idx]};
     if (bank_response_normalize(&ri, m->response, norm, sizeof norm))
-        return refuse_msg(e, "bad_field", "response", "response: not a valid answer for this item");
+        return srv_msg_fail(e, "bad_field", "response", "response: not a valid answer for this item");
     memcpy(m->response, norm, strlen(norm) + 1);
     return 0;
 }

@@ -101,11 +101,7 @@ int net_cmd_allowed(const srv_cmd *c, int candidate, int staff, unsigned roles, 
         code = "unauthenticated", why = "log in as staff first";
     else if ((c->who & SRV_STAFF_ANY) && !(roles & c->who))
         code = "forbidden", why = "your roles do not allow this";
-    if (!code) return 0;
-    e->code = code;
-    e->field[0] = 0;
-    snprintf(e->message, sizeof e->message, "%s", why);
-    return KC_EINVAL;
+    return code ? srv_msg_fail(e, code, NULL, "%s", why) : 0;
 }
 
 int net_cmd_run(kc_db *db, const srv_ctx *x, srv_job *j)
@@ -125,8 +121,7 @@ static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visib
 #define BLANKS_MAX 20                 /* BANK_MAX_BLANKS */
 #define RESPONSE_MAX (sizeof(((srv_msg *)0)->response) - 1)
 
-static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+#define fail srv_msg_fail
 
 /* A response is a string (choice keys, true/false, short answers) or, for a fill-in item,
  * an array of one string per blank, stored joined by 0x1F (which no text may contain). */
@@ -164,39 +159,6 @@ static int parse_response(json_t *v, srv_msg *m, srv_msg_error *e)
     }
     m->response[n] = 0;
     return 0;
-}
-
-/* Truncation (%.40s, fixed buffers) may cut a UTF-8 sequence anywhere in a message;
- * JSON needs whole ones, so cut sequences are removed. */
-static void utf8_clean(char *s)
-{
-    char *w = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t len = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
-        size_t k = 1;
-        while (len && k < len && (p[k] & 0xC0) == 0x80) k++;
-        if (!len || k < len) {            /* stray or cut sequence: drop what is there */
-            p += len ? k : 1;
-            continue;
-        }
-        memmove(w, p, len);
-        w += len;
-        p += len;
-    }
-    *w = 0;
-}
-
-static int fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
-{
-    e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-    utf8_clean(e->field);
-    utf8_clean(e->message);
-    return KC_EINVAL;
 }
 
 static int parse_events(json_t *arr, srv_msg *m, srv_msg_error *e)
