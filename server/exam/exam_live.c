@@ -19,14 +19,8 @@ void exam_live_clear(srv_live *l)
 
 void exam_live_apply(srv_live *l, srv_job *j)
 {
-    if (j->kind != SRV_JOB_MSG || !j->ok) {
-        /* A submit of an attempt never started says so: keep the status it reports. */
-        if (j->kind == SRV_JOB_MSG && j->status && j->attempt_id == l->attempt_id &&
-            j->cmd->run == exam_submit_msg)
-            l->status = j->status;
-        return;
-    }
-    if (j->cmd->flags & SRV_CMD_LOGIN) {
+    if (j->kind != SRV_JOB_MSG) return;
+    if ((j->cmd->flags & SRV_CMD_LOGIN) && j->ok) {
         if (l->attempt_id != j->attempt_id) {
             srv_paper_free(l->paper);
             l->paper = NULL;
@@ -36,17 +30,15 @@ void exam_live_apply(srv_live *l, srv_job *j)
         l->deadline_ms = j->deadline_ms;
         return;
     }
-    /* A start/submit queued before the connection logged in as someone else must not
-     * change the new attempt's state. */
+    /* A job queued before the connection logged in as someone else changes nothing. */
     if (j->attempt_id != l->attempt_id) return;
-    if (j->status) l->status = j->status;
-    if (j->cmd->run == exam_start) {
-        l->deadline_ms = j->deadline_ms;
-        if (j->paper) {
-            srv_paper_free(l->paper);
-            l->paper = j->paper;
-            j->paper = NULL;
-        }
+    if (j->status) l->status = j->status;         /* as the worker found it in the database */
+    if (!j->ok) return;
+    if (j->deadline_ms) l->deadline_ms = j->deadline_ms;   /* start */
+    if (j->paper) {
+        srv_paper_free(l->paper);
+        l->paper = j->paper;
+        j->paper = NULL;
     }
 }
 
