@@ -630,6 +630,11 @@ async function route() {
   switch (view) {
     case 'item': show('item'); await loadItem(uid); break;
     case 'edit': {
+      // The form of the item edited before must not stay (and be saved) while this one loads.
+      S.editing = null;
+      $('edit-form').replaceChildren();
+      $('edit-diag').replaceChildren();
+      $('edit-heading').textContent = t('staff.edit.heading', { uid });
       show('edit');
       const m = await call({ type: 'bank_item', uid });
       if (m.type === 'bank_item') drawEdit(unsignMedia(m.item));
