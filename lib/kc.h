@@ -84,6 +84,33 @@ int kc_map_put(kc_map *m, uint64_t key, uint64_t val);   /* 0 or KC_ENOMEM (when
 int kc_map_get(const kc_map *m, uint64_t key, uint64_t *val);   /* 1 found, 0 not */
 int kc_map_del(kc_map *m, uint64_t key);                  /* 1 removed, 0 not there */
 
+/* ---- timer wheel: entries 0..n-1 due at whole seconds, in per-second buckets ----
+ * Setting, moving and removing an entry is O(1) whatever the number of entries (no sorted
+ * list to walk), and advancing costs the entries that fall due plus those of the buckets
+ * passed. An entry due more than span seconds ahead waits in its bucket for its lap. Used
+ * for liveness (a connection's next PING or hangup) and deadlines on the service thread;
+ * not thread-safe. */
+#define KC_WHEEL_NONE UINT32_MAX
+typedef struct kc_wheel {
+    uint32_t *next, *prev;     /* per entry; prev KC_WHEEL_NONE: not in the wheel */
+    uint32_t *fnext;           /* per entry: the list of those falling due, while advancing */
+    int64_t *due;              /* per entry: the second it is due */
+    uint32_t *heads;           /* per bucket */
+    uint32_t n, span;
+    int64_t at;                /* the first second kc_wheel_advance has not passed yet */
+} kc_wheel;
+/* 0, KC_ENOMEM, or KC_EINVAL for n >= 2^31. */
+int kc_wheel_init(kc_wheel *w, uint32_t n, uint32_t span, int64_t now_s);
+void kc_wheel_free(kc_wheel *w);
+/* Puts e in the wheel due at due_s (moving it if it was in); a second already passed
+ * counts as the next one kc_wheel_advance looks at. */
+void kc_wheel_set(kc_wheel *w, uint32_t e, int64_t due_s);
+void kc_wheel_del(kc_wheel *w, uint32_t e);
+int kc_wheel_has(const kc_wheel *w, uint32_t e);
+/* Takes out every entry due at or before now_s and calls fn(arg, e) for each (fn may set
+ * it again, or set and remove others). Returns how many were due. */
+size_t kc_wheel_advance(kc_wheel *w, int64_t now_s, void (*fn)(void *arg, uint32_t e), void *arg);
+
 /* ---- time ---- */
 int64_t kc_now_ms(void);                 /* wall clock, UTC, ms since the epoch */
 int kc_format_iso(int64_t ms, char *buf, size_t len);     /* 2026-11-24T10:00:00.000Z */

@@ -163,3 +163,86 @@ Test(crypto, hmac_and_hex)
     kc_hmac_sha256(key, "abc", 3, again);
     cr_assert_not(kc_memeq(mac, again, 32));
 }
+
+/* ---- timer wheel ---- */
+
+struct fired { uint32_t e[64]; int n; kc_wheel *w; int64_t reset_to; };
+static void on_fire(void *arg, uint32_t e)
+{
+    struct fired *f = arg;
+    if (f->n < 64) f->e[f->n++] = e;
+    if (f->reset_to) kc_wheel_set(f->w, e, f->reset_to);   /* e.g. the next PING */
+}
+
+Test(wheel, fires_due_entries_once_in_their_second)
+{
+    kc_wheel w;
+    cr_assert_eq(kc_wheel_init(&w, 10, 8, 100), 0);
+    kc_wheel_set(&w, 1, 103);
+    kc_wheel_set(&w, 2, 105);
+    kc_wheel_set(&w, 3, 103);
+    struct fired f = {.w = &w};
+    cr_assert_eq(kc_wheel_advance(&w, 102, on_fire, &f), 0);
+    cr_assert_eq(kc_wheel_advance(&w, 103, on_fire, &f), 2);
+    cr_assert(f.n == 2 && ((f.e[0] == 1 && f.e[1] == 3) || (f.e[0] == 3 && f.e[1] == 1)));
+    cr_assert(!kc_wheel_has(&w, 1) && !kc_wheel_has(&w, 3) && kc_wheel_has(&w, 2));
+    cr_assert_eq(kc_wheel_advance(&w, 103, on_fire, &f), 0, "a second is passed once");
+    cr_assert_eq(kc_wheel_advance(&w, 110, on_fire, &f), 1);
+    cr_assert_eq(f.e[2], 2);
+    kc_wheel_free(&w);
+}
+
+Test(wheel, later_laps_wait_and_moves_and_deletes_hold)
+{
+    kc_wheel w;
+    cr_assert_eq(kc_wheel_init(&w, 4, 8, 0), 0);
+    kc_wheel_set(&w, 0, 3);
+    kc_wheel_set(&w, 1, 11);      /* the same bucket as 3, one lap later */
+    struct fired f = {.w = &w};
+    cr_assert_eq(kc_wheel_advance(&w, 5, on_fire, &f), 1);
+    cr_assert_eq(f.e[0], 0);
+    kc_wheel_set(&w, 1, 20);      /* moved: nothing at 11 */
+    cr_assert_eq(kc_wheel_advance(&w, 12, on_fire, &f), 0);
+    kc_wheel_set(&w, 2, 14);
+    kc_wheel_del(&w, 2);
+    kc_wheel_del(&w, 2);          /* twice is harmless */
+    cr_assert_eq(kc_wheel_advance(&w, 19, on_fire, &f), 0);
+    /* A long gap (past a whole lap) still finds everything due. */
+    kc_wheel_set(&w, 3, 22);
+    cr_assert_eq(kc_wheel_advance(&w, 1000, on_fire, &f), 2);
+    /* A second already passed is due at the next advance. */
+    kc_wheel_set(&w, 0, 10);
+    cr_assert_eq(kc_wheel_advance(&w, 1001, on_fire, &f), 1);
+    kc_wheel_free(&w);
+}
+
+Test(wheel, callbacks_may_set_again)
+{
+    kc_wheel w;
+    cr_assert_eq(kc_wheel_init(&w, 3, 16, 0), 0);
+    for (uint32_t e = 0; e < 3; e++) kc_wheel_set(&w, e, 5);
+    struct fired f = {.w = &w, .reset_to = 5 + 30};   /* beyond one lap of 16 */
+    cr_assert_eq(kc_wheel_advance(&w, 5, on_fire, &f), 3);
+    for (uint32_t e = 0; e < 3; e++) cr_assert(kc_wheel_has(&w, e));
+    f.reset_to = 0;
+    cr_assert_eq(kc_wheel_advance(&w, 34, on_fire, &f), 0, "not before their lap");
+    cr_assert_eq(kc_wheel_advance(&w, 35, on_fire, &f), 3);
+    kc_wheel_free(&w);
+}
+
+Test(wheel, many_entries)
+{
+    enum { N = 20000 };
+    kc_wheel w;
+    cr_assert_eq(kc_wheel_init(&w, N, 128, 0), 0);
+    for (uint32_t e = 0; e < N; e++) kc_wheel_set(&w, e, 1 + e % 300);
+    for (uint32_t e = 0; e < N; e += 2) kc_wheel_del(&w, e);
+    struct fired f = {.w = &w};
+    size_t total = 0;
+    for (int64_t s = 1; s <= 300; s++) {
+        f.n = 0;
+        total += kc_wheel_advance(&w, s, on_fire, &f);
+    }
+    cr_assert_eq(total, N / 2);
+    kc_wheel_free(&w);
+}
