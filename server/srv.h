@@ -42,6 +42,8 @@ typedef struct srv_config {
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
     char origins[1024];       /* WebSocket origins allowed besides the server's own; "" = own only */
+    int idle_ping_s;          /* a connection silent this long gets a PING */
+    int idle_close_s;         /* ... and is closed when still silent this long */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */

@@ -32,6 +32,8 @@ static const struct key keys[] = {
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
+    I("server.idle_ping", idle_ping_s, 1, 3600, "seconds a connection may stay silent before the server PINGs it"),
+    I("server.idle_close", idle_close_s, 2, 7200, "seconds of silence (no message, no PONG) after which a connection is closed as dead"),
     /* Each class of work has its own threads (each with a DB connection) and queue bound. */
     I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
     I("pools.answers_queue", pools[SRV_POOL_ANSWERS].queue, 1, 10000000, "answers waiting before the server answers busy"),
@@ -96,6 +98,8 @@ void srv_config_defaults(srv_config *c)
     c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64};
     c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256};
     c->staff_heavy = 1;
+    c->idle_ping_s = 30;
+    c->idle_close_s = 75;
     c->max_message = 65536;
     c->max_connections = 19000;
     c->answer_batch = 256;

@@ -35,6 +35,9 @@ struct conn {
     size_t out_bytes;
     int inflight, answers_inflight;
     int closing;
+    int64_t seen_s;                /* second of the last frame from the peer (message or PONG) */
+    unsigned char ping_sent;       /* a PING is out since seen_s */
+    unsigned char ping_due;        /* send a PING at the next WRITEABLE */
     int login_fails;
     int authed;                    /* a candidate's connection: live holds the attempt */
     int staff;                     /* a staff member's connection (never both) */
@@ -88,6 +91,7 @@ struct net_server {
     uint32_t *free_slots;
     int nfree, nconns;
     kc_map attempts;               /* attempt id -> slot of its latest connection */
+    kc_wheel alive;                /* per slot: when to look at its silence next (PING, close) */
 
     net_pools *pools;
     pthread_mutex_t rlock;         /* finished jobs, handed back by the workers */

@@ -379,12 +379,52 @@ static void conn_release(uint32_t slot)
     }
     free(c->rx);
     exam_live_clear(&c->live);
+    kc_wheel_del(&net__S.alive, slot);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
     uint32_t gen = c->gen + 1;
     memset(c, 0, sizeof *c);
     c->gen = gen;
     net__S.free_slots[net__S.nfree++] = slot;
     net__S.nconns--;
+}
+
+/* ---- liveness: our own, not lws's ----
+ * lws 4.1's validity timers keep every connection in one sorted list and re-insert on
+ * every PONG (a walk past all the others). Instead each connection sits in a per-second
+ * wheel at the second its silence should next be looked at; a frame from the peer only
+ * notes the second (no wheel operation). When its second comes: still fresh -> back into
+ * the wheel at seen + idle_ping; silent for idle_ping -> one PING; silent for idle_close
+ * -> closed as dead. Clients send heartbeats far more often, so PINGs are rare. */
+
+static void seen(struct conn *c)
+{
+    c->seen_s = kc_now_ms() / 1000;
+    c->ping_sent = 0;
+}
+
+static void on_idle(void *arg, uint32_t slot)
+{
+    (void)arg;
+    struct conn *c = &net__S.conns[slot];
+    if (!c->wsi) return;
+    int64_t now = net__S.alive.at - 1;          /* the second being advanced to */
+    const srv_config *cfg = net__S.cfg;
+    if (now < c->seen_s + cfg->idle_ping_s) {
+        kc_wheel_set(&net__S.alive, slot, c->seen_s + cfg->idle_ping_s);
+    } else if (!c->ping_sent) {
+        c->ping_sent = 1;
+        c->ping_due = 1;
+        lws_callback_on_writable(c->wsi);
+        kc_wheel_set(&net__S.alive, slot, c->seen_s + cfg->idle_close_s);
+    } else if (now >= c->seen_s + cfg->idle_close_s) {
+        KC_INFO("ws", "closing a silent connection attempt=%llu staff=%s silent_s=%lld",
+                (unsigned long long)c->live.attempt_id, c->staff ? c->staff_login : "",
+                (long long)(now - c->seen_s));
+        /* A dead peer may never become writable: lws closes it on its next service pass. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    } else {
+        kc_wheel_set(&net__S.alive, slot, c->seen_s + cfg->idle_close_s);
+    }
 }
 
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -414,14 +454,22 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         c->wsi = wsi;
         p->slot = slot;
         net__S.nconns++;
+        seen(c);
+        kc_wheel_set(&net__S.alive, slot, c->seen_s + net__S.cfg->idle_ping_s);
         return 0;
     }
     case LWS_CALLBACK_CLOSED:
         if (net__S.conns[p->slot].wsi == wsi) conn_release(p->slot);
         return 0;
+    case LWS_CALLBACK_RECEIVE_PONG: {
+        struct conn *c = &net__S.conns[p->slot];
+        if (c->wsi == wsi) seen(c);
+        return 0;
+    }
     case LWS_CALLBACK_RECEIVE: {
         struct conn *c = &net__S.conns[p->slot];
         if (c->wsi != wsi) return -1;
+        seen(c);
         if (lws_is_first_fragment(wsi)) {
             c->rx_len = 0;
             c->rx_over = 0;
@@ -463,6 +511,16 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         struct conn *c = &net__S.conns[p->slot];
         if (c->wsi != wsi) return -1;
+        if (c->ping_due) {                 /* one write per callback: the PING goes alone */
+            c->ping_due = 0;
+            /* Not empty: lws passes an empty PONG to no callback, and we need to see it. */
+            unsigned char ping[LWS_PRE + 8];
+            int64_t t = kc_now_ms();
+            memcpy(ping + LWS_PRE, &t, 8);
+            if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
+            if (c->oh || c->closing) lws_callback_on_writable(wsi);
+            return 0;
+        }
         struct out *o = c->oh;
         if (o) {
             c->oh = o->next;
@@ -523,6 +581,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         }
         return;
     }
+    kc_wheel_advance(&net__S.alive, kc_now_ms() / 1000, on_idle, NULL);
     if (net__S.ticks % 4 == 0 && !net__S.sweep_inflight) {   /* every second */
         srv_job *j = net__job_new(SRV_JOB_SWEEP, 0, -1);
         if (j && net__enqueue(j)) srv_job_free(j);
@@ -630,7 +689,13 @@ int net_serve(const srv_config *cfg)
 
     net__S.conns = calloc((size_t)cfg->max_connections, sizeof *net__S.conns);
     net__S.free_slots = calloc((size_t)cfg->max_connections, sizeof *net__S.free_slots);
-    if (!net__S.conns || !net__S.free_slots || kc_map_init(&net__S.attempts, (size_t)cfg->max_connections)) {
+    if (cfg->idle_close_s <= cfg->idle_ping_s) {
+        KC_ERROR("server", "server.idle_close (%d s) must be longer than server.idle_ping (%d s)",
+                 cfg->idle_close_s, cfg->idle_ping_s);
+        return 1;
+    }
+    if (!net__S.conns || !net__S.free_slots || kc_map_init(&net__S.attempts, (size_t)cfg->max_connections) ||
+        kc_wheel_init(&net__S.alive, (uint32_t)cfg->max_connections, 128, kc_now_ms() / 1000)) {
         KC_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
         return 1;
     }
@@ -662,9 +727,10 @@ int net_serve(const srv_config *cfg)
     mount(&m_api, "/api", "http", LWSMPRO_CALLBACK, &m_health);
     mount(&m_media, "/media", "http", LWSMPRO_CALLBACK, &m_api);
 
+    /* Zero turns lws's validity timers off (see "liveness" above: ours replace them). */
     static const lws_retry_bo_t retry = {
-        .secs_since_valid_ping = 30,
-        .secs_since_valid_hangup = 75,
+        .secs_since_valid_ping = 0,
+        .secs_since_valid_hangup = 0,
     };
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -723,6 +789,7 @@ int net_serve(const srv_config *cfg)
     free(net__S.conns);
     free(net__S.free_slots);
     kc_map_free(&net__S.attempts);
+    kc_wheel_free(&net__S.alive);
     KC_INFO("server", "stopped");
     return 0;
 }
