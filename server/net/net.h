@@ -26,6 +26,104 @@ int net_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e);
  * page and is not subject to it. 1 allowed, 0 refused. (net_http.c) */
 int net_origin_allowed(const char *origin, const char *host, const char *allowed);
 
+/* ---- fan-out (net_fanout.c): topics, subscribers and their outbound queues ----
+ * One message published to a topic is one allocation (a reference count, headroom, the
+ * data) shared by the queue of every subscriber of that topic. Subscribers are numbered
+ * 0..max_subs-1 (the connection slots). Each subscriber's queue is bounded in messages and
+ * bytes: past a bound it is emptied and the subscriber owes a resync notice (the
+ * conf's text, sent before anything queued after it), so a slow reader never makes memory
+ * grow. Queued messages with the same topic and a non-zero coalesce key replace each other
+ * in place (a newer deadline, a newer console tile).
+ * Single-threaded by design: one thread (the service thread) owns a net_fanout and makes
+ * every call; nothing here locks. No libwebsockets here: the transport writes what
+ * net_fanout_peek gives it. */
+
+/* A topic is (kind << 56) | id: kinds never collide, and 0 is no topic. Room for 255
+ * kinds; add new ones (the proctor console, staff broadcasts) at the end. */
+enum net_topic_kind {
+    NET_TOPIC_SESSION = 1,         /* id: exam_session.id */
+    NET_TOPIC_ROOM = 2,            /* id: a number the caller gives each room, server-wide unique */
+    NET_TOPIC_ATTEMPT = 3,         /* id: attempt.id */
+};
+#define NET_TOPIC_ID_MAX ((UINT64_C(1) << 56) - 1)
+/* The topic of (kind, id); 0 when kind is 0 or above 255 or id is above NET_TOPIC_ID_MAX. */
+uint64_t net_fanout_topic(unsigned kind, uint64_t id);
+unsigned net_fanout_topic_kind(uint64_t topic);
+uint64_t net_fanout_topic_id(uint64_t topic);
+
+#define NET_FANOUT_QUEUE_MAX 64            /* default messages queued per subscriber */
+#define NET_FANOUT_QUEUE_BYTES (64u << 10) /* default bytes queued per subscriber */
+#define NET_FANOUT_TOPICS_MAX 64           /* default topics one subscriber may hold */
+
+typedef struct net_fanout net_fanout;
+typedef struct net_fanout_conf {
+    uint32_t max_subs;             /* subscribers are 0..max_subs-1 (at most INT_MAX) */
+    size_t headroom;               /* bytes before each message's data the writer may use (LWS_PRE) */
+    uint32_t queue_max;            /* messages queued per subscriber; 0 = NET_FANOUT_QUEUE_MAX */
+    size_t queue_bytes;            /* their bytes; 0 = NET_FANOUT_QUEUE_BYTES */
+    uint32_t topics_max;           /* subscriptions per subscriber; 0 = NET_FANOUT_TOPICS_MAX */
+    const char *resync;            /* sent in place of what a full queue dropped (copied);
+                                      NULL = {"type":"resync"} */
+    /* Called when a subscriber goes from nothing to send to something (a message or the
+     * resync notice), e.g. to ask for a writable callback. It must not call back into the
+     * net_fanout (it runs inside publish). Optional. */
+    void (*wake)(void *arg, uint32_t sub);
+    void *arg;
+} net_fanout_conf;
+
+/* 0, KC_EINVAL (max_subs is 0 or above INT_MAX) or KC_ENOMEM. */
+int net_fanout_new(const net_fanout_conf *conf, net_fanout **out);
+void net_fanout_free(net_fanout *f);
+
+/* Adds sub to topic (again is a no-op). 0, KC_EINVAL (no such sub, topic 0), KC_EBUSY (sub
+ * holds topics_max topics) or KC_ENOMEM. O(1) amortised plus a scan of sub's own topics. */
+int net_fanout_subscribe(net_fanout *f, uint64_t topic, uint32_t sub);
+/* Removes sub from topic; harmless when it was not subscribed. Messages of topic already
+ * queued for sub stay queued (they were published while it was subscribed). 0 or
+ * KC_EINVAL. */
+int net_fanout_unsubscribe(net_fanout *f, uint64_t topic, uint32_t sub);
+/* The connection closed: every subscription, queued message and the resync notice of sub
+ * go; the slot starts clean when it is reused. */
+void net_fanout_drop(net_fanout *f, uint32_t sub);
+/* 1 when sub is subscribed to topic, else 0. */
+int net_fanout_subscribed(const net_fanout *f, uint64_t topic, uint32_t sub);
+/* How many subscribers topic has. */
+uint32_t net_fanout_subscribers(const net_fanout *f, uint64_t topic);
+
+/* Queues a copy of data[0..len) (one buffer, shared) for every subscriber of topic. With
+ * coalesce_key not 0, a message of the same topic and key still queued for a subscriber is
+ * replaced by this one in its place. Returns how many subscribers it was queued for (a
+ * subscriber whose queue overflowed gets the resync notice instead), or KC_EINVAL (topic
+ * 0, no data, len above queue_bytes) or KC_ENOMEM. O(subscribers of topic); a subscriber's
+ * queue is searched for the key only while it holds messages with a key. */
+int net_fanout_publish(net_fanout *f, uint64_t topic, uint64_t coalesce_key,
+                       const void *data, size_t len);
+
+enum { NET_FANOUT_MESSAGE = 1, NET_FANOUT_RESYNC = 2 };
+/* What sub is to be sent next: 0 nothing, NET_FANOUT_RESYNC (the resync notice) or
+ * NET_FANOUT_MESSAGE, with *data and *len. headroom bytes before *data are the writer's to
+ * overwrite (lws puts the frame header there); the len bytes at *data are shared and must
+ * not be changed. Valid until the next call that changes sub's queue (pop, publish, drop). */
+int net_fanout_peek(net_fanout *f, uint32_t sub, unsigned char **data, size_t *len);
+/* Removes what net_fanout_peek gave (releasing the message's reference). */
+void net_fanout_pop(net_fanout *f, uint32_t sub);
+/* How many things sub has to be sent (the resync notice counts as one). */
+uint32_t net_fanout_pending(const net_fanout *f, uint32_t sub);
+
+typedef struct net_fanout_stats {
+    uint64_t published;            /* successful net_fanout_publish calls */
+    uint64_t queued;               /* references queued (one per subscriber per message) */
+    uint64_t delivered;            /* references popped (handed to the writer) */
+    uint64_t coalesced;            /* references replaced by a newer message of their key */
+    uint64_t dropped;              /* references released unsent (overflow, drop) */
+    uint64_t resyncs;              /* resync notices owed (a queue overflowed without one) */
+    uint64_t bytes_queued;         /* now: queued lengths summed over subscribers */
+    uint64_t buffers, buffer_bytes;/* now: message buffers alive and their allocated size */
+    uint64_t topics, subscriptions;/* now */
+    uint64_t ring_slots;           /* now: queue slots allocated, over all subscribers */
+} net_fanout_stats;
+void net_fanout_stats_get(const net_fanout *f, net_fanout_stats *st);
+
 /* ---- the server (net_serve.c) ---- */
 int net_serve(const srv_config *cfg);
 
