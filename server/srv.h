@@ -114,22 +114,34 @@ typedef struct srv_paper {
     unsigned char *n_options;  /* parallel to item_ids */
     unsigned char *types;      /* enum bank_item_type, parallel */
     unsigned char *n_blanks;   /* fill items: number of blanks, parallel */
+    int64_t *seq;              /* parallel: the seq the database holds for the item, 0 none */
 } srv_paper;
 void srv_paper_free(srv_paper *p);
 int srv_paper_find(const srv_paper *p, uint64_t item_id);    /* index or -1 */
+/* A candidate's attempt as this node knows it: one entry per attempt in the node's live
+ * table (exam_lives), owned by the service thread and updated from worker results. A
+ * connection points at its attempt's entry; the entry outlives a disconnect for a while so
+ * a reconnect finds it (paper and seqs included). */
 typedef struct srv_live {
-    uint64_t attempt_id;       /* 0: no candidate logged in */
+    uint64_t attempt_id;       /* 0: a free entry (or no candidate logged in) */
     enum srv_attempt_status status;
     int64_t deadline_ms;
     srv_paper *paper;          /* this attempt's paper (each candidate's may differ) */
     int64_t events_window;     /* minute (server clock) the event count is for */
     int events_in_window;
+    uint64_t conn;             /* (slot << 32) | generation of the connection holding it; 0 none */
+    int64_t released_ms;       /* when the last connection let go of it */
+    int64_t heartbeat_ms;      /* the last heartbeat */
+    int64_t clock_offset_ms;   /* server clock - client clock, from heartbeats with client_time */
+    int answered;              /* items the database holds an answer for */
+    int expiring;              /* the deadline passed here: the submit job is queued */
 } srv_live;
 
 /* ---- jobs: a request on its way to a worker and its reply on the way back ---- */
 enum srv_job_kind {
     SRV_JOB_MSG = 1,           /* a client's message: m and cmd say what */
     SRV_JOB_SWEEP, SRV_JOB_EVENTS, SRV_JOB_PREPARE,   /* the server's own */
+    SRV_JOB_EXPIRE,            /* an attempt whose deadline passed on this node: submit it */
     SRV_JOB_IMPORT,            /* POST /api/bank/import */
     SRV_JOB_MEDIA,             /* GET /media/<sha256> */
 };
@@ -162,11 +174,8 @@ typedef struct srv_job {
     int64_t deadline_ms;
     uint64_t session_id;
     char token[160];           /* login: resume token, made by the worker */
-    srv_paper *paper;          /* start: handed to the connection */
-    /* sweep: attempts submitted at their deadline and what to push to them */
-    int n_swept;
-    uint64_t *swept;
-    char **swept_replies;
+    srv_paper *paper;          /* start: handed to the attempt's live entry */
+    int n_done;                /* sweep: attempts it submitted */
 } srv_job;
 void srv_job_free(srv_job *j);
 

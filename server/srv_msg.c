@@ -39,9 +39,6 @@ void srv_job_free(srv_job *j)
     free(j->reply);
     srv_paper_free(j->paper);
     proct_batch_free(j->events);
-    for (int i = 0; i < j->n_swept; i++) free(j->swept_replies[i]);
-    free(j->swept_replies);
-    free(j->swept);
     free(j->text);
     srv_msg_free(&j->m);
     OPENSSL_cleanse(j->m.password, sizeof j->m.password);
@@ -56,6 +53,7 @@ void srv_paper_free(srv_paper *p)
     free(p->n_options);
     free(p->types);
     free(p->n_blanks);
+    free(p->seq);
     free(p);
 }
 

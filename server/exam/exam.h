@@ -163,7 +163,8 @@ int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n);
 int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_ms,
                     int64_t req_id, char **reply, int *already);
 /* The server's own jobs: attempts past their deadline; event batches; papers due. */
-int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);   /* j->m.offset of j->m.limit parts */
+int exam_expire(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_events(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Service-thread side, from the connection's attempt only (no database): */
@@ -172,10 +173,44 @@ char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct
 /* An answer is checked against the attempt's state and paper, and normalised, before it
  * costs a worker anything. */
 int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now_ms, srv_msg_error *e);
-/* What a finished job changes in the connection's attempt: login/resume bind it, start and
- * submit move its status (only when the job is for the attempt the connection holds). */
+/* What a finished job changes in the attempt's entry: login/resume set status and
+ * deadline, start and submit move its status, a stored answer its seq (only when the job is
+ * for this attempt). */
 void exam_live_apply(srv_live *l, srv_job *j);
 void exam_live_clear(srv_live *l);
+
+/* ---- the node's live attempt table (exam_live.c), on the service thread ----
+ * One entry per attempt this node serves, found by attempt id in O(1); entries have stable
+ * numbers (a connection keeps its entry's number). A per-second wheel holds each running
+ * attempt's deadline, so the node acts on it from memory. An entry nobody holds is kept
+ * for keep_ms (a reconnect finds it) and then freed; when the table is full the oldest such
+ * entry makes room. */
+typedef struct exam_lives {
+    srv_live *v;
+    uint32_t cap, used;        /* used: entries handed out so far (free ones are reused first) */
+    uint32_t *free_list;
+    uint32_t nfree;
+    uint32_t count;            /* entries in use */
+    kc_map by_attempt;         /* attempt id -> entry number + 1 */
+    kc_wheel deadlines;        /* per entry: the second after its deadline */
+    int64_t keep_ms;
+    uint32_t cursor;           /* where the next tick's look for stale entries starts */
+} exam_lives;
+int exam_lives_init(exam_lives *t, uint32_t cap, int64_t keep_ms, int64_t now_ms);
+void exam_lives_free(exam_lives *t);
+/* The entry of attempt_id, or NULL. */
+srv_live *exam_lives_find(exam_lives *t, uint64_t attempt_id, uint32_t *idx);
+/* The entry of attempt_id, made when there is none. KC_EBUSY when the table is full of
+ * entries that connections hold; KC_ENOMEM. */
+int exam_lives_get(exam_lives *t, uint64_t attempt_id, int64_t now_ms, uint32_t *idx);
+static inline srv_live *exam_lives_at(exam_lives *t, uint32_t idx) { return &t->v[idx]; }
+/* The entry's deadline or status changed: its place in the deadline wheel follows. */
+void exam_lives_touch(exam_lives *t, uint32_t idx);
+/* A connection let go of it (conn 0, released now). */
+void exam_lives_release(exam_lives *t, uint32_t idx, int64_t now_ms);
+/* Calls due(arg, idx) for each running attempt whose deadline has passed (by now_ms), then
+ * frees entries nobody has held for keep_ms. Call it about every second. */
+void exam_lives_tick(exam_lives *t, int64_t now_ms, void (*due)(void *arg, uint32_t idx), void *arg);
 
 /* Shared inside exam/: a reply's JSON text (consumes o), an error reply, a stored status. */
 char *exam__dump(json_t *o);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,6 +399,7 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = 0;
         int idx = srv_paper_find(j->paper, item);
         if (idx < 0) continue;                       /* no longer on the paper */
+        j->paper->seq[idx] = seq;                    /* what the live entry knows is held */
         json_t *r;     /* a fill item's blanks go back as they came: an array */
         exam_response_view((enum bank_item_type)j->paper->types[idx], response, &r);
         json_array_append_new(answers, json_pack("{s:I, s:o, s:I}", "item", (json_int_t)item,
@@ -424,9 +426,12 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
 
 /* ---- submit ---- */
 
-static const char SQL_SUBMIT_LOCK[] =
-    "SELECT status, deadline_at, submitted_at, COALESCE(submit_reason, ''), score_centi,"
-    " session_id FROM attempt WHERE id = ? FOR UPDATE";
+#define SUBMIT_LOCK                                                                        \
+    "SELECT status, deadline_at, submitted_at, COALESCE(submit_reason, ''), score_centi,"  \
+    " session_id FROM attempt WHERE id = ? FOR UPDATE"
+static const char SQL_SUBMIT_LOCK[] = SUBMIT_LOCK;
+/* The sweep passes over an attempt another worker or node is submitting right now. */
+static const char SQL_SUBMIT_LOCK_SKIP[] = SUBMIT_LOCK " SKIP LOCKED";
 static const char SQL_SESSION_PAPER[] =
     "SELECT s.show_score, COALESCE(p.items, '') FROM exam_session s"
     " LEFT JOIN paper_instance p ON p.attempt_id = ? WHERE s.id = ?";
@@ -465,20 +470,27 @@ static char *submitted_reply(int64_t req_id, const char *reason, int64_t at, int
     return exam__dump(o);
 }
 
-int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now,
-                    int64_t req_id, char **reply, int *already)
+/* skip: the sweep's lock, which passes over a row locked elsewhere (*already 3, no reply). */
+static int submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now, int64_t req_id,
+                  char **reply, int *already, int skip)
 {
     char status[16], old_reason[16];
     int64_t deadline, submitted, score, show;
     uint64_t session_id;
+    const char *lock = skip ? SQL_SUBMIT_LOCK_SKIP : SQL_SUBMIT_LOCK;
     *already = 0;
     int rc = kc_db_begin(db);
     if (rc) return rc;
-    rc = kc_db_query(db, SQL_SUBMIT_LOCK, "u", "sttsiu", attempt_id, status, sizeof status,
+    rc = kc_db_query(db, lock, "u", "sttsiu", attempt_id, status, sizeof status,
                       &deadline, &submitted, old_reason, sizeof old_reason, &score, &session_id);
     if (!rc) {
-        rc = kc_db_fetch(db, SQL_SUBMIT_LOCK);
-        kc_db_done(db, SQL_SUBMIT_LOCK);
+        rc = kc_db_fetch(db, lock);
+        kc_db_done(db, lock);
+        if (rc == 0 && skip) {
+            kc_db_rollback(db);
+            *already = 3;
+            return 0;
+        }
         if (rc == 0) rc = KC_ENOTFOUND;
         if (rc == 1) rc = 0;
     }
@@ -548,43 +560,89 @@ int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now,
     return *reply ? 0 : KC_ENOMEM;
 }
 
+int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now, int64_t req_id,
+                char **reply, int *already)
+{
+    return submit(db, attempt_id, reason, now, req_id, reply, already, 0);
+}
+
 /* ---- the deadline sweep ---- */
 
+/* Every node runs it, several workers at once: each takes the attempts past their deadline
+ * with id % parts = part, and locks each with SKIP LOCKED, so workers and nodes never wait
+ * for one another and each attempt is submitted once (its status is checked under the
+ * lock). An attempt that fails is logged and set aside for a minute; the rest go on. */
+#define SWEEP_BATCH 200
 static const char SQL_DUE[] =
-    "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ?"
-    " ORDER BY deadline_at LIMIT 500";
+    "SELECT id FROM attempt WHERE status = 'in_progress' AND deadline_at <= ? AND id % ? = ?"
+    " ORDER BY deadline_at LIMIT 200";
+
+#define SWEEP_ASIDE 64
+static pthread_mutex_t aside_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { uint64_t id; int64_t until; } aside[SWEEP_ASIDE];
+
+static int set_aside(uint64_t id, int64_t now, int add)
+{
+    int found = 0;
+    pthread_mutex_lock(&aside_lock);
+    for (int i = 0; i < SWEEP_ASIDE && !found; i++)
+        if (aside[i].id == id && aside[i].until > now) found = 1;
+    if (add && !found) {
+        int k = 0;
+        for (int i = 1; i < SWEEP_ASIDE; i++)
+            if (aside[i].until < aside[k].until) k = i;
+        aside[k].id = id;
+        aside[k].until = now + 60000;
+    }
+    pthread_mutex_unlock(&aside_lock);
+    return found;
+}
 
 int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j)
 {
-    uint64_t ids[500], id;
+    uint64_t ids[SWEEP_BATCH], id;
     int n = 0;
     int64_t now = kc_now_ms();
-    int rc = kc_db_query(db, SQL_DUE, "t", "u", now, &id);
+    int64_t parts = j->m.limit > 0 ? j->m.limit : 1, part = j->m.offset;
+    int rc = kc_db_query(db, SQL_DUE, "tii", "u", now, parts, part, &id);
     while (!rc && (rc = kc_db_fetch(db, SQL_DUE)) == 1) {
         rc = 0;
-        if (n < 500) ids[n++] = id;
+        if (n < SWEEP_BATCH && !set_aside(id, now, 0)) ids[n++] = id;
     }
     kc_db_done(db, SQL_DUE);
     if (rc < 0) return rc;
-    if (!n) return 0;
-    /* A retried sweep keeps what the first round already submitted (and must push). */
-    uint64_t *sw = realloc(j->swept, (size_t)(j->n_swept + n) * sizeof *sw);
-    if (!sw) return KC_ENOMEM;
-    j->swept = sw;
-    char **sr = realloc(j->swept_replies, (size_t)(j->n_swept + n) * sizeof *sr);
-    if (!sr) return KC_ENOMEM;
-    j->swept_replies = sr;
     for (int i = 0; i < n; i++) {
         char *reply = NULL;
         int already;
-        /* Another node may have submitted it meanwhile: then there is nothing to push. */
-        rc = exam_submit(db, ids[i], "deadline", kc_now_ms(), -1, &reply, &already);
-        if (rc) { free(reply); return rc; }
-        if (already) { free(reply); continue; }
-        j->swept[j->n_swept] = ids[i];
-        j->swept_replies[j->n_swept++] = reply;
-        KC_INFO("exam", "auto-submitted at deadline attempt=%llu", (unsigned long long)ids[i]);
+        rc = submit(db, ids[i], "deadline", kc_now_ms(), -1, &reply, &already, 1);
+        free(reply);
+        /* The pool reconnects and runs the sweep again: what committed stays submitted. */
+        if (rc == KC_ELOST) return rc;
+        if (rc) {
+            KC_ERROR("exam", "attempt=%llu could not be submitted at its deadline (set aside for a minute): %s",
+                     (unsigned long long)ids[i], db->err[0] ? db->err : kc_strerror(rc));
+            set_aside(ids[i], kc_now_ms(), 1);
+            continue;
+        }
+        if (!already) {
+            j->n_done++;
+            KC_INFO("exam", "auto-submitted at deadline attempt=%llu", (unsigned long long)ids[i]);
+        }
     }
+    return 0;
+}
+
+/* The node that holds the candidate's connection saw the deadline pass in memory: the
+ * attempt is submitted now (unless a sweep, here or on another node, did it already), and
+ * the reply — this submission or the earlier one — is pushed to the candidate. */
+int exam_expire(kc_db *db, const srv_ctx *x, srv_job *j)
+{
+    int already;
+    int rc = exam_submit(db, j->attempt_id, "deadline", kc_now_ms(), -1, &j->reply, &already);
+    if (rc == KC_ENOTFOUND) return 0;
+    if (rc) return rc;
+    j->ok = already != 2;
+    j->status = already == 2 ? SRV_ST_NOT_STARTED : SRV_ST_SUBMITTED;
     return 0;
 }
 

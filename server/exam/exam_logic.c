@@ -65,6 +65,7 @@ int exam_paper_finish(exam_paper_build *b, srv_paper **out)
         p->n_blanks[i] = e[i].nb;
     }
     free(e);
+    if (!(p->seq = calloc((size_t)p->n + 1, sizeof *p->seq))) return KC_ENOMEM;
     *out = p;
     b->p = NULL;
     b->cap = 0;

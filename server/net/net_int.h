@@ -5,6 +5,7 @@
 #define KAOCHANG_NET_INT_H
 
 #include "net.h"
+#include "../exam/exam.h"
 #include "../../proctoring/proct.h"
 
 #include <ev.h>
@@ -39,12 +40,13 @@ struct conn {
     unsigned char ping_sent;       /* a PING is out since seen_s */
     unsigned char ping_due;        /* send a PING at the next WRITEABLE */
     int login_fails;
-    int authed;                    /* a candidate's connection: live holds the attempt */
+    int authed;                    /* a candidate's connection: live names its attempt's entry */
+    uint32_t live;                 /* entry number + 1 in net__S.lives; 0 none */
+    char peer[48];                 /* the peer's address, for the log and proctors' events */
     int staff;                     /* a staff member's connection (never both) */
     uint64_t staff_id;
     unsigned roles;
     char staff_login[65];
-    srv_live live;
 };
 
 struct pss { uint32_t slot; };
@@ -90,7 +92,7 @@ struct net_server {
     struct conn *conns;
     uint32_t *free_slots;
     int nfree, nconns;
-    kc_map attempts;               /* attempt id -> slot of its latest connection */
+    exam_lives lives;              /* this node's live attempts (server/exam) */
     kc_wheel alive;                /* per slot: when to look at its silence next (PING, close) */
 
     net_pools *pools;

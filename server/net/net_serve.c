@@ -40,13 +40,25 @@ static struct conn *conn_of(uint64_t h)
     return c->wsi && c->gen == (uint32_t)h ? c : NULL;
 }
 
+/* The entry of a candidate's connection, or NULL. */
+static srv_live *conn_live(const struct conn *c)
+{
+    return c->authed && c->live ? exam_lives_at(&net__S.lives, c->live - 1) : NULL;
+}
+
+static uint64_t conn_attempt(const struct conn *c)
+{
+    const srv_live *l = conn_live(c);
+    return l ? l->attempt_id : 0;
+}
+
 static void send_text(struct conn *c, const char *s)
 {
     if (!s || !c->wsi) return;
     size_t n = strlen(s);
     if (c->on >= OUT_QUEUE_MAX || c->out_bytes + n > OUT_BYTES_MAX) {
         /* A client that does not read its replies cannot be helped by queueing more. */
-        KC_WARN("ws", "outbound queue full, closing attempt=%llu", (unsigned long long)c->live.attempt_id);
+        KC_WARN("ws", "outbound queue full, closing attempt=%llu peer=%s", (unsigned long long)conn_attempt(c), c->peer);
         c->closing = 1;
         lws_callback_on_writable(c->wsi);
         return;
@@ -151,6 +163,7 @@ static int run_one(kc_db *db, srv_job *j)
     case SRV_JOB_SWEEP: return exam_sweep(db, &net__S.x, j);
     case SRV_JOB_EVENTS: return exam_events(db, &net__S.x, j);
     case SRV_JOB_PREPARE: return exam_prepare_due(db, &net__S.x, j);
+    case SRV_JOB_EXPIRE: return exam_expire(db, &net__S.x, j);
     case SRV_JOB_IMPORT: return staff_bank_import(db, &net__S.x, j);
     case SRV_JOB_MEDIA: return media_run(db, &net__S.x, j);
     }
@@ -204,36 +217,94 @@ static void w_exited(void *arg) { lws_cancel_service(net__S.ctx); }
 /* ---- results, on the service thread ---- */
 
 
-static void bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
+/* A connection lets go of its attempt's entry (closing, or logging in as another). */
+static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 {
-    if (c->authed && c->live.attempt_id != j->attempt_id) {
-        uint64_t v;
-        if (kc_map_get(&net__S.attempts, c->live.attempt_id, &v) && v == slot)
-            kc_map_del(&net__S.attempts, c->live.attempt_id);
+    srv_live *l = conn_live(c);
+    if (l && l->conn == handle_of(slot)) {
+        exam_lives_release(&net__S.lives, c->live - 1, kc_now_ms());
+        proct_buffer_add(&net__S.events, l->attempt_id, kc_now_ms(), "disconnect", why);
     }
+    c->authed = 0;
+    c->live = 0;
+}
+
+/* A login or resume succeeded: the connection takes the attempt's entry. A second login
+ * while another live connection holds it is refused (the first keeps it; the proctor sees
+ * an event); a resume — the token proves it is the same browser, reconnecting — takes it
+ * over and the old connection is closed. 0 bound, -1 refused (the reply is sent). */
+static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
+{
+    int64_t now = kc_now_ms();
+    uint64_t me = handle_of(slot);
+    int resume = !strcmp(j->cmd->name, "resume");
+    uint32_t idx;
+    srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
+    struct conn *other = l && l->conn != me ? conn_of(l->conn) : NULL;
+    if (other && !resume) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "peer=%s holder=%s", c->peer, other->peer);
+        proct_buffer_add(&net__S.events, j->attempt_id, now, "second_login", detail);
+        KC_WARN("exam", "second login refused attempt=%llu peer=%s (held by peer=%s)",
+                (unsigned long long)j->attempt_id, c->peer, other->peer);
+        send_error(c, j->req_id, "already_connected", NULL,
+                   "this candidate is signed in on another computer; ask the proctor");
+        return -1;
+    }
+    if (other) {
+        uint32_t oslot = (uint32_t)(l->conn >> 32);
+        send_error(other, -1, "taken_over", NULL, "this exam was opened again in another window or after a reconnect");
+        other->closing = 1;
+        lws_callback_on_writable(other->wsi);
+        unbind_attempt(other, oslot, "taken over");
+        proct_buffer_add(&net__S.events, j->attempt_id, now, "takeover", c->peer);
+    }
+    if (c->authed && conn_attempt(c) != j->attempt_id) unbind_attempt(c, slot, "another login");
+    if (exam_lives_get(&net__S.lives, j->attempt_id, now, &idx)) {
+        KC_WARN("ws", "live attempt table full (%u entries held); login of attempt=%llu refused",
+                net__S.lives.count, (unsigned long long)j->attempt_id);
+        send_error(c, j->req_id, "busy", NULL, "the server is full; retry in a moment");
+        return -1;
+    }
+    l = exam_lives_at(&net__S.lives, idx);
+    l->conn = me;
     c->authed = 1;
+    c->live = idx + 1;
     c->login_fails = 0;
-    if (kc_map_put(&net__S.attempts, j->attempt_id, slot))
-        KC_WARN("ws", "out of memory for the attempt map; pushes to attempt=%llu may miss",
-                (unsigned long long)j->attempt_id);
-    proct_buffer_add(&net__S.events, j->attempt_id, kc_now_ms(), "connect",
-                     !strcmp(j->cmd->name, "login") ? "login" : "resume");
+    proct_buffer_add(&net__S.events, j->attempt_id, now, "connect", resume ? "resume" : "login");
+    return 0;
+}
+
+/* A job's outcome goes into its attempt's entry, whether or not the connection that asked
+ * is still there: the entry holds what the database holds. */
+static void apply_to_entry(srv_job *j)
+{
+    uint32_t idx;
+    srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
+    if (!l) return;
+    exam_live_apply(l, j);
+    exam_lives_touch(&net__S.lives, idx);
+}
+
+static void handle_expire(srv_job *j)
+{
+    uint32_t idx;
+    srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
+    if (!l) return;
+    l->expiring = 0;
+    if (j->ok) l->status = j->status;
+    exam_lives_touch(&net__S.lives, idx);   /* not submitted (the database was out): again */
+    struct conn *c = j->ok && l->conn ? conn_of(l->conn) : NULL;
+    if (c) send_text(c, j->reply);
 }
 
 static void handle_result(srv_job *j)
 {
     switch (j->kind) {
     case SRV_JOB_SWEEP:
-        net__S.sweep_inflight = 0;
-        for (int i = 0; i < j->n_swept; i++) {
-            uint64_t slot;
-            if (!kc_map_get(&net__S.attempts, j->swept[i], &slot)) continue;
-            struct conn *c = &net__S.conns[slot];
-            if (!c->wsi || c->live.attempt_id != j->swept[i]) continue;
-            c->live.status = SRV_ST_SUBMITTED;
-            send_text(c, j->swept_replies[i]);
-        }
+        net__S.sweep_inflight--;
         return;
+    case SRV_JOB_EXPIRE: handle_expire(j); return;
     case SRV_JOB_EVENTS: return;
     case SRV_JOB_PREPARE: net__S.prepare_inflight = 0; return;
     case SRV_JOB_IMPORT:
@@ -242,6 +313,7 @@ static void handle_result(srv_job *j)
     }
     const srv_cmd *cmd = j->cmd;
     if (cmd->flags & SRV_CMD_HEAVY) net__S.heavy_running--;   /* also for a closed connection */
+    if (j->attempt_id && !(cmd->flags & SRV_CMD_LOGIN)) apply_to_entry(j);
     struct conn *c = conn_of(j->conn);
     if (!c) return;                                 /* the connection is gone: drop */
     uint32_t slot = (uint32_t)(j->conn >> 32);
@@ -265,13 +337,29 @@ static void handle_result(srv_job *j)
             c->login_fails = 0;
             KC_INFO("staff", "login=%s %s", j->login, cmd->name);
         } else {
-            bind_attempt(c, slot, j);
+            if (bind_attempt(c, slot, j)) return;
+            apply_to_entry(j);
         }
     }
-    /* Start and submit move the attempt's state; a job queued before the connection
-     * logged in as someone else changes nothing (exam_live_apply checks the attempt). */
-    if (c->authed) exam_live_apply(&c->live, j);
     send_text(c, j->reply);
+}
+
+/* The deadline of a running attempt passed (exam_lives_tick): answers are refused from
+ * now on, and the node that holds the candidate submits and pushes `submitted`. */
+static void on_deadline(void *arg, uint32_t idx)
+{
+    (void)arg;
+    srv_live *l = exam_lives_at(&net__S.lives, idx);
+    if (!l->conn || !conn_of(l->conn)) return;   /* nobody here to tell: the sweep submits it */
+    srv_job *j = net__job_new(SRV_JOB_EXPIRE, l->conn, -1);
+    if (!j) return;
+    j->attempt_id = l->attempt_id;
+    if (net__enqueue(j)) {                       /* full: next second */
+        srv_job_free(j);
+        exam_lives_touch(&net__S.lives, idx);
+        return;
+    }
+    l->expiring = 1;
 }
 
 static void drain_results(void)
@@ -311,8 +399,10 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         send_error(c, m.id, e.code, NULL, e.message);
         goto out;
     }
+    srv_live none = {0}, *live = conn_live(c);
+    if (!live) live = &none;
     if (cmd->pool == SRV_LOCAL) {
-        char *reply = cmd->local(&c->live, &m, now, &net__S.events);
+        char *reply = cmd->local(live, &m, now, &net__S.events);
         if (reply) send_text(c, reply);
         else send_error(c, m.id, "internal", NULL, "out of memory");
         free(reply);
@@ -333,7 +423,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         busy = "another paper job is running; retry in a moment";
         goto refuse_busy;
     }
-    if (cmd->admit && cmd->admit(&c->live, &m, now, &e)) {
+    if (cmd->admit && cmd->admit(live, &m, now, &e)) {
         send_error(c, m.id, e.code, e.field, e.message);
         goto out;
     }
@@ -346,7 +436,7 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     j->text = m.obj;
     j->text_len = m.obj ? strlen(m.obj) : 0;
     j->m.obj = m.obj = NULL;
-    j->attempt_id = c->live.attempt_id;
+    j->attempt_id = live->attempt_id;
     j->staff_id = c->staff_id;
     j->roles = c->roles;
     snprintf(j->login, sizeof j->login, "%s", c->staff_login);
@@ -371,14 +461,8 @@ out:
 static void conn_release(uint32_t slot)
 {
     struct conn *c = &net__S.conns[slot];
-    if (c->authed) {
-        uint64_t v;
-        if (kc_map_get(&net__S.attempts, c->live.attempt_id, &v) && v == slot)
-            kc_map_del(&net__S.attempts, c->live.attempt_id);
-        proct_buffer_add(&net__S.events, c->live.attempt_id, kc_now_ms(), "disconnect", "");
-    }
+    unbind_attempt(c, slot, "");
     free(c->rx);
-    exam_live_clear(&c->live);
     kc_wheel_del(&net__S.alive, slot);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
     uint32_t gen = c->gen + 1;
@@ -418,7 +502,7 @@ static void on_idle(void *arg, uint32_t slot)
         kc_wheel_set(&net__S.alive, slot, c->seen_s + cfg->idle_close_s);
     } else if (now >= c->seen_s + cfg->idle_close_s) {
         KC_INFO("ws", "closing a silent connection attempt=%llu staff=%s silent_s=%lld",
-                (unsigned long long)c->live.attempt_id, c->staff ? c->staff_login : "",
+                (unsigned long long)conn_attempt(c), c->staff ? c->staff_login : "",
                 (long long)(now - c->seen_s));
         /* A dead peer may never become writable: lws closes it on its next service pass. */
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -454,6 +538,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         c->wsi = wsi;
         p->slot = slot;
         net__S.nconns++;
+        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
         seen(c);
         kc_wheel_set(&net__S.alive, slot, c->seen_s + net__S.cfg->idle_ping_s);
         return 0;
@@ -513,11 +598,11 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (c->wsi != wsi) return -1;
         if (c->ping_due) {                 /* one write per callback: the PING goes alone */
             c->ping_due = 0;
-            /* Not empty: lws passes an empty PONG to no callback, and we need to see it. */
-            unsigned char ping[LWS_PRE + 8];
-            int64_t t = kc_now_ms();
-            memcpy(ping + LWS_PRE, &t, 8);
-            if (lws_write(wsi, ping + LWS_PRE, 8, LWS_WRITE_PING) < 0) return -1;
+            /* Not empty: lws passes an empty PONG to no callback, and we need to see it.
+             * Text, since lws checks a PONG's payload as UTF-8 (VALIDATE_UTF8). */
+            unsigned char ping[LWS_PRE + 24];
+            int n = snprintf((char *)ping + LWS_PRE, 24, "kc%lld", (long long)kc_now_ms());
+            if (lws_write(wsi, ping + LWS_PRE, (size_t)n, LWS_WRITE_PING) < 0) return -1;
             if (c->oh || c->closing) lws_callback_on_writable(wsi);
             return 0;
         }
@@ -582,10 +667,20 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     kc_wheel_advance(&net__S.alive, kc_now_ms() / 1000, on_idle, NULL);
-    if (net__S.ticks % 4 == 0 && !net__S.sweep_inflight) {   /* every second */
-        srv_job *j = net__job_new(SRV_JOB_SWEEP, 0, -1);
-        if (j && net__enqueue(j)) srv_job_free(j);
-        else if (j) net__S.sweep_inflight = 1;
+    if (net__S.ticks % 4 == 0) {                           /* every second */
+        exam_lives_tick(&net__S.lives, kc_now_ms(), on_deadline, NULL);
+        /* The sweep in parts, one per sweep worker, when the last round is done. */
+        int parts = net__S.cfg->pools[SRV_POOL_SWEEP].workers;
+        int queued = 0;
+        for (int k = 0; !net__S.sweep_inflight && k < parts; k++) {
+            srv_job *j = net__job_new(SRV_JOB_SWEEP, 0, -1);
+            if (!j) break;
+            j->m.offset = k;
+            j->m.limit = parts;
+            if (net__enqueue(j)) { srv_job_free(j); break; }
+            queued++;
+        }
+        if (queued) net__S.sweep_inflight = queued;          /* counted down by the results */
     }
     if (net__S.ticks % 8 == 0) flush_events();           /* every two seconds */
     /* Papers of sessions that open soon: at start, then every 30 s. */
@@ -694,7 +789,10 @@ int net_serve(const srv_config *cfg)
                  cfg->idle_close_s, cfg->idle_ping_s);
         return 1;
     }
-    if (!net__S.conns || !net__S.free_slots || kc_map_init(&net__S.attempts, (size_t)cfg->max_connections) ||
+    /* Attempts outlive their connection for 15 minutes (a reconnect finds them); room for
+     * as many again as there are connections. */
+    if (!net__S.conns || !net__S.free_slots ||
+        exam_lives_init(&net__S.lives, (uint32_t)cfg->max_connections * 2, 15 * 60000, kc_now_ms()) ||
         kc_wheel_init(&net__S.alive, (uint32_t)cfg->max_connections, 128, kc_now_ms() / 1000)) {
         KC_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
         return 1;
@@ -783,12 +881,11 @@ int net_serve(const srv_config *cfg)
     proct_buffer_free(&net__S.events);
     for (int i = 0; i < cfg->max_connections; i++) {
         free(net__S.conns[i].rx);
-        exam_live_clear(&net__S.conns[i].live);
         for (struct out *o = net__S.conns[i].oh, *n; o; o = n) { n = o->next; free(o); }
     }
     free(net__S.conns);
     free(net__S.free_slots);
-    kc_map_free(&net__S.attempts);
+    exam_lives_free(&net__S.lives);
     kc_wheel_free(&net__S.alive);
     KC_INFO("server", "stopped");
     return 0;

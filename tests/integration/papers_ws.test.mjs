@@ -74,7 +74,10 @@ describe('papers made before the session opens', () => {
   });
 
   test('a reload gives the same paper in the same order', async () => {
-    const { who, p } = papers[0];
+    const { who, p, c: before } = papers[0];
+    // A reload closes the page's connection first (a second live login would be refused).
+    before.ws.close();
+    await before.closed;
     const c = await login(who);
     const again = await c.request({ type: 'start' });
     assert.deepEqual(again.paper.items.map((it) => [it.item, it.options?.map((o) => o.text)]),

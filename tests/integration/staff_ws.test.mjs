@@ -76,6 +76,8 @@ describe('staff login', () => {
     const cw = await c.request({ type: 'login', ticket: thin[thin.length - 1].ticket, id_number: thin[thin.length - 1].idno });
     assert.equal(cw.type, 'welcome');
     assertError(await (await connect()).request({ type: 'staff_resume', token: cw.token }), 'bad_token');
+    c.ws.close();          // the candidate signs out: a later test logs in as them (one live connection each)
+    await c.closed;
   });
 
   test('ten failed staff logins close the connection', async () => {
