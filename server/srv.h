@@ -42,6 +42,7 @@ typedef struct srv_config {
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
     char origins[1024];       /* WebSocket origins allowed besides the server's own; "" = own only */
+    char node_id[65];         /* this node in the answer history; "" = hostname:port (srv_config_node_id) */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
@@ -56,6 +57,10 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);
 /* Sets "section.key" = value (used by the file and by --set / flags). */
 int srv_config_set(srv_config *c, const char *key, const char *value, char *err, size_t errlen);
 void srv_config_print(const srv_config *c, FILE *out);
+/* Fills an empty server.node_id with the default, the hostname, ':' and the port (the
+ * hostname shortened so that it fits 64 bytes). serve and config call it once the file,
+ * --set and the flags are applied. */
+void srv_config_node_id(srv_config *c);
 
 /* ---- messages: what a client sends, parsed and checked against the command table ---- */
 struct srv_cmd;
@@ -176,6 +181,7 @@ typedef struct srv_ctx {
     int answer_batch;
     int prepare_before_min;           /* the automatic session prepare */
     int max_message;                  /* server.max_message: the largest import a page may send */
+    const char *node_id;              /* server.node_id: which node applied an answer (history) */
 } srv_ctx;
 
 /* ---- the command table: one row per message type ----
