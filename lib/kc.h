@@ -171,6 +171,8 @@ typedef struct kc_db {
     struct kc_db_cache *cache;
     unsigned err_no;         /* MariaDB error number of the last failure; 0 if none was given */
     char err[1024];          /* its message, "what: message (number)" */
+    uint64_t round_trips;    /* requests sent and answered (prepare, execute, simple statement,
+                                rollback): what a transaction costs, for counters and tests */
 } kc_db;
 
 /* Once in main before any thread starts, and at its end; kc_db_thread_end when a thread

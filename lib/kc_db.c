@@ -192,6 +192,7 @@ int kc_db_reconnect(kc_db *db)
 static int simple(kc_db *db, const char *q)
 {
     if (!db->my) return fail(db, CR_SERVER_GONE_ERROR, q, "not connected");
+    db->round_trips++;
     if (mysql_query(db->my, q)) return fail(db, mysql_errno(db->my), q, mysql_error(db->my));
     /* GET_LOCK and friends answer with a row nobody reads. */
     MYSQL_RES *r = mysql_store_result(db->my);
@@ -202,7 +203,12 @@ static int simple(kc_db *db, const char *q)
 int kc_db_simple(kc_db *db, const char *sql) { return simple(db, sql); }
 int kc_db_begin(kc_db *db) { return simple(db, "START TRANSACTION"); }
 int kc_db_commit(kc_db *db) { return simple(db, "COMMIT"); }
-void kc_db_rollback(kc_db *db) { if (db->my) mysql_rollback(db->my); }
+void kc_db_rollback(kc_db *db)
+{
+    if (!db->my) return;
+    db->round_trips++;
+    mysql_rollback(db->my);
+}
 
 /* ---- the statement cache ---- */
 
@@ -301,6 +307,7 @@ kc_stmt *kc_db_stmt(kc_db *db, const char *sql)
     s->db = db;
     s->hash = h;
     s->st = mysql_stmt_init(db->my);
+    db->round_trips++;
     if (!s->st || mysql_stmt_prepare(s->st, sql, strlen(sql))) {
         /* Closing the statement clears the connection's error: classify first. */
         unsigned e = s->st ? mysql_stmt_errno(s->st) : mysql_errno(db->my);
@@ -417,6 +424,7 @@ int kc_stmt_execv(kc_stmt *s, const kc_param *p, int n)
     }
     if (rc) goto out;
     if (n && mysql_stmt_bind_param(s->st, b)) { rc = stmt_fail(s, "bind"); goto out; }
+    db->round_trips++;             /* the rows of a result come with it: store_result sends nothing */
     if (mysql_stmt_execute(s->st)) { rc = stmt_fail(s, "execute"); goto out; }
     if (s->ncols) {
         if (mysql_stmt_bind_result(s->st, s->out)) { rc = stmt_fail(s, "bind result"); goto out; }

@@ -44,6 +44,7 @@ typedef struct srv_config {
     char origins[1024];       /* WebSocket origins allowed besides the server's own; "" = own only */
     int idle_ping_s;          /* a connection silent this long gets a PING */
     int idle_close_s;         /* ... and is closed when still silent this long */
+    char node_id[65];         /* this node in the answer history; "" = hostname:port (srv_config_node_id) */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
@@ -58,6 +59,10 @@ int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);
 /* Sets "section.key" = value (used by the file and by --set / flags). */
 int srv_config_set(srv_config *c, const char *key, const char *value, char *err, size_t errlen);
 void srv_config_print(const srv_config *c, FILE *out);
+/* Fills an empty server.node_id with the default, the hostname, ':' and the port (the
+ * hostname shortened so that it fits 64 bytes). serve and config call it once the file,
+ * --set and the flags are applied. */
+void srv_config_node_id(srv_config *c);
 
 /* ---- messages: what a client sends, parsed and checked against the command table ---- */
 struct srv_cmd;
@@ -176,6 +181,7 @@ typedef struct srv_job {
     char token[160];           /* login: resume token, made by the worker */
     srv_paper *paper;          /* start: handed to the attempt's live entry */
     int n_done;                /* sweep: attempts it submitted */
+    int64_t held_seq;          /* answer: the seq the database holds for the item after it */
 } srv_job;
 void srv_job_free(srv_job *j);
 
@@ -187,6 +193,7 @@ typedef struct srv_ctx {
     int answer_batch;
     int prepare_before_min;           /* the automatic session prepare */
     int max_message;                  /* server.max_message: the largest import a page may send */
+    const char *node_id;              /* server.node_id: which node applied an answer (history) */
 } srv_ctx;
 
 /* ---- the command table: one row per message type ----

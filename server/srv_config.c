@@ -31,6 +31,7 @@ static const struct key keys[] = {
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
+    S("server.node_id", node_id, "this node's name in the answer history, up to 64 printable ASCII characters without spaces; empty = the hostname, ':' and the port"),
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     I("server.idle_ping", idle_ping_s, 1, 3600, "seconds a connection may stay silent before the server PINGs it"),
     I("server.idle_close", idle_close_s, 2, 7200, "seconds of silence (no message, no PONG) after which a connection is closed as dead"),
@@ -113,6 +114,35 @@ void srv_config_defaults(srv_config *c)
     snprintf(c->schema_dir, sizeof c->schema_dir, "%.490s/schema", share);
 }
 
+/* The node id is stored with every answer change and shown to examiners: plain ASCII, no
+ * spaces or control characters, so it reads the same in every log and report. */
+static int node_id_bad(const char *v, char *err, size_t errlen)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f) {
+            snprintf(err, errlen, "server.node_id: only printable ASCII characters without spaces, "
+                     "got byte 0x%02x at position %d", *p, (int)(p - (const unsigned char *)v) + 1);
+            return 1;
+        }
+    return 0;
+}
+
+void srv_config_node_id(srv_config *c)
+{
+    if (c->node_id[0]) return;
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1)) host[0] = 0;
+    host[sizeof host - 1] = 0;
+    char port[16];
+    int pl = snprintf(port, sizeof port, ":%d", c->port);
+    /* Keep only what node_id_bad accepts; a hostname that leaves nothing is "localhost". */
+    size_t room = sizeof c->node_id - 1 - (size_t)pl, n = 0;
+    for (const unsigned char *p = (const unsigned char *)host; *p && n < room; p++)
+        if (*p > ' ' && *p < 0x7f) c->node_id[n++] = (char)*p;
+    if (!n) n = (size_t)snprintf(c->node_id, sizeof c->node_id, "localhost");
+    memcpy(c->node_id + n, port, (size_t)pl + 1);
+}
+
 int srv_config_set(srv_config *c, const char *name, const char *value, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -124,6 +154,7 @@ int srv_config_set(srv_config *c, const char *name, const char *value, char *err
                 snprintf(err, errlen, "%s: value longer than %zu bytes", name, k->size - 1);
                 return KC_EINVAL;
             }
+            if (k->off == offsetof(srv_config, node_id) && node_id_bad(value, err, errlen)) return KC_EINVAL;
             memcpy((char *)c + k->off, value, strlen(value) + 1);
         } else {
             char *end;

@@ -1,10 +1,15 @@
 // Kaochang candidate client (protocol kaochang.v1, docs/PROTOCOL.md).
 //
-// The promise: never lose an answer. Every change gets the next per-attempt `seq` and sits
-// in a pending map (mirrored in sessionStorage, keyed by ticket) until the server's `ack`
-// says it is committed; after a reconnect or a reload everything still pending is sent
-// again (replays are harmless: the server keeps the highest seq per item). The server owns
-// time: the countdown is only a display of `deadline - server_time`.
+// The promise: never lose an answer, and never show 已保存 for what the server does not
+// hold. Every change gets the next per-attempt `seq` and sits in a pending map (mirrored in
+// sessionStorage, keyed by ticket) until the server's `ack` for it: `applied` (the server
+// now holds this change: 已保存) or not (the server holds another change of the item at least
+// as new, `held_seq`, e.g. from a second tab: this page's value is dropped and a fresh
+// `paper` brings the server's). After a reconnect or a reload everything still pending is
+// sent again (a replay of what the server holds is acked as applied). Every `paper` is the
+// truth for the items without a newer pending change, and the seq counter continues from
+// its `last_seq` at least. The server owns time: the countdown is only a display of
+// `deadline - server_time`.
 
 // i18n.js is loaded with this module's own ?v= so a new build busts the cache of both.
 const VERSION = new URL(import.meta.url).search;
@@ -24,6 +29,7 @@ const MAX_EVENTS_QUEUED = 256;
 const TYPING_MS = 800;           // text answers are sent once typing pauses this long
 const SUBMIT_WAIT_MS = 15000;    // submit even if some answer is still unacknowledged by then
 const POLL_AFTER_DEADLINE_MS = 5000;
+const SEQ_AHEAD = 1000000;       // the server refuses a seq this far beyond its last_seq (bad_seq)
 
 // ---------------------------------------------------------------------------------------
 // Storage (sessionStorage survives a reload of this tab; localStorage holds the language)
@@ -76,11 +82,12 @@ const S = {
   index: 0,
   types: new Map(),           // answerable item -> its type
   answers: new Map(),         // item -> response shown ("" = none; fill blanks joined by U+001F)
-  committedSeq: new Map(),    // item -> highest seq known committed
-  pending: new Map(),         // item -> {response, seq} not yet acknowledged
-  saveState: new Map(),       // item -> 'saving' | 'saved' | 'error'
+  committedSeq: new Map(),    // item -> highest seq the server is known to hold
+  pending: new Map(),         // item -> {response, seq}: the newest change, not yet acked as applied
+  saveState: new Map(),       // item -> 'saving' | 'saved' | 'stale' | 'error'
   saveErr: new Map(),         // item -> error code
   maxSeq: 0,
+  serverLastSeq: 0,           // last_seq of the last paper
 
   deadline: null,             // server ms
   syncServer: 0,              // server_time at the last sync ...
@@ -347,7 +354,8 @@ function onPaper(m) {
     S.answers.set(a.item, Array.isArray(a.response) ? a.response.join(BLANK_SEP) : a.response);
     S.committedSeq.set(a.item, a.seq);
   }
-  S.maxSeq = Math.max(S.maxSeq, Number(m.last_seq) || 0);
+  S.serverLastSeq = Number(m.last_seq) || 0;
+  S.maxSeq = Math.max(S.maxSeq, S.serverLastSeq);
   if (S.ticket) store.set(kSeq(S.ticket), String(S.maxSeq));
 
   if (attempt.status === 'submitted') {
@@ -381,21 +389,49 @@ function onPaper(m) {
   maybeSubmit();
 }
 
+// An ack names the change (item, seq), whether the server now holds it (applied) and the seq
+// it holds for the item (held_seq). Only the newest local change of an item decides its
+// state; acks of older ones change nothing but what is known to be held.
 function onAck(m) {
   const item = m.item;
   const seq = Number(m.seq) || 0;
-  S.committedSeq.set(item, Math.max(S.committedSeq.get(item) || 0, seq));
+  const applied = m.applied === true;
+  const held = Number(m.held_seq) || 0;
+  S.committedSeq.set(item, Math.max(S.committedSeq.get(item) || 0, held));
   const p = S.pending.get(item);
-  if (p && p.seq <= seq) {
+  if (p && applied && p.seq === seq) {
     S.pending.delete(item);
     savePending();
     S.saveState.set(item, 'saved');
     S.saveErr.delete(item);
-  } else if (!p && S.saveState.get(item) === 'saving') {
+  } else if (p && !applied && (held > p.seq || (held === p.seq && seq === p.seq))) {
+    // The server holds another change of this item, at least as new as this page's newest
+    // (another tab or device): this page's value will never be applied. Stop sending it and
+    // take the server's value and seq from a fresh paper.
+    S.pending.delete(item);
+    savePending();
+    S.saveState.set(item, 'stale');
+    S.saveErr.delete(item);
+    refreshPaper();
+  } else if (!p && applied && S.saveState.get(item) === 'saving') {
     S.saveState.set(item, 'saved');
   }
   renderExamStatus();
   maybeSubmit();
+}
+
+// Asks for the paper again (start is idempotent): its answers are what the server holds.
+function refreshPaper() {
+  if (S.ready && !S.final) sendStart();
+}
+
+// The highest seq this page can go on from when the server refused one as too far ahead:
+// what the server was last known to hold, and pending changes numbered sanely.
+function saneMaxSeq(skip) {
+  let n = Math.max(S.serverLastSeq, 0, ...S.committedSeq.values());
+  const limit = n + SEQ_AHEAD;
+  for (const [item, p] of S.pending) if (item !== skip && p.seq <= limit) n = Math.max(n, p.seq);
+  return n;
 }
 
 function onSubmitted(m) {
@@ -487,6 +523,17 @@ function onAnswerError(code, req, m) {
     case 'time_over':
       S.locked = true;
       break;
+    case 'bad_seq':
+      // This page's seq counter ran far beyond what the server holds (storage from an old
+      // page, say): number the change again from what the server holds and send it again.
+      if (current && !p.renumbered) {
+        S.maxSeq = saneMaxSeq(item);
+        S.pending.set(item, { response: p.response, seq: nextSeq(), renumbered: true });
+        savePending();
+        sendAnswer(item);
+        return;
+      }
+      break;
     default:
       break;
   }
@@ -505,7 +552,7 @@ function onAnswerError(code, req, m) {
 function errKey(code) {
   const known = ['bad_credentials', 'bad_token', 'unauthenticated', 'not_open', 'not_started',
     'time_over', 'submitted', 'busy', 'internal', 'not_saved', 'too_large', 'bad_field', 'bad_json',
-    'unknown_type'];
+    'unknown_type', 'bad_seq'];
   return known.includes(code) ? `err.${code}` : 'err.unknown';
 }
 
@@ -647,7 +694,7 @@ function isAnswered(it) {
 // The save state of an item shown on one screen: its worst sub-item's for a composite.
 function saveStateOf(it) {
   const states = leavesOf(it).map((l) => S.saveState.get(l.item));
-  for (const s of ['error', 'saving', 'saved']) if (states.includes(s)) return s;
+  for (const s of ['error', 'stale', 'saving', 'saved']) if (states.includes(s)) return s;
   return undefined;
 }
 
@@ -926,6 +973,9 @@ function renderSaveStatus() {
     text = t('save.error');
     if (code) el.title = t(errKey(code), { code, field: '' });
     el.classList.add('is-error');
+  } else if (state === 'stale') {
+    text = t('save.stale');
+    el.classList.add('is-saving');
   } else if (state === 'saving') {
     text = t('save.saving');
     el.classList.add('is-saving');

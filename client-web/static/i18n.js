@@ -37,6 +37,7 @@ export const STRINGS = {
     'err.busy': '服务器繁忙，请稍候重试。',
     'err.internal': '服务器出现故障，请稍候重试；如持续出现请联系监考员。',
     'err.not_saved': '这条答案服务器未能保存，重新发送也无法保存；请修改答案或联系监考员。',
+    'err.bad_seq': '这条答案的编号不被服务器接受，未能保存；请刷新页面后重新作答。',
     'err.too_large': '请求过大，已被服务器拒绝。',
     'err.bad_field': '输入内容格式不正确（{field}）。',
     'err.bad_json': '客户端发送了无法识别的数据，请刷新页面。',
@@ -79,6 +80,7 @@ export const STRINGS = {
 
     'save.none': '未作答',
     'save.saving': '保存中…',
+    'save.stale': '此题已在其他窗口修改，正在同步…',
     'save.saved': '已保存 ✓',
     'save.error': '未保存',
     'save.error.detail': '未保存：{reason}',
@@ -380,6 +382,7 @@ export const STRINGS = {
     'err.busy': 'The server is busy. Please try again in a moment.',
     'err.internal': 'The server had a fault. Please try again; if it persists, ask a proctor.',
     'err.not_saved': 'The server could not store this answer, and sending it again will not help. Change the answer or ask a proctor.',
+    'err.bad_seq': 'The server did not accept this answer\'s sequence number; it was not saved. Please reload the page and answer again.',
     'err.too_large': 'The request was too large and was refused.',
     'err.bad_field': 'A value has the wrong format ({field}).',
     'err.bad_json': 'The client sent data the server could not read. Please reload the page.',
@@ -422,6 +425,7 @@ export const STRINGS = {
 
     'save.none': 'Not answered',
     'save.saving': 'Saving…',
+    'save.stale': 'Changed in another window; updating…',
     'save.saved': 'Saved ✓',
     'save.error': 'Not saved',
     'save.error.detail': 'Not saved: {reason}',

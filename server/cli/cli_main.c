@@ -140,6 +140,7 @@ static int cmd_serve(srv_config *cfg, int argc, char **argv)
     }
     enum kc_log_level lvl;
     if (!kc_log_level_parse(cfg->log_level, &lvl)) kc_log_set_level(lvl);
+    srv_config_node_id(cfg);    /* after --port: the default names it */
     return net_serve(cfg);
 }
 
@@ -173,6 +174,7 @@ static int cmd_config(srv_config *cfg, int argc, char **argv)
         fprintf(stderr, "kaochang config: takes no arguments\n");
         return 2;
     }
+    srv_config_node_id(cfg);    /* the effective one: what serve would use */
     srv_config_print(cfg, stdout);
     return 0;
 }

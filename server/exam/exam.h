@@ -139,9 +139,58 @@ int exam_login(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_start(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
-/* Answers of many candidates in one transaction (the answers pool takes them in batches). */
+/* Answers of many candidates in one transaction (the answers pool takes them in batches).
+ * Each gets an ack (applied or not, and the seq the server holds for its item) or an error;
+ * j->ok is 1 for an answer applied (now what the server holds). An applied change is also a
+ * row of answer_history, with x->node_id and the job's conn, in the same transaction. */
 int exam_answer(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
+/* Requests the answer transactions sent to the database since start (prepares, statements,
+ * BEGIN, COMMIT, rollbacks; retries and splits included): /healthz shows it beside the
+ * answers stored, so the round trips per answer can be watched. */
+uint64_t exam_answers_round_trips(void);
+
+/* ---- what each answer of a batch comes to, decided under the attempts' locks ----
+ * (exam__answers_decide: no database, so it is tested without one) */
+/* A seq more than this beyond the attempt's last_seq is refused (bad_seq): one bad message
+ * must not raise last_seq towards 2^53 - 1 and leave the attempt no seq to go on with. */
+#define EXAM_SEQ_AHEAD INT64_C(1000000)
+enum exam_answer_fate {
+    EXAM_ANSWER_APPLIED = 1,   /* now what the server holds for the item: ack, applied */
+    EXAM_ANSWER_SUPERSEDED,    /* the server holds a newer seq for the item (or another change
+                                  with this seq): ack, not applied */
+    EXAM_ANSWER_SUBMITTED,     /* refused: the attempt is submitted */
+    EXAM_ANSWER_NOT_STARTED,   /* refused: not started, or no such attempt */
+    EXAM_ANSWER_TIME_OVER,     /* refused: the deadline has passed */
+    EXAM_ANSWER_BAD_SEQ,       /* refused: seq > last_seq + EXAM_SEQ_AHEAD */
+};
+typedef struct exam_answer_attempt {   /* an attempt of the batch as its locked row says */
+    uint64_t id;
+    enum srv_attempt_status status;   /* SRV_ST_NONE: there is no such attempt */
+    int64_t deadline_ms, last_seq;
+    int64_t new_last_seq;             /* out: last_seq once the batch's changes are written */
+} exam_answer_attempt;
+typedef struct exam_answer_held {      /* an answer row the database holds */
+    uint64_t attempt_id;
+    int64_t item, seq;
+    const char *response;
+} exam_answer_held;
+typedef struct exam_answer_out {
+    enum exam_answer_fate fate;
+    int64_t held_seq;          /* APPLIED, SUPERSEDED: the seq the item holds after the batch */
+    int write;                 /* 1: this change is written (answer row and history row) */
+} exam_answer_out;
+/* jobs[0..n) sorted by attempt then seq (as exam__answers_run gives them to tx); att[0..na)
+ * their attempts in id order, one each; held[0..nh) the answer rows the database holds for
+ * the batch's (attempt, item) pairs (any order; reordered here); now_ms the server's clock
+ * once the locks are held. For every (attempt, item) only the newest change can be applied:
+ * it is written when its seq is above the held one; the same seq and response as held is
+ * applied already (a replay: nothing written); everything else is superseded. Fills
+ * out[0..n) and att[].new_last_seq; returns how many changes are written, or KC_ENOMEM. */
+int exam__answers_decide(srv_job *const *jobs, int n, exam_answer_attempt *att, int na,
+                         exam_answer_held *held, int nh, int64_t now_ms, exam_answer_out *out);
+/* The reply of one answer for its fate (an ack, or the error naming why), malloc'd JSON. */
+char *exam__answer_reply(const srv_job *j, const exam_answer_out *o);
 /* How exam_answers commits a batch, apart from the database (so it is tested without
  * one). It sorts jobs by attempt, then seq (the order every transaction locks attempts
  * in); tx runs jobs[0..n) so sorted in one transaction: 0 once it

@@ -1,112 +1,396 @@
 /* Answers, many candidates' per transaction (group commit), run by the answers pool. An
- * answer is acknowledged only after its COMMIT; a batch that meets a refused change is
- * split so that only that change fails. */
+ * answer is acknowledged only after its COMMIT, saying whether it is now what the server
+ * holds for its item; a batch that meets a refused change is split so that only that change
+ * fails.
+ *
+ * Round trips: a transaction of up to ROWS_MAX attempts and answers sends 7 requests
+ * whatever its size: BEGIN, the attempts locked (one SELECT … FOR UPDATE), the seqs held for
+ * its items read (one SELECT), the answers upserted, their history inserted (one multi-row
+ * INSERT each), last_seq raised (one UPDATE), COMMIT; fewer when there is nothing to write,
+ * and each statement once more per ROWS_MAX rows beyond. A statement's first use on a
+ * connection adds its prepare. */
 #include "exam.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- answers, many candidates per transaction ---- */
+static atomic_ullong round_trips;
 
-static const char SQL_ANSWER_LOCK[] =
-    "SELECT status, deadline_at FROM attempt WHERE id = ? FOR UPDATE";
-static const char SQL_ANSWER_PUT[] =
-    "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES (?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE"
-    " response = IF(VALUES(seq) > seq, VALUES(response), response),"
-    " saved_at = IF(VALUES(seq) > seq, VALUES(saved_at), saved_at),"
-    " seq = GREATEST(seq, VALUES(seq))";   /* last: the IFs above must see the old seq */
-static const char SQL_LAST_SEQ[] =
-    "UPDATE attempt SET last_seq = GREATEST(last_seq, ?) WHERE id = ?";
+uint64_t exam_answers_round_trips(void) { return atomic_load(&round_trips); }
 
-static int cmp_job_attempt(const void *a, const void *b)
+/* ---- what each answer comes to (no database) ---- */
+
+typedef struct pick {          /* an answer that may change its item */
+    uint64_t attempt;
+    int64_t item, seq;
+    int job, att;
+} pick;
+
+static int cmp_pick(const void *a, const void *b)
 {
-    const srv_job *x = *(srv_job *const *)a, *y = *(srv_job *const *)b;
+    const pick *x = a, *y = b;
+    if (x->attempt != y->attempt) return x->attempt < y->attempt ? -1 : 1;
+    if (x->item != y->item) return x->item < y->item ? -1 : 1;
+    if (x->seq != y->seq) return x->seq > y->seq ? -1 : 1;     /* the newest first */
+    return (x->job > y->job) - (x->job < y->job);
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+    const exam_answer_held *x = a, *y = b;
     if (x->attempt_id != y->attempt_id) return x->attempt_id < y->attempt_id ? -1 : 1;
-    return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+int exam__answers_decide(srv_job *const *jobs, int n, exam_answer_attempt *att, int na,
+                         exam_answer_held *held, int nh, int64_t now_ms, exam_answer_out *out)
+{
+    pick *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    if (!p) return KC_ENOMEM;
+    for (int a = 0; a < na; a++) att[a].new_last_seq = att[a].last_seq;
+    int np = 0;
+    for (int k = 0, a = 0; k < n; k++) {
+        const srv_job *j = jobs[k];
+        while (a < na && att[a].id < j->attempt_id) a++;
+        const exam_answer_attempt *t = a < na && att[a].id == j->attempt_id ? &att[a] : NULL;
+        exam_answer_out *o = &out[k];
+        *o = (exam_answer_out){0};
+        if (t && t->status == SRV_ST_SUBMITTED)
+            o->fate = EXAM_ANSWER_SUBMITTED;
+        else if (!t || t->status != SRV_ST_IN_PROGRESS)
+            o->fate = EXAM_ANSWER_NOT_STARTED;
+        else if (now_ms >= t->deadline_ms)
+            o->fate = EXAM_ANSWER_TIME_OVER;
+        else if (j->m.seq > t->last_seq + EXAM_SEQ_AHEAD) {
+            o->fate = EXAM_ANSWER_BAD_SEQ;
+            o->held_seq = t->last_seq;
+        } else
+            p[np++] = (pick){j->attempt_id, j->m.item, j->m.seq, k, a};
+    }
+    qsort(p, (size_t)np, sizeof *p, cmp_pick);
+    if (nh > 0) qsort(held, (size_t)nh, sizeof *held, cmp_held);
+    int writes = 0;
+    for (int g = 0, e; g < np; g = e) {
+        for (e = g; e < np && p[e].attempt == p[g].attempt && p[e].item == p[g].item; e++) {}
+        exam_answer_held key = {p[g].attempt, p[g].item, 0, NULL};
+        const exam_answer_held *h = nh > 0 ? bsearch(&key, held, (size_t)nh, sizeof *held, cmp_held) : NULL;
+        const srv_job *w = jobs[p[g].job];           /* the item's newest change */
+        int64_t seq;
+        const char *resp;
+        if (!h || w->m.seq > h->seq) {
+            out[p[g].job].write = 1;
+            writes++;
+            seq = w->m.seq;
+            resp = w->m.response;
+            if (seq > att[p[g].att].new_last_seq) att[p[g].att].new_last_seq = seq;
+        } else {
+            seq = h->seq;
+            resp = h->response ? h->response : "";
+        }
+        /* Applied: exactly what the item holds now (a replay of it too); else superseded. */
+        for (int k = g; k < e; k++) {
+            const srv_job *j = jobs[p[k].job];
+            exam_answer_out *o = &out[p[k].job];
+            o->fate = j->m.seq == seq && !strcmp(j->m.response, resp) ? EXAM_ANSWER_APPLIED
+                                                                       : EXAM_ANSWER_SUPERSEDED;
+            o->held_seq = seq;
+        }
+    }
+    free(p);
+    return writes;
+}
+
+char *exam__answer_reply(const srv_job *j, const exam_answer_out *o)
+{
+    char msg[160];
+    switch (o->fate) {
+    case EXAM_ANSWER_APPLIED:
+    case EXAM_ANSWER_SUPERSEDED: {
+        json_t *r = json_pack("{s:s, s:I, s:I, s:b, s:I}", "type", "ack", "item", (json_int_t)j->m.item,
+                              "seq", (json_int_t)j->m.seq, "applied", o->fate == EXAM_ANSWER_APPLIED,
+                              "held_seq", (json_int_t)o->held_seq);
+        if (r && j->req_id >= 0) json_object_set_new(r, "id", json_integer(j->req_id));
+        return r ? exam__dump(r) : NULL;
+    }
+    case EXAM_ANSWER_SUBMITTED:
+        return exam__error_reply(j->req_id, "submitted", "the attempt is submitted; the answer was not saved");
+    case EXAM_ANSWER_TIME_OVER:
+        return exam__error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
+    case EXAM_ANSWER_BAD_SEQ:
+        snprintf(msg, sizeof msg, "seq: %lld is more than %lld beyond the attempt's last seq %lld; "
+                 "the answer was not saved", (long long)j->m.seq, (long long)EXAM_SEQ_AHEAD,
+                 (long long)o->held_seq);
+        return srv_msg_error_json(j->req_id, "bad_seq", "seq", msg);
+    case EXAM_ANSWER_NOT_STARTED:
+    default:
+        return exam__error_reply(j->req_id, "not_started", "the attempt has not been started");
+    }
+}
+
+/* ---- one transaction ---- */
+
+/* Statements take their rows in a few fixed sizes, the last row repeated to fill them (each
+ * statement below changes nothing for a copy): statements are prepared and cached by their
+ * text, so every batch uses one of these texts per statement. */
+#define ROWS_MAX 256
+static const int ROW_SIZES[] = {1, 4, 16, 64, ROWS_MAX};
+
+static int rows_size(int n)
+{
+    for (size_t i = 0; i < sizeof ROW_SIZES / sizeof ROW_SIZES[0]; i++)
+        if (n <= ROW_SIZES[i]) return ROW_SIZES[i];
+    return ROWS_MAX;
+}
+
+/* head, then row k times joined by sep, then tail. */
+static char *rows_sql(kc_arena *A, int k, const char *head, const char *row, const char *sep,
+                      const char *tail)
+{
+    size_t hl = strlen(head), rl = strlen(row), sl = strlen(sep), tl = strlen(tail);
+    char *s = kc_arena_alloc(A, hl + (size_t)k * (rl + sl) + tl + 1), *w = s;
+    if (!s) return NULL;
+    memcpy(w, head, hl);
+    w += hl;
+    for (int r = 0; r < k; r++) {
+        if (r) { memcpy(w, sep, sl); w += sl; }
+        memcpy(w, row, rl);
+        w += rl;
+    }
+    memcpy(w, tail, tl + 1);
+    return s;
+}
+
+/* Copies row cnt-1 of p (per parameters a row) into rows cnt..k-1. */
+static void pad_rows(kc_param *p, int cnt, int k, int per)
+{
+    for (int r = cnt; r < k; r++) memcpy(p + (size_t)r * per, p + (size_t)(cnt - 1) * per, (size_t)per * sizeof *p);
+}
+
+static kc_stmt *run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc)
+{
+    kc_stmt *s = sql ? kc_db_stmt(db, sql) : NULL;
+    if (!sql) *rc = KC_ENOMEM;
+    else if (!s) *rc = kc_db_fail_code(db);
+    else *rc = kc_stmt_execv(s, p, n);
+    return *rc ? NULL : s;
+}
+
+#define P_U(v) ((kc_param){'u', (int64_t)(v), NULL, 0})
+#define P_I(v) ((kc_param){'i', (v), NULL, 0})
+#define P_T(v) ((kc_param){'t', (v), NULL, 0})
+#define P_S(v) ((kc_param){'s', 0, (v), 0})
+
+typedef struct answers_env {
+    kc_db *db;
+    const char *node;
+} answers_env;
+
+typedef struct pair {          /* an (attempt, item) whose held seq is read */
+    uint64_t attempt;
+    int64_t item;
+    int att;
+} pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->attempt != y->attempt) return x->attempt < y->attempt ? -1 : 1;
+    return (x->item > y->item) - (x->item < y->item);
 }
 
 /* One transaction over jobs[0..n), sorted by attempt: see exam_answers_ops.tx. */
 static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_hi)
 {
-    kc_db *db = arg;
-    /* Lock attempts in id order so concurrent batches cannot deadlock, and so a submit
-     * (which locks the attempt too) sees either none or all of a transaction's answers. */
+    answers_env *env = arg;
+    kc_db *db = env->db;
     *bad_lo = 0;
     *bad_hi = n;
-    int rc = kc_db_begin(db);
-    if (rc) return rc;
-    for (int i = 0; i < n && !rc;) {
-        uint64_t aid = jobs[i]->attempt_id;
-        int end = i;
-        while (end < n && jobs[end]->attempt_id == aid) end++;
-        char status[16];
-        int64_t deadline;
-        rc = kc_db_query(db, SQL_ANSWER_LOCK, "u", "st", aid, status, sizeof status, &deadline);
-        if (!rc) {
-            rc = kc_db_fetch(db, SQL_ANSWER_LOCK);
-            kc_db_done(db, SQL_ANSWER_LOCK);
-            if (rc == 0) strcpy(status, "gone");
-            if (rc >= 0) rc = 0;
-        }
-        if (rc) {
-            *bad_lo = i;             /* this attempt's answers */
-            *bad_hi = end;
-            break;
-        }
-        int64_t now = kc_now_ms();  /* after the lock: waiting for it must not let a late answer in */
-        enum srv_attempt_status st = exam__status_parse(status);
-        int64_t max_seq = 0;
-        for (int k = i; k < end; k++) {
-            srv_job *j = jobs[k];
-            free(j->reply);
-            j->reply = NULL;
-            j->ok = 0;
-            if (st == SRV_ST_SUBMITTED)
-                j->reply = exam__error_reply(j->req_id, "submitted", "the attempt is submitted; the answer was not saved");
-            else if (st != SRV_ST_IN_PROGRESS)
-                j->reply = exam__error_reply(j->req_id, "not_started", "the attempt has not been started");
-            else if (now >= deadline)
-                j->reply = exam__error_reply(j->req_id, "time_over", "the deadline has passed; the answer was not saved");
-            else {
-                rc = kc_db_exec(db, SQL_ANSWER_PUT, "uusit", aid, (uint64_t)j->m.item, j->m.response,
-                                 j->m.seq, now);
-                if (rc) {
-                    *bad_lo = k;     /* this answer */
-                    *bad_hi = k + 1;
-                    break;
-                }
-                j->ok = 1;
-                if (j->m.seq > max_seq) max_seq = j->m.seq;
-            }
-        }
-        if (!rc && max_seq && (rc = kc_db_exec(db, SQL_LAST_SEQ, "iu", max_seq, aid))) {
-            *bad_lo = i;
-            *bad_hi = end;
-        }
-        i = end;
-    }
-    if (!rc && (rc = kc_db_commit(db))) {
-        *bad_lo = 0;
-        *bad_hi = n;
-    }
-    if (rc) {
-        kc_db_rollback(db);
-        return rc;
+    kc_arena *A = kc_arena_new(0);
+    if (!A) return KC_ENOMEM;
+    int rc = 0, na = 0, np = 0, nh = 0, nw = 0, nl = 0;
+    exam_answer_attempt *att = kc_arena_alloc(A, (size_t)n * sizeof *att);
+    int *alo = kc_arena_alloc(A, (size_t)n * sizeof *alo), *ahi = kc_arena_alloc(A, (size_t)n * sizeof *ahi);
+    pair *pairs = kc_arena_alloc(A, (size_t)n * sizeof *pairs);
+    exam_answer_held *held = kc_arena_alloc(A, (size_t)n * sizeof *held);
+    exam_answer_out *out = kc_arena_alloc(A, (size_t)n * sizeof *out);
+    int *w = kc_arena_alloc(A, (size_t)n * sizeof *w), *lift = kc_arena_alloc(A, (size_t)n * sizeof *lift);
+    kc_param *p = kc_arena_alloc(A, (size_t)ROWS_MAX * 7 * sizeof *p);
+    if (!att || !alo || !ahi || !pairs || !held || !out || !w || !lift || !p) {
+        kc_arena_free(A);
+        return KC_ENOMEM;
     }
     for (int i = 0; i < n; i++) {
-        srv_job *j = jobs[i];
-        if (!j->ok) continue;
-        json_t *o = json_pack("{s:s, s:I, s:I}", "type", "ack", "item", (json_int_t)j->m.item,
-                              "seq", (json_int_t)j->m.seq);
-        if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-        j->reply = o ? exam__dump(o) : NULL;
+        if (!na || att[na - 1].id != jobs[i]->attempt_id) {
+            att[na] = (exam_answer_attempt){.id = jobs[i]->attempt_id};   /* SRV_ST_NONE until read */
+            alo[na++] = i;
+        }
+        ahi[na - 1] = i + 1;
     }
+    /* Suspects when a statement over rows of attempts [a0, a1] fails: their answers. */
+#define FAIL_ATTEMPTS(a0, a1) (*bad_lo = alo[a0], *bad_hi = ahi[a1])
+
+    if ((rc = kc_db_begin(db))) goto fail;
+
+    /* 1. Lock the attempts in id order, so concurrent batches cannot deadlock and a submit
+     * (which locks the attempt too) sees either none or all of a transaction's answers. */
+    for (int a0 = 0; a0 < na; a0 += ROWS_MAX) {
+        int cnt = na - a0 < ROWS_MAX ? na - a0 : ROWS_MAX, k = rows_size(cnt);
+        for (int r = 0; r < cnt; r++) p[r] = P_U(att[a0 + r].id);
+        pad_rows(p, cnt, k, 1);
+        kc_stmt *s = run(db, rows_sql(A, k, "SELECT id, status, deadline_at, last_seq FROM attempt WHERE id IN (",
+                                      "?", ", ", ") ORDER BY id FOR UPDATE"), p, k, &rc);
+        for (int r, a = a0; s && (r = kc_stmt_next(s)) != 0;) {
+            if (r < 0) { rc = r; break; }
+            uint64_t id = (uint64_t)kc_stmt_int(s, 0);
+            while (a < a0 + cnt && att[a].id < id) a++;
+            if (a == a0 + cnt || att[a].id != id) continue;
+            const char *st = kc_stmt_str(s, 1);
+            att[a].status = exam__status_parse(st ? st : "");
+            att[a].deadline_ms = kc_stmt_time(s, 2);
+            att[a].last_seq = kc_stmt_int(s, 3);
+        }
+        kc_stmt_done(s);
+        if (rc) { FAIL_ATTEMPTS(a0, a0 + cnt - 1); goto fail; }
+    }
+    int64_t now = kc_now_ms();    /* after the lock: waiting for it must not let a late answer in */
+
+    /* 2. The seqs the database holds for the items answered (attempts that take answers). */
+    for (int a = 0; a < na; a++) {
+        if (att[a].status != SRV_ST_IN_PROGRESS || now >= att[a].deadline_ms) continue;
+        for (int i = alo[a]; i < ahi[a]; i++) pairs[np++] = (pair){att[a].id, jobs[i]->m.item, a};
+    }
+    qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair);
+    int u = 0;
+    for (int i = 0; i < np; i++)
+        if (!u || cmp_pair(&pairs[u - 1], &pairs[i])) pairs[u++] = pairs[i];
+    np = u;
+    for (int r0 = 0; r0 < np; r0 += ROWS_MAX) {
+        int cnt = np - r0 < ROWS_MAX ? np - r0 : ROWS_MAX, k = rows_size(cnt);
+        for (int r = 0; r < cnt; r++) {
+            p[2 * r] = P_U(pairs[r0 + r].attempt);
+            p[2 * r + 1] = P_I(pairs[r0 + r].item);
+        }
+        pad_rows(p, cnt, k, 2);
+        kc_stmt *s = run(db, rows_sql(A, k, "SELECT attempt_id, item_id, seq, response FROM answer"
+                                            " WHERE (attempt_id, item_id) IN (", "(?, ?)", ", ", ")"),
+                         p, 2 * k, &rc);
+        for (int r; s && (r = kc_stmt_next(s)) != 0;) {
+            if (r < 0) { rc = r; break; }
+            if (nh == n) continue;       /* a pair is read once: never more rows than pairs */
+            const char *resp = kc_stmt_str(s, 3);
+            held[nh] = (exam_answer_held){(uint64_t)kc_stmt_int(s, 0), kc_stmt_int(s, 1), kc_stmt_int(s, 2),
+                                          kc_arena_strdup(A, resp ? resp : "")};
+            if (!held[nh].response) { rc = KC_ENOMEM; break; }
+            nh++;
+        }
+        kc_stmt_done(s);
+        if (rc) { FAIL_ATTEMPTS(pairs[r0].att, pairs[r0 + cnt - 1].att); goto fail; }
+    }
+
+    /* 3. What each answer comes to. */
+    int writes = exam__answers_decide(jobs, n, att, na, held, nh, now, out);
+    if (writes < 0) { rc = writes; goto fail; }
+    for (int i = 0; i < n; i++)
+        if (out[i].write) w[nw++] = i;
+    for (int a = 0; a < na; a++)
+        if (att[a].new_last_seq > att[a].last_seq) lift[nl++] = a;
+
+    /* 4. The answers: each is newer than what its row holds (read above under the lock);
+     * the seq test stays in the statement all the same, and makes a padding copy a no-op. */
+    for (int r0 = 0; r0 < nw; r0 += ROWS_MAX) {
+        int cnt = nw - r0 < ROWS_MAX ? nw - r0 : ROWS_MAX, k = rows_size(cnt);
+        for (int r = 0; r < cnt; r++) {
+            const srv_job *j = jobs[w[r0 + r]];
+            kc_param *q = p + 5 * r;
+            q[0] = P_U(j->attempt_id);
+            q[1] = P_U(j->m.item);
+            q[2] = P_S(j->m.response);
+            q[3] = P_I(j->m.seq);
+            q[4] = P_T(now);
+        }
+        pad_rows(p, cnt, k, 5);
+        run(db, rows_sql(A, k, "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES ",
+                         "(?, ?, ?, ?, ?)", ", ",
+                         " ON DUPLICATE KEY UPDATE"
+                         " response = IF(VALUES(seq) > seq, VALUES(response), response),"
+                         " saved_at = IF(VALUES(seq) > seq, VALUES(saved_at), saved_at),"
+                         " seq = GREATEST(seq, VALUES(seq))"),   /* last: the IFs must see the old seq */
+            p, 5 * k, &rc);
+        if (rc) { *bad_lo = w[r0]; *bad_hi = w[r0 + cnt - 1] + 1; goto fail; }
+    }
+
+    /* 5. Their history. A change written here is newer than anything its item held, so it
+     * never meets an existing key; a padding copy does, and changes nothing (affected 0):
+     * any other count means a row of the history was already there, and the batch fails. */
+    for (int r0 = 0; r0 < nw; r0 += ROWS_MAX) {
+        int cnt = nw - r0 < ROWS_MAX ? nw - r0 : ROWS_MAX, k = rows_size(cnt);
+        for (int r = 0; r < cnt; r++) {
+            const srv_job *j = jobs[w[r0 + r]];
+            kc_param *q = p + 7 * r;
+            q[0] = P_U(j->attempt_id);
+            q[1] = P_U(j->m.item);
+            q[2] = P_I(j->m.seq);
+            q[3] = P_S(j->m.response);
+            q[4] = P_T(now);
+            q[5] = P_S(env->node);
+            q[6] = P_U(j->conn);
+        }
+        pad_rows(p, cnt, k, 7);
+        kc_stmt *s = run(db, rows_sql(A, k, "INSERT INTO answer_history (attempt_id, item_id, seq, response,"
+                                            " saved_at, node, conn_id) VALUES ",
+                                      "(?, ?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE seq = seq"),
+                         p, 7 * k, &rc);
+        if (!rc && kc_stmt_affected(s) != (uint64_t)cnt) {
+            snprintf(db->err, sizeof db->err, "answer_history: %llu of %d changes inserted, the others "
+                     "were there already", (unsigned long long)kc_stmt_affected(s), cnt);
+            db->err_no = 0;
+            rc = KC_EDB;
+        }
+        if (rc) { *bad_lo = w[r0]; *bad_hi = w[r0 + cnt - 1] + 1; goto fail; }
+    }
+
+    /* 6. last_seq, for the attempts whose newest seq the batch raised. */
+    for (int r0 = 0; r0 < nl; r0 += ROWS_MAX) {
+        int cnt = nl - r0 < ROWS_MAX ? nl - r0 : ROWS_MAX, k = rows_size(cnt);
+        for (int r = 0; r < k; r++) {
+            const exam_answer_attempt *t = &att[lift[r0 + (r < cnt ? r : cnt - 1)]];
+            p[2 * r] = P_U(t->id);
+            p[2 * r + 1] = P_I(t->new_last_seq);
+            p[2 * k + r] = P_U(t->id);
+        }
+        const char *when = rows_sql(A, k, "UPDATE attempt SET last_seq = GREATEST(last_seq, CASE id",
+                                    " WHEN ? THEN ?", "", " ELSE last_seq END) WHERE id IN (");
+        const char *ids = rows_sql(A, k, "", "?", ", ", ")");
+        run(db, when && ids ? kc_arena_printf(A, "%s%s", when, ids) : NULL, p, 3 * k, &rc);
+        if (rc) { FAIL_ATTEMPTS(lift[r0], lift[r0 + cnt - 1]); goto fail; }
+    }
+
+    if ((rc = kc_db_commit(db))) {
+        *bad_lo = 0;
+        *bad_hi = n;
+        goto fail;
+    }
+    /* Committed: now, and only now, the replies. */
+    for (int i = 0; i < n; i++) {
+        srv_job *j = jobs[i];
+        free(j->reply);
+        j->reply = exam__answer_reply(j, &out[i]);
+        j->ok = out[i].fate == EXAM_ANSWER_APPLIED;
+        if (out[i].fate == EXAM_ANSWER_APPLIED || out[i].fate == EXAM_ANSWER_SUPERSEDED)
+            j->held_seq = out[i].held_seq;
+    }
+    kc_arena_free(A);
     return 0;
+fail:
+    kc_db_rollback(db);
+    kc_arena_free(A);
+    return rc;
+#undef FAIL_ATTEMPTS
 }
 
-static const char *answers_why(void *arg) { return ((kc_db *)arg)->err; }
+static const char *answers_why(void *arg) { return ((answers_env *)arg)->db->err; }
 
 #define ANSWER_TRIES 3             /* transactions per set of answers on deadlocks, lock waits */
 
@@ -137,6 +421,13 @@ static void answers_to_end(srv_job **jobs, int lo, int hi, int n)
     answers_reverse(jobs, lo, n);
 }
 
+static int cmp_job_attempt(const void *a, const void *b)
+{
+    const srv_job *x = *(srv_job *const *)a, *y = *(srv_job *const *)b;
+    if (x->attempt_id != y->attempt_id) return x->attempt_id < y->attempt_id ? -1 : 1;
+    return x->m.seq < y->m.seq ? -1 : x->m.seq > y->m.seq;
+}
+
 int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n)
 {
     if (n <= 0) return 0;
@@ -163,7 +454,7 @@ int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n)
         if (!rc) continue;
         if (rc == KC_ELOST) {
             /* The pool reconnects and runs the whole batch again: what was committed is
-             * acknowledged again then (a seq that is not newer changes nothing). */
+             * acknowledged again then (the same seq and response is applied already). */
             free(todo);
             return rc;
         }
@@ -207,10 +498,12 @@ int exam__answers_run(const exam_answers_ops *ops, srv_job **jobs, int n)
 
 int exam_answers(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
 {
-    (void)x;
-    exam_answers_ops ops = {db, answers_once, answers_why};
-    return exam__answers_run(&ops, jobs, n);
+    answers_env env = {db, x && x->node_id ? x->node_id : ""};
+    exam_answers_ops ops = {&env, answers_once, answers_why};
+    uint64_t before = db->round_trips;
+    int rc = exam__answers_run(&ops, jobs, n);
+    atomic_fetch_add(&round_trips, db->round_trips - before);
+    return rc;
 }
 
 int exam_answer(kc_db *db, const srv_ctx *x, srv_job *j) { return exam_answers(db, x, &j, 1); }
-

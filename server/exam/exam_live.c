@@ -34,11 +34,11 @@ void exam_live_apply(srv_live *l, srv_job *j)
         return;
     }
     if (j->cmd->pool == SRV_POOL_ANSWERS) {
-        /* Committed: the database holds this seq or a newer one for the item. */
-        int idx = j->ok && l->paper ? srv_paper_find(l->paper, (uint64_t)j->m.item) : -1;
-        if (idx >= 0 && j->m.seq > l->paper->seq[idx]) {
+        /* Committed (applied or superseded): what the database holds for the item. */
+        int idx = j->held_seq > 0 && l->paper ? srv_paper_find(l->paper, (uint64_t)j->m.item) : -1;
+        if (idx >= 0 && j->held_seq > l->paper->seq[idx]) {
             l->answered += l->paper->seq[idx] == 0;
-            l->paper->seq[idx] = j->m.seq;
+            l->paper->seq[idx] = j->held_seq;
         }
         return;
     }

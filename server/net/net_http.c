@@ -5,6 +5,7 @@
 #include "net_int.h"
 #include "../staff/staff.h"
 #include "../media/media.h"
+#include "../exam/exam.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -345,9 +346,11 @@ int net__cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         p->status = up > 0 && !net__S.stopping ? 200 : 503;
         int n = snprintf(p->body, sizeof p->body,
                          "{\"ok\":%s,\"db_workers\":%d,\"db_connected\":%d,\"connections\":%d,"
-                         "\"queued\":%d,\"answers_committed\":%llu,\"pools\":{%s},\"server_time\":%lld}\n",
+                         "\"queued\":%d,\"answers_committed\":%llu,\"answers_round_trips\":%llu,"
+                         "\"pools\":{%s},\"server_time\":%lld}\n",
                          p->status == 200 ? "true" : "false", workers, up, net__S.nconns, queued,
-                         (unsigned long long)atomic_load(&net__S.answers_committed), pools,
+                         (unsigned long long)atomic_load(&net__S.answers_committed),
+                         (unsigned long long)exam_answers_round_trips(), pools,
                          (long long)kc_now_ms());
         p->len = (size_t)n < sizeof p->body ? (size_t)n : sizeof p->body - 1;
         unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *pos = start,

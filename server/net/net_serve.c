@@ -781,6 +781,7 @@ int net_serve(const srv_config *cfg)
     net__S.x.answer_batch = cfg->answer_batch;
     net__S.x.prepare_before_min = cfg->prepare_before_min;
     net__S.x.max_message = cfg->max_message;
+    net__S.x.node_id = cfg->node_id;
 
     net__S.conns = calloc((size_t)cfg->max_connections, sizeof *net__S.conns);
     net__S.free_slots = calloc((size_t)cfg->max_connections, sizeof *net__S.free_slots);

@@ -6,9 +6,15 @@
 //
 //   cd tests && KC_URL=http://127.0.0.1:PORT KC_FIXTURES=fixtures node --test browser/
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { openPage, tid, waitText } from '../lib/browser.mjs';
-import { candidates, requireEnv, thinKeys } from '../lib/kc.mjs';
+import { dbConf, sql } from '../lib/db.mjs';
+import { KcClient, candidates, requireEnv, thinKeys } from '../lib/kc.mjs';
 
 const env = requireEnv('KC_URL');
 const keys = thinKeys(env.fixtures);
@@ -131,4 +137,77 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   await page.locator(tid('final-score')).waitFor({ state: 'visible' });
   assert.equal(await text(page, 'final-score'), '80');
   noProblems('at the end');
+});
+
+// Two windows of one candidate: the page answers item 1, another connection (a second tab)
+// changes it with a newer seq, then the page changes it again with its own, older seq. The
+// server does not apply the page's change (applied false, held_seq newer): the page must not
+// show 已保存 for its own choice but take the other window's, and its next change is saved.
+test('a change the server did not apply is not shown as saved; the page takes the server\'s answer', { timeout: 120000 }, async (t) => {
+  const env2 = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
+  const db = dbConf(env2.config);
+  const RUN = Date.now().toString(36);
+  const who = { ticket: `TAB${RUN}`, idno: '110101199006061233', name: '双窗考生' };
+  const kc = (...args) => promisify(execFile)(env2.bin, ['--config', env2.config, ...args], { timeout: 60000 });
+  await kc('session', 'create', '--code', `TAB-${RUN}`, '--title', '双窗口测试', '--paper', 'THIN-P', '--duration', '30m');
+  const csv = join(tmpdir(), `kc-tab-${RUN}.csv`);
+  writeFileSync(csv, `准考证号,身份证号,姓名\n${who.ticket},${who.idno},${who.name}\n`);
+  try { await kc('session', 'add-candidates', '--session', `TAB-${RUN}`, csv); } finally { unlinkSync(csv); }
+  await kc('session', 'prepare', `TAB-${RUN}`);
+
+  const { page, problems } = await openPage(t, { width: 1280, height: 860 });
+  await page.goto(`${env.url}/`);
+  // The tab's seq counter is far ahead of the server (left by an old page): its first answer
+  // gets bad_seq, and the page numbers it again from the paper's last_seq and saves it.
+  await page.evaluate((k) => sessionStorage.setItem(k, String(2 ** 53 - 10)), `kc.seq.${who.ticket}`);
+  await page.fill(tid('login-ticket'), who.ticket);
+  await page.fill(tid('login-idno'), who.idno);
+  await page.click(tid('login-submit'));
+  await page.click(tid('start-exam'));
+  await page.locator(tid('item-stem')).waitFor({ state: 'visible' });
+  await page.click(tid('nav-1'));
+  await waitText(page, 'item-no', '第 1 题');
+
+  // The other window: same candidate, same paper.
+  const other = await KcClient.connect(env.url);
+  t.after(() => other.ws.terminate());
+  assert.equal((await other.request({ type: 'login', ticket: who.ticket, id_number: who.idno })).type, 'welcome');
+  const p = await other.request({ type: 'start' });
+  const first = p.paper.items.find((it) => it.no === 1);
+  const [k0, k1, k2, k3] = first.options.map((o) => o.key);
+  const [[attemptId]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${who.ticket}'`);
+  const held = async () => {
+    const rows = await sql(db, `SELECT response, seq FROM answer WHERE attempt_id = ${attemptId} AND item_id = ${first.item}`);
+    return rows.length ? { response: rows[0][0], seq: Number(rows[0][1]) } : null;
+  };
+
+  // The page answers k0: saved.
+  await page.click(tid(`option-${k0}`));
+  await waitText(page, 'save-status', '已保存');
+  const mine = await held();
+  assert.equal(mine.response, k0);
+  assert.ok(mine.seq < 1000, `numbered again from last_seq: ${mine.seq}`);
+
+  // The other window answers k1 far ahead of the page's counter.
+  const ahead = mine.seq + 50;
+  const a = await other.request({ type: 'answer', item: first.item, response: k1, seq: ahead });
+  assert.equal(a.applied, true, JSON.stringify(a));
+
+  // The page changes to k2 with its own next seq, lower than the other window's: not applied.
+  await page.click(tid(`option-${k2}`));
+  // It takes the server's answer (k1) and shows it saved; k2 is not what it claims.
+  await page.waitForFunction((sel) => document.querySelector(sel)?.checked, tid(`option-input-${k1}`), { timeout: 10000 });
+  await waitText(page, 'save-status', '已保存');
+  assert.equal(await page.locator(tid(`option-input-${k2}`)).isChecked(), false, 'the page does not keep its own value');
+  assert.deepEqual(await held(), { response: k1, seq: ahead }, 'the server still holds the other window\'s answer');
+
+  // The page's counter now continues beyond the server's last_seq: its next change is applied.
+  await page.click(tid(`option-${k3}`));
+  await waitText(page, 'save-status', '已保存');
+  const now = await held();
+  assert.equal(now.response, k3, 'the next change of the page is stored');
+  assert.ok(now.seq > ahead, `its seq ${now.seq} continues beyond ${ahead}`);
+  const hist = await sql(db, `SELECT response FROM answer_history WHERE attempt_id = ${attemptId} AND item_id = ${first.item} ORDER BY seq`);
+  assert.deepEqual(hist.map((r) => r[0]), [k0, k1, k3], 'the history has the applied changes only');
+  assert.deepEqual(problems, [], 'no console errors, page errors or CSP violations');
 });

@@ -204,3 +204,129 @@ DELIMITER ;`);
     assert.equal(Number(seq), k.seq);
   });
 });
+
+// One batch holding several changes of the same items: the newest change of each item is
+// applied (applied true), every older one is acked with applied false and the seq the
+// server holds; each applied change is one row of answer_history; and the batch costs fewer
+// round trips to the database than it has answers (/healthz answers_round_trips). Three
+// candidates of a session of their own answer while the test holds their attempt rows (and a
+// fourth one's, whose answers occupy the workers), so all their answers go to the database
+// as one batch.
+describe('a batch with several changes of one item', () => {
+  const SESSION2 = `AC-${RUN}`;
+  const crowd = [0, 1, 2, 3].map((i) => ({ ticket: `AC${RUN}${i}`, idno: idNumber(911 + i), name: `同批考生${i + 1}` }));
+  const cands = [];            // {who, c, attemptId, items, seq}
+  const sent = [];             // {k, item, response, seq, id, reply}
+  let trips0 = 0, trips1 = 0, blockersSent = 0;
+
+  before(async () => {
+    await kc('session', 'create', '--code', SESSION2, '--title', '同批修改测试', '--paper', 'TYPES-P', '--duration', '30m');
+    const csv = join(tmpdir(), `kc-batch2-${RUN}.csv`);
+    writeFileSync(csv, `准考证号,身份证号,姓名\n${crowd.map((p) => `${p.ticket},${p.idno},${p.name}`).join('\n')}\n`);
+    try { await kc('session', 'add-candidates', '--session', SESSION2, csv); } finally { unlinkSync(csv); }
+    await kc('session', 'prepare', SESSION2);
+  });
+
+  test('four candidates log in and start', async () => {
+    for (const who of crowd) {
+      const c = await KcClient.connect(env.url);
+      open.push(c);
+      assert.equal((await c.request({ type: 'login', ticket: who.ticket, id_number: who.idno })).type, 'welcome');
+      const p = await c.request({ type: 'start' }, 15000);
+      assert.equal(p.type, 'paper', JSON.stringify(p).slice(0, 300));
+      const byType = (t, pred = () => true) => p.paper.items.find((it) => it.type === t && pred(it));
+      const items = {
+        single: byType('single'), tf: byType('tf'), fill: byType('fill', (it) => it.blanks === 1),
+        short: byType('short'),
+      };
+      const [[attemptId]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${who.ticket}'`);
+      cands.push({ who, c, attemptId, items, seq: p.last_seq });
+    }
+  });
+
+  test('the newest change of each item is applied, the older ones are not; one history row each', { timeout: 60000 }, async () => {
+    const send = (k, item, response) => {
+      const a = { k, item, response, seq: ++k.seq, id: k.c.nextId++ };
+      k.c.send({ type: 'answer', id: a.id, item, response, seq: a.seq });
+      sent.push(a);
+      return a;
+    };
+    const [blocker, ...batch] = cands;
+    trips0 = (await (await fetch(`${env.url}/healthz`)).json()).answers_round_trips;
+    assert.ok(Number.isInteger(trips0), '/healthz answers_round_trips');
+    locks = await holdLocks(db, `SELECT id FROM attempt WHERE id IN (${cands.map((k) => k.attemptId).join(',')}) FOR UPDATE`);
+    // The blocker's answers, one at a time, until every worker waits for its lock.
+    const { workers } = await health();
+    const blockItems = Object.values(blocker.items);
+    for (let n = 1; n <= workers; n++) {
+      send(blocker, blockItems[n - 1].item, blockItems[n - 1].type === 'fill' ? ['阻塞'] : blockItems[n - 1].type === 'tf' ? 'T'
+        : blockItems[n - 1].type === 'short' ? '阻塞' : blockItems[n - 1].options[0].key);
+      await until(`answer worker ${n} to take its answer`, async () => {
+        const h = await health();
+        return h.queued === 0 && h.running === n;
+      });
+    }
+    blockersSent = sent.length;
+    // Five changes of each of four items per candidate, interleaved across the candidates.
+    const changes = (k, round) => [
+      [k.items.single.item, k.items.single.options[round % k.items.single.options.length].key],
+      [k.items.tf.item, round % 2 ? 'T' : 'F'],
+      [k.items.fill.item, [`第${round}次-${k.who.ticket}`]],
+      [k.items.short.item, `简答第${round}次 ${k.who.ticket}`],
+    ];
+    for (let round = 0; round < 5; round++)
+      for (const k of batch) for (const [item, response] of changes(k, round)) send(k, item, response);
+    const queued = sent.length - blockersSent;
+    await until(`${queued} answers queued`, async () => {
+      const h = await health();
+      return h.queued === queued && h.running === workers;
+    });
+    await locks.release();
+    locks = null;
+    const replies = await Promise.all(sent.map((a) =>
+      a.k.c.next((m) => m.id === a.id, 30000, `the reply to answer #${a.id} of ${a.k.who.ticket}`)));
+    sent.forEach((a, i) => { a.reply = replies[i]; });
+    trips1 = (await (await fetch(`${env.url}/healthz`)).json()).answers_round_trips;
+
+    // Per (candidate, item): the newest change applied, the older ones not, naming it.
+    const newest = new Map();
+    for (const a of sent) {
+      const key = `${a.k.attemptId}/${a.item}`;
+      if (!newest.has(key) || newest.get(key).seq < a.seq) newest.set(key, a);
+    }
+    for (const a of sent) {
+      const top = newest.get(`${a.k.attemptId}/${a.item}`);
+      assert.equal(a.reply.type, 'ack', `${a.k.who.ticket} item ${a.item} seq ${a.seq}: ${JSON.stringify(a.reply)}`);
+      assert.equal(a.reply.seq, a.seq);
+      assert.equal(a.reply.held_seq, top.seq, JSON.stringify(a.reply));
+      assert.equal(a.reply.applied, a === top, `${a.k.who.ticket} seq ${a.seq}: ${JSON.stringify(a.reply)}`);
+    }
+    assert.equal(sent.filter((a) => a.reply.applied).length, newest.size);
+
+    // The database holds the newest change of each item; the history has it once, and
+    // nothing of the changes that were not applied.
+    const ids = cands.map((k) => k.attemptId).join(',');
+    const rows = await sql(db, `SELECT attempt_id, item_id, seq FROM answer WHERE attempt_id IN (${ids})`);
+    assert.equal(rows.length, newest.size);
+    for (const [aid, item, seq] of rows) assert.equal(Number(seq), newest.get(`${aid}/${item}`).seq);
+    const hist = await sql(db, `SELECT attempt_id, item_id, seq, conn_id FROM answer_history
+      WHERE attempt_id IN (${ids}) ORDER BY attempt_id, seq`);
+    assert.deepEqual(hist.map(([aid, item, seq]) => `${aid}/${item}/${seq}`).sort(),
+      [...newest.values()].map((a) => `${a.k.attemptId}/${a.item}/${a.seq}`).sort());
+    for (const k of cands) {
+      const conns = new Set(hist.filter(([aid]) => aid === String(k.attemptId)).map((r) => r[3]));
+      assert.equal(conns.size, 1, `${k.who.ticket}'s changes name its one connection: ${[...conns]}`);
+    }
+    for (const k of cands) {
+      const [[lastSeq]] = await sql(db, `SELECT last_seq FROM attempt WHERE id = ${k.attemptId}`);
+      assert.equal(Number(lastSeq), k.seq, `${k.who.ticket}: last_seq is its newest seq`);
+    }
+  });
+
+  test('fewer round trips to the database than answers', (t) => {
+    const trips = trips1 - trips0;
+    t.diagnostic(`${sent.length} answers (${blockersSent} alone, ${sent.length - blockersSent} in one batch): ${trips} round trips`);
+    assert.ok(trips > 0, 'the counter moves');
+    assert.ok(trips <= sent.length, `${trips} round trips for ${sent.length} answers`);
+  });
+});

@@ -6,7 +6,13 @@
 //   cd tests && KC_URL=http://127.0.0.1:PORT KC_BIN=../build/kaochang KC_CONFIG=… \
 //     KC_FIXTURES=fixtures node --test integration/
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { dbConf, sql } from '../lib/db.mjs';
 import { KcClient, candidates, requireEnv, results, thinKeys } from '../lib/kc.mjs';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
@@ -358,5 +364,134 @@ describe('SHORT (4 s): the server submits at the deadline by itself', () => {
     assert.equal(rb.status, 'submitted');
     assert.equal(rb.reason, 'deadline');
     assert.equal(rb.score, '0.00');
+  });
+});
+
+// Acks say what the server holds (applied, held_seq); seq is checked against the attempt's
+// last_seq; every applied change is a row of answer_history. A session of its own on THIN-P
+// (made by run-e2e.sh), one candidate.
+describe('acks say what the server holds; the answer history', () => {
+  const db = dbConf(env.config);
+  const RUN = Date.now().toString(36);
+  const me = { ticket: `ACK${RUN}`, idno: '110101199005051236', name: '应答考生' };
+  const kc = (...args) => promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 60000 });
+  const AHEAD = 1000000;
+  let c, items, attemptId, seq = 0;
+  const applied = [];          // {item, seq, response}: every change the server applied
+
+  const stored = async () => new Map((await sql(db, `SELECT item_id, seq, response FROM answer
+    WHERE attempt_id = ${attemptId}`)).map(([item, s, r]) => [Number(item), { seq: Number(s), response: r }]));
+  const history = async () => (await sql(db, `SELECT item_id, seq, response, node, conn_id FROM answer_history
+    WHERE attempt_id = ${attemptId} ORDER BY seq`)).map(([item, s, r, node, conn]) =>
+    ({ item: Number(item), seq: Number(s), response: r, node, conn: BigInt(conn) }));
+  const lastSeq = async () => Number((await sql(db, `SELECT last_seq FROM attempt WHERE id = ${attemptId}`))[0][0]);
+  function assertAck(a, item, sentSeq, isApplied, heldSeq) {
+    assert.equal(a.type, 'ack', JSON.stringify(a));
+    assert.equal(a.item, item, JSON.stringify(a));
+    assert.equal(a.seq, sentSeq, JSON.stringify(a));
+    assert.equal(a.applied, isApplied, JSON.stringify(a));
+    assert.equal(a.held_seq, heldSeq, JSON.stringify(a));
+  }
+
+  before(async () => {
+    await kc('session', 'create', '--code', `ACK-${RUN}`, '--title', '应答测试', '--paper', 'THIN-P', '--duration', '30m');
+    const csv = join(tmpdir(), `kc-ack-${RUN}.csv`);
+    writeFileSync(csv, `准考证号,身份证号,姓名\n${me.ticket},${me.idno},${me.name}\n`);
+    try { await kc('session', 'add-candidates', '--session', `ACK-${RUN}`, csv); } finally { unlinkSync(csv); }
+    await kc('session', 'prepare', `ACK-${RUN}`);
+  });
+
+  test('login and start', async () => {
+    c = await connect();
+    assert.equal((await c.request({ type: 'login', ticket: me.ticket, id_number: me.idno })).type, 'welcome');
+    const p = await c.request({ type: 'start' });
+    assertPaperShape(p);
+    items = p.paper.items;
+    seq = p.last_seq;
+    [[attemptId]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${me.ticket}'`);
+  });
+
+  test('a new seq is applied: applied true, held_seq its own seq', async () => {
+    const it = items[0];
+    seq += 1;
+    assertAck(await c.request({ type: 'answer', item: it.item, response: keyOf(it), seq }), it.item, seq, true, seq);
+    applied.push({ item: it.item, seq, response: keyOf(it) });
+    assert.deepEqual((await stored()).get(it.item), { seq, response: keyOf(it) });
+  });
+
+  test('an old seq sent after a newer one: applied false, held_seq the newer one, nothing changes', async () => {
+    const it = items[1];
+    const newer = seq + 2, older = seq + 1;
+    seq = newer;
+    assertAck(await c.request({ type: 'answer', item: it.item, response: keyOf(it), seq: newer }), it.item, newer, true, newer);
+    applied.push({ item: it.item, seq: newer, response: keyOf(it) });
+    assertAck(await c.request({ type: 'answer', item: it.item, response: wrongOf(it), seq: older }), it.item, older, false, newer);
+    assert.deepEqual((await stored()).get(it.item), { seq: newer, response: keyOf(it) });
+    assert.equal(await lastSeq(), newer);
+  });
+
+  test('a replay of what is held is applied (the ack was lost, not the change); the same seq with another response is not', async () => {
+    const it = items[1];
+    const held = applied.at(-1);
+    assertAck(await c.request({ type: 'answer', item: it.item, response: held.response, seq: held.seq }), it.item, held.seq, true, held.seq);
+    assertAck(await c.request({ type: 'answer', item: it.item, response: wrongOf(it), seq: held.seq }), it.item, held.seq, false, held.seq);
+    assert.deepEqual((await stored()).get(it.item), { seq: held.seq, response: held.response });
+  });
+
+  test('a seq more than 1000000 beyond last_seq -> bad_seq naming seq, nothing stored', async () => {
+    const it = items[2];
+    const before0 = await stored();
+    const hist0 = await history();
+    for (const bad of [seq + AHEAD + 1, 2 ** 53 - 1]) {
+      const m = await c.request({ type: 'answer', item: it.item, response: keyOf(it), seq: bad });
+      assertError(m, 'bad_seq', 'seq');
+      assert.match(m.message, new RegExp(`${bad}.*1000000.*${seq}`), m.message);
+    }
+    assert.deepEqual(await stored(), before0, 'no answer row written');
+    assert.deepEqual(await history(), hist0, 'no history row written');
+    assert.equal(await lastSeq(), seq, 'last_seq unchanged: the attempt goes on from it');
+    seq += 1;
+    assertAck(await c.request({ type: 'answer', item: it.item, response: wrongOf(it), seq }), it.item, seq, true, seq);
+    applied.push({ item: it.item, seq, response: wrongOf(it) });
+  });
+
+  test('the largest jump allowed (last_seq + 1000000) is taken', async () => {
+    const it = items[3];
+    seq += AHEAD;
+    assertAck(await c.request({ type: 'answer', item: it.item, response: keyOf(it), seq }), it.item, seq, true, seq);
+    applied.push({ item: it.item, seq, response: keyOf(it) });
+    assert.equal(await lastSeq(), seq);
+  });
+
+  test('answer_history has exactly the applied changes, in order, with the node and the connection', async () => {
+    const h = await history();
+    assert.deepEqual(h.map(({ item, seq: s, response }) => ({ item, seq: s, response })), applied);
+    // The server's server.node_id as `kaochang config` gives it (by default hostname:port).
+    const node = /^node_id = (.*)$/m.exec((await kc('config')).stdout)[1];
+    for (const r of h) {
+      assert.equal(r.node, node);
+      assert.ok(r.conn > 0n, `conn_id ${r.conn}`);
+      assert.equal(r.conn, h[0].conn, 'one connection sent them all');
+    }
+  });
+
+  test('after a reconnect the paper holds the server\'s answers and last_seq', async () => {
+    await c.close();
+    c = await connect();
+    assert.equal((await c.request({ type: 'login', ticket: me.ticket, id_number: me.idno })).type, 'welcome');
+    const p = await c.request({ type: 'start' });
+    assert.equal(p.last_seq, seq);
+    const want = new Map();
+    for (const a of applied) want.set(a.item, { seq: a.seq, response: a.response });
+    assert.deepEqual(new Map(p.answers.map((a) => [a.item, { seq: a.seq, response: a.response }])), want);
+    const h = await history();
+    // A change on the new connection names the new connection.
+    const it = items[4];
+    seq += 1;
+    assertAck(await c.request({ type: 'answer', item: it.item, response: keyOf(it), seq }), it.item, seq, true, seq);
+    const last = (await history()).at(-1);
+    assert.equal(last.seq, seq);
+    assert.notEqual(last.conn, h[0].conn, 'another connection, another conn_id');
+    await c.close();
   });
 });

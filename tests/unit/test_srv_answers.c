@@ -316,3 +316,271 @@ Test(answers, the_largest_batch_splits_without_deep_recursion)
     cr_assert_eq(acks, N - N / 10);
     cr_assert_eq(F.unsorted, 0);
 }
+
+/* ---- what each answer comes to (exam__answers_decide), from the rows a transaction read ---- */
+
+#define NOW 1000000
+static exam_answer_attempt ATT[8];
+static int NA;
+static exam_answer_held HELD[16];
+static int NH;
+static exam_answer_out OUT[MAXJ];
+
+static void attempt_row(uint64_t id, enum srv_attempt_status st, int64_t deadline, int64_t last_seq)
+{
+    ATT[NA++] = (exam_answer_attempt){.id = id, .status = st, .deadline_ms = deadline, .last_seq = last_seq};
+}
+
+static void held_row(uint64_t attempt, int64_t item, int64_t seq, const char *response)
+{
+    HELD[NH++] = (exam_answer_held){attempt, item, seq, response};
+}
+
+/* An answer in the order exam__answers_run gives them to a transaction (by attempt, seq). */
+static srv_job *answer(uint64_t attempt, int64_t item, int64_t seq, const char *response)
+{
+    srv_job *j = calloc(1, sizeof *j);
+    cr_assert_not_null(j);
+    j->attempt_id = attempt;
+    j->m.item = item;
+    j->m.seq = seq;
+    snprintf(j->m.response, sizeof j->m.response, "%s", response);
+    j->req_id = NJ;
+    J[NJ++] = j;
+    return j;
+}
+
+static int decide(void)
+{
+    return exam__answers_decide(J, NJ, ATT, NA, HELD, NH, NOW, OUT);
+}
+
+static void start_decide(void)
+{
+    memset(&F, 0, sizeof F);
+    NJ = NA = NH = 0;
+    memset(OUT, 0, sizeof OUT);
+}
+
+#define FATE(k, f, held, w)                                                                        \
+    do {                                                                                           \
+        cr_assert_eq(OUT[k].fate, f, "answer %d: fate %d, wanted %d", k, OUT[k].fate, f);          \
+        cr_assert_eq(OUT[k].held_seq, held, "answer %d: held_seq %lld, wanted %lld", k,            \
+                     (long long)OUT[k].held_seq, (long long)(held));                               \
+        cr_assert_eq(OUT[k].write, w, "answer %d: write %d", k, OUT[k].write);                     \
+    } while (0)
+
+Test(decide, a_new_seq_is_applied_and_written)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 3);
+    held_row(7, 100, 3, "A");
+    answer(7, 100, 4, "B");      /* newer than the held 3 */
+    answer(7, 101, 5, "C");      /* an item with no answer yet */
+    cr_assert_eq(decide(), 2);
+    FATE(0, EXAM_ANSWER_APPLIED, 4, 1);
+    FATE(1, EXAM_ANSWER_APPLIED, 5, 1);
+    cr_assert_eq(ATT[0].new_last_seq, 5);
+    done();
+}
+
+Test(decide, an_old_seq_is_not_applied_and_says_what_is_held)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 9);
+    held_row(7, 100, 9, "B");
+    answer(7, 100, 4, "A");      /* sent after seq 9 was committed */
+    cr_assert_eq(decide(), 0);
+    FATE(0, EXAM_ANSWER_SUPERSEDED, 9, 0);
+    cr_assert_eq(ATT[0].new_last_seq, 9, "last_seq unchanged");
+    done();
+}
+
+Test(decide, two_changes_of_one_item_in_a_batch_only_the_newer_is_applied)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 2);
+    held_row(7, 100, 2, "A");
+    answer(7, 100, 3, "B");
+    answer(7, 101, 4, "D");
+    answer(7, 100, 5, "C");
+    cr_assert_eq(decide(), 2, "one write for item 100, one for 101");
+    FATE(0, EXAM_ANSWER_SUPERSEDED, 5, 0);
+    FATE(1, EXAM_ANSWER_APPLIED, 4, 1);
+    FATE(2, EXAM_ANSWER_APPLIED, 5, 1);
+    cr_assert_eq(ATT[0].new_last_seq, 5);
+    done();
+}
+
+Test(decide, a_replay_of_what_is_held_is_applied_without_a_write)
+{
+    /* The batch committed, the connection was lost before the acks: run again, the same
+     * seq and response are what the item holds. */
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 6);
+    held_row(7, 100, 6, "AC");
+    answer(7, 100, 6, "AC");
+    answer(7, 100, 6, "AC");     /* sent twice (a resend after a reconnect) */
+    cr_assert_eq(decide(), 0);
+    FATE(0, EXAM_ANSWER_APPLIED, 6, 0);
+    FATE(1, EXAM_ANSWER_APPLIED, 6, 0);
+    cr_assert_eq(ATT[0].new_last_seq, 6);
+    done();
+}
+
+Test(decide, the_same_seq_with_another_response_is_not_applied)
+{
+    /* Two tabs that continued from the same last_seq. */
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 6);
+    held_row(7, 100, 6, "A");
+    answer(7, 100, 6, "B");
+    cr_assert_eq(decide(), 0);
+    FATE(0, EXAM_ANSWER_SUPERSEDED, 6, 0);
+    done();
+}
+
+Test(decide, the_same_seq_twice_in_a_batch_one_response_wins)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 0);
+    answer(7, 100, 1, "A");
+    answer(7, 100, 1, "B");
+    answer(7, 100, 1, "A");
+    cr_assert_eq(decide(), 1);
+    FATE(0, EXAM_ANSWER_APPLIED, 1, 1);
+    FATE(1, EXAM_ANSWER_SUPERSEDED, 1, 0);
+    FATE(2, EXAM_ANSWER_APPLIED, 1, 0);
+    done();
+}
+
+Test(decide, a_seq_far_beyond_last_seq_is_refused_and_nothing_is_written)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 40);
+    answer(7, 100, 41, "A");
+    answer(7, 101, 40 + EXAM_SEQ_AHEAD, "B");        /* the last seq still taken */
+    answer(7, 102, 41 + EXAM_SEQ_AHEAD, "C");        /* one beyond */
+    answer(7, 103, (INT64_C(1) << 53) - 1, "D");     /* the largest the parser lets in */
+    cr_assert_eq(decide(), 2);
+    FATE(0, EXAM_ANSWER_APPLIED, 41, 1);
+    FATE(1, EXAM_ANSWER_APPLIED, 40 + EXAM_SEQ_AHEAD, 1);
+    FATE(2, EXAM_ANSWER_BAD_SEQ, 40, 0);
+    FATE(3, EXAM_ANSWER_BAD_SEQ, 40, 0);
+    cr_assert_eq(ATT[0].new_last_seq, 40 + EXAM_SEQ_AHEAD);
+    done();
+}
+
+Test(decide, the_limit_is_the_last_seq_before_the_batch)
+{
+    /* An answer within the limit cannot carry a later one of the same batch past it. */
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 0);
+    answer(7, 100, EXAM_SEQ_AHEAD, "A");
+    answer(7, 101, EXAM_SEQ_AHEAD + 5, "B");
+    cr_assert_eq(decide(), 1);
+    FATE(0, EXAM_ANSWER_APPLIED, EXAM_SEQ_AHEAD, 1);
+    FATE(1, EXAM_ANSWER_BAD_SEQ, 0, 0);
+    done();
+}
+
+Test(decide, attempts_that_take_no_answers)
+{
+    start_decide();
+    attempt_row(2, SRV_ST_SUBMITTED, NOW + 100, 1);
+    attempt_row(3, SRV_ST_NOT_STARTED, 0, 0);
+    attempt_row(4, SRV_ST_IN_PROGRESS, NOW, 0);          /* the deadline is now: over */
+    attempt_row(5, SRV_ST_NONE, 0, 0);                   /* no row: no such attempt */
+    attempt_row(6, SRV_ST_IN_PROGRESS, NOW + 1, 0);
+    answer(1, 10, 1, "A");       /* not among the attempts read at all */
+    answer(2, 20, 2, "A");
+    answer(3, 30, 1, "A");
+    answer(4, 40, 1, "A");
+    answer(5, 50, 1, "A");
+    answer(6, 60, 1, "A");
+    cr_assert_eq(decide(), 1);
+    FATE(0, EXAM_ANSWER_NOT_STARTED, 0, 0);
+    FATE(1, EXAM_ANSWER_SUBMITTED, 0, 0);
+    FATE(2, EXAM_ANSWER_NOT_STARTED, 0, 0);
+    FATE(3, EXAM_ANSWER_TIME_OVER, 0, 0);
+    FATE(4, EXAM_ANSWER_NOT_STARTED, 0, 0);
+    FATE(5, EXAM_ANSWER_APPLIED, 1, 1);
+    for (int a = 0; a < 4; a++) cr_assert_eq(ATT[a].new_last_seq, ATT[a].last_seq);
+    done();
+}
+
+Test(decide, many_attempts_each_with_its_own_held_rows)
+{
+    /* Held rows come in any order; the same item id on two papers is two answers. */
+    start_decide();
+    attempt_row(3, SRV_ST_IN_PROGRESS, NOW + 1, 8);
+    attempt_row(9, SRV_ST_IN_PROGRESS, NOW + 1, 2);
+    held_row(9, 100, 2, "X");
+    held_row(3, 100, 8, "Y");
+    answer(3, 100, 5, "A");      /* older than attempt 3's held 8 */
+    answer(9, 100, 5, "A");      /* newer than attempt 9's held 2 */
+    cr_assert_eq(decide(), 1);
+    FATE(0, EXAM_ANSWER_SUPERSEDED, 8, 0);
+    FATE(1, EXAM_ANSWER_APPLIED, 5, 1);
+    cr_assert_eq(ATT[0].new_last_seq, 8);
+    cr_assert_eq(ATT[1].new_last_seq, 5);
+    done();
+}
+
+/* ---- the replies ---- */
+
+static json_t *reply_of(int k)
+{
+    char *s = exam__answer_reply(J[k], &OUT[k]);
+    cr_assert_not_null(s);
+    json_error_t e;
+    json_t *o = json_loads(s, 0, &e);
+    cr_assert_not_null(o, "%s: %s", s, e.text);
+    free(s);
+    return o;
+}
+
+Test(decide, acks_say_applied_and_the_seq_held)
+{
+    start_decide();
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 0);
+    answer(7, 100, 3, "B");
+    answer(7, 100, 4, "C");
+    J[1]->req_id = -1;           /* no id: none in the reply */
+    decide();
+    json_t *a = reply_of(0), *b = reply_of(1);
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "ack");
+    cr_assert_eq(json_integer_value(json_object_get(a, "id")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(a, "item")), 100);
+    cr_assert_eq(json_integer_value(json_object_get(a, "seq")), 3);
+    cr_assert(json_is_false(json_object_get(a, "applied")));
+    cr_assert_eq(json_integer_value(json_object_get(a, "held_seq")), 4);
+    cr_assert_null(json_object_get(b, "id"));
+    cr_assert_eq(json_integer_value(json_object_get(b, "seq")), 4);
+    cr_assert(json_is_true(json_object_get(b, "applied")));
+    cr_assert_eq(json_integer_value(json_object_get(b, "held_seq")), 4);
+    json_decref(a);
+    json_decref(b);
+    done();
+}
+
+Test(decide, refusals_name_their_code_and_bad_seq_its_field)
+{
+    start_decide();
+    attempt_row(2, SRV_ST_SUBMITTED, NOW + 1, 0);
+    attempt_row(7, SRV_ST_IN_PROGRESS, NOW + 1, 12);
+    answer(2, 100, 1, "A");
+    answer(7, 100, 9007199254740991, "A");
+    decide();
+    json_t *s = reply_of(0), *b = reply_of(1);
+    cr_assert_str_eq(json_string_value(json_object_get(s, "type")), "error");
+    cr_assert_str_eq(json_string_value(json_object_get(s, "code")), "submitted");
+    cr_assert_str_eq(json_string_value(json_object_get(b, "code")), "bad_seq");
+    cr_assert_str_eq(json_string_value(json_object_get(b, "field")), "seq");
+    cr_assert_eq(json_integer_value(json_object_get(b, "id")), 1);
+    const char *msg = json_string_value(json_object_get(b, "message"));
+    cr_assert(strstr(msg, "9007199254740991") && strstr(msg, "1000000") && strstr(msg, "last seq 12"), "%s", msg);
+    json_decref(s);
+    json_decref(b);
+    done();
+}

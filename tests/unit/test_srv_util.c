@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../server/srv.h"
 #include "../../server/exam/exam.h"
@@ -18,6 +19,42 @@ Test(config, defaults_and_set)
     cr_assert(strstr(err, "server.port"));
     cr_assert_neq(srv_config_set(&c, "server.nope", "1", err, sizeof err), 0);
     cr_assert(strstr(err, "unknown setting"));
+}
+
+Test(config, node_id_is_checked_and_defaults_to_host_and_port)
+{
+    srv_config c;
+    char err[256];
+    srv_config_defaults(&c);
+    cr_assert_str_eq(c.node_id, "", "empty until serve or config resolve it");
+    cr_assert_eq(srv_config_set(&c, "server.port", "9000", err, sizeof err), 0);
+    srv_config_node_id(&c);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    const char *colon = strrchr(c.node_id, ':');
+    cr_assert_not_null(colon, "%s", c.node_id);
+    cr_assert_str_eq(colon, ":9000");
+    if (host[0] && strlen(host) <= 58) cr_assert_eq(strncmp(c.node_id, host, strlen(host)), 0, "%s", c.node_id);
+    cr_assert_leq(strlen(c.node_id), 64);
+    /* A node id given is kept as it is. */
+    cr_assert_eq(srv_config_set(&c, "server.node_id", "exam-node-2", err, sizeof err), 0);
+    srv_config_node_id(&c);
+    cr_assert_str_eq(c.node_id, "exam-node-2");
+    char max[65];
+    memset(max, 'n', 64);
+    max[64] = 0;
+    cr_assert_eq(srv_config_set(&c, "server.node_id", max, err, sizeof err), 0, "%s", err);
+    /* Too long, spaces, control characters, non-ASCII: refused, naming the setting. */
+    char longer[66];
+    memset(longer, 'n', 65);
+    longer[65] = 0;
+    const char *bad[] = {longer, "node 2", "node\t2", "考场一", "node\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        cr_assert_neq(srv_config_set(&c, "server.node_id", bad[i], err, sizeof err), 0, "%s accepted", bad[i]);
+        cr_assert(strstr(err, "server.node_id"), "%s", err);
+    }
+    cr_assert_str_eq(c.node_id, max, "a refused value changes nothing");
 }
 
 Test(config, file_errors_name_line)
