@@ -30,6 +30,26 @@ enum srv_pool_id {
 };
 typedef struct srv_pool_conf { int workers, queue; } srv_pool_conf;
 
+/* ---- [limits]: login throttling and connections per address (server/net/net_throttle.c,
+ * whose header comment has the rules) ---- */
+typedef struct srv_limits {
+    int login_burst;              /* login attempts an address may make at once (0 = no bucket) */
+    int login_per_second;         /* ... and refills per second */
+    int staff_burst;              /* staff_login attempts (Argon2id) an address may make at once */
+    int staff_per_minute;         /* ... and refills per minute */
+    int fail_threshold;           /* failures of one ticket/login from one address before backoff (0 = off) */
+    int fail_window_s;            /* quiet time that forgets failures */
+    int backoff_start_s;          /* the first backoff; doubles per further failure */
+    int lockout_s;                /* the longest backoff of a ticket or login */
+    int distinct_addresses;       /* networks failing on one ticket/login that lock it for all (2-8) */
+    int address_fail_threshold;   /* failures per window an address may have before it is slowed (0 = off) */
+    int address_backoff_max_s;    /* the longest an address is slowed */
+    int spray_tickets;            /* distinct tickets/logins failed from one address: a proctor event */
+    int connections_per_address;  /* 0 = unlimited */
+    int table_size;               /* entries of each table (addresses, pairs, tickets) */
+    char trusted[512];            /* CIDRs exempt from the connection limit and the address limits */
+} srv_limits;
+
 /* ---- configuration (kaochang.conf, INI; see docs and kaochang.conf.example) ---- */
 typedef struct srv_config {
     /* [server] */
@@ -48,6 +68,8 @@ typedef struct srv_config {
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
+    /* [limits] */
+    srv_limits limits;
     /* [db] */
     kc_db_conf db;
     char schema_dir[512];

@@ -1,6 +1,7 @@
-/* kaochang.conf: INI sections [server] and [db]; every key can be overridden on the
- * command line with --set section.key=value. */
+/* kaochang.conf: INI sections [server], [pools], [limits] and [db]; every key can be
+ * overridden on the command line with --set section.key=value. */
 #include "srv.h"
+#include "net/net.h"      /* limits.trusted is checked by the throttle's own parser */
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_STR, K_INT };
+enum kind { K_STR, K_INT, K_CIDRS };
 struct key {
     const char *name;
     enum kind kind;
@@ -21,6 +22,7 @@ struct key {
 
 #define S(n, f, d) {n, K_STR, offsetof(srv_config, f), sizeof(((srv_config *)0)->f), 0, 0, d}
 #define I(n, f, lo, hi, d) {n, K_INT, offsetof(srv_config, f), 0, lo, hi, d}
+#define L(n, f, lo, hi, d) I("limits." n, limits.f, lo, hi, d)
 static const struct key keys[] = {
     S("server.listen", listen, "interface address to listen on (empty = all)"),
     I("server.port", port, 1, 65535, "HTTP and WebSocket port"),
@@ -47,6 +49,23 @@ static const struct key keys[] = {
     I("pools.staff_heavy", staff_heavy, 1, 64, "staff jobs that load a whole pool or session (check, import, prepare, verify, report) at once"),
     I("pools.media_workers", pools[SRV_POOL_MEDIA].workers, 1, 64, "threads reading media files from the database"),
     I("pools.media_queue", pools[SRV_POOL_MEDIA].queue, 1, 1000000, "media requests waiting before busy"),
+    /* Login throttling and connections per address (server/net/net_throttle.c). */
+    L("login_burst", login_burst, 0, 1000000, "login, staff_login and resume attempts one address may make at once; 0 = no limit"),
+    L("login_per_second", login_per_second, 1, 1000000, "attempts an address gets back per second (with a burst of 300 a hall of 300 behind one NAT address logs in at once)"),
+    L("staff_burst", staff_burst, 0, 100000, "staff_login attempts (each an Argon2id hash) one address may make at once; 0 = no limit"),
+    L("staff_per_minute", staff_per_minute, 1, 1000000, "staff_login attempts an address gets back per minute"),
+    L("fail_threshold", fail_threshold, 0, 1000, "failed logins of one ticket or staff login from one address before it backs off there; 0 = off"),
+    L("fail_window_s", fail_window_s, 1, 86400, "seconds without a failure after which failures are forgotten"),
+    L("backoff_start_s", backoff_start_s, 1, 86400, "the first backoff, seconds; it doubles with every further failure"),
+    L("lockout_s", lockout_s, 1, 604800, "the longest backoff of a ticket or staff login, seconds"),
+    L("distinct_addresses", distinct_addresses, 2, 8, "networks (an IPv4 address, an IPv6 /48) failing on one ticket or login that make it back off everywhere"),
+    L("address_fail_threshold", address_fail_threshold, 0, 1000000, "failed logins per fail_window_s one address may have before its attempts are delayed; 0 = off"),
+    L("address_backoff_max_s", address_backoff_max_s, 1, 3600, "the longest such delay, seconds (everyone behind a NAT address shares it)"),
+    L("spray_tickets", spray_tickets, 1, 1000000, "distinct tickets or logins failed from one address in fail_window_s that raise a proctor event"),
+    L("connections_per_address", connections_per_address, 0, 1000000, "open connections one address may have; 0 = no limit"),
+    L("table_size", table_size, 1024, 1 << 24, "entries of each throttle table (addresses, ticket+address, tickets); fixed memory"),
+    {"limits.trusted", K_CIDRS, offsetof(srv_config, limits.trusted), sizeof(((srv_config *)0)->limits.trusted), 0, 0,
+     "addresses and CIDRs exempt from connection and per-address limits, comma-separated (the host itself, a reverse proxy)"},
     S("db.host", db.host, "MariaDB host (ignored when db.socket is set)"),
     I("db.port", db.port, 1, 65535, "MariaDB TCP port"),
     S("db.socket", db.socket, "MariaDB unix socket path"),
@@ -58,6 +77,7 @@ static const struct key keys[] = {
 };
 #undef S
 #undef I
+#undef L
 
 /* Data files (www/, schema/) live in share/kaochang beside the binary in the build tree
  * (build/kaochang, build/share/kaochang) and in PREFIX/share/kaochang when installed
@@ -106,6 +126,15 @@ void srv_config_defaults(srv_config *c)
     c->answer_batch = 256;
     c->prepare_before_min = 30;
     strcpy(c->log_level, "info");
+    /* A hall of 300 behind one NAT address logs in within a minute; a guesser does not. */
+    c->limits = (srv_limits){
+        .login_burst = 300, .login_per_second = 10, .staff_burst = 20, .staff_per_minute = 60,
+        .fail_threshold = 5, .fail_window_s = 900, .backoff_start_s = 30, .lockout_s = 900,
+        .distinct_addresses = 3, .address_fail_threshold = 30, .address_backoff_max_s = 60,
+        .spray_tickets = 20, .connections_per_address = 1000, .table_size = 65536,
+    };
+    /* not 127.0.0.0/8: the load generator spreads over 127.0.0.2... and is limited like clients */
+    strcpy(c->limits.trusted, "127.0.0.1/32, ::1");
     strcpy(c->db.host, "127.0.0.1");
     c->db.port = 3306;
     strcpy(c->db.user, "kaochang");
@@ -149,12 +178,13 @@ int srv_config_set(srv_config *c, const char *name, const char *value, char *err
         const struct key *k = &keys[i];
         if (strcmp(k->name, name))
             continue;
-        if (k->kind == K_STR) {
+        if (k->kind == K_STR || k->kind == K_CIDRS) {
             if (strlen(value) >= k->size) {
                 snprintf(err, errlen, "%s: value longer than %zu bytes", name, k->size - 1);
                 return KC_EINVAL;
             }
             if (k->off == offsetof(srv_config, node_id) && node_id_bad(value, err, errlen)) return KC_EINVAL;
+            if (k->kind == K_CIDRS && net_throttle_trusted_check(value, err, errlen)) return KC_EINVAL;
             memcpy((char *)c + k->off, value, strlen(value) + 1);
         } else {
             char *end;
@@ -238,7 +268,7 @@ void srv_config_print(const srv_config *c, FILE *out)
             fprintf(out, "%s[%s]\n", i ? "\n" : "", sec);
         }
         fprintf(out, "# %s\n", k->doc);
-        if (k->kind == K_STR)
+        if (k->kind == K_STR || k->kind == K_CIDRS)
             fprintf(out, "%s = %s\n", dot + 1,
                     !strcmp(k->name, "db.password") && *(const char *)((const char *)c + k->off)
                         ? "********" : (const char *)c + k->off);

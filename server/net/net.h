@@ -124,6 +124,102 @@ typedef struct net_fanout_stats {
 } net_fanout_stats;
 void net_fanout_stats_get(const net_fanout *f, net_fanout_stats *st);
 
+/* ---- throttle (net_throttle.c): login throttling and connections per address ----
+ * Pure: no libwebsockets, no SQL, no threads, no allocation after net_throttle_new. The
+ * service thread owns it and is the only caller (nothing here locks); every call takes the
+ * time explicitly (now_ms, the same clock throughout). The rules are in net_throttle.c's
+ * header comment and docs/ARCHITECTURE.md ("Login throttling").
+ *
+ * Wiring: parse the peer's address once per connection (net_throttle_addr_parse); call
+ * net_throttle_conn_open when it connects (KC_EBUSY: close it) and net_throttle_conn_close
+ * when it closes (only if open returned 0); call net_throttle_check right before queueing a
+ * login, staff_login, resume or staff_resume job (KC_EBUSY: reply without queueing) and
+ * net_throttle_result exactly once for every check that returned 0, when its job comes
+ * back, also for a connection that closed meanwhile, or with NET_THROTTLE_VOID when the job
+ * could not be queued or failed for the server's own reasons. An allowed check counts as a
+ * failure until its result says otherwise, so guesses sent at once cannot outrun the
+ * limits. Behind a reverse proxy the peer is the proxy: pass the client's address as the
+ * proxy reports it (X-Forwarded-For / PROXY protocol from a trusted proxy), never the
+ * proxy's own, or every client shares one address. */
+typedef struct net_throttle net_throttle;
+
+/* A peer address: IPv4 is kept as IPv4-mapped IPv6 (::ffff:a.b.c.d), so "1.2.3.4" and
+ * "::ffff:1.2.3.4" are the same address. */
+typedef struct net_throttle_addr {
+    unsigned char ip[16];
+    unsigned char family;     /* 4, 6, or 0: unparseable (all such peers share one key) */
+} net_throttle_addr;
+/* "a.b.c.d", an IPv6 address (optionally in [] or with a %zone), "::ffff:a.b.c.d". 0, or
+ * KC_EINVAL with *a the shared unknown address. */
+int net_throttle_addr_parse(const char *s, net_throttle_addr *a);
+
+enum net_throttle_kind {
+    NET_THROTTLE_LOGIN,       /* a candidate's login: who is the ticket */
+    NET_THROTTLE_STAFF,       /* staff_login: who is the login */
+    NET_THROTTLE_RESUME,      /* resume, staff_resume: who is NULL (a token cannot be guessed) */
+};
+enum net_throttle_outcome {
+    NET_THROTTLE_OK,          /* the credentials were right */
+    NET_THROTTLE_FAIL,        /* bad_credentials / bad_token */
+    NET_THROTTLE_VOID,        /* not judged: not queued, internal error, server stopping */
+};
+/* What a failure started or prolonged, for its log line and proctor events. */
+enum {
+    NET_THROTTLE_EV_PAIR = 1,     /* this ticket/login backs off at this address */
+    NET_THROTTLE_EV_WHO = 2,      /* this ticket/login backs off everywhere (a distributed guess) */
+    NET_THROTTLE_EV_ADDRESS = 4,  /* this address is slowed down */
+    NET_THROTTLE_EV_SPRAY = 8,    /* this address reached limits.spray_tickets distinct
+                                     tickets/logins failed (once per window) */
+};
+typedef struct net_throttle_note {
+    unsigned events;              /* NET_THROTTLE_EV_* */
+    int pair_failures;            /* failures of this ticket/login from this address */
+    int who_addresses;            /* distinct addresses that failed on it in the window */
+    int address_failures;         /* this address's failures (leaking away over the window) */
+    int address_tickets;          /* distinct tickets/logins this address failed on */
+    int64_t pair_until_ms, who_until_ms, address_until_ms;   /* 0: not backing off */
+} net_throttle_note;
+
+typedef struct net_throttle_stats {
+    unsigned long long checks, allowed;
+    unsigned long long refused_address, refused_ticket, refused_login;   /* by reason */
+    unsigned long long successes, failures, voids;
+    unsigned long long pair_lockouts;     /* a ticket/login began backing off at an address */
+    unsigned long long who_lockouts;      /* ... everywhere */
+    unsigned long long address_slowdowns; /* an address began being slowed */
+    unsigned long long sprays;
+    unsigned long long evictions;         /* live entries pushed out of a full table */
+    unsigned long long evictions_locked;  /* ... of them backing off (only when nothing else could go) */
+    unsigned long long conn_refused;      /* connections past limits.connections_per_address */
+    unsigned long long conn_untracked;    /* connections let in uncounted (table full of open ones) */
+    size_t capacity;                      /* entries per table */
+    size_t addresses, pairs, whos;        /* live entries per table */
+} net_throttle_stats;
+
+/* A throttle for limits l (srv_config's [limits]); NULL with err filled (naming the key). */
+net_throttle *net_throttle_new(const srv_limits *l, char *err, size_t errlen);
+void net_throttle_free(net_throttle *t);
+/* Checks limits.trusted: comma-separated addresses or CIDRs ("127.0.0.1/32, ::1"). 0, or
+ * KC_EINVAL with err naming the entry. */
+int net_throttle_trusted_check(const char *list, char *err, size_t errlen);
+int net_throttle_is_trusted(const net_throttle *t, const net_throttle_addr *a);   /* 1 or 0 */
+/* May this attempt go to a worker? 0, or KC_EBUSY with *retry_after_ms (> 0) and *reason:
+ * "address" (the address's rate or slowdown), "ticket" or "login" (that ticket or login
+ * backs off, at this address or everywhere). A refusal is not a failure. */
+int net_throttle_check(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                       const char *who, int64_t now_ms, int64_t *retry_after_ms,
+                       const char **reason);
+/* The outcome of an allowed attempt, with the same kind, address and who. note (may be
+ * NULL) says what a failure set off. */
+void net_throttle_result(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                         const char *who, enum net_throttle_outcome outcome, int64_t now_ms,
+                         net_throttle_note *note);
+/* A connection from a: 0, or KC_EBUSY past limits.connections_per_address. */
+int net_throttle_conn_open(net_throttle *t, const net_throttle_addr *a, int64_t now_ms);
+void net_throttle_conn_close(net_throttle *t, const net_throttle_addr *a, int64_t now_ms);
+/* Counters for /metrics; the table fill is counted at now_ms. */
+void net_throttle_stats_get(const net_throttle *t, int64_t now_ms, net_throttle_stats *st);
+
 /* ---- the server (net_serve.c) ---- */
 int net_serve(const srv_config *cfg);
 
