@@ -204,6 +204,11 @@ typedef struct srv_job {
     srv_paper *paper;          /* start: handed to the attempt's live entry */
     int n_done;                /* sweep: attempts it submitted */
     int64_t held_seq;          /* answer: the seq the database holds for the item after it */
+    int denied;                /* login/resume: the credentials or token were wrong (not a
+                                  server failure): the throttle counts it */
+    uint64_t denied_attempt;   /* login: the attempt of a ticket whose ID number was wrong */
+    char peer[48];             /* login/resume: the peer's address, for the throttle and the log */
+    unsigned char throttled;   /* 1 + enum net_throttle_kind: the throttle let it through */
 } srv_job;
 void srv_job_free(srv_job *j);
 

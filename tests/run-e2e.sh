@@ -49,7 +49,7 @@ equals() {     # equals ACTUAL EXPECTED DESCRIPTION
 
 "$root/deploy/mariadb-local" start --dir "$tmp/db" --port "$dbport" || exit 1
 conf=$tmp/kaochang.conf
-{ printf '[server]\nport = %s\nlog_level = info\nidle_ping = 2\nidle_close = 5\n\n' "$port"; cat "$tmp/db/client.conf"; } >"$conf"
+{ printf '[server]\nport = %s\nlog_level = info\nidle_ping = 2\nidle_close = 5\n\n[limits]\nconnections_per_address = 20\n\n' "$port"; cat "$tmp/db/client.conf"; } >"$conf"
 kc() { "$bin" --config "$conf" "$@"; }
 dbconf() { awk -F' *= *' -v k="$1" '$1 == k { print $2 }' "$tmp/db/client.conf"; }
 # Direct reads of the private database, for what the CLI does not show (old versions, the review log);
@@ -628,11 +628,14 @@ contains "$tmp/h2" "text/javascript" "JavaScript has its MIME type"
 # counted test by test from a TAP report for the summary of `make test`.
 node_suite() {   # node_suite NAME DIR
   local name=$1 dir=$2 p=0 f=1
-  # KC_TESTS=PATTERN (a shell glob of file names, e.g. 'liveness*') runs only those files.
+  # KC_TESTS='PATTERN ...' (shell globs of file names, e.g. 'liveness* exam*') runs only those files.
   local files=("$dir/")
   if [ -n "${KC_TESTS:-}" ]; then
     files=()
-    for f in "$root/tests/$dir"/$KC_TESTS; do [ -f "$f" ] && files+=("$dir/${f##*/}"); done
+    local pat f
+    for pat in $KC_TESTS; do
+      for f in "$root/tests/$dir"/$pat; do [ -f "$f" ] && files+=("$dir/${f##*/}"); done
+    done
     [ ${#files[@]} -eq 0 ] && { echo "$name: no file matches KC_TESTS=$KC_TESTS"; [ -n "${KC_RESULTS:-}" ] && mkdir -p "$KC_RESULTS" && echo "0 0" >"$KC_RESULTS/$name"; return; }
   fi
   if [ -d "$root/tests/node_modules/playwright-core" ]; then

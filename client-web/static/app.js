@@ -176,7 +176,7 @@ function onClosed() {
 }
 
 function scheduleReconnect() {
-  if (S.reconnectTimer) return;
+  if (S.reconnectTimer || S.takenOver) return;
   const delay = S.backoff;
   S.backoff = Math.min(S.backoff * 2, BACKOFF_MAX_MS);
   S.reconnectTimer = setTimeout(connect, delay);
@@ -277,9 +277,31 @@ function handle(m) {
     case 'time':
       if (Number.isFinite(m.server_time)) setClock(m.server_time, m.deadline);
       break;
-    case 'error': onError(m, req); break;
+    case 'error':
+      if (m.code === 'taken_over') onTakenOver();
+      else onError(m, req);
+      break;
     default: break;
   }
+}
+
+// Another window of this candidate (or this one after a reconnect the server had not
+// noticed yet) resumed the attempt: the server closed this connection. Reconnecting by
+// itself would take the attempt back and the two windows would fight; the candidate
+// decides here instead.
+function onTakenOver() {
+  S.takenOver = true;
+  S.locked = true;
+  $('taken-over').hidden = false;
+  renderExam();
+}
+
+function takeBack() {
+  S.takenOver = false;
+  S.locked = false;
+  $('taken-over').hidden = true;
+  S.backoff = BACKOFF_MIN_MS;
+  if (!S.ws) connect();
 }
 
 function onWelcome(m) {
@@ -456,7 +478,7 @@ function onError(m, req) {
   switch (kind) {
     case 'login':
       S.pendingLogin = null;
-      setError(errKey(code), { field: m.field || '', code });
+      setError(errKey(code), { field: m.field || '', code, s: Math.ceil((Number(m.retry_after_ms) || 0) / 1000) });
       renderLogin();
       return;
     case 'resume':
@@ -552,7 +574,7 @@ function onAnswerError(code, req, m) {
 function errKey(code) {
   const known = ['bad_credentials', 'bad_token', 'unauthenticated', 'not_open', 'not_started',
     'time_over', 'submitted', 'busy', 'internal', 'not_saved', 'too_large', 'bad_field', 'bad_json',
-    'unknown_type', 'bad_seq'];
+    'unknown_type', 'bad_seq', 'already_connected', 'throttled'];
   return known.includes(code) ? `err.${code}` : 'err.unknown';
 }
 
@@ -1075,6 +1097,7 @@ $('start-exam').addEventListener('click', () => {
   sendStart();
 });
 $('info-logout').addEventListener('click', logout);
+$('take-back').addEventListener('click', takeBack);
 $('final-logout').addEventListener('click', logout);
 
 $('nav-grid').addEventListener('click', (ev) => {

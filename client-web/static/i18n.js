@@ -12,6 +12,8 @@ export const STRINGS = {
 
     'conn.connecting': '正在连接服务器…',
     'conn.lost': '连接中断，正在重连…',
+    'conn.taken': '本场考试已在另一个窗口或重连后打开，此窗口已停止作答。',
+    'conn.take_back': '在此窗口继续',
     'conn.lost.detail': '您的作答已保存在本机，恢复连接后会自动提交。',
     'conn.resuming': '正在恢复考试，请稍候…',
 
@@ -35,6 +37,8 @@ export const STRINGS = {
     'err.time_over': '考试时间已到，答案未能保存。',
     'err.submitted': '试卷已提交，不能再修改答案。',
     'err.busy': '服务器繁忙，请稍候重试。',
+    'err.already_connected': '该考生已在另一台电脑上登录。如需换机，请举手联系监考员。',
+    'err.throttled': '尝试次数过多，请 {s} 秒后再试，或举手联系监考员。',
     'err.internal': '服务器出现故障，请稍候重试；如持续出现请联系监考员。',
     'err.not_saved': '这条答案服务器未能保存，重新发送也无法保存；请修改答案或联系监考员。',
     'err.bad_seq': '这条答案的编号不被服务器接受，未能保存；请刷新页面后重新作答。',
@@ -357,6 +361,8 @@ export const STRINGS = {
 
     'conn.connecting': 'Connecting to the server…',
     'conn.lost': 'Connection lost, reconnecting…',
+    'conn.taken': 'This exam was opened in another window (or after a reconnect); this window has stopped.',
+    'conn.take_back': 'Continue in this window',
     'conn.lost.detail': 'Your answers are kept on this computer and will be sent when the connection is back.',
     'conn.resuming': 'Resuming your exam…',
 
@@ -380,6 +386,8 @@ export const STRINGS = {
     'err.time_over': 'Time is up; the answer was not saved.',
     'err.submitted': 'The paper has been submitted; answers can no longer be changed.',
     'err.busy': 'The server is busy. Please try again in a moment.',
+    'err.already_connected': 'This candidate is signed in on another computer. To move computers, raise your hand and ask the proctor.',
+    'err.throttled': 'Too many attempts. Try again in {s} s, or ask the proctor.',
     'err.internal': 'The server had a fault. Please try again; if it persists, ask a proctor.',
     'err.not_saved': 'The server could not store this answer, and sending it again will not help. Change the answer or ask a proctor.',
     'err.bad_seq': 'The server did not accept this answer\'s sequence number; it was not saved. Please reload the page and answer again.',

@@ -113,6 +113,7 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
     } else {
         uint64_t aid;
         if (exam_token_check(x->token_key, j->m.token, kc_now_ms(), &aid)) {
+            j->denied = 1;
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
                                           "the token is invalid or expired; log in again");
             return j->reply ? 0 : KC_ENOMEM;
@@ -125,14 +126,18 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
         normalize_id(j->m.id_number, given, sizeof given);
         /* Constant-time compare of equal-length strings; different lengths fail anyway. */
         if (found && (strlen(given) != strlen(r.id_number) ||
-                      CRYPTO_memcmp(given, r.id_number, strlen(given))))
+                      CRYPTO_memcmp(given, r.id_number, strlen(given)))) {
             found = 0;
+            j->denied_attempt = r.id;     /* the proctor of this ticket sees the failure */
+        }
         if (!found) {
+            j->denied = 1;
             j->reply = exam__error_reply(j->req_id, "bad_credentials",
                                    "no candidate with this admission ticket and ID number");
             return 0;
         }
     } else if (!found) {
+        j->denied = 1;
         j->reply = exam__error_reply(j->req_id, "bad_token", "the attempt of this token no longer exists");
         return 0;
     }

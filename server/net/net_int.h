@@ -43,6 +43,8 @@ struct conn {
     int authed;                    /* a candidate's connection: live names its attempt's entry */
     uint32_t live;                 /* entry number + 1 in net__S.lives; 0 none */
     char peer[48];                 /* the peer's address, for the log and proctors' events */
+    net_throttle_addr addr;        /* ... parsed, for the throttle */
+    unsigned char addr_counted;    /* counted in the throttle's connections per address */
     int staff;                     /* a staff member's connection (never both) */
     uint64_t staff_id;
     unsigned roles;
@@ -93,6 +95,7 @@ struct net_server {
     uint32_t *free_slots;
     int nfree, nconns;
     exam_lives lives;              /* this node's live attempts (server/exam) */
+    net_throttle *throttle;        /* logins and connections per address */
     kc_wheel alive;                /* per slot: when to look at its silence next (PING, close) */
 
     net_pools *pools;

@@ -83,6 +83,17 @@ static void send_error(struct conn *c, int64_t id, const char *code, const char 
     free(s);
 }
 
+static void send_throttled(struct conn *c, int64_t id, const char *reason, int64_t retry_ms, const char *message)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "type", "error", "code", "throttled",
+                          "reason", reason, "message", message, "retry_after_ms", (json_int_t)retry_ms);
+    if (o && id >= 0) json_object_set_new(o, "id", json_integer(id));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s) send_text(c, s);
+    free(s);
+}
+
 /* ---- jobs to the pools ---- */
 
 srv_job *net__job_new(enum srv_job_kind kind, uint64_t conn, int64_t req_id)
@@ -298,6 +309,48 @@ static void handle_expire(srv_job *j)
     if (c) send_text(c, j->reply);
 }
 
+/* ---- login throttling (net_throttle.c) ---- */
+
+static int throttle_kind(const srv_cmd *cmd, const srv_msg *m, const char **who)
+{
+    *who = NULL;
+    if (!(cmd->flags & (SRV_CMD_LOGIN | SRV_CMD_STAFF_LOGIN))) return -1;
+    if (!strcmp(cmd->name, "login")) { *who = m->ticket; return NET_THROTTLE_LOGIN; }
+    if (!strcmp(cmd->name, "staff_login")) { *who = m->login; return NET_THROTTLE_STAFF; }
+    return NET_THROTTLE_RESUME;
+}
+
+/* The outcome of a login the throttle let through, also when its connection has gone. */
+static void throttle_result(srv_job *j)
+{
+    if (!j->throttled) return;
+    enum net_throttle_kind kind = (enum net_throttle_kind)(j->throttled - 1);
+    const char *who = kind == NET_THROTTLE_LOGIN ? j->m.ticket : kind == NET_THROTTLE_STAFF ? j->m.login : NULL;
+    net_throttle_addr a;
+    net_throttle_addr_parse(j->peer, &a);
+    enum net_throttle_outcome out = j->ok ? NET_THROTTLE_OK : j->denied ? NET_THROTTLE_FAIL : NET_THROTTLE_VOID;
+    net_throttle_note note;
+    int64_t now = kc_now_ms();
+    net_throttle_result(net__S.throttle, kind, &a, who, out, now, &note);
+    j->throttled = 0;
+    if (out != NET_THROTTLE_FAIL) return;
+    /* Every failure is logged with address and ticket (or login), and a candidate's goes to
+     * the proctor's record of that ticket's attempt. */
+    KC_WARN("auth", "%s failed peer=%s %s=%s failures_here=%d addresses=%d address_failures=%d address_tickets=%d%s%s%s%s",
+            j->cmd->name, j->peer, kind == NET_THROTTLE_STAFF ? "login" : "ticket", who ? who : "-",
+            note.pair_failures, note.who_addresses, note.address_failures, note.address_tickets,
+            note.events & NET_THROTTLE_EV_PAIR ? " backoff=ticket_at_address" : "",
+            note.events & NET_THROTTLE_EV_WHO ? " backoff=ticket_everywhere" : "",
+            note.events & NET_THROTTLE_EV_ADDRESS ? " backoff=address" : "",
+            note.events & NET_THROTTLE_EV_SPRAY ? " spray=1" : "");
+    if (j->denied_attempt) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "peer=%s n=%d%s", j->peer, note.pair_failures,
+                 note.events & (NET_THROTTLE_EV_PAIR | NET_THROTTLE_EV_WHO) ? " locked" : "");
+        proct_buffer_add(&net__S.events, j->denied_attempt, now, "login_failed", detail);
+    }
+}
+
 static void handle_result(srv_job *j)
 {
     switch (j->kind) {
@@ -313,6 +366,7 @@ static void handle_result(srv_job *j)
     }
     const srv_cmd *cmd = j->cmd;
     if (cmd->flags & SRV_CMD_HEAVY) net__S.heavy_running--;   /* also for a closed connection */
+    throttle_result(j);
     if (j->attempt_id && !(cmd->flags & SRV_CMD_LOGIN)) apply_to_entry(j);
     struct conn *c = conn_of(j->conn);
     if (!c) return;                                 /* the connection is gone: drop */
@@ -427,7 +481,23 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         send_error(c, m.id, e.code, e.field, e.message);
         goto out;
     }
+    const char *who;
+    int tk = throttle_kind(cmd, &m, &who);
+    if (tk >= 0) {
+        int64_t retry = 0;
+        const char *reason = "";
+        if (net_throttle_check(net__S.throttle, (enum net_throttle_kind)tk, &c->addr, who, now, &retry, &reason)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "too many attempts (%s); try again in %lld s", reason,
+                     (long long)(retry + 999) / 1000);
+            send_throttled(c, m.id, reason, retry, msg);
+            if (++c->login_fails >= LOGIN_FAILS_MAX) c->closing = 1;
+            goto out;
+        }
+    }
     if (!(j = net__job_new(SRV_JOB_MSG, handle_of(slot), m.id))) {
+        if (tk >= 0) net_throttle_result(net__S.throttle, (enum net_throttle_kind)tk, &c->addr, who,
+                                         NET_THROTTLE_VOID, now, NULL);
         send_error(c, m.id, "internal", NULL, "out of memory");
         goto out;
     }
@@ -440,7 +510,11 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     j->staff_id = c->staff_id;
     j->roles = c->roles;
     snprintf(j->login, sizeof j->login, "%s", c->staff_login);
+    snprintf(j->peer, sizeof j->peer, "%s", c->peer);
+    if (tk >= 0) j->throttled = (unsigned char)(tk + 1);
     if (net__enqueue(j)) {
+        j->ok = j->denied = 0;            /* not judged */
+        throttle_result(j);
         srv_job_free(j);
         busy = "the server is busy; retry in a moment";
         goto refuse_busy;
@@ -462,6 +536,7 @@ static void conn_release(uint32_t slot)
 {
     struct conn *c = &net__S.conns[slot];
     unbind_attempt(c, slot, "");
+    if (c->addr_counted) net_throttle_conn_close(net__S.throttle, &c->addr, kc_now_ms());
     free(c->rx);
     kc_wheel_del(&net__S.alive, slot);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
@@ -533,12 +608,25 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     }
     case LWS_CALLBACK_ESTABLISHED: {
         if (!net__S.nfree || net__S.stopping) return -1;
+        char peer[48] = "";
+        net_throttle_addr addr;
+        lws_get_peer_simple(wsi, peer, sizeof peer);
+        if (!strncmp(peer, "::ffff:", 7) && strchr(peer + 7, '.'))   /* IPv4 as people write it */
+            memmove(peer, peer + 7, strlen(peer + 7) + 1);
+        net_throttle_addr_parse(peer, &addr);
+        if (net_throttle_conn_open(net__S.throttle, &addr, kc_now_ms())) {
+            KC_WARN("ws", "refused a connection from peer=%s: limits.connections_per_address=%d reached",
+                    peer, net__S.cfg->limits.connections_per_address);
+            return -1;
+        }
         uint32_t slot = net__S.free_slots[--net__S.nfree];
         struct conn *c = &net__S.conns[slot];
         c->wsi = wsi;
         p->slot = slot;
         net__S.nconns++;
-        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+        memcpy(c->peer, peer, sizeof peer);
+        c->addr = addr;
+        c->addr_counted = 1;
         seen(c);
         kc_wheel_set(&net__S.alive, slot, c->seen_s + net__S.cfg->idle_ping_s);
         return 0;
@@ -783,6 +871,11 @@ int net_serve(const srv_config *cfg)
     net__S.x.max_message = cfg->max_message;
     net__S.x.node_id = cfg->node_id;
 
+    char terr[200] = "";
+    if (!(net__S.throttle = net_throttle_new(&cfg->limits, terr, sizeof terr))) {
+        KC_ERROR("server", "%s", terr[0] ? terr : "out of memory for the login throttle");
+        return 1;
+    }
     net__S.conns = calloc((size_t)cfg->max_connections, sizeof *net__S.conns);
     net__S.free_slots = calloc((size_t)cfg->max_connections, sizeof *net__S.free_slots);
     if (cfg->idle_close_s <= cfg->idle_ping_s) {
@@ -887,6 +980,7 @@ int net_serve(const srv_config *cfg)
     free(net__S.conns);
     free(net__S.free_slots);
     exam_lives_free(&net__S.lives);
+    net_throttle_free(net__S.throttle);
     kc_wheel_free(&net__S.alive);
     KC_INFO("server", "stopped");
     return 0;

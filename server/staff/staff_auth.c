@@ -138,6 +138,7 @@ static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
                    crypto_pwhash_str_verify(against, j->m.password, strlen(j->m.password)) == 0 &&
                    found == 1;
         if (found != 1 || !good || disabled) {
+            j->denied = 1;
             j->reply = srv_msg_error_json(j->req_id, "bad_credentials", NULL,
                                           "wrong login or password, or the account is disabled");
             rc = 0;
@@ -148,6 +149,7 @@ static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
         uint64_t sid;
         unsigned troles;
         if (staff_token_check(x->staff_key, j->m.token, kc_now_ms(), &sid, &troles)) {
+            j->denied = 1;
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
                                           "the token is invalid or expired; log in again");
             return j->reply ? 0 : KC_ENOMEM;
@@ -159,6 +161,7 @@ static int staff_auth(kc_db *db, const srv_ctx *x, srv_job *j, int by_password)
         kc_db_done(db, SQL_STAFF_BY_ID);
         if (found < 0) return found;
         if (found != 1 || disabled) {
+            j->denied = 1;
             j->reply = srv_msg_error_json(j->req_id, "bad_token", "token",
                                           "the account of this token is gone or disabled; log in again");
             return 0;

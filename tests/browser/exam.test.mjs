@@ -139,11 +139,12 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   noProblems('at the end');
 });
 
-// Two windows of one candidate: the page answers item 1, another connection (a second tab)
-// changes it with a newer seq, then the page changes it again with its own, older seq. The
-// server does not apply the page's change (applied false, held_seq newer): the page must not
-// show 已保存 for its own choice but take the other window's, and its next change is saved.
-test('a change the server did not apply is not shown as saved; the page takes the server\'s answer', { timeout: 120000 }, async (t) => {
+// Two windows of one candidate: the page answers item 1; another window (a duplicated tab:
+// same token) resumes the attempt and takes it over — the page is told, stops and does not
+// reconnect by itself — and changes the answer with a newer seq. "Continue in this window"
+// takes it back: the page shows the server's answer as saved, not its own, and its next
+// change continues beyond the server's last_seq and is stored.
+test('a window taken over stops; taken back, the page shows the server\'s answer and its next change is saved', { timeout: 120000 }, async (t) => {
   const env2 = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
   const db = dbConf(env2.config);
   const RUN = Date.now().toString(36);
@@ -168,43 +169,55 @@ test('a change the server did not apply is not shown as saved; the page takes th
   await page.click(tid('nav-1'));
   await waitText(page, 'item-no', '第 1 题');
 
-  // The other window: same candidate, same paper.
-  const other = await KcClient.connect(env.url);
-  t.after(() => other.ws.terminate());
-  assert.equal((await other.request({ type: 'login', ticket: who.ticket, id_number: who.idno })).type, 'welcome');
-  const p = await other.request({ type: 'start' });
-  const first = p.paper.items.find((it) => it.no === 1);
-  const [k0, k1, k2, k3] = first.options.map((o) => o.key);
+  // A second login from elsewhere is refused while the page holds the attempt.
+  const stranger = await KcClient.connect(env.url);
+  t.after(() => stranger.ws.terminate());
+  const refused = await stranger.request({ type: 'login', ticket: who.ticket, id_number: who.idno });
+  assert.equal(refused.code, 'already_connected', JSON.stringify(refused));
+
   const [[attemptId]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${who.ticket}'`);
-  const held = async () => {
-    const rows = await sql(db, `SELECT response, seq FROM answer WHERE attempt_id = ${attemptId} AND item_id = ${first.item}`);
+  const held = async (item) => {
+    const rows = await sql(db, `SELECT response, seq FROM answer WHERE attempt_id = ${attemptId} AND item_id = ${item}`);
     return rows.length ? { response: rows[0][0], seq: Number(rows[0][1]) } : null;
   };
 
-  // The page answers k0: saved.
+  // The page answers: saved, numbered again from last_seq.
+  const token = await page.evaluate(() => sessionStorage.getItem('kc.token'));
+  const other = await KcClient.connect(env.url);
+  t.after(() => other.ws.terminate());
+  // The page answers with the first letter shown (letters are always A, B, C, … as shown).
+  const k0 = 'A';
   await page.click(tid(`option-${k0}`));
   await waitText(page, 'save-status', '已保存');
-  const mine = await held();
+
+  // The other window resumes with the same token: it takes over, the page is told.
+  const w = await other.request({ type: 'resume', token });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  await page.locator(tid('taken-over')).waitFor({ state: 'visible', timeout: 10000 });
+  const p = await other.request({ type: 'start' });
+  const first = p.paper.items.find((it) => it.no === 1);
+  const [, k1, , k3] = first.options.map((o) => o.key);
+  const mine = await held(first.item);
   assert.equal(mine.response, k0);
   assert.ok(mine.seq < 1000, `numbered again from last_seq: ${mine.seq}`);
-
-  // The other window answers k1 far ahead of the page's counter.
   const ahead = mine.seq + 50;
   const a = await other.request({ type: 'answer', item: first.item, response: k1, seq: ahead });
   assert.equal(a.applied, true, JSON.stringify(a));
+  // The page stays stopped: no reconnect of its own took the attempt back.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(other.closeInfo, null, 'the other window still holds the attempt');
 
-  // The page changes to k2 with its own next seq, lower than the other window's: not applied.
-  await page.click(tid(`option-${k2}`));
-  // It takes the server's answer (k1) and shows it saved; k2 is not what it claims.
+  // Taken back: the other window is told, the page shows the server's answer, saved.
+  await page.click(tid('take-back'));
+  await other.next((m) => m.type === 'error' && m.code === 'taken_over', 10000, 'taken_over');
   await page.waitForFunction((sel) => document.querySelector(sel)?.checked, tid(`option-input-${k1}`), { timeout: 10000 });
   await waitText(page, 'save-status', '已保存');
-  assert.equal(await page.locator(tid(`option-input-${k2}`)).isChecked(), false, 'the page does not keep its own value');
-  assert.deepEqual(await held(), { response: k1, seq: ahead }, 'the server still holds the other window\'s answer');
+  assert.equal(await page.locator(tid('taken-over')).isHidden(), true);
 
-  // The page's counter now continues beyond the server's last_seq: its next change is applied.
+  // The page's next change continues beyond the server's last_seq and is stored.
   await page.click(tid(`option-${k3}`));
   await waitText(page, 'save-status', '已保存');
-  const now = await held();
+  const now = await held(first.item);
   assert.equal(now.response, k3, 'the next change of the page is stored');
   assert.ok(now.seq > ahead, `its seq ${now.seq} continues beyond ${ahead}`);
   const hist = await sql(db, `SELECT response FROM answer_history WHERE attempt_id = ${attemptId} AND item_id = ${first.item} ORDER BY seq`);

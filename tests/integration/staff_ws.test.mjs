@@ -80,10 +80,18 @@ describe('staff login', () => {
     await c.closed;
   });
 
-  test('ten failed staff logins close the connection', async () => {
-    const c = await connect();
+  test('ten failed staff logins close the connection; from the sixth on the login is throttled at that address', async () => {
+    // From an address of its own: the lock of reviewer1 there must not stop the other tests.
+    const c = await KcClient.connect(env.url, 5000, { localAddress: '127.0.0.2' });
+    open.push(c);
     for (let i = 0; i < 10; i++) {
-      assertError(await c.request({ type: 'staff_login', login: 'reviewer1', password: `wrong-${i}` }, 15000), 'bad_credentials');
+      const r = await c.request({ type: 'staff_login', login: 'reviewer1', password: `wrong-${i}` }, 15000);
+      if (i < 5) assertError(r, 'bad_credentials');
+      else {
+        assertError(r, 'throttled');
+        assert.equal(r.reason, 'login');
+        assert.ok(r.retry_after_ms > 0, JSON.stringify(r));
+      }
     }
     const closed = await Promise.race([c.closed, new Promise((r) => setTimeout(() => r(null), 30000))]);
     assert.ok(closed, 'the server closed the connection');

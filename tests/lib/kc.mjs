@@ -80,9 +80,11 @@ export function wsUrl(httpUrl) {
 
 /** A kaochang.v1 connection whose messages can be awaited one by one. */
 export class KcClient {
-  static connect(httpUrl, timeoutMs = 5000) {
+  /** wsOptions: options of the `ws` package, e.g. {localAddress: '127.0.0.2'} to come from
+   *  another loopback address than the other tests (the login throttle counts per address). */
+  static connect(httpUrl, timeoutMs = 5000, wsOptions = {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl(httpUrl), 'kaochang.v1');
+      const ws = new WebSocket(wsUrl(httpUrl), 'kaochang.v1', wsOptions);
       const timer = setTimeout(() => { ws.terminate(); reject(new Error('WebSocket connect timed out')); }, timeoutMs);
       ws.once('open', () => {
         clearTimeout(timer);
