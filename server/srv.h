@@ -169,11 +169,14 @@ enum srv_job_kind {
     SRV_JOB_MSG = 1,           /* a client's message: m and cmd say what */
     SRV_JOB_SWEEP, SRV_JOB_EVENTS, SRV_JOB_PREPARE,   /* the server's own */
     SRV_JOB_EXPIRE,            /* an attempt whose deadline passed on this node: submit it */
+    SRV_JOB_CHANGES,           /* deadlines changed since m.offset (ms), by any node */
     SRV_JOB_IMPORT,            /* POST /api/bank/import */
     SRV_JOB_MEDIA,             /* GET /media/<sha256> */
 };
 struct proct_batch;
 struct proct_buffer;
+/* An attempt whose deadline another node (or the CLI) changed, as SRV_JOB_CHANGES finds it. */
+typedef struct srv_change { uint64_t attempt_id; int64_t deadline_ms; enum srv_attempt_status status; } srv_change;
 typedef struct srv_job {
     struct srv_job *next;
     enum srv_job_kind kind;
@@ -204,6 +207,8 @@ typedef struct srv_job {
     srv_paper *paper;          /* start: handed to the attempt's live entry */
     int n_done;                /* sweep: attempts it submitted */
     int64_t held_seq;          /* answer: the seq the database holds for the item after it */
+    int n_changes;             /* changes: what was found */
+    srv_change *changes;
     int denied;                /* login/resume: the credentials or token were wrong (not a
                                   server failure): the throttle counts it */
     uint64_t denied_attempt;   /* login: the attempt of a ticket whose ID number was wrong */

@@ -277,6 +277,10 @@ function handle(m) {
     case 'time':
       if (Number.isFinite(m.server_time)) setClock(m.server_time, m.deadline);
       break;
+    case 'resync':
+      // Pushes were dropped for this slow connection: the paper reply has everything.
+      if (S.authed) { S.starting = false; sendStart(); }
+      break;
     case 'error':
       if (m.code === 'taken_over') onTakenOver();
       else onError(m, req);

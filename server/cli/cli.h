@@ -28,6 +28,7 @@ int cli_width(const char *s);
 int cli__paper(srv_config *cfg, int argc, char **argv);
 int cli__session(srv_config *cfg, int argc, char **argv);
 int cli__results(srv_config *cfg, int argc, char **argv);
+int cli__attempt(srv_config *cfg, int argc, char **argv);
 int cli__bank(srv_config *cfg, int argc, char **argv);
 /* Opens the CLI's connection; on failure prints "kaochang: why" and returns 1. */
 int cli_db_open(kc_db *db, const srv_config *cfg);

@@ -298,6 +298,12 @@ static const struct cmd cmds[] = {
      "Usage: kaochang results SESSION [--format table|csv|json]\n\n"
      "Prints every candidate of the session with status, score (computed on the server),\n"
      "submission time (UTC) and how it was submitted (candidate or deadline).\n", NULL},
+    {"attempt", cli__attempt,
+     "Usage: kaochang attempt extra-time TICKET MINUTES [--reason TEXT]\n\n"
+     "Gives the candidate of TICKET extra time (1-600 minutes): a running attempt's deadline\n"
+     "moves at once, and the node serving the candidate pushes the new deadline to the page\n"
+     "within seconds; an attempt not yet started gets it when it starts. Recorded as an\n"
+     "extra_time event (with --reason). An attempt that has ended cannot get any.\n", NULL},
     {"user", cli_user, cli_user_help, NULL},
     {"media", cli_media, cli_media_help, NULL},
     {"config", cmd_config,

@@ -518,3 +518,42 @@ int cli__results(srv_config *cfg, int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+
+int cli__attempt(srv_config *cfg, int argc, char **argv)
+{
+    const char *reason = NULL;
+    struct cli_opt opts[] = {{"--reason", 1, &reason, NULL}, {NULL, 0, NULL, NULL}};
+    char *pos[3];
+    int npos, rc = cli_parse_opts("attempt", opts, argc, argv, pos, 3, &npos);
+    if (rc) return rc;
+    if (npos != 3 || strcmp(pos[0], "extra-time")) {
+        fprintf(stderr, "kaochang attempt: expected extra-time TICKET MINUTES (see --help)\n");
+        return 2;
+    }
+    char *end;
+    long minutes = strtol(pos[2], &end, 10);
+    if (*end || end == pos[2]) {
+        fprintf(stderr, "kaochang attempt extra-time: MINUTES must be a whole number, got \"%s\"\n", pos[2]);
+        return 2;
+    }
+    kc_db db;
+    if (cli_db_open(&db, cfg)) return 1;
+    char err[200] = "";
+    int64_t deadline;
+    rc = exam_extra_time(&db, pos[1], (int)(minutes > 100000 ? 100000 : minutes < -1 ? -1 : minutes),
+                         "cli", reason, &deadline, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "kaochang attempt extra-time: %s\n", err[0] ? err : db.err);
+        kc_db_close(&db);
+        return 1;
+    }
+    char at[32];
+    if (deadline) {
+        kc_format_iso(deadline, at, sizeof at);
+        printf("%s: +%ld min, deadline now %s (UTC)\n", pos[1], minutes, at);
+    } else {
+        printf("%s: +%ld min, added when the attempt starts\n", pos[1], minutes);
+    }
+    kc_db_close(&db);
+    return 0;
+}

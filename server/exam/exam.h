@@ -214,6 +214,14 @@ int exam_submit(kc_db *db, uint64_t attempt_id, const char *reason, int64_t now_
 /* The server's own jobs: attempts past their deadline; event batches; papers due. */
 int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);   /* j->m.offset of j->m.limit parts */
 int exam_expire(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Deadlines changed since j->m.offset (ms) into j->changes. */
+int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Extra time for the attempt of ticket (minutes 1..600): a running attempt's deadline moves
+ * now (stamped, so every node pushes it to the candidate); a later start adds it. Recorded
+ * as an extra_time event. *deadline_ms: the new deadline, 0 when not started. KC_ENOTFOUND /
+ * KC_EINVAL with err; a kc_ error of the database. */
+int exam_extra_time(kc_db *db, const char *ticket, int minutes, const char *actor, const char *reason,
+                    int64_t *deadline_ms, char *err, size_t errlen);
 int exam_events(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Service-thread side, from the connection's attempt only (no database): */

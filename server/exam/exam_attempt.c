@@ -667,6 +667,94 @@ int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j)
     return rc;
 }
 
+/* ---- deadlines changed after the start ---- */
+
+/* Every node asks every second what changed since its last look (less an overlap: a change
+ * stamped just before may commit just after); the service thread ignores what it knows. */
+static const char SQL_CHANGES[] =
+    "SELECT id, deadline_at, status FROM attempt WHERE deadline_changed_at >= ?"
+    " ORDER BY deadline_changed_at LIMIT 2000";
+
+int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
+{
+    uint64_t id;
+    int64_t deadline;
+    char status[16];
+    free(j->changes);          /* a retried job starts afresh */
+    j->changes = NULL;
+    j->n_changes = 0;
+    int cap = 0;
+    int rc = kc_db_query(db, SQL_CHANGES, "t", "uts", j->m.offset, &id, &deadline, status, sizeof status);
+    while (!rc && (rc = kc_db_fetch(db, SQL_CHANGES)) == 1) {
+        rc = 0;
+        if (j->n_changes == cap) {
+            cap = cap ? cap * 2 : 16;
+            srv_change *c = realloc(j->changes, (size_t)cap * sizeof *c);
+            if (!c) { rc = KC_ENOMEM; break; }
+            j->changes = c;
+        }
+        j->changes[j->n_changes++] = (srv_change){id, deadline, exam__status_parse(status)};
+    }
+    kc_db_done(db, SQL_CHANGES);
+    return rc < 0 ? rc : 0;
+}
+
+static const char SQL_EXTRA_LOCK[] =
+    "SELECT id, status, deadline_at FROM attempt WHERE ticket_no = ? FOR UPDATE";
+static const char SQL_EXTRA_RUNNING[] =
+    "UPDATE attempt SET deadline_at = ?, deadline_changed_at = ? WHERE id = ?";
+static const char SQL_EXTRA_LATER[] =
+    "UPDATE attempt SET extra_time_s = extra_time_s + ? WHERE id = ?";
+static const char SQL_EXTRA_EVENT[] =
+    "INSERT INTO attempt_event (attempt_id, kind, detail, at) VALUES (?, 'extra_time', ?, ?)";
+
+int exam_extra_time(kc_db *db, const char *ticket, int minutes, const char *actor, const char *reason,
+                    int64_t *deadline_ms, char *err, size_t errlen)
+{
+    uint64_t id;
+    char status[16];
+    int64_t deadline;
+    *deadline_ms = 0;
+    if (minutes < 1 || minutes > 600) {
+        snprintf(err, errlen, "minutes: %d is not in 1..600", minutes);
+        return KC_EINVAL;
+    }
+    int rc = kc_db_begin(db);
+    if (rc) return rc;
+    rc = kc_db_query(db, SQL_EXTRA_LOCK, "s", "ust", ticket, &id, status, sizeof status, &deadline);
+    int found = rc ? rc : kc_db_fetch(db, SQL_EXTRA_LOCK);
+    kc_db_done(db, SQL_EXTRA_LOCK);
+    if (found != 1) {
+        kc_db_rollback(db);
+        if (found < 0) return found;
+        snprintf(err, errlen, "%s: no such admission ticket", ticket);
+        return KC_ENOTFOUND;
+    }
+    enum srv_attempt_status st = exam__status_parse(status);
+    int64_t now = kc_now_ms();
+    if (st == SRV_ST_SUBMITTED || (st == SRV_ST_IN_PROGRESS && deadline <= now)) {
+        kc_db_rollback(db);
+        snprintf(err, errlen, "%s: the attempt has ended; extra time can no longer be given", ticket);
+        return KC_EINVAL;
+    }
+    /* Running: the deadline moves now (and every node learns it); not started: the start
+     * adds it (exam_start_deadline). */
+    if (st == SRV_ST_IN_PROGRESS) {
+        deadline += (int64_t)minutes * 60000;
+        rc = kc_db_exec(db, SQL_EXTRA_RUNNING, "ttu", deadline, now, id);
+        *deadline_ms = deadline;
+    } else {
+        rc = kc_db_exec(db, SQL_EXTRA_LATER, "iu", (int64_t)minutes * 60, id);
+    }
+    char detail[256];
+    snprintf(detail, sizeof detail, "+%d min by %.60s%s%.150s", minutes, actor, reason && *reason ? ": " : "",
+             reason ? reason : "");
+    if (!rc) rc = kc_db_exec(db, SQL_EXTRA_EVENT, "ust", id, detail, now);
+    if (!rc) rc = kc_db_commit(db);
+    if (rc) kc_db_rollback(db);
+    return rc;
+}
+
 int exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
 
 int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return bank_prepare_due(db, x->prepare_before_min); }

@@ -96,6 +96,9 @@ struct net_server {
     int nfree, nconns;
     exam_lives lives;              /* this node's live attempts (server/exam) */
     net_throttle *throttle;        /* logins and connections per address */
+    net_fanout *fanout;            /* topics: an attempt's pushes go to whichever slot holds it */
+    int changes_inflight;
+    int64_t changes_since;         /* deadlines changed since this (server clock, ms) */
     kc_wheel alive;                /* per slot: when to look at its silence next (PING, close) */
 
     net_pools *pools;

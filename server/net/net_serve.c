@@ -175,6 +175,7 @@ static int run_one(kc_db *db, srv_job *j)
     case SRV_JOB_EVENTS: return exam_events(db, &net__S.x, j);
     case SRV_JOB_PREPARE: return exam_prepare_due(db, &net__S.x, j);
     case SRV_JOB_EXPIRE: return exam_expire(db, &net__S.x, j);
+    case SRV_JOB_CHANGES: return exam_changes(db, &net__S.x, j);
     case SRV_JOB_IMPORT: return staff_bank_import(db, &net__S.x, j);
     case SRV_JOB_MEDIA: return media_run(db, &net__S.x, j);
     }
@@ -232,6 +233,7 @@ static void w_exited(void *arg) { lws_cancel_service(net__S.ctx); }
 static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 {
     srv_live *l = conn_live(c);
+    if (l) net_fanout_unsubscribe(net__S.fanout, net_fanout_topic(NET_TOPIC_ATTEMPT, l->attempt_id), slot);
     if (l && l->conn == handle_of(slot)) {
         exam_lives_release(&net__S.lives, c->live - 1, kc_now_ms());
         proct_buffer_add(&net__S.events, l->attempt_id, kc_now_ms(), "disconnect", why);
@@ -281,6 +283,9 @@ static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
     l->conn = me;
     c->authed = 1;
     c->live = idx + 1;
+    /* Pushes for this attempt (a changed deadline) reach this connection. */
+    if (net_fanout_subscribe(net__S.fanout, net_fanout_topic(NET_TOPIC_ATTEMPT, j->attempt_id), slot))
+        KC_WARN("ws", "attempt=%llu: no subscription for its pushes", (unsigned long long)j->attempt_id);
     c->login_fails = 0;
     proct_buffer_add(&net__S.events, j->attempt_id, now, "connect", resume ? "resume" : "login");
     return 0;
@@ -351,6 +356,32 @@ static void throttle_result(srv_job *j)
     }
 }
 
+/* Deadlines changed by anyone (extra time): the entries this node holds follow, and the
+ * candidate's connection gets the new deadline through its attempt's topic (coalesced:
+ * only the newest deadline waits in a slow connection's queue). */
+static void handle_changes(srv_job *j)
+{
+    net__S.changes_inflight = 0;
+    for (int i = 0; i < j->n_changes; i++) {
+        const srv_change *ch = &j->changes[i];
+        uint32_t idx;
+        srv_live *l = exam_lives_find(&net__S.lives, ch->attempt_id, &idx);
+        if (!l || l->status != SRV_ST_IN_PROGRESS || ch->status != SRV_ST_IN_PROGRESS ||
+            l->deadline_ms == ch->deadline_ms)
+            continue;
+        l->deadline_ms = ch->deadline_ms;
+        l->expiring = 0;
+        exam_lives_touch(&net__S.lives, idx);
+        int64_t now = kc_now_ms();
+        char msg[128];
+        int n = snprintf(msg, sizeof msg, "{\"type\":\"time\",\"server_time\":%lld,\"deadline\":%lld}",
+                         (long long)now, (long long)ch->deadline_ms);
+        net_fanout_publish(net__S.fanout, net_fanout_topic(NET_TOPIC_ATTEMPT, ch->attempt_id), 1, msg, (size_t)n);
+        KC_INFO("exam", "deadline changed attempt=%llu deadline=%lld pushed", (unsigned long long)ch->attempt_id,
+                (long long)ch->deadline_ms);
+    }
+}
+
 static void handle_result(srv_job *j)
 {
     switch (j->kind) {
@@ -358,6 +389,7 @@ static void handle_result(srv_job *j)
         net__S.sweep_inflight--;
         return;
     case SRV_JOB_EXPIRE: handle_expire(j); return;
+    case SRV_JOB_CHANGES: handle_changes(j); return;
     case SRV_JOB_EVENTS: return;
     case SRV_JOB_PREPARE: net__S.prepare_inflight = 0; return;
     case SRV_JOB_IMPORT:
@@ -537,6 +569,7 @@ static void conn_release(uint32_t slot)
     struct conn *c = &net__S.conns[slot];
     unbind_attempt(c, slot, "");
     if (c->addr_counted) net_throttle_conn_close(net__S.throttle, &c->addr, kc_now_ms());
+    net_fanout_drop(net__S.fanout, slot);
     free(c->rx);
     kc_wheel_del(&net__S.alive, slot);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
@@ -703,8 +736,25 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
             free(o);
             if (n < 0) return -1;
+        } else if (!c->closing) {
+            /* Pushes of its topics: the shared buffer is written as it is (LWS_PRE of
+             * headroom before it is ours); a queue that overflowed owes a resync. */
+            unsigned char *data;
+            size_t dlen;
+            int what = net_fanout_peek(net__S.fanout, p->slot, &data, &dlen);
+            if (what == NET_FANOUT_RESYNC) {
+                static const char resync[] = "{\"type\":\"resync\"}";
+                unsigned char buf[LWS_PRE + sizeof resync];
+                memcpy(buf + LWS_PRE, resync, sizeof resync - 1);
+                net_fanout_pop(net__S.fanout, p->slot);
+                if (lws_write(wsi, buf + LWS_PRE, sizeof resync - 1, LWS_WRITE_TEXT) < 0) return -1;
+            } else if (what == NET_FANOUT_MESSAGE) {
+                int n = lws_write(wsi, data, dlen, LWS_WRITE_TEXT);
+                net_fanout_pop(net__S.fanout, p->slot);
+                if (n < 0) return -1;
+            }
         }
-        if (c->oh) lws_callback_on_writable(wsi);
+        if (c->oh || (!c->closing && net_fanout_pending(net__S.fanout, p->slot))) lws_callback_on_writable(wsi);
         else if (c->closing) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
             return -1;
@@ -769,6 +819,16 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             queued++;
         }
         if (queued) net__S.sweep_inflight = queued;          /* counted down by the results */
+        /* Deadlines others changed, with an overlap (a change stamped before may commit after). */
+        if (!net__S.changes_inflight) {
+            srv_job *j = net__job_new(SRV_JOB_CHANGES, 0, -1);
+            int64_t now = kc_now_ms();
+            if (j) {
+                j->m.offset = net__S.changes_since ? net__S.changes_since - 10000 : now - 10000;
+                if (net__enqueue(j)) srv_job_free(j);
+                else { net__S.changes_inflight = 1; net__S.changes_since = now; }
+            }
+        }
     }
     if (net__S.ticks % 8 == 0) flush_events();           /* every two seconds */
     /* Papers of sessions that open soon: at start, then every 30 s. */
@@ -828,6 +888,14 @@ static unsigned fd_limit(const srv_config *cfg)
     return (unsigned)have;
 }
 
+/* A subscriber got something to send: its connection asks to be writable. */
+static void fanout_wake(void *arg, uint32_t sub)
+{
+    (void)arg;
+    if (sub < (uint32_t)net__S.cfg->max_connections && net__S.conns[sub].wsi)
+        lws_callback_on_writable(net__S.conns[sub].wsi);
+}
+
 static void mount(struct lws_http_mount *m, const char *point, const char *origin, int proto,
                   const struct lws_http_mount *next)
 {
@@ -874,6 +942,12 @@ int net_serve(const srv_config *cfg)
     char terr[200] = "";
     if (!(net__S.throttle = net_throttle_new(&cfg->limits, terr, sizeof terr))) {
         KC_ERROR("server", "%s", terr[0] ? terr : "out of memory for the login throttle");
+        return 1;
+    }
+    net_fanout_conf fc = {.max_subs = (uint32_t)cfg->max_connections, .headroom = LWS_PRE,
+                          .wake = fanout_wake};
+    if (net_fanout_new(&fc, &net__S.fanout)) {
+        KC_ERROR("server", "out of memory for the fan-out of %d connections", cfg->max_connections);
         return 1;
     }
     net__S.conns = calloc((size_t)cfg->max_connections, sizeof *net__S.conns);
@@ -981,6 +1055,7 @@ int net_serve(const srv_config *cfg)
     free(net__S.free_slots);
     exam_lives_free(&net__S.lives);
     net_throttle_free(net__S.throttle);
+    net_fanout_free(net__S.fanout);
     kc_wheel_free(&net__S.alive);
     KC_INFO("server", "stopped");
     return 0;

@@ -110,3 +110,44 @@ describe('one live connection per candidate', () => {
     assert.equal(w.attempt.status, 'in_progress');
   });
 });
+
+// Extra time (kaochang attempt extra-time): the deadline moves in the database, every node
+// polls for such changes, and the node holding the candidate pushes the new deadline through
+// the attempt's topic (fan-out). The attempt is then not submitted at the old deadline.
+describe('extra time reaches the candidate', () => {
+  const RUN2 = `${RUN}x`;
+  const SESSION2 = `OCX-${RUN2}`;
+  const cand = { ticket: `OX${RUN2}1`, idno: idNumber(952), name: '加时考生' };
+  before(async () => {
+    await kc('session', 'create', '--code', SESSION2, '--title', '加时测试', '--paper', 'TYPES-P', '--duration', '4s');
+    const csv = join(tmpdir(), `kc-ocx-${RUN2}.csv`);
+    writeFileSync(csv, `准考证号,身份证号,姓名\n${cand.ticket},${cand.idno},${cand.name}\n`);
+    try { await kc('session', 'add-candidates', '--session', SESSION2, csv); } finally { unlinkSync(csv); }
+    await kc('session', 'prepare', SESSION2);
+  });
+
+  test('a running attempt gets +1 min: the new deadline is pushed, no submit at the old one', { timeout: 30000 }, async () => {
+    const c = await connect();
+    assert.equal((await c.request({ type: 'login', ticket: cand.ticket, id_number: cand.idno })).type, 'welcome');
+    const p = await c.request({ type: 'start' }, 15000);
+    const old = p.attempt.deadline;
+    const out = await kc('attempt', 'extra-time', cand.ticket, '1', '--reason', '机器故障');
+    assert.match(out.stdout, /\+1 min, deadline now/);
+    const pushed = await c.next((m) => m.type === 'time' && m.id === undefined, 5000, 'the pushed deadline');
+    assert.equal(pushed.deadline, old + 60000);
+    // Past the old deadline the attempt still runs and takes answers.
+    await new Promise((r) => setTimeout(r, Math.max(0, old - Date.now()) + 2500));
+    const item = p.paper.items.find((it) => it.type === 'single');
+    const a = await c.request({ type: 'answer', item: item.item, response: 'A', seq: (p.last_seq || 0) + 1 });
+    assert.equal(a.type, 'ack', JSON.stringify(a));
+    assert.equal(c.seen.filter((m) => m.type === 'submitted').length, 0, 'not submitted at the old deadline');
+    const ev = await sql(db, `SELECT detail FROM attempt_event e JOIN attempt a ON a.id = e.attempt_id WHERE a.ticket_no = '${cand.ticket}' AND e.kind = 'extra_time'`);
+    assert.equal(ev.length, 1);
+    assert.match(ev[0][0], /\+1 min by cli: 机器故障/);
+  });
+
+  test('extra time for an attempt that has ended is refused', async () => {
+    await assert.rejects(kc('attempt', 'extra-time', 'NO-SUCH-TICKET', '5'), /no such admission ticket/);
+    await assert.rejects(kc('attempt', 'extra-time', cand.ticket, '0'), /not in 1\.\.600/);
+  });
+});
