@@ -121,7 +121,7 @@ typedef struct {
     uint64_t close_spread;       /* every connection is closed within this */
     uint64_t reopen_spread;      /* ... and opened again within this after that */
     uint64_t end;                /* no new messages; then the acks are awaited */
-    uint64_t drain;              /* at most this long */
+    uint64_t drain;              /* at most this long; papers still awaited are errors then */
 } ld_sched;
 
 enum { LD_P_READY = 1, LD_P_REPORT = 2 };
@@ -134,10 +134,14 @@ typedef struct {
  * afterwards, once it knows when the start burst ended. */
 #define LD_TIMELINE 3700
 
+/* ack: every acknowledged answer of the run; ack_steady: those sent in this process's
+ * steady window (from the later of a quarter of the steady phase and two seconds after its
+ * candidates' last first paper, to the reconnect). */
 typedef struct {
-    ld_hist ack, start, resume;
+    ld_hist ack, ack_steady, start, resume;
     uint64_t candidates, logged_in, connections;   /* connections: open when the steady phase ends */
     uint64_t papers, last_paper_ns;                /* first papers, and the last one's time after the start */
+    uint64_t unfinished;                           /* starts and resumes without a paper at the end */
     uint64_t sent, recv, answers, acks, acks_applied, acks_superseded, heartbeats,
         times, pings, backlog_skips, resent, errors, bytes_in, bytes_out;
     uint64_t cpu_us;             /* the worker's own CPU time */

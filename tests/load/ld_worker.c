@@ -36,12 +36,13 @@ enum { P_LOGIN, P_WAIT, P_RUN, P_DRAIN };
 typedef struct {
     int64_t item, seq;
     uint64_t sent;
+    int steady;
 } pend;
 
 typedef struct {
     int fd;
     uint32_t gen, hpos;         /* hpos: heap position + 1, 0 when not in the heap */
-    uint8_t state, tries, logged, had_paper, want_start, op, want_out, npend, dead_counted;
+    uint8_t state, tries, logged, had_paper, want_start, op, want_out, npend, dead_counted, in_started;
     uint64_t gidx;              /* the candidate's number over all processes */
     uint32_t src;
     const ld_cand_id *id;
@@ -65,7 +66,9 @@ static struct {
     size_t hn;
     int ep, cmd_fd, rep_fd, phase, have_sched, counted_steady;
     ld_sched s;
-    size_t resolved, pending;
+    size_t resolved, pending, waiting;      /* waiting: starts and resumes awaiting their paper */
+    size_t started;                         /* candidates that sent their first start */
+    uint64_t steady_from;                   /* NEVER until every started candidate has a paper */
     ld_report r;
     ld_leaves scratch;
     uint64_t rng, now;
@@ -274,6 +277,11 @@ static void send_start(cand *c)
     if (c->op == OP_NONE && !c->had_paper) {    /* only the first start is measured */
         c->op = OP_START;
         c->t_op = W.now;
+        W.waiting++;
+    }
+    if (!c->had_paper && !c->in_started) {
+        c->in_started = 1;
+        W.started++;
     }
     c->state = S_STARTING;
     c->want_start = 1;
@@ -312,8 +320,11 @@ static void release(cand *c)
     c->want_out = 0;
 }
 
+static void op_done(cand *c);
+
 static void give_up(cand *c)
 {
+    op_done(c);
     c->state = S_DEAD;
     c->t_conn = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
     if (!c->logged && !c->dead_counted) {
@@ -331,7 +342,7 @@ static void drop(cand *c, const char *why, const char *detail)
     release(c);
     c->state = S_IDLE;
     c->t_hb = c->t_ans = c->t_start = NEVER;
-    if (c->op == OP_START) c->op = OP_NONE;      /* that start is not measured any more */
+    if (c->op == OP_START) op_done(c);           /* that start is not measured any more */
     error_at(c, why, detail);
     if (!c->logged) {
         if (++c->tries < CONNECT_TRIES) c->t_conn = W.now + SEC;
@@ -488,6 +499,24 @@ static void on_welcome(cand *c, const ld_msg *m)
     resched(c);
 }
 
+/* Once every candidate that started has its first paper, the start burst is over for this
+ * process: its steady window opens two seconds later (at a quarter of the steady phase at
+ * the earliest). */
+static void burst_over(void)
+{
+    if (W.steady_from != NEVER || !W.started || W.r.papers < W.started) return;
+    uint64_t from = W.now + 2 * SEC, q = W.s.start + ((W.s.reconnect - W.s.start) / 4 + SEC - 1) / SEC * SEC;
+    W.steady_from = from > q ? from : q;
+}
+
+/* The measured start or resume is over (its paper came, or it cannot come any more). */
+static void op_done(cand *c)
+{
+    if (c->op != OP_NONE) W.waiting--;
+    c->op = OP_NONE;
+    c->t_op = 0;
+}
+
 static void on_paper(cand *c, const ld_msg *m)
 {
     if (c->state != S_STARTING) {
@@ -498,11 +527,11 @@ static void on_paper(cand *c, const ld_msg *m)
     if (!c->had_paper) {
         W.r.papers++;
         if (W.now - W.s.start > W.r.last_paper_ns) W.r.last_paper_ns = W.now - W.s.start;
+        burst_over();
     }
     if (c->op == OP_START) ld_hist_add(&W.r.start, us);
-    else if (c->op == OP_RESUME) ld_hist_add(&W.r.resume, us);
-    c->op = OP_NONE;
-    c->t_op = 0;
+    else if (c->op == OP_RESUME && c->t_op) ld_hist_add(&W.r.resume, us);
+    op_done(c);
     if (m->items_seen) {
         /* acked seqs carry over: the items are the same ones after a reload */
         ld_leaf *v = malloc((W.scratch.n ? W.scratch.n : 1) * sizeof *v);
@@ -538,6 +567,7 @@ static void on_paper(cand *c, const ld_msg *m)
         ld_leaf *l = leaf_of(c, c->pend[i].item);
         if (!l) continue;
         c->pend[i].sent = W.now;
+        c->pend[i].steady = 0;
         send_answer(c, l, c->pend[i].seq);
         W.r.resent++;
     }
@@ -555,6 +585,7 @@ static void on_ack(cand *c, const ld_msg *m)
     for (int i = 0; i < c->npend; i++) {
         if (c->pend[i].item != m->item || c->pend[i].seq != m->seq) continue;
         ld_hist_add(&W.r.ack, (W.now - c->pend[i].sent) / 1000);
+        if (c->pend[i].steady) ld_hist_add(&W.r.ack_steady, (W.now - c->pend[i].sent) / 1000);
         pend_remove(c, i);
         W.r.acks++;
         if (!m->applied) {
@@ -604,7 +635,12 @@ static void on_error(cand *c, const ld_msg *m)
     case K_START:
         if (c->state == S_STARTING) {
             c->state = c->had_paper ? S_ACTIVE : S_WELCOMED;
-            c->op = OP_NONE;
+            if (!c->had_paper && c->in_started) {    /* no paper to wait for: the burst ends without it */
+                c->in_started = 0;
+                W.started--;
+                burst_over();
+            }
+            op_done(c);
         }
         break;
     default:
@@ -787,8 +823,16 @@ static void do_close_for_reconnect(cand *c)
     release(c);
     c->state = S_IDLE;
     c->t_hb = c->t_ans = c->t_start = NEVER;
+    if (c->op == OP_START) {
+        /* no paper during the whole steady phase: an error, and a lower bound in the histogram */
+        ld_hist_add(&W.r.start, (W.now - c->t_op) / 1000);
+        W.r.unfinished++;
+        error_at(c, "no_paper", "start, before the reconnect");
+    }
+    op_done(c);
     c->op = OP_RESUME;
     c->t_op = 0;
+    W.waiting++;
     c->t_conn = W.s.reconnect + W.s.close_spread + ld_mix(c->gidx, 5, 0) % (W.s.reopen_spread ? W.s.reopen_spread : 1);
     if (c->t_conn < W.now) c->t_conn = W.now;
 }
@@ -810,7 +854,7 @@ static void on_answer_timer(cand *c)
     ld_leaf *l = &c->leaves[ld_mix(c->gidx, (uint64_t)seq, 7) % c->nleaves];
     if (send_answer(c, l, seq)) return;
     c->seq = seq;
-    c->pend[c->npend++] = (pend){l->item, seq, W.now};
+    c->pend[c->npend++] = (pend){l->item, seq, W.now, W.now >= W.steady_from && W.now < W.s.reconnect};
     W.pending++;
     W.r.answers++;
 }
@@ -919,6 +963,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
     W.cmd_fd = cmd_fd;
     W.rep_fd = report_fd;
     W.rng = ld_mix(first, n, (uint64_t)getpid()) | 1;
+    W.steady_from = NEVER;
     W.c = calloc(n ? n : 1, sizeof *W.c);
     W.heap = calloc(n ? n : 1, sizeof *W.heap);
     W.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -976,7 +1021,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
             W.phase = P_DRAIN;
             drain_until = W.s.end + W.s.drain;
         }
-        if (W.phase == P_DRAIN && (W.pending == 0 || W.now >= drain_until)) break;
+        if (W.phase == P_DRAIN && ((W.pending == 0 && W.waiting == 0) || W.now >= drain_until)) break;
         uint64_t wait_ns = 100000000;       /* phases are checked at least every 100 ms */
         if (W.hn) {
             uint64_t d = W.c[W.heap[0]].due;
@@ -1001,9 +1046,18 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
         }
     }
 
-    /* Answers never acknowledged are errors; then every connection is closed cleanly. */
+    /* Answers never acknowledged and papers never received are errors (the time waited
+     * so far goes into the histogram: its percentiles are then lower bounds); then every
+     * connection is closed cleanly. */
     for (size_t i = 0; i < n; i++) {
         cand *c = &W.c[i];
+        if (c->op != OP_NONE) {
+            if (c->op == OP_START) ld_hist_add(&W.r.start, (W.now - c->t_op) / 1000);
+            else if (c->t_op) ld_hist_add(&W.r.resume, (W.now - c->t_op) / 1000);
+            W.r.unfinished++;
+            error_at(c, "no_paper", c->op == OP_START ? "start" : "resume");
+            op_done(c);
+        }
         if (c->npend) {
             char d[64];
             snprintf(d, sizeof d, "%d answer(s), first seq %lld", c->npend, (long long)c->pend[0].seq);

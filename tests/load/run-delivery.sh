@@ -97,7 +97,7 @@ echo "delivery: server pid $spid on 127.0.0.1:$sport, max_connections $slots; $n
 
 # A hard limit over the generator's own: login ramp, start, steady phase, reconnect, tail,
 # drain and a margin.
-limit=$((n / 1000 + 120 + duration + 120))
+limit=$((n / 1000 + duration + 400))
 set +e
 # shellcheck disable=SC2086
 timeout -k 10 "$limit" "$load" --port "$sport" --candidates "$dwork/data/candidates.csv" --count "$n" \
