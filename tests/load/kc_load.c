@@ -491,10 +491,12 @@ int main(int argc, char **argv)
 
     /* The steady window: from a quarter of the steady phase, or two seconds after the last
      * first paper arrived if that is later (the start burst is not steady), to its end; at
-     * least its last quarter. */
+     * least its last quarter, which is also the window when the burst never ended. */
+    int burst_done = t.papers_early >= t.started;
     int burst = (int)((t.last_paper_ns + SEC - 1) / SEC);
     int k0 = (dur + 3) / 4;
-    if (burst + 2 > k0) k0 = burst + 2;
+    if (!burst_done) k0 = dur - dur / 4;
+    else if (burst + 2 > k0) k0 = burst + 2;
     if (k0 > dur - dur / 4) k0 = dur - dur / 4;
     uint64_t msgs = 0;
     for (int k = k0; k < dur; k++) msgs += t.sent_at[k];
@@ -506,7 +508,7 @@ int main(int argc, char **argv)
         cpu_pct = wall > 0 ? (double)(w1->proc - w0->proc) / tck / wall * 100 : 0;
         svc_ms = msgs ? (double)(w1->svc - w0->svc) / 1e6 / ((double)msgs / 1000) : 0;
         rss_per = (double)(w1->rss - before.rss) / (double)n;
-        int kb = burst < dur ? (burst > 0 ? burst : 1) : dur;
+        int kb = burst_done && burst < dur ? (burst > 0 ? burst : 1) : dur;
         burst_cpu = (double)(tl[kb].proc - tl[0].proc) / tck / ((double)(tl[kb].at - tl[0].at) / 1e9) * 100;
     }
     double run_s = (double)(ld_now_ns() - t0) / 1e9;
@@ -518,9 +520,16 @@ int main(int argc, char **argv)
            (unsigned long long)t.resent, (unsigned long long)t.recv, (unsigned long long)t.acks,
            (unsigned long long)t.acks_applied, (unsigned long long)t.acks_superseded,
            (unsigned long long)t.pings, (unsigned long long)t.backlog_skips);
-    printf("kc_load: start burst: %llu first papers, the last %.1f s after the start, server CPU %.0f %% meanwhile; "
-           "steady window %d .. %d s (%llu requests)\n",
-           (unsigned long long)t.papers, (double)t.last_paper_ns / 1e9, burst_cpu, k0, dur, (unsigned long long)msgs);
+    if (burst_done)
+        printf("kc_load: start burst: %llu first papers, the last %.1f s after the start, server CPU %.0f %% meanwhile; "
+               "steady window %d .. %d s (%llu requests)\n",
+               (unsigned long long)t.papers_early, (double)t.last_paper_ns / 1e9, burst_cpu, k0, dur,
+               (unsigned long long)msgs);
+    else
+        printf("kc_load: start burst: only %llu of %llu first papers came before the reconnect (server CPU %.0f %% "
+               "meanwhile): no steady state; the window is the last quarter, %d .. %d s (%llu requests)\n",
+               (unsigned long long)t.papers_early, (unsigned long long)t.started, burst_cpu, k0, dur,
+               (unsigned long long)msgs);
     printf("kc_load: latency ms: ack n=%llu mean %.1f; ack in the steady window n=%llu p50 %.1f p95 %.1f "
            "p99 %.1f max %.1f; start n=%llu p50 %.1f p95 %.1f max %.1f; resume n=%llu p50 %.1f p95 %.1f max %.1f\n",
            (unsigned long long)t.ack.n, t.ack.n ? ms(t.ack.sum_us / t.ack.n) : 0, (unsigned long long)t.ack_steady.n,
@@ -544,7 +553,7 @@ int main(int argc, char **argv)
                "no_paper; their time so far is in the histograms, so those percentiles are lower bounds)\n",
                (unsigned long long)t.unfinished);
     if (t.papers < logged)
-        printf("kc_load: %llu of %llu logged-in candidates got no paper before the reconnect\n",
+        printf("kc_load: %llu of %llu logged-in candidates never got a paper\n",
                (unsigned long long)(logged - t.papers), (unsigned long long)logged);
     printf("delivery: candidates=%zu connections=%llu msgs_per_s=%.0f ack_p50_ms=%.1f ack_p95_ms=%.1f "
            "ack_p99_ms=%.1f ack_max_ms=%.1f start_p50_ms=%.1f start_p99_ms=%.1f resume_p99_ms=%.1f "

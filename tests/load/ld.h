@@ -140,7 +140,8 @@ typedef struct {
 typedef struct {
     ld_hist ack, ack_steady, start, resume;
     uint64_t candidates, logged_in, connections;   /* connections: open when the steady phase ends */
-    uint64_t papers, last_paper_ns;                /* first papers, and the last one's time after the start */
+    uint64_t started, papers, papers_early;        /* first starts sent; first papers, those before the reconnect */
+    uint64_t last_paper_ns;                        /* the last early first paper, after the start */
     uint64_t unfinished;                           /* starts and resumes without a paper at the end */
     uint64_t sent, recv, answers, acks, acks_applied, acks_superseded, heartbeats,
         times, pings, backlog_skips, resent, errors, bytes_in, bytes_out;

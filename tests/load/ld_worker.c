@@ -67,7 +67,6 @@ static struct {
     int ep, cmd_fd, rep_fd, phase, have_sched, counted_steady;
     ld_sched s;
     size_t resolved, pending, waiting;      /* waiting: starts and resumes awaiting their paper */
-    size_t started;                         /* candidates that sent their first start */
     uint64_t steady_from;                   /* NEVER until every started candidate has a paper */
     ld_report r;
     ld_leaves scratch;
@@ -281,7 +280,7 @@ static void send_start(cand *c)
     }
     if (!c->had_paper && !c->in_started) {
         c->in_started = 1;
-        W.started++;
+        W.r.started++;
     }
     c->state = S_STARTING;
     c->want_start = 1;
@@ -504,7 +503,7 @@ static void on_welcome(cand *c, const ld_msg *m)
  * the earliest). */
 static void burst_over(void)
 {
-    if (W.steady_from != NEVER || !W.started || W.r.papers < W.started) return;
+    if (W.steady_from != NEVER || !W.r.started || W.r.papers_early < W.r.started) return;
     uint64_t from = W.now + 2 * SEC, q = W.s.start + ((W.s.reconnect - W.s.start) / 4 + SEC - 1) / SEC * SEC;
     W.steady_from = from > q ? from : q;
 }
@@ -526,8 +525,11 @@ static void on_paper(cand *c, const ld_msg *m)
     uint64_t us = (W.now - c->t_op) / 1000;
     if (!c->had_paper) {
         W.r.papers++;
-        if (W.now - W.s.start > W.r.last_paper_ns) W.r.last_paper_ns = W.now - W.s.start;
-        burst_over();
+        if (W.now < W.s.reconnect) {
+            W.r.papers_early++;
+            if (W.now - W.s.start > W.r.last_paper_ns) W.r.last_paper_ns = W.now - W.s.start;
+            burst_over();
+        }
     }
     if (c->op == OP_START) ld_hist_add(&W.r.start, us);
     else if (c->op == OP_RESUME && c->t_op) ld_hist_add(&W.r.resume, us);
@@ -637,7 +639,7 @@ static void on_error(cand *c, const ld_msg *m)
             c->state = c->had_paper ? S_ACTIVE : S_WELCOMED;
             if (!c->had_paper && c->in_started) {    /* no paper to wait for: the burst ends without it */
                 c->in_started = 0;
-                W.started--;
+                W.r.started--;
                 burst_over();
             }
             op_done(c);

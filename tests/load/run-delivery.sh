@@ -75,24 +75,35 @@ step "session create ($dsession, open now for 3 h)" kc session create --code "$d
 step "add-candidates ($n)" kc session add-candidates --session "$dsession" "$dwork/data/candidates.csv"
 step "session prepare ($n papers)" kc session prepare "$dsession"
 
-sport=$((port + 1))
 sconf=$dwork/kaochang.conf
-{
-  printf '[server]\nport = %s\nmax_connections = %s\nlog_level = warn\n\n' "$sport" "$slots"
-  cat "$dbdir/client.conf"
-} >"$sconf"
-"$bin" --config "$sconf" serve >"$dwork/server.log" 2>&1 &
-spid=$!
 healthy() {
   (exec 3<>"/dev/tcp/127.0.0.1/$sport" && printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
     IFS= read -r -t 2 line <&3 && [[ $line == *" 200"* ]]) 2>/dev/null
 }
-for _ in $(seq 1 300); do
+# The server's port: next to the database's, or another random one when that is taken.
+sport=$((port + 1))
+for try in 1 2 3 4 5; do
+  {
+    printf '[server]\nport = %s\nmax_connections = %s\nlog_level = warn\n\n' "$sport" "$slots"
+    cat "$dbdir/client.conf"
+  } >"$sconf"
+  "$bin" --config "$sconf" serve >"$dwork/server.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 1 300); do
+    healthy && break
+    kill -0 "$spid" 2>/dev/null || break
+    sleep 0.1
+  done
   healthy && break
-  kill -0 "$spid" 2>/dev/null || { echo "run-delivery: the server exited:" >&2; tail -20 "$dwork/server.log" >&2; exit 1; }
-  sleep 0.1
+  if ! kill -0 "$spid" 2>/dev/null && grep -q "could not listen" "$dwork/server.log" && [ "$try" -lt 5 ]; then
+    wait "$spid" 2>/dev/null || true
+    spid= sport=$((20000 + RANDOM % 10000))
+    continue
+  fi
+  echo "run-delivery: the server did not start or does not answer /healthz:" >&2
+  tail -20 "$dwork/server.log" >&2
+  exit 1
 done
-healthy || { echo "run-delivery: the server does not answer /healthz after 30 s" >&2; exit 1; }
 echo "delivery: server pid $spid on 127.0.0.1:$sport, max_connections $slots; $n candidates for $duration s"
 
 # A hard limit over the generator's own: login ramp, start, steady phase, reconnect, tail,
