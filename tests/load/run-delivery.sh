@@ -29,8 +29,10 @@ while [ $# -gt 0 ]; do
 done
 case $bin in /*) ;; *) bin=$root/$bin ;; esac
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run-delivery: --candidates: expected a positive number, got $n" >&2; exit 2; }
-[[ $duration =~ ^[1-9][0-9]*$ ]] && [ "$duration" -ge 10 ] ||
-  { echo "run-delivery: --duration: expected whole seconds, at least 10, got $duration" >&2; exit 2; }
+if ! [[ $duration =~ ^[1-9][0-9]*$ ]] || [ "$duration" -lt 10 ]; then
+  echo "run-delivery: --duration: expected whole seconds, at least 10, got $duration" >&2
+  exit 2
+fi
 load=$root/build/load/kc_load
 [ -x "$bin" ] || { echo "run-delivery: $bin is not built (make all)" >&2; exit 1; }
 [ -x "$load" ] || { echo "run-delivery: $load is not built (make bench-delivery builds it)" >&2; exit 1; }
@@ -97,7 +99,8 @@ for try in 1 2 3 4 5; do
   healthy && break
   if ! kill -0 "$spid" 2>/dev/null && grep -q "could not listen" "$dwork/server.log" && [ "$try" -lt 5 ]; then
     wait "$spid" 2>/dev/null || true
-    spid= sport=$((20000 + RANDOM % 10000))
+    spid=''
+    sport=$((20000 + RANDOM % 10000))
     continue
   fi
   echo "run-delivery: the server did not start or does not answer /healthz:" >&2
