@@ -38,7 +38,7 @@
 
 static const char USAGE[] =
     "usage: kc_load --port PORT --candidates FILE [--count N] [--duration S] [--server-pid PID]\n"
-    "               [--acked PREFIX] [--host 127.0.0.1] [--src 127.0.0.2] [--per-addr 300]\n"
+    "               [--acked PREFIX] [--host 127.0.0.1] [--src 127.0.0.2] [--per-addr 200]\n"
     "               [--per-process 8000] [--ramp 2000] [--answer-every 10] [--heartbeat-every 5]\n"
     "               [--tail 15] [--drain 30] [--errors 5]\n";
 
@@ -275,7 +275,7 @@ static double ms(uint64_t us) { return (double)us / 1000.0; }
 int main(int argc, char **argv)
 {
     const char *candfile = NULL, *acked = "kc_load-acked", *host = "127.0.0.1", *src = "127.0.0.2";
-    double port = 0, count = 0, duration = 120, spid = 0, per_addr = 300, per_proc = 8000, ramp = 2000,
+    double port = 0, count = 0, duration = 120, spid = 0, per_addr = 200, per_proc = 8000, ramp = 2000,
            ans_every = 10, hb_every = 5, tail = 15, drain = 30, verbose = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
