@@ -48,7 +48,7 @@ typedef struct {
     const ld_cand_id *id;
     char token[256], hash[72], accept[32];
     int64_t seq;
-    uint64_t t_op, t_conn, t_start, t_close, t_hb, t_ans, due;
+    uint64_t t_op, t_conn, t_login, t_start, t_close, t_hb, t_ans, due;
     ld_leaf *leaves;
     uint32_t nleaves;
     pend pend[PEND_MAX];
@@ -90,6 +90,7 @@ static uint64_t rnd(void)
 static uint64_t earliest(const cand *c)
 {
     uint64_t t = c->t_conn;
+    if (c->t_login < t) t = c->t_login;
     if (c->t_start < t) t = c->t_start;
     if (c->t_close < t) t = c->t_close;
     if (c->t_hb < t) t = c->t_hb;
@@ -325,7 +326,7 @@ static void give_up(cand *c)
 {
     op_done(c);
     c->state = S_DEAD;
-    c->t_conn = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
+    c->t_conn = c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
     if (!c->logged && !c->dead_counted) {
         c->dead_counted = 1;
         W.resolved++;
@@ -340,7 +341,7 @@ static void drop(cand *c, const char *why, const char *detail)
 {
     release(c);
     c->state = S_IDLE;
-    c->t_hb = c->t_ans = c->t_start = NEVER;
+    c->t_hb = c->t_ans = c->t_start = c->t_login = NEVER;
     if (c->op == OP_START) op_done(c);           /* that start is not measured any more */
     error_at(c, why, detail);
     if (!c->logged) {
@@ -374,7 +375,7 @@ static void do_connect(cand *c)
         return;
     }
     if (connect(fd, (struct sockaddr *)&W.dst, sizeof W.dst) && errno != EINPROGRESS) {
-        drop(c, "connect", strerror(errno));
+        drop(c, errno == ECONNREFUSED ? "connect_refused" : "connect_error", strerror(errno));
         return;
     }
     struct epoll_event ev = {EPOLLIN | EPOLLOUT, {.u64 = (uint64_t)c->gen << 32 | (uint32_t)(c - W.c)}};
@@ -613,6 +614,9 @@ static void on_error(cand *c, const ld_msg *m)
     static const char *const what[] = {"", "login", "resume", "start", "answer", "heartbeat"};
     snprintf(d, sizeof d, "%s%s%s", kind >= 1 && kind <= 5 ? what[kind] : "", kind ? ": " : "", m->message);
     error_at(c, code, d);
+    /* busy and internal say "retry": a login, resume or start is sent again a second later,
+     * as the browser does (its time keeps counting); an answer is not (the error counts). */
+    int retry = !strcmp(code, "busy") || !strcmp(code, "internal");
     switch (kind) {
     case K_ANSWER:
         for (int i = 0; i < c->npend; i++)
@@ -622,20 +626,30 @@ static void on_error(cand *c, const ld_msg *m)
             }
         break;
     case K_LOGIN:
-        if (c->state == S_LOGIN) {
+        if (c->state == S_LOGIN && retry) {
+            c->t_login = W.now + SEC;
+            resched(c);
+        } else if (c->state == S_LOGIN) {
             release(c);
             give_up(c);
             resched(c);
         }
         break;
     case K_RESUME:
-        if (c->state == S_LOGIN) {      /* an expired token: log in again */
+        if (c->state == S_LOGIN && retry) {
+            c->t_login = W.now + SEC;
+            resched(c);
+        } else if (c->state == S_LOGIN) {      /* an expired token: log in again */
             c->token[0] = 0;
             send_login(c);
         }
         break;
     case K_START:
-        if (c->state == S_STARTING) {
+        if (c->state == S_STARTING && retry) {
+            c->state = S_WELCOMED;
+            c->t_start = W.now + SEC;
+            resched(c);
+        } else if (c->state == S_STARTING) {
             c->state = c->had_paper ? S_ACTIVE : S_WELCOMED;
             if (!c->had_paper && c->in_started) {    /* no paper to wait for: the burst ends without it */
                 c->in_started = 0;
@@ -714,7 +728,9 @@ static void frames(cand *c)
             snprintf(d, sizeof d, "close %d %.*s", code, (int)(plen > 2 ? (plen - 2 < 100 ? plen - 2 : 100) : 0),
                      (const char *)p + 2);
             out_frame(c, 8, p, plen >= 2 ? 2 : 0);     /* the CLOSE answered with its status */
-            drop(c, "closed_by_server", d);
+            char why[40];
+            snprintf(why, sizeof why, "closed_by_server_%d", code);
+            drop(c, why, d);
             return;
         } else if (op == 0) {
             if (!c->fop) {
@@ -784,7 +800,8 @@ static void on_readable(cand *c)
         ssize_t r = recv(c->fd, c->rx + c->rxn, c->rxcap - c->rxn, 0);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
         if (r <= 0) {
-            drop(c, "closed", r < 0 ? strerror(errno) : "connection closed without a CLOSE frame");
+            drop(c, r == 0 ? "closed_eof" : errno == ECONNRESET ? "closed_reset" : "closed_error",
+                 r < 0 ? strerror(errno) : "the connection ended without a CLOSE frame");
             return;
         }
         c->rxn += (size_t)r;
@@ -804,7 +821,9 @@ static void on_event(uint64_t tag, uint32_t ev)
         int err = 0;
         socklen_t l = sizeof err;
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l) || err) {
-            drop(c, "connect", strerror(err ? err : errno));
+            int e = err ? err : errno;
+            drop(c, e == ECONNREFUSED ? "connect_refused" : e == ETIMEDOUT ? "connect_timeout"
+                    : e == ECONNRESET ? "connect_reset" : "connect_error", strerror(e));
             return;
         }
         if (!(ev & EPOLLOUT)) return;
@@ -824,7 +843,7 @@ static void do_close_for_reconnect(cand *c)
     out_frame(c, 8, st, 2);
     release(c);
     c->state = S_IDLE;
-    c->t_hb = c->t_ans = c->t_start = NEVER;
+    c->t_hb = c->t_ans = c->t_start = c->t_login = NEVER;
     if (c->op == OP_START) {
         /* no paper during the whole steady phase: an error, and a lower bound in the histogram */
         ld_hist_add(&W.r.start, (W.now - c->t_op) / 1000);
@@ -887,6 +906,13 @@ static void fire(cand *c)
     if (c->t_conn <= now) {
         c->t_conn = NEVER;
         do_connect(c);
+    }
+    if (c->t_login <= now) {
+        c->t_login = NEVER;
+        if (c->state == S_LOGIN) {
+            if (c->token[0]) send_resume(c);
+            else send_login(c);
+        }
     }
     if (c->t_start <= now) {
         c->t_start = NEVER;
@@ -995,7 +1021,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
         uint32_t a = conf->src_first + (uint32_t)((first + i) / (uint64_t)conf->per_addr);
         c->src = a;
         c->t_conn = W.now + i * step;
-        c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
+        c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
         resched(c);
     }
 
