@@ -34,7 +34,7 @@ FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZBIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
 FOBJ    := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(filter-out server/%,$(LIB_SRC)))
 
-.PHONY: all asan deps deps-test test unit e2e demo install clean fuzz fuzz-smoke bench
+.PHONY: all asan deps deps-test test unit e2e demo install clean fuzz fuzz-smoke bench bench-delivery
 all: $(B)/kaochang $(B)/share/kaochang/.stamp
 
 $(B)/obj/%.o: %.c $(HDRS)
@@ -120,8 +120,25 @@ $(B)/bench/bench_assemble: tests/bench/bench_assemble.c $(filter-out $(B)/obj/se
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS)
 
-bench: all $(B)/bench/bench_gen $(B)/bench/bench_assemble
+# The delivery benchmark (tests/load, docs/BENCHMARKS.md "bench=delivery"): a load generator
+# speaking the real protocol against `kaochang serve`; CANDIDATES and DURATION (seconds of
+# the steady phase) size it. `make bench` runs both benchmarks.
+CANDIDATES ?= 15000
+DURATION   ?= 120
+LOAD_SRC := $(wildcard tests/load/*.c)
+$(B)/load/kc_load: $(LOAD_SRC) tests/load/ld.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LOAD_SRC) -o $@ -lcrypto
+
+# The unit test compiles ld_proto.c itself.
+$(B)/asan/tests/test_load: tests/load/ld_proto.c tests/load/ld.h
+
+bench: all $(B)/bench/bench_gen $(B)/bench/bench_assemble $(B)/load/kc_load
 	bash tests/bench/run-bench.sh $(B)/kaochang
+	bash tests/load/run-delivery.sh --candidates $(CANDIDATES) --duration $(DURATION) $(B)/kaochang
+
+bench-delivery: all $(B)/bench/bench_gen $(B)/load/kc_load
+	bash tests/load/run-delivery.sh --candidates $(CANDIDATES) --duration $(DURATION) $(B)/kaochang
 
 demo: deps
 	$(MAKE) all

@@ -2,9 +2,11 @@
  * candidates and a 按鉴定点组卷 template, all for a made-up occupation and written
  * deterministically from a seed (the same seed gives byte-identical files).
  *
- *   bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--rooms]
+ *   bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--tickets PREFIX] [--rooms]
  *
- * Writes OUTDIR/blueprint.csv, bank.csv, candidates.csv and template.json. Standalone on
+ * Writes OUTDIR/blueprint.csv, bank.csv, candidates.csv and template.json. The 准考证号 are
+ * PREFIX (default B26) and a 7-digit number; the same seed gives the same 身份证号 and names
+ * whatever the prefix and count, so a second session can have the same people. Standalone on
  * purpose (plain C, no project headers): the benchmark must not depend on the code it
  * measures to make its input. */
 #include <errno.h>
@@ -249,7 +251,7 @@ static void id_number(int i, char out[19])
     out[18] = 0;
 }
 
-static int write_candidates(const char *dir, int n, int rooms)
+static int write_candidates(const char *dir, int n, const char *prefix, int rooms)
 {
     char path[4096], id[19];
     FILE *f = open_out(dir, "candidates.csv", path, sizeof path);
@@ -257,7 +259,7 @@ static int write_candidates(const char *dir, int n, int rooms)
     fputs(rooms ? "准考证号,身份证号,姓名,考场,座位号\n" : "准考证号,身份证号,姓名\n", f);
     for (int i = 0; i < n; i++) {
         id_number(i, id);
-        fprintf(f, "B26%07d,%s,%s%s", i + 1, id, SURNAME[below(N_OF(SURNAME))], GIVEN[below(N_OF(GIVEN))]);
+        fprintf(f, "%s%07d,%s,%s%s", prefix, i + 1, id, SURNAME[below(N_OF(SURNAME))], GIVEN[below(N_OF(GIVEN))]);
         if (below(2)) fputs(GIVEN[below(N_OF(GIVEN))], f);
         if (rooms) fprintf(f, ",第%03d考场,%d", i / 30 + 1, i % 30 + 1);
         fputc('\n', f);
@@ -309,6 +311,7 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     long seed = 1, items = 20000, cands = 10000;
+    const char *prefix = "B26";
     int rooms = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed")) {
@@ -317,17 +320,24 @@ int main(int argc, char **argv)
             if (number("--items", i + 1 < argc ? argv[++i] : NULL, 1, 1000000, &items)) return 2;
         } else if (!strcmp(argv[i], "--candidates")) {
             if (number("--candidates", i + 1 < argc ? argv[++i] : NULL, 1, 9999999, &cands)) return 2;
+        } else if (!strcmp(argv[i], "--tickets")) {
+            prefix = i + 1 < argc ? argv[++i] : "";
+            size_t n = strspn(prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+            if (!*prefix || prefix[n] || n > 8) {
+                fprintf(stderr, "bench_gen: --tickets: expected 1 to 8 capital letters or digits\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--rooms")) {
             rooms = 1;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
-            fprintf(stderr, "usage: bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--rooms]\n");
+            fprintf(stderr, "usage: bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--tickets PREFIX] [--rooms]\n");
             return 2;
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--rooms]\n");
+        fprintf(stderr, "usage: bench_gen OUTDIR [--seed N] [--items N] [--candidates N] [--tickets PREFIX] [--rooms]\n");
         return 2;
     }
     if (mkdir(dir, 0777) && errno != EEXIST) return fail(dir);
@@ -335,7 +345,7 @@ int main(int argc, char **argv)
     struct point *pts;
     int npts;
     if (write_blueprint(dir, &pts, &npts)) return 1;
-    int rc = write_bank(dir, pts, npts, (int)items) || write_candidates(dir, (int)cands, rooms) ||
+    int rc = write_bank(dir, pts, npts, (int)items) || write_candidates(dir, (int)cands, prefix, rooms) ||
              write_template(dir);
     free(pts);
     if (!rc) printf("bench_gen: %s: blueprint with %d 鉴定点, %ld items, %ld candidates%s, template %s\n", dir,
