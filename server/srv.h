@@ -42,6 +42,7 @@ typedef struct srv_config {
     int prepare_before_min;   /* serve makes a session's papers this long before it opens */
     char log_level[16];
     char origins[1024];       /* WebSocket origins allowed besides the server's own; "" = own only */
+    int paper_cache_mb;       /* rendered papers the exam workers keep in memory; 0 = none */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
@@ -72,6 +73,7 @@ typedef struct srv_msg {
     int64_t item;
     char response[4001];      /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
     int64_t seq;
+    char paper_hash[65];      /* start: the hash of the paper the client holds */
     int n_events;
     srv_event events[SRV_MAX_EVENTS];
     /* staff messages */

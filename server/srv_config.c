@@ -31,6 +31,7 @@ static const struct key keys[] = {
     I("server.answer_batch", answer_batch, 1, 10000, "most answers committed in one transaction"),
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
+    I("server.paper_cache_mb", paper_cache_mb, 0, 1048576, "MiB of rendered papers kept in memory for start and resume (least recently used dropped first; 0 = read every start's paper from the database)"),
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     /* Each class of work has its own threads (each with a DB connection) and queue bound. */
     I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
@@ -100,6 +101,7 @@ void srv_config_defaults(srv_config *c)
     c->max_connections = 19000;
     c->answer_batch = 256;
     c->prepare_before_min = 30;
+    c->paper_cache_mb = 256;
     strcpy(c->log_level, "info");
     strcpy(c->db.host, "127.0.0.1");
     c->db.port = 3306;
