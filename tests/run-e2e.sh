@@ -529,7 +529,7 @@ contains "$tmp/err" "座位号: seat 1 of room 第一考场 is also given on lin
 expect 0 "session prepare" kc session prepare ASM
 contains "$tmp/out" "session ASM: 12 candidates, 12 papers made, 0 already made" "prepare makes every paper"
 contains "$tmp/out" "rendered 12 papers for the candidates (12 stored, 0 unchanged" "prepare renders every paper as the candidate sees it"
-equals "$(sql "SELECT COUNT(*), SUM(r.hash = SHA2(r.paper_json, 256)), SUM(r.paper_json LIKE '{\"title\":\"%\"items\":[{\"item\":%'), SUM(r.media_expires = s.closes_at + INTERVAL 1 HOUR), SUM(r.answer_check RLIKE '^([0-9]+,[1-6],[0-8],[0-9]+;)+\$') FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM'")" \
+equals "$(sql "SELECT COUNT(*), SUM(r.hash = CONVERT(SHA2(r.paper_json, 256) USING ascii)), SUM(r.paper_json LIKE '{\"title\":\"%\"items\":[{\"item\":%'), SUM(r.media_expires = s.closes_at + INTERVAL 1 HOUR), SUM(r.answer_check RLIKE '^([0-9]+,[1-6],[0-8],[0-9]+;)+\$') FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM'")" \
   "$(printf '12\t12\t12\t12\t12')" "each rendered paper is stored with its SHA-256, its answer check and links that outlive the session by an hour"
 equals "$(sql "SELECT COUNT(*) FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM' AND (r.paper_json LIKE '%answer%' OR r.paper_json LIKE '%explanation%' OR r.paper_json LIKE '%mc_policy%')")" \
   "0" "no rendered paper holds a key, an explanation or a scoring rule"
