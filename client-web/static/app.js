@@ -474,6 +474,13 @@ function onError(m, req) {
     case 'start':
       S.starting = false;
       if (code === 'unauthenticated') { reauth(); return; }
+      if (code === 'bad_field' && m.field === 'paper_hash' && S.held) {
+        // A held paper the server cannot take the hash of: forget it, fetch the paper whole.
+        S.held = null;
+        if (S.ticket) store.del(kPaper(S.ticket));
+        sendStart();
+        return;
+      }
       if (code === 'busy' || code === 'internal') {
         setTimeout(() => { if (S.authed && !S.ready) sendStart(); }, RETRY_MS);
         return;
