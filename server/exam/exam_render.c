@@ -368,7 +368,9 @@ static int render_page(struct src *s, uint64_t session_id, const char *title, st
             if (!x) { rc = KC_ENOMEM; break; }
             ids = x;
         }
-        for (int k = 0; k < ps[i].lay.n; k++) ids[nids++] = ps[i].lay.v[k].id;
+        /* sub-items come with their composite */
+        for (int k = 0; k < ps[i].lay.n; k++)
+            if (!ps[i].lay.v[k].sub) ids[nids++] = ps[i].lay.v[k].id;
     }
     if (!rc) rc = src_need(s, ids, nids);
     free(ids);
