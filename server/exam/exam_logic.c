@@ -575,21 +575,15 @@ int exam_check_decode(const char *s, uint64_t attempt_id, srv_paper **out)
 
 srv_paper *exam_paper_copy(const srv_paper *p)
 {
-    srv_paper *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
-    size_t n = (size_t)p->n;
-    c->attempt_id = p->attempt_id;
-    c->n = p->n;
-    c->item_ids = malloc(n * sizeof *c->item_ids + 1);
-    c->n_options = malloc(n + 1);
-    c->types = malloc(n + 1);
-    c->n_blanks = malloc(n + 1);
-    if (!c->item_ids || !c->n_options || !c->types || !c->n_blanks) { srv_paper_free(c); return NULL; }
-    if (n) {
-        memcpy(c->item_ids, p->item_ids, n * sizeof *c->item_ids);
-        memcpy(c->n_options, p->n_options, n);
-        memcpy(c->types, p->types, n);
-        memcpy(c->n_blanks, p->n_blanks, n);
+    /* Through the builder, so the copy has everything a built paper has (sorted already). */
+    exam_paper_build b = {0};
+    srv_paper *c = NULL;
+    int rc = exam_paper_begin(&b, p->attempt_id);
+    for (int i = 0; i < p->n && !rc; i++) {
+        const exam_item_info info = {(enum bank_item_type)p->types[i], p->n_options[i], p->n_blanks[i]};
+        rc = exam_paper_add(&b, p->item_ids[i], &info);
     }
-    return c;
+    if (!rc) rc = exam_paper_finish(&b, &c);
+    exam_paper_abort(&b);
+    return rc ? NULL : c;
 }
