@@ -62,6 +62,9 @@ typedef struct kc_buf {
 void kc_buf_add(kc_buf *b, const char *s, size_t n);
 void kc_buf_str(kc_buf *b, const char *s);
 void kc_buf_printf(kc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Room for n more bytes at once (a writer that knows about how much it writes saves the
+ * copies of growing); sticky oom as for adding. */
+void kc_buf_reserve(kc_buf *b, size_t n);
 /* Gives the text away (malloc'd; NULL after an allocation failed) and empties b. */
 char *kc_buf_take(kc_buf *b);
 /* The text copied into a (NULL after an allocation failed); frees the buffer. */

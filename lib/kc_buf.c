@@ -5,17 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+void kc_buf_reserve(kc_buf *b, size_t n)
+{
+    if (b->oom || b->n + n + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + n + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) { b->oom = 1; return; }
+    if (!b->p) p[0] = 0;
+    b->p = p;
+    b->cap = cap;
+}
+
 void kc_buf_add(kc_buf *b, const char *s, size_t n)
 {
     if (b->oom || (!n && b->p)) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
+    kc_buf_reserve(b, n);
+    if (b->oom) return;
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = 0;

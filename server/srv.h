@@ -65,6 +65,7 @@ typedef struct srv_config {
     int idle_ping_s;          /* a connection silent this long gets a PING */
     int idle_close_s;         /* ... and is closed when still silent this long */
     char node_id[65];         /* this node in the answer history; "" = hostname:port (srv_config_node_id) */
+    int paper_cache_mb;       /* rendered papers the exam workers keep in memory; 0 = none */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
@@ -101,6 +102,7 @@ typedef struct srv_msg {
     int64_t item;
     char response[4001];      /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
     int64_t seq;
+    char paper_hash[65];      /* start: the hash of the paper the client holds */
     int n_events;
     srv_event events[SRV_MAX_EVENTS];
     /* staff messages */

@@ -34,6 +34,7 @@ static const struct key keys[] = {
     I("server.prepare_before", prepare_before_min, 0, 10080, "minutes before a session opens that serve makes its papers"),
     S("server.log_level", log_level, "debug, info, warn or error"),
     S("server.node_id", node_id, "this node's name in the answer history, up to 64 printable ASCII characters without spaces; empty = the hostname, ':' and the port"),
+    I("server.paper_cache_mb", paper_cache_mb, 0, 1048576, "MiB of rendered papers kept in memory for start and resume (least recently used dropped first; 0 = read every start's paper from the database)"),
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     I("server.idle_ping", idle_ping_s, 1, 3600, "seconds a connection may stay silent before the server PINGs it"),
     I("server.idle_close", idle_close_s, 2, 7200, "seconds of silence (no message, no PONG) after which a connection is closed as dead"),
@@ -125,6 +126,7 @@ void srv_config_defaults(srv_config *c)
     c->max_connections = 19000;
     c->answer_batch = 256;
     c->prepare_before_min = 30;
+    c->paper_cache_mb = 256;
     strcpy(c->log_level, "info");
     /* A hall of 300 behind one NAT address logs in within a minute; a guesser does not. */
     c->limits = (srv_limits){

@@ -528,11 +528,20 @@ expect 1 "a seat given twice is refused" kc session add-candidates --session ASM
 contains "$tmp/err" "座位号: seat 1 of room 第一考场 is also given on line 2" "the refusal names the seat and the other line"
 expect 0 "session prepare" kc session prepare ASM
 contains "$tmp/out" "session ASM: 12 candidates, 12 papers made, 0 already made" "prepare makes every paper"
+contains "$tmp/out" "rendered 12 papers for the candidates (12 stored, 0 unchanged" "prepare renders every paper as the candidate sees it"
+equals "$(sql "SELECT COUNT(*), SUM(r.hash = CONVERT(SHA2(r.paper_json, 256) USING ascii)), SUM(r.paper_json LIKE '{\"title\":\"%\"items\":[{\"item\":%'), SUM(r.media_expires = s.closes_at + INTERVAL 1 HOUR), SUM(r.answer_check RLIKE '^([0-9]+,[1-6],[0-8],[0-9]+;)+\$') FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM'")" \
+  "$(printf '12\t12\t12\t12\t12')" "each rendered paper is stored with its SHA-256, its answer check and links that outlive the session by an hour"
+equals "$(sql "SELECT COUNT(*) FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM' AND (r.paper_json LIKE '%answer%' OR r.paper_json LIKE '%explanation%' OR r.paper_json LIKE '%mc_policy%')")" \
+  "0" "no rendered paper holds a key, an explanation or a scoring rule"
+rendered=$(sql "SELECT GROUP_CONCAT(r.hash, r.rendered_at ORDER BY r.attempt_id) FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM'")
 equals "$(sql "SELECT COUNT(*), SUM(n_items = 60), SUM(total_centi = 10000) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
   "$(printf '12\t12\t12')" "every paper has 60 items and 100 points"
 first=$(sql "SELECT GROUP_CONCAT(p.seed ORDER BY p.attempt_id), MD5(GROUP_CONCAT(p.items ORDER BY p.attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")
 expect 0 "session prepare again" kc session prepare ASM
 contains "$tmp/out" "0 papers made, 12 already made" "prepare is idempotent"
+contains "$tmp/out" "rendered 12 papers for the candidates (0 stored, 12 unchanged" "prepare renders again and stores only what changed"
+equals "$(sql "SELECT GROUP_CONCAT(r.hash, r.rendered_at ORDER BY r.attempt_id) FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code = 'ASM'")" \
+  "$rendered" "an unchanged paper renders to the same bytes and is not written again"
 equals "$(sql "SELECT GROUP_CONCAT(p.seed ORDER BY p.attempt_id), MD5(GROUP_CONCAT(p.items ORDER BY p.attempt_id)) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
   "$first" "a second prepare leaves the papers as they were"
 equals "$(sql "SELECT COUNT(DISTINCT items) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM'")" \
@@ -589,6 +598,18 @@ expect 0 "candidates of AFF-WS" kc session add-candidates --session AFF-WS "$tmp
 expect 0 "candidates of AFF-WEB" kc session add-candidates --session AFF-WEB "$tmp/cand-aff-web.csv"
 # every fixed-paper session is prepared too (serve would do it by itself shortly after start)
 for s in THIN SHORT TYPES MEDIA; do expect 0 "prepare $s" kc session prepare $s; done
+contains "$tmp/out" "rendered 2 papers for the candidates (2 stored, 0 unchanged" "prepare renders the papers with images"
+# papers rendered once, started by hash (integration/render_ws.test.mjs): a template of its own,
+# whose title the test changes
+sed 's/"code": "ASM-TYPE"/"code": "ASM-RENDER"/; s/"title": "按题型组卷"/"title": "渲染测试卷"/' "$fx/asm-type.json" >"$tmp/asm-render.json"
+expect 0 "a template for the rendering tests" kc paper template import "$tmp/asm-render.json"
+expect 0 "session RENDER" kc session create --code RENDER --title "渲染场次" --template ASM-RENDER --duration 30m
+expect 0 "candidates of RENDER" kc session add-candidates --session RENDER "$fx/candidates-render.csv"
+expect 0 "prepare RENDER" kc session prepare RENDER
+contains "$tmp/out" "rendered 3 papers for the candidates (3 stored, 0 unchanged" "prepare reports the papers it rendered"
+# the session's close moves after its papers were rendered: serve renders them again (the
+# links must outlive the new close), on its first pass
+sql "UPDATE exam_session SET closes_at = closes_at + INTERVAL 10 MINUTE WHERE code = 'MEDIA'"
 
 # ---- the server ----
 # Open files: serve raises its soft limit to the hard one and sizes lws's fd table to it; a
@@ -616,6 +637,14 @@ done
 equals "$(sql "SELECT COUNT(*) FROM paper_instance p JOIN exam_session s ON s.id = p.session_id WHERE s.code = 'ASM-AUTO'")" \
   "1" "serve prepares a session that opens soon by itself"
 contains "$tmp/server.log" "session=ASM-NP cannot be prepared" "serve logs a session whose papers it cannot make"
+for i in $(seq 1 40); do
+  grep -q "session=MEDIA rendered=2 stored=2" "$tmp/server.log" && grep -q "session=ASM-AUTO rendered=1 stored=1" "$tmp/server.log" && break
+  sleep 0.25
+done
+contains "$tmp/server.log" "session=ASM-AUTO rendered=1 stored=1 failed=0" "serve renders the papers it made"
+contains "$tmp/server.log" "session=MEDIA rendered=2 stored=2 failed=0" "serve renders again the papers of a session whose close moved"
+equals "$(sql "SELECT COUNT(*), SUM(r.media_expires = s.closes_at + INTERVAL 1 HOUR) FROM paper_render r JOIN exam_session s ON s.id = r.session_id WHERE s.code IN ('MEDIA', 'ASM-AUTO')")" \
+  "$(printf '3\t3')" "papers serve prepared or rendered again have links that outlive the session's close"
 curl -s -D "$tmp/h1" -o /dev/null "http://127.0.0.1:$port/"
 contains "$tmp/h1" "content-security-policy" "HTML carries the strict security headers"
 contains "$tmp/h1" "no-store" "HTML is not cached"

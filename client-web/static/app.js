@@ -43,6 +43,10 @@ const K_TOKEN = 'kc.token';
 const kSeq = (ticket) => `kc.seq.${ticket}`;
 const kPending = (ticket) => `kc.pending.${ticket}`;
 const kIndex = (ticket) => `kc.index.${ticket}`;
+// The last whole paper the server sent (with its hash): `start` sends the hash and the server
+// answers {"unchanged":true} instead of the items when it still is the paper.
+const kPaper = (ticket) => `kc.paper.${ticket}`;
+const HASH_RE = /^[0-9a-f]{64}$/;
 
 function initialLang() {
   let saved = null;
@@ -78,6 +82,7 @@ const S = {
   starting: false,
 
   paper: null,
+  held: null,                 // {hash, paper}: the last whole paper received, for `paper_hash`
   items: [],
   index: 0,
   types: new Map(),           // answerable item -> its type
@@ -220,7 +225,9 @@ function sendLogin() {
 
 function sendStart() {
   if (S.starting) return;
-  if (send({ type: 'start' }, { kind: 'start' })) S.starting = true;
+  const msg = { type: 'start' };
+  if (S.held) msg.paper_hash = S.held.hash;     // the items come only if the paper changed
+  if (send(msg, { kind: 'start' })) S.starting = true;
   renderInfo();
 }
 
@@ -348,6 +355,21 @@ function loadLocal(ticket) {
     }
   } catch { /* corrupt: ignore */ }
   S.index = Number(store.get(kIndex(ticket))) || 0;
+  S.held = null;
+  try {
+    const held = JSON.parse(store.get(kPaper(ticket)) || 'null');
+    if (held && HASH_RE.test(held.hash) && Array.isArray(held.items)) S.held = { hash: held.hash, paper: held };
+  } catch { /* corrupt: the next start fetches the whole paper */ }
+}
+
+// Keeps the whole paper: in memory, and in sessionStorage when it fits (a reload then needs
+// no items either); without it a reload just sends no hash.
+function keepPaper(paper) {
+  if (!HASH_RE.test(paper.hash)) { S.held = null; return; }
+  S.held = { hash: paper.hash, paper };
+  if (!S.ticket) return;
+  store.del(kPaper(S.ticket));       // never an old paper under a new hash
+  store.set(kPaper(S.ticket), JSON.stringify(paper));
 }
 
 function savePending() {
@@ -365,9 +387,23 @@ function nextSeq() {
 
 function onPaper(m) {
   S.starting = false;
+  let paper = m.paper || { items: [] };
+  if (paper.unchanged) {
+    if (S.held && S.held.hash === paper.hash) {
+      paper = S.held.paper;             // the paper this page holds is still the paper
+    } else {
+      // Nothing held under that hash (storage cleared meanwhile): ask for the whole paper.
+      S.held = null;
+      if (S.ticket) store.del(kPaper(S.ticket));
+      sendStart();
+      return;
+    }
+  } else {
+    keepPaper(paper);
+  }
   S.wantStart = false;
   const attempt = m.attempt || {};
-  S.paper = m.paper || { items: [] };
+  S.paper = paper;
   S.items = Array.isArray(S.paper.items) ? S.paper.items : [];
   S.types.clear();
   for (const it of S.items) for (const leaf of leavesOf(it)) S.types.set(leaf.item, leaf.type);
@@ -500,6 +536,13 @@ function onError(m, req) {
     case 'start':
       S.starting = false;
       if (code === 'unauthenticated') { reauth(); return; }
+      if (code === 'bad_field' && m.field === 'paper_hash' && S.held) {
+        // A held paper the server cannot take the hash of: forget it, fetch the paper whole.
+        S.held = null;
+        if (S.ticket) store.del(kPaper(S.ticket));
+        sendStart();
+        return;
+      }
       if (code === 'busy' || code === 'internal') {
         setTimeout(() => { if (S.authed && !S.ready) sendStart(); }, RETRY_MS);
         return;
@@ -794,8 +837,10 @@ function maybeSubmit(force = false) {
 function logout() {
   S.token = null;
   store.del(K_TOKEN);
+  if (S.ticket) store.del(kPaper(S.ticket));
   S.welcome = null;
   S.paper = null;
+  S.held = null;
   S.items = [];
   S.final = null;
   S.ticket = null;

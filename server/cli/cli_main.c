@@ -141,7 +141,21 @@ static int cmd_serve(srv_config *cfg, int argc, char **argv)
     enum kc_log_level lvl;
     if (!kc_log_level_parse(cfg->log_level, &lvl)) kc_log_set_level(lvl);
     srv_config_node_id(cfg);    /* after --port: the default names it */
-    return net_serve(cfg);
+    /* The exam workers' cache of rendered papers, made before they start. */
+    if (exam_paper_cache_set((size_t)cfg->paper_cache_mb << 20)) {
+        fprintf(stderr, "kaochang serve: out of memory for the paper cache\n");
+        return 1;
+    }
+    rc = net_serve(cfg);
+    exam_cache_stats cs;
+    exam_cache_stats_get(exam_paper_cache(), &cs);
+    if (cs.hits + cs.misses)
+        KC_INFO("exam", "paper cache: hits=%llu misses=%llu evictions=%llu too_big=%llu entries=%zu mb=%zu",
+                 (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                 (unsigned long long)cs.evictions, (unsigned long long)cs.too_big, cs.entries,
+                 cs.bytes >> 20);
+    exam_paper_cache_set(0);
+    return rc;
 }
 
 /* ---- db migrate ---- */

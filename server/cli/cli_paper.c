@@ -29,9 +29,12 @@ const char cli_prepare_help[] =
     "prepare makes the paper of every candidate of the session that has none yet, in one\n"
     "transaction, and stores it: a paper per candidate from its own seed (千人千卷), or one of\n"
     "the session's parallel forms in its own order; neighbouring seats get different\n"
-    "papers. Running it again makes only what is missing. `serve` runs it by itself\n"
-    "server.prepare_before minutes before a session opens; a candidate without a paper\n"
-    "cannot start.\n"
+    "papers. Running it again makes only what is missing. Then every paper of the session\n"
+    "is rendered as the candidate will see it (options in their order, images signed until\n"
+    "an hour after the session closes) and stored, so starting sends it as it is; papers\n"
+    "that did not change are not written again. `serve` does both by itself\n"
+    "server.prepare_before minutes before a session opens (and renders again when the\n"
+    "session's close moved); a candidate without a paper cannot start.\n"
     "verify regenerates every stored paper from its seed and checks it against every rule\n"
     "of the template (exit status 1 on any difference).\n"
     "report prints the forms' equivalence report (points and difficulty per 鉴定范围 and\n"
@@ -306,6 +309,42 @@ static int print_paper(kc_db *db, const char *session, const char *ticket)
     return status;
 }
 
+/* After a prepare: every paper of the session rendered as the candidate will see it (again,
+ * when it was prepared before: what changed is stored, the rest stays). */
+static int render_papers(kc_db *db, uint64_t session_id, const char *code)
+{
+    unsigned char key[32], mkey[32];
+    if (exam_token_secret_load(db, key)) {
+        fprintf(stderr, "kaochang session prepare: the token secret: %s\n", db->err);
+        return 1;
+    }
+    media_key_derive(key, mkey);
+    kc_arena *a = kc_arena_new(0);
+    if (!a) return 1;
+    kc_diag d;
+    kc_diag_init(&d, a);
+    exam_render_report rr;
+    int rc = exam_render_session(db, mkey, session_id, 0, &d, &rr), status = 0;
+    print_diag(&d, stderr);
+    if (rc) {
+        fprintf(stderr, "kaochang session prepare: rendering the papers: %s\n", db->err);
+        status = 1;
+    } else {
+        printf("  rendered %d paper%s for the candidates (%d stored, %d unchanged", rr.papers,
+               rr.papers == 1 ? "" : "s", rr.stored, rr.papers - rr.stored - rr.failed);
+        if (rr.papers - rr.failed > 0)
+            printf(", %lld KB each on average", (long long)(rr.bytes / (rr.papers - rr.failed) + 512) / 1024);
+        printf(") in %.2f s\n", rr.ms / 1000.0);
+        if (rr.failed) {
+            fprintf(stderr, "session %s: %d paper%s cannot be rendered: those candidates cannot start\n",
+                    code, rr.failed, rr.failed == 1 ? "" : "s");
+            status = 1;
+        }
+    }
+    kc_arena_free(a);
+    return status;
+}
+
 int cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
 {
     if (argc != (strcmp(sub, "paper") ? 1 : 2) || argv[0][0] == '-') {
@@ -349,6 +388,7 @@ int cli_prepare(srv_config *cfg, const char *sub, int argc, char **argv)
             if (r.neighbours_same)
                 printf("  %d candidates have a neighbour with the same paper: the bank allows no other\n",
                        r.neighbours_same);
+            status = render_papers(&db, id, argv[0]);
         }
     } else if (!strcmp(sub, "verify")) {
         int checked;

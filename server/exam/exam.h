@@ -25,6 +25,9 @@
 typedef struct exam_layout_entry {
     uint64_t id;
     char perm[BANK_MAX_OPTIONS + 1];   /* "CADB": the candidate's A is the item's C; "" none */
+    int sub;                           /* 1: a sub-item of the last item before it */
+    int64_t points_centi;              /* an item: the points the paper gives it */
+    int64_t section;                   /* an item: its section (index into titles) */
 } exam_layout_entry;
 typedef struct exam_layout {
     int n, n_titles;
@@ -62,6 +65,29 @@ typedef struct exam_item_info {
     int n_options;             /* single/multi: options shown, else 0 */
     int n_blanks;              /* fill: blanks, else 0 */
 } exam_item_info;
+/* The parts of an item's view that do not depend on the paper, made once (exam_view_prepare)
+ * and written for any paper (exam_view_write): so rendering thousands of papers escapes every
+ * text once, not once per paper. */
+typedef struct exam_view_parts {
+    const char *why;           /* NULL, or why the item cannot be delivered whatever the paper */
+    exam_item_info info;       /* its type; n_blanks for fill (n_options: see n_opts) */
+    const char *head;          /* {"item":ID,"type":"…","stem":"…"  (JSON text, not closed) */
+    size_t head_len;
+    int n_opts;                /* single/multi: the item's options */
+    const char **opts;         /* each as a JSON string literal, the item's order; NULL: none */
+    size_t *opt_len;
+} exam_view_parts;
+/* r's parts in a (r->perm and r->points_centi are not used); text as for exam_item_view. 0
+ * (v->why set when the item cannot be delivered) or KC_ENOMEM. */
+int exam_view_prepare(const exam_item_row *r, exam_text_fn text, const void *arg, kc_arena *a,
+                      exam_view_parts *v);
+/* Appends the view's members for the option order perm and the points to b, without the
+ * closing brace (a composite's children, "no" and "section" may follow). KC_EINVAL with *why
+ * when the item cannot be delivered on this paper (b unchanged). *info as for exam_item_view. */
+int exam_view_write(const exam_view_parts *v, const char *perm, int64_t points_centi, kc_buf *b,
+                    exam_item_info *info, const char **why);
+/* A number of points (x 100) as the JSON writer spells a real: 2.0, 3.33, 0.5. */
+void exam_points_text(int64_t centi, char out[32]);
 /* The candidate's view of one item: {"item","type","stem","points"} and for single/multi
  * "options":[{"key":"A","text":...},...] in the order shown (the candidate's letters), for
  * fill "blanks":N. Never the key, the explanation or the scoring rule. KC_EINVAL when the
@@ -90,6 +116,108 @@ int exam_paper_add(exam_paper_build *b, uint64_t item_id, const exam_item_info *
 /* Sorts the items by id and hands the paper over (*out; srv_paper_free it); b is empty. */
 int exam_paper_finish(exam_paper_build *b, struct srv_paper **out);
 void exam_paper_abort(exam_paper_build *b);   /* frees what was built; nothing after finish */
+
+/* ---- a whole paper as the candidate sees it, rendered once (exam_logic.c) ----
+ * What `start` sends is made when the session is prepared (exam_render.c) from the stored
+ * paper and the item rows: an item (or sub-item) as the renderer gets it. */
+typedef struct exam_src_item {
+    uint64_t id;
+    int64_t points_centi;                      /* the item's own points */
+    exam_view_parts view;                      /* exam_view_prepare of its row, links signed */
+    int n_children;
+    const struct exam_src_item *const *children;   /* a composite's sub-items, in order */
+} exam_src_item;
+/* The item (not sub-item) with this id, or NULL when there is none. */
+typedef const exam_src_item *(*exam_src_find)(const void *arg, uint64_t id);
+/* The `paper` object of one paper_instance row: {"title","total_points","items":[...]} with
+ * the items of lay (exam_layout_parse of paper_instance.items and its build's spec) in the
+ * order shown, each as exam_item_view / exam_composite_view gives it plus "no" and
+ * "section", sub-items at the points the paper gives their composite. Its compact JSON text
+ * is appended to out (*len bytes from where out ended: a page of papers shares one buffer),
+ * the same bytes for the same input; *check: the answerable items, sorted. KC_EINVAL with
+ * *why (and *bad_item, 0 for the paper itself) when an item is missing or cannot be
+ * delivered; KC_ENOMEM. On failure out is as it was and *check NULL. */
+int exam_paper_render(const exam_layout *lay, const char *title, exam_src_find find,
+                      const void *arg, kc_buf *out, size_t *len, struct srv_paper **check,
+                      const char **why, uint64_t *bad_item);
+/* The SHA-256 of text as 64 lower-case hex digits and a NUL. */
+void exam_paper_hash(const char *text, size_t len, char out[65]);
+int exam_paper_hash_ok(const char *s);     /* 1: exactly 64 lower-case hex digits */
+/* paper_render.answer_check: "ID,TYPE,OPTIONS,BLANKS;" per answerable item, in the order of
+ * p (sorted by id). malloc'd; NULL on OOM. */
+char *exam_check_encode(const struct srv_paper *p);
+/* The srv_paper of an answer_check text (*out; srv_paper_free it). KC_EINVAL when the text is
+ * not what exam_check_encode writes (ids ascending, a known type, counts in range);
+ * KC_ENOMEM. */
+int exam_check_decode(const char *s, uint64_t attempt_id, struct srv_paper **out);
+struct srv_paper *exam_paper_copy(const struct srv_paper *p);   /* NULL on OOM */
+
+/* ---- rendered papers and their cache (exam_cache.c) ----
+ * A rendered paper as the exam workers share it: immutable once made, reference-counted so
+ * the cache may drop it while a start still splices it into a reply. */
+typedef struct exam_rendered {
+    uint64_t attempt_id;
+    char hash[65];             /* SHA-256 hex of json */
+    char *json;                /* the `paper` object; NULL when only hash and check were read */
+    size_t json_len;
+    struct srv_paper *check;   /* what the service thread checks answers against */
+    /* the cache's: */
+    size_t bytes;
+    _Atomic int refs;
+    struct exam_rendered *prev, *next;
+} exam_rendered;
+/* Takes json (may be NULL) and check; NULL on OOM (and then frees them). One reference. */
+exam_rendered *exam_rendered_new(uint64_t attempt_id, const char *hash, char *json,
+                                 size_t json_len, struct srv_paper *check);
+void exam_rendered_release(exam_rendered *r);     /* drops one reference; NULL is fine */
+/* At most cap bytes of rendered papers (json, check and bookkeeping) by attempt, the least
+ * recently used dropped first; safe to share between threads (one mutex). */
+typedef struct exam_cache exam_cache;
+typedef struct exam_cache_stats {
+    size_t entries, bytes, cap;
+    uint64_t hits, misses, evictions, too_big;
+} exam_cache_stats;
+exam_cache *exam_cache_new(size_t cap_bytes);    /* NULL on OOM */
+void exam_cache_free(exam_cache *c);             /* references handed out stay valid */
+/* The attempt's paper with a reference for the caller (exam_rendered_release it), or NULL. */
+exam_rendered *exam_cache_get(exam_cache *c, uint64_t attempt_id);
+/* Caches r in place of what the attempt had (the cache takes a reference of its own) and
+ * drops the least recently used papers until the rest fit: 1. 0 when r alone is larger than
+ * the cache (nothing changes) or on OOM. */
+int exam_cache_put(exam_cache *c, exam_rendered *r);
+void exam_cache_drop(exam_cache *c, uint64_t attempt_id);
+void exam_cache_stats_get(exam_cache *c, exam_cache_stats *s);
+/* The cache every exam worker of this process shares (`serve`: server.paper_cache_mb);
+ * NULL (no caching) until set. Set before the workers start and not changed while they run;
+ * exam_paper_cache_set(0) frees it after they stopped. */
+int exam_paper_cache_set(size_t cap_bytes);
+exam_cache *exam_paper_cache(void);
+
+/* ---- rendering and storing papers (exam_render.c) ----
+ * Every function renders with exam_paper_render and stores paper_render rows in multi-row
+ * statements, a transaction per batch of papers. Media links are signed until the session's
+ * closes_at + MEDIA_AFTER_DEADLINE_MS: no deadline passes closes_at. */
+typedef struct exam_render_report {
+    int papers;                /* papers rendered */
+    int stored;                /* rows written: new, or different from what was stored */
+    int failed;                /* papers that cannot be rendered (a diag line each) */
+    int64_t bytes;             /* JSON rendered, in all */
+    int64_t ms;
+} exam_render_report;
+/* Every paper of the session (stale_only: only those without a row or whose links no longer
+ * fit closes_at). A paper that cannot be rendered is a line in d and is left out; the others
+ * are stored. 0 then, or a database error (KC_ELOST: run it again). */
+int exam_render_session(kc_db *db, const unsigned char media_key[32], uint64_t session_id,
+                        int stale_only, kc_diag *d, exam_render_report *r);
+/* One attempt's paper, rendered and stored now (a paper made by an older version, or one
+ * whose row went missing): *out with a reference. KC_ENOTFOUND: the attempt has no paper;
+ * KC_EINVAL: it cannot be rendered (logged). */
+int exam_render_attempt(kc_db *db, const unsigned char media_key[32], uint64_t attempt_id,
+                        exam_rendered **out);
+/* serve's pass after its automatic prepare: every session opening within prepare_before_min
+ * (or open) with a paper that has no row or whose links no longer fit the session's closes_at
+ * (it changed after rendering) is rendered again; logged. */
+int exam_render_due(kc_db *db, const unsigned char media_key[32], int prepare_before_min);
 
 /* ---- points and scoring ---- */
 /* A composite's sub-items are shown at the points the paper gives the composite: each

@@ -3,7 +3,6 @@
  * nothing here touches libwebsockets. Replies are built here as JSON text and handed back
  * to the service thread, which only sends them. */
 #include "exam.h"
-#include "../media/media.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -160,158 +159,113 @@ int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x
 static const char SQL_START_LOCK[] =
     "SELECT status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
     " score_centi, last_seq, session_id FROM attempt WHERE id = ? FOR UPDATE";
-static const char SQL_SESSION_OF[] =
-    "SELECT s.opens_at, s.closes_at, s.duration_s, s.show_score, COALESCE(t.title, p.title, s.title)"
-    " FROM exam_session s LEFT JOIN paper_template t ON t.id = s.template_id"
-    " LEFT JOIN paper p ON p.id = s.paper_id WHERE s.id = ?";
+/* The session's times, whether the attempt has its paper, and the hash of its rendered view
+ * (the view itself is read after the commit, and only when the client lacks it). */
+static const char SQL_START_SESSION[] =
+    "SELECT s.opens_at, s.closes_at, s.duration_s, s.show_score, p.attempt_id IS NOT NULL,"
+    " COALESCE(r.hash, '') FROM exam_session s LEFT JOIN paper_instance p ON p.attempt_id = ?"
+    " LEFT JOIN paper_render r ON r.attempt_id = ? WHERE s.id = ?";
 static const char SQL_START_SET[] =
     "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
-/* The attempt's paper, made before the session opened (session prepare): its items in the
- * order shown with their option orders, and the section titles of the template it was
- * made from. */
-static const char SQL_INSTANCE[] =
-    "SELECT p.items, b.spec FROM paper_instance p JOIN paper_build b ON b.id = p.build_id"
-    " WHERE p.attempt_id = ?";
-#define INSTANCE_ITEMS \
-    " FROM paper_instance p JOIN JSON_TABLE(p.items, '$[*]' COLUMNS (pos FOR ORDINALITY," \
-    " item_id BIGINT UNSIGNED PATH '$.i', pts INT PATH '$.p', sec INT PATH '$.s')) AS jt"
-static const char SQL_PAPER_ITEMS[] =
-    "SELECT jt.item_id, jt.pos, jt.sec, jt.pts, i.type, i.stem, i.options, i.answer_key"
-    INSTANCE_ITEMS " JOIN item i ON i.id = jt.item_id WHERE p.attempt_id = ? ORDER BY jt.pos";
-/* Sub-items of the paper's composite items; their points are scaled to what the paper
- * gives the composite. */
-static const char SQL_PAPER_CHILDREN[] =
-    "SELECT c.parent_id, c.id, c.type, c.stem, c.options, c.answer_key, c.points_centi,"
-    " pa.points_centi, jt.pts" INSTANCE_ITEMS
-    " JOIN item pa ON pa.id = jt.item_id JOIN item c ON c.parent_id = pa.id"
-    " WHERE p.attempt_id = ? ORDER BY jt.pos, c.sub_no";
+/* The paper rendered when the session was prepared (exam_render.c). */
+static const char SQL_RENDERED[] =
+    "SELECT hash, paper_json, answer_check FROM paper_render WHERE attempt_id = ?";
+static const char SQL_RENDERED_CHECK[] =
+    "SELECT hash, '', answer_check FROM paper_render WHERE attempt_id = ?";
 static const char SQL_ANSWERS[] =
     "SELECT item_id, response, seq FROM answer WHERE attempt_id = ? ORDER BY item_id";
 
 #define BIG 262144
 
-/* Media references become signed URLs (srv_media.c) in the stem and the options. */
-struct media_sign {
-    const media_map *map;
-    const unsigned char *key;
-    int64_t expires_ms;
-};
-
-static json_t *signed_text(const void *arg, uint64_t id, const char *html)
+/* The attempt's rendered paper whose hash is want (the database's): from the cache when it
+ * holds it (with its JSON when need_json), else read (the JSON only when needed) and cached.
+ * A paper without its row (prepared by an older version) is rendered and stored now. *out
+ * carries a reference; its hash may be newer than want when the session was rendered again
+ * meanwhile. */
+static int rendered_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id, const char *want,
+                          int need_json, exam_rendered **out)
 {
-    const struct media_sign *ms = arg;
-    if (!ms->map->n || !strstr(html, "\"media:")) return json_string(html);
-    char *s = media_rewrite(html, id, ms->map, ms->key, ms->expires_ms);
-    json_t *v = s ? json_string(s) : NULL;
-    free(s);
-    return v;
+    exam_cache *cache = exam_paper_cache();
+    exam_rendered *r = exam_cache_get(cache, attempt_id);
+    *out = NULL;
+    if (r && *want && !strcmp(r->hash, want) && (r->json || !need_json)) {
+        *out = r;
+        return 0;
+    }
+    exam_rendered_release(r);
+    r = NULL;
+    int rc = 0;
+    if (*want) {
+        const char *sql = need_json ? SQL_RENDERED : SQL_RENDERED_CHECK;
+        kc_stmt *st = kc_db_stmt(db, sql);
+        rc = st ? kc_stmt_exec(st, "u", attempt_id) : kc_db_fail_code(db);
+        int found = rc ? rc : kc_stmt_next(st);
+        if (found < 0) rc = found;
+        if (found == 1) {
+            const char *hash = kc_stmt_str(st, 0), *json = kc_stmt_str(st, 1);
+            size_t len = json ? kc_stmt_len(st, 1) : 0;
+            srv_paper *check = NULL;
+            char *copy = need_json ? strndup(json ? json : "", len) : NULL;
+            rc = exam_check_decode(kc_stmt_str(st, 2), attempt_id, &check);
+            if (rc == KC_EINVAL || (!rc && need_json && (len < 2 || copy[0] != '{' || copy[len - 1] != '}'))) {
+                KC_ERROR("exam", "attempt=%llu: its rendered paper is broken", (unsigned long long)attempt_id);
+                rc = KC_EDB;
+            }
+            if (!rc && need_json && !copy) rc = KC_ENOMEM;
+            if (!rc) {
+                r = exam_rendered_new(attempt_id, hash ? hash : "", copy, len, check);
+                copy = NULL;
+                check = NULL;
+                if (!r) rc = KC_ENOMEM;
+            }
+            free(copy);
+            srv_paper_free(check);
+        }
+        if (st) kc_stmt_done(st);
+        if (rc) return rc;
+    }
+    if (!r) {
+        /* Prepared before papers were rendered, or its row went missing: render it now
+         * rather than fail the candidate. */
+        KC_WARN("exam", "attempt=%llu: no rendered paper stored; rendering it now", (unsigned long long)attempt_id);
+        rc = exam_render_attempt(db, x->media_key, attempt_id, &r);
+        if (rc == KC_EINVAL || rc == KC_ENOTFOUND) {
+            KC_ERROR("exam", "attempt=%llu: its paper cannot be rendered", (unsigned long long)attempt_id);
+            rc = KC_EDB;     /* the candidate gets internal, as for any broken paper */
+        }
+        if (rc) return rc;
+    }
+    exam_cache_put(cache, r);
+    *out = r;
+    return 0;
 }
 
-/* The candidate's view of one item (exam_item_view): never its key, explanation or scoring
- * rule. NULL for an item that cannot be delivered (logged). */
-static json_t *item_view(uint64_t paper_id, const exam_item_row *r, const struct media_sign *ms,
-                         exam_item_info *info)
+/* reply (a JSON object) with "paper":{"hash":…,…} spliced in before its closing brace: the
+ * stored JSON as it is (never parsed again), or {"unchanged":true}. malloc'd; NULL on OOM. */
+static char *splice_paper(const char *reply, const exam_rendered *r, int unchanged)
 {
-    json_t *o;
-    const char *why;
-    if (exam_item_view(r, signed_text, ms, &o, info, &why)) {
-        /* Never hand out a paper with an item missing: fail the start instead. */
-        KC_ERROR("exam", "paper=%llu item=%llu cannot be delivered: %s",
-                  (unsigned long long)paper_id, (unsigned long long)r->id, why);
-        return NULL;
-    }
-    return o;
-}
-
-/* Loads the candidate's view of the paper into items, and the answerable items (with what
- * the service thread needs to check a response) into *out. */
-static int load_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id,
-                      const exam_layout *lay, int64_t expires_ms, json_t *items,
-                      srv_paper **out, int64_t *total_centi)
-{
-    const uint64_t paper_id = attempt_id;     /* for messages */
-    media_map map = {0};
-    const struct media_sign ms = {&map, x->media_key, expires_ms};
-    uint64_t item_id, parent_id;
-    int64_t pos, points, own_points, parent_points;
-    int64_t sec;
-    char type[17];
-    char *stem = malloc(BIG), *options = malloc(BIG), *key = malloc(BIG);
-    exam_paper_build pb = {0};
-    exam_scale scale = {0};
-    json_t *by_id = json_object();    /* composite id -> its view, to attach the children */
-    int rc = KC_ENOMEM;
-    if (!stem || !options || !key || exam_paper_begin(&pb, attempt_id) || !by_id) goto out;
-    if ((rc = media_load_attempt(db, attempt_id, &map))) goto out;
-    rc = KC_ENOMEM;
-    *total_centi = 0;
-    rc = kc_db_query(db, SQL_PAPER_ITEMS, "u", "uiiissss", attempt_id, &item_id, &pos, &sec,
-                      &points, type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
-                      (size_t)BIG);
-    while (!rc && (rc = kc_db_fetch(db, SQL_PAPER_ITEMS)) == 1) {
-        rc = 0;
-        exam_item_info info;
-        json_t *iv;
-        const exam_item_row row = {item_id, type, stem, options, key,
-                                   exam_layout_perm(lay, item_id), points};
-        if (!strcmp(type, "composite")) {
-            if (exam_composite_view(&row, signed_text, &ms, &iv))
-                KC_ERROR("exam", "paper=%llu item=%llu: stem is not valid UTF-8",
-                          (unsigned long long)paper_id, (unsigned long long)item_id);
-        } else {
-            iv = item_view(paper_id, &row, &ms, &info);
-            if (iv && (rc = exam_paper_add(&pb, item_id, &info))) { json_decref(iv); break; }
-        }
-        if (!iv) { rc = KC_EDB; break; }
-        json_object_set_new(iv, "no", json_integer(pos));
-        json_object_set_new(iv, "section", json_string(exam_layout_title(lay, sec)));
-        if (!strcmp(type, "composite")) {
-            char k[24];
-            snprintf(k, sizeof k, "%llu", (unsigned long long)item_id);
-            json_object_set(by_id, k, iv);
-        }
-        json_array_append_new(items, iv);
-        *total_centi += points;
-    }
-    kc_db_done(db, SQL_PAPER_ITEMS);
-    if (rc < 0) goto out;
-    rc = kc_db_query(db, SQL_PAPER_CHILDREN, "u", "uussssiii", attempt_id, &parent_id, &item_id,
-                      type, sizeof type, stem, (size_t)BIG, options, (size_t)BIG, key,
-                      (size_t)BIG, &own_points, &parent_points, &points);
-    while (!rc && (rc = kc_db_fetch(db, SQL_PAPER_CHILDREN)) == 1) {
-        rc = 0;
-        char k[24];
-        snprintf(k, sizeof k, "%llu", (unsigned long long)parent_id);
-        json_t *parent = json_object_get(by_id, k);
-        if (!parent) continue;
-        exam_item_info info;
-        /* Scaled to what the paper gives the composite; the shown points add up to it. */
-        int64_t shown = exam_scale_child(&scale, parent_id, own_points, parent_points, points);
-        const exam_item_row row = {item_id, type, stem, options, key,
-                                   exam_layout_perm(lay, item_id), shown};
-        json_t *cv = item_view(paper_id, &row, &ms, &info);
-        if (!cv || info.type == BANK_COMPOSITE) { json_decref(cv); rc = KC_EDB; break; }
-        if ((rc = exam_paper_add(&pb, item_id, &info))) { json_decref(cv); break; }
-        json_array_append_new(json_object_get(parent, "children"), cv);
-    }
-    kc_db_done(db, SQL_PAPER_CHILDREN);
-    if (rc < 0) goto out;
-    /* Sorted by id for binary search on the service thread. */
-    rc = exam_paper_finish(&pb, out);
-out:
-    free(stem);
-    free(options);
-    free(key);
-    json_decref(by_id);
-    exam_paper_abort(&pb);
-    media_map_free(&map);
-    return rc;
+    kc_buf b = {0};
+    size_t n = strlen(reply);
+    kc_buf_add(&b, reply, n - 1);
+    kc_buf_printf(&b, "%s\"paper\":{\"hash\":\"%s\"", n > 2 ? "," : "", r->hash);
+    if (unchanged) kc_buf_str(&b, ",\"unchanged\":true}");
+    else if (r->json_len > 2) { kc_buf_str(&b, ","); kc_buf_add(&b, r->json + 1, r->json_len - 1); }
+    else kc_buf_str(&b, "}");
+    kc_buf_str(&b, "}");
+    return kc_buf_take(&b);
 }
 
 int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
 {
-    char status[16], reason[16], title[1024];
-    int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show;
+    /* The hash of the paper the client holds, if any: checked before it costs anything. */
+    const char *held = j->m.paper_hash;
+    if (*held && !exam_paper_hash_ok(held)) {
+        j->reply = srv_msg_error_json(j->req_id, "bad_field", "paper_hash",
+                                      "paper_hash: expected the 64 lower-case hex digits of a paper's hash");
+        return j->reply ? 0 : KC_ENOMEM;
+    }
+    char status[16], reason[16], hash[65];
+    int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show, have = 0;
     uint64_t session_id;
     int rc = kc_db_begin(db);
     if (rc) return rc;
@@ -328,43 +282,21 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
         }
         if (rc == 1) rc = 0;
     }
-    if (!rc) rc = kc_db_query(db, SQL_SESSION_OF, "u", "ttiis", session_id, &opens, &closes,
-                               &duration, &show, title, sizeof title);
+    if (!rc) rc = kc_db_query(db, SQL_START_SESSION, "uuu", "ttiiis", j->attempt_id, j->attempt_id,
+                               session_id, &opens, &closes, &duration, &show, &have, hash, sizeof hash);
     if (!rc) {
-        rc = kc_db_fetch(db, SQL_SESSION_OF);
-        kc_db_done(db, SQL_SESSION_OF);
+        rc = kc_db_fetch(db, SQL_START_SESSION);
+        kc_db_done(db, SQL_START_SESSION);
         rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
     }
+    if (rc) { kc_db_rollback(db); return rc; }
     /* Starting is a read of the paper made before the session opened: without one the
      * attempt does not start (and its clock does not run). */
-    char *inst = malloc(BIG * 4), *spec = malloc(BIG);
-    int have = 0;
-    if (!inst || !spec) rc = rc ? rc : KC_ENOMEM;
-    if (!rc) rc = kc_db_query(db, SQL_INSTANCE, "u", "ss", j->attempt_id, inst, (size_t)BIG * 4,
-                               spec, (size_t)BIG);
-    if (!rc) {
-        rc = kc_db_fetch(db, SQL_INSTANCE);
-        kc_db_done(db, SQL_INSTANCE);
-        if (rc >= 0) { have = rc; rc = 0; }
-    }
-    if (rc) { kc_db_rollback(db); free(inst); free(spec); return rc; }
     if (!have) {
         kc_db_rollback(db);
-        free(inst);
-        free(spec);
         j->reply = exam__error_reply(j->req_id, "not_prepared",
                                "the papers of this session are not ready yet; ask the proctor");
         return 0;
-    }
-    exam_layout lay = {0};
-    rc = exam_layout_parse(inst, spec, &lay);
-    free(inst);
-    free(spec);
-    if (rc) {
-        KC_ERROR("exam", "attempt=%llu: its stored paper does not parse", (unsigned long long)j->attempt_id);
-        kc_db_rollback(db);
-        exam_layout_free(&lay);
-        return rc == KC_EINVAL ? KC_EDB : rc;     /* the database holds a broken paper */
     }
     int64_t now = kc_now_ms();      /* after the lock: a wait must not make it early */
     j->status = exam__status_parse(status);
@@ -377,29 +309,37 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
             kc_format_iso(closes, b, sizeof b);
             snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
             j->reply = exam__error_reply(j->req_id, "not_open", msg);
-            exam_layout_free(&lay);
             return 0;
         }
         rc = kc_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
-        if (rc) { kc_db_rollback(db); exam_layout_free(&lay); return rc; }
+        if (rc) { kc_db_rollback(db); return rc; }
         j->status = SRV_ST_IN_PROGRESS;
     }
-    if ((rc = kc_db_commit(db))) { exam_layout_free(&lay); return rc; }
+    if ((rc = kc_db_commit(db))) return rc;
     j->deadline_ms = deadline;
 
-    json_t *items = json_array(), *answers = json_array();
-    int64_t total = 0;
+    /* The paper: only its hash when the client holds it, else the stored JSON. */
     srv_paper_free(j->paper);        /* a retried job starts afresh */
     j->paper = NULL;
-    /* Media URLs outlive the deadline by an hour, so a late reload still shows images. */
-    int64_t media_exp = (deadline > now ? deadline : now) + MEDIA_AFTER_DEADLINE_MS;
-    rc = load_paper(db, x, j->attempt_id, &lay, media_exp, items, &j->paper, &total);
-    exam_layout_free(&lay);
+    exam_rendered *pr = NULL;
+    rc = rendered_paper(db, x, j->attempt_id, hash, !*held || strcmp(held, hash), &pr);
+    if (!rc && !pr->json && strcmp(held, pr->hash)) {     /* rendered again meanwhile */
+        char now_hash[65];
+        memcpy(now_hash, pr->hash, sizeof now_hash);
+        exam_rendered_release(pr);
+        pr = NULL;
+        rc = rendered_paper(db, x, j->attempt_id, now_hash, 1, &pr);
+    }
+    if (rc) return rc;
+    int unchanged = *held && !strcmp(held, pr->hash);
+    if (!(j->paper = exam_paper_copy(pr->check))) { exam_rendered_release(pr); return KC_ENOMEM; }
+    j->paper->attempt_id = j->attempt_id;
+
+    json_t *answers = json_array();
     uint64_t item;
     char response[BANK_RESPONSE_MAX + 1];
     int64_t seq;
-    if (!rc) rc = kc_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response,
-                               sizeof response, &seq);
+    rc = kc_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response, sizeof response, &seq);
     while (!rc && (rc = kc_db_fetch(db, SQL_ANSWERS)) == 1) {
         rc = 0;
         int idx = srv_paper_find(j->paper, item);
@@ -411,20 +351,22 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
                                                  "response", r, "seq", (json_int_t)seq));
     }
     kc_db_done(db, SQL_ANSWERS);
-    if (rc < 0) { json_decref(items); json_decref(answers); return rc; }
+    if (rc < 0) { json_decref(answers); exam_rendered_release(pr); return rc; }
     json_t *att = json_pack("{s:s, s:o, s:o}", "status", j->status == SRV_ST_SUBMITTED ? "submitted" : "in_progress",
                             "deadline", time_or_null(deadline), "submitted_at", time_or_null(submitted));
-    if (j->status == SRV_ST_SUBMITTED) {
+    if (att && j->status == SRV_ST_SUBMITTED) {
         json_object_set_new(att, "submit_reason", json_string(reason));
         if (show) json_object_set_new(att, "score", json_real((double)score / 100.0));
     }
-    json_t *o = json_pack("{s:s, s:o, s:I, s:{s:s, s:f, s:o}, s:o, s:I}", "type", "paper",
-                          "attempt", att, "server_time", (json_int_t)kc_now_ms(), "paper",
-                          "title", title, "total_points", (double)total / 100.0, "items", items,
-                          "answers", answers, "last_seq", (json_int_t)last_seq);
-    if (!o) return KC_ENOMEM;
-    if (j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-    j->reply = exam__dump(o);
+    json_t *o = json_pack("{s:s, s:o, s:I, s:o, s:I}", "type", "paper", "attempt", att,
+                          "server_time", (json_int_t)kc_now_ms(), "answers", answers,
+                          "last_seq", (json_int_t)last_seq);
+    if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
+    char *head = o ? exam__dump(o) : NULL;
+    /* The stored paper goes into the reply as it is: no parse, no render. */
+    j->reply = head ? splice_paper(head, pr, unchanged) : NULL;
+    free(head);
+    exam_rendered_release(pr);
     j->ok = 1;
     return j->reply ? 0 : KC_ENOMEM;
 }
@@ -757,4 +699,10 @@ int exam_extra_time(kc_db *db, const char *ticket, int minutes, const char *acto
 
 int exam_events(kc_db *db, const srv_ctx *x, srv_job *j) { return proct_store_batch(db, j->events); }
 
-int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j) { return bank_prepare_due(db, x->prepare_before_min); }
+/* The automatic prepare, then the rendering of what it made (and of papers whose links no
+ * longer fit their session's close). */
+int exam_prepare_due(kc_db *db, const srv_ctx *x, srv_job *j)
+{
+    int rc = bank_prepare_due(db, x->prepare_before_min);
+    return rc ? rc : exam_render_due(db, x->media_key, x->prepare_before_min);
+}

@@ -90,25 +90,35 @@ static int load(kc_db *db, const char *sql, uint64_t id, media_map *m)
     return rc < 0 ? rc : 0;
 }
 
-/* The items of an attempt's paper and the sub-items of its composites, in one query. */
-#define INSTANCE_ITEMS \
-    " FROM paper_instance p JOIN JSON_TABLE(p.items, '$[*]' COLUMNS (item_id BIGINT UNSIGNED" \
-    " PATH '$.i')) AS jt"
-static const char SQL_PAPER_MEDIA[] =
-    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime" INSTANCE_ITEMS
-    " JOIN item_media im ON im.item_id = jt.item_id JOIN media m ON m.sha256 = im.sha256"
-    " WHERE p.attempt_id = ?"
-    " UNION ALL SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime" INSTANCE_ITEMS
-    " JOIN item c ON c.parent_id = jt.item_id JOIN item_media im ON im.item_id = c.id"
-    " JOIN media m ON m.sha256 = im.sha256 WHERE p.attempt_id = ?";
+/* The media of many items: ids go MEDIA_IDS at a time into one statement (the unused places
+ * hold 0, which no item has), so every batch reuses one cached statement. */
+#define MEDIA_IDS 64
+#define Q8 "?,?,?,?,?,?,?,?"
+static const char SQL_ITEMS_MEDIA[] =
+    "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM item_media im"
+    " JOIN media m ON m.sha256 = im.sha256 WHERE im.item_id IN ("
+    Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 "," Q8 ")";
 static const char SQL_ITEM_MEDIA[] =
     "SELECT im.item_id, im.name, LOWER(HEX(im.sha256)), m.mime FROM item i"
     " JOIN item_media im ON im.item_id = i.id JOIN media m ON m.sha256 = im.sha256"
     " WHERE i.id = ? OR i.parent_id = ?";
 
-int media_load_attempt(kc_db *db, uint64_t attempt_id, media_map *m)
+int media_load_items(kc_db *db, const uint64_t *ids, size_t n, media_map *m)
 {
-    return load(db, SQL_PAPER_MEDIA, attempt_id, m);
+    kc_param p[MEDIA_IDS];
+    for (size_t done = 0; done < n; done += MEDIA_IDS) {
+        for (size_t k = 0; k < MEDIA_IDS; k++)
+            p[k] = (kc_param){'u', done + k < n ? (int64_t)ids[done + k] : 0, NULL, 0};
+        kc_stmt *st = kc_db_stmt(db, SQL_ITEMS_MEDIA);
+        int rc = st ? kc_stmt_execv(st, p, MEDIA_IDS) : kc_db_fail_code(db);
+        while (!rc && (rc = kc_stmt_next(st)) == 1)
+            rc = map_add(m, (uint64_t)kc_stmt_int(st, 0), kc_stmt_str(st, 1) ? kc_stmt_str(st, 1) : "",
+                         kc_stmt_str(st, 2) ? kc_stmt_str(st, 2) : "",
+                         kc_stmt_str(st, 3) ? kc_stmt_str(st, 3) : "");
+        if (st) kc_stmt_done(st);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 int media_load_item(kc_db *db, uint64_t item_id, media_map *m)

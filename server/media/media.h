@@ -19,8 +19,9 @@ int media_check(const unsigned char key[32], const char *sha, const char *e, con
                     int64_t now_ms);
 typedef struct media_ref { uint64_t item_id; char name[256], sha[65], mime[101]; } media_ref;
 typedef struct media_map { media_ref *refs; int n, cap; } media_map;
-/* The media of a paper's items and sub-items, or of one item and its sub-items: one query. */
-int media_load_attempt(kc_db *db, uint64_t attempt_id, media_map *m);
+/* The media of the items ids[0..n) (added to m, a statement per 64 ids), or of one item and
+ * its sub-items (one query). */
+int media_load_items(kc_db *db, const uint64_t *ids, size_t n, media_map *m);
 int media_load_item(kc_db *db, uint64_t item_id, media_map *m);
 void media_map_free(media_map *m);
 /* html with each src/href "media:NAME" of item_id signed; unknown names stay. malloc'd,

@@ -4,6 +4,7 @@
  * turns it into replies.
  * Everyone may be refused here: the account is re-read for every job. */
 #include "staff.h"
+#include "../exam/exam.h"
 #include "../../bank/bank.h"
 
 #include <jansson.h>
@@ -260,7 +261,10 @@ int staff_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
     kc_diag d;
     kc_diag_init(&d, a);
     bank_prep r;
+    exam_render_report rr = {0};
     rc = bank_session_prepare(db, id, j->login, &d, &r);
+    /* Every paper as the candidate will see it, rendered now (not on the start click). */
+    if (!rc) rc = exam_render_session(db, x->media_key, id, 0, &d, &rr);
     if (rc && rc != KC_EINVAL) { kc_arena_free(a); return rc; }
     json_t *o;
     if (rc) {
@@ -269,14 +273,17 @@ int staff_affairs_prepare(kc_db *db, const srv_ctx *x, srv_job *j)
         o = json_pack("{s:s, s:s, s:b, s:o}", "type", "session_prepare", "code", j->m.uid, "ok", 0,
                       "diag", diag_json(&d, 0));
     } else {
-        KC_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld", j->m.uid,
-                 j->login, r.made, r.existing, r.forms, (long long)r.ms);
-        o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:o}", "type",
+        KC_INFO("papers", "session=%s prepared by=%s made=%d existing=%d forms=%d ms=%lld rendered=%d"
+                 " stored=%d render_failed=%d render_ms=%lld", j->m.uid, j->login, r.made, r.existing,
+                 r.forms, (long long)r.ms, rr.papers, rr.stored, rr.failed, (long long)rr.ms);
+        o = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:{s:i, s:i, s:i, s:I},"
+                      " s:o}", "type",
                       "session_prepare", "code", j->m.uid, "ok", 1, "attempts", r.attempts, "made", r.made,
                       "existing", r.existing, "forms", r.forms, "neighbours_same", r.neighbours_same,
                       "exposure_limit", (json_int_t)r.exposure_limit, "max_on", (json_int_t)r.max_on,
-                      "build_id", (json_int_t)r.build_id, "ms", (json_int_t)r.ms, "diag",
-                      diag_json(&d, 0));
+                      "build_id", (json_int_t)r.build_id, "ms", (json_int_t)r.ms, "rendered",
+                      "papers", rr.papers, "stored", rr.stored, "failed", rr.failed, "ms",
+                      (json_int_t)rr.ms, "diag", diag_json(&d, 0));
     }
     return reply_free(j, o, a);
 }

@@ -1,7 +1,8 @@
 // The candidate's page in Debian's Chromium (playwright-core), against a server that
 // tests/run-e2e.sh prepared (session THIN, 30 min, show_score, tests/fixtures/).
 // Candidate 2026110002 logs in through the UI, answers all five items (four right),
-// reloads (the page must resume and show every answer), submits and sees 80.
+// reloads (the page must resume and show every answer, starting with the hash of the paper it
+// kept, so the server sends no items again), submits and sees 80.
 // Any console error, page error, CSP violation or failed request fails the test.
 //
 //   cd tests && KC_URL=http://127.0.0.1:PORT KC_FIXTURES=fixtures node --test browser/
@@ -27,6 +28,13 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   // A fresh profile: new storage, nothing remembered.
   const { page, problems } = await openPage(t, { width: 1280, height: 860 });
   const noProblems = (where) => assert.deepEqual(problems, [], `no console errors, page errors or CSP violations (${where})`);
+  // Every WebSocket frame the page sends and receives, parsed.
+  const sent = [], received = [];
+  const parse = (f) => { try { return JSON.parse(f.payload); } catch { return null; } };
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => sent.push(parse(f)));
+    ws.on('framereceived', (f) => received.push(parse(f)));
+  });
 
   // ---- login screen, Chinese first ----
   const res = await page.goto(`${env.url}/`);
@@ -97,10 +105,21 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   await page.screenshot({ path: SCREENSHOT, fullPage: false });
   noProblems('while answering');
 
+  // the first start had no paper to offer; its reply carried the paper and its hash
+  const firstPaper = received.find((m) => m && m.type === 'paper');
+  assert.match(firstPaper.paper.hash, /^[0-9a-f]{64}$/);
+  assert.equal(sent.find((m) => m && m.type === 'start').paper_hash, undefined);
+
   // ---- reload: resumes without login, every answer still there ----
+  const before = { sent: sent.length, received: received.length };
   await page.reload();
   await page.locator(tid('item-stem')).waitFor({ state: 'visible' });
   assert.equal(await page.locator(tid('screen-login')).isVisible(), false, 'no login after a reload');
+  // the page kept the paper (sessionStorage): it sends its hash and gets no items again
+  const start = sent.slice(before.sent).find((m) => m && m.type === 'start');
+  assert.equal(start.paper_hash, firstPaper.paper.hash, 'start after the reload sends the hash of the paper held');
+  const again = received.slice(before.received).find((m) => m && m.type === 'paper');
+  assert.deepEqual(again.paper, { hash: firstPaper.paper.hash, unchanged: true });
   for (let i = 1; i <= n; i++) {
     await page.click(tid(`nav-${i}`));
     await waitText(page, 'item-no', `第 ${i} 题`);
