@@ -5,12 +5,9 @@
 // the next login works at once.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { KcClient, requireEnv } from '../lib/kc.mjs';
+import { KcClient, idNumber, requireEnv, sessionWith } from '../lib/kc.mjs';
 import { dbConf, sql } from '../lib/db.mjs';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
@@ -19,12 +16,6 @@ const RUN = Date.now().toString(36);
 const SESSION = `OC-${RUN}`;
 const kc = (...args) => promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 60000 });
 
-function idNumber(n) {   // a 身份证号 with the right check digit (GB 11643)
-  const body = `99010120000101${String(n).padStart(3, '0')}`;
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...body].reduce((s, d, i) => s + Number(d) * w[i], 0);
-  return body + '10X98765432'[sum % 11];
-}
 const who = { ticket: `OC${RUN}1`, idno: idNumber(951), name: '单连接考生' };
 
 const open = [];
@@ -49,11 +40,7 @@ describe('one live connection per candidate', () => {
   let first, token, attemptId;
 
   before(async () => {
-    await kc('session', 'create', '--code', SESSION, '--title', '单连接测试', '--paper', 'TYPES-P', '--duration', '30m');
-    const csv = join(tmpdir(), `kc-oc-${RUN}.csv`);
-    writeFileSync(csv, `准考证号,身份证号,姓名\n${who.ticket},${who.idno},${who.name}\n`);
-    try { await kc('session', 'add-candidates', '--session', SESSION, csv); } finally { unlinkSync(csv); }
-    await kc('session', 'prepare', SESSION);
+    await sessionWith(kc, { code: SESSION, title: '单连接测试', paper: 'TYPES-P', duration: '30m' }, [who]);
     const [[id]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${who.ticket}'`);
     attemptId = id;
   });
@@ -119,11 +106,7 @@ describe('extra time reaches the candidate', () => {
   const SESSION2 = `OCX-${RUN2}`;
   const cand = { ticket: `OX${RUN2}1`, idno: idNumber(952), name: '加时考生' };
   before(async () => {
-    await kc('session', 'create', '--code', SESSION2, '--title', '加时测试', '--paper', 'TYPES-P', '--duration', '4s');
-    const csv = join(tmpdir(), `kc-ocx-${RUN2}.csv`);
-    writeFileSync(csv, `准考证号,身份证号,姓名\n${cand.ticket},${cand.idno},${cand.name}\n`);
-    try { await kc('session', 'add-candidates', '--session', SESSION2, csv); } finally { unlinkSync(csv); }
-    await kc('session', 'prepare', SESSION2);
+    await sessionWith(kc, { code: SESSION2, title: '加时测试', paper: 'TYPES-P', duration: '4s' }, [cand]);
   });
 
   test('a running attempt gets +1 min: the new deadline is pushed, no submit at the old one', { timeout: 30000 }, async () => {

@@ -6,13 +6,10 @@
 // limits.connections_per_address = 20; 127.0.0.1 is trusted, so only other addresses count).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { KcClient, requireEnv, wsUrl } from '../lib/kc.mjs';
+import { KcClient, idNumber, requireEnv, sessionWith, wsUrl } from '../lib/kc.mjs';
 import { dbConf, sql } from '../lib/db.mjs';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
@@ -21,12 +18,6 @@ const RUN = Date.now().toString(36);
 const SESSION = `TH-${RUN}`;
 const kc = (...args) => promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 60000 });
 
-function idNumber(n) {   // a 身份证号 with the right check digit (GB 11643)
-  const body = `99010120000101${String(n).padStart(3, '0')}`;
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...body].reduce((s, d, i) => s + Number(d) * w[i], 0);
-  return body + '10X98765432'[sum % 11];
-}
 const victim = { ticket: `TH${RUN}1`, idno: idNumber(961), name: '被猜考生' };
 
 const open = [];
@@ -40,11 +31,7 @@ after(() => { for (const c of open) c.ws.terminate(); });
 describe('login throttling', () => {
   let attemptId;
   before(async () => {
-    await kc('session', 'create', '--code', SESSION, '--title', '限流测试', '--paper', 'TYPES-P', '--duration', '30m');
-    const csv = join(tmpdir(), `kc-th-${RUN}.csv`);
-    writeFileSync(csv, `准考证号,身份证号,姓名\n${victim.ticket},${victim.idno},${victim.name}\n`);
-    try { await kc('session', 'add-candidates', '--session', SESSION, csv); } finally { unlinkSync(csv); }
-    await kc('session', 'prepare', SESSION);
+    await sessionWith(kc, { code: SESSION, title: '限流测试', paper: 'TYPES-P', duration: '30m' }, [victim]);
     [[attemptId]] = await sql(db, `SELECT id FROM attempt WHERE ticket_no = '${victim.ticket}'`);
   });
 

@@ -164,3 +164,24 @@ export class KcClient {
     return this.closed;
   }
 }
+
+/** A 身份证号 with the right check digit (GB 11643), unique per n (0–999). */
+export function idNumber(n) {
+  const body = `99010120000101${String(n).padStart(3, '0')}`;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * w[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
+/** A session of its own for a test file: created, its candidates ({ticket, idno, name})
+ *  registered, its papers prepared. kc runs the CLI (args...) and returns a promise. */
+export async function sessionWith(kc, { code, title, paper, duration }, people) {
+  const { writeFileSync, unlinkSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  await kc('session', 'create', '--code', code, '--title', title, '--paper', paper, '--duration', duration);
+  const csv = join(tmpdir(), `kc-${code}.csv`);
+  writeFileSync(csv, `准考证号,身份证号,姓名\n${people.map((p) => `${p.ticket},${p.idno},${p.name}`).join('\n')}\n`);
+  try { await kc('session', 'add-candidates', '--session', code, csv); } finally { unlinkSync(csv); }
+  await kc('session', 'prepare', code);
+}

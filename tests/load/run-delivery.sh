@@ -12,6 +12,7 @@
 # The database is the one of tests/bench/run-bench.sh (the snapshot of build/bench, made
 # on first use), plus a session DELIVERY that opens now with N candidates of its own
 # (tickets D26…; the same people as BENCH's) and their papers made by `session prepare`.
+# BENCH_SERVE_OPTS adds options to `kaochang serve` (e.g. "--set pools.exam_workers=8").
 # BENCH_DB_PORT, BENCH_SEED and BENCH_FRESH as for run-bench.sh; KC_LOAD_OPTS adds options
 # to kc_load (e.g. "--ramp 1000 --errors 20"). Exit status 1 when an acknowledged answer
 # is missing or differs in the database, on any error the generator counted, or when a
@@ -91,7 +92,8 @@ for try in 1 2 3 4 5; do
     printf '[server]\nport = %s\nmax_connections = %s\nlog_level = warn\n\n' "$sport" "$slots"
     cat "$dbdir/client.conf"
   } >"$sconf"
-  "$bin" --config "$sconf" serve >"$dwork/server.log" 2>&1 &
+  # shellcheck disable=SC2086  # BENCH_SERVE_OPTS is split on purpose ("--set a=1 --set b=2")
+  "$bin" --config "$sconf" ${BENCH_SERVE_OPTS:-} serve >"$dwork/server.log" 2>&1 &
   spid=$!
   for _ in $(seq 1 300); do
     healthy && break
