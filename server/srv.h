@@ -102,6 +102,7 @@ typedef struct srv_msg {
     int64_t item;
     char response[4001];      /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
     int64_t seq;
+    int64_t client_time;      /* heartbeat: the client's clock, 0 when absent */
     char paper_hash[65];      /* start: the hash of the paper the client holds */
     int n_events;
     srv_event events[SRV_MAX_EVENTS];

@@ -700,7 +700,7 @@ function heartbeat() {
   if (!S.connected) return;
   if (S.authed) {
     const events = S.events.splice(0, MAX_EVENTS_PER_HEARTBEAT);
-    const msg = { type: 'heartbeat' };
+    const msg = { type: 'heartbeat', client_time: Date.now() };
     if (events.length) msg.events = events;
     if (!send(msg, { kind: 'heartbeat', events })) S.events.unshift(...events);
   } else {

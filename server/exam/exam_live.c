@@ -188,6 +188,8 @@ char *exam_time(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer 
  * EVENTS_PER_MINUTE per connection so a client cannot flood the record. */
 char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_buffer *ev)
 {
+    l->heartbeat_ms = now;
+    if (m->client_time > 0) l->clock_offset_ms = now - m->client_time;
     if (now / 60000 != l->events_window) {
         l->events_window = now / 60000;
         l->events_in_window = 0;

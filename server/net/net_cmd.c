@@ -21,7 +21,9 @@ static const srv_field f_answer[] = {
     /* A browser's numbers are exact only up to 2^53 - 1: a larger seq would be stored as
      * another number than the client holds. */
     INT("seq", seq, 1, 1, (INT64_C(1) << 53) - 1), {0}};
-static const srv_field f_heartbeat[] = {{"events", 'e', 0, 0, 0, 0, 0}, {0}};
+/* client_time: the browser's clock (Date.now()), so proctors can see a skewed one. */
+static const srv_field f_heartbeat[] = {
+    {"events", 'e', 0, 0, 0, 0, 0}, INT("client_time", client_time, 0, 1, (INT64_C(1) << 53) - 1), {0}};
 static const srv_field f_none[] = {{0}};
 static const srv_field f_staff_login[] = {
     STR("login", login, 1, 1), STR("password", password, 1, 1), {0}};

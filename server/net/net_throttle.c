@@ -530,16 +530,14 @@ int net_throttle_check(net_throttle *t, enum net_throttle_kind kind, const net_t
     t->st.allowed++;
     *retry_after_ms = 0;
     *reason = NULL;
-    int need_addr = l->login_burst || (kind == NET_THROTTLE_STAFF && l->staff_burst) ||
-                    (guess && l->address_fail_threshold);
+    /* The address's failures are charged when a failure comes back, not here: a hall
+     * behind one address logging in at once has hundreds in flight, all good. Parallel
+     * guesses from one address are bounded by the rate bucket, one ticket's by its pair. */
+    int need_addr = l->login_burst || (kind == NET_THROTTLE_STAFF && l->staff_burst);
     if (!trusted && need_addr && (ae || (ae = (struct addr_e *)get(t, &t->addrs, aid, now, 1)))) {
         if (l->login_burst) bucket_take(&ae->login_tat, now_us, t->login_int_us, l->login_burst);
         if (kind == NET_THROTTLE_STAFF && l->staff_burst)
             bucket_take(&ae->staff_tat, now_us, t->staff_int_us, l->staff_burst);
-        if (guess && l->address_fail_threshold) {
-            bucket_take(&ae->fail_tat, now_us, t->fail_int_us, l->address_fail_threshold * 4 + 4);
-            addr_slow(t, ae, now);
-        }
         addr_expiry(t, ae);
     }
     if (guess) {
@@ -558,10 +556,6 @@ static void addr_refund(net_throttle *t, enum net_throttle_kind kind, const net_
     if (!ae) return;
     if (tokens && t->l.login_burst) bucket_give(&ae->login_tat, t->login_int_us);
     if (tokens && kind == NET_THROTTLE_STAFF && t->l.staff_burst) bucket_give(&ae->staff_tat, t->staff_int_us);
-    if (guessable(kind) && t->l.address_fail_threshold) {
-        bucket_give(&ae->fail_tat, t->fail_int_us);
-        if (addr_failures(t, ae, now * 1000) <= t->l.address_fail_threshold) addr_slow(t, ae, now);
-    }
     addr_expiry(t, ae);
 }
 
@@ -604,9 +598,14 @@ void net_throttle_result(net_throttle *t, enum net_throttle_kind kind, const net
         return;
     }
     if (!guess) return;
-    /* a failure: the check counted it already (pair and address); here what it sets off */
+    /* a failure: the check counted it for the pair already; the address's count is charged
+     * here; then what it sets off */
     int trusted = net_throttle_is_trusted(t, a);
     struct addr_e *ae = trusted ? NULL : (struct addr_e *)get(t, &t->addrs, key_hash(t, 'A', 0, a, NULL), now, 1);
+    if (ae && l->address_fail_threshold) {
+        bucket_take(&ae->fail_tat, now * 1000, t->fail_int_us, l->address_fail_threshold * 4 + 4);
+        addr_slow(t, ae, now);
+    }
     struct pair_e *pe = (struct pair_e *)get(t, &t->pairs, key_hash(t, 'P', kind, a, who), now, 0);
     if (!pe && (pe = (struct pair_e *)get(t, &t->pairs, key_hash(t, 'P', kind, a, who), now, 1)))
         pair_charge(t, pe, now);      /* reset by a success (or pushed out) meanwhile */
