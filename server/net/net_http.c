@@ -513,7 +513,8 @@ static int http_write(struct lws *wsi, struct http_pss *p)
             long long left = (p->expires_ms - kc_now_ms()) / 1000;
             snprintf(cache, sizeof cache, "private, max-age=%lld, immutable", left > 0 ? left : 0);
         }
-        if (lws_add_http_common_headers(wsi, (unsigned)p->status, b ? b->mime : "application/json",
+        if (lws_add_http_common_headers(wsi, (unsigned)p->status,
+                                        b ? b->mime : p->ctype ? p->ctype : "application/json",
                                         (lws_filepos_t)p->out_len, &pos, end) ||
             lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                          (const unsigned char *)cache, (int)strlen(cache), &pos, end))
@@ -637,15 +638,59 @@ static json_t *metrics_json(void)
 
 #undef U
 
-/* Pool depths, queues, counters: for operators and monitoring on limits.trusted only. */
+/* The Prometheus text format of the same numbers: kaochang_<path> (a boolean as 0 or 1),
+ * a pool's as kaochang_pool_<counter>{pool="<name>"}. */
+static void prom_add(kc_buf *b, const char *prefix, json_t *v, const char *label)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            if (!label && !strcmp(prefix, "kaochang") && !strcmp(k, "pools")) {
+                const char *pk;
+                json_t *pv;
+                json_object_foreach(x, pk, pv) {
+                    char lab[64];
+                    snprintf(lab, sizeof lab, "pool=\"%s\"", pk);
+                    prom_add(b, "kaochang_pool", pv, lab);
+                }
+                continue;
+            }
+            char name[128];
+            snprintf(name, sizeof name, "%s_%s", prefix, k);
+            prom_add(b, name, x, label);
+        }
+    } else if (json_is_integer(v) || json_is_boolean(v)) {
+        long long n = json_is_integer(v) ? (long long)json_integer_value(v) : json_is_true(v);
+        if (label) kc_buf_printf(b, "%s{%s} %lld\n", prefix, label, n);
+        else kc_buf_printf(b, "%s %lld\n", prefix, n);
+    }
+}
+
+/* Pool depths, queues, counters: for operators and monitoring on limits.trusted only.
+ * JSON, or ?format=prometheus. */
 static void metrics(struct lws *wsi, struct http_pss *p)
 {
     if (!peer_trusted(wsi)) {
         http_refuse(wsi, p, 403, "forbidden", "/metrics is answered only for limits.trusted addresses");
         return;
     }
+    char arg[32];
+    const char *fmt = lws_get_urlarg_by_name(wsi, "format=", arg, sizeof arg);
+    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "prometheus")) {
+        http_refuse(wsi, p, 400, "invalid", "format: json (the default) or prometheus");
+        return;
+    }
     json_t *o = metrics_json();
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = NULL;
+    if (o && fmt && !strcmp(fmt, "prometheus")) {
+        kc_buf b = {0};
+        prom_add(&b, "kaochang", o, NULL);
+        s = kc_buf_take(&b);
+        p->ctype = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (o) {
+        s = json_dumps(o, JSON_COMPACT);
+    }
     json_decref(o);
     if (!s) {
         http_refuse(wsi, p, 500, "internal", "out of memory");

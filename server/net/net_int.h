@@ -73,6 +73,7 @@ struct http_pss {
     size_t out_len, out_off;
     int headers_sent;
     int retry_after;               /* seconds, sent with a 503 */
+    const char *ctype;             /* of a reply that is not JSON (and not media) */
     /* GET /media/<sha256>: checked here, answered from the cache, or read on a media worker
      * (one read per sha however many ask) and sent like an import's reply */
     int media;

@@ -69,6 +69,28 @@ test('/metrics answers a trusted address with the counters', async () => {
   assert.ok(m.media.cache.bytes <= m.media.cache.max_bytes);
 });
 
+test('/metrics?format=prometheus: the same numbers in the Prometheus text format', async () => {
+  const r = await get('/metrics?format=prometheus', '127.0.0.1');
+  assert.equal(r.status, 200, r.body);
+  assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  const lines = r.body.trimEnd().split('\n');
+  for (const l of lines) assert.match(l, /^kaochang_[a-z_]+(\{pool="[a-z]+"\})? -?\d+$/, l);
+  const val = (name) => {
+    const l = lines.find((x) => x.startsWith(`${name} `));
+    assert.ok(l, `${name} in ${r.body.slice(0, 300)}`);
+    return Number(l.split(' ')[1]);
+  };
+  assert.equal(val('kaochang_ok'), 1);
+  assert.equal(val('kaochang_media_cache_max_bytes'), 64 * 1024 * 1024);
+  assert.ok(val('kaochang_pool_workers{pool="answers"}') >= 1);
+  assert.ok(val('kaochang_pool_bound{pool="media"}') >= 1);
+  assert.ok(Number.isInteger(val('kaochang_throttle_capacity')));
+  const j = JSON.parse((await get('/metrics', '127.0.0.1')).body);
+  assert.equal(val('kaochang_db_workers'), j.db_workers, 'the JSON and the text agree');
+  assert.equal((await get('/metrics?format=xml', '127.0.0.1')).status, 400, 'an unknown format is named');
+  assert.equal((await get('/metrics?format=prometheus', '127.0.0.2')).status, 403);
+});
+
 test('/metrics refuses an address that is not trusted, and says nothing else', async () => {
   const r = await get('/metrics', '127.0.0.2');
   assert.equal(r.status, 403, r.body);
