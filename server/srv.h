@@ -66,9 +66,11 @@ typedef struct srv_config {
     int idle_close_s;         /* ... and is closed when still silent this long */
     char node_id[65];         /* this node in the answer history; "" = hostname:port (srv_config_node_id) */
     int paper_cache_mb;       /* rendered papers the exam workers keep in memory; 0 = none */
+    int media_cache_mb;       /* media kept in memory by sha256 (LRU); 0 = off */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
+    int media_wait;           /* GET /media/ requests waiting for a read to start, beyond: busy */
     /* [limits] */
     srv_limits limits;
     /* [db] */

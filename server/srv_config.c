@@ -38,6 +38,7 @@ static const struct key keys[] = {
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     I("server.idle_ping", idle_ping_s, 1, 3600, "seconds a connection may stay silent before the server PINGs it"),
     I("server.idle_close", idle_close_s, 2, 7200, "seconds of silence (no message, no PONG) after which a connection is closed as dead"),
+    I("server.media_cache_mb", media_cache_mb, 0, 65536, "MiB of item images and attachments kept in memory, least recently used out first (one object at most an eighth of it); 0 = off"),
     /* Each class of work has its own threads (each with a DB connection) and queue bound. */
     I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
     I("pools.answers_queue", pools[SRV_POOL_ANSWERS].queue, 1, 10000000, "answers waiting before the server answers busy"),
@@ -49,7 +50,8 @@ static const struct key keys[] = {
     I("pools.staff_queue", pools[SRV_POOL_STAFF].queue, 1, 1000000, "staff requests waiting before busy"),
     I("pools.staff_heavy", staff_heavy, 1, 64, "staff jobs that load a whole pool or session (check, import, prepare, verify, report) at once"),
     I("pools.media_workers", pools[SRV_POOL_MEDIA].workers, 1, 64, "threads reading media files from the database"),
-    I("pools.media_queue", pools[SRV_POOL_MEDIA].queue, 1, 1000000, "media requests waiting before busy"),
+    I("pools.media_queue", pools[SRV_POOL_MEDIA].queue, 1, 1000000, "media reads queued for the media workers (one per image, however many ask for it)"),
+    I("pools.media_wait", media_wait, 0, 1000000, "image requests waiting in memory while the media queue is full, in order, before the server answers busy (503)"),
     /* Login throttling and connections per address (server/net/net_throttle.c). */
     L("login_burst", login_burst, 0, 1000000, "login, staff_login and resume attempts one address may make at once; 0 = no limit"),
     L("login_per_second", login_per_second, 1, 1000000, "attempts an address gets back per second (with a burst of 300 a hall of 300 behind one NAT address logs in at once)"),
@@ -66,7 +68,7 @@ static const struct key keys[] = {
     L("connections_per_address", connections_per_address, 0, 1000000, "open connections one address may have; 0 = no limit"),
     L("table_size", table_size, 1024, 1 << 24, "entries of each throttle table (addresses, ticket+address, tickets); fixed memory"),
     {"limits.trusted", K_CIDRS, offsetof(srv_config, limits.trusted), sizeof(((srv_config *)0)->limits.trusted), 0, 0,
-     "addresses and CIDRs exempt from connection and per-address limits, comma-separated (the host itself, a reverse proxy)"},
+     "addresses and CIDRs exempt from connection and per-address limits and allowed to read /metrics, comma-separated (the host itself, a reverse proxy, monitoring)"},
     S("db.host", db.host, "MariaDB host (ignored when db.socket is set)"),
     I("db.port", db.port, 1, 65535, "MariaDB TCP port"),
     S("db.socket", db.socket, "MariaDB unix socket path"),
@@ -120,9 +122,11 @@ void srv_config_defaults(srv_config *c)
     c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64};
     c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256};
     c->staff_heavy = 1;
+    c->media_wait = 4096;
     c->idle_ping_s = 30;
     c->idle_close_s = 75;
     c->max_message = 65536;
+    c->media_cache_mb = 64;
     c->max_connections = 19000;
     c->answer_batch = 256;
     c->prepare_before_min = 30;

@@ -289,6 +289,10 @@ expect 2 "media url wants a sha256" kc media url xyz
 contains "$tmp/err" "SHA256: expected 64 lower-case hex digits" "media url says what it wants"
 expect 0 "media url signs a link" kc media url "$(printf '%064d' 0)" --ttl 10m
 contains "$tmp/out" "/media/$(printf '%064d' 0)?e=" "media url prints the signed path"
+expect 0 "media url signs several links" kc media url "$(printf '%064d' 1)" "$(printf '%064d' 2)" --ttl 10m
+equals "$(cut -c1-72 "$tmp/out" | paste -sd' ')" "/media/$(printf '%064d' 1)? /media/$(printf '%064d' 2)?" "one line per sha, in order"
+expect 2 "media url names a bad sha among several" kc media url "$(printf '%064d' 1)" xyz
+contains "$tmp/err" "got xyz" "the refusal names the bad one"
 # an edit whose file names the images as media:NAME without their bytes keeps them
 # (bank_store_edit takes them from the stored version): copies of media.csv's items
 sed -e 's/^MI-01,\(.*\)图中色块/ME-01,\1编辑用图中色块/' -e 's/^MC-01-1,\(.*\),MC-01,/ME-02-1,\1,ME-02,/' \

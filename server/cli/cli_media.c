@@ -6,16 +6,16 @@
 #include <string.h>
 
 const char cli_media_help[] =
-    "Usage: kaochang media url SHA256 [--ttl DURATION | --expires MS]\n\n"
-    "Prints the path of a signed link to the stored media SHA256 (64 hex digits), as\n"
-    "the server hands them out: /media/SHA256?e=EXPIRY&s=SIGNATURE. Prefix it with the\n"
-    "server's address. The link works until --expires (ms since the epoch, UTC) or for\n"
-    "--ttl (e.g. 10m, 2h; default 1h).\n";
+    "Usage: kaochang media url SHA256... [--ttl DURATION | --expires MS]\n\n"
+    "Prints the path of a signed link to each stored media SHA256 (64 hex digits), one\n"
+    "a line, as the server hands them out: /media/SHA256?e=EXPIRY&s=SIGNATURE. Prefix it\n"
+    "with the server's address. The link works until --expires (ms since the epoch, UTC)\n"
+    "or for --ttl (e.g. 10m, 2h; default 1h).\n";
 
 static int url_cmd(srv_config *cfg, int argc, char **argv)
 {
-    const char *sha = NULL;
     int64_t expires = 0, ttl_s = 3600;
+    int nsha = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--ttl") && i + 1 < argc) {
             if (kc_parse_duration(argv[++i], &ttl_s) || ttl_s <= 0) {
@@ -29,14 +29,18 @@ static int url_cmd(srv_config *cfg, int argc, char **argv)
                 fprintf(stderr, "kaochang media url: --expires: not a time in ms: %s\n", argv[i]);
                 return 2;
             }
-        } else if (!sha && argv[i][0] != '-') {
-            sha = argv[i];
+        } else if (argv[i][0] != '-') {
+            if (!media_sha_ok(argv[i])) {
+                fprintf(stderr, "kaochang media url: SHA256: expected 64 lower-case hex digits, got %.80s\n", argv[i]);
+                return 2;
+            }
+            argv[nsha++] = argv[i];          /* the SHAs, in order, at the front */
         } else {
             fprintf(stderr, "kaochang media url: unexpected argument %s (see kaochang media --help)\n", argv[i]);
             return 2;
         }
     }
-    if (!sha || !media_sha_ok(sha)) {
+    if (!nsha) {
         fprintf(stderr, "kaochang media url: SHA256: expected 64 lower-case hex digits\n");
         return 2;
     }
@@ -49,9 +53,12 @@ static int url_cmd(srv_config *cfg, int argc, char **argv)
     }
     kc_db_close(&db);
     media_key_derive(key, mkey);
-    char url[MEDIA_URL_MAX];
-    media_url(mkey, sha, expires ? expires : kc_now_ms() + ttl_s * 1000, url, sizeof url);
-    printf("%s\n", url);
+    int64_t at = expires ? expires : kc_now_ms() + ttl_s * 1000;
+    for (int i = 0; i < nsha; i++) {
+        char url[MEDIA_URL_MAX];
+        media_url(mkey, argv[i], at, url, sizeof url);
+        printf("%s\n", url);
+    }
     return 0;
 }
 

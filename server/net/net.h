@@ -220,6 +220,50 @@ void net_throttle_conn_close(net_throttle *t, const net_throttle_addr *a, int64_
 /* Counters for /metrics; the table fill is counted at now_ms. */
 void net_throttle_stats_get(const net_throttle *t, int64_t now_ms, net_throttle_stats *st);
 
+/* ---- media cache (net_mcache.c): stored media by SHA-256, bounded, LRU ----
+ * Media is content-addressed, so an entry never goes stale. A blob (bytes and MIME type) is
+ * reference-counted: the cache holds one reference per entry and each response being
+ * written one of its own, so evicting an entry never pulls bytes from under a response.
+ * The bound counts what the cache holds (each entry's bytes plus net_mcache_cost's fixed
+ * overhead); an object costing more than an eighth of it is not cached. Single-threaded by
+ * design: one thread (the service thread) owns the cache and its blobs and makes every
+ * call; nothing locks. No libwebsockets here. */
+typedef struct net_mblob {
+    unsigned refs;
+    size_t len;
+    char *data;                    /* malloc'd; freed with the last reference */
+    char mime[101];
+} net_mblob;
+/* A blob of data[0..len) (taken over; on NULL, out of memory, it stays the caller's) with
+ * one reference, the caller's. */
+net_mblob *net_mblob_new(char *data, size_t len, const char *mime);
+void net_mblob_ref(net_mblob *b);
+void net_mblob_unref(net_mblob *b);        /* NULL is fine */
+
+typedef struct net_mcache net_mcache;
+typedef struct net_mcache_stats {
+    unsigned long long hits, misses;   /* net_mcache_get calls that found / did not find */
+    unsigned long long inserts, evictions;
+    unsigned long long too_large;      /* net_mcache_put refused: more than max_bytes / 8 */
+    unsigned long long entries, bytes; /* now: entries and their cost */
+    unsigned long long max_bytes;
+} net_mcache_stats;
+/* What an object of len bytes costs against the bound. */
+size_t net_mcache_cost(size_t len);
+/* A cache of at most max_bytes; 0 is a cache that is off (every get misses, nothing is
+ * kept). 0, KC_ENOMEM or KC_ERR (libsodium would not start). */
+int net_mcache_new(size_t max_bytes, net_mcache **out);
+void net_mcache_free(net_mcache *c);       /* drops the cache's references; NULL is fine */
+/* sha: 64 lower-case hex digits. A hit returns the blob with a reference for the caller
+ * (net_mblob_unref it) and makes it the most recently used; a miss returns NULL. */
+net_mblob *net_mcache_get(net_mcache *c, const char *sha);
+/* Keeps b under sha (the cache takes a reference of its own), evicting the least recently
+ * used entries until it fits: 1 cached (or already there: the first copy stays), 0 not
+ * cached (too large, or the cache is off), KC_EINVAL (sha not 64 lower-case hex digits,
+ * b NULL) or KC_ENOMEM. */
+int net_mcache_put(net_mcache *c, const char *sha, net_mblob *b);
+void net_mcache_stats_get(const net_mcache *c, net_mcache_stats *st);
+
 /* ---- the server (net_serve.c) ---- */
 int net_serve(const srv_config *cfg);
 

@@ -54,12 +54,12 @@ struct conn {
 struct pss { uint32_t slot; };
 
 struct http_pss {
+    /* Every reply is written in LWS_CALLBACK_HTTP_WRITEABLE from out: the headers, then
+     * 16 KiB pieces. */
     int status;
-    size_t len;
-    char body[1280];
+    int import;                    /* 1 collecting, 2 waiting on a worker, 3 replying */
     /* POST /api/bank/import: the body is collected here, parsed and stored on a worker,
      * and the reply sent when the job comes back. */
-    int import;                    /* 1 collecting, 2 queued, 3 replying */
     uint32_t slot;                 /* in S.https, while import */
     int over, refused;
     int uploading;                 /* counted in S.uploading while its body arrives */
@@ -69,19 +69,51 @@ struct http_pss {
     int dry_run;
     uint64_t staff_id;
     unsigned roles;
-    char *out;
+    char *out;                     /* malloc'd, or blob's bytes */
     size_t out_len, out_off;
     int headers_sent;
-    /* GET /media/<sha256>: checked here, read on a worker, sent like an import's reply */
+    int retry_after;               /* seconds, sent with a 503 */
+    const char *ctype;             /* of a reply that is not JSON (and not media) */
+    /* GET /media/<sha256>: checked here, answered from the cache, or read on a media worker
+     * (one read per sha however many ask) and sent like an import's reply */
     int media;
-    char mime[101];                /* of a 200 media reply; other replies are JSON */
+    struct lws *wsi;               /* while it waits */
+    char sha[65];
+    int64_t expires_ms;            /* the link's expiry: no cache may keep the reply longer */
+    int mwait;                     /* MEDIA_WAITING, MEDIA_READING or 0 */
+    int mread;                     /* MEDIA_READING: its read in S.mreads */
+    struct http_pss *mprev, *mnext;   /* in S.mwait or in its read's waiters */
+    net_mblob *blob;               /* a 200 media reply: shared bytes and type */
 };
 
-#define HTTP_IMPORTS_MAX 64        /* imports and media requests waiting on a worker */
+#define HTTP_IMPORTS_MAX 64        /* imports waiting on a worker */
 #define UPLOADS_MAX 8              /* import bodies arriving at once (a slow client holds one) */
 #define IMPORT_BYTES_MAX ((size_t)64 << 20)
+#define MEDIA_READS_MAX 4096       /* media reads at once, whatever pools.media_queue says */
+#define MEDIA_WAIT_S 60            /* a media request waiting longer for its bytes is closed */
+#define HTTP_WRITE_IDLE_S 30       /* a reply whose client reads nothing for this long is closed */
+enum { MEDIA_WAITING = 1, MEDIA_READING = 2 };
 
 struct hconn { uint32_t gen; struct lws *wsi; struct http_pss *p; };
+
+/* A media read on its way through the media pool and the requests waiting for it. */
+struct mread {
+    uint32_t gen;
+    int busy;
+    char sha[65];
+    struct http_pss *head, *tail;
+};
+
+/* GET /media/ counters for /metrics. */
+struct mstats {
+    unsigned long long requests;   /* signed links that checked out */
+    unsigned long long hits;       /* ... answered from the cache */
+    unsigned long long reads;      /* reads started on the media pool */
+    unsigned long long coalesced;  /* requests that joined a read already under way */
+    unsigned long long waited;     /* requests that waited in S.mwait */
+    unsigned long long busy;       /* answered 503 */
+    unsigned long long not_found, failed;
+};
 
 struct net_server {
     const srv_config *cfg;
@@ -116,6 +148,17 @@ struct net_server {
     int sweep_inflight, prepare_inflight;
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
+    /* GET /media/ (net_http.c): the cache, the reads under way, the requests waiting in
+     * arrival order for a read to start */
+    net_mcache *mcache;
+    struct mread *mreads;
+    int nmreads, mreads_busy;
+    uint32_t *mreads_free;
+    int nmreads_free;
+    kc_map mreads_by_sha;          /* the sha's first 8 bytes -> read index */
+    struct http_pss *mwait_head, *mwait_tail;
+    int mwait_n;
+    struct mstats mstats;
     int stopping;
 };
 extern struct net_server net__S;
@@ -125,9 +168,13 @@ extern struct net_server net__S;
  * (KC_EBUSY past the pool's bound). */
 srv_job *net__job_new(enum srv_job_kind kind, uint64_t conn, int64_t req_id);
 int net__enqueue(srv_job *j);
-/* The "http" protocol: /healthz, POST /api/bank/import, GET /media/ (net_http.c), and a
- * finished import or media job back to its request. */
+/* The "http" protocol: /healthz, /metrics, POST /api/bank/import, GET /media/
+ * (net_http.c), and a finished import or media job back to its request. */
 int net__cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 void net__http_done(srv_job *j);
+/* The media cache and the reads table, sized from the config (before serving), and their
+ * end (after the context is destroyed). 0, or -1 after logging why. */
+int net__http_start(const srv_config *cfg);
+void net__http_end(void);
 
 #endif

@@ -967,6 +967,7 @@ int net_serve(const srv_config *cfg)
     }
     for (int i = cfg->max_connections - 1; i >= 0; i--) net__S.free_slots[net__S.nfree++] = (uint32_t)i;
     proct_buffer_init(&net__S.events, 200000);
+    if (net__http_start(cfg)) return 1;
     pthread_mutex_init(&net__S.rlock, NULL);
 
     net__S.loop = ev_default_loop(0);
@@ -979,7 +980,7 @@ int net_serve(const srv_config *cfg)
     static const struct lws_protocol_vhost_options mimes = {&mime_js, NULL, ".html", "text/html; charset=utf-8"};
     /* HTML is never cached (it names the asset versions); assets are versioned by a
      * content hash in their URL, so they may be cached for a year. */
-    struct lws_http_mount m_root, m_static, m_health, m_api, m_media;
+    struct lws_http_mount m_root, m_static, m_health, m_metrics, m_api, m_media;
     mount(&m_root, "/", cfg->web_root, LWSMPRO_FILE, NULL);
     m_root.def = "index.html";
     m_root.extra_mimetypes = &mimes;
@@ -988,9 +989,10 @@ int net_serve(const srv_config *cfg)
     m_static.cache_max_age = 31536000;
     m_static.cache_reusable = 1;
     m_static.cache_intermediaries = 1;
-    /* /healthz, /api and /media are answered by the "http" protocol's callback. */
+    /* /healthz, /metrics, /api and /media are answered by the "http" protocol's callback. */
     mount(&m_health, "/healthz", "http", LWSMPRO_CALLBACK, &m_static);
-    mount(&m_api, "/api", "http", LWSMPRO_CALLBACK, &m_health);
+    mount(&m_metrics, "/metrics", "http", LWSMPRO_CALLBACK, &m_health);
+    mount(&m_api, "/api", "http", LWSMPRO_CALLBACK, &m_metrics);
     mount(&m_media, "/media", "http", LWSMPRO_CALLBACK, &m_api);
 
     /* Zero turns lws's validity timers off (see "liveness" above: ours replace them). */
@@ -1056,6 +1058,7 @@ int net_serve(const srv_config *cfg)
     exam_lives_free(&net__S.lives);
     net_throttle_free(net__S.throttle);
     net_fanout_free(net__S.fanout);
+    net__http_end();
     kc_wheel_free(&net__S.alive);
     KC_INFO("server", "stopped");
     return 0;

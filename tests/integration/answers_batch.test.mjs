@@ -38,7 +38,7 @@ const POISONED = 2;                    // the third candidate sends the poisoned
 
 const kc = (...args) => promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 60000 });
 async function health() {
-  const r = await fetch(`${env.url}/healthz`);
+  const r = await fetch(`${env.url}/metrics`);
   return (await r.json()).pools.answers;
 }
 async function until(what, pred, timeoutMs = 5000) {
@@ -208,7 +208,7 @@ DELIMITER ;`);
 // One batch holding several changes of the same items: the newest change of each item is
 // applied (applied true), every older one is acked with applied false and the seq the
 // server holds; each applied change is one row of answer_history; and the batch costs fewer
-// round trips to the database than it has answers (/healthz answers_round_trips). Three
+// round trips to the database than it has answers (/metrics answers_round_trips). Three
 // candidates of a session of their own answer while the test holds their attempt rows (and a
 // fourth one's, whose answers occupy the workers), so all their answers go to the database
 // as one batch.
@@ -252,8 +252,8 @@ describe('a batch with several changes of one item', () => {
       return a;
     };
     const [blocker, ...batch] = cands;
-    trips0 = (await (await fetch(`${env.url}/healthz`)).json()).answers_round_trips;
-    assert.ok(Number.isInteger(trips0), '/healthz answers_round_trips');
+    trips0 = (await (await fetch(`${env.url}/metrics`)).json()).answers_round_trips;
+    assert.ok(Number.isInteger(trips0), '/metrics answers_round_trips');
     locks = await holdLocks(db, `SELECT id FROM attempt WHERE id IN (${cands.map((k) => k.attemptId).join(',')}) FOR UPDATE`);
     // The blocker's answers, one at a time, until every worker waits for its lock.
     const { workers } = await health();
@@ -286,7 +286,7 @@ describe('a batch with several changes of one item', () => {
     const replies = await Promise.all(sent.map((a) =>
       a.k.c.next((m) => m.id === a.id, 30000, `the reply to answer #${a.id} of ${a.k.who.ticket}`)));
     sent.forEach((a, i) => { a.reply = replies[i]; });
-    trips1 = (await (await fetch(`${env.url}/healthz`)).json()).answers_round_trips;
+    trips1 = (await (await fetch(`${env.url}/metrics`)).json()).answers_round_trips;
 
     // Per (candidate, item): the newest change applied, the older ones not, naming it.
     const newest = new Map();

@@ -70,12 +70,11 @@ function assertPaperShape(p) {
   }
 }
 
-test('GET /healthz answers 200 with JSON', async () => {
+test('GET /healthz answers 200 with {"ok":true}', async () => {
   const res = await fetch(`${env.url}/healthz`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') || '', /json/);
-  const body = await res.json();
-  assert.equal(typeof body, 'object');
+  assert.deepEqual(await res.json(), { ok: true });
 });
 
 describe('malformed requests get an error and the connection survives', () => {

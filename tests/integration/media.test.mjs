@@ -5,14 +5,16 @@
 // tests/run-e2e.sh puts the four on paper MEDIA-P, session MEDIA (candidates-media.csv)
 // and creates the staff account author1.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { KcClient, candidates, requireEnv } from '../lib/kc.mjs';
+import { dbConf, holdLocks } from '../lib/db.mjs';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
 const [cand] = candidates(env.fixtures, 'candidates-media.csv');
@@ -78,7 +80,12 @@ describe('media', () => {
     const r = await get(stemUrl);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'image/png');
-    assert.equal(r.headers.get('cache-control'), 'private, max-age=86400');
+    // immutable bytes behind a link that ends at e: cached no longer than the link lives
+    const cc = r.headers.get('cache-control');
+    const m = cc.match(/^private, max-age=(\d+), immutable$/);
+    assert.ok(m, cc);
+    const left = (Number(parts(stemUrl).e) - Date.now()) / 1000;
+    assert.ok(Number(m[1]) <= left && Number(m[1]) >= left - 10, `max-age ${m[1]} vs ${left} s left`);
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(r.headers.get('content-disposition'), null, 'an image is shown inline');
     assert.match(r.headers.get('content-security-policy') || '', /img-src 'self'/);
@@ -323,6 +330,231 @@ describe('editing an item with images', () => {
 
 // A URL signed by the server's own key, through the CLI (kaochang media url).
 async function signed(sha, expires) {
-  const { stdout } = await promisify(execFile)(env.bin, ['--config', env.config, 'media', 'url', sha, '--expires', String(expires)]);
-  return stdout.trim();
+  return (await signedAll([sha], expires))[0];
 }
+async function signedAll(shas, expires = Date.now() + 3600 * 1000) {
+  const { stdout } = await promisify(execFile)(env.bin, ['--config', env.config, 'media', 'url', ...shas,
+    '--expires', String(expires)]);
+  const out = stdout.trim().split('\n');
+  assert.equal(out.length, shas.length, stdout);
+  return out;
+}
+
+const metricsOf = async (base) => {
+  const r = await fetch(new URL('/metrics', base));
+  assert.equal(r.status, 200);
+  return r.json();
+};
+async function until(what, pred, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the media cache on the e2e server', () => {
+  test('the second request of an image is a hit: no read', async () => {
+    const [url] = await signedAll([sha256(GREEN)]);
+    assert.equal((await get(url)).status, 200);
+    const m1 = await metricsOf(env.url);
+    const r = await get(url);
+    assert.equal(r.status, 200);
+    assert.ok(Buffer.from(await r.arrayBuffer()).equals(GREEN));
+    const m2 = await metricsOf(env.url);
+    assert.equal(m2.media.hits, m1.media.hits + 1, 'answered from the cache');
+    assert.equal(m2.media.cache.hits, m1.media.cache.hits + 1);
+    assert.equal(m2.media.reads, m1.media.reads, 'no read on a media worker');
+    assert.equal(m2.pools.media.done, m1.pools.media.done, 'no media job');
+    assert.ok(m2.media.cache.entries >= 1 && m2.media.cache.bytes > GREEN.length);
+  });
+});
+
+// A server of its own on the same database (so the same signing key) with one media
+// worker, a media queue of 1 (two reads at most: one running, one queued) and room for 8
+// waiting requests. With the media table locked by the test (LOCK TABLES … WRITE), reads
+// stall and the line of waiting requests fills exactly as the test says.
+describe('a burst of image requests beyond the media pool (a server of its own)', () => {
+  const WAIT = 8;
+  const db = dbConf(env.config);
+  let srv, lock;
+  const YELLOW = moodleFile('yellow.png'), NOTES = moodleFile('notes.txt');
+  const unknown = (n) => createHash('sha256').update(`no such media ${n} ${Date.now()}`).digest('hex');
+  const U = [1, 2, 3, 4, 5, 6, 7].map(unknown);
+  const link = {};
+
+  async function freePort() {
+    return new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.on('error', reject);
+      s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    });
+  }
+  async function startServer(sets) {
+    const port = await freePort();
+    const args = ['--config', env.config, ...sets.flatMap((kv) => ['--set', kv]), '--set', `server.port=${port}`, 'serve'];
+    const proc = spawn(env.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stdout.on('data', (d) => { log += d; });
+    proc.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+    const url = `http://127.0.0.1:${port}`;
+    let gone = false;
+    exited.then(() => { gone = true; });
+    await until('the second server to answer /healthz', async () => {
+      if (gone) throw new Error(`the second server exited: ${log}`);
+      try { return (await fetch(`${url}/healthz`)).status === 200; } catch { return false; }
+    }, 30000);
+    return { url, proc, exited, log: () => log };
+  }
+  const at = (u) => new URL(u, srv.url);
+  const fire = (u, signal) => fetch(at(u), { signal })
+    .then(async (r) => ({ status: r.status, headers: r.headers, body: Buffer.from(await r.arrayBuffer()) }));
+
+  before(async () => {
+    srv = await startServer(['pools.media_workers=1', 'pools.media_queue=1', `pools.media_wait=${WAIT}`]);
+    const named = { RED, GREEN, BLUE, YELLOW, NOTES };
+    const shas = [...Object.values(named).map(sha256), ...U];
+    const urls = await signedAll(shas);
+    Object.keys(named).forEach((k, i) => { link[k] = urls[i]; });
+    U.forEach((_, i) => { link[`U${i + 1}`] = urls[5 + i]; });
+  });
+  after(async () => {
+    if (lock) await lock.release();
+    if (srv && srv.proc.exitCode === null) { srv.proc.kill('SIGTERM'); await srv.exited; }
+  });
+
+  test('a cold cache: the first request reads, the second is a hit', async () => {
+    const m0 = await metricsOf(srv.url);
+    assert.equal(m0.media.reads_max, 2, 'one worker and a queue of one');
+    assert.equal(m0.media.cache.entries, 0);
+    const a = await fire(link.RED);
+    assert.equal(a.status, 200);
+    assert.ok(a.body.equals(RED));
+    const m1 = await metricsOf(srv.url);
+    assert.equal(m1.media.reads, 1);
+    assert.equal(m1.media.hits, 0);
+    assert.equal(m1.media.cache.entries, 1);
+    assert.equal(m1.media.cache.inserts, 1);
+    const b = await fire(link.RED);
+    assert.equal(b.status, 200);
+    assert.ok(b.body.equals(RED));
+    const m2 = await metricsOf(srv.url);
+    assert.equal(m2.media.reads, 1, 'the second request did not read');
+    assert.equal(m2.media.hits, 1);
+    assert.equal(m2.pools.media.done, 1, 'one media job in all');
+  });
+
+  test('stalled reads: same-image requests share a read, the rest wait in order, past the line 503 with Retry-After', { timeout: 60000 }, async () => {
+    const m0 = await metricsOf(srv.url);
+    lock = await holdLocks(db, 'LOCK TABLES media WRITE');
+    const pending = [];
+    const send = async (name, want) => {
+      const before = (await metricsOf(srv.url)).media.requests;
+      const ctl = new AbortController();
+      pending.push({ name, ctl, p: fire(link[name], ctl.signal).catch((e) => ({ error: e })) });
+      return until(`${name} to arrive`, async () => {
+        const m = await metricsOf(srv.url);
+        return m.media.requests === before + 1 && (!want || want(m)) && m;
+      });
+    };
+    // three requests of GREEN: one read (stalled on the lock), two join it
+    await send('GREEN', (x) => x.media.reading === 1 && x.pools.media.running === 1);
+    await send('GREEN');
+    let m = await send('GREEN');
+    assert.equal(m.media.coalesced - m0.media.coalesced, 2, 'the same image shares one read');
+    assert.equal(m.media.reads - m0.media.reads, 1);
+    // BLUE: the second read, queued on the media pool behind the stalled one
+    m = await send('BLUE', (x) => x.media.reading === 2);
+    assert.equal(m.pools.media.queued, 1);
+    // the pool is full: eight more wait on the service thread (YELLOW twice: no read is under way for it)
+    const line = ['YELLOW', 'NOTES', 'U1', 'U2', 'U3', 'U4', 'U5', 'YELLOW'];
+    for (let i = 0; i < line.length; i++) {
+      m = await send(line[i], (x) => x.media.waiting === i + 1);
+    }
+    assert.equal(m.media.waited - m0.media.waited, WAIT);
+    assert.equal(m.media.reads - m0.media.reads, 2, 'nothing more read');
+    // GREEN again joins its read under way even with others waiting
+    m = await send('GREEN');
+    assert.equal(m.media.coalesced - m0.media.coalesced, 3);
+    assert.equal(m.media.waiting, WAIT);
+    // the line is full: 503 at once, with Retry-After
+    const busy = await fire(link.U6);
+    assert.equal(busy.status, 503);
+    assert.equal(busy.headers.get('retry-after'), '1');
+    assert.equal(JSON.parse(busy.body.toString()).code, 'busy');
+    m = await metricsOf(srv.url);
+    assert.equal(m.media.busy - m0.media.busy, 1);
+    // a client that gives up leaves the line (U3) or its read (a GREEN), and makes room
+    const drop = (name) => {
+      const k = pending.findIndex((x) => x.name === name);
+      pending[k].ctl.abort();
+      return pending.splice(k, 1)[0].p;
+    };
+    await drop('U3');
+    await drop('GREEN');
+    await until('the one who left to leave the line', async () => (await metricsOf(srv.url)).media.waiting === WAIT - 1);
+    m = await send('U6', (x) => x.media.waiting === WAIT);
+    assert.equal(m.media.waited - m0.media.waited, WAIT + 1);
+    // the reads go on: every waiting request gets its answer, none 503
+    await lock.release();
+    lock = null;
+    const done = await Promise.all(pending.map(async ({ name, p }) => ({ name, ...(await p) })));
+    const want = { GREEN, BLUE, YELLOW, NOTES };
+    for (const r of done) {
+      assert.equal(r.error, undefined, `${r.name}: ${r.error}`);
+      if (want[r.name]) {
+        assert.equal(r.status, 200, `${r.name}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+        assert.ok(r.body.equals(want[r.name]), `${r.name}: its bytes`);
+        assert.match(r.headers.get('cache-control'), /^private, max-age=\d+, immutable$/);
+      } else {
+        assert.equal(r.status, 404, `${r.name}: ${r.status}`);
+      }
+    }
+    assert.equal(done.filter((r) => r.name === 'GREEN').length, 3);
+    assert.deepEqual(done.filter((r) => r.status === 404).map((r) => r.name), ['U1', 'U2', 'U4', 'U5', 'U6']);
+    assert.equal(done.find((r) => r.name === 'NOTES').headers.get('content-disposition'), 'attachment');
+    m = await until('the line to empty', async () => {
+      const x = await metricsOf(srv.url);
+      return x.media.waiting === 0 && x.media.reading === 0 && x;
+    });
+    // GREEN, BLUE, then one read each for YELLOW, NOTES, U1, U2, U4, U5, U6 (U3 left before
+    // its turn): the second YELLOW found the first one's read or the cache
+    assert.equal(m.media.reads - m0.media.reads, 9);
+    assert.equal(m.media.not_found - m0.media.not_found, 5);
+    assert.equal(m.media.busy - m0.media.busy, 1);
+    assert.equal(m.pools.media.done - m0.pools.media.done, 9, 'one media job per read');
+    assert.equal(m.media.cache.entries, 5, 'RED, GREEN, BLUE, YELLOW, NOTES');
+  });
+
+  test('stopping: /healthz says so, new requests are busy, the read under way is still answered', { timeout: 60000 }, async () => {
+    lock = await holdLocks(db, 'LOCK TABLES media WRITE');
+    const before = (await metricsOf(srv.url)).media.requests;
+    const stalled = fire(link.U7);
+    await until('U7 to be read', async () => {
+      const m = await metricsOf(srv.url);
+      return m.media.requests === before + 1 && m.media.reading === 1;
+    });
+    srv.proc.kill('SIGTERM');
+    // the worker cannot end while its read waits for the lock: the server is stopping
+    const h = await until('/healthz to say stopping', async () => {
+      const r = await fetch(`${srv.url}/healthz`);
+      return r.status === 503 && r;
+    });
+    assert.deepEqual(await h.json(), { ok: false, reason: 'stopping' });
+    const m = await metricsOf(srv.url);
+    assert.equal(m.ok, false);
+    const busy = await fire(link.RED);
+    assert.equal(busy.status, 503, 'no new work while stopping, cached or not');
+    assert.equal(busy.headers.get('retry-after'), '1');
+    await lock.release();
+    lock = null;
+    assert.equal((await stalled).status, 404, 'the read under way is answered');
+    const { code } = await srv.exited;
+    assert.equal(code, 0, srv.log().slice(-2000));
+    assert.doesNotMatch(srv.log(), /Sanitizer|runtime error:/, 'no sanitizer report');
+    assert.match(srv.log(), /stopped/);
+  });
+});

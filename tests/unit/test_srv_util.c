@@ -21,6 +21,23 @@ Test(config, defaults_and_set)
     cr_assert(strstr(err, "unknown setting"));
 }
 
+Test(config, media_cache_and_waiting_line)
+{
+    srv_config c;
+    char err[256];
+    srv_config_defaults(&c);
+    cr_assert_eq(c.media_cache_mb, 64);
+    cr_assert_eq(c.media_wait, 4096);
+    cr_assert_eq(srv_config_set(&c, "server.media_cache_mb", "0", err, sizeof err), 0, "0 turns the cache off");
+    cr_assert_eq(c.media_cache_mb, 0);
+    cr_assert_eq(srv_config_set(&c, "pools.media_wait", "0", err, sizeof err), 0, "0: busy at once, as before");
+    cr_assert_eq(c.media_wait, 0);
+    cr_assert_neq(srv_config_set(&c, "server.media_cache_mb", "-1", err, sizeof err), 0);
+    cr_assert(strstr(err, "server.media_cache_mb: expected an integer from 0 to 65536"), "%s", err);
+    cr_assert_neq(srv_config_set(&c, "pools.media_wait", "10000001", err, sizeof err), 0);
+    cr_assert(strstr(err, "pools.media_wait"), "%s", err);
+}
+
 Test(config, node_id_is_checked_and_defaults_to_host_and_port)
 {
     srv_config c;
