@@ -573,7 +573,7 @@ static void conn_release(uint32_t slot)
     free(c->rx);
     kc_wheel_del(&net__S.alive, slot);
     for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
-    uint32_t gen = c->gen + 1;
+    uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;   /* never 0: a handle of 0 means "none" */
     memset(c, 0, sizeof *c);
     c->gen = gen;
     net__S.free_slots[net__S.nfree++] = slot;
@@ -965,7 +965,12 @@ int net_serve(const srv_config *cfg)
         KC_ERROR("server", "out of memory for %d connection slots", cfg->max_connections);
         return 1;
     }
-    for (int i = cfg->max_connections - 1; i >= 0; i--) net__S.free_slots[net__S.nfree++] = (uint32_t)i;
+    /* Generations start at 1, so no connection's handle is 0 ("no connection" in a live
+     * entry), not even slot 0's first. */
+    for (int i = cfg->max_connections - 1; i >= 0; i--) {
+        net__S.conns[i].gen = 1;
+        net__S.free_slots[net__S.nfree++] = (uint32_t)i;
+    }
     proct_buffer_init(&net__S.events, 200000);
     if (net__http_start(cfg)) return 1;
     pthread_mutex_init(&net__S.rlock, NULL);
