@@ -15,10 +15,10 @@
 //   cd tests && KC_URL=… KC_BIN=…/build/asan/kaochang KC_CONFIG=… node --test durability/kill9.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { KcClient, requireEnv } from '../lib/kc.mjs';
+import { KcClient, requireEnv, sessionWith } from '../lib/kc.mjs';
 import { dbConf, sql } from '../lib/db.mjs';
 import {
-  KcNode, answerable, few, freePort, idNumber, loginAndStart, makeSession, pool, responseFor, sameResponse,
+  KcNode, answerable, few, freePort, idNumberIn, kcCli, loginAndStart, pool, responseFor, sameResponse,
   shuffled, sleep, spread, storedResponse, until, workDir,
 } from '../lib/nodes.mjs';
 
@@ -32,7 +32,7 @@ const ANSWER_EVERY_MS = 500;
 const ANSWER_FOR_MS = 3000;          // before the kill
 const RESUME_LIMIT_MS = 10000;       // the issue's bound, from the kill to the paper
 const people = Array.from({ length: N }, (_, i) => ({
-  ticket: `DK${RUN}${String(i).padStart(4, '0')}`, idno: idNumber('970101', i), name: `断电考生${i + 1}`,
+  ticket: `DK${RUN}${String(i).padStart(4, '0')}`, idno: idNumberIn('970101', i), name: `断电考生${i + 1}`,
 }));
 
 describe('kill -9 with 1,000 candidates answering', () => {
@@ -43,7 +43,7 @@ describe('kill -9 with 1,000 candidates answering', () => {
 
   before(async () => {
     node = new KcNode(env, { name: `durable-kill9-${RUN}`, port: await freePort(), dir: work.dir });
-    await makeSession(env, { code: SESSION, title: '断电恢复测试', duration: '2h', people });
+    await sessionWith(kcCli(env), { code: SESSION, title: '断电恢复测试', paper: 'TYPES-P', duration: '2h' }, people);
     await node.start();
   });
 

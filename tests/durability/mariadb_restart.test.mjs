@@ -21,10 +21,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { requireEnv } from '../lib/kc.mjs';
+import { requireEnv, sessionWith } from '../lib/kc.mjs';
 import { dbConf, sql } from '../lib/db.mjs';
 import {
-  KcNode, answerable, few, freePort, idNumber, loginAndStart, makeSession, pool, responseFor, sleep,
+  KcNode, answerable, few, freePort, idNumberIn, kcCli, loginAndStart, pool, responseFor, sleep,
   storedResponse, until, workDir,
 } from '../lib/nodes.mjs';
 
@@ -39,7 +39,7 @@ const ADDRESSES = ['127.0.0.20', '127.0.0.21', '127.0.0.22'];
 const ANSWER_EVERY_MS = 500;
 const DOWN_FOR_MS = 4000;            // the load goes on this long with the database stopped
 const people = Array.from({ length: N }, (_, i) => ({
-  ticket: `DM${RUN}${String(i).padStart(3, '0')}`, idno: idNumber('970102', i), name: `断库考生${i + 1}`,
+  ticket: `DM${RUN}${String(i).padStart(3, '0')}`, idno: idNumberIn('970102', i), name: `断库考生${i + 1}`,
 }));
 const mariadb = (cmd) => promisify(execFile)(mariadbLocal, [cmd, '--dir', DB_DIR, '--port', DB_PORT], { timeout: 120000 });
 const dbRunning = () => mariadb('status').then(() => true, () => false);
@@ -55,7 +55,7 @@ describe('MariaDB restarted under load', () => {
   before(async () => {
     assert.ok(DB_DIR && DB_PORT, 'KC_DB_DIR and KC_DB_PORT name the e2e MariaDB (tests/run-e2e.sh sets them): this test stops and starts it');
     node = new KcNode(env, { name: `durable-db-${RUN}`, port: await freePort(), dir: work.dir });
-    await makeSession(env, { code: SESSION, title: '数据库重启测试', duration: '2h', people });
+    await sessionWith(kcCli(env), { code: SESSION, title: '数据库重启测试', paper: 'TYPES-P', duration: '2h' }, people);
     await node.start();
   });
 

@@ -16,9 +16,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { KcClient, requireEnv } from '../lib/kc.mjs';
+import { KcClient, requireEnv, sessionWith } from '../lib/kc.mjs';
 import { dbConf, sql } from '../lib/db.mjs';
-import { KcNode, few, freePort, idNumber, loginAndStart, makeSession, pool, until, workDir } from '../lib/nodes.mjs';
+import { KcNode, few, freePort, idNumberIn, kcCli, loginAndStart, pool, until, workDir } from '../lib/nodes.mjs';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
 const db = dbConf(env.config);
@@ -28,7 +28,7 @@ const DURATION_S = 8;
 const N = 80, LEAVING = 20;          // the last LEAVING candidates close their connection after starting
 const ADDRESSES = ['127.0.0.30', '127.0.0.31'];
 const people = Array.from({ length: N + 2 }, (_, i) => ({
-  ticket: `D2${RUN}${String(i).padStart(3, '0')}`, idno: idNumber('970103', i), name: `双节点考生${i + 1}`,
+  ticket: `D2${RUN}${String(i).padStart(3, '0')}`, idno: idNumberIn('970103', i), name: `双节点考生${i + 1}`,
 }));
 const AUTO = /auto-submitted at deadline attempt=(\d+)\b/g;
 
@@ -41,7 +41,7 @@ describe('two nodes on one database', () => {
     for (const name of ['a', 'b']) {
       nodes.push(new KcNode(env, { name: `durable-${name}-${RUN}`, port: await freePort(), dir: work.dir }));
     }
-    await makeSession(env, { code: SESSION, title: '双节点测试', duration: `${DURATION_S}s`, people });
+    await sessionWith(kcCli(env), { code: SESSION, title: '双节点测试', paper: 'TYPES-P', duration: `${DURATION_S}s` }, people);
     await Promise.all(nodes.map((n) => n.start()));
   });
 

@@ -1,10 +1,10 @@
 // Kaochang servers of a test's own, for the durability suite (tests/durability): each node
 // is the harness's binary (KC_BIN) with a config file of its own — the [db] section of
 // KC_CONFIG (the e2e MariaDB), its own [server] port and node_id — started, killed and
-// stopped by the test. Also what those tests share: a session of their own with many
-// candidates, logins from several loopback addresses, and a bounded wait.
+// stopped by the test. Also what those tests share: candidates of their own, logins from
+// several loopback addresses, valid responses, a bounded wait.
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,9 +142,10 @@ export function workDir(prefix) {
   };
 }
 
-/** A 身份证号 with the right check digit (GB 11643): region (6 digits) and n < 10000 (the
- * birth day moves on every 1,000), so each test file has candidates of its own. */
-export function idNumber(region, n) {
+/** A 身份证号 with the right check digit (GB 11643) in a region (6 digits) of the caller's,
+ * for n < 10000 (the birth day moves on every 1,000): tests/lib/kc.mjs's idNumber has 1,000
+ * in one region that the other suites share. */
+export function idNumberIn(region, n) {
   const day = String(1 + Math.floor(n / 1000)).padStart(2, '0');
   const body = `${region}200001${day}${String(n % 1000).padStart(3, '0')}`;
   const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -152,19 +153,9 @@ export function idNumber(region, n) {
   return body + '10X98765432'[sum % 11];
 }
 
-/** `kaochang ARGS` with the harness's config. */
-export function kc(env, ...args) {
-  return promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 120000, maxBuffer: 16 << 20 });
-}
-
-/** A session of its own (paper TYPES-P) with these candidates [{ticket, idno, name}], its
- * papers made. */
-export async function makeSession(env, { code, title, duration, people, paper = 'TYPES-P' }) {
-  await kc(env, 'session', 'create', '--code', code, '--title', title, '--paper', paper, '--duration', duration);
-  const csv = join(tmpdir(), `kc-${code}.csv`);
-  writeFileSync(csv, `准考证号,身份证号,姓名\n${people.map((p) => `${p.ticket},${p.idno},${p.name}`).join('\n')}\n`);
-  try { await kc(env, 'session', 'add-candidates', '--session', code, csv); } finally { unlinkSync(csv); }
-  await kc(env, 'session', 'prepare', code);
+/** `kaochang ARGS` with the harness's config (for sessionWith of tests/lib/kc.mjs). */
+export function kcCli(env) {
+  return (...args) => promisify(execFile)(env.bin, ['--config', env.config, ...args], { timeout: 120000, maxBuffer: 16 << 20 });
 }
 
 /** Runs fn over items with at most `limit` running at once; resolves with the results in order. */
