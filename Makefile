@@ -108,7 +108,7 @@ test: deps-test
 	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) unit
 	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) fuzz-smoke
 	-@KC_RESULTS=$(CURDIR)/$(B)/results $(MAKE) e2e
-	@bash tests/summary.sh $(B)/results unit fuzz e2e ws browser
+	@bash tests/summary.sh $(B)/results unit fuzz e2e ws browser durability
 
 # Paper assembly at scale with the optimized build (tests/bench, docs/BENCHMARKS.md);
 # not part of `make test`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests: a throwaway MariaDB in a temp dir, the (ASan) server, the CLI checks,
-# then the WebSocket integration test and the browser test (node --test). Cleans up after
-# itself whatever happens.
+# then the WebSocket integration tests, the browser tests and the durability tests (node
+# --test). Cleans up after itself whatever happens.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/kaochang}
@@ -657,7 +657,9 @@ contains "$tmp/h2" "max-age=31536000" "static assets are cached long"
 contains "$tmp/h2" "text/javascript" "JavaScript has its MIME type"
 
 # The node suites, in this order (the browser tests find what the WebSocket tests left):
-# ws = tests/integration (the protocol), browser = tests/browser (Debian's Chromium). Each is
+# ws = tests/integration (the protocol), browser = tests/browser (Debian's Chromium),
+# durability = tests/durability (servers of its own killed and restarted, this MariaDB
+# stopped and started: last, so that its disruption cannot reach the others). Each is
 # counted test by test from a TAP report for the summary of `make test`.
 node_suite() {   # node_suite NAME DIR
   local name=$1 dir=$2 p=0 f=1
@@ -672,8 +674,9 @@ node_suite() {   # node_suite NAME DIR
     [ ${#files[@]} -eq 0 ] && { echo "$name: no file matches KC_TESTS=$KC_TESTS"; [ -n "${KC_RESULTS:-}" ] && mkdir -p "$KC_RESULTS" && echo "0 0" >"$KC_RESULTS/$name"; return; }
   fi
   if [ -d "$root/tests/node_modules/playwright-core" ]; then
+    # KC_DB_DIR/KC_DB_PORT: deploy/mariadb-local's --dir and --port of this MariaDB (durability restarts it).
     (cd "$root/tests" && KC_URL="http://127.0.0.1:$port" KC_BIN="$bin" KC_CONFIG="$conf" KC_SERVER_LOG="$tmp/server.log" \
-       KC_FIXTURES="$fx" node --test --test-concurrency=1 \
+       KC_FIXTURES="$fx" KC_DB_DIR="$tmp/db" KC_DB_PORT="$dbport" node --test --test-concurrency=1 \
        --test-reporter=spec --test-reporter-destination=stdout \
        --test-reporter=tap --test-reporter-destination="$tmp/$name.tap" "${files[@]}")
     local rc=$? n c
@@ -694,6 +697,7 @@ node_suite() {   # node_suite NAME DIR
 node_failed=0
 node_suite ws integration
 node_suite browser browser
+node_suite durability durability
 
 # SIGTERM: finish pending work, exit 0, no sanitizer report.
 kill -TERM "$srv"; wait "$srv"; rc=$?; srv=

@@ -10,10 +10,10 @@ echo
 echo "== make test, by suite:"
 for s in "$@"; do
   if read -r p f 2>/dev/null <"$dir/$s" && [[ $p =~ ^[0-9]+$ && $f =~ ^[0-9]+$ ]]; then
-    printf '   %-8s %5d passed, %d failed\n' "$s" "$p" "$f"
+    printf '   %-10s %5d passed, %d failed\n' "$s" "$p" "$f"
   else
     p=0 f=1
-    printf '   %-8s did not report: counted as 1 failure\n' "$s"
+    printf '   %-10s did not report: counted as 1 failure\n' "$s"
   fi
   passed=$((passed + p)) failed=$((failed + f))
 done
