@@ -28,7 +28,7 @@ enum srv_pool_id {
     SRV_POOLS,
     SRV_LOCAL = -1,               /* answered on the service thread from memory */
 };
-typedef struct srv_pool_conf { int workers, queue; } srv_pool_conf;
+typedef struct srv_pool_conf { int workers, queue, batch; } srv_pool_conf;   /* batch: most jobs a worker takes at once */
 
 /* ---- [limits]: login throttling and connections per address (server/net/net_throttle.c,
  * whose header comment has the rules) ---- */
@@ -263,6 +263,9 @@ typedef struct srv_cmd {
     char *(*local)(srv_live *live, const srv_msg *m, int64_t now_ms, struct proct_buffer *events);
     /* optional, on the service thread before queueing: 0, or KC_EINVAL with e filled */
     int (*admit)(const srv_live *live, srv_msg *m, int64_t now_ms, srv_msg_error *e);
+    /* optional: runs many of these messages (up to the pool's batch, every one of this row)
+     * in one go, e.g. one transaction; every job gets its reply. Without it, run, one by one. */
+    int (*batch)(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
 } srv_cmd;
 
 #endif

@@ -44,6 +44,7 @@ static const struct key keys[] = {
     I("pools.answers_queue", pools[SRV_POOL_ANSWERS].queue, 1, 10000000, "answers waiting before the server answers busy"),
     I("pools.exam_workers", pools[SRV_POOL_EXAM].workers, 1, 64, "threads for candidates' login, resume, start and submit"),
     I("pools.exam_queue", pools[SRV_POOL_EXAM].queue, 1, 10000000, "candidate requests waiting before busy"),
+    I("pools.exam_batch", pools[SRV_POOL_EXAM].batch, 1, 1000, "most starts one exam worker runs in one transaction (a synchronized start comes in thousands)"),
     I("pools.sweep_workers", pools[SRV_POOL_SWEEP].workers, 1, 16, "threads for the deadline sweep, session prepare and event batches"),
     I("pools.sweep_queue", pools[SRV_POOL_SWEEP].queue, 1, 1000000, "server jobs waiting"),
     I("pools.staff_workers", pools[SRV_POOL_STAFF].workers, 1, 64, "threads for staff work: password checks, bank, imports, reports"),
@@ -116,11 +117,11 @@ void srv_config_defaults(srv_config *c)
     c->port = 8080;
     snprintf(c->web_root, sizeof c->web_root, "%.490s/www", share);
     /* For 2 cores: answers and candidates' control never wait behind staff or media. */
-    c->pools[SRV_POOL_ANSWERS] = (srv_pool_conf){2, 200000};
-    c->pools[SRV_POOL_EXAM] = (srv_pool_conf){2, 20000};
-    c->pools[SRV_POOL_SWEEP] = (srv_pool_conf){2, 64};
-    c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64};
-    c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256};
+    c->pools[SRV_POOL_ANSWERS] = (srv_pool_conf){2, 200000, 1};
+    c->pools[SRV_POOL_EXAM] = (srv_pool_conf){2, 20000, 128};
+    c->pools[SRV_POOL_SWEEP] = (srv_pool_conf){2, 64, 1};
+    c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64, 1};
+    c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256, 1};
     c->staff_heavy = 1;
     c->media_wait = 4096;
     c->idle_ping_s = 30;

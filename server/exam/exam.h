@@ -266,6 +266,12 @@ int64_t exam_submit_at(int64_t now_ms, int64_t deadline_ms, int *late);
 int exam_login(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j);
 int exam_start(kc_db *db, const srv_ctx *x, srv_job *j);
+/* Many starts (and re-entries with the paper's hash) in one transaction: a few multi-row
+ * statements and one commit for the batch, the papers from the cache or read in multi-row
+ * statements. Every job gets its reply; a batch the database refuses is run again one job
+ * at a time, so one broken attempt fails only itself. KC_ELOST: run again after
+ * reconnecting (jobs that have their reply are skipped). */
+int exam_starts(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
 int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Answers of many candidates in one transaction (the answers pool takes them in batches).
  * Each gets an ack (applied or not, and the seq the server holds for its item) or an error;
@@ -400,7 +406,24 @@ void exam_lives_tick(exam_lives *t, int64_t now_ms, void (*due)(void *arg, uint3
 /* Shared inside exam/: a reply's JSON text (consumes o), an error reply, a stored status. */
 char *exam__dump(json_t *o);
 char *exam__error_reply(int64_t id, const char *code, const char *message);
+json_t *exam__time_or_null(int64_t ms);     /* a time in ms, or null for 0 */
 enum srv_attempt_status exam__status_parse(const char *s);
+/* Multi-row statements: rows go in a few fixed sizes (1, 4, 16, 64, EXAM_ROWS_MAX), the last
+ * row repeated to fill them (every statement using them changes nothing for a copy), so a
+ * statement is prepared once per size and cached by its text. */
+#define EXAM_ROWS_MAX 256
+int exam__rows_size(int n);
+/* head, then row k times joined by sep, then tail; in A. NULL on OOM. */
+char *exam__rows_sql(kc_arena *A, int k, const char *head, const char *row, const char *sep,
+                     const char *tail);
+/* Copies row cnt-1 of p (per parameters a row) into rows cnt..k-1. */
+void exam__pad_rows(kc_param *p, int cnt, int k, int per);
+/* The cached statement of sql executed with p: NULL with *rc on failure. */
+kc_stmt *exam__run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc);
+#define EXAM_P_U(v) ((kc_param){'u', (int64_t)(v), NULL, 0})
+#define EXAM_P_I(v) ((kc_param){'i', (v), NULL, 0})
+#define EXAM_P_T(v) ((kc_param){'t', (v), NULL, 0})
+#define EXAM_P_S(v) ((kc_param){'s', 0, (v), 0})
 
 /* ---- resume tokens and the token secret (exam_token.c) ---- */
 int exam_token_secret_load(kc_db *db, unsigned char key[32]);   /* created on first use */

@@ -3,11 +3,11 @@
  * holds for its item; a batch that meets a refused change is split so that only that change
  * fails.
  *
- * Round trips: a transaction of up to ROWS_MAX attempts and answers sends 7 requests
+ * Round trips: a transaction of up to EXAM_ROWS_MAX attempts and answers sends 7 requests
  * whatever its size: BEGIN, the attempts locked (one SELECT … FOR UPDATE), the seqs held for
  * its items read (one SELECT), the answers upserted, their history inserted (one multi-row
  * INSERT each), last_seq raised (one UPDATE), COMMIT; fewer when there is nothing to write,
- * and each statement once more per ROWS_MAX rows beyond. A statement's first use on a
+ * and each statement once more per EXAM_ROWS_MAX rows beyond. A statement's first use on a
  * connection adds its prepare. */
 #include "exam.h"
 
@@ -129,24 +129,19 @@ char *exam__answer_reply(const srv_job *j, const exam_answer_out *o)
     }
 }
 
-/* ---- one transaction ---- */
+/* ---- multi-row statements (shared inside exam/: answers, starts) ---- */
 
-/* Statements take their rows in a few fixed sizes, the last row repeated to fill them (each
- * statement below changes nothing for a copy): statements are prepared and cached by their
- * text, so every batch uses one of these texts per statement. */
-#define ROWS_MAX 256
-static const int ROW_SIZES[] = {1, 4, 16, 64, ROWS_MAX};
+static const int ROW_SIZES[] = {1, 4, 16, 64, EXAM_ROWS_MAX};
 
-static int rows_size(int n)
+int exam__rows_size(int n)
 {
     for (size_t i = 0; i < sizeof ROW_SIZES / sizeof ROW_SIZES[0]; i++)
         if (n <= ROW_SIZES[i]) return ROW_SIZES[i];
-    return ROWS_MAX;
+    return EXAM_ROWS_MAX;
 }
 
-/* head, then row k times joined by sep, then tail. */
-static char *rows_sql(kc_arena *A, int k, const char *head, const char *row, const char *sep,
-                      const char *tail)
+char *exam__rows_sql(kc_arena *A, int k, const char *head, const char *row, const char *sep,
+                     const char *tail)
 {
     size_t hl = strlen(head), rl = strlen(row), sl = strlen(sep), tl = strlen(tail);
     char *s = kc_arena_alloc(A, hl + (size_t)k * (rl + sl) + tl + 1), *w = s;
@@ -162,13 +157,12 @@ static char *rows_sql(kc_arena *A, int k, const char *head, const char *row, con
     return s;
 }
 
-/* Copies row cnt-1 of p (per parameters a row) into rows cnt..k-1. */
-static void pad_rows(kc_param *p, int cnt, int k, int per)
+void exam__pad_rows(kc_param *p, int cnt, int k, int per)
 {
     for (int r = cnt; r < k; r++) memcpy(p + (size_t)r * per, p + (size_t)(cnt - 1) * per, (size_t)per * sizeof *p);
 }
 
-static kc_stmt *run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc)
+kc_stmt *exam__run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc)
 {
     kc_stmt *s = sql ? kc_db_stmt(db, sql) : NULL;
     if (!sql) *rc = KC_ENOMEM;
@@ -177,10 +171,7 @@ static kc_stmt *run(kc_db *db, const char *sql, const kc_param *p, int n, int *r
     return *rc ? NULL : s;
 }
 
-#define P_U(v) ((kc_param){'u', (int64_t)(v), NULL, 0})
-#define P_I(v) ((kc_param){'i', (v), NULL, 0})
-#define P_T(v) ((kc_param){'t', (v), NULL, 0})
-#define P_S(v) ((kc_param){'s', 0, (v), 0})
+/* ---- one transaction ---- */
 
 typedef struct answers_env {
     kc_db *db;
@@ -216,7 +207,7 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
     exam_answer_held *held = kc_arena_alloc(A, (size_t)n * sizeof *held);
     exam_answer_out *out = kc_arena_alloc(A, (size_t)n * sizeof *out);
     int *w = kc_arena_alloc(A, (size_t)n * sizeof *w), *lift = kc_arena_alloc(A, (size_t)n * sizeof *lift);
-    kc_param *p = kc_arena_alloc(A, (size_t)ROWS_MAX * 7 * sizeof *p);
+    kc_param *p = kc_arena_alloc(A, (size_t)EXAM_ROWS_MAX * 7 * sizeof *p);
     if (!att || !alo || !ahi || !pairs || !held || !out || !w || !lift || !p) {
         kc_arena_free(A);
         return KC_ENOMEM;
@@ -235,11 +226,11 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
 
     /* 1. Lock the attempts in id order, so concurrent batches cannot deadlock and a submit
      * (which locks the attempt too) sees either none or all of a transaction's answers. */
-    for (int a0 = 0; a0 < na; a0 += ROWS_MAX) {
-        int cnt = na - a0 < ROWS_MAX ? na - a0 : ROWS_MAX, k = rows_size(cnt);
-        for (int r = 0; r < cnt; r++) p[r] = P_U(att[a0 + r].id);
-        pad_rows(p, cnt, k, 1);
-        kc_stmt *s = run(db, rows_sql(A, k, "SELECT id, status, deadline_at, last_seq FROM attempt WHERE id IN (",
+    for (int a0 = 0; a0 < na; a0 += EXAM_ROWS_MAX) {
+        int cnt = na - a0 < EXAM_ROWS_MAX ? na - a0 : EXAM_ROWS_MAX, k = exam__rows_size(cnt);
+        for (int r = 0; r < cnt; r++) p[r] = EXAM_P_U(att[a0 + r].id);
+        exam__pad_rows(p, cnt, k, 1);
+        kc_stmt *s = exam__run(db, exam__rows_sql(A, k, "SELECT id, status, deadline_at, last_seq FROM attempt WHERE id IN (",
                                       "?", ", ", ") ORDER BY id FOR UPDATE"), p, k, &rc);
         for (int r, a = a0; s && (r = kc_stmt_next(s)) != 0;) {
             if (r < 0) { rc = r; break; }
@@ -266,14 +257,14 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
     for (int i = 0; i < np; i++)
         if (!u || cmp_pair(&pairs[u - 1], &pairs[i])) pairs[u++] = pairs[i];
     np = u;
-    for (int r0 = 0; r0 < np; r0 += ROWS_MAX) {
-        int cnt = np - r0 < ROWS_MAX ? np - r0 : ROWS_MAX, k = rows_size(cnt);
+    for (int r0 = 0; r0 < np; r0 += EXAM_ROWS_MAX) {
+        int cnt = np - r0 < EXAM_ROWS_MAX ? np - r0 : EXAM_ROWS_MAX, k = exam__rows_size(cnt);
         for (int r = 0; r < cnt; r++) {
-            p[2 * r] = P_U(pairs[r0 + r].attempt);
-            p[2 * r + 1] = P_I(pairs[r0 + r].item);
+            p[2 * r] = EXAM_P_U(pairs[r0 + r].attempt);
+            p[2 * r + 1] = EXAM_P_I(pairs[r0 + r].item);
         }
-        pad_rows(p, cnt, k, 2);
-        kc_stmt *s = run(db, rows_sql(A, k, "SELECT attempt_id, item_id, seq, response FROM answer"
+        exam__pad_rows(p, cnt, k, 2);
+        kc_stmt *s = exam__run(db, exam__rows_sql(A, k, "SELECT attempt_id, item_id, seq, response FROM answer"
                                             " WHERE (attempt_id, item_id) IN (", "(?, ?)", ", ", ")"),
                          p, 2 * k, &rc);
         for (int r; s && (r = kc_stmt_next(s)) != 0;) {
@@ -299,19 +290,19 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
 
     /* 4. The answers: each is newer than what its row holds (read above under the lock);
      * the seq test stays in the statement all the same, and makes a padding copy a no-op. */
-    for (int r0 = 0; r0 < nw; r0 += ROWS_MAX) {
-        int cnt = nw - r0 < ROWS_MAX ? nw - r0 : ROWS_MAX, k = rows_size(cnt);
+    for (int r0 = 0; r0 < nw; r0 += EXAM_ROWS_MAX) {
+        int cnt = nw - r0 < EXAM_ROWS_MAX ? nw - r0 : EXAM_ROWS_MAX, k = exam__rows_size(cnt);
         for (int r = 0; r < cnt; r++) {
             const srv_job *j = jobs[w[r0 + r]];
             kc_param *q = p + 5 * r;
-            q[0] = P_U(j->attempt_id);
-            q[1] = P_U(j->m.item);
-            q[2] = P_S(j->m.response);
-            q[3] = P_I(j->m.seq);
-            q[4] = P_T(now);
+            q[0] = EXAM_P_U(j->attempt_id);
+            q[1] = EXAM_P_U(j->m.item);
+            q[2] = EXAM_P_S(j->m.response);
+            q[3] = EXAM_P_I(j->m.seq);
+            q[4] = EXAM_P_T(now);
         }
-        pad_rows(p, cnt, k, 5);
-        run(db, rows_sql(A, k, "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES ",
+        exam__pad_rows(p, cnt, k, 5);
+        exam__run(db, exam__rows_sql(A, k, "INSERT INTO answer (attempt_id, item_id, response, seq, saved_at) VALUES ",
                          "(?, ?, ?, ?, ?)", ", ",
                          " ON DUPLICATE KEY UPDATE"
                          " response = IF(VALUES(seq) > seq, VALUES(response), response),"
@@ -324,21 +315,21 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
     /* 5. Their history. A change written here is newer than anything its item held, so it
      * never meets an existing key; a padding copy does, and changes nothing (affected 0):
      * any other count means a row of the history was already there, and the batch fails. */
-    for (int r0 = 0; r0 < nw; r0 += ROWS_MAX) {
-        int cnt = nw - r0 < ROWS_MAX ? nw - r0 : ROWS_MAX, k = rows_size(cnt);
+    for (int r0 = 0; r0 < nw; r0 += EXAM_ROWS_MAX) {
+        int cnt = nw - r0 < EXAM_ROWS_MAX ? nw - r0 : EXAM_ROWS_MAX, k = exam__rows_size(cnt);
         for (int r = 0; r < cnt; r++) {
             const srv_job *j = jobs[w[r0 + r]];
             kc_param *q = p + 7 * r;
-            q[0] = P_U(j->attempt_id);
-            q[1] = P_U(j->m.item);
-            q[2] = P_I(j->m.seq);
-            q[3] = P_S(j->m.response);
-            q[4] = P_T(now);
-            q[5] = P_S(env->node);
-            q[6] = P_U(j->conn);
+            q[0] = EXAM_P_U(j->attempt_id);
+            q[1] = EXAM_P_U(j->m.item);
+            q[2] = EXAM_P_I(j->m.seq);
+            q[3] = EXAM_P_S(j->m.response);
+            q[4] = EXAM_P_T(now);
+            q[5] = EXAM_P_S(env->node);
+            q[6] = EXAM_P_U(j->conn);
         }
-        pad_rows(p, cnt, k, 7);
-        kc_stmt *s = run(db, rows_sql(A, k, "INSERT INTO answer_history (attempt_id, item_id, seq, response,"
+        exam__pad_rows(p, cnt, k, 7);
+        kc_stmt *s = exam__run(db, exam__rows_sql(A, k, "INSERT INTO answer_history (attempt_id, item_id, seq, response,"
                                             " saved_at, node, conn_id) VALUES ",
                                       "(?, ?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE seq = seq"),
                          p, 7 * k, &rc);
@@ -352,18 +343,18 @@ static int answers_once(void *arg, srv_job **jobs, int n, int *bad_lo, int *bad_
     }
 
     /* 6. last_seq, for the attempts whose newest seq the batch raised. */
-    for (int r0 = 0; r0 < nl; r0 += ROWS_MAX) {
-        int cnt = nl - r0 < ROWS_MAX ? nl - r0 : ROWS_MAX, k = rows_size(cnt);
+    for (int r0 = 0; r0 < nl; r0 += EXAM_ROWS_MAX) {
+        int cnt = nl - r0 < EXAM_ROWS_MAX ? nl - r0 : EXAM_ROWS_MAX, k = exam__rows_size(cnt);
         for (int r = 0; r < k; r++) {
             const exam_answer_attempt *t = &att[lift[r0 + (r < cnt ? r : cnt - 1)]];
-            p[2 * r] = P_U(t->id);
-            p[2 * r + 1] = P_I(t->new_last_seq);
-            p[2 * k + r] = P_U(t->id);
+            p[2 * r] = EXAM_P_U(t->id);
+            p[2 * r + 1] = EXAM_P_I(t->new_last_seq);
+            p[2 * k + r] = EXAM_P_U(t->id);
         }
-        const char *when = rows_sql(A, k, "UPDATE attempt SET last_seq = GREATEST(last_seq, CASE id",
+        const char *when = exam__rows_sql(A, k, "UPDATE attempt SET last_seq = GREATEST(last_seq, CASE id",
                                     " WHEN ? THEN ?", "", " ELSE last_seq END) WHERE id IN (");
-        const char *ids = rows_sql(A, k, "", "?", ", ", ")");
-        run(db, when && ids ? kc_arena_printf(A, "%s%s", when, ids) : NULL, p, 3 * k, &rc);
+        const char *ids = exam__rows_sql(A, k, "", "?", ", ", ")");
+        exam__run(db, when && ids ? kc_arena_printf(A, "%s%s", when, ids) : NULL, p, 3 * k, &rc);
         if (rc) { FAIL_ATTEMPTS(lift[r0], lift[r0 + cnt - 1]); goto fail; }
     }
 

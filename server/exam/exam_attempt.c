@@ -26,7 +26,7 @@ char *exam__error_reply(int64_t id, const char *code, const char *message)
     return srv_msg_error_json(id, code, NULL, message);
 }
 
-static json_t *time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
+json_t *exam__time_or_null(int64_t ms) { return ms ? json_integer(ms) : json_null(); }
 
 enum srv_attempt_status exam__status_parse(const char *s)
 {
@@ -95,8 +95,8 @@ static char *welcome(const srv_ctx *x, const struct attempt_row *r, int64_t req_
         "candidate", "name", r->name, "ticket", r->ticket,
         "session", "code", r->code, "title", r->title, "opens_at", (json_int_t)r->opens,
         "closes_at", (json_int_t)r->closes, "duration_s", (json_int_t)r->duration_s,
-        "attempt", "status", r->status, "deadline", time_or_null(r->deadline),
-        "submitted_at", time_or_null(r->submitted),
+        "attempt", "status", r->status, "deadline", exam__time_or_null(r->deadline),
+        "submitted_at", exam__time_or_null(r->submitted),
         "server_time", (json_int_t)now);
     if (!o) return NULL;
     if (req_id >= 0) json_object_set_new(o, "id", json_integer(req_id));
@@ -152,224 +152,7 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
 int exam_login(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 1); }
 int exam_resume(kc_db *db, const srv_ctx *x, srv_job *j) { return do_login(db, x, j, 0); }
 
-/* ---- start ---- */
-
-/* Only the attempt row is locked: a join with FOR UPDATE would lock the session and
- * paper rows too and serialise every start of the session. */
-static const char SQL_START_LOCK[] =
-    "SELECT status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
-    " score_centi, last_seq, session_id FROM attempt WHERE id = ? FOR UPDATE";
-/* The session's times, whether the attempt has its paper, and the hash of its rendered view
- * (the view itself is read after the commit, and only when the client lacks it). */
-static const char SQL_START_SESSION[] =
-    "SELECT s.opens_at, s.closes_at, s.duration_s, s.show_score, p.attempt_id IS NOT NULL,"
-    " COALESCE(r.hash, '') FROM exam_session s LEFT JOIN paper_instance p ON p.attempt_id = ?"
-    " LEFT JOIN paper_render r ON r.attempt_id = ? WHERE s.id = ?";
-static const char SQL_START_SET[] =
-    "UPDATE attempt SET status = 'in_progress', started_at = ?, deadline_at = ? WHERE id = ?";
-/* The paper rendered when the session was prepared (exam_render.c). */
-static const char SQL_RENDERED[] =
-    "SELECT hash, paper_json, answer_check FROM paper_render WHERE attempt_id = ?";
-static const char SQL_RENDERED_CHECK[] =
-    "SELECT hash, '', answer_check FROM paper_render WHERE attempt_id = ?";
-static const char SQL_ANSWERS[] =
-    "SELECT item_id, response, seq FROM answer WHERE attempt_id = ? ORDER BY item_id";
-
 #define BIG 262144
-
-/* The attempt's rendered paper whose hash is want (the database's): from the cache when it
- * holds it (with its JSON when need_json), else read (the JSON only when needed) and cached.
- * A paper without its row (prepared by an older version) is rendered and stored now. *out
- * carries a reference; its hash may be newer than want when the session was rendered again
- * meanwhile. */
-static int rendered_paper(kc_db *db, const srv_ctx *x, uint64_t attempt_id, const char *want,
-                          int need_json, exam_rendered **out)
-{
-    exam_cache *cache = exam_paper_cache();
-    exam_rendered *r = exam_cache_get(cache, attempt_id);
-    *out = NULL;
-    if (r && *want && !strcmp(r->hash, want) && (r->json || !need_json)) {
-        *out = r;
-        return 0;
-    }
-    exam_rendered_release(r);
-    r = NULL;
-    int rc = 0;
-    if (*want) {
-        const char *sql = need_json ? SQL_RENDERED : SQL_RENDERED_CHECK;
-        kc_stmt *st = kc_db_stmt(db, sql);
-        rc = st ? kc_stmt_exec(st, "u", attempt_id) : kc_db_fail_code(db);
-        int found = rc ? rc : kc_stmt_next(st);
-        if (found < 0) rc = found;
-        if (found == 1) {
-            const char *hash = kc_stmt_str(st, 0), *json = kc_stmt_str(st, 1);
-            size_t len = json ? kc_stmt_len(st, 1) : 0;
-            srv_paper *check = NULL;
-            char *copy = need_json ? strndup(json ? json : "", len) : NULL;
-            rc = exam_check_decode(kc_stmt_str(st, 2), attempt_id, &check);
-            if (rc == KC_EINVAL || (!rc && need_json && (len < 2 || copy[0] != '{' || copy[len - 1] != '}'))) {
-                KC_ERROR("exam", "attempt=%llu: its rendered paper is broken", (unsigned long long)attempt_id);
-                rc = KC_EDB;
-            }
-            if (!rc && need_json && !copy) rc = KC_ENOMEM;
-            if (!rc) {
-                r = exam_rendered_new(attempt_id, hash ? hash : "", copy, len, check);
-                copy = NULL;
-                check = NULL;
-                if (!r) rc = KC_ENOMEM;
-            }
-            free(copy);
-            srv_paper_free(check);
-        }
-        if (st) kc_stmt_done(st);
-        if (rc) return rc;
-    }
-    if (!r) {
-        /* Prepared before papers were rendered, or its row went missing: render it now
-         * rather than fail the candidate. */
-        KC_WARN("exam", "attempt=%llu: no rendered paper stored; rendering it now", (unsigned long long)attempt_id);
-        rc = exam_render_attempt(db, x->media_key, attempt_id, &r);
-        if (rc == KC_EINVAL || rc == KC_ENOTFOUND) {
-            KC_ERROR("exam", "attempt=%llu: its paper cannot be rendered", (unsigned long long)attempt_id);
-            rc = KC_EDB;     /* the candidate gets internal, as for any broken paper */
-        }
-        if (rc) return rc;
-    }
-    exam_cache_put(cache, r);
-    *out = r;
-    return 0;
-}
-
-/* reply (a JSON object) with "paper":{"hash":…,…} spliced in before its closing brace: the
- * stored JSON as it is (never parsed again), or {"unchanged":true}. malloc'd; NULL on OOM. */
-static char *splice_paper(const char *reply, const exam_rendered *r, int unchanged)
-{
-    kc_buf b = {0};
-    size_t n = strlen(reply);
-    kc_buf_add(&b, reply, n - 1);
-    kc_buf_printf(&b, "%s\"paper\":{\"hash\":\"%s\"", n > 2 ? "," : "", r->hash);
-    if (unchanged) kc_buf_str(&b, ",\"unchanged\":true}");
-    else if (r->json_len > 2) { kc_buf_str(&b, ","); kc_buf_add(&b, r->json + 1, r->json_len - 1); }
-    else kc_buf_str(&b, "}");
-    kc_buf_str(&b, "}");
-    return kc_buf_take(&b);
-}
-
-int exam_start(kc_db *db, const srv_ctx *x, srv_job *j)
-{
-    /* The hash of the paper the client holds, if any: checked before it costs anything. */
-    const char *held = j->m.paper_hash;
-    if (*held && !exam_paper_hash_ok(held)) {
-        j->reply = srv_msg_error_json(j->req_id, "bad_field", "paper_hash",
-                                      "paper_hash: expected the 64 lower-case hex digits of a paper's hash");
-        return j->reply ? 0 : KC_ENOMEM;
-    }
-    char status[16], reason[16], hash[65];
-    int64_t extra, deadline, submitted, score, last_seq, opens, closes, duration, show, have = 0;
-    uint64_t session_id;
-    int rc = kc_db_begin(db);
-    if (rc) return rc;
-    rc = kc_db_query(db, SQL_START_LOCK, "u", "sittsiiu", j->attempt_id, status, sizeof status,
-                      &extra, &deadline, &submitted, reason, sizeof reason, &score, &last_seq,
-                      &session_id);
-    if (!rc) {
-        rc = kc_db_fetch(db, SQL_START_LOCK);
-        kc_db_done(db, SQL_START_LOCK);
-        if (rc == 0) {
-            kc_db_rollback(db);
-            j->reply = exam__error_reply(j->req_id, "bad_token", "attempt not found");
-            return 0;
-        }
-        if (rc == 1) rc = 0;
-    }
-    if (!rc) rc = kc_db_query(db, SQL_START_SESSION, "uuu", "ttiiis", j->attempt_id, j->attempt_id,
-                               session_id, &opens, &closes, &duration, &show, &have, hash, sizeof hash);
-    if (!rc) {
-        rc = kc_db_fetch(db, SQL_START_SESSION);
-        kc_db_done(db, SQL_START_SESSION);
-        rc = rc == 1 ? 0 : rc == 0 ? KC_ENOTFOUND : rc;
-    }
-    if (rc) { kc_db_rollback(db); return rc; }
-    /* Starting is a read of the paper made before the session opened: without one the
-     * attempt does not start (and its clock does not run). */
-    if (!have) {
-        kc_db_rollback(db);
-        j->reply = exam__error_reply(j->req_id, "not_prepared",
-                               "the papers of this session are not ready yet; ask the proctor");
-        return 0;
-    }
-    int64_t now = kc_now_ms();      /* after the lock: a wait must not make it early */
-    j->status = exam__status_parse(status);
-    if (j->status == SRV_ST_NOT_STARTED) {
-        /* deadline = min(now + duration + extra time, the session's close) */
-        if (exam_start_deadline(now, opens, closes, duration, extra, &deadline)) {
-            kc_db_rollback(db);
-            char a[32], b[32], msg[160];
-            kc_format_iso(opens, a, sizeof a);
-            kc_format_iso(closes, b, sizeof b);
-            snprintf(msg, sizeof msg, "the session is open from %s to %s (UTC)", a, b);
-            j->reply = exam__error_reply(j->req_id, "not_open", msg);
-            return 0;
-        }
-        rc = kc_db_exec(db, SQL_START_SET, "ttu", now, deadline, j->attempt_id);
-        if (rc) { kc_db_rollback(db); return rc; }
-        j->status = SRV_ST_IN_PROGRESS;
-    }
-    if ((rc = kc_db_commit(db))) return rc;
-    j->deadline_ms = deadline;
-
-    /* The paper: only its hash when the client holds it, else the stored JSON. */
-    srv_paper_free(j->paper);        /* a retried job starts afresh */
-    j->paper = NULL;
-    exam_rendered *pr = NULL;
-    rc = rendered_paper(db, x, j->attempt_id, hash, !*held || strcmp(held, hash), &pr);
-    if (!rc && !pr->json && strcmp(held, pr->hash)) {     /* rendered again meanwhile */
-        char now_hash[65];
-        memcpy(now_hash, pr->hash, sizeof now_hash);
-        exam_rendered_release(pr);
-        pr = NULL;
-        rc = rendered_paper(db, x, j->attempt_id, now_hash, 1, &pr);
-    }
-    if (rc) return rc;
-    int unchanged = *held && !strcmp(held, pr->hash);
-    if (!(j->paper = exam_paper_copy(pr->check))) { exam_rendered_release(pr); return KC_ENOMEM; }
-    j->paper->attempt_id = j->attempt_id;
-
-    json_t *answers = json_array();
-    uint64_t item;
-    char response[BANK_RESPONSE_MAX + 1];
-    int64_t seq;
-    rc = kc_db_query(db, SQL_ANSWERS, "u", "usi", j->attempt_id, &item, response, sizeof response, &seq);
-    while (!rc && (rc = kc_db_fetch(db, SQL_ANSWERS)) == 1) {
-        rc = 0;
-        int idx = srv_paper_find(j->paper, item);
-        if (idx < 0) continue;                       /* no longer on the paper */
-        j->paper->seq[idx] = seq;                    /* what the live entry knows is held */
-        json_t *r;     /* a fill item's blanks go back as they came: an array */
-        exam_response_view((enum bank_item_type)j->paper->types[idx], response, &r);
-        json_array_append_new(answers, json_pack("{s:I, s:o, s:I}", "item", (json_int_t)item,
-                                                 "response", r, "seq", (json_int_t)seq));
-    }
-    kc_db_done(db, SQL_ANSWERS);
-    if (rc < 0) { json_decref(answers); exam_rendered_release(pr); return rc; }
-    json_t *att = json_pack("{s:s, s:o, s:o}", "status", j->status == SRV_ST_SUBMITTED ? "submitted" : "in_progress",
-                            "deadline", time_or_null(deadline), "submitted_at", time_or_null(submitted));
-    if (att && j->status == SRV_ST_SUBMITTED) {
-        json_object_set_new(att, "submit_reason", json_string(reason));
-        if (show) json_object_set_new(att, "score", json_real((double)score / 100.0));
-    }
-    json_t *o = json_pack("{s:s, s:o, s:I, s:o, s:I}", "type", "paper", "attempt", att,
-                          "server_time", (json_int_t)kc_now_ms(), "answers", answers,
-                          "last_seq", (json_int_t)last_seq);
-    if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
-    char *head = o ? exam__dump(o) : NULL;
-    /* The stored paper goes into the reply as it is: no parse, no render. */
-    j->reply = head ? splice_paper(head, pr, unchanged) : NULL;
-    free(head);
-    exam_rendered_release(pr);
-    j->ok = 1;
-    return j->reply ? 0 : KC_ENOMEM;
-}
 
 /* ---- submit ---- */
 

@@ -274,7 +274,11 @@ typedef struct net_pool_ops {
     /* Per worker thread: e.g. its database connection. */
     void *(*thread_begin)(void *arg, int pool, int worker);
     void (*thread_end)(void *arg, void *state);
-    /* Runs jobs[0..n) (n > 1 only for the answers pool, up to its batch). */
+    /* A job's batch group: a worker takes the queue's head and, up to the pool's batch, more
+     * of the head's group (0: the head runs alone). NULL: every job of a batching pool is
+     * group 1. Called under the pool's lock: it must be quick and must not block. */
+    int (*group)(void *arg, const srv_job *j);
+    /* Runs jobs[0..n) (n > 1 only in a batching pool: one group, up to its batch). */
     void (*run)(void *arg, int pool, void *state, srv_job **jobs, int n);
     /* Hands finished jobs back (e.g. to the service thread's result queue). */
     void (*done)(void *arg, srv_job **jobs, int n);

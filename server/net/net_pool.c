@@ -32,6 +32,42 @@ struct net_pools {
 
 struct worker_arg { net_pools *ps; struct pool *pool; int worker; };
 
+/* A look past this many queued jobs of other kinds for more of the head's kind is enough:
+ * a burst of one kind (a synchronized start) fills batches, and taking stays cheap. */
+#define LOOK_AHEAD 1024
+
+static int group_of(net_pools *ps, const srv_job *j)
+{
+    return ps->ops.group ? ps->ops.group(ps->ops.arg, j) : 1;
+}
+
+/* Under p->lock, with a job queued: the head, then (when its kind runs in batches) up to
+ * batch - 1 more of its group from the queue, the others staying in their order. */
+static int take(net_pools *ps, struct pool *p, srv_job **batch)
+{
+    srv_job *h = p->head;
+    int n = 0;
+    batch[n++] = h;
+    p->head = h->next;
+    p->queued--;
+    int g = p->batch > 1 ? group_of(ps, h) : 0;
+    srv_job *prev = NULL, *cur = p->head;
+    for (int seen = 0; g && cur && n < p->batch && seen < LOOK_AHEAD; seen++) {
+        srv_job *next = cur->next;
+        if (group_of(ps, cur) == g) {
+            batch[n++] = cur;
+            if (prev) prev->next = next; else p->head = next;
+            if (p->tail == cur) p->tail = prev;
+            p->queued--;
+        } else {
+            prev = cur;
+        }
+        cur = next;
+    }
+    if (!p->head) p->tail = NULL;
+    return n;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg wa = *(struct worker_arg *)arg;
@@ -44,12 +80,7 @@ static void *worker_main(void *arg)
         int n = 0;
         pthread_mutex_lock(&p->lock);
         while (!p->head && !p->stop) pthread_cond_wait(&p->cond, &p->lock);
-        while (batch && p->head && n < p->batch) {
-            batch[n++] = p->head;
-            p->head = p->head->next;
-            p->queued--;
-        }
-        if (!p->head) p->tail = NULL;
+        if (batch && p->head) n = take(ps, p, batch);
         pthread_mutex_unlock(&p->lock);
         if (!n) break;                  /* stopping and the queue is empty */
         for (int i = 0; i < n; i++) batch[i]->next = NULL;
@@ -82,7 +113,7 @@ net_pools *net_pools_start(const srv_pool_conf conf[SRV_POOLS], int answer_batch
         pthread_mutex_init(&p->lock, NULL);
         pthread_cond_init(&p->cond, NULL);
         p->bound = conf[i].queue;
-        p->batch = i == SRV_POOL_ANSWERS && answer_batch > 1 ? answer_batch : 1;
+        p->batch = i == SRV_POOL_ANSWERS && answer_batch > 1 ? answer_batch : conf[i].batch > 1 ? conf[i].batch : 1;
         p->threads = calloc((size_t)conf[i].workers, sizeof *p->threads);
         if (!p->threads) {
             snprintf(err, errlen, "out of memory");

@@ -126,6 +126,7 @@ int net__enqueue(srv_job *j) { return net_pools_push(net__S.pools, pool_of(j), j
 static void fail_jobs(srv_job **jobs, int n, const char *why)
 {
     for (int i = 0; i < n; i++) {
+        if (jobs[i]->ok && jobs[i]->reply) continue;    /* done before the batch failed */
         free(jobs[i]->reply);
         jobs[i]->reply = srv_msg_error_json(jobs[i]->req_id, "internal", NULL, why);
         jobs[i]->ok = 0;
@@ -200,7 +201,8 @@ static void w_run(void *arg, int pool, void *state, srv_job **jobs, int n)
             atomic_fetch_add(&net__S.workers_connected, 1);
             KC_INFO("db", "pool=%s reconnected", net_pool_names[pool]);
         }
-        rc = pool == SRV_POOL_ANSWERS ? exam_answers(&w->db, &net__S.x, jobs, n) : run_one(&w->db, jobs[0]);
+        const srv_cmd *c = jobs[0]->kind == SRV_JOB_MSG ? jobs[0]->cmd : NULL;
+        rc = c && c->batch ? c->batch(&w->db, &net__S.x, jobs, n) : run_one(&w->db, jobs[0]);
     }
     if (rc) {
         KC_ERROR("db", "pool=%s job failed rc=%d: %s", net_pool_names[pool], rc, w ? w->db.err : "no memory");
@@ -210,6 +212,13 @@ static void w_run(void *arg, int pool, void *state, srv_job **jobs, int n)
         for (int i = 0; i < n; i++) stored += jobs[i]->ok != 0;   /* refused ones are not */
         atomic_fetch_add(&net__S.answers_committed, stored);
     }
+}
+
+/* Messages whose command row runs many at once share a batch with their own kind only. */
+static int w_group(void *arg, const srv_job *j)
+{
+    if (j->kind != SRV_JOB_MSG || !j->cmd || !j->cmd->batch) return 0;
+    return (int)(j->cmd - net_cmds) + 1;
 }
 
 static void w_done(void *arg, srv_job **jobs, int n)
@@ -1025,7 +1034,7 @@ int net_serve(const srv_config *cfg)
         return 1;
     }
 
-    static const net_pool_ops ops = {NULL, w_begin, w_end, w_run, w_done, w_exited};
+    static const net_pool_ops ops = {NULL, w_begin, w_end, w_group, w_run, w_done, w_exited};
     char err[160];
     net__S.pools = net_pools_start(cfg->pools, cfg->answer_batch, &ops, err, sizeof err);
     if (!net__S.pools || err[0]) {

@@ -72,8 +72,8 @@ Test(pool, a_flooded_class_does_not_delay_another)
 {
     reset();
     srv_pool_conf conf[SRV_POOLS];
-    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){2, 1000};
-    conf[SRV_POOL_STAFF] = (srv_pool_conf){2, 50};
+    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){2, 1000, 1};
+    conf[SRV_POOL_STAFF] = (srv_pool_conf){2, 50, 1};
     net_pool_ops ops = {.run = run, .done = done};
     char err[128];
     net_pools *ps = net_pools_start(conf, 64, &ops, err, sizeof err);
@@ -136,7 +136,7 @@ Test(pool, stopping_runs_what_was_queued_and_refuses_more)
 {
     reset();
     srv_pool_conf conf[SRV_POOLS];
-    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){1, 100};
+    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){1, 100, 1};
     net_pool_ops ops = {.run = run, .done = done};
     char err[128];
     net_pools *ps = net_pools_start(conf, 8, &ops, err, sizeof err);
