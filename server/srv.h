@@ -67,6 +67,7 @@ typedef struct srv_config {
     char node_id[65];         /* this node in the answer history; "" = hostname:port (srv_config_node_id) */
     int paper_cache_mb;       /* rendered papers the exam workers keep in memory; 0 = none */
     int media_cache_mb;       /* media kept in memory by sha256 (LRU); 0 = off */
+    int paced_inflight;       /* large replies (sealed papers) being made or sent at once */
     /* [pools] */
     srv_pool_conf pools[SRV_POOLS];
     int staff_heavy;          /* staff jobs that load a whole pool or session, at once */
@@ -106,6 +107,7 @@ typedef struct srv_msg {
     int64_t seq;
     int64_t client_time;      /* heartbeat: the client's clock, 0 when absent */
     char paper_hash[65];      /* start: the hash of the paper the client holds */
+    char sealed_hash[65];     /* start: the hash of the sealed paper it holds (paper_fetch) */
     int n_events;
     srv_event events[SRV_MAX_EVENTS];
     /* staff messages */
@@ -204,6 +206,8 @@ typedef struct srv_job {
     char mime[101];            /* media: the stored type; m.uid holds the sha256 in hex */
     /* outputs, filled by the worker */
     char *reply;               /* JSON text to send back, malloc'd, or NULL */
+    size_t reply_len;          /* reply_binary: its bytes */
+    int reply_binary;          /* reply is a binary message of reply_len bytes (a sealed paper) */
     int ok;                    /* login/resume/start/answer succeeded */
     enum srv_attempt_status status;
     int64_t deadline_ms;
@@ -251,6 +255,9 @@ enum {
     SRV_CMD_STAFF_LOGIN = 2,  /* ok makes the connection a staff member's */
     SRV_CMD_HEAVY = 4,        /* loads a whole pool or session: server.staff_heavy at once */
     SRV_CMD_SECRET = 8,       /* carries a password: wiped from memory once used */
+    SRV_CMD_PACED = 16,       /* large replies: at most server.paced_inflight of these run or
+                                 wait to be sent at once, the rest wait in order (memory stays
+                                 bounded while thousands ask in the same seconds) */
 };
 typedef struct srv_cmd {
     const char *name;

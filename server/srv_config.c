@@ -38,6 +38,7 @@ static const struct key keys[] = {
     S("server.origins", origins, "browser origins allowed to open the WebSocket besides the server's own, comma-separated (e.g. https://exam.example.cn); empty = its own only"),
     I("server.idle_ping", idle_ping_s, 1, 3600, "seconds a connection may stay silent before the server PINGs it"),
     I("server.idle_close", idle_close_s, 2, 7200, "seconds of silence (no message, no PONG) after which a connection is closed as dead"),
+    I("server.paced_inflight", paced_inflight, 1, 100000, "sealed papers (paper_fetch) being read, sealed or sent at once; the others wait in order, so memory stays bounded when a hall logs in"),
     I("server.media_cache_mb", media_cache_mb, 0, 65536, "MiB of item images and attachments kept in memory, least recently used out first (one object at most an eighth of it); 0 = off"),
     /* Each class of work has its own threads (each with a DB connection) and queue bound. */
     I("pools.answers_workers", pools[SRV_POOL_ANSWERS].workers, 1, 64, "threads committing answers in batches"),
@@ -128,6 +129,7 @@ void srv_config_defaults(srv_config *c)
     c->idle_close_s = 75;
     c->max_message = 65536;
     c->media_cache_mb = 64;
+    c->paced_inflight = 256;
     c->max_connections = 19000;
     c->answer_batch = 256;
     c->prepare_before_min = 30;

@@ -170,6 +170,7 @@ typedef struct exam_rendered {
 exam_rendered *exam_rendered_new(uint64_t attempt_id, const char *hash, char *json,
                                  size_t json_len, struct srv_paper *check);
 void exam_rendered_release(exam_rendered *r);     /* drops one reference; NULL is fine */
+exam_rendered *exam_rendered_ref(exam_rendered *r);   /* one more reference; r */
 /* At most cap bytes of rendered papers (json, check and bookkeeping) by attempt, the least
  * recently used dropped first; safe to share between threads (one mutex). */
 typedef struct exam_cache exam_cache;
@@ -272,6 +273,21 @@ int exam_start(kc_db *db, const srv_ctx *x, srv_job *j);
  * at a time, so one broken attempt fails only itself. KC_ELOST: run again after
  * reconnecting (jobs that have their reply are skipped). */
 int exam_starts(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
+/* A candidate's paper, sealed, before the start (paper_fetch): the rendered view encrypted
+ * (ChaCha20) with a key only `start` gives out (exam_seal_key), as a binary reply "KCP1",
+ * the paper's hash (64 hex digits), the ciphertext. Sent while candidates log in, so the
+ * start itself carries a key instead of the whole paper. not_prepared without a rendered
+ * paper. The batch reads the papers missing from the cache in multi-row reads. */
+int exam_paper_fetch(kc_db *db, const srv_ctx *x, srv_job *j);
+int exam_paper_fetches(kc_db *db, const srv_ctx *x, srv_job **jobs, int n);
+/* The key of an attempt's paper with this hash: HMAC of both under a key derived from the
+ * installation's secret, so every node derives it and nothing is stored. */
+void exam_seal_key(const unsigned char secret[32], uint64_t attempt_id, const char *hash,
+                   unsigned char key[32]);
+/* out[0..n) = plain[0..n) under ChaCha20 with key (nonce 0, block counter from 0: a key
+ * seals one text only, since it is bound to the text's hash). 0, or KC_ERR. */
+int exam_seal(const unsigned char key[32], const void *plain, size_t n, unsigned char *out);
+#define EXAM_SEAL_MAGIC "KCP1"
 int exam_submit_msg(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Answers of many candidates in one transaction (the answers pool takes them in batches).
  * Each gets an ack (applied or not, and the seq the server holds for its item) or an error;
@@ -408,6 +424,9 @@ char *exam__dump(json_t *o);
 char *exam__error_reply(int64_t id, const char *code, const char *message);
 json_t *exam__time_or_null(int64_t ms);     /* a time in ms, or null for 0 */
 enum srv_attempt_status exam__status_parse(const char *s);
+/* A paper_render row (attempt_id, hash, paper_json or '', answer_check) as a rendered paper
+ * with one reference: *out NULL when the row is broken. 0, or KC_ENOMEM. */
+int exam__rendered_row(kc_stmt *s, int with_json, exam_rendered **out);
 /* Multi-row statements: rows go in a few fixed sizes (1, 4, 16, 64, EXAM_ROWS_MAX), the last
  * row repeated to fill them (every statement using them changes nothing for a copy), so a
  * statement is prepared once per size and cached by its text. */

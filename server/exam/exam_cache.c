@@ -44,7 +44,11 @@ exam_rendered *exam_rendered_new(uint64_t attempt_id, const char *hash, char *js
     return r;
 }
 
-static void rendered_ref(exam_rendered *r) { atomic_fetch_add(&r->refs, 1); }
+exam_rendered *exam_rendered_ref(exam_rendered *r)
+{
+    atomic_fetch_add(&r->refs, 1);
+    return r;
+}
 
 void exam_rendered_release(exam_rendered *r)
 {
@@ -117,7 +121,7 @@ exam_rendered *exam_cache_get(exam_cache *c, uint64_t attempt_id)
     if (r) {
         unlink_entry(c, r);
         push_front(c, r);
-        rendered_ref(r);
+        exam_rendered_ref(r);
         c->hits++;
     } else {
         c->misses++;
@@ -147,7 +151,7 @@ int exam_cache_put(exam_cache *c, exam_rendered *r)
             old->next = gone;
             gone = old;
         }
-        rendered_ref(r);
+        exam_rendered_ref(r);
         push_front(c, r);
         c->bytes += r->bytes;
         c->entries++;

@@ -7,6 +7,7 @@
 #include "exam.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,6 +300,28 @@ static int rendered_one(kc_db *db, const srv_ctx *x, uint64_t attempt_id, const 
 }
 
 
+int exam__rendered_row(kc_stmt *s, int with_json, exam_rendered **out)
+{
+    uint64_t id = (uint64_t)kc_stmt_int(s, 0);
+    const char *hash = kc_stmt_str(s, 1), *json = kc_stmt_str(s, 2);
+    size_t len = json ? kc_stmt_len(s, 2) : 0;
+    srv_paper *check = NULL;
+    *out = NULL;
+    int bad = exam_check_decode(kc_stmt_str(s, 3), id, &check);
+    if (bad == KC_ENOMEM) return bad;
+    if (bad || !hash || (with_json && (len < 2 || json[0] != '{' || json[len - 1] != '}'))) {
+        srv_paper_free(check);
+        return 0;
+    }
+    char *copy = with_json ? strndup(json, len) : NULL;
+    if (with_json && !copy) {
+        srv_paper_free(check);
+        return KC_ENOMEM;
+    }
+    *out = exam_rendered_new(id, hash, copy, len, check);
+    return *out ? 0 : KC_ENOMEM;
+}
+
 /* The rendered papers: from the cache when it has the hash the transaction read (with the
  * JSON when a job needs it), else in multi-row reads; a row that is missing or was rendered
  * again meanwhile goes the slow way (rendered_one). */
@@ -318,26 +341,18 @@ static int load_papers(batch *b, uint64_t *ids)
                 if (w->hash[0]) ids[n++] = w->id;
             }
         }
-        for (int a0 = 0; a0 < n && !rc; a0 += PAPER_ROWS) {
-            int cnt = n - a0 < PAPER_ROWS ? n - a0 : PAPER_ROWS;
+        int per = pass ? EXAM_ROWS_MAX : PAPER_ROWS;      /* the check alone is small */
+        for (int a0 = 0; a0 < n && !rc; a0 += per) {
+            int cnt = n - a0 < per ? n - a0 : per;
             kc_stmt *s = by_ids(b, pass ? CHECK_HEAD : RENDERED_HEAD, CLOSE, 0, ids + a0, cnt, &rc);
             for (int r; s && (r = kc_stmt_next(s)) != 0;) {
                 if (r < 0) { rc = r; break; }
                 start_row *w = row_of(b, (uint64_t)kc_stmt_int(s, 0));
-                const char *hash = kc_stmt_str(s, 1), *json = kc_stmt_str(s, 2);
-                size_t len = json ? kc_stmt_len(s, 2) : 0;
+                const char *hash = kc_stmt_str(s, 1);
                 if (!w || w->pr || !hash || strcmp(hash, w->hash)) continue;   /* the slow way */
-                srv_paper *check = NULL;
-                int bad = exam_check_decode(kc_stmt_str(s, 3), w->id, &check);
-                if (bad == KC_ENOMEM) { rc = bad; break; }
-                if (bad || (!pass && (len < 2 || json[0] != '{' || json[len - 1] != '}'))) {
-                    srv_paper_free(check);
-                    continue;                          /* the slow way logs it */
-                }
-                char *copy = pass ? NULL : strndup(json, len);
-                if (!pass && !copy) { srv_paper_free(check); rc = KC_ENOMEM; break; }
-                if (!(w->pr = exam_rendered_new(w->id, hash, copy, len, check))) { rc = KC_ENOMEM; break; }
-                exam_cache_put(cache, w->pr);
+                /* a broken row goes the slow way, which logs it */
+                if ((rc = exam__rendered_row(s, !pass, &w->pr))) break;
+                if (w->pr) exam_cache_put(cache, w->pr);
             }
             kc_stmt_done(s);
         }
@@ -393,23 +408,31 @@ static int load_answers(batch *b, uint64_t *ids)
 }
 
 /* reply (a JSON object) with "paper":{"hash":…,…} spliced in before its closing brace: the
- * stored JSON as it is (never parsed again), or {"unchanged":true}. malloc'd; NULL on OOM. */
-static char *splice_paper(const char *reply, const exam_rendered *r, int unchanged)
+ * stored JSON as it is (never parsed again), {"unchanged":true} for a client that holds it,
+ * or the key of the sealed copy it holds. malloc'd; NULL on OOM. */
+static char *splice_paper(const char *reply, const exam_rendered *r, int unchanged, const char *key)
 {
     kc_buf b = {0};
     size_t n = strlen(reply);
-    kc_buf_reserve(&b, n + 96 + (unchanged ? 0 : r->json_len));
+    kc_buf_reserve(&b, n + 192 + (unchanged || key ? 0 : r->json_len));
     kc_buf_add(&b, reply, n - 1);
     kc_buf_printf(&b, "%s\"paper\":{\"hash\":\"%s\"", n > 2 ? "," : "", r->hash);
     if (unchanged) kc_buf_str(&b, ",\"unchanged\":true}");
+    else if (key) kc_buf_printf(&b, ",\"sealed\":true,\"key\":\"%s\"}", key);
     else if (r->json_len > 2) { kc_buf_str(&b, ","); kc_buf_add(&b, r->json + 1, r->json_len - 1); }
     else kc_buf_str(&b, "}");
     kc_buf_str(&b, "}");
     return kc_buf_take(&b);
 }
 
+/* The client holds this paper, plain or sealed: the JSON need not go out. */
+static int holds(const srv_job *j, const char *hash)
+{
+    return *hash && (!strcmp(j->m.paper_hash, hash) || !strcmp(j->m.sealed_hash, hash));
+}
+
 /* One job's reply from its attempt's row. 0, or KC_ENOMEM. */
-static int reply_for(srv_job *j, const start_row *w)
+static int reply_for(const srv_ctx *x, srv_job *j, const start_row *w)
 {
     if (!w->found) {
         j->reply = exam__error_reply(j->req_id, "bad_token", "attempt not found");
@@ -433,6 +456,15 @@ static int reply_for(srv_job *j, const start_row *w)
     const exam_rendered *pr = w->pr;
     const char *held = j->m.paper_hash;
     int unchanged = *held && !strcmp(held, pr->hash);
+    /* Started (this or an earlier transaction committed it): the sealed copy's key. */
+    char key_hex[65], *key = NULL;
+    if (!unchanged && *j->m.sealed_hash && !strcmp(j->m.sealed_hash, pr->hash)) {
+        unsigned char k[32];
+        exam_seal_key(x->token_key, w->id, pr->hash, k);
+        kc_hex(k, 32, key_hex);
+        OPENSSL_cleanse(k, sizeof k);
+        key = key_hex;
+    }
     j->status = w->status;
     j->deadline_ms = w->deadline;
     srv_paper_free(j->paper);        /* a retried job starts afresh */
@@ -465,7 +497,7 @@ static int reply_for(srv_job *j, const start_row *w)
     if (o && j->req_id >= 0) json_object_set_new(o, "id", json_integer(j->req_id));
     char *head = o ? exam__dump(o) : NULL;
     /* The stored paper goes into the reply as it is: no parse, no render. */
-    j->reply = head ? splice_paper(head, pr, unchanged) : NULL;
+    j->reply = head ? splice_paper(head, pr, unchanged, key) : NULL;
     free(head);
     j->ok = j->reply != NULL;
     return j->reply ? 0 : KC_ENOMEM;
@@ -491,9 +523,12 @@ static int starts_once(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
         srv_job *j = jobs[i];
         if (j->reply) continue;
         /* The hash of the paper the client holds, if any: checked before it costs anything. */
-        if (*j->m.paper_hash && !exam_paper_hash_ok(j->m.paper_hash)) {
-            j->reply = srv_msg_error_json(j->req_id, "bad_field", "paper_hash",
-                                          "paper_hash: expected the 64 lower-case hex digits of a paper's hash");
+        const char *bad = *j->m.paper_hash && !exam_paper_hash_ok(j->m.paper_hash) ? "paper_hash"
+                        : *j->m.sealed_hash && !exam_paper_hash_ok(j->m.sealed_hash) ? "sealed_hash" : NULL;
+        if (bad) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "%s: expected the 64 lower-case hex digits of a paper's hash", bad);
+            j->reply = srv_msg_error_json(j->req_id, "bad_field", bad, msg);
             if (!j->reply) { batch_end(&b); return KC_ENOMEM; }
             continue;
         }
@@ -518,14 +553,14 @@ static int starts_once(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
     for (int i = 0; i < n; i++) {
         srv_job *j = jobs[i];
         start_row *w = j->reply ? NULL : row_of(&b, j->attempt_id);
-        if (w && (!*j->m.paper_hash || strcmp(j->m.paper_hash, w->hash))) w->need_json = 1;
+        if (w && !holds(j, w->hash)) w->need_json = 1;
     }
     if (!rc) rc = load_papers(&b, ids);
     if (!rc) rc = load_answers(&b, ids);
     for (int i = 0; i < n && !rc; i++) {
         srv_job *j = jobs[i];
         start_row *w = j->reply ? NULL : row_of(&b, j->attempt_id);
-        if (w) rc = reply_for(j, w);
+        if (w) rc = reply_for(x, j, w);
     }
     batch_end(&b);
     return rc;

@@ -15,7 +15,7 @@ static const srv_field f_login[] = {
     STR("ticket", ticket, 1, 1), STR("id_number", id_number, 1, 1), {0}};
 static const srv_field f_resume[] = {STR("token", token, 1, 1), {0}};
 /* The hash of the paper the client holds (its 64 hex digits are checked by exam_start). */
-static const srv_field f_start[] = {STR("paper_hash", paper_hash, 0, 1), {0}};
+static const srv_field f_start[] = {STR("paper_hash", paper_hash, 0, 1), STR("sealed_hash", sealed_hash, 0, 1), {0}};
 static const srv_field f_answer[] = {
     INT("item", item, 1, 1, INT64_MAX), {"response", 'r', 1, 0, 0, 0, 0},
     /* A browser's numbers are exact only up to 2^53 - 1: a larger seq would be stored as
@@ -56,6 +56,7 @@ const srv_cmd net_cmds[] = {
     {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_login, NULL, NULL, NULL},
     {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_resume, NULL, NULL, NULL},
     {"start",               f_start,       CAND,     SRV_POOL_EXAM,    0, exam_start, NULL, NULL, exam_starts},
+    {"paper_fetch",         f_none,        CAND,     SRV_POOL_EXAM,    SRV_CMD_PACED, exam_paper_fetch, NULL, NULL, exam_paper_fetches},
     {"answer",              f_answer,      CAND,     SRV_POOL_ANSWERS, 0, exam_answer, NULL, exam_admit_answer, exam_answers},
     {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, exam_submit_msg, NULL, NULL, NULL},
     {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, exam_heartbeat, NULL, NULL},

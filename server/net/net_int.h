@@ -22,6 +22,8 @@
 struct out {
     struct out *next;
     size_t len;
+    unsigned char binary;          /* a binary message (a sealed paper), else text */
+    unsigned char paced;           /* holds one of server.paced_inflight until written */
     unsigned char data[];          /* LWS_PRE bytes of headroom, then the message */
 };
 
@@ -148,6 +150,10 @@ struct net_server {
     int sweep_inflight, prepare_inflight;
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
+    /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond
+     * server.paced_inflight they wait here in order (n_waiting of them). */
+    int paced_inflight, paced_waiting;
+    srv_job *paced_head, *paced_tail;
     /* GET /media/ (net_http.c): the cache, the reads under way, the requests waiting in
      * arrival order for a read to start */
     net_mcache *mcache;

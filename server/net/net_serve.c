@@ -52,27 +52,38 @@ static uint64_t conn_attempt(const struct conn *c)
     return l ? l->attempt_id : 0;
 }
 
-static void send_text(struct conn *c, const char *s)
+static void paced_done(void);
+
+/* Queues a message for the connection; 0, or -1 when it was not queued (paced: its slot is
+ * given back by the caller). */
+static int send_bytes(struct conn *c, const void *s, size_t n, int binary, int paced)
 {
-    if (!s || !c->wsi) return;
-    size_t n = strlen(s);
+    if (!s || !c->wsi) return -1;
     if (c->on >= OUT_QUEUE_MAX || c->out_bytes + n > OUT_BYTES_MAX) {
         /* A client that does not read its replies cannot be helped by queueing more. */
         KC_WARN("ws", "outbound queue full, closing attempt=%llu peer=%s", (unsigned long long)conn_attempt(c), c->peer);
         c->closing = 1;
         lws_callback_on_writable(c->wsi);
-        return;
+        return -1;
     }
     struct out *o = malloc(sizeof *o + LWS_PRE + n);
-    if (!o) return;
+    if (!o) return -1;
     o->next = NULL;
     o->len = n;
+    o->binary = (unsigned char)(binary != 0);
+    o->paced = (unsigned char)(paced != 0);
     memcpy(o->data + LWS_PRE, s, n);
     if (c->ot) c->ot->next = o; else c->oh = o;
     c->ot = o;
     c->on++;
     c->out_bytes += n;
     lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+static void send_text(struct conn *c, const char *s)
+{
+    if (s) send_bytes(c, s, strlen(s), 0, 0);
 }
 
 static void send_error(struct conn *c, int64_t id, const char *code, const char *field,
@@ -391,6 +402,31 @@ static void handle_changes(srv_job *j)
     }
 }
 
+/* A paced reply was written (or dropped): the next waiting one goes to its pool. */
+static void paced_done(void)
+{
+    net__S.paced_inflight--;
+    while (net__S.paced_head && net__S.paced_inflight < net__S.cfg->paced_inflight) {
+        srv_job *j = net__S.paced_head;
+        net__S.paced_head = j->next;
+        if (!net__S.paced_head) net__S.paced_tail = NULL;
+        net__S.paced_waiting--;
+        j->next = NULL;
+        struct conn *c = conn_of(j->conn);
+        if (!c) {                          /* gone while it waited */
+            srv_job_free(j);
+            continue;
+        }
+        net__S.paced_inflight++;
+        if (net__enqueue(j)) {
+            net__S.paced_inflight--;
+            c->inflight--;
+            send_error(c, j->req_id, "busy", NULL, "the server is busy; retry in a moment");
+            srv_job_free(j);
+        }
+    }
+}
+
 static void handle_result(srv_job *j)
 {
     switch (j->kind) {
@@ -410,6 +446,15 @@ static void handle_result(srv_job *j)
     throttle_result(j);
     if (j->attempt_id && !(cmd->flags & SRV_CMD_LOGIN)) apply_to_entry(j);
     struct conn *c = conn_of(j->conn);
+    if (cmd->flags & SRV_CMD_PACED) {
+        /* Its slot is held until the reply is written, so replies wait in the pools' queues
+         * (small jobs), not as megabytes in the connections' outbound queues. */
+        if (c) c->inflight--;
+        if (!c || send_bytes(c, j->reply, j->reply_binary ? j->reply_len : (j->reply ? strlen(j->reply) : 0),
+                             j->reply_binary, 1))
+            paced_done();
+        return;
+    }
     if (!c) return;                                 /* the connection is gone: drop */
     uint32_t slot = (uint32_t)(j->conn >> 32);
     if (cmd->pool == SRV_POOL_ANSWERS) c->answers_inflight--;
@@ -553,7 +598,22 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
     snprintf(j->login, sizeof j->login, "%s", c->staff_login);
     snprintf(j->peer, sizeof j->peer, "%s", c->peer);
     if (tk >= 0) j->throttled = (unsigned char)(tk + 1);
+    if ((cmd->flags & SRV_CMD_PACED) && (net__S.paced_inflight >= net__S.cfg->paced_inflight || net__S.paced_head)) {
+        if (net__S.paced_waiting >= net__S.cfg->pools[cmd->pool].queue) {
+            srv_job_free(j);
+            busy = "the server is busy; retry in a moment";
+            goto refuse_busy;
+        }
+        j->next = NULL;                   /* waits its turn (paced_done) */
+        if (net__S.paced_tail) net__S.paced_tail->next = j; else net__S.paced_head = j;
+        net__S.paced_tail = j;
+        net__S.paced_waiting++;
+        c->inflight++;
+        goto out;
+    }
+    if (cmd->flags & SRV_CMD_PACED) net__S.paced_inflight++;
     if (net__enqueue(j)) {
+        if (cmd->flags & SRV_CMD_PACED) net__S.paced_inflight--;
         j->ok = j->denied = 0;            /* not judged */
         throttle_result(j);
         srv_job_free(j);
@@ -581,7 +641,11 @@ static void conn_release(uint32_t slot)
     net_fanout_drop(net__S.fanout, slot);
     free(c->rx);
     kc_wheel_del(&net__S.alive, slot);
-    for (struct out *o = c->oh, *n; o; o = n) { n = o->next; free(o); }
+    for (struct out *o = c->oh, *n; o; o = n) {
+        n = o->next;
+        if (o->paced) paced_done();
+        free(o);
+    }
     uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;   /* never 0: a handle of 0 means "none" */
     memset(c, 0, sizeof *c);
     c->gen = gen;
@@ -742,7 +806,8 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             if (!c->oh) c->ot = NULL;
             c->on--;
             c->out_bytes -= o->len;
-            int n = lws_write(wsi, o->data + LWS_PRE, o->len, LWS_WRITE_TEXT);
+            int n = lws_write(wsi, o->data + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+            if (o->paced) paced_done();
             free(o);
             if (n < 0) return -1;
         } else if (!c->closing) {
@@ -1056,6 +1121,10 @@ int net_serve(const srv_config *cfg)
              cfg->pools[SRV_POOL_MEDIA].workers);
     ev_run(net__S.loop, 0);
 
+    /* Paced messages still waiting will not run (and nothing may queue them now). */
+    for (srv_job *j = net__S.paced_head, *n; j; j = n) { n = j->next; srv_job_free(j); }
+    net__S.paced_head = net__S.paced_tail = NULL;
+    net__S.paced_waiting = 0;
     /* Jobs still queued can only be events of connections closed during shutdown. */
     net_pools_free(net__S.pools);
     if (net__S.ctx) lws_context_destroy(net__S.ctx);

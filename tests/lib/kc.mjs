@@ -119,7 +119,8 @@ export class KcClient {
     ws.on('error', () => { /* reported through close */ });
     ws.on('message', (data, isBinary) => {
       let m;
-      try { m = JSON.parse(data.toString()); } catch { m = { unparsable: data.toString(), isBinary }; }
+      if (isBinary) m = { binary: Buffer.from(data) };     // a sealed paper (paper_fetch)
+      else try { m = JSON.parse(data.toString()); } catch { m = { unparsable: data.toString(), isBinary }; }
       this.seen.push(m);
       const i = this.waiters.findIndex((w) => w.pred(m));
       if (i >= 0) {
