@@ -40,7 +40,7 @@ static const char USAGE[] =
     "usage: kc_load --port PORT --candidates FILE [--count N] [--duration S] [--server-pid PID]\n"
     "               [--acked PREFIX] [--host 127.0.0.1] [--src 127.0.0.2] [--per-addr 200]\n"
     "               [--per-process 8000] [--ramp 2000] [--answer-every 10] [--heartbeat-every 5]\n"
-    "               [--tail 15] [--drain 30] [--errors 5]\n";
+    "               [--tail 15] [--drain 30] [--errors 5] [--no-seal]\n";
 
 static int num(const char *flag, const char *v, double lo, double hi, double *out)
 {
@@ -277,6 +277,7 @@ int main(int argc, char **argv)
     const char *candfile = NULL, *acked = "kc_load-acked", *host = "127.0.0.1", *src = "127.0.0.2";
     double port = 0, count = 0, duration = 120, spid = 0, per_addr = 200, per_proc = 8000, ramp = 2000,
            ans_every = 10, hb_every = 5, tail = 15, drain = 30, verbose = 5;
+    int seal = 1;        /* each candidate fetches its sealed paper after login, as the page does */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -296,6 +297,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--tail")) bad = num(a, v, 0, 3600, &tail);
         else if (!strcmp(a, "--drain")) bad = num(a, v, 1, 3600, &drain);
         else if (!strcmp(a, "--errors")) bad = num(a, v, 0, 1e6, &verbose);
+        else if (!strcmp(a, "--no-seal")) { seal = 0; continue; }
         else {
             fputs(USAGE, stderr);
             return 2;
@@ -371,7 +373,7 @@ int main(int argc, char **argv)
     uint64_t hard = t0 + (uint64_t)((login_budget + 2 + dur + 1 + reopen_s + tail + drain + 60) * 1e9);
 
     ld_conf conf = {host, (int)port, src0, (int)per_addr, ramp / np, NULL, (int)verbose,
-                    (uint64_t)(ans_every * 1e9), (uint64_t)(hb_every * 1e9), hard};
+                    (uint64_t)(ans_every * 1e9), (uint64_t)(hb_every * 1e9), hard, seal};
     for (int i = 0; i < np; i++) {
         int cmd[2], rep[2];
         if (pipe(cmd) || pipe(rep)) {
@@ -414,11 +416,12 @@ int main(int argc, char **argv)
         kill_workers();
         return 1;
     }
-    uint64_t logged = 0;
-    for (int i = 0; i < NP; i++) logged += P[i].rd.logged_in;
+    uint64_t logged = 0, sealed = 0;
+    for (int i = 0; i < NP; i++) logged += P[i].rd.logged_in, sealed += P[i].rd.sealed;
     uint64_t tr = ld_now_ns();
-    printf("kc_load: %llu of %zu candidates logged in after %.1f s\n", (unsigned long long)logged, n,
-           (double)(tr - t0) / 1e9);
+    printf("kc_load: %llu of %zu candidates logged in%s", (unsigned long long)logged, n, seal ? ", " : "");
+    if (seal) printf("%llu with their sealed paper,", (unsigned long long)sealed);
+    printf(" after %.1f s\n", (double)(tr - t0) / 1e9);
     if (!logged) {
         fprintf(stderr, "kc_load: no candidate could log in; stopping\n");
         kill_workers();

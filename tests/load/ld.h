@@ -77,11 +77,18 @@ enum ld_kind { LD_M_OTHER, LD_M_WELCOME, LD_M_PAPER, LD_M_ACK, LD_M_TIME, LD_M_E
 typedef struct {
     int kind;
     int64_t id, item, seq, last_seq;
-    int has_id, applied, unchanged, items_seen;
-    char type[24], code[32], message[96], token[256], hash[72];
+    int has_id, applied, unchanged, items_seen, sealed;
+    char type[24], code[32], message[96], token[256], hash[72], key[72];
 } ld_msg;
 
 int ld_parse_msg(const char *s, size_t n, ld_msg *m, ld_leaves *leaves);
+/* A paper object alone (a sealed paper once opened): its answerable items into *leaves and
+ * m->items_seen; 0, or -1 when it is not a JSON object. */
+int ld_parse_paper(const char *s, size_t n, ld_msg *m, ld_leaves *leaves);
+/* The plain text of a sealed paper: ChaCha20 (block counter 0, nonce 0) under the 32-byte
+ * key given in hex by `start`; 0, or -1 (a bad key). out has n bytes. */
+int ld_unseal(const char *key_hex, const unsigned char *in, size_t n, unsigned char *out);
+#define LD_SEAL_MAGIC "KCP1"      /* a sealed paper: magic, 64 hex digits of its hash, ciphertext */
 
 /* ---- answers ----
  * The response is a function of (candidate, item, seq), so nothing has to be kept to write
@@ -127,7 +134,7 @@ typedef struct {
 enum { LD_P_READY = 1, LD_P_REPORT = 2 };
 
 typedef struct {
-    uint32_t kind, logged_in, failed, pad;
+    uint32_t kind, logged_in, failed, sealed;
 } ld_ready;
 
 /* Requests sent per second from the start instant on: the parent picks the steady window
@@ -140,6 +147,7 @@ typedef struct {
 typedef struct {
     ld_hist ack, ack_steady, start, resume;
     uint64_t candidates, logged_in, connections;   /* connections: open when the steady phase ends */
+    uint64_t sealed, sealed_bytes;                 /* sealed papers fetched after login, and their bytes */
     uint64_t started, papers, papers_early;        /* first starts sent; first papers, those before the reconnect */
     uint64_t last_paper_ns;                        /* the last early first paper, after the start */
     uint64_t unfinished;                           /* starts and resumes without a paper at the end */
@@ -163,6 +171,7 @@ typedef struct {
     int verbose_errors;          /* how many errors to print in full */
     uint64_t answer_every, heartbeat_every;   /* ns */
     uint64_t hard_deadline;      /* monotonic ns: give up whatever happens */
+    int seal;                    /* fetch each paper sealed after login (paper_fetch), start with its hash */
 } ld_conf;
 
 typedef struct {
@@ -170,7 +179,7 @@ typedef struct {
 } ld_cand_id;
 
 /* Runs candidates ids[0..n) (their global numbers first .. first + n - 1) in this process:
- * connects and logs them in, writes LD_P_READY to report_fd, reads an ld_sched from
+ * connects and logs them in (and fetches their sealed papers), writes LD_P_READY to report_fd, reads an ld_sched from
  * cmd_fd, runs it, writes the acknowledged answers to conf->acked_path and LD_P_REPORT
  * plus an ld_report to report_fd. Returns the process's exit status. */
 int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t first, int cmd_fd,

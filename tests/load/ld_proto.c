@@ -405,11 +405,40 @@ static int parse_paper(ldj *j, ld_msg *m, ld_leaves *leaves)
             if (ldj_str(j, m->hash, sizeof m->hash)) return -1;
         } else if (ldj_is(key, len, "unchanged") && ldj_peek(j) != 'n') {
             if (ldj_bool(j, &m->unchanged)) return -1;
+        } else if (ldj_is(key, len, "sealed") && ldj_peek(j) != 'n') {
+            if (ldj_bool(j, &m->sealed)) return -1;
+        } else if (ldj_is(key, len, "key") && ldj_peek(j) == '"') {
+            if (ldj_str(j, m->key, sizeof m->key)) return -1;
         } else if (ldj_skip(j)) {
             return -1;
         }
     }
     return r;
+}
+
+int ld_parse_paper(const char *s, size_t n, ld_msg *m, ld_leaves *leaves)
+{
+    ldj j;
+    ldj_init(&j, s, n);
+    if (ldj_peek(&j) != '{') return -1;
+    int r = parse_paper(&j, m, leaves);
+    return r < 0 || j.err || ldj_peek(&j) ? -1 : 0;
+}
+
+int ld_unseal(const char *key_hex, const unsigned char *in, size_t n, unsigned char *out)
+{
+    unsigned char key[32], iv[16] = {0};
+    if (strlen(key_hex) != 64) return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(key_hex + 2 * i, "%2x", &v) != 1) return -1;
+        key[i] = (unsigned char)v;
+    }
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int got = 0, ok = c && n <= 1u << 30 && EVP_DecryptInit_ex(c, EVP_chacha20(), NULL, key, iv) &&
+                      EVP_DecryptUpdate(c, out, &got, in, (int)n) && (size_t)got == n;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -1;
 }
 
 int ld_parse_msg(const char *s, size_t n, ld_msg *m, ld_leaves *leaves)

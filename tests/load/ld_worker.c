@@ -30,7 +30,8 @@
 
 enum { S_IDLE, S_CONNECTING, S_UPGRADING, S_LOGIN, S_WELCOMED, S_STARTING, S_ACTIVE, S_DEAD };
 enum { OP_NONE, OP_START, OP_RESUME };                  /* what t_op measures */
-enum { K_LOGIN = 1, K_RESUME, K_START, K_ANSWER, K_HEARTBEAT };   /* low bits of request ids */
+enum { K_LOGIN = 1, K_RESUME, K_START, K_ANSWER, K_HEARTBEAT, K_FETCH };   /* low bits of request ids */
+enum { F_NONE, F_ASKED, F_HAVE, F_WITHOUT };            /* the sealed paper */
 enum { P_LOGIN, P_WAIT, P_RUN, P_DRAIN };
 
 typedef struct {
@@ -43,12 +44,15 @@ typedef struct {
     int fd;
     uint32_t gen, hpos;         /* hpos: heap position + 1, 0 when not in the heap */
     uint8_t state, tries, logged, had_paper, want_start, op, want_out, npend, dead_counted, in_started;
+    uint8_t fetch, ready;       /* fetch: F_*; ready: counted in W.resolved */
     uint64_t gidx;              /* the candidate's number over all processes */
     uint32_t src;
     const ld_cand_id *id;
-    char token[256], hash[72], accept[32];
+    char token[256], hash[72], accept[32], sealed_hash[72];
+    unsigned char *sealed;      /* the sealed paper's ciphertext until the start opens it */
+    size_t sealed_len;
     int64_t seq;
-    uint64_t t_op, t_conn, t_login, t_start, t_close, t_hb, t_ans, due;
+    uint64_t t_op, t_conn, t_login, t_start, t_close, t_hb, t_ans, t_fetch, due;
     ld_leaf *leaves;
     uint32_t nleaves;
     pend pend[PEND_MAX];
@@ -95,6 +99,7 @@ static uint64_t earliest(const cand *c)
     if (c->t_close < t) t = c->t_close;
     if (c->t_hb < t) t = c->t_hb;
     if (c->t_ans < t) t = c->t_ans;
+    if (c->t_fetch < t) t = c->t_fetch;
     return t;
 }
 
@@ -267,11 +272,30 @@ static void send_resume(cand *c)
     request(c, m, n);
 }
 
+static void send_fetch(cand *c)
+{
+    char m[80];
+    int n = snprintf(m, sizeof m, "{\"type\":\"paper_fetch\",\"id\":%lld}", (long long)req_id(c, K_FETCH, ++c->req));
+    c->fetch = F_ASKED;
+    request(c, m, n);
+}
+
+/* Logged in, and the sealed paper is here (or will not come): ready for the start. */
+static void mark_ready(cand *c)
+{
+    if (c->ready) return;
+    c->ready = 1;
+    W.resolved++;
+}
+
 static void send_start(cand *c)
 {
     char m[200];
+    /* The plain paper's hash once it has one (a resume), else the sealed paper's. */
     int n = c->hash[0] ? snprintf(m, sizeof m, "{\"type\":\"start\",\"id\":%lld,\"paper_hash\":\"%s\"}",
                                   (long long)req_id(c, K_START, ++c->req), c->hash)
+          : c->fetch == F_HAVE ? snprintf(m, sizeof m, "{\"type\":\"start\",\"id\":%lld,\"sealed_hash\":\"%s\"}",
+                                          (long long)req_id(c, K_START, ++c->req), c->sealed_hash)
                        : snprintf(m, sizeof m, "{\"type\":\"start\",\"id\":%lld}",
                                   (long long)req_id(c, K_START, ++c->req));
     if (c->op == OP_NONE && !c->had_paper) {    /* only the first start is measured */
@@ -326,11 +350,14 @@ static void give_up(cand *c)
 {
     op_done(c);
     c->state = S_DEAD;
-    c->t_conn = c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
+    c->t_conn = c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = c->t_fetch = NEVER;
     if (!c->logged && !c->dead_counted) {
         c->dead_counted = 1;
         W.resolved++;
     }
+    if (c->logged) mark_ready(c);
+    free(c->sealed);
+    c->sealed = NULL;
     W.pending -= c->npend;
     c->npend = 0;
 }
@@ -341,7 +368,7 @@ static void drop(cand *c, const char *why, const char *detail)
 {
     release(c);
     c->state = S_IDLE;
-    c->t_hb = c->t_ans = c->t_start = c->t_login = NEVER;
+    c->t_hb = c->t_ans = c->t_start = c->t_login = c->t_fetch = NEVER;
     if (c->op == OP_START) op_done(c);           /* that start is not measured any more */
     error_at(c, why, detail);
     if (!c->logged) {
@@ -491,9 +518,12 @@ static void on_welcome(cand *c, const ld_msg *m)
     if (!c->logged) {
         c->logged = 1;
         W.r.logged_in++;
-        W.resolved++;
     }
     arm_heartbeat(c);
+    /* As the browser does: the paper, sealed, while waiting for the start (again after a
+     * reconnect that cut the fetch short). */
+    if (W.conf->seal && !c->had_paper && (c->fetch == F_NONE || c->fetch == F_ASKED)) send_fetch(c);
+    else mark_ready(c);
     if (c->want_start || (W.have_sched && W.now >= W.s.start)) send_start(c);
     else if (W.have_sched) c->t_start = W.s.start;
     resched(c);
@@ -523,6 +553,30 @@ static void on_paper(cand *c, const ld_msg *m)
         error_at(c, "unexpected", "paper");
         return;
     }
+    int items_seen = m->items_seen;
+    if (m->sealed) {
+        /* The key opens the sealed paper fetched before: the start is over once it is
+         * open and read, as on the page. */
+        unsigned char *plain = c->sealed && !strcmp(m->hash, c->sealed_hash) ? malloc(c->sealed_len + 1) : NULL;
+        ld_msg pm;
+        memset(&pm, 0, sizeof pm);
+        W.scratch.n = 0;
+        if (!plain || ld_unseal(m->key, c->sealed, c->sealed_len, plain) ||
+            ld_parse_paper((const char *)plain, c->sealed_len, &pm, &W.scratch) || !pm.items_seen) {
+            free(plain);
+            error_at(c, "sealed", "the key did not open the sealed paper; starting without it");
+            c->fetch = F_WITHOUT;
+            free(c->sealed);
+            c->sealed = NULL;
+            c->state = S_WELCOMED;
+            send_start(c);
+            return;
+        }
+        free(plain);
+        free(c->sealed);
+        c->sealed = NULL;
+        items_seen = 1;
+    }
     uint64_t us = (W.now - c->t_op) / 1000;
     if (!c->had_paper) {
         W.r.papers++;
@@ -535,7 +589,7 @@ static void on_paper(cand *c, const ld_msg *m)
     if (c->op == OP_START) ld_hist_add(&W.r.start, us);
     else if (c->op == OP_RESUME && c->t_op) ld_hist_add(&W.r.resume, us);
     op_done(c);
-    if (m->items_seen) {
+    if (items_seen) {
         /* acked seqs carry over: the items are the same ones after a reload */
         ld_leaf *v = malloc((W.scratch.n ? W.scratch.n : 1) * sizeof *v);
         if (!v) {
@@ -611,8 +665,8 @@ static void on_error(cand *c, const ld_msg *m)
     snprintf(code, sizeof code, "%s", m->code[0] ? m->code : "error");
     int kind = m->has_id ? (int)(m->id & 7) : 0;
     int64_t n = m->has_id ? m->id >> 3 : 0;
-    static const char *const what[] = {"", "login", "resume", "start", "answer", "heartbeat"};
-    snprintf(d, sizeof d, "%s%s%s", kind >= 1 && kind <= 5 ? what[kind] : "", kind ? ": " : "", m->message);
+    static const char *const what[] = {"", "login", "resume", "start", "answer", "heartbeat", "paper_fetch"};
+    snprintf(d, sizeof d, "%s%s%s", kind >= 1 && kind <= 6 ? what[kind] : "", kind ? ": " : "", m->message);
     error_at(c, code, d);
     /* busy and internal say "retry": a login, resume or start is sent again a second later,
      * as the browser does (its time keeps counting); an answer is not (the error counts). */
@@ -642,6 +696,16 @@ static void on_error(cand *c, const ld_msg *m)
         } else if (c->state == S_LOGIN) {      /* an expired token: log in again */
             c->token[0] = 0;
             send_login(c);
+        }
+        break;
+    case K_FETCH:
+        if (c->fetch != F_ASKED) break;
+        if (retry) {
+            c->t_fetch = W.now + SEC;
+            resched(c);
+        } else {                                 /* e.g. a server without paper_fetch */
+            c->fetch = F_WITHOUT;
+            mark_ready(c);
         }
         break;
     case K_START:
@@ -683,6 +747,30 @@ static void on_message(cand *c, const unsigned char *p, size_t n)
     case LD_M_ERROR: on_error(c, &m); break;
     default: error_at(c, "unexpected", m.type[0] ? m.type : "(no type)"); break;
     }
+}
+
+/* A binary message: the sealed paper asked for after login. */
+static void on_binary(cand *c, const unsigned char *p, size_t n)
+{
+    W.r.recv++;
+    size_t head = sizeof LD_SEAL_MAGIC - 1 + 64;
+    if (c->fetch != F_ASKED || n <= head || memcmp(p, LD_SEAL_MAGIC, sizeof LD_SEAL_MAGIC - 1)) {
+        error_at(c, "protocol", "unexpected binary message");
+        return;
+    }
+    free(c->sealed);
+    if (!(c->sealed = malloc(n - head))) {
+        error_at(c, "memory", "sealed paper");
+        return;
+    }
+    memcpy(c->sealed, p + head, n - head);
+    c->sealed_len = n - head;
+    memcpy(c->sealed_hash, p + sizeof LD_SEAL_MAGIC - 1, 64);
+    c->sealed_hash[64] = 0;
+    c->fetch = F_HAVE;
+    W.r.sealed++;
+    W.r.sealed_bytes += n;
+    mark_ready(c);
 }
 
 static int fm_add(cand *c, const unsigned char *p, size_t n)
@@ -744,7 +832,7 @@ static void frames(cand *c)
             if (fin) {
                 int text = c->fop == 1;
                 c->fop = 0;
-                if (!text) error_at(c, "protocol", "binary message");
+                if (!text) on_binary(c, c->fm, c->fmn);
                 else on_message(c, c->fm, c->fmn);
                 if (c->fd < 0) return;
                 c->fmn = 0;
@@ -759,8 +847,9 @@ static void frames(cand *c)
                 drop(c, "protocol", "new message inside a fragmented one");
                 return;
             }
-            if (op == 2) {
-                error_at(c, "protocol", "binary message");
+            if (fin && op == 2) {
+                on_binary(c, p, (size_t)plen);
+                if (c->fd < 0) return;
             } else if (fin) {
                 on_message(c, p, (size_t)plen);
                 if (c->fd < 0) return;
@@ -843,7 +932,7 @@ static void do_close_for_reconnect(cand *c)
     out_frame(c, 8, st, 2);
     release(c);
     c->state = S_IDLE;
-    c->t_hb = c->t_ans = c->t_start = c->t_login = NEVER;
+    c->t_hb = c->t_ans = c->t_start = c->t_login = c->t_fetch = NEVER;
     if (c->op == OP_START) {
         /* no paper during the whole steady phase: an error, and a lower bound in the histogram */
         ld_hist_add(&W.r.start, (W.now - c->t_op) / 1000);
@@ -917,6 +1006,10 @@ static void fire(cand *c)
     if (c->t_start <= now) {
         c->t_start = NEVER;
         if (c->state == S_WELCOMED) send_start(c);
+    }
+    if (c->t_fetch <= now) {
+        c->t_fetch = NEVER;
+        if (c->fetch == F_ASKED && c->state >= S_WELCOMED) send_fetch(c);
     }
     if (c->t_hb <= now) on_heartbeat_timer(c);
     if (c->t_ans <= now) on_answer_timer(c);
@@ -1021,7 +1114,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
         uint32_t a = conf->src_first + (uint32_t)((first + i) / (uint64_t)conf->per_addr);
         c->src = a;
         c->t_conn = W.now + i * step;
-        c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = NEVER;
+        c->t_login = c->t_start = c->t_close = c->t_hb = c->t_ans = c->t_fetch = NEVER;
         resched(c);
     }
 
@@ -1041,7 +1134,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
         }
         while (W.hn && W.c[W.heap[0]].due <= W.now) fire(&W.c[W.heap[0]]);
         if (W.phase == P_LOGIN && W.resolved >= n) {
-            ld_ready rd = {LD_P_READY, (uint32_t)W.r.logged_in, (uint32_t)(n - W.r.logged_in), 0};
+            ld_ready rd = {LD_P_READY, (uint32_t)W.r.logged_in, (uint32_t)(n - W.r.logged_in), (uint32_t)W.r.sealed};
             if (write_all(report_fd, &rd, sizeof rd)) return 1;
             W.phase = P_WAIT;
         }
