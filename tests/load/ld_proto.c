@@ -97,18 +97,23 @@ int ldj_peek(ldj *j)
 }
 
 /* At '"': past the closing quote. */
+/* Skips a string: to the next quote not escaped (an odd run of backslashes before it), by
+ * memchr rather than byte by byte, since a paper is mostly the text of its items and the
+ * generator reads 15,000 of them in the start second on the server's machine. */
 static int ldj_skip_str(ldj *j)
 {
     const char *p = j->p + 1;
-    while (p < j->end) {
-        if (*p == '"') {
-            j->p = p + 1;
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(j->end - p));
+        if (!q) return ldj_fail(j);
+        const char *b = q;
+        while (b > p && b[-1] == '\\') b--;
+        if ((q - b) % 2 == 0) {     /* (what is skipped is not checked for control characters) */
+            j->p = q + 1;
             return 0;
         }
-        if ((unsigned char)*p < 0x20) return ldj_fail(j);
-        p += *p == '\\' ? 2 : 1;
+        p = q + 1;
     }
-    return ldj_fail(j);
 }
 
 int ldj_skip(ldj *j)
