@@ -15,6 +15,7 @@
 const VERSION = new URL(import.meta.url).search;
 const { translate, LANGS } = await import(`./i18n.js${VERSION}`);
 const { renderItem: renderItemView, BLANK_SEP } = await import(`./item-view.js${VERSION}`);
+const { parseSealed, openSealed } = await import(`./seal.js${VERSION}`);
 
 const PROTOCOL = 'kaochang.v1';
 const BACKOFF_MIN_MS = 500;
@@ -83,6 +84,8 @@ const S = {
 
   paper: null,
   held: null,                 // {hash, paper}: the last whole paper received, for `paper_hash`
+  sealed: null,               // {hash, body}: the paper fetched sealed before the start (memory only)
+  fetching: false,
   items: [],
   index: 0,
   types: new Map(),           // answerable item -> its type
@@ -130,6 +133,7 @@ function connect() {
     return;
   }
   S.ws = ws;
+  ws.binaryType = 'arraybuffer';        // the sealed paper is the one binary message
   ws.onopen = () => {
     if (S.ws !== ws) return;
     S.connected = true;
@@ -142,6 +146,7 @@ function connect() {
   ws.onmessage = (ev) => {
     if (S.ws !== ws) return;
     S.lastRx = performance.now();
+    if (ev.data instanceof ArrayBuffer) { onSealed(ev.data); return; }
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
     if (m && typeof m === 'object') handle(m);
@@ -168,6 +173,7 @@ function onClosed() {
   S.authed = false;
   S.ready = false;
   S.starting = false;
+  S.fetching = false;
   S.submitSent = false;
   // Events of heartbeats that got no reply go out again with the next one.
   const lost = [];
@@ -227,6 +233,7 @@ function sendStart() {
   if (S.starting) return;
   const msg = { type: 'start' };
   if (S.held) msg.paper_hash = S.held.hash;     // the items come only if the paper changed
+  else if (S.sealed) msg.sealed_hash = S.sealed.hash;   // only the key comes
   if (send(msg, { kind: 'start' })) S.starting = true;
   renderInfo();
 }
@@ -331,11 +338,26 @@ function onWelcome(m) {
   renderBanner();
   const status = m.attempt ? m.attempt.status : 'not_started';
   if (status === 'not_started' && !S.wantStart) {
+    fetchSealed();
     showScreen('info');
     renderInfo();
   } else {
     sendStart();
   }
+}
+
+// While the candidate waits for the start: the paper, sealed, so that the start itself needs
+// only its key (a hall starting at once would otherwise wait for every paper at once).
+function fetchSealed() {
+  if (S.held || S.sealed || S.fetching) return;
+  if (send({ type: 'paper_fetch' }, { kind: 'fetch' })) S.fetching = true;
+}
+
+function onSealed(buf) {
+  for (const [id, r] of S.reqs) if (r.kind === 'fetch') { S.reqs.delete(id); break; }
+  S.fetching = false;
+  const sealed = parseSealed(buf);
+  if (sealed) S.sealed = sealed;        // else: the start brings the whole paper
 }
 
 // The local state of one ticket: highest seq used, answers not yet acknowledged, position.
@@ -356,6 +378,7 @@ function loadLocal(ticket) {
   } catch { /* corrupt: ignore */ }
   S.index = Number(store.get(kIndex(ticket))) || 0;
   S.held = null;
+  S.sealed = null;
   try {
     const held = JSON.parse(store.get(kPaper(ticket)) || 'null');
     if (held && HASH_RE.test(held.hash) && Array.isArray(held.items)) S.held = { hash: held.hash, paper: held };
@@ -388,7 +411,16 @@ function nextSeq() {
 function onPaper(m) {
   S.starting = false;
   let paper = m.paper || { items: [] };
-  if (paper.unchanged) {
+  if (paper.sealed) {
+    let opened = null;
+    try {
+      if (S.sealed && S.sealed.hash === paper.hash) opened = openSealed(S.sealed, paper.key);
+    } catch { /* a damaged copy: ask for the paper itself below */ }
+    S.sealed = null;
+    if (!opened) { sendStart(); return; }
+    paper = { hash: paper.hash, ...opened };
+    keepPaper(paper);
+  } else if (paper.unchanged) {
     if (S.held && S.held.hash === paper.hash) {
       paper = S.held.paper;             // the paper this page holds is still the paper
     } else {
@@ -533,9 +565,15 @@ function onError(m, req) {
         setError(errKey(code), { field: m.field || '', code });
       }
       return;
+    case 'fetch':
+      // Without the sealed copy the start brings the paper itself; busy: once more later.
+      S.fetching = false;
+      if (code === 'busy' || code === 'internal') setTimeout(() => { if (S.authed && !S.ready) fetchSealed(); }, RETRY_MS);
+      return;
     case 'start':
       S.starting = false;
       if (code === 'unauthenticated') { reauth(); return; }
+      if (code === 'bad_field' && m.field === 'sealed_hash') { S.sealed = null; sendStart(); return; }
       if (code === 'bad_field' && m.field === 'paper_hash' && S.held) {
         // A held paper the server cannot take the hash of: forget it, fetch the paper whole.
         S.held = null;

@@ -1,6 +1,7 @@
 // The candidate's page in Debian's Chromium (playwright-core), against a server that
 // tests/run-e2e.sh prepared (session THIN, 30 min, show_score, tests/fixtures/).
-// Candidate 2026110002 logs in through the UI, answers all five items (four right),
+// Candidate 2026110002 logs in through the UI (the page fetches its paper sealed while the
+// information screen shows, and the start opens it with the key), answers all five items (four right),
 // reloads (the page must resume and show every answer, starting with the hash of the paper it
 // kept, so the server sends no items again), submits and sees 80.
 // Any console error, page error, CSP violation or failed request fails the test.
@@ -29,11 +30,14 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   const { page, problems } = await openPage(t, { width: 1280, height: 860 });
   const noProblems = (where) => assert.deepEqual(problems, [], `no console errors, page errors or CSP violations (${where})`);
   // Every WebSocket frame the page sends and receives, parsed.
-  const sent = [], received = [];
+  const sent = [], received = [], binary = [];
   const parse = (f) => { try { return JSON.parse(f.payload); } catch { return null; } };
   page.on('websocket', (ws) => {
     ws.on('framesent', (f) => sent.push(parse(f)));
-    ws.on('framereceived', (f) => received.push(parse(f)));
+    ws.on('framereceived', (f) => {
+      if (typeof f.payload === 'string') received.push(parse(f));
+      else binary.push(Buffer.from(f.payload));
+    });
   });
 
   // ---- login screen, Chinese first ----
@@ -65,6 +69,10 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   assert.equal(await text(page, 'info-name'), me.name);
   assert.equal(await text(page, 'info-ticket'), me.ticket);
   assert.match(await text(page, 'info-duration'), /30/);
+  // The paper came sealed while the candidate reads the information.
+  for (let i = 0; i < 100 && !binary.length; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(binary.length, 1, 'one sealed paper before the start');
+  assert.equal(binary[0].subarray(0, 4).toString(), 'KCP1');
   await page.click(tid('start-exam'));
 
   // ---- exam ----
@@ -105,10 +113,16 @@ test('candidate 2026110002 takes THIN in the browser: login, answer, reload, sub
   await page.screenshot({ path: SCREENSHOT, fullPage: false });
   noProblems('while answering');
 
-  // the first start had no paper to offer; its reply carried the paper and its hash
+  // the first start offered the sealed paper's hash; its reply carried the key, not the items
   const firstPaper = received.find((m) => m && m.type === 'paper');
   assert.match(firstPaper.paper.hash, /^[0-9a-f]{64}$/);
-  assert.equal(sent.find((m) => m && m.type === 'start').paper_hash, undefined);
+  const firstStart = sent.find((m) => m && m.type === 'start');
+  assert.equal(firstStart.paper_hash, undefined);
+  assert.equal(firstStart.sealed_hash, firstPaper.paper.hash);
+  assert.equal(binary[0].subarray(4, 68).toString(), firstPaper.paper.hash);
+  assert.equal(firstPaper.paper.sealed, true);
+  assert.match(firstPaper.paper.key, /^[0-9a-f]{64}$/);
+  assert.equal(firstPaper.paper.items, undefined, 'the items came sealed, before the start');
 
   // ---- reload: resumes without login, every answer still there ----
   const before = { sent: sent.length, received: received.length };

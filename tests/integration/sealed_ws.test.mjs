@@ -4,11 +4,13 @@
 // paper opened with it is exactly the paper a plain start sends; a client whose sealed copy
 // is out of date gets the whole paper; a bad sealed_hash is refused naming the field.
 import assert from 'node:assert/strict';
-import { createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { KcClient, idNumber, requireEnv, sessionWith } from '../lib/kc.mjs';
+// The page's own code (plain JS ChaCha20: no WebCrypto over http on a LAN).
+import { chacha20, openSealed, parseSealed } from '../../client-web/static/seal.js';
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
 const RUN = Date.now().toString(36);
@@ -47,6 +49,16 @@ async function fetchSealed(c) {
   return c.next((m) => m.binary || (m.id === id && m.type === 'error'), 15000, 'the sealed paper');
 }
 
+test("the page's ChaCha20 is OpenSSL's (block counter 0, nonce 0) over lengths around blocks", () => {
+  const key = Buffer.from([...Array(32).keys()]);
+  for (const n of [0, 1, 63, 64, 65, 1000, 4097]) {
+    const plain = Buffer.from([...Array(n).keys()].map((i) => (i * 7) & 255));
+    const c = createCipheriv('chacha20', key, Buffer.alloc(16));
+    const want = Buffer.concat([c.update(plain), c.final()]);
+    assert.deepEqual(Buffer.from(chacha20(new Uint8Array(key), new Uint8Array(plain))), want, `${n} bytes`);
+  }
+});
+
 describe('sealed papers', () => {
   before(async () => {
     await sessionWith(kc, { code: SESSION, title: '密封试卷测试', paper: 'TYPES-P', duration: '30m' }, people);
@@ -68,6 +80,12 @@ describe('sealed papers', () => {
     assert.equal(p.paper.items, undefined, 'the start does not send the paper again');
     const paper = JSON.parse(open_(body, p.paper.key));
     assert.ok(paper.items.length > 0);
+    // The page opens it the same way.
+    const ab = m.binary.buffer.slice(m.binary.byteOffset, m.binary.byteOffset + m.binary.length);
+    const parsed = parseSealed(ab);
+    assert.equal(parsed.hash, hash);
+    assert.deepEqual(openSealed(parsed, p.paper.key), paper, "the page's ChaCha20 opens the paper");
+    assert.throws(() => openSealed(parsed, 'f'.repeat(64)), 'a wrong key opens nothing');
 
     // The same attempt's plain start (another page without the sealed copy) sends the
     // same paper in the clear.
