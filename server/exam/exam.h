@@ -379,6 +379,9 @@ char *exam_time(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buff
 char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now_ms, struct proct_buffer *ev);
 /* An answer is checked against the attempt's state and paper, and normalised, before it
  * costs a worker anything. */
+/* paper_fetch, before queueing: only while the attempt has not started (after it, start
+ * sends the paper and a sealed copy would be bytes for nothing): "started". */
+int exam_admit_fetch(const srv_live *l, srv_msg *m, int64_t now_ms, srv_msg_error *e);
 int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now_ms, srv_msg_error *e);
 /* What a finished job changes in the attempt's entry: login/resume set status and
  * deadline, start and submit move its status, a stored answer its seq (only when the job is

@@ -202,6 +202,13 @@ char *exam_heartbeat(srv_live *l, const srv_msg *m, int64_t now, struct proct_bu
     return time_reply(l, m->id, now);
 }
 
+int exam_admit_fetch(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
+{
+    if (l->status != SRV_ST_NOT_STARTED)
+        return srv_msg_fail(e, "started", NULL, "the attempt has started; its paper comes with start");
+    return 0;
+}
+
 int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error *e)
 {
     if (l->status == SRV_ST_SUBMITTED)

@@ -56,7 +56,7 @@ const srv_cmd net_cmds[] = {
     {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_login, NULL, NULL, NULL},
     {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_resume, NULL, NULL, NULL},
     {"start",               f_start,       CAND,     SRV_POOL_EXAM,    0, exam_start, NULL, NULL, exam_starts},
-    {"paper_fetch",         f_none,        CAND,     SRV_POOL_EXAM,    SRV_CMD_PACED, exam_paper_fetch, NULL, NULL, exam_paper_fetches},
+    {"paper_fetch",         f_none,        CAND,     SRV_POOL_EXAM,    SRV_CMD_PACED, exam_paper_fetch, NULL, exam_admit_fetch, exam_paper_fetches},
     {"answer",              f_answer,      CAND,     SRV_POOL_ANSWERS, 0, exam_answer, NULL, exam_admit_answer, exam_answers},
     {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, exam_submit_msg, NULL, NULL, NULL},
     {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, exam_heartbeat, NULL, NULL},

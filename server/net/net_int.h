@@ -37,6 +37,7 @@ struct conn {
     int on;
     size_t out_bytes;
     int inflight, answers_inflight;
+    int paced_held;                /* paced slots of replies lws is still sending */
     int closing;
     int64_t seen_s;                /* second of the last frame from the peer (message or PONG) */
     unsigned char ping_sent;       /* a PING is out since seen_s */

@@ -406,14 +406,23 @@ static void handle_changes(srv_job *j)
 static void paced_done(void)
 {
     net__S.paced_inflight--;
-    while (net__S.paced_head && net__S.paced_inflight < net__S.cfg->paced_inflight) {
+    while (net__S.paced_head && (net__S.paced_inflight < net__S.cfg->paced_inflight || stopping_now())) {
         srv_job *j = net__S.paced_head;
         net__S.paced_head = j->next;
         if (!net__S.paced_head) net__S.paced_tail = NULL;
         net__S.paced_waiting--;
         j->next = NULL;
         struct conn *c = conn_of(j->conn);
-        if (!c) {                          /* gone while it waited */
+        if (!c || stopping_now()) {        /* gone while it waited, or nothing runs it any more */
+            srv_job_free(j);
+            continue;
+        }
+        const srv_live *l = conn_live(c);
+        if (!l || l->status != SRV_ST_NOT_STARTED) {
+            /* started meanwhile (a hall's start came while fetches waited): start has sent
+             * the paper itself, and the bytes are better spent elsewhere */
+            c->inflight--;
+            send_error(c, j->req_id, "started", NULL, "the attempt has started; its paper came with start");
             srv_job_free(j);
             continue;
         }
@@ -641,16 +650,21 @@ static void conn_release(uint32_t slot)
     net_fanout_drop(net__S.fanout, slot);
     free(c->rx);
     kc_wheel_del(&net__S.alive, slot);
-    for (struct out *o = c->oh, *n; o; o = n) {
-        n = o->next;
-        if (o->paced) paced_done();
-        free(o);
-    }
+    /* Its unsent replies go, and with them their paced slots: only once the slot is free,
+     * so the waiting fetches they let through are never this connection's own. */
+    struct out *q = c->oh;
+    int held = c->paced_held;
     uint32_t gen = c->gen + 1 ? c->gen + 1 : 1;   /* never 0: a handle of 0 means "none" */
     memset(c, 0, sizeof *c);
     c->gen = gen;
     net__S.free_slots[net__S.nfree++] = slot;
     net__S.nconns--;
+    for (struct out *o = q, *n; o; o = n) {
+        n = o->next;
+        if (o->paced) paced_done();
+        free(o);
+    }
+    while (held-- > 0) paced_done();
 }
 
 /* ---- liveness: our own, not lws's ----
@@ -790,6 +804,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         struct conn *c = &net__S.conns[p->slot];
         if (c->wsi != wsi) return -1;
+        /* lws calls this only once what it kept of earlier writes has gone out */
+        if (c->paced_held && !lws_partial_buffered(wsi))
+            for (; c->paced_held; c->paced_held--) paced_done();
         if (c->ping_due) {                 /* one write per callback: the PING goes alone */
             c->ping_due = 0;
             /* Not empty: lws passes an empty PONG to no callback, and we need to see it.
@@ -807,7 +824,14 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             c->on--;
             c->out_bytes -= o->len;
             int n = lws_write(wsi, o->data + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-            if (o->paced) paced_done();
+            /* A paced reply keeps its slot until lws has sent all of it (what the socket did
+             * not take waits in lws's buffer): the bound is on bytes in memory. */
+            if (o->paced && n >= 0 && lws_partial_buffered(wsi)) {
+                c->paced_held++;
+                lws_callback_on_writable(wsi);
+            } else if (o->paced) {
+                paced_done();
+            }
             free(o);
             if (n < 0) return -1;
         } else if (!c->closing) {
@@ -840,9 +864,13 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     }
 }
 
+/* tx_packet_size: lws sends at most this much of a write per send() (by default the rx
+ * buffer size, 1 KB here), keeping the rest in a buffer for later writable callbacks: a
+ * 40 KB sealed paper took some 40 callbacks, each a send and two epoll_ctl. */
+#define WS_TX_PACKET (256u << 10)
 static const struct lws_protocols protocols[] = {
-    {"http", net__cb_http, sizeof(struct http_pss), 0, 0, NULL, 0},
-    {"kaochang.v1", cb_ws, sizeof(struct pss), 1024, 0, NULL, 0},
+    {"http", net__cb_http, sizeof(struct http_pss), 0, 0, NULL, WS_TX_PACKET},
+    {"kaochang.v1", cb_ws, sizeof(struct pss), 1024, 0, NULL, WS_TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* ---- timers and shutdown, on the service thread ---- */

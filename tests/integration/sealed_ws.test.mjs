@@ -93,6 +93,11 @@ describe('sealed papers', () => {
     const { hash: h2, ...plain } = again.paper;
     assert.equal(h2, hash);
     assert.deepEqual(paper, plain, 'the sealed paper is the paper');
+
+    // Once started, there is nothing to fetch sealed.
+    const late = await c.request({ type: 'paper_fetch' });
+    assert.equal(late.type, 'error', JSON.stringify(late));
+    assert.equal(late.code, 'started');
   });
 
   test('the key differs per candidate, and another key does not open the paper', async () => {

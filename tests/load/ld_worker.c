@@ -767,9 +767,11 @@ static void on_binary(cand *c, const unsigned char *p, size_t n)
     c->sealed_len = n - head;
     memcpy(c->sealed_hash, p + sizeof LD_SEAL_MAGIC - 1, 64);
     c->sealed_hash[64] = 0;
+    if (c->fetch != F_HAVE && !c->ready) {      /* once per candidate, even when fetched again */
+        W.r.sealed++;
+        W.r.sealed_bytes += n;
+    }
     c->fetch = F_HAVE;
-    W.r.sealed++;
-    W.r.sealed_bytes += n;
     mark_ready(c);
 }
 
@@ -1009,7 +1011,7 @@ static void fire(cand *c)
     }
     if (c->t_fetch <= now) {
         c->t_fetch = NEVER;
-        if (c->fetch == F_ASKED && c->state >= S_WELCOMED) send_fetch(c);
+        if (c->fetch == F_ASKED && c->state == S_WELCOMED) send_fetch(c);
     }
     if (c->t_hb <= now) on_heartbeat_timer(c);
     if (c->t_ans <= now) on_answer_timer(c);
