@@ -295,3 +295,53 @@ Test(load_err, codes_tallied_then_other)
     cr_assert_str_eq(t[LD_ERR_CODES - 1].code, "other");
     cr_assert_eq(t[LD_ERR_CODES - 1].n, 12);
 }
+
+/* ---- sealed papers (paper_fetch) ---- */
+
+Test(load_msg, sealed_start_reply)
+{
+    ld_msg m;
+    cr_assert_eq(parse("{\"type\":\"paper\",\"paper\":{\"hash\":\"ab\",\"sealed\":true,\"key\":"
+                       "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"},"
+                       "\"answers\":[],\"last_seq\":0}", &m), 0);
+    cr_assert(m.sealed);
+    cr_assert_str_eq(m.key, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    cr_assert_not(m.items_seen, "a key, not items");
+}
+
+Test(load_seal, opened_with_the_key_and_read)
+{
+    const char *paper = "{\"title\":\"t\",\"items\":[{\"item\":5,\"type\":\"tf\",\"stem\":\"\\\"q\\\\\"},"
+                        "{\"item\":6,\"type\":\"single\",\"options\":[{\"key\":\"A\"},{\"key\":\"B\"}]}]}";
+    size_t n = strlen(paper);
+    unsigned char key[32], iv[16] = {0}, sealed[512], plain[512];
+    for (int i = 0; i < 32; i++) key[i] = (unsigned char)i;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int got = 0;
+    cr_assert(EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv) && EVP_EncryptUpdate(c, sealed, &got, (const unsigned char *)paper, (int)n));
+    EVP_CIPHER_CTX_free(c);
+    cr_assert_neq(memcmp(sealed, paper, n), 0);
+    cr_assert_eq(ld_unseal("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", sealed, n, plain), 0);
+    cr_assert_eq(memcmp(plain, paper, n), 0, "the key opens it");
+    ld_msg m;
+    memset(&m, 0, sizeof m);
+    L.n = 0;
+    cr_assert_eq(ld_parse_paper((const char *)plain, n, &m, &L), 0);
+    cr_assert(m.items_seen);
+    cr_assert_eq(L.n, 2, "both items, past the escaped quote and backslash of the stem");
+    cr_assert_eq(ld_unseal("00", sealed, n, plain), -1, "not a key");
+    /* another key gives something that is not the paper */
+    cr_assert_eq(ld_unseal("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", sealed, n, plain), 0);
+    L.n = 0;
+    cr_assert(memcmp(plain, paper, n) != 0);
+}
+
+Test(load_json, skipped_strings_end_at_the_unescaped_quote)
+{
+    ld_msg m;
+    cr_assert_eq(parse("{\"x\":\"a\\\"b\\\\\",\"y\":\"\\\\\\\\\",\"z\":[\"}\\\"]\"],\"type\":\"ack\",\"item\":3,\"seq\":4}", &m), 0);
+    cr_assert_str_eq(m.type, "ack");
+    cr_assert_eq(m.item, 3);
+    cr_assert_eq(m.seq, 4);
+    cr_assert_eq(parse("{\"x\":\"no end\\\"}", &m), -1);
+}

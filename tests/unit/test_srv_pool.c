@@ -155,3 +155,77 @@ Test(pool, stopping_runs_what_was_queued_and_refuses_more)
     cr_assert_eq(net_pools_alive(ps), 0);
     net_pools_free(ps);
 }
+
+/* ---- batches of one kind (the command table's batch column) ---- */
+
+static int gate_open;                  /* the first batch waits here until the queue is full */
+static int seen_batches, seen_jobs;
+static int64_t order[64];              /* jobs in the order they ran (their numbers) */
+static int batch_ok = 1;
+static char why[160];
+
+static int group_of_job(void *arg, const srv_job *j) { return (int)j->held_seq; }
+
+static void run_grouped(void *arg, int pool, void *state, srv_job **jobs, int n)
+{
+    pthread_mutex_lock(&lk);
+    while (!gate_open) pthread_cond_wait(&cv, &lk);
+    seen_batches++;
+    int g = (int)jobs[0]->held_seq;
+    if (n > 4 || (g == 0 && n != 1)) {
+        batch_ok = 0;
+        snprintf(why, sizeof why, "batch of %d jobs of group %d", n, g);
+    }
+    for (int i = 0; i < n; i++) {
+        if (jobs[i]->held_seq != g) {
+            batch_ok = 0;
+            snprintf(why, sizeof why, "group %lld in a batch of group %d", (long long)jobs[i]->held_seq, g);
+        }
+        if (seen_jobs < 64) order[seen_jobs] = jobs[i]->n_done;
+        seen_jobs++;
+    }
+    pthread_mutex_unlock(&lk);
+}
+
+Test(pool, a_batch_takes_only_the_heads_kind_and_the_rest_keep_their_order)
+{
+    reset();
+    gate_open = seen_batches = seen_jobs = 0;
+    batch_ok = 1;
+    srv_pool_conf conf[SRV_POOLS];
+    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){1, 100, 1};
+    conf[SRV_POOL_EXAM].batch = 4;
+    net_pool_ops ops = {.group = group_of_job, .run = run_grouped, .done = done};
+    char err[128];
+    net_pools *ps = net_pools_start(conf, 1, &ops, err, sizeof err);
+    cr_assert(ps && !err[0], "%s", err);
+    /* 20 jobs: groups 1 1 0 2 1 0 2 1 1 1 2 0 1 1 2 2 0 1 2 1 (0 runs alone) */
+    static const int g[20] = {1, 1, 0, 2, 1, 0, 2, 1, 1, 1, 2, 0, 1, 1, 2, 2, 0, 1, 2, 1};
+    for (int i = 0; i < 20; i++) {
+        srv_job *j = job(SRV_POOL_EXAM, SRV_JOB_MSG);
+        j->held_seq = g[i];
+        j->n_done = i;
+        cr_assert_eq(net_pools_push(ps, SRV_POOL_EXAM, j), 0);
+    }
+    pthread_mutex_lock(&lk);
+    gate_open = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&lk);
+    cr_assert(wait_done(SRV_POOL_EXAM, 20), "every job ran");
+    pthread_mutex_lock(&lk);
+    cr_assert(batch_ok, "%s", why);
+    cr_assert_eq(seen_jobs, 20, "each job once");
+    /* Within each group the jobs ran in the order they came. */
+    for (int grp = 0; grp < 3; grp++) {
+        int64_t last = -1;
+        for (int k = 0; k < 20; k++) {
+            if (g[order[k]] != grp) continue;
+            cr_assert_gt(order[k], last, "group %d: job %lld ran after job %lld", grp, (long long)order[k], (long long)last);
+            last = order[k];
+        }
+    }
+    /* 1s: 10 jobs in batches of up to 4 (at least 3); 2s: 6 (at least 2); 0s: 4 alone. */
+    cr_assert_leq(seen_batches, 20 - 3, "batches formed (%d for 20 jobs)", seen_batches);
+    pthread_mutex_unlock(&lk);
+    net_pools_free(ps);
+}
