@@ -28,6 +28,11 @@ Test(cmd, rows_are_well_formed)
         if (c->who & SRV_WHO_CANDIDATE && c->pool != SRV_LOCAL)
             cr_assert(c->pool == SRV_POOL_ANSWERS || c->pool == SRV_POOL_EXAM, "%s", c->name);
         if (c->flags & SRV_CMD_HEAVY) cr_assert_eq(c->pool, SRV_POOL_STAFF, "%s", c->name);
+        /* A batch runs without net_cmd_run's check of staff roles against the database:
+         * only candidates' messages (their attempt is the connection's) may run in batches. */
+        if (c->batch)
+            cr_assert(c->who == SRV_WHO_CANDIDATE && c->pool != SRV_LOCAL && c->pool != SRV_POOL_STAFF,
+                      "%s: a batch row is a candidate's worker message", c->name);
         for (const srv_field *f = c->fields; f->name; f++) {
             cr_assert(strchr("sierobT", f->kind), "%s.%s: a known kind", c->name, f->name);
             if (f->kind == 's') {
