@@ -18,10 +18,10 @@ static const char LOCK_HEAD[] =
     "SELECT id, status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
     " score_centi, last_seq, session_id FROM attempt WHERE id IN (";
 static const char LOCK_TAIL[] = ") ORDER BY id FOR UPDATE";
-/* Whether each attempt has its paper, and the hash of its rendered view. */
-static const char PAPER_HEAD[] =
-    "SELECT p.attempt_id, COALESCE(r.hash, '') FROM paper_instance p"
-    " LEFT JOIN paper_render r ON r.attempt_id = p.attempt_id WHERE p.attempt_id IN (";
+/* The hash of each attempt's rendered view; for one without a rendered view (a paper made by
+ * an older version: it is rendered at start), whether it has a paper at all. */
+static const char PAPER_HEAD[] = "SELECT attempt_id, hash FROM paper_render WHERE attempt_id IN (";
+static const char INSTANCE_HEAD[] = "SELECT attempt_id, '' FROM paper_instance WHERE attempt_id IN (";
 static const char SESSION_HEAD[] =
     "SELECT id, opens_at, closes_at, duration_s, show_score FROM exam_session WHERE id IN (";
 static const char SET_HEAD[] =
@@ -138,21 +138,32 @@ static int lock_rows(batch *b, uint64_t *ids)
     return rc;
 }
 
+static int read_paper_rows(batch *b, const char *head, const uint64_t *ids, int cnt)
+{
+    int rc = 0;
+    kc_stmt *s = by_ids(b, head, CLOSE, 0, ids, cnt, &rc);
+    for (int r; s && (r = kc_stmt_next(s)) != 0;) {
+        if (r < 0) { rc = r; break; }
+        start_row *w = row_of(b, (uint64_t)kc_stmt_int(s, 0));
+        const char *h = kc_stmt_str(s, 1);
+        if (!w) continue;
+        w->have = 1;
+        snprintf(w->hash, sizeof w->hash, "%s", h ? h : "");
+    }
+    kc_stmt_done(s);
+    return rc;
+}
+
+static int found_unrendered(const start_row *r) { return r->found && !r->have; }
+
 static int read_papers(batch *b, uint64_t *ids)
 {
-    int rc = 0, n = pick(b, found_row, ids);
-    for (int a0 = 0; a0 < n && !rc; a0 += EXAM_ROWS_MAX) {
-        int cnt = n - a0 < EXAM_ROWS_MAX ? n - a0 : EXAM_ROWS_MAX;
-        kc_stmt *s = by_ids(b, PAPER_HEAD, CLOSE, 0, ids + a0, cnt, &rc);
-        for (int r; s && (r = kc_stmt_next(s)) != 0;) {
-            if (r < 0) { rc = r; break; }
-            start_row *w = row_of(b, (uint64_t)kc_stmt_int(s, 0));
-            const char *h = kc_stmt_str(s, 1);
-            if (!w) continue;
-            w->have = 1;
-            snprintf(w->hash, sizeof w->hash, "%s", h ? h : "");
-        }
-        kc_stmt_done(s);
+    int rc = 0;
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        int n = pick(b, pass ? found_unrendered : found_row, ids);
+        for (int a0 = 0; a0 < n && !rc; a0 += EXAM_ROWS_MAX)
+            rc = read_paper_rows(b, pass ? INSTANCE_HEAD : PAPER_HEAD, ids + a0,
+                                 n - a0 < EXAM_ROWS_MAX ? n - a0 : EXAM_ROWS_MAX);
     }
     return rc;
 }
@@ -471,6 +482,20 @@ static int reply_for(const srv_ctx *x, srv_job *j, const start_row *w)
     if (!(j->paper = exam_paper_copy(pr->check))) return KC_ENOMEM;
     j->paper->attempt_id = w->id;
 
+    if (!w->n_answers && w->status == SRV_ST_IN_PROGRESS) {
+        /* A fresh start (the whole hall at once): nothing but numbers to write, no tree to
+         * build and dump. The same members as below. */
+        char head[256];
+        int hn = snprintf(head, sizeof head,
+                          "{\"type\":\"paper\",\"attempt\":{\"status\":\"in_progress\",\"deadline\":%lld,"
+                          "\"submitted_at\":null},\"server_time\":%lld,\"answers\":[],\"last_seq\":%lld",
+                          (long long)w->deadline, (long long)kc_now_ms(), (long long)w->last_seq);
+        if (j->req_id >= 0) hn += snprintf(head + hn, sizeof head - (size_t)hn, ",\"id\":%lld", (long long)j->req_id);
+        snprintf(head + hn, sizeof head - (size_t)hn, "}");
+        j->reply = splice_paper(head, pr, unchanged, key);
+        j->ok = j->reply != NULL;
+        return j->reply ? 0 : KC_ENOMEM;
+    }
     json_t *answers = json_array();
     for (int k = 0; answers && k < w->n_answers; k++) {
         const held_answer *h = &w->answers[k];
