@@ -55,11 +55,9 @@ static uint64_t conn_attempt(const struct conn *c)
 
 static void paced_done(void);
 
-/* Queues a message for the connection; 0, or -1 when it was not queued (paced: its slot is
- * given back by the caller). */
 /* A small reply to a connection with nothing waiting goes out at once: asking lws for a
- * writable callback costs two epoll_ctl and a loop pass per message, which at a hall's start
- * (15,000 replies in a second) was most of the service thread. lws keeps whatever the
+ * writable callback costs two epoll_ctl and a loop pass per message, a large part of the
+ * service thread when a hall starts (15,000 replies in a second). lws keeps whatever the
  * socket does not take and sends it before anything written later. */
 #define DIRECT_MAX 8192
 
@@ -78,6 +76,8 @@ static int write_now(struct conn *c, const void *s, size_t n, int binary)
     return 0;
 }
 
+/* Sends a message now or queues it for the connection; 0, or -1 when it was neither (paced:
+ * the caller gives its slot back). */
 static int send_bytes(struct conn *c, const void *s, size_t n, int binary, int paced)
 {
     if (!s || !c->wsi) return -1;
