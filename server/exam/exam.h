@@ -440,6 +440,8 @@ char *exam__rows_sql(kc_arena *A, int k, const char *head, const char *row, cons
                      const char *tail);
 /* Copies row cnt-1 of p (per parameters a row) into rows cnt..k-1. */
 void exam__pad_rows(kc_param *p, int cnt, int k, int per);
+/* Sorts v[0..n) ascending and drops repeats (ids for an IN list in lock order): the count. */
+int exam__sort_unique(uint64_t *v, int n);
 /* The cached statement of sql executed with p: NULL with *rc on failure. */
 kc_stmt *exam__run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc);
 #define EXAM_P_U(v) ((kc_param){'u', (int64_t)(v), NULL, 0})

@@ -162,6 +162,21 @@ void exam__pad_rows(kc_param *p, int cnt, int k, int per)
     for (int r = cnt; r < k; r++) memcpy(p + (size_t)r * per, p + (size_t)(cnt - 1) * per, (size_t)per * sizeof *p);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int exam__sort_unique(uint64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (!u || v[u - 1] != v[i]) v[u++] = v[i];
+    return u;
+}
+
 kc_stmt *exam__run(kc_db *db, const char *sql, const kc_param *p, int n, int *rc)
 {
     kc_stmt *s = sql ? kc_db_stmt(db, sql) : NULL;

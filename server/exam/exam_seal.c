@@ -7,6 +7,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,14 +26,10 @@ int exam_seal(const unsigned char key[32], const void *plain, size_t n, unsigned
 {
     /* OpenSSL's ChaCha20 IV: the 32-bit block counter (little-endian), then the 96-bit nonce. */
     static const unsigned char iv[16] = {0};
+    if (n > INT_MAX) return KC_ERR;          /* a paper is a few hundred KB at most */
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int ok = c && EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv);
-    size_t done = 0;
-    while (ok && done < n) {       /* EVP lengths are int */
-        int part = n - done > (1u << 30) ? 1 << 30 : (int)(n - done), got = 0;
-        ok = EVP_EncryptUpdate(c, out + done, &got, (const unsigned char *)plain + done, part) && got == part;
-        done += (size_t)part;
-    }
+    int got = 0, ok = c && EVP_EncryptInit_ex(c, EVP_chacha20(), NULL, key, iv) &&
+                      EVP_EncryptUpdate(c, out, &got, plain, (int)n) && (size_t)got == n;
     EVP_CIPHER_CTX_free(c);
     return ok ? 0 : KC_ERR;
 }
@@ -64,12 +61,6 @@ static const char FETCH_HEAD[] =
     "SELECT attempt_id, hash, paper_json, answer_check FROM paper_render WHERE attempt_id IN (";
 #define FETCH_ROWS 16                  /* ~40 KB a row */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int exam_paper_fetches(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
 {
     exam_cache *cache = exam_paper_cache();
@@ -94,10 +85,7 @@ int exam_paper_fetches(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
             ids[m++] = jobs[i]->attempt_id;
         }
     }
-    qsort(ids, (size_t)m, sizeof *ids, cmp_u64);
-    int u = 0;
-    for (int i = 0; i < m; i++)
-        if (!u || ids[u - 1] != ids[i]) ids[u++] = ids[i];
+    int u = exam__sort_unique(ids, m);
     for (int a0 = 0; a0 < u && !rc; a0 += FETCH_ROWS) {
         int cnt = u - a0 < FETCH_ROWS ? u - a0 : FETCH_ROWS, k = exam__rows_size(cnt);
         for (int r = 0; r < cnt; r++) p[r] = EXAM_P_U(ids[a0 + r]);

@@ -70,12 +70,6 @@ typedef struct batch {
     kc_param *p;               /* EXAM_ROWS_MAX + 2 parameters */
 } batch;
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static start_row *row_of(batch *b, uint64_t id)
 {
     int lo = 0, hi = b->nr;
@@ -174,10 +168,7 @@ static int read_sessions(batch *b, uint64_t *ids)
     int n = 0, rc = 0;
     for (int i = 0; i < b->nr; i++)
         if (b->rows[i].found) ids[n++] = b->rows[i].session_id;
-    qsort(ids, (size_t)n, sizeof *ids, cmp_u64);
-    int u = 0;
-    for (int i = 0; i < n; i++)
-        if (!u || ids[u - 1] != ids[i]) ids[u++] = ids[i];
+    int u = exam__sort_unique(ids, n);
     for (int a0 = 0; a0 < u && !rc; a0 += EXAM_ROWS_MAX) {
         int cnt = u - a0 < EXAM_ROWS_MAX ? u - a0 : EXAM_ROWS_MAX;
         kc_stmt *s = by_ids(b, SESSION_HEAD, CLOSE, 0, ids + a0, cnt, &rc);
@@ -560,9 +551,8 @@ static int starts_once(kc_db *db, const srv_ctx *x, srv_job **jobs, int n)
         ids[m++] = j->attempt_id;
     }
     if (!m) { batch_end(&b); return 0; }
-    qsort(ids, (size_t)m, sizeof *ids, cmp_u64);
-    for (int i = 0; i < m; i++)
-        if (!b.nr || b.rows[b.nr - 1].id != ids[i]) b.rows[b.nr++] = (start_row){.id = ids[i]};
+    b.nr = exam__sort_unique(ids, m);
+    for (int i = 0; i < b.nr; i++) b.rows[i] = (start_row){.id = ids[i]};
 
     int rc = kc_db_begin(db);
     if (!rc) rc = lock_rows(&b, ids);
