@@ -9,8 +9,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { KcClient, idNumber, requireEnv, sessionWith } from '../lib/kc.mjs';
-// The page's own code (plain JS ChaCha20: no WebCrypto over http on a LAN).
-import { chacha20, openSealed, parseSealed } from '../../client-web/static/seal.js';
+import { readFileSync } from 'node:fs';
+
+// The page's own code (plain JS ChaCha20: no WebCrypto over http on a LAN). Loaded as a
+// module from its text: Node 18 (Debian 12's) takes a .js file outside an ES-module package
+// for CommonJS.
+const { chacha20, openSealed, parseSealed } = await import(`data:text/javascript;base64,${
+  readFileSync(new URL('../../client-web/static/seal.js', import.meta.url)).toString('base64')}`);
 
 const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
 const RUN = Date.now().toString(36);
