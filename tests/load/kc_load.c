@@ -480,6 +480,7 @@ int main(int argc, char **argv)
         ld_hist_merge(&t.ack_steady, &r->ack_steady);
         ld_hist_merge(&t.start, &r->start);
         ld_hist_merge(&t.resume, &r->resume);
+        ld_hist_merge(&t.open, &r->open);
         /* the counters, candidates .. cpu_us, are consecutive uint64_t */
         uint64_t *a = &t.candidates, *b = &r->candidates;
         for (size_t k = 0; k < (offsetof(ld_report, err) - offsetof(ld_report, candidates)) / sizeof(uint64_t); k++)
@@ -541,6 +542,11 @@ int main(int argc, char **argv)
            ms(ld_hist_pct(&t.start, 50)), ms(ld_hist_pct(&t.start, 95)), ms(t.start.max_us),
            (unsigned long long)t.resume.n, ms(ld_hist_pct(&t.resume, 50)), ms(ld_hist_pct(&t.resume, 95)),
            ms(t.resume.max_us));
+    if (t.open.n)
+        printf("kc_load: sealed papers opened with the start's key (decrypt and read, the page's own work, "
+               "done when the candidate first needs its items): n=%llu p50 %.2f p99 %.2f max %.2f ms\n",
+               (unsigned long long)t.open.n, ms(ld_hist_pct(&t.open, 50)), ms(ld_hist_pct(&t.open, 99)),
+               ms(t.open.max_us));
     printf("kc_load: server RSS kB: before %ld, end of steady phase %ld, peak %ld; service thread idle %.2f ms/s; "
            "generator CPU %.1f s (%.0f %% of one core over %.0f s); traffic in %.1f MB, out %.1f MB\n",
            before.rss, pid ? tl[dur].rss : 0, rss_peak, svc_idle_ms_s, (double)t.cpu_us / 1e6,
