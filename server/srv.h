@@ -93,6 +93,7 @@ void srv_config_node_id(srv_config *c);
 /* ---- messages: what a client sends, parsed and checked against the command table ---- */
 struct srv_cmd;
 #define SRV_MAX_EVENTS 32
+#define SRV_COMMENT_CAP 2048
 typedef struct srv_event { char kind[24]; int64_t at_ms; } srv_event;
 /* Every field any message may carry; a message's row in the command table says which it
  * takes, their types and limits. */
@@ -103,19 +104,22 @@ typedef struct srv_msg {
     char id_number[33];
     char token[160];
     int64_t item;
-    char response[4001];      /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
+    /* The large fields are heap strings of their own size (NULL when absent; srv_msg_free):
+     * a job carries its message, and thousands of jobs are queued at once in a synchronized
+     * start, so the message is kept small. */
+    char *response;           /* <= BANK_RESPONSE_MAX bytes; fill blanks joined by 0x1F */
     int64_t seq;
     int64_t client_time;      /* heartbeat: the client's clock, 0 when absent */
     char paper_hash[65];      /* start: the hash of the paper the client holds */
     char sealed_hash[65];     /* start: the hash of the sealed paper it holds (paper_fetch) */
     int n_events;
-    srv_event events[SRV_MAX_EVENTS];
+    srv_event *events;        /* n_events of them, at most SRV_MAX_EVENTS */
     /* staff messages */
     char login[65];
     char password[257];
     char uid[65];             /* an item's uid, or the code of a template or session */
     char action[16];
-    char comment[2048];
+    char *comment;            /* < SRV_COMMENT_CAP bytes */
     char occupation[17];
     char part[16];
     int64_t level, offset, limit;
@@ -133,7 +137,9 @@ typedef struct srv_msg_error {
 /* Fills e (code, field, message; cut UTF-8 removed) and returns KC_EINVAL. */
 int srv_msg_fail(srv_msg_error *e, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void srv_msg_free(srv_msg *m);    /* what parse allocated (obj); m may be parsed again */
+void srv_msg_free(srv_msg *m);    /* what parse allocated (obj, the heap strings); m may be parsed again */
+/* *to = *from, and from no longer owns what it allocated (to does). */
+void srv_msg_move(srv_msg *to, srv_msg *from);
 /* Builds {"type":"error",...}; returns a malloc'd string. */
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message);
 
@@ -243,7 +249,8 @@ typedef struct srv_ctx {
 typedef int (*srv_run_fn)(kc_db *db, const srv_ctx *x, srv_job *j);
 typedef struct srv_field {
     const char *name;
-    char kind;          /* 's' string, 'i' integer, 'e' events array, 'r' response,
+    char kind;          /* 's' string, 'S' string on the heap (the member is a char *, cap
+                           as for 's'), 'i' integer, 'e' events array, 'r' response,
                            'o' object (kept as JSON), 'b' boolean, 'T' long text (into obj,
                            at most max bytes) */
     int required;

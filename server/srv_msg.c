@@ -13,7 +13,20 @@
 void srv_msg_free(srv_msg *m)
 {
     free(m->obj);
-    m->obj = NULL;
+    free(m->response);
+    free(m->comment);
+    free(m->events);
+    m->obj = m->response = m->comment = NULL;
+    m->events = NULL;
+    m->n_events = 0;
+}
+
+void srv_msg_move(srv_msg *to, srv_msg *from)
+{
+    *to = *from;
+    from->obj = from->response = from->comment = NULL;
+    from->events = NULL;
+    from->n_events = 0;
 }
 
 char *srv_msg_error_json(int64_t id, const char *code, const char *field, const char *message)

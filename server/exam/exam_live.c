@@ -224,7 +224,13 @@ int exam_admit_answer(const srv_live *l, srv_msg *m, int64_t now, srv_msg_error 
                      l->paper->n_blanks[idx]};
     if (bank_response_normalize(&ri, m->response, norm, sizeof norm))
         return srv_msg_fail(e, "bad_field", "response", "response: not a valid answer for this item");
-    memcpy(m->response, norm, strlen(norm) + 1);
+    size_t n = strlen(norm);
+    if (n > strlen(m->response)) {
+        char *p = realloc(m->response, n + 1);
+        if (!p) return srv_msg_fail(e, "internal", NULL, "out of memory");
+        m->response = p;
+    }
+    memcpy(m->response, norm, n + 1);
     return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define STR(n, f, req, lo) {n, 's', req, offsetof(srv_msg, f), sizeof(((srv_msg *)0)->f), lo, 0}
+/* a string kept on the heap (srv_msg_free), of at most cap - 1 bytes */
+#define STRP(n, f, req, lo, cap) {n, 'S', req, offsetof(srv_msg, f), cap, lo, 0}
 #define INT(n, f, req, lo, hi) {n, 'i', req, offsetof(srv_msg, f), 0, lo, hi}
 
 static const srv_field f_login[] = {
@@ -32,7 +34,7 @@ static const srv_field f_bank_list[] = {
     INT("limit", limit, 0, 1, 500), {0}};
 static const srv_field f_bank_item[] = {STR("uid", uid, 1, 1), {0}};
 static const srv_field f_bank_review[] = {
-    STR("uid", uid, 1, 1), STR("action", action, 1, 1), STR("comment", comment, 0, 0), {0}};
+    STR("uid", uid, 1, 1), STR("action", action, 1, 1), STRP("comment", comment, 0, 0, SRV_COMMENT_CAP), {0}};
 static const srv_field f_bank_save[] = {{"item", 'o', 1, 0, 0, 0, 0}, {0}};
 static const srv_field f_bank_health[] = {
     STR("occupation", occupation, 1, 1), INT("level", level, 1, 1, 5), STR("part", part, 0, 1),
@@ -124,7 +126,7 @@ static const char *event_kinds[] = {"blur", "focus", "visibility_hidden", "visib
                                     "fullscreen_exit", "copy", "paste", NULL};
 
 #define BLANKS_MAX 20                 /* BANK_MAX_BLANKS */
-#define RESPONSE_MAX (sizeof(((srv_msg *)0)->response) - 1)
+#define RESPONSE_MAX ((size_t)BANK_RESPONSE_MAX)   /* what answer.response stores */
 
 #define fail srv_msg_fail
 
@@ -140,13 +142,14 @@ static int parse_response(json_t *v, srv_msg *m, srv_msg_error *e)
             return fail(e, "bad_field", "response", "response: at most %zu bytes", RESPONSE_MAX);
         if (strlen(s) != len || memchr(s, 0x1f, len))
             return fail(e, "bad_field", "response", "response: contains a control character");
-        memcpy(m->response, s, len + 1);
+        if (!(m->response = strdup(s))) return fail(e, "internal", NULL, "out of memory");
         return 0;
     }
     if (!json_is_array(v))
         return fail(e, "bad_field", "response", "response: expected a string or an array of strings");
     if (json_array_size(v) < 1 || json_array_size(v) > BLANKS_MAX)
         return fail(e, "bad_field", "response", "response: expected 1 to %d blanks", BLANKS_MAX);
+    char joined[RESPONSE_MAX + 1];
     size_t i;
     json_t *b;
     json_array_foreach(v, i, b) {
@@ -158,11 +161,12 @@ static int parse_response(json_t *v, srv_msg *m, srv_msg_error *e)
             return fail(e, "bad_field", "response", "response[%zu]: contains a control character", i);
         if (n + len + (i > 0) > RESPONSE_MAX)
             return fail(e, "bad_field", "response", "response: at most %zu bytes in all", RESPONSE_MAX);
-        if (i) m->response[n++] = 0x1f;
-        memcpy(m->response + n, s, len);
+        if (i) joined[n++] = 0x1f;
+        memcpy(joined + n, s, len);
         n += len;
     }
-    m->response[n] = 0;
+    joined[n] = 0;
+    if (!(m->response = strdup(joined))) return fail(e, "internal", NULL, "out of memory");
     return 0;
 }
 
@@ -174,6 +178,8 @@ static int parse_events(json_t *arr, srv_msg *m, srv_msg_error *e)
         return fail(e, "bad_field", "events", "events: at most %d per heartbeat", SRV_MAX_EVENTS);
     size_t i;
     json_t *ev;
+    if (json_array_size(arr) && !(m->events = calloc(json_array_size(arr), sizeof *m->events)))
+        return fail(e, "internal", NULL, "out of memory");
     json_array_foreach(arr, i, ev) {
         const char *kind = NULL;
         json_int_t at = 0;
@@ -262,6 +268,19 @@ int net_msg_parse(const char *buf, size_t len, srv_msg *m, srv_msg_error *e)
                 goto out;
             }
             memcpy((char *)m + f->off, s, n + 1);
+        } else if (f->kind == 'S') {
+            size_t n = json_is_string(v) ? json_string_length(v) : 0;
+            const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+            if (!s || n >= f->cap || (int64_t)n < f->min || strlen(s) != n) {
+                rc = fail(e, "bad_field", f->name, "%s: expected a string of %lld to %zu characters",
+                          f->name, (long long)f->min, f->cap - 1);
+                goto out;
+            }
+            char **dst = (char **)((char *)m + f->off);
+            if (!(*dst = strdup(s))) {
+                rc = fail(e, "internal", NULL, "out of memory");
+                goto out;
+            }
         } else if (f->kind == 'i') {
             if (!json_is_integer(v) || json_integer_value(v) < f->min ||
                 json_integer_value(v) > f->max) {

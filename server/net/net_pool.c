@@ -74,6 +74,9 @@ static void *worker_main(void *arg)
     free(arg);
     net_pools *ps = wa.ps;
     struct pool *p = wa.pool;
+    char name[16];        /* seen in top -H, perf and /proc: which pool is busy */
+    snprintf(name, sizeof name, "kc-%s/%d", net_pool_names[p->id], wa.worker);
+    pthread_setname_np(pthread_self(), name);
     void *state = ps->ops.thread_begin ? ps->ops.thread_begin(ps->ops.arg, p->id, wa.worker) : NULL;
     srv_job **batch = calloc((size_t)p->batch, sizeof *batch);
     for (;;) {

@@ -620,10 +620,10 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
         goto out;
     }
     j->cmd = cmd;
-    j->m = m;                          /* the job owns m.obj now */
-    j->text = m.obj;
-    j->text_len = m.obj ? strlen(m.obj) : 0;
-    j->m.obj = m.obj = NULL;
+    srv_msg_move(&j->m, &m);           /* the job owns what parse allocated now */
+    j->text = j->m.obj;
+    j->text_len = j->m.obj ? strlen(j->m.obj) : 0;
+    j->m.obj = NULL;
     j->attempt_id = live->attempt_id;
     j->staff_id = c->staff_id;
     j->roles = c->roles;
@@ -659,8 +659,8 @@ static void on_message(uint32_t slot, struct conn *c, const char *buf, size_t le
 refuse_busy:
     send_error(c, m.id, "busy", NULL, busy);
 out:
-    if (cmd->flags & SRV_CMD_SECRET) sodium_memzero(&m, sizeof m);
     srv_msg_free(&m);
+    if (cmd->flags & SRV_CMD_SECRET) sodium_memzero(&m, sizeof m);
 }
 
 /* ---- libwebsockets callbacks ---- */

@@ -468,7 +468,7 @@ int staff_bank_review(kc_db *db, const srv_ctx *x, srv_job *j)
     while (k < sizeof acts / sizeof acts[0] && strcmp(acts[k].action, j->m.action)) k++;
     if (k == sizeof acts / sizeof acts[0])
         return refuse(j, "bad_field", "action", "action: one of review, approve, return, retire, restore");
-    const char *comment = *j->m.comment ? j->m.comment : NULL;
+    const char *comment = j->m.comment && *j->m.comment ? j->m.comment : NULL;
     if (!strcmp(j->m.action, "return") && !comment)
         return refuse(j, "bad_field", "comment", "comment: say why the item is sent back");
     int64_t version = 0;

@@ -344,7 +344,7 @@ static srv_job *answer(uint64_t attempt, int64_t item, int64_t seq, const char *
     j->attempt_id = attempt;
     j->m.item = item;
     j->m.seq = seq;
-    snprintf(j->m.response, sizeof j->m.response, "%s", response);
+    cr_assert_not_null(j->m.response = strdup(response));
     j->req_id = NJ;
     J[NJ++] = j;
     return j;

@@ -34,9 +34,13 @@ Test(cmd, rows_are_well_formed)
             cr_assert(c->who == SRV_WHO_CANDIDATE && c->pool != SRV_LOCAL && c->pool != SRV_POOL_STAFF,
                       "%s: a batch row is a candidate's worker message", c->name);
         for (const srv_field *f = c->fields; f->name; f++) {
-            cr_assert(strchr("sierobT", f->kind), "%s.%s: a known kind", c->name, f->name);
+            cr_assert(strchr("sSierobT", f->kind), "%s.%s: a known kind", c->name, f->name);
             if (f->kind == 's') {
                 cr_assert(f->cap > 1 && f->off + f->cap <= sizeof(srv_msg), "%s.%s", c->name, f->name);
+                cr_assert(f->min >= 0 && (size_t)f->min < f->cap, "%s.%s", c->name, f->name);
+            }
+            if (f->kind == 'S') {           /* a heap string: the member is its pointer */
+                cr_assert(f->cap > 1 && f->off + sizeof(char *) <= sizeof(srv_msg), "%s.%s", c->name, f->name);
                 cr_assert(f->min >= 0 && (size_t)f->min < f->cap, "%s.%s", c->name, f->name);
             }
             if (f->kind == 'i' || f->kind == 'b')
@@ -52,7 +56,7 @@ Test(cmd, rows_are_well_formed)
 static const char *wrong_value(char kind)
 {
     switch (kind) {
-    case 's': case 'T': return "12";
+    case 's': case 'S': case 'T': return "12";
     case 'i': return "\"12\"";
     case 'b': return "1";
     case 'o': return "[]";
@@ -65,7 +69,7 @@ static const char *wrong_value(char kind)
 static const char *good_value(const srv_field *f)
 {
     switch (f->kind) {
-    case 's': return "\"X1\"";
+    case 's': case 'S': return "\"X1\"";
     case 'T': return "\"text\"";
     case 'i': return f->min > 1 ? "5" : "1";
     case 'b': return "true";
@@ -135,6 +139,7 @@ Test(cmd, integer_and_string_limits_come_from_the_row)
     /* seq: 1 .. 2^53 - 1, what a browser holds exactly */
     cr_assert_eq(parse("{\"type\":\"answer\",\"item\":1,\"response\":\"A\",\"seq\":9007199254740991}", &m, &e), 0);
     cr_assert_eq(m.seq, 9007199254740991LL);
+    srv_msg_free(&m);
     cr_assert_neq(parse("{\"type\":\"answer\",\"item\":1,\"response\":\"A\",\"seq\":9007199254740992}", &m, &e), 0);
     cr_assert_str_eq(e.field, "seq");
     cr_assert(strstr(e.message, "9007199254740991"), "%s", e.message);

@@ -30,6 +30,8 @@ Test(msg, answer_ok)
     cr_assert_eq(m.seq, 5);
     cr_assert_str_eq(m.response, "B");
     cr_assert_eq(m.id, -1);
+    srv_msg_free(&m);
+    cr_assert_null(m.response);
 }
 
 Test(msg, bad_json)
@@ -94,6 +96,7 @@ Test(msg, heartbeat_events)
     cr_assert_eq(parse("{\"type\":\"heartbeat\",\"events\":[{\"kind\":\"blur\",\"at\":1},{\"kind\":\"focus\",\"at\":2}]}", &m, &e), 0);
     cr_assert_eq(m.n_events, 2);
     cr_assert_str_eq(m.events[1].kind, "focus");
+    srv_msg_free(&m);
     cr_assert_neq(parse("{\"type\":\"heartbeat\",\"events\":[{\"kind\":\"teleport\",\"at\":1}]}", &m, &e), 0);
     cr_assert_str_eq(e.field, "events");
     cr_assert_neq(parse("{\"type\":\"heartbeat\",\"events\":{}}", &m, &e), 0);
@@ -138,6 +141,7 @@ Test(msg, fill_response_is_an_array_joined_by_unit_separators)
     srv_msg_error e;
     cr_assert_eq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[\"TCP\",\"\",\"443\"],\"seq\":1}", &m, &e), 0);
     cr_assert_str_eq(m.response, "TCP\x1f\x1f" "443");
+    srv_msg_free(&m);
     cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[],\"seq\":1}", &m, &e), 0);
     cr_assert_str_eq(e.field, "response");
     cr_assert_neq(parse("{\"type\":\"answer\",\"item\":3,\"response\":[\"a\",1],\"seq\":1}", &m, &e), 0);
@@ -159,9 +163,25 @@ Test(msg, long_text_responses_fit_up_to_4000_bytes)
     strcpy(buf + k + n, "\"}");
     cr_assert_eq(parse(buf, &m, &e), 0);
     cr_assert_eq(strlen(m.response), n);
+    srv_msg_free(&m);
     memset(buf + k, 'x', n + 1);
     strcpy(buf + k + n + 1, "\"}");
     cr_assert_neq(parse(buf, &m, &e), 0);
     cr_assert_str_eq(e.message, "response: at most 4000 bytes");
     free(buf);
+}
+
+/* A job carries its message: a synchronized start queues thousands of them at once, so the
+ * large fields live on the heap and the message stays small. */
+Test(msg, stays_small_and_moves_its_heap_fields)
+{
+    cr_assert_lt(sizeof(srv_msg), 2048);
+    srv_msg m, to;
+    srv_msg_error e;
+    cr_assert_eq(parse("{\"type\":\"answer\",\"item\":3,\"response\":\"AB\",\"seq\":1}", &m, &e), 0);
+    srv_msg_move(&to, &m);
+    cr_assert_null(m.response);
+    cr_assert_str_eq(to.response, "AB");
+    srv_msg_free(&m);                 /* nothing of to's */
+    srv_msg_free(&to);
 }

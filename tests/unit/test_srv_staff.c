@@ -73,6 +73,7 @@ Test(staff, messages_parse)
     const char *rev = "{\"type\":\"bank_review\",\"uid\":\"T-1\",\"action\":\"return\",\"comment\":\"改\"}";
     cr_assert_eq(net_msg_parse(rev, strlen(rev), &m, &e), 0);
     cr_assert_str_eq(m.comment, "改");
+    srv_msg_free(&m);
     const char *health = "{\"type\":\"bank_health\",\"occupation\":\"4-04-04-02\",\"level\":6}";
     cr_assert_neq(net_msg_parse(health, strlen(health), &m, &e), 0);
     cr_assert_str_eq(e.field, "level");
