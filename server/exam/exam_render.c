@@ -195,6 +195,7 @@ struct paper {
     char ticket[33];
     char *items;                      /* paper_instance.items */
     char old_hash[65];
+    char attempt_hash[65];            /* attempt.paper_hash: what starts read with the lock */
     int64_t old_expires;
     exam_layout lay;
     /* rendered: its JSON is text.p + off (once the page is rendered) */
@@ -216,7 +217,8 @@ static void paper_clear(struct paper *p)
  * key: no sort, however many papers (the build's spec is read once per build, apart). */
 #define PAPER_ROWS                                                                                 \
     "SELECT p.attempt_id, p.gen_no, p.build_id, a.ticket_no, p.items, COALESCE(r.hash, ''),"        \
-    " r.media_expires FROM paper_instance p JOIN attempt a ON a.id = p.attempt_id"                 \
+    " r.media_expires, COALESCE(a.paper_hash, '') FROM paper_instance p"                           \
+    " JOIN attempt a ON a.id = p.attempt_id"                                                      \
     " LEFT JOIN paper_render r ON r.attempt_id = p.attempt_id "
 static const char SQL_PAGE[] =
     PAPER_ROWS "WHERE p.session_id = ? AND p.gen_no > ? ORDER BY p.gen_no LIMIT 256";
@@ -263,6 +265,7 @@ static int read_papers(kc_db *db, const char *sql, const kc_param *prm, int nprm
         p->items = strndup(kc_stmt_str(st, 4) ? kc_stmt_str(st, 4) : "", kc_stmt_len(st, 4));
         snprintf(p->old_hash, sizeof p->old_hash, "%s", kc_stmt_str(st, 5) ? kc_stmt_str(st, 5) : "");
         p->old_expires = kc_stmt_time(st, 6);
+        snprintf(p->attempt_hash, sizeof p->attempt_hash, "%s", kc_stmt_str(st, 7) ? kc_stmt_str(st, 7) : "");
         if (!p->items) rc = KC_ENOMEM;
     }
     if (st) kc_stmt_done(st);
@@ -291,20 +294,26 @@ static const char SQL_STORE_TAIL[] =
     " paper_json = VALUES(paper_json), answer_check = VALUES(answer_check),"
     " media_expires = VALUES(media_expires), rendered_at = VALUES(rendered_at)";
 #define STORE_COLS 7
+/* The attempts' copy of the hash, in the same transaction (008_attempt_paper_hash). */
+static const char SQL_HASH_HEAD[] =
+    "UPDATE attempt a JOIN paper_render r ON r.attempt_id = a.id SET a.paper_hash = r.hash"
+    " WHERE a.id IN (";
 
 /* Writes the rendered papers ps[i] for i in which[0..n), a few rows per statement. */
 static int store(kc_db *db, uint64_t session_id, int64_t expires, struct paper *ps,
                  const int *which, int n)
 {
     kc_param *prm = calloc((size_t)STORE_ROWS * STORE_COLS, sizeof *prm);
+    kc_param *ids = calloc(STORE_ROWS, sizeof *ids);
     char **checks = calloc(STORE_ROWS, sizeof *checks);
-    int rc = prm && checks ? 0 : KC_ENOMEM;
+    int rc = prm && ids && checks ? 0 : KC_ENOMEM;
     int64_t now = kc_now_ms();
     for (int i = 0; i < n && !rc;) {
-        int rows = 0;
+        int rows = 0, moved = 0;
         size_t bytes = 0;
         while (i < n && rows < STORE_ROWS && (!rows || bytes + ps[which[i]].len <= STORE_BYTES)) {
             struct paper *p = &ps[which[i++]];
+            if (strcmp(p->hash, p->attempt_hash)) ids[moved++] = (kc_param){'u', (int64_t)p->attempt_id, NULL, 0};
             if (!(checks[rows] = exam_check_encode(p->check))) { rc = KC_ENOMEM; break; }
             kc_param *r = &prm[rows * STORE_COLS];
             r[0] = (kc_param){'u', (int64_t)p->attempt_id, NULL, 0};
@@ -319,9 +328,11 @@ static int store(kc_db *db, uint64_t session_id, int64_t expires, struct paper *
         }
         if (!rc) rc = kc_db_rows(db, SQL_STORE_HEAD, "(?,?,?,?,?,?,?)", SQL_STORE_TAIL, prm,
                                  (size_t)rows, STORE_ROWS);
+        if (!rc && moved) rc = kc_db_rows(db, SQL_HASH_HEAD, "?", ")", ids, (size_t)moved, STORE_ROWS);
         for (int k = 0; k < rows; k++) { free(checks[k]); checks[k] = NULL; }
     }
     free(prm);
+    free(ids);
     free(checks);
     return rc;
 }
@@ -393,7 +404,9 @@ static int render_page(struct src *s, uint64_t session_id, const char *title, st
         }
         r->bytes += (int64_t)ps[i].len;
         /* Rendering is deterministic: an unchanged paper is not written again. */
-        if (strcmp(ps[i].hash, ps[i].old_hash) || ps[i].old_expires != s->expires) which[nw++] = i;
+        if (strcmp(ps[i].hash, ps[i].old_hash) || ps[i].old_expires != s->expires ||
+            strcmp(ps[i].hash, ps[i].attempt_hash))
+            which[nw++] = i;
     }
     free(bad_paper);
     for (int k = 0; k < nw; k++) ps[which[k]].json = s->text.p + ps[which[k]].off;

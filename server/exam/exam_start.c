@@ -13,13 +13,15 @@
 
 /* Only the attempt rows are locked (in id order, as the answer batches lock them): a join
  * with FOR UPDATE would lock the session and paper rows too and serialise every start of a
- * session. */
+ * session. The hash of the attempt's rendered view comes with the row (the render keeps it
+ * there), so a batch is one statement lighter. */
 static const char LOCK_HEAD[] =
     "SELECT id, status, extra_time_s, deadline_at, submitted_at, COALESCE(submit_reason, ''),"
-    " score_centi, last_seq, session_id FROM attempt WHERE id IN (";
+    " score_centi, last_seq, session_id, COALESCE(paper_hash, '') FROM attempt WHERE id IN (";
 static const char LOCK_TAIL[] = ") ORDER BY id FOR UPDATE";
-/* The hash of each attempt's rendered view; for one without a rendered view (a paper made by
- * an older version: it is rendered at start), whether it has a paper at all. */
+/* For a row without that hash (rendered by an older node): the view's own; for one without a
+ * rendered view (a paper made by an older version: it is rendered at start), whether it has
+ * a paper at all. */
 static const char PAPER_HEAD[] = "SELECT attempt_id, hash FROM paper_render WHERE attempt_id IN (";
 static const char INSTANCE_HEAD[] = "SELECT attempt_id, '' FROM paper_instance WHERE attempt_id IN (";
 static const char SESSION_HEAD[] =
@@ -101,8 +103,6 @@ static int pick(batch *b, int (*want)(const start_row *), uint64_t *ids)
     return n;
 }
 
-static int found_row(const start_row *r) { return r->found; }
-
 /* ---- in the transaction ---- */
 
 static int lock_rows(batch *b, uint64_t *ids)
@@ -126,6 +126,11 @@ static int lock_rows(batch *b, uint64_t *ids)
             w->score = kc_stmt_int(s, 6);
             w->last_seq = kc_stmt_int(s, 7);
             w->session_id = (uint64_t)kc_stmt_int(s, 8);
+            const char *h = kc_stmt_str(s, 9);
+            if (h && strlen(h) == 64) {
+                w->have = 1;
+                memcpy(w->hash, h, 65);
+            }
         }
         kc_stmt_done(s);
     }
@@ -154,7 +159,7 @@ static int read_papers(batch *b, uint64_t *ids)
 {
     int rc = 0;
     for (int pass = 0; pass < 2 && !rc; pass++) {
-        int n = pick(b, pass ? found_unrendered : found_row, ids);
+        int n = pick(b, found_unrendered, ids);
         for (int a0 = 0; a0 < n && !rc; a0 += EXAM_ROWS_MAX)
             rc = read_paper_rows(b, pass ? INSTANCE_HEAD : PAPER_HEAD, ids + a0,
                                  n - a0 < EXAM_ROWS_MAX ? n - a0 : EXAM_ROWS_MAX);

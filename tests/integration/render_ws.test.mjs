@@ -156,11 +156,15 @@ describe('papers rendered once, started by hash', () => {
     const { c } = await login(third);
     const { m } = await start(c);
     const before = m.paper.hash;
+    // As a paper made before rendering was stored: no view, and no hash of one on the attempt.
     await sql(db, `DELETE r FROM paper_render r JOIN attempt a ON a.id = r.attempt_id WHERE a.ticket_no = '${third.ticket}'`);
+    await sql(db, `UPDATE attempt SET paper_hash = NULL WHERE ticket_no = '${third.ticket}'`);
     const { m: again } = await start(c, before);
     assert.deepEqual(again.paper, { hash: before, unchanged: true }, 'rendering is deterministic');
     const rows = await sql(db, `SELECT r.hash FROM paper_render r JOIN attempt a ON a.id = r.attempt_id WHERE a.ticket_no = '${third.ticket}'`);
     assert.deepEqual(rows, [[before]], 'and stored again');
+    const held = await sql(db, `SELECT paper_hash FROM attempt WHERE ticket_no = '${third.ticket}'`);
+    assert.deepEqual(held, [[before]], 'with its hash on the attempt, where the next start reads it');
     if (process.env.KC_SERVER_LOG) {
       assert.match(readFileSync(process.env.KC_SERVER_LOG, 'utf8'), /no rendered paper stored; rendering it now/);
     }
