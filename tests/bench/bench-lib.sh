@@ -35,8 +35,10 @@ step() {
   local s; s=$(since "$t0")
   printf 'setup: %s: %s s\n' "$name" "$s" | tee -a "$work/setup.new"
 }
+# A redo log of a production size (deploy/mariadb-local: 16 MB makes a synchronized start
+# wait for checkpoints); BENCH_DB_REDO another.
 start_db() {
-  "$root/deploy/mariadb-local" start --dir "$dbdir" --port "$port" >/dev/null
+  KC_DB_REDO=${BENCH_DB_REDO:-512M} "$root/deploy/mariadb-local" start --dir "$dbdir" --port "$port" >/dev/null
   { printf '[server]\nport = %s\n\n' "$((port + 1))"; cat "$dbdir/client.conf"; } >"$conf"
 }
 
