@@ -119,7 +119,7 @@ void srv_config_defaults(srv_config *c)
     snprintf(c->web_root, sizeof c->web_root, "%.490s/www", share);
     /* For 2 cores: answers and candidates' control never wait behind staff or media. */
     c->pools[SRV_POOL_ANSWERS] = (srv_pool_conf){2, 200000, 1};
-    c->pools[SRV_POOL_EXAM] = (srv_pool_conf){2, 20000, 128};
+    c->pools[SRV_POOL_EXAM] = (srv_pool_conf){2, 20000, 512};
     c->pools[SRV_POOL_SWEEP] = (srv_pool_conf){2, 64, 1};
     c->pools[SRV_POOL_STAFF] = (srv_pool_conf){2, 64, 1};
     c->pools[SRV_POOL_MEDIA] = (srv_pool_conf){1, 256, 1};

@@ -301,7 +301,9 @@ static void send_start(cand *c)
                                   (long long)req_id(c, K_START, ++c->req));
     if (c->op == OP_NONE && !c->had_paper) {    /* only the first start is measured */
         c->op = OP_START;
-        c->t_op = W.now;
+        /* The clock now, not the loop's: the whole hall's starts go out in one pass, which
+         * takes a while, and each is measured from when it left. */
+        c->t_op = ld_now_ns();
         W.waiting++;
     }
     if (!c->had_paper && !c->in_started) {
