@@ -143,11 +143,13 @@ typedef struct {
 
 /* ack: every acknowledged answer of the run; ack_steady: those sent in this process's
  * steady window (from the later of a quarter of the steady phase and two seconds after its
- * candidates' last first paper, to the reconnect); start: to the paper, or to the key of
+ * candidates' last first paper, to the reconnect); ack_early and ack_late: those sent before
+ * it (the start burst) and from the reconnect on; start: to the paper, or to the key of
  * the sealed paper; open: opening a sealed paper with its key (decrypt and read), the
  * page's own work. */
 typedef struct {
     ld_hist ack, ack_steady, start, resume, open;
+    ld_hist ack_early, ack_late;    /* answers sent before the steady window; from the reconnect on */
     uint64_t candidates, logged_in, connections;   /* connections: open when the steady phase ends */
     uint64_t sealed, sealed_bytes;                 /* sealed papers fetched after login, and their bytes */
     uint64_t started, papers, papers_early;        /* first starts sent; first papers, those before the reconnect */

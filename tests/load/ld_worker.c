@@ -37,8 +37,10 @@ enum { P_LOGIN, P_WAIT, P_RUN, P_DRAIN };
 typedef struct {
     int64_t item, seq;
     uint64_t sent;
-    int steady;
+    int when;                   /* W_*: when it was sent */
 } pend;
+
+enum { W_EARLY, W_STEADY, W_LATE };   /* before the steady window; in it; from the reconnect on */
 
 typedef struct {
     int fd;
@@ -664,7 +666,7 @@ static void on_paper(cand *c, const ld_msg *m)
         ld_leaf *l = leaf_of(c, c->pend[i].item);
         if (!l) continue;
         c->pend[i].sent = W.now;
-        c->pend[i].steady = 0;
+        c->pend[i].when = W_LATE;
         send_answer(c, l, c->pend[i].seq);
         W.r.resent++;
     }
@@ -682,7 +684,9 @@ static void on_ack(cand *c, const ld_msg *m)
     for (int i = 0; i < c->npend; i++) {
         if (c->pend[i].item != m->item || c->pend[i].seq != m->seq) continue;
         ld_hist_add(&W.r.ack, (W.now - c->pend[i].sent) / 1000);
-        if (c->pend[i].steady) ld_hist_add(&W.r.ack_steady, (W.now - c->pend[i].sent) / 1000);
+        uint64_t us = (W.now - c->pend[i].sent) / 1000;
+        ld_hist_add(c->pend[i].when == W_STEADY ? &W.r.ack_steady : c->pend[i].when == W_EARLY ? &W.r.ack_early
+                                                                                              : &W.r.ack_late, us);
         pend_remove(c, i);
         W.r.acks++;
         if (!m->applied) {
@@ -1008,7 +1012,8 @@ static void on_answer_timer(cand *c)
     ld_leaf *l = &c->leaves[ld_mix(c->gidx, (uint64_t)seq, 7) % c->nleaves];
     if (send_answer(c, l, seq)) return;
     c->seq = seq;
-    c->pend[c->npend++] = (pend){l->item, seq, W.now, W.now >= W.steady_from && W.now < W.s.reconnect};
+    c->pend[c->npend++] = (pend){l->item, seq, W.now,
+                                 W.now >= W.s.reconnect ? W_LATE : W.now >= W.steady_from ? W_STEADY : W_EARLY};
     W.pending++;
     W.r.answers++;
 }

@@ -157,6 +157,7 @@ declare -A v
 for kv in ${line#delivery: }; do v[${kv%%=*}]=${kv#*=}; done
 echo "bench=delivery candidates=${v[candidates]} connections=${v[connections]} msgs_per_s=${v[msgs_per_s]}" \
   "ack_p50_ms=${v[ack_p50_ms]} ack_p95_ms=${v[ack_p95_ms]} ack_p99_ms=${v[ack_p99_ms]} ack_max_ms=${v[ack_max_ms]}" \
+  "ack_steady_p99_ms=${v[ack_steady_p99_ms]}" \
   "start_p50_ms=${v[start_p50_ms]} start_p99_ms=${v[start_p99_ms]} resume_p99_ms=${v[resume_p99_ms]}" \
   "errors=${v[errors]} missing=$((missing + differ)) server_cpu_pct=${v[server_cpu_pct]}" \
   "svc_cpu_ms_per_1k_msgs=${v[svc_cpu_ms_per_1k_msgs]} rss_per_candidate_kb=${v[rss_per_candidate_kb]}"
