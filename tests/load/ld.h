@@ -154,6 +154,7 @@ typedef struct {
     uint64_t sealed, sealed_bytes;                 /* sealed papers fetched after login, and their bytes */
     uint64_t started, papers, papers_early;        /* first starts sent; first papers, those before the reconnect */
     uint64_t last_paper_ns;                        /* the last early first paper, after the start */
+    uint64_t longest_pass_ns;                      /* the longest pass over events or timers, start to reconnect */
     uint64_t unfinished;                           /* starts and resumes without a paper at the end */
     uint64_t sent, recv, answers, acks, acks_applied, acks_superseded, heartbeats,
         times, pings, backlog_skips, resent, errors, bytes_in, bytes_out;
