@@ -18,6 +18,7 @@
 #define OUT_BYTES_MAX (8u << 20)   /* bytes waiting for one client */
 #define INFLIGHT_MAX 4             /* login/resume/start/submit jobs per connection */
 #define ANSWERS_INFLIGHT_MAX 256   /* answers per connection waiting for their commit */
+#define RESULTS_EVERY 32           /* messages read between looks at finished jobs (net_serve.c) */
 
 struct out {
     struct out *next;
@@ -139,6 +140,8 @@ struct net_server {
     net_pools *pools;
     pthread_mutex_t rlock;         /* finished jobs, handed back by the workers */
     srv_job *rh, *rt;
+    atomic_int results_ready;      /* rh is not empty (a hint, read without rlock) */
+    unsigned msgs_since_drain;     /* messages handled since results were last looked at */
     atomic_int workers_connected;
     atomic_ullong answers_committed;
 

@@ -262,6 +262,7 @@ static void w_done(void *arg, srv_job **jobs, int n)
         if (net__S.rt) net__S.rt->next = jobs[i]; else net__S.rh = jobs[i];
         net__S.rt = jobs[i];
     }
+    atomic_store_explicit(&net__S.results_ready, 1, memory_order_relaxed);
     pthread_mutex_unlock(&net__S.rlock);
     lws_cancel_service(net__S.ctx);
 }
@@ -539,7 +540,9 @@ static void drain_results(void)
     pthread_mutex_lock(&net__S.rlock);
     srv_job *j = net__S.rh;
     net__S.rh = net__S.rt = NULL;
+    atomic_store_explicit(&net__S.results_ready, 0, memory_order_relaxed);
     pthread_mutex_unlock(&net__S.rlock);
+    net__S.msgs_since_drain = 0;
     while (j) {
         srv_job *next = j->next;
         handle_result(j);
@@ -822,6 +825,15 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             c->rx_cap = 0;
         }
         c->rx_len = 0;
+        /* A whole hall's starts arrive at once and one pass of the loop reads them all
+         * (15,000 messages, a few hundred ms); the wake-up for finished jobs waits for the
+         * next pass. So finished jobs are also looked at every RESULTS_EVERY messages: an
+         * answer committed in 15 ms is not acknowledged 300 ms later. */
+        if (++net__S.msgs_since_drain >= RESULTS_EVERY &&
+            atomic_load_explicit(&net__S.results_ready, memory_order_relaxed))
+            drain_results();
+        else if (net__S.msgs_since_drain >= RESULTS_EVERY)
+            net__S.msgs_since_drain = 0;
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
