@@ -141,7 +141,7 @@ struct net_server {
     pthread_mutex_t rlock;         /* finished jobs, handed back by the workers */
     srv_job *rh, *rt;
     atomic_int results_ready;      /* rh is not empty (a hint, read without rlock) */
-    unsigned msgs_since_drain;     /* messages handled since results were last looked at */
+    unsigned msgs_since_look;      /* messages read since the loop last looked at results_ready */
     atomic_int workers_connected;
     atomic_ullong answers_committed;
 

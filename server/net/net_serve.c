@@ -542,7 +542,6 @@ static void drain_results(void)
     net__S.rh = net__S.rt = NULL;
     atomic_store_explicit(&net__S.results_ready, 0, memory_order_relaxed);
     pthread_mutex_unlock(&net__S.rlock);
-    net__S.msgs_since_drain = 0;
     while (j) {
         srv_job *next = j->next;
         handle_result(j);
@@ -829,11 +828,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
          * (15,000 messages, a few hundred ms); the wake-up for finished jobs waits for the
          * next pass. So finished jobs are also looked at every RESULTS_EVERY messages: an
          * answer committed in 15 ms is not acknowledged 300 ms later. */
-        if (++net__S.msgs_since_drain >= RESULTS_EVERY &&
-            atomic_load_explicit(&net__S.results_ready, memory_order_relaxed))
-            drain_results();
-        else if (net__S.msgs_since_drain >= RESULTS_EVERY)
-            net__S.msgs_since_drain = 0;
+        if (++net__S.msgs_since_look >= RESULTS_EVERY) {
+            net__S.msgs_since_look = 0;
+            if (atomic_load_explicit(&net__S.results_ready, memory_order_relaxed)) drain_results();
+        }
         return 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE: {
