@@ -1065,6 +1065,17 @@ static void fire(cand *c)
     resched(c);
 }
 
+/* A pass of the loop since W.now, over due timers or ready events: how long this process
+ * kept replies waiting in its sockets. A long pass delays the next read, and that delay is
+ * in every latency measured after it; the longest between the start and the reconnect is
+ * reported. */
+static void note_pass(void)
+{
+    uint64_t pass = ld_now_ns() - W.now;
+    if (W.have_sched && W.now >= W.s.start && W.now < W.s.reconnect && pass > W.r.longest_pass_ns)
+        W.r.longest_pass_ns = pass;
+}
+
 /* ---- the parent's pipes ---- */
 
 static int write_all(int fd, const void *p, size_t n)
@@ -1182,9 +1193,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
             for (size_t i = 0; i < n; i++) W.r.connections += W.c[i].fd >= 0 && W.c[i].state >= S_WELCOMED;
         }
         while (W.hn && W.c[W.heap[0]].due <= W.now) fire(&W.c[W.heap[0]]);
-        uint64_t fired = ld_now_ns() - W.now;     /* timers: a pass too (the hall's starts) */
-        if (W.have_sched && W.now >= W.s.start && W.now < W.s.reconnect && fired > W.r.longest_pass_ns)
-            W.r.longest_pass_ns = fired;
+        note_pass();                              /* timers: a pass too (the hall's starts) */
         if (W.phase == P_LOGIN && W.resolved >= n) {
             ld_ready rd = {LD_P_READY, (uint32_t)W.r.logged_in, (uint32_t)(n - W.r.logged_in), (uint32_t)W.r.sealed};
             if (write_all(report_fd, &rd, sizeof rd)) return 1;
@@ -1217,11 +1226,7 @@ int ld_worker_run(const ld_conf *conf, const ld_cand_id *ids, size_t n, uint64_t
             }
             on_event(evs[i].data.u64, evs[i].events);
         }
-        /* How long this process kept replies waiting in its sockets: a long pass delays the
-         * next read, and that delay is in every latency measured after it. */
-        uint64_t pass = ld_now_ns() - W.now;
-        if (W.have_sched && W.now >= W.s.start && W.now < W.s.reconnect && pass > W.r.longest_pass_ns)
-            W.r.longest_pass_ns = pass;
+        note_pass();
     }
 
     /* Answers never acknowledged and papers never received are errors (the time waited
