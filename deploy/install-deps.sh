@@ -6,7 +6,9 @@
 #                                   from a Debian mirror alone.
 #   deploy/install-deps.sh --test   also what `make test` needs: Criterion, clang with its
 #                                   libFuzzer runtime and symbolizer, Debian's Chromium, curl,
-#                                   Node.js and npm, and the pinned npm packages of tests/.
+#                                   nginx (the reverse proxy a test runs in front of a node;
+#                                   its system service is not needed), Node.js and npm, and
+#                                   the pinned npm packages of tests/.
 #   --check                         install nothing; say what is missing (exit 1 if anything).
 #
 # Idempotent: when everything is present it checks the versions it relies on and returns in
@@ -47,7 +49,7 @@ if ((test)); then
     pkgs+=(clang)
   fi
   pkgs+=(libcriterion-dev "libclang-rt-$clang_major-dev" "llvm-$clang_major"
-         chromium fonts-wqy-microhei curl)
+         chromium fonts-wqy-microhei curl nginx)
   # Node may come from elsewhere (e.g. a nodesource nodejs that bundles npm); Debian's is
   # asked for only when no node / npm is on PATH.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
@@ -72,13 +74,25 @@ if ((${#missing[@]})); then
   t0=$SECONDS
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq || die "apt-get update failed: is the Debian mirror in /etc/apt/sources.list reachable?"
+  # nginx's package starts a system nginx on port 80 (and fails where the port is taken and
+  # `ss` is missing); the test runs an nginx of its own, so the start is refused by a
+  # policy-rc.d of ours for this install only (unless the machine has its own policy).
+  policy=
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# kaochang install-deps: no nginx service start during its install\nfor a in "$@"; do [ "$a" = nginx ] && exit 101; done\nexit 0\n' >"$policy"
+    chmod 755 "$policy"
+  fi
   # -q (not -qq) keeps apt's "Need to get N MB" line: the user sees what is downloaded.
   apt-get install -y -q --no-install-recommends "${missing[@]}" >"${TMPDIR:-/tmp}/kaochang-apt.log" 2>&1 || {
+    [ -n "$policy" ] && rm -f "$policy"
     tail -n 30 "${TMPDIR:-/tmp}/kaochang-apt.log" >&2; die "apt-get install failed (above)"; }
+  [ -n "$policy" ] && rm -f "$policy"
   grep -E '^(Need to get|After this operation)' "${TMPDIR:-/tmp}/kaochang-apt.log" | sed 's/^/install-deps: /' >&2 || true
   rm -f "${TMPDIR:-/tmp}/kaochang-apt.log"
   echo "install-deps: Debian packages installed in $((SECONDS - t0)) s" >&2
-  # The packaged mariadb-server may start a system instance; Kaochang never uses it.
+  # The packaged mariadb-server may start a system instance; Kaochang never uses it (nor a
+  # system nginx: on a systemd machine `systemctl disable nginx` keeps it off at boot).
 fi
 
 # ---- the versions the build and the server rely on ----

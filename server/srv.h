@@ -48,6 +48,7 @@ typedef struct srv_limits {
     int connections_per_address;  /* 0 = unlimited */
     int table_size;               /* entries of each table (addresses, pairs, tickets) */
     char trusted[512];            /* CIDRs exempt from the connection limit and the address limits */
+    char proxies[512];            /* CIDRs of reverse proxies whose X-Forwarded-For names the client */
 } srv_limits;
 
 /* ---- configuration (kaochang.conf, INI; see docs and kaochang.conf.example) ---- */

@@ -70,7 +70,9 @@ static const struct key keys[] = {
     L("connections_per_address", connections_per_address, 0, 1000000, "open connections one address may have; 0 = no limit"),
     L("table_size", table_size, 1024, 1 << 24, "entries of each throttle table (addresses, ticket+address, tickets); fixed memory"),
     {"limits.trusted", K_CIDRS, offsetof(srv_config, limits.trusted), sizeof(((srv_config *)0)->limits.trusted), 0, 0,
-     "addresses and CIDRs exempt from connection and per-address limits and allowed to read /metrics, comma-separated (the host itself, a reverse proxy, monitoring)"},
+     "addresses and CIDRs exempt from connection and per-address limits and allowed to read /metrics, comma-separated (the host itself, monitoring)"},
+    {"limits.proxies", K_CIDRS, offsetof(srv_config, limits.proxies), sizeof(((srv_config *)0)->limits.proxies), 0, 0,
+     "reverse proxies in front of this node (nginx, HAProxy), comma-separated addresses or CIDRs: a connection from one counts as the client its X-Forwarded-For (else X-Real-IP) names; empty = none"},
     S("db.host", db.host, "MariaDB host (ignored when db.socket is set)"),
     I("db.port", db.port, 1, 65535, "MariaDB TCP port"),
     S("db.socket", db.socket, "MariaDB unix socket path"),
@@ -193,7 +195,7 @@ int srv_config_set(srv_config *c, const char *name, const char *value, char *err
                 return KC_EINVAL;
             }
             if (k->off == offsetof(srv_config, node_id) && node_id_bad(value, err, errlen)) return KC_EINVAL;
-            if (k->kind == K_CIDRS && net_throttle_trusted_check(value, err, errlen)) return KC_EINVAL;
+            if (k->kind == K_CIDRS && net_throttle_cidrs_check(k->name, value, err, errlen)) return KC_EINVAL;
             memcpy((char *)c + k->off, value, strlen(value) + 1);
         } else {
             char *end;

@@ -139,8 +139,8 @@ void net_fanout_stats_get(const net_fanout *f, net_fanout_stats *st);
  * could not be queued or failed for the server's own reasons. An allowed check counts as a
  * failure until its result says otherwise, so guesses sent at once cannot outrun the
  * limits. Behind a reverse proxy the peer is the proxy: pass the client's address as the
- * proxy reports it (X-Forwarded-For / PROXY protocol from a trusted proxy), never the
- * proxy's own, or every client shares one address. */
+ * proxy reports it (net_throttle_client, for a peer in limits.proxies), never the proxy's
+ * own, or every client shares one address. */
 typedef struct net_throttle net_throttle;
 
 /* A peer address: IPv4 is kept as IPv4-mapped IPv6 (::ffff:a.b.c.d), so "1.2.3.4" and
@@ -202,7 +202,19 @@ void net_throttle_free(net_throttle *t);
 /* Checks limits.trusted: comma-separated addresses or CIDRs ("127.0.0.1/32, ::1"). 0, or
  * KC_EINVAL with err naming the entry. */
 int net_throttle_trusted_check(const char *list, char *err, size_t errlen);
+/* The same for any [limits] list of CIDRs; key names it in err ("limits.proxies"). */
+int net_throttle_cidrs_check(const char *key, const char *list, char *err, size_t errlen);
 int net_throttle_is_trusted(const net_throttle *t, const net_throttle_addr *a);   /* 1 or 0 */
+int net_throttle_is_proxy(const net_throttle *t, const net_throttle_addr *a);     /* limits.proxies: 1 or 0 */
+/* The client behind peer. A peer in limits.proxies is a reverse proxy: the client is the
+ * right-most X-Forwarded-For entry that is not itself a proxy (entries left of it were
+ * written by the client and prove nothing; junk stops the walk at the last good hop), else
+ * X-Real-IP; without either, the proxy itself. Any other peer is the client whatever its
+ * headers say. Headers may be NULL. 1 when *client came from a header, else 0. */
+int net_throttle_client(const net_throttle *t, const net_throttle_addr *peer, const char *forwarded_for,
+                        const char *real_ip, net_throttle_addr *client);
+/* An address as people write it ("10.1.2.3", "2001:db8::1"), "unknown" when unparsed. */
+void net_throttle_addr_text(const net_throttle_addr *a, char *out, size_t cap);
 /* May this attempt go to a worker? 0, or KC_EBUSY with *retry_after_ms (> 0) and *reason:
  * "address" (the address's rate or slowdown), "ticket" or "login" (that ticket or login
  * backs off, at this address or everywhere). A refusal is not a failure. */

@@ -572,14 +572,14 @@ static void healthz(struct lws *wsi, struct http_pss *p)
     http_reply(wsi, p, why ? 503 : 200, s);
 }
 
-/* The peer is in limits.trusted (its IPv4-mapped form is the same address). */
+/* The client is in limits.trusted (its IPv4-mapped form is the same address). Behind a
+ * proxy that is the address the proxy forwarded, never the proxy itself. */
 static int peer_trusted(struct lws *wsi)
 {
-    char peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    char text[48];
     net_throttle_addr a;
-    if (net_throttle_addr_parse(peer, &a)) return 0;
-    return net_throttle_is_trusted(net__S.throttle, &a);
+    net__client(wsi, &a, text, sizeof text);
+    return a.family && net_throttle_is_trusted(net__S.throttle, &a);
 }
 
 #define U(v) json_integer((json_int_t)(v))

@@ -181,6 +181,10 @@ int net__enqueue(srv_job *j);
 /* The "http" protocol: /healthz, /metrics, POST /api/bank/import, GET /media/
  * (net_http.c), and a finished import or media job back to its request. */
 int net__cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
+/* The client of a connection or request whose headers lws still holds: the peer, or behind a
+ * proxy of limits.proxies the address it forwarded (net_throttle_client). text as people
+ * write it (IPv4 without ::ffff:). */
+void net__client(struct lws *wsi, net_throttle_addr *addr, char *text, size_t cap);
 void net__http_done(srv_job *j);
 /* The media cache and the reads table, sized from the config (before serving), and their
  * end (after the context is destroyed). 0, or -1 after logging why. */

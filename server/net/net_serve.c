@@ -731,6 +731,38 @@ static void on_idle(void *arg, uint32_t slot)
     }
 }
 
+/* A header's value, "" when absent or longer than cap. */
+static void header(struct lws *wsi, enum lws_token_indexes h, char *out, int cap)
+{
+    out[0] = 0;
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0 || n >= cap || lws_hdr_copy(wsi, out, cap, h) < 0) out[0] = 0;
+}
+
+void net__client(struct lws *wsi, net_throttle_addr *addr, char *text, size_t cap)
+{
+    char peer[64] = "";
+    net_throttle_addr p;
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    if (net_throttle_addr_parse(peer, &p)) {
+        *addr = p;                  /* the shared unknown address */
+        snprintf(text, cap, "%s", peer[0] ? peer : "unknown");
+        return;
+    }
+    if (net_throttle_is_proxy(net__S.throttle, &p)) {
+        char xff[8192], real[64];   /* more than lws keeps of all headers: never cut */
+        header(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof xff);
+        real[0] = 0;
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS) || defined(LWS_HTTP_HEADERS_ALL)
+        header(wsi, WSI_TOKEN_HTTP_X_REAL_IP, real, sizeof real);
+#endif
+        net_throttle_client(net__S.throttle, &p, xff, real, addr);
+    } else {
+        *addr = p;
+    }
+    net_throttle_addr_text(addr, text, cap);
+}
+
 static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)
 {
@@ -746,8 +778,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
         lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
         if (net_origin_allowed(origin, host, net__S.cfg->origins)) return 0;
-        char peer[64] = "";
-        lws_get_peer_simple(wsi, peer, sizeof peer);
+        char peer[48] = "";
+        net_throttle_addr addr;
+        net__client(wsi, &addr, peer, sizeof peer);
         KC_WARN("ws", "refused origin=\"%.100s\" host=\"%.100s\" peer=%s (server.origins)", origin, host, peer);
         return 1;
     }
@@ -755,10 +788,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         if (!net__S.nfree || net__S.stopping) return -1;
         char peer[48] = "";
         net_throttle_addr addr;
-        lws_get_peer_simple(wsi, peer, sizeof peer);
-        if (!strncmp(peer, "::ffff:", 7) && strchr(peer + 7, '.'))   /* IPv4 as people write it */
-            memmove(peer, peer + 7, strlen(peer + 7) + 1);
-        net_throttle_addr_parse(peer, &addr);
+        net__client(wsi, &addr, peer, sizeof peer);
         if (net_throttle_conn_open(net__S.throttle, &addr, kc_now_ms())) {
             KC_WARN("ws", "refused a connection from peer=%s: limits.connections_per_address=%d reached",
                     peer, net__S.cfg->limits.connections_per_address);

@@ -5,7 +5,7 @@
  *
  * Addresses. IPv4 and IPv4-mapped IPv6 are one address; IPv6 counts by its /64 (one host
  * gets a whole /64); an unparseable peer shares one "unknown" key. Addresses inside
- * limits.trusted (default 127.0.0.1/32 and ::1: the host itself, or a reverse proxy) are
+ * limits.trusted (default 127.0.0.1/32 and ::1: the host itself, monitoring) are
  * exempt from the connection limit and every per-address limit below, but not from the
  * per-ticket/login ones. 127.0.0.2 and up are not trusted: the load generator spreads over
  * them and must be limited like real clients.
@@ -116,8 +116,8 @@ struct net_throttle {
     int64_t window_ms;
     unsigned char key[crypto_shorthash_KEYBYTES];
     struct table addrs, pairs, whos;
-    struct cidr trusted[TRUSTED_MAX];
-    int ntrusted;
+    struct cidr trusted[TRUSTED_MAX], proxies[TRUSTED_MAX];
+    int ntrusted, nproxies;
     net_throttle_stats st;
 };
 
@@ -177,11 +177,11 @@ static uint64_t addr_net(const net_throttle_addr *a)
     return v;
 }
 
-static int cidr_parse(const char *s, size_t n, struct cidr *c, char *err, size_t errlen)
+static int cidr_parse(const char *key, const char *s, size_t n, struct cidr *c, char *err, size_t errlen)
 {
     char buf[64];
     if (n >= sizeof buf) {
-        snprintf(err, errlen, "limits.trusted: \"%.40s…\" is not an IPv4 or IPv6 address or CIDR", s);
+        snprintf(err, errlen, "%s: \"%.40s…\" is not an IPv4 or IPv6 address or CIDR", key, s);
         return KC_EINVAL;
     }
     memcpy(buf, s, n);
@@ -190,7 +190,7 @@ static int cidr_parse(const char *s, size_t n, struct cidr *c, char *err, size_t
     if (slash) *slash = 0;
     net_throttle_addr a;
     if (net_throttle_addr_parse(buf, &a) || strchr(buf, '%')) {
-        snprintf(err, errlen, "limits.trusted: \"%.*s\" is not an IPv4 or IPv6 address or CIDR", (int)n, s);
+        snprintf(err, errlen, "%s: \"%.*s\" is not an IPv4 or IPv6 address or CIDR", key, (int)n, s);
         return KC_EINVAL;
     }
     /* an IPv4 CIDR counts its bits in the mapped address's last 32 */
@@ -199,7 +199,7 @@ static int cidr_parse(const char *s, size_t n, struct cidr *c, char *err, size_t
         char *end;
         long b = strtol(slash + 1, &end, 10);
         if (!slash[1] || *end || b < 0 || b > max) {
-            snprintf(err, errlen, "limits.trusted: \"%s/%s\": the prefix length must be 0 to %d",
+            snprintf(err, errlen, "%s: \"%s/%s\": the prefix length must be 0 to %d", key,
                      buf, slash + 1, max);
             return KC_EINVAL;
         }
@@ -211,7 +211,7 @@ static int cidr_parse(const char *s, size_t n, struct cidr *c, char *err, size_t
 }
 
 /* Parses list into out[0..*n); out may be NULL (checking only). */
-static int trusted_parse(const char *list, struct cidr *out, int *n, char *err, size_t errlen)
+static int cidrs_parse(const char *key, const char *list, struct cidr *out, int *n, char *err, size_t errlen)
 {
     int k = 0;
     const char *p = list;
@@ -221,9 +221,9 @@ static int trusted_parse(const char *list, struct cidr *out, int *n, char *err, 
         const char *e = p;
         while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
         struct cidr c;
-        if (cidr_parse(p, (size_t)(e - p), &c, err, errlen)) return KC_EINVAL;
+        if (cidr_parse(key, p, (size_t)(e - p), &c, err, errlen)) return KC_EINVAL;
         if (k == TRUSTED_MAX) {
-            snprintf(err, errlen, "limits.trusted: more than %d entries", TRUSTED_MAX);
+            snprintf(err, errlen, "%s: more than %d entries", key, TRUSTED_MAX);
             return KC_EINVAL;
         }
         if (out) out[k] = c;
@@ -234,9 +234,14 @@ static int trusted_parse(const char *list, struct cidr *out, int *n, char *err, 
     return 0;
 }
 
+int net_throttle_cidrs_check(const char *key, const char *list, char *err, size_t errlen)
+{
+    return cidrs_parse(key, list, NULL, NULL, err, errlen);
+}
+
 int net_throttle_trusted_check(const char *list, char *err, size_t errlen)
 {
-    return trusted_parse(list, NULL, NULL, err, errlen);
+    return net_throttle_cidrs_check("limits.trusted", list, err, errlen);
 }
 
 static int cidr_match(const struct cidr *c, const unsigned char ip[16])
@@ -248,12 +253,80 @@ static int cidr_match(const struct cidr *c, const unsigned char ip[16])
     return (c->ip[full] & mask) == (ip[full] & mask);
 }
 
-int net_throttle_is_trusted(const net_throttle *t, const net_throttle_addr *a)
+static int in_cidrs(const struct cidr *c, int n, const net_throttle_addr *a)
 {
     if (!a->family) return 0;
-    for (int i = 0; i < t->ntrusted; i++)
-        if (cidr_match(&t->trusted[i], a->ip)) return 1;
+    for (int i = 0; i < n; i++)
+        if (cidr_match(&c[i], a->ip)) return 1;
     return 0;
+}
+
+int net_throttle_is_trusted(const net_throttle *t, const net_throttle_addr *a)
+{
+    return in_cidrs(t->trusted, t->ntrusted, a);
+}
+
+int net_throttle_is_proxy(const net_throttle *t, const net_throttle_addr *a)
+{
+    return in_cidrs(t->proxies, t->nproxies, a);
+}
+
+/* One X-Forwarded-For entry: an address, optionally [v6]:port or v4:port (some proxies
+ * add the port). 0, or KC_EINVAL. */
+static int forwarded_entry(const char *p, size_t n, net_throttle_addr *a)
+{
+    char buf[64];
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    if (!n || n >= sizeof buf) return KC_EINVAL;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    char *colon = strchr(buf, ':');
+    if (buf[0] == '[') {                               /* [v6]:port */
+        char *e = strchr(buf, ']');
+        if (e && e[1] == ':') e[1] = 0;
+    } else if (colon && !strchr(colon + 1, ':')) {     /* v4:port (v6 has two colons or more) */
+        *colon = 0;
+    }
+    return net_throttle_addr_parse(buf, a);
+}
+
+int net_throttle_client(const net_throttle *t, const net_throttle_addr *peer, const char *forwarded_for,
+                        const char *real_ip, net_throttle_addr *client)
+{
+    *client = *peer;
+    if (!net_throttle_is_proxy(t, peer)) return 0;
+    int from_header = 0;
+    if (forwarded_for && *forwarded_for) {
+        /* Right to left: each proxy appends the address it was reached from, so the entries
+         * after the last untrusted one were written by our proxies; that one is the client.
+         * What is left of it came from the client and proves nothing. */
+        const char *end = forwarded_for + strlen(forwarded_for);
+        while (end > forwarded_for) {
+            const char *start = end;
+            while (start > forwarded_for && start[-1] != ',') start--;
+            net_throttle_addr a;
+            if (forwarded_entry(start, (size_t)(end - start), &a)) break;   /* junk: the last good hop */
+            *client = a;
+            from_header = 1;
+            if (!net_throttle_is_proxy(t, &a)) break;
+            end = start > forwarded_for ? start - 1 : start;
+        }
+        return from_header;
+    }
+    net_throttle_addr a;
+    if (real_ip && *real_ip && !forwarded_entry(real_ip, strlen(real_ip), &a)) {
+        *client = a;
+        return 1;
+    }
+    return 0;
+}
+
+void net_throttle_addr_text(const net_throttle_addr *a, char *out, size_t cap)
+{
+    if (a->family == 4) inet_ntop(AF_INET, a->ip + 12, out, (socklen_t)cap);
+    else if (a->family == 6) inet_ntop(AF_INET6, a->ip, out, (socklen_t)cap);
+    else snprintf(out, cap, "unknown");
 }
 
 /* ---- the tables ---- */
@@ -453,7 +526,8 @@ net_throttle *net_throttle_new(const srv_limits *l, char *err, size_t errlen)
         return NULL;
     }
     t->l = *l;
-    if (trusted_parse(l->trusted, t->trusted, &t->ntrusted, err, errlen)) {
+    if (cidrs_parse("limits.trusted", l->trusted, t->trusted, &t->ntrusted, err, errlen) ||
+        cidrs_parse("limits.proxies", l->proxies, t->proxies, &t->nproxies, err, errlen)) {
         free(t);
         return NULL;
     }

@@ -753,3 +753,66 @@ Test(throttle, cidr_edges)
     cr_assert(net_throttle_is_trusted(T, &v4));
     cr_assert_not(net_throttle_is_trusted(T, &v6));
 }
+
+/* The client behind limits.proxies: X-Forwarded-For right to left past our own proxies,
+ * X-Real-IP without it, the peer itself when it is not a proxy or nothing usable is there. */
+static const char *client_of(const char *peer, const char *xff, const char *real, int *from_header)
+{
+    static char text[64];
+    net_throttle_addr p = ad(peer), c;
+    *from_header = net_throttle_client(T, &p, xff, real, &c);
+    net_throttle_addr_text(&c, text, sizeof text);
+    return text;
+}
+
+Test(throttle, client_behind_proxies)
+{
+    snprintf(L.proxies, sizeof L.proxies, "10.0.0.5, 10.0.1.0/24, fd00::/8");
+    mk();
+    struct { const char *peer, *xff, *real, *client; int hdr; } cases[] = {
+        {"10.0.0.5", "203.0.113.7", NULL, "203.0.113.7", 1},
+        {"::ffff:10.0.0.5", "203.0.113.7", NULL, "203.0.113.7", 1},              /* the peer as lws gives it */
+        {"10.0.0.5", "1.1.1.1, 203.0.113.7", NULL, "203.0.113.7", 1},            /* left of the client: the client's own claim */
+        {"10.0.0.5", "1.1.1.1,203.0.113.7, 10.0.1.9", NULL, "203.0.113.7", 1},   /* past a second proxy of ours */
+        {"10.0.0.5", "10.0.1.8, 10.0.1.9", NULL, "10.0.1.8", 1},                 /* only proxies: the first hop */
+        {"10.0.0.5", " 203.0.113.7:5123 ", NULL, "203.0.113.7", 1},             /* a port added by the proxy */
+        {"10.0.0.5", "[2001:db8::7]:443", NULL, "2001:db8::7", 1},
+        {"10.0.0.5", "2001:db8::7", NULL, "2001:db8::7", 1},
+        {"10.0.0.5", "junk, 203.0.113.7", NULL, "203.0.113.7", 1},
+        {"10.0.0.5", "203.0.113.7, junk", NULL, "10.0.0.5", 0},                  /* the proxy wrote junk: itself */
+        {"10.0.0.5", "1.1.1.1, junk, 10.0.1.9", NULL, "10.0.1.9", 1},            /* stops at the last good hop */
+        {"10.0.0.5", "", "198.51.100.2", "198.51.100.2", 1},                     /* X-Real-IP without X-Forwarded-For */
+        {"10.0.0.5", "203.0.113.7", "198.51.100.2", "203.0.113.7", 1},           /* X-Forwarded-For first */
+        {"10.0.0.5", NULL, NULL, "10.0.0.5", 0},                                 /* no header: the proxy */
+        {"10.0.0.5", ",", "nonsense", "10.0.0.5", 0},
+        {"fd00::1", "203.0.113.7", NULL, "203.0.113.7", 1},
+        {"10.0.0.6", "203.0.113.7", "198.51.100.2", "10.0.0.6", 0},              /* not a proxy: headers are ignored */
+        {"203.0.113.9", "127.0.0.1", NULL, "203.0.113.9", 0},                    /* a forged header from a client */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int hdr = -1;
+        const char *got = client_of(cases[i].peer, cases[i].xff, cases[i].real, &hdr);
+        cr_assert_str_eq(got, cases[i].client, "case %zu: peer %s xff \"%s\"", i, cases[i].peer,
+                         cases[i].xff ? cases[i].xff : "(none)");
+        cr_assert_eq(hdr, cases[i].hdr, "case %zu", i);
+    }
+    /* With no proxies configured nobody is one. */
+    net_throttle_free(T);
+    L.proxies[0] = 0;
+    mk();
+    int hdr;
+    cr_assert_str_eq(client_of("127.0.0.1", "203.0.113.7", "198.51.100.2", &hdr), "127.0.0.1");
+    cr_assert_eq(hdr, 0);
+}
+
+Test(throttle, proxies_list_errors_name_the_key)
+{
+    char err[256];
+    cr_assert_eq(net_throttle_cidrs_check("limits.proxies", "10.0.0.0/8, ::1", err, sizeof err), 0);
+    cr_assert_eq(net_throttle_cidrs_check("limits.proxies", "nginx", err, sizeof err), KC_EINVAL);
+    cr_assert_str_eq(err, "limits.proxies: \"nginx\" is not an IPv4 or IPv6 address or CIDR");
+    snprintf(L.proxies, sizeof L.proxies, "10.0.0.0/40");
+    T = net_throttle_new(&L, err, sizeof err);
+    cr_assert_null(T);
+    cr_assert_str_eq(err, "limits.proxies: \"10.0.0.0/40\": the prefix length must be 0 to 32");
+}
