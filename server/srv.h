@@ -176,6 +176,7 @@ typedef struct srv_live {
     int64_t clock_offset_ms;   /* server clock - client clock, from heartbeats with client_time */
     int answered;              /* items the database holds an answer for */
     int expiring;              /* the deadline passed here: the submit job is queued */
+    int db_released;           /* this node let go of it in the database (attempt.holder_node) */
 } srv_live;
 
 /* ---- jobs: a request on its way to a worker and its reply on the way back ---- */
@@ -186,11 +187,13 @@ enum srv_job_kind {
     SRV_JOB_CHANGES,           /* deadlines changed since m.offset (ms), by any node */
     SRV_JOB_IMPORT,            /* POST /api/bank/import */
     SRV_JOB_MEDIA,             /* GET /media/<sha256> */
+    SRV_JOB_HOLDERS,           /* this node's lease; attempts it no longer holds, or holds again */
 };
 struct proct_batch;
 struct proct_buffer;
 /* An attempt whose deadline another node (or the CLI) changed, as SRV_JOB_CHANGES finds it. */
-typedef struct srv_change { uint64_t attempt_id; int64_t deadline_ms; enum srv_attempt_status status; } srv_change;
+/* taken: instead, a resume on another node took the attempt over (holder_taken_at). */
+typedef struct srv_change { uint64_t attempt_id; int64_t deadline_ms; enum srv_attempt_status status; int taken; } srv_change;
 typedef struct srv_job {
     struct srv_job *next;
     enum srv_job_kind kind;
@@ -228,6 +231,14 @@ typedef struct srv_job {
     int denied;                /* login/resume: the credentials or token were wrong (not a
                                   server failure): the throttle counts it */
     uint64_t denied_attempt;   /* login: the attempt of a ticket whose ID number was wrong */
+    /* login/resume: the attempt's holder in the database (one live connection across nodes) */
+    int held_elsewhere;        /* login refused: a live node holds it (held_by names it) */
+    int claimed;               /* the worker wrote this node as the holder */
+    int took_over;             /* resume: ... taking it from a live node (held_by) */
+    char held_by[65];
+    /* SRV_JOB_HOLDERS: this node's lease, and holdings to let go of and to take again */
+    uint64_t *ids;             /* n_release ids, then n_reclaim ids (malloc'd) */
+    int n_release, n_reclaim;
     char peer[48];             /* login/resume: the peer's address, for the throttle and the log */
     unsigned char throttled;   /* 1 + enum net_throttle_kind: the throttle let it through */
 } srv_job;
@@ -242,6 +253,7 @@ typedef struct srv_ctx {
     int prepare_before_min;           /* the automatic session prepare */
     int max_message;                  /* server.max_message: the largest import a page may send */
     const char *node_id;              /* server.node_id: which node applied an answer (history) */
+    uint64_t node_boot;               /* this run of the node (random, not 0): attempt.holder_boot */
 } srv_ctx;
 
 /* ---- the command table: one row per message type ----

@@ -53,6 +53,7 @@ void srv_job_free(srv_job *j)
     srv_paper_free(j->paper);
     proct_batch_free(j->events);
     free(j->changes);
+    free(j->ids);
     free(j->text);
     srv_msg_free(&j->m);
     OPENSSL_cleanse(j->m.password, sizeof j->m.password);

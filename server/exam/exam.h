@@ -366,6 +366,13 @@ int exam_sweep(kc_db *db, const srv_ctx *x, srv_job *j);   /* j->m.offset of j->
 int exam_expire(kc_db *db, const srv_ctx *x, srv_job *j);
 /* Deadlines changed since j->m.offset (ms) into j->changes. */
 int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j);
+/* This node's lease in node_alive; then, in one transaction, j->ids: the first n_release
+ * attempts are no longer held here (cleared where this run of this node holds them), the
+ * next n_reclaim are held here again (where nobody else took them meanwhile). */
+int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j);
+/* This node's lease alone (serve writes it before it listens, so that its first holdings
+ * are seen as alive). */
+int exam_lease(kc_db *db, const srv_ctx *x);
 /* Extra time for the attempt of ticket (minutes 1..600): a running attempt's deadline moves
  * now (stamped, so every node pushes it to the candidate); a later start adds it. Recorded
  * as an extra_time event. *deadline_ms: the new deadline, 0 when not started. KC_ENOTFOUND /

@@ -38,18 +38,34 @@ enum srv_attempt_status exam__status_parse(const char *s)
 
 /* ---- login / resume ---- */
 
+/* With the attempt: which node holds its live connection (009), and whether that node's
+ * lease is still running (MariaDB's clock, as the lease was written with it). */
 #define ATTEMPT_SELECT                                                                     \
     "SELECT a.id, a.status, a.deadline_at, a.submitted_at, c.name, c.id_number, a.ticket_no," \
-    " s.id, s.code, s.title, s.opens_at, s.closes_at, s.duration_s"                       \
+    " s.id, s.code, s.title, s.opens_at, s.closes_at, s.duration_s,"                      \
+    " COALESCE(a.holder_node, ''), COALESCE(a.holder_boot, 0), n.node_id IS NOT NULL"     \
     " FROM attempt a JOIN candidate c ON c.id = a.candidate_id"                            \
-    " JOIN exam_session s ON s.id = a.session_id "
+    " JOIN exam_session s ON s.id = a.session_id"                                          \
+    " LEFT JOIN node_alive n ON n.node_id = a.holder_node AND n.boot = a.holder_boot"      \
+    " AND n.alive_until > NOW(3) "
 static const char SQL_BY_TICKET[] = ATTEMPT_SELECT "WHERE a.ticket_no = ?";
 static const char SQL_BY_ID[] = ATTEMPT_SELECT "WHERE a.id = ?";
+/* A login claims the attempt only if nobody took it since it was read (compare and set);
+ * a resume takes it whoever holds it, and stamps the takeover when a live node held it. */
+static const char SQL_CLAIM[] =
+    "UPDATE attempt SET holder_node = ?, holder_boot = ?"
+    " WHERE id = ? AND COALESCE(holder_node, '') = ? AND COALESCE(holder_boot, 0) = ?";
+static const char SQL_TAKE[] =
+    "UPDATE attempt SET holder_node = ?, holder_boot = ?,"
+    " holder_taken_at = IF(? = 1, NOW(3), holder_taken_at) WHERE id = ?";
 
 struct attempt_row {
     uint64_t id, session_id;
     char status[16], name[520], id_number[33], ticket[33], code[260], title[1024];
     int64_t deadline, submitted, opens, closes, duration_s;
+    char holder[65];
+    uint64_t holder_boot;
+    int64_t holder_alive;
 };
 
 static int fetch_attempt(kc_db *db, const char *sql, int by_id, uint64_t id, const char *ticket,
@@ -57,16 +73,17 @@ static int fetch_attempt(kc_db *db, const char *sql, int by_id, uint64_t id, con
 {
     memset(r, 0, sizeof *r);
     int rc = by_id
-        ? kc_db_query(db, sql, "u", "usttsssusstti", id, &r->id, r->status, sizeof r->status,
+        ? kc_db_query(db, sql, "u", "usttsssussttisui", id, &r->id, r->status, sizeof r->status,
                        &r->deadline, &r->submitted, r->name, sizeof r->name, r->id_number,
                        sizeof r->id_number, r->ticket, sizeof r->ticket, &r->session_id, r->code,
                        sizeof r->code, r->title, sizeof r->title, &r->opens, &r->closes,
-                       &r->duration_s)
-        : kc_db_query(db, sql, "s", "usttsssusstti", ticket, &r->id, r->status,
+                       &r->duration_s, r->holder, sizeof r->holder, &r->holder_boot, &r->holder_alive)
+        : kc_db_query(db, sql, "s", "usttsssussttisui", ticket, &r->id, r->status,
                        sizeof r->status, &r->deadline, &r->submitted, r->name, sizeof r->name,
                        r->id_number, sizeof r->id_number, r->ticket, sizeof r->ticket,
                        &r->session_id, r->code, sizeof r->code, r->title, sizeof r->title,
-                       &r->opens, &r->closes, &r->duration_s);
+                       &r->opens, &r->closes, &r->duration_s, r->holder, sizeof r->holder,
+                       &r->holder_boot, &r->holder_alive);
     if (rc) return rc;
     rc = kc_db_fetch(db, sql);
     kc_db_done(db, sql);
@@ -139,6 +156,49 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
         j->denied = 1;
         j->reply = exam__error_reply(j->req_id, "bad_token", "the attempt of this token no longer exists");
         return 0;
+    }
+    /* One live connection across nodes: who holds the attempt in the database. */
+    const char *me = x->node_id ? x->node_id : "";
+    for (int tries = 0;; tries++) {
+        int mine = r.holder[0] && !strcmp(r.holder, me) && r.holder_boot == x->node_boot;
+        /* A holder of my name but another boot is an earlier run of this node: nobody. */
+        int elsewhere = r.holder[0] && !mine && strcmp(r.holder, me) && r.holder_alive;
+        if (mine || !me[0]) break;
+        if (login && elsewhere) {
+            j->held_elsewhere = 1;
+            j->attempt_id = r.id;
+            snprintf(j->held_by, sizeof j->held_by, "%s", r.holder);
+            j->reply = exam__error_reply(j->req_id, "already_connected",
+                                         "this candidate is signed in on another computer; ask the proctor");
+            return j->reply ? 0 : KC_ENOMEM;
+        }
+        if (!login) {
+            rc = kc_db_exec(db, SQL_TAKE, "suiu", me, x->node_boot, (int64_t)elsewhere, r.id);
+            if (rc) return rc;
+            j->claimed = 1;
+            j->took_over = elsewhere;
+            if (elsewhere) snprintf(j->held_by, sizeof j->held_by, "%s", r.holder);
+            break;
+        }
+        rc = kc_db_exec(db, SQL_CLAIM, "suusu", me, x->node_boot, r.id, r.holder, r.holder_boot);
+        if (rc) return rc;
+        if (kc_db_affected(db, SQL_CLAIM) == 1) {
+            j->claimed = 1;
+            break;
+        }
+        /* Taken meanwhile (another node's login at the same moment): read again. */
+        if (tries == 2) {
+            j->reply = exam__error_reply(j->req_id, "busy", "the server is busy; retry in a moment");
+            return j->reply ? 0 : KC_ENOMEM;
+        }
+        rc = fetch_attempt(db, SQL_BY_TICKET, 0, 0, j->m.ticket, &r, &found);
+        if (rc) return rc;
+        if (!found) {
+            j->denied = 1;
+            j->reply = exam__error_reply(j->req_id, "bad_credentials",
+                                         "no candidate with this admission ticket and ID number");
+            return j->reply ? 0 : KC_ENOMEM;
+        }
     }
     j->ok = 1;
     j->attempt_id = r.id;
@@ -400,6 +460,24 @@ static const char SQL_CHANGES[] =
     "SELECT id, deadline_at, status FROM attempt WHERE deadline_changed_at >= ?"
     " ORDER BY deadline_changed_at LIMIT 2000";
 
+/* Attempts a resume on another node took over since then (the node that held them closes
+ * its connection; what it still believes it holds is the one thing it cannot see itself). */
+static const char SQL_TAKEN[] =
+    "SELECT id FROM attempt WHERE holder_taken_at >= ?"
+    " AND NOT (holder_node <=> ? AND holder_boot <=> ?) ORDER BY holder_taken_at LIMIT 2000";
+
+static int add_change(srv_job *j, int *cap, srv_change c)
+{
+    if (j->n_changes == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        srv_change *v = realloc(j->changes, (size_t)*cap * sizeof *v);
+        if (!v) return KC_ENOMEM;
+        j->changes = v;
+    }
+    j->changes[j->n_changes++] = c;
+    return 0;
+}
+
 int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     uint64_t id;
@@ -410,18 +488,50 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     j->n_changes = 0;
     int cap = 0;
     int rc = kc_db_query(db, SQL_CHANGES, "t", "uts", j->m.offset, &id, &deadline, status, sizeof status);
-    while (!rc && (rc = kc_db_fetch(db, SQL_CHANGES)) == 1) {
-        rc = 0;
-        if (j->n_changes == cap) {
-            cap = cap ? cap * 2 : 16;
-            srv_change *c = realloc(j->changes, (size_t)cap * sizeof *c);
-            if (!c) { rc = KC_ENOMEM; break; }
-            j->changes = c;
-        }
-        j->changes[j->n_changes++] = (srv_change){id, deadline, exam__status_parse(status)};
-    }
+    while (!rc && (rc = kc_db_fetch(db, SQL_CHANGES)) == 1)
+        rc = add_change(j, &cap, (srv_change){id, deadline, exam__status_parse(status), 0});
     kc_db_done(db, SQL_CHANGES);
+    if (rc < 0) return rc;
+    rc = kc_db_query(db, SQL_TAKEN, "tsu", "u", j->m.offset, x->node_id ? x->node_id : "", x->node_boot, &id);
+    while (!rc && (rc = kc_db_fetch(db, SQL_TAKEN)) == 1)
+        rc = add_change(j, &cap, (srv_change){id, 0, SRV_ST_NONE, 1});
+    kc_db_done(db, SQL_TAKEN);
     return rc < 0 ? rc : 0;
+}
+
+/* ---- holders: this node's lease and the attempts it lets go of (SRV_JOB_HOLDERS) ---- */
+
+static const char SQL_LEASE[] =
+    "INSERT INTO node_alive (node_id, boot, alive_until) VALUES (?, ?, NOW(3) + INTERVAL 20 SECOND)"
+    " ON DUPLICATE KEY UPDATE boot = VALUES(boot), alive_until = VALUES(alive_until)";
+static const char SQL_LET_GO[] =
+    "UPDATE attempt SET holder_node = NULL, holder_boot = NULL"
+    " WHERE id = ? AND holder_node = ? AND holder_boot = ?";
+static const char SQL_HOLD_AGAIN[] =
+    "UPDATE attempt SET holder_node = ?, holder_boot = ?"
+    " WHERE id = ? AND (holder_node IS NULL OR holder_node = ?)";
+
+int exam_lease(kc_db *db, const srv_ctx *x)
+{
+    return kc_db_exec(db, SQL_LEASE, "su", x->node_id ? x->node_id : "", x->node_boot);
+}
+
+int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
+{
+    const char *me = x->node_id ? x->node_id : "";
+    int rc = exam_lease(db, x);
+    if (rc) return rc;
+    j->ok = 1;                  /* handle_holders: done (a failed job comes back with ok 0) */
+    if (j->n_release + j->n_reclaim == 0) return 0;
+    if ((rc = kc_db_begin(db))) return rc;
+    for (int i = 0; !rc && i < j->n_release; i++) rc = kc_db_exec(db, SQL_LET_GO, "usu", j->ids[i], me, x->node_boot);
+    for (int i = 0; !rc && i < j->n_reclaim; i++)
+        rc = kc_db_exec(db, SQL_HOLD_AGAIN, "suus", me, x->node_boot, j->ids[j->n_release + i], me);
+    if (rc) {
+        kc_db_rollback(db);
+        return rc;
+    }
+    return kc_db_commit(db);
 }
 
 static const char SQL_EXTRA_LOCK[] =

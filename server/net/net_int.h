@@ -152,6 +152,14 @@ struct net_server {
     srv_ctx x;
     proct_buffer events;
     int sweep_inflight, prepare_inflight;
+    /* attempt.holder_node (one live connection across nodes): attempts whose connection here
+     * went, let go of in the database HOLD_GRACE_MS later unless one came back (a reconnect
+     * to this node costs no write), and attempts to hold again (a let-go crossed a login) */
+    struct gone { uint64_t attempt_id; int64_t at_ms; } *gone;
+    size_t gone_head, gone_n, gone_cap;
+    uint64_t *reclaim;
+    size_t reclaim_n, reclaim_cap;
+    int holders_inflight;
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond

@@ -211,6 +211,7 @@ static int run_one(kc_db *db, srv_job *j)
     case SRV_JOB_PREPARE: return exam_prepare_due(db, &net__S.x, j);
     case SRV_JOB_EXPIRE: return exam_expire(db, &net__S.x, j);
     case SRV_JOB_CHANGES: return exam_changes(db, &net__S.x, j);
+    case SRV_JOB_HOLDERS: return exam_holders(db, &net__S.x, j);
     case SRV_JOB_IMPORT: return staff_bank_import(db, &net__S.x, j);
     case SRV_JOB_MEDIA: return media_run(db, &net__S.x, j);
     }
@@ -274,16 +275,119 @@ static void w_exited(void *arg) { lws_cancel_service(net__S.ctx); }
 
 
 /* A connection lets go of its attempt's entry (closing, or logging in as another). */
+static void holder_gone(uint64_t attempt_id, int64_t at_ms);
+
 static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 {
     srv_live *l = conn_live(c);
     if (l) net_fanout_unsubscribe(net__S.fanout, net_fanout_topic(NET_TOPIC_ATTEMPT, l->attempt_id), slot);
     if (l && l->conn == handle_of(slot)) {
         exam_lives_release(&net__S.lives, c->live - 1, kc_now_ms());
+        holder_gone(l->attempt_id, kc_now_ms());
         proct_buffer_add(&net__S.events, l->attempt_id, kc_now_ms(), "disconnect", why);
     }
     c->authed = 0;
     c->live = 0;
+}
+
+/* ---- holders: one live connection per attempt across nodes (attempt.holder_node) ---- */
+
+#define HOLD_GRACE_MS 10000     /* a connection gone this long: the node lets go in the DB */
+
+static int grow(void **v, size_t *cap, size_t need, size_t each)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 256;
+    while (c < need) c *= 2;
+    void *n = realloc(*v, c * each);
+    if (!n) return KC_ENOMEM;
+    *v = n;
+    *cap = c;
+    return 0;
+}
+
+/* The attempt's last connection here went at at_ms (or its login's claim found none). */
+static void holder_gone(uint64_t attempt_id, int64_t at_ms)
+{
+    if (net__S.gone_head && net__S.gone_head == net__S.gone_n) net__S.gone_head = net__S.gone_n = 0;
+    if (net__S.gone_head > 4096 && net__S.gone_head * 2 > net__S.gone_n) {   /* compact */
+        memmove(net__S.gone, net__S.gone + net__S.gone_head, (net__S.gone_n - net__S.gone_head) * sizeof *net__S.gone);
+        net__S.gone_n -= net__S.gone_head;
+        net__S.gone_head = 0;
+    }
+    if (grow((void **)&net__S.gone, &net__S.gone_cap, net__S.gone_n + 1, sizeof *net__S.gone)) {
+        KC_WARN("exam", "attempt=%llu: no memory to note its release; its holder stays until this node stops",
+                (unsigned long long)attempt_id);
+        return;
+    }
+    net__S.gone[net__S.gone_n++] = (struct gone){attempt_id, at_ms};
+}
+
+static void holder_again(uint64_t attempt_id)
+{
+    if (grow((void **)&net__S.reclaim, &net__S.reclaim_cap, net__S.reclaim_n + 1, sizeof *net__S.reclaim)) return;
+    net__S.reclaim[net__S.reclaim_n++] = attempt_id;
+}
+
+/* Every 2 s: the lease, the attempts gone past the grace with no connection back, and the
+ * ones to hold again; one such job at a time, so a hold-again runs after the let-go it
+ * answers. */
+static void holders_job(int64_t now)
+{
+    if (net__S.holders_inflight) return;
+    size_t nrel = 0, from = net__S.gone_head;
+    while (from + nrel < net__S.gone_n && net__S.gone[from + nrel].at_ms + HOLD_GRACE_MS <= now) nrel++;
+    srv_job *j = net__job_new(SRV_JOB_HOLDERS, 0, -1);
+    if (!j) return;
+    size_t total = nrel + net__S.reclaim_n;
+    j->ids = total ? malloc(total * sizeof *j->ids) : NULL;
+    if (total && !j->ids) {
+        srv_job_free(j);
+        return;
+    }
+    for (size_t k = 0; k < nrel; k++) {
+        uint64_t id = net__S.gone[from + k].attempt_id;
+        uint32_t idx;
+        srv_live *l = exam_lives_find(&net__S.lives, id, &idx);
+        if (l && l->conn) continue;                  /* a connection came back: still held */
+        j->ids[j->n_release++] = id;
+    }
+    for (size_t k = 0; k < net__S.reclaim_n; k++) j->ids[j->n_release + j->n_reclaim++] = net__S.reclaim[k];
+    if (net__enqueue(j)) {
+        srv_job_free(j);
+        return;
+    }
+    net__S.gone_head += nrel;
+    net__S.reclaim_n = 0;
+    net__S.holders_inflight = 1;
+}
+
+/* A login or resume wrote this node as the holder but no connection here took the attempt
+ * (it closed meanwhile, the job failed, the table was full): let go of it after the grace. */
+static void claim_unused(const srv_job *j)
+{
+    if (!j->claimed) return;
+    uint32_t idx;
+    srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
+    if (!(l && l->conn)) holder_gone(j->attempt_id, kc_now_ms());
+}
+
+static void handle_holders(srv_job *j)
+{
+    net__S.holders_inflight = 0;
+    if (!j->ok) {
+        /* The database was out: the same work goes into the next job. */
+        for (int k = 0; k < j->n_release; k++) holder_gone(j->ids[k], 0);
+        for (int k = 0; k < j->n_reclaim; k++) holder_again(j->ids[j->n_release + k]);
+        return;
+    }
+    for (int k = 0; k < j->n_release; k++) {
+        uint32_t idx;
+        srv_live *l = exam_lives_find(&net__S.lives, j->ids[k], &idx);
+        if (!l) continue;
+        if (l->conn) holder_again(l->attempt_id);    /* a connection came back meanwhile */
+        else l->db_released = 1;                     /* the next one here holds it again */
+    }
 }
 
 /* A login or resume succeeded: the connection takes the attempt's entry. A second login
@@ -325,6 +429,15 @@ static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
     }
     l = exam_lives_at(&net__S.lives, idx);
     l->conn = me;
+    if (l->db_released && !j->claimed) holder_again(j->attempt_id);   /* read before the let-go landed */
+    l->db_released = 0;
+    if (j->took_over) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "node=%s", j->held_by);
+        proct_buffer_add(&net__S.events, j->attempt_id, now, "takeover", detail);
+        KC_INFO("exam", "attempt=%llu taken over from node=%s peer=%s", (unsigned long long)j->attempt_id,
+                j->held_by, c->peer);
+    }
     c->authed = 1;
     c->live = idx + 1;
     /* Pushes for this attempt (a changed deadline) reach this connection. */
@@ -410,6 +523,19 @@ static void handle_changes(srv_job *j)
         const srv_change *ch = &j->changes[i];
         uint32_t idx;
         srv_live *l = exam_lives_find(&net__S.lives, ch->attempt_id, &idx);
+        if (ch->taken) {
+            /* A resume on another node took it: this node's connection goes, as on one node. */
+            struct conn *other = l && l->conn ? conn_of(l->conn) : NULL;
+            if (!other) continue;
+            uint32_t oslot = (uint32_t)(l->conn >> 32);
+            send_error(other, -1, "taken_over", NULL, "this exam was opened again in another window or after a reconnect");
+            other->closing = 1;
+            lws_callback_on_writable(other->wsi);
+            KC_INFO("exam", "attempt=%llu taken over by another node; closing peer=%s",
+                    (unsigned long long)ch->attempt_id, other->peer);
+            unbind_attempt(other, oslot, "taken over on another node");
+            continue;
+        }
         if (!l || l->status != SRV_ST_IN_PROGRESS || ch->status != SRV_ST_IN_PROGRESS ||
             l->deadline_ms == ch->deadline_ms)
             continue;
@@ -468,6 +594,7 @@ static void handle_result(srv_job *j)
         return;
     case SRV_JOB_EXPIRE: handle_expire(j); return;
     case SRV_JOB_CHANGES: handle_changes(j); return;
+    case SRV_JOB_HOLDERS: handle_holders(j); return;
     case SRV_JOB_EVENTS: return;
     case SRV_JOB_PREPARE: net__S.prepare_inflight = 0; return;
     case SRV_JOB_IMPORT:
@@ -479,6 +606,14 @@ static void handle_result(srv_job *j)
     throttle_result(j);
     if (j->attempt_id && !(cmd->flags & SRV_CMD_LOGIN)) apply_to_entry(j);
     struct conn *c = conn_of(j->conn);
+    if (!c) claim_unused(j);
+    if (j->held_elsewhere) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "peer=%s node=%s", j->peer, j->held_by);
+        proct_buffer_add(&net__S.events, j->attempt_id, kc_now_ms(), "second_login", detail);
+        KC_WARN("exam", "second login refused attempt=%llu peer=%s (held on node=%s)",
+                (unsigned long long)j->attempt_id, j->peer, j->held_by);
+    }
     if (cmd->flags & SRV_CMD_PACED) {
         /* Its slot is held until the reply is written, so replies wait in the pools' queues
          * (small jobs), not as megabytes in the connections' outbound queues. */
@@ -501,7 +636,8 @@ static void handle_result(srv_job *j)
             return;
         }
         if (!j->ok) {
-            if (++c->login_fails >= LOGIN_FAILS_MAX) c->closing = 1;   /* slow down guessing */
+            claim_unused(j);                    /* claimed, then the job failed */
+            if (j->denied && ++c->login_fails >= LOGIN_FAILS_MAX) c->closing = 1;   /* slow down guessing */
         } else if (staff) {
             c->staff = 1;
             c->staff_id = j->staff_id;
@@ -510,7 +646,10 @@ static void handle_result(srv_job *j)
             c->login_fails = 0;
             KC_INFO("staff", "login=%s %s", j->login, cmd->name);
         } else {
-            if (bind_attempt(c, slot, j)) return;
+            if (bind_attempt(c, slot, j)) {
+                claim_unused(j);
+                return;
+            }
             apply_to_entry(j);
         }
     }
@@ -996,6 +1135,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
         }
     }
     if (net__S.ticks % 8 == 0) flush_events();           /* every two seconds */
+    if (net__S.ticks % 8 == 1) holders_job(kc_now_ms());  /* ... and the lease, at once after start */
     /* Papers of sessions that open soon: at start, then every 30 s. */
     if ((net__S.ticks == 2 || net__S.ticks % 120 == 0) && !net__S.prepare_inflight) {
         srv_job *j = net__job_new(SRV_JOB_PREPARE, 0, -1);
@@ -1098,6 +1238,22 @@ int net_serve(const srv_config *cfg)
         kc_db_close(&db);
         return 1;
     }
+    /* This run of the node, in attempt.holder_boot: what an earlier run held is nobody's.
+     * Its lease goes in before the first login can claim anything. */
+    while (!net__S.x.node_boot) {
+        if (kc_random(&net__S.x.node_boot, sizeof net__S.x.node_boot)) {
+            KC_ERROR("server", "no randomness for the node's boot id");
+            kc_db_close(&db);
+            return 1;
+        }
+        net__S.x.node_boot &= 0x7fffffffffffffffull;   /* fits a signed BIGINT too */
+    }
+    net__S.x.node_id = cfg->node_id;
+    if (exam_lease(&db, &net__S.x)) {
+        KC_ERROR("db", "writing this node's lease: %s (did you run `kaochang db migrate`?)", db.err);
+        kc_db_close(&db);
+        return 1;
+    }
     kc_db_close(&db);
     staff_key_derive(net__S.token_key, net__S.staff_key);
     media_key_derive(net__S.token_key, net__S.media_key);
@@ -1107,7 +1263,6 @@ int net_serve(const srv_config *cfg)
     net__S.x.answer_batch = cfg->answer_batch;
     net__S.x.prepare_before_min = cfg->prepare_before_min;
     net__S.x.max_message = cfg->max_message;
-    net__S.x.node_id = cfg->node_id;
 
     char terr[200] = "";
     if (!(net__S.throttle = net_throttle_new(&cfg->limits, terr, sizeof terr))) {
@@ -1235,6 +1390,8 @@ int net_serve(const srv_config *cfg)
     free(net__S.conns);
     free(net__S.free_slots);
     exam_lives_free(&net__S.lives);
+    free(net__S.gone);
+    free(net__S.reclaim);
     net_throttle_free(net__S.throttle);
     net_fanout_free(net__S.fanout);
     net__http_end();
