@@ -233,7 +233,8 @@ typedef struct srv_job {
     uint64_t denied_attempt;   /* login: the attempt of a ticket whose ID number was wrong */
     /* login/resume: the attempt's holder in the database (one live connection across nodes) */
     int held_elsewhere;        /* login refused: a live node holds it (held_by names it) */
-    int claimed;               /* the worker wrote this node as the holder */
+    int claimed;               /* the worker wrote this node as the holder, or found it there */
+    int held_mine;             /* ... found it there (no write) */
     int took_over;             /* resume: ... taking it from a live node (held_by) */
     char held_by[65];
     /* SRV_JOB_HOLDERS: this node's lease, and holdings to let go of and to take again */

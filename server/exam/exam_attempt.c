@@ -51,13 +51,18 @@ enum srv_attempt_status exam__status_parse(const char *s)
 static const char SQL_BY_TICKET[] = ATTEMPT_SELECT "WHERE a.ticket_no = ?";
 static const char SQL_BY_ID[] = ATTEMPT_SELECT "WHERE a.id = ?";
 /* A login claims the attempt only if nobody took it since it was read (compare and set);
- * a resume takes it whoever holds it, and stamps the takeover when a live node held it. */
+ * a resume takes it whoever holds it. Either stamps whom it was taken from when another
+ * node's name was there (a node whose lease lapsed may still have the connection: it
+ * closes it when it sees the stamp). */
+/* (MariaDB assigns left to right with the new values: the old holder is read first.) */
 static const char SQL_CLAIM[] =
-    "UPDATE attempt SET holder_node = ?, holder_boot = ?"
+    "UPDATE attempt SET holder_taken_from = IF(? = 1, holder_node, holder_taken_from),"
+    " holder_taken_at = IF(? = 1, NOW(3), holder_taken_at), holder_node = ?, holder_boot = ?"
     " WHERE id = ? AND COALESCE(holder_node, '') = ? AND COALESCE(holder_boot, 0) = ?";
 static const char SQL_TAKE[] =
-    "UPDATE attempt SET holder_node = ?, holder_boot = ?,"
-    " holder_taken_at = IF(? = 1, NOW(3), holder_taken_at) WHERE id = ?";
+    "UPDATE attempt SET holder_taken_from = IF(? = 1, holder_node, holder_taken_from),"
+    " holder_taken_at = IF(? = 1, NOW(3), holder_taken_at), holder_node = ?, holder_boot = ?"
+    " WHERE id = ?";
 
 struct attempt_row {
     uint64_t id, session_id;
@@ -163,7 +168,9 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
         int mine = r.holder[0] && !strcmp(r.holder, me) && r.holder_boot == x->node_boot;
         /* A holder of my name but another boot is an earlier run of this node: nobody. */
         int elsewhere = r.holder[0] && !mine && strcmp(r.holder, me) && r.holder_alive;
+        if (mine) j->claimed = j->held_mine = 1;   /* held here: let go if no connection takes it */
         if (mine || !me[0]) break;
+        int other = r.holder[0] && strcmp(r.holder, me);     /* another node's name */
         if (login && elsewhere) {
             j->held_elsewhere = 1;
             j->attempt_id = r.id;
@@ -172,20 +179,19 @@ static int do_login(kc_db *db, const srv_ctx *x, srv_job *j, int login)
                                          "this candidate is signed in on another computer; ask the proctor");
             return j->reply ? 0 : KC_ENOMEM;
         }
+        /* Marked first: a write whose acknowledgement is lost still counts (claim_unused). */
+        j->claimed = 1;
         if (!login) {
-            rc = kc_db_exec(db, SQL_TAKE, "suiu", me, x->node_boot, (int64_t)elsewhere, r.id);
+            rc = kc_db_exec(db, SQL_TAKE, "iisuu", (int64_t)other, (int64_t)other, me, x->node_boot, r.id);
             if (rc) return rc;
-            j->claimed = 1;
             j->took_over = elsewhere;
             if (elsewhere) snprintf(j->held_by, sizeof j->held_by, "%s", r.holder);
             break;
         }
-        rc = kc_db_exec(db, SQL_CLAIM, "suusu", me, x->node_boot, r.id, r.holder, r.holder_boot);
+        rc = kc_db_exec(db, SQL_CLAIM, "iisuusu", (int64_t)other, (int64_t)other, me, x->node_boot, r.id,
+                        r.holder, r.holder_boot);
         if (rc) return rc;
-        if (kc_db_affected(db, SQL_CLAIM) == 1) {
-            j->claimed = 1;
-            break;
-        }
+        if (kc_db_affected(db, SQL_CLAIM) == 1) break;
         /* Taken meanwhile (another node's login at the same moment): read again. */
         if (tries == 2) {
             j->reply = exam__error_reply(j->req_id, "busy", "the server is busy; retry in a moment");
@@ -460,11 +466,11 @@ static const char SQL_CHANGES[] =
     "SELECT id, deadline_at, status FROM attempt WHERE deadline_changed_at >= ?"
     " ORDER BY deadline_changed_at LIMIT 2000";
 
-/* Attempts a resume on another node took over since then (the node that held them closes
- * its connection; what it still believes it holds is the one thing it cannot see itself). */
+/* Attempts another node took from this one in the last j->m.limit seconds (MariaDB's clock
+ * on both sides): this node closes its connection, if it has one. */
 static const char SQL_TAKEN[] =
-    "SELECT id FROM attempt WHERE holder_taken_at >= ?"
-    " AND NOT (holder_node <=> ? AND holder_boot <=> ?) ORDER BY holder_taken_at LIMIT 2000";
+    "SELECT id FROM attempt WHERE holder_taken_from = ? AND holder_taken_at >= NOW(3) - INTERVAL ? SECOND"
+    " AND NOT (holder_node <=> ? AND holder_boot <=> ?)";
 
 static int add_change(srv_job *j, int *cap, srv_change c)
 {
@@ -492,7 +498,8 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = add_change(j, &cap, (srv_change){id, deadline, exam__status_parse(status), 0});
     kc_db_done(db, SQL_CHANGES);
     if (rc < 0) return rc;
-    rc = kc_db_query(db, SQL_TAKEN, "tsu", "u", j->m.offset, x->node_id ? x->node_id : "", x->node_boot, &id);
+    const char *me = x->node_id ? x->node_id : "";
+    rc = kc_db_query(db, SQL_TAKEN, "sisu", "u", me, j->m.limit, me, x->node_boot, &id);
     while (!rc && (rc = kc_db_fetch(db, SQL_TAKEN)) == 1)
         rc = add_change(j, &cap, (srv_change){id, 0, SRV_ST_NONE, 1});
     kc_db_done(db, SQL_TAKEN);

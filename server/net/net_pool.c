@@ -149,14 +149,23 @@ int net_pools_push(net_pools *ps, int pool, srv_job *j)
     struct pool *p = &ps->p[pool];
     pthread_mutex_lock(&p->lock);
     /* The server's own jobs (sweep, events) come in on a timer and are never refused. */
-    int own = j->kind == SRV_JOB_SWEEP || j->kind == SRV_JOB_EVENTS || j->kind == SRV_JOB_PREPARE;
+    int own = j->kind == SRV_JOB_SWEEP || j->kind == SRV_JOB_EVENTS || j->kind == SRV_JOB_PREPARE ||
+              j->kind == SRV_JOB_HOLDERS;
     if ((p->queued >= p->bound && !own) || p->stop) {
         pthread_mutex_unlock(&p->lock);
         return KC_EBUSY;
     }
-    j->next = NULL;
-    if (p->tail) p->tail->next = j; else p->head = j;
-    p->tail = j;
+    if (j->kind == SRV_JOB_HOLDERS) {
+        /* The node's lease goes first: behind a deadline's thousands of submits it would
+         * lapse, and other nodes would take this node's candidates for gone. */
+        j->next = p->head;
+        p->head = j;
+        if (!p->tail) p->tail = j;
+    } else {
+        j->next = NULL;
+        if (p->tail) p->tail->next = j; else p->head = j;
+        p->tail = j;
+    }
     p->queued++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);

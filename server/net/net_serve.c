@@ -352,7 +352,13 @@ static void holders_job(int64_t now)
         if (l && l->conn) continue;                  /* a connection came back: still held */
         j->ids[j->n_release++] = id;
     }
-    for (size_t k = 0; k < net__S.reclaim_n; k++) j->ids[j->n_release + j->n_reclaim++] = net__S.reclaim[k];
+    for (size_t k = 0; k < net__S.reclaim_n; k++) {
+        /* Only what a connection here still holds: one that went meanwhile has its let-go
+         * queued, and holding it again after that would keep it here for good. */
+        uint32_t idx;
+        srv_live *l = exam_lives_find(&net__S.lives, net__S.reclaim[k], &idx);
+        if (l && l->conn) j->ids[j->n_release + j->n_reclaim++] = net__S.reclaim[k];
+    }
     if (net__enqueue(j)) {
         srv_job_free(j);
         return;
@@ -401,6 +407,7 @@ static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
     int resume = !strcmp(j->cmd->name, "resume");
     uint32_t idx;
     srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
+    int fresh = !l;                      /* no entry here: any earlier one's let-go may have landed */
     struct conn *other = l && l->conn != me ? conn_of(l->conn) : NULL;
     if (other && !resume) {
         char detail[128];
@@ -429,7 +436,9 @@ static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
     }
     l = exam_lives_at(&net__S.lives, idx);
     l->conn = me;
-    if (l->db_released && !j->claimed) holder_again(j->attempt_id);   /* read before the let-go landed */
+    /* This node let go in the database, perhaps after the worker read or wrote it as held
+     * here: hold it again (a no-op where it is held here, and never over another node). */
+    if (l->db_released || (fresh && j->held_mine)) holder_again(j->attempt_id);
     l->db_released = 0;
     if (j->took_over) {
         char detail[96];
@@ -631,6 +640,7 @@ static void handle_result(srv_job *j)
         int staff = cmd->flags & SRV_CMD_STAFF_LOGIN;
         /* The connection may have become the other kind while the job ran. */
         if (j->ok && (staff ? c->authed : c->staff)) {
+            claim_unused(j);
             send_error(c, j->req_id, "forbidden", NULL, staff ? "this connection belongs to a candidate"
                                                               : "this connection belongs to a staff member");
             return;
@@ -1129,6 +1139,10 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             int64_t now = kc_now_ms();
             if (j) {
                 j->m.offset = net__S.changes_since ? net__S.changes_since - 10000 : now - 10000;
+                /* Takeovers are stamped and read with MariaDB's clock: a window as long as
+                 * since the last look, with a margin (durations agree across clocks). */
+                int64_t since = net__S.changes_since ? (now - net__S.changes_since) / 1000 : 0;
+                j->m.limit = since + 5 < 3600 ? since + 5 : 3600;
                 if (net__enqueue(j)) srv_job_free(j);
                 else { net__S.changes_inflight = 1; net__S.changes_since = now; }
             }

@@ -229,3 +229,49 @@ Test(pool, a_batch_takes_only_the_heads_kind_and_the_rest_keep_their_order)
     pthread_mutex_unlock(&lk);
     net_pools_free(ps);
 }
+
+/* The node's lease (SRV_JOB_HOLDERS) jumps the queue and is taken past the bound: behind a
+ * deadline's thousands of submits it would lapse. */
+Test(pool, the_lease_goes_first_and_is_never_refused)
+{
+    reset();
+    gate_open = seen_batches = seen_jobs = 0;
+    batch_ok = 1;
+    srv_pool_conf conf[SRV_POOLS];
+    for (int i = 0; i < SRV_POOLS; i++) conf[i] = (srv_pool_conf){1, 2, 1};
+    net_pool_ops ops = {.group = group_of_job, .run = run_grouped, .done = done};
+    char err[128];
+    net_pools *ps = net_pools_start(conf, 1, &ops, err, sizeof err);
+    cr_assert(ps && !err[0], "%s", err);
+    srv_job *first = job(SRV_POOL_SWEEP, SRV_JOB_EXPIRE);
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_SWEEP, first), 0);
+    for (int tries = 0;; tries++) {              /* the worker holds it (at the gate) */
+        net_pool_stats st;
+        net_pools_stats(ps, SRV_POOL_SWEEP, &st);
+        if (st.running == 1) break;
+        cr_assert_lt(tries, 10000, "the worker never took the first job");
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    for (int i = 1; i < 3; i++) {                /* two queue, up to the bound */
+        srv_job *j = job(SRV_POOL_SWEEP, SRV_JOB_EXPIRE);
+        j->n_done = i;
+        cr_assert_eq(net_pools_push(ps, SRV_POOL_SWEEP, j), 0, "job %d", i);
+    }
+    srv_job *refused = job(SRV_POOL_SWEEP, SRV_JOB_EXPIRE);
+    if (net_pools_push(ps, SRV_POOL_SWEEP, refused) == 0) cr_assert_fail("a queue past its bound refuses");
+    srv_job_free(refused);
+    srv_job *lease = job(SRV_POOL_SWEEP, SRV_JOB_HOLDERS);
+    lease->n_done = 99;
+    cr_assert_eq(net_pools_push(ps, SRV_POOL_SWEEP, lease), 0, "the lease is taken past the bound");
+    pthread_mutex_lock(&lk);
+    gate_open = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&lk);
+    cr_assert(wait_done(SRV_POOL_SWEEP, 4), "every job ran");
+    pthread_mutex_lock(&lk);
+    int at = -1;
+    for (int k = 0; k < seen_jobs; k++) if (order[k] == 99) at = k;
+    pthread_mutex_unlock(&lk);
+    cr_assert_eq(at, 1, "the lease ran at %d: right after the job running, before the queued ones", at);
+    net_pools_free(ps);
+}
