@@ -279,6 +279,9 @@ enum {
     SRV_CMD_PACED = 16,       /* large replies: at most server.paced_inflight of these run or
                                  wait to be sent at once, the rest wait in order (memory stays
                                  bounded while thousands ask in the same seconds) */
+    SRV_CMD_GUESSABLE = 32,   /* credentials one could guess (ticket + ID number, a password),
+                                 throttled per ticket or login; a login without it proves
+                                 itself with a token, which only the rate limit applies to */
 };
 typedef struct srv_cmd {
     const char *name;

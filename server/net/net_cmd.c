@@ -55,7 +55,7 @@ static const srv_field f_tpl_import[] = {
 
 const srv_cmd net_cmds[] = {
     /* name                  fields         who       pool              flags  run  local  admit  batch */
-    {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_login, NULL, NULL, NULL},
+    {"login",               f_login,       ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN | SRV_CMD_GUESSABLE, exam_login, NULL, NULL, NULL},
     {"resume",              f_resume,      ANY,      SRV_POOL_EXAM,    SRV_CMD_LOGIN, exam_resume, NULL, NULL, NULL},
     {"start",               f_start,       CAND,     SRV_POOL_EXAM,    0, exam_start, NULL, NULL, exam_starts},
     {"paper_fetch",         f_none,        CAND,     SRV_POOL_EXAM,    SRV_CMD_PACED, exam_paper_fetch, NULL, exam_admit_fetch, exam_paper_fetches},
@@ -63,7 +63,7 @@ const srv_cmd net_cmds[] = {
     {"submit",              f_none,        CAND,     SRV_POOL_EXAM,    0, exam_submit_msg, NULL, NULL, NULL},
     {"heartbeat",           f_heartbeat,   CAND,     SRV_LOCAL,        0, NULL, exam_heartbeat, NULL, NULL},
     {"time",                f_none,        ANY,      SRV_LOCAL,        0, NULL, exam_time, NULL, NULL},
-    {"staff_login",         f_staff_login, ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN | SRV_CMD_SECRET, staff_login, NULL, NULL, NULL},
+    {"staff_login",         f_staff_login, ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN | SRV_CMD_SECRET | SRV_CMD_GUESSABLE, staff_login, NULL, NULL, NULL},
     {"staff_resume",        f_resume,      ANY,      SRV_POOL_STAFF,   SRV_CMD_STAFF_LOGIN, staff_resume, NULL, NULL, NULL},
     {"bank_catalog",        f_none,        BANK_READ, SRV_POOL_STAFF,  0, staff_bank_catalog, NULL, NULL, NULL},
     {"bank_list",           f_bank_list,   BANK_READ, SRV_POOL_STAFF,  0, staff_bank_list, NULL, NULL, NULL},

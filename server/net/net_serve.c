@@ -404,7 +404,7 @@ static int bind_attempt(struct conn *c, uint32_t slot, srv_job *j)
 {
     int64_t now = kc_now_ms();
     uint64_t me = handle_of(slot);
-    int resume = !strcmp(j->cmd->name, "resume");
+    int resume = !(j->cmd->flags & SRV_CMD_GUESSABLE);    /* proven by its token: the same browser */
     uint32_t idx;
     srv_live *l = exam_lives_find(&net__S.lives, j->attempt_id, &idx);
     int fresh = !l;                      /* no entry here: any earlier one's let-go may have landed */
@@ -486,9 +486,10 @@ static int throttle_kind(const srv_cmd *cmd, const srv_msg *m, const char **who)
 {
     *who = NULL;
     if (!(cmd->flags & (SRV_CMD_LOGIN | SRV_CMD_STAFF_LOGIN))) return -1;
-    if (!strcmp(cmd->name, "login")) { *who = m->ticket; return NET_THROTTLE_LOGIN; }
-    if (!strcmp(cmd->name, "staff_login")) { *who = m->login; return NET_THROTTLE_STAFF; }
-    return NET_THROTTLE_RESUME;
+    if (!(cmd->flags & SRV_CMD_GUESSABLE)) return NET_THROTTLE_RESUME;
+    int staff = cmd->flags & SRV_CMD_STAFF_LOGIN;
+    *who = staff ? m->login : m->ticket;
+    return staff ? NET_THROTTLE_STAFF : NET_THROTTLE_LOGIN;
 }
 
 /* The outcome of a login the throttle let through, also when its connection has gone. */
