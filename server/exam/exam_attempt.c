@@ -511,6 +511,12 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
 static const char SQL_LEASE[] =
     "INSERT INTO node_alive (node_id, boot, alive_until) VALUES (?, ?, NOW(3) + INTERVAL 20 SECOND)"
     " ON DUPLICATE KEY UPDATE boot = VALUES(boot), alive_until = VALUES(alive_until)";
+static const char SQL_LEASE_BOOT[] = "SELECT boot FROM node_alive WHERE node_id = ?";
+static const char SQL_LEASE_RENEW[] =
+    "UPDATE node_alive SET alive_until = NOW(3) + INTERVAL 20 SECOND WHERE node_id = ? AND boot = ?";
+/* boot 0: ended, so a renewal still queued behind it cannot bring it back. */
+static const char SQL_LEASE_END[] =
+    "UPDATE node_alive SET alive_until = NOW(3), boot = 0 WHERE node_id = ? AND boot = ?";
 static const char SQL_LET_GO[] =
     "UPDATE attempt SET holder_node = NULL, holder_boot = NULL"
     " WHERE id = ? AND holder_node = ? AND holder_boot = ?";
@@ -526,7 +532,27 @@ int exam_lease(kc_db *db, const srv_ctx *x)
 int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
 {
     const char *me = x->node_id ? x->node_id : "";
-    int rc = exam_lease(db, x);
+    if (j->m.level == 1) {      /* a clean stop: nothing is held here any more, at once */
+        int rc = kc_db_exec(db, SQL_LEASE_END, "su", me, x->node_boot);
+        if (!rc) j->ok = 1;
+        return rc;
+    }
+    /* Another run of this name renewed since: two running nodes share a node_id, and the
+     * one-connection rule cannot tell them apart (each takes the other's for gone). */
+    uint64_t boot = 0;
+    int rc = kc_db_query(db, SQL_LEASE_BOOT, "s", "u", me, &boot);
+    int found = rc ? rc : kc_db_fetch(db, SQL_LEASE_BOOT);
+    kc_db_done(db, SQL_LEASE_BOOT);
+    if (found < 0) return found;
+    if (found == 1 && boot == x->node_boot) {
+        rc = kc_db_exec(db, SQL_LEASE_RENEW, "su", me, x->node_boot);
+    } else if (found == 1 && boot == 0) {
+        rc = 0;                 /* ended: this node is stopping */
+    } else {
+        if (found == 1)
+            KC_WARN("exam", "server.node_id=%s is also used by another running node: give each node its own", me);
+        rc = exam_lease(db, x);
+    }
     if (rc) return rc;
     j->ok = 1;                  /* handle_holders: done (a failed job comes back with ok 0) */
     if (j->n_release + j->n_reclaim == 0) return 0;

@@ -380,6 +380,7 @@ static void claim_unused(const srv_job *j)
 
 static void handle_holders(srv_job *j)
 {
+    if (j->m.level == 1) return;        /* the lease's end, when stopping */
     net__S.holders_inflight = 0;
     if (!j->ok) {
         /* The database was out: the same work goes into the next job. */
@@ -1105,6 +1106,12 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (net__S.stopping) {
         if (net__S.stopping == 1) {
             flush_events();                  /* the last batch goes with the workers */
+            /* The lease ends now: other nodes take this one's candidates at once. */
+            srv_job *j = net__job_new(SRV_JOB_HOLDERS, 0, -1);
+            if (j) {
+                j->m.level = 1;
+                if (net__enqueue(j)) srv_job_free(j);
+            }
             net_pools_stop(net__S.pools);
             net__S.stopping = 2;
         }

@@ -8,7 +8,8 @@
 //   - while B holds it, a login on A is refused;
 //   - once B's connection has gone, a login on A works (after the node's grace of 10 s);
 //   - A killed with -9 while holding a candidate, and started again: what its earlier run
-//     held is nobody's, so a login on B works at once.
+//     held is nobody's, so a login on B works at once;
+//   - A stopped cleanly (SIGTERM) ends its lease: a login on B works at once.
 //
 //   cd tests && KC_URL=… KC_BIN=… KC_CONFIG=… node --test durability/one_connection_nodes.test.mjs
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ const env = requireEnv('KC_URL', 'KC_BIN', 'KC_CONFIG');
 const db = dbConf(env.config);
 const RUN = Date.now().toString(36);
 const SESSION = `OCN-${RUN}`;
-const people = Array.from({ length: 2 }, (_, i) => ({
+const people = Array.from({ length: 3 }, (_, i) => ({
   ticket: `OCN${RUN}${i}`, idno: idNumberIn('970107', i), name: `多节点单连接考生${i + 1}`,
 }));
 
@@ -120,5 +121,18 @@ describe('one live connection per candidate across nodes', () => {
       return null;
     }, 5000, 250);
     assert.equal(r.type, 'welcome');
+  });
+
+  test('a node stopped cleanly ends its lease: a login elsewhere works at once', { timeout: 60000 }, async () => {
+    const who = people[2];
+    const c = await connect(A);
+    assert.equal((await login(c, who)).type, 'welcome');
+    const other = await connect(B);
+    assert.equal((await login(other, who)).code, 'already_connected', 'held by A while A runs');
+    const e = await A.stop();
+    assert.equal(e.code, 0, `A exits 0: ${JSON.stringify(e)}`);
+    const t0 = Date.now();
+    const m = await login(await connect(B), who);
+    assert.equal(m.type, 'welcome', `right after A stopped (${Date.now() - t0} ms): ${JSON.stringify(m)}`);
   });
 });
