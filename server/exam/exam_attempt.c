@@ -508,6 +508,8 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
 
 /* ---- holders: this node's lease and the attempts it lets go of (SRV_JOB_HOLDERS) ---- */
 
+#define HOLD_CHUNK 200
+
 static const char SQL_LEASE[] =
     "INSERT INTO node_alive (node_id, boot, alive_until) VALUES (?, ?, NOW(3) + INTERVAL 20 SECOND)"
     " ON DUPLICATE KEY UPDATE boot = VALUES(boot), alive_until = VALUES(alive_until)";
@@ -556,15 +558,22 @@ int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
     if (rc) return rc;
     j->ok = 1;                  /* handle_holders: done (a failed job comes back with ok 0) */
     if (j->n_release + j->n_reclaim == 0) return 0;
-    if ((rc = kc_db_begin(db))) return rc;
-    for (int i = 0; !rc && i < j->n_release; i++) rc = kc_db_exec(db, SQL_LET_GO, "usu", j->ids[i], me, x->node_boot);
-    for (int i = 0; !rc && i < j->n_reclaim; i++)
-        rc = kc_db_exec(db, SQL_HOLD_AGAIN, "suus", me, x->node_boot, j->ids[j->n_release + i], me);
-    if (rc) {
-        kc_db_rollback(db);
-        return rc;
+    /* In transactions of HOLD_CHUNK rows: a hall's let-go at once would hold thousands of
+     * attempt rows that the answers of those coming back have to update. Each statement is
+     * idempotent, so a chunk retried after a lost connection does no harm. */
+    int n = j->n_release + j->n_reclaim;
+    for (int from = 0; from < n; from += HOLD_CHUNK) {
+        if ((rc = kc_db_begin(db))) return rc;
+        for (int i = from; !rc && i < n && i < from + HOLD_CHUNK; i++)
+            rc = i < j->n_release ? kc_db_exec(db, SQL_LET_GO, "usu", j->ids[i], me, x->node_boot)
+                                  : kc_db_exec(db, SQL_HOLD_AGAIN, "suus", me, x->node_boot, j->ids[i], me);
+        if (rc) {
+            kc_db_rollback(db);
+            return rc;
+        }
+        if ((rc = kc_db_commit(db))) return rc;
     }
-    return kc_db_commit(db);
+    return 0;
 }
 
 static const char SQL_EXTRA_LOCK[] =
