@@ -194,6 +194,8 @@ struct proct_buffer;
 /* An attempt whose deadline another node (or the CLI) changed, as SRV_JOB_CHANGES finds it. */
 /* taken: instead, a resume on another node took the attempt over (holder_taken_at). */
 typedef struct srv_change { uint64_t attempt_id; int64_t deadline_ms; enum srv_attempt_status status; int taken; } srv_change;
+/* A failed login shared between nodes (login_failure, 010): kind 0 a ticket, 1 a staff login. */
+typedef struct srv_fail { uint64_t id; unsigned char kind; char who[65]; char address[48]; } srv_fail;
 typedef struct srv_job {
     struct srv_job *next;
     enum srv_job_kind kind;
@@ -240,6 +242,9 @@ typedef struct srv_job {
     /* SRV_JOB_HOLDERS: this node's lease, and holdings to let go of and to take again */
     uint64_t *ids;             /* n_release ids, then n_reclaim ids (malloc'd) */
     int n_release, n_reclaim;
+    /* HOLDERS: this node's failed logins to share; CHANGES: the other nodes' (malloc'd) */
+    srv_fail *fails;
+    int n_fails;
     char peer[48];             /* login/resume: the peer's address, for the throttle and the log */
     unsigned char throttled;   /* 1 + enum net_throttle_kind: the throttle let it through */
 } srv_job;

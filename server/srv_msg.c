@@ -54,6 +54,7 @@ void srv_job_free(srv_job *j)
     proct_batch_free(j->events);
     free(j->changes);
     free(j->ids);
+    free(j->fails);
     free(j->text);
     srv_msg_free(&j->m);
     OPENSSL_cleanse(j->m.password, sizeof j->m.password);

@@ -472,6 +472,10 @@ static const char SQL_TAKEN[] =
     "SELECT id FROM attempt WHERE holder_taken_from = ? AND holder_taken_at >= NOW(3) - INTERVAL ? SECOND"
     " AND NOT (holder_node <=> ? AND holder_boot <=> ?)";
 
+static const char SQL_FAILS[] =
+    "SELECT id, kind, who, address FROM login_failure WHERE at >= NOW(3) - INTERVAL ? SECOND"
+    " AND boot <> ? ORDER BY id LIMIT 5000";
+
 static int add_change(srv_job *j, int *cap, srv_change c)
 {
     if (j->n_changes == *cap) {
@@ -503,12 +507,39 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     while (!rc && (rc = kc_db_fetch(db, SQL_TAKEN)) == 1)
         rc = add_change(j, &cap, (srv_change){id, 0, SRV_ST_NONE, 1});
     kc_db_done(db, SQL_TAKEN);
-    return rc < 0 ? rc : 0;
+    if (rc < 0) return rc;
+    /* Failed logins other nodes (or this node's earlier runs) saw in the last m.level s. */
+    free(j->fails);
+    j->fails = NULL;
+    j->n_fails = 0;
+    int fcap = 0;
+    srv_fail f;
+    int64_t kind;
+    rc = kc_db_query(db, SQL_FAILS, "iu", "uiss", j->m.level, x->node_boot, &f.id, &kind, f.who, sizeof f.who,
+                     f.address, sizeof f.address);
+    while (!rc && (rc = kc_db_fetch(db, SQL_FAILS)) == 1) {
+        rc = 0;
+        if (j->n_fails == fcap) {
+            fcap = fcap ? fcap * 2 : 16;
+            srv_fail *v = realloc(j->fails, (size_t)fcap * sizeof *v);
+            if (!v) { rc = KC_ENOMEM; break; }
+            j->fails = v;
+        }
+        f.kind = (unsigned char)kind;
+        j->fails[j->n_fails++] = f;
+    }
+    kc_db_done(db, SQL_FAILS);
+    if (rc < 0) return rc;
+    j->ok = 1;
+    return 0;
 }
 
 /* ---- holders: this node's lease and the attempts it lets go of (SRV_JOB_HOLDERS) ---- */
 
 #define HOLD_CHUNK 200
+
+static const char SQL_FAIL_HEAD[] = "INSERT INTO login_failure (node, boot, kind, who, address, at) VALUES";
+static const char SQL_FAIL_PRUNE[] = "DELETE FROM login_failure WHERE at < NOW(3) - INTERVAL 1 HOUR LIMIT 1000";
 
 static const char SQL_LEASE[] =
     "INSERT INTO node_alive (node_id, boot, alive_until) VALUES (?, ?, NOW(3) + INTERVAL 20 SECOND)"
@@ -556,6 +587,22 @@ int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = exam_lease(db, x);
     }
     if (rc) return rc;
+    if (j->n_fails) {
+        kc_param *p = calloc((size_t)j->n_fails * 5, sizeof *p);
+        if (!p) return KC_ENOMEM;
+        for (int i = 0; i < j->n_fails; i++) {
+            kc_param *r = p + i * 5;
+            r[0] = (kc_param){'s', 0, me, 0};
+            r[1] = (kc_param){'u', (int64_t)x->node_boot, NULL, 0};
+            r[2] = (kc_param){'i', j->fails[i].kind, NULL, 0};
+            r[3] = (kc_param){'s', 0, j->fails[i].who, 0};
+            r[4] = (kc_param){'s', 0, j->fails[i].address, 0};
+        }
+        rc = kc_db_rows(db, SQL_FAIL_HEAD, "(?, ?, ?, ?, ?, NOW(3))", "", p, (size_t)j->n_fails, 200);
+        free(p);
+        if (rc) return rc;
+    }
+    if ((rc = kc_db_exec(db, SQL_FAIL_PRUNE, ""))) return rc;
     j->ok = 1;                  /* handle_holders: done (a failed job comes back with ok 0) */
     if (j->n_release + j->n_reclaim == 0) return 0;
     /* In transactions of HOLD_CHUNK rows: a hall's let-go at once would hold thousands of

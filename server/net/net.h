@@ -192,6 +192,7 @@ typedef struct net_throttle_stats {
     unsigned long long evictions_locked;  /* ... of them backing off (only when nothing else could go) */
     unsigned long long conn_refused;      /* connections past limits.connections_per_address */
     unsigned long long conn_untracked;    /* connections let in uncounted (table full of open ones) */
+    unsigned long long failures_elsewhere; /* failures other nodes (or this node's earlier run) saw */
     size_t capacity;                      /* entries per table */
     size_t addresses, pairs, whos;        /* live entries per table */
 } net_throttle_stats;
@@ -221,6 +222,12 @@ void net_throttle_addr_text(const net_throttle_addr *a, char *out, size_t cap);
 int net_throttle_check(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
                        const char *who, int64_t now_ms, int64_t *retry_after_ms,
                        const char **reason);
+/* A failed login another node saw (or this node before a restart), shared through the
+ * database: counted as if it had been checked and failed here, for every rule, so a
+ * guesser gains nothing by spreading over the nodes behind a load balancer. No rate token
+ * is taken (that was the other node's). note as for net_throttle_result. */
+void net_throttle_failure_elsewhere(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                                    const char *who, int64_t now, net_throttle_note *note);
 /* The outcome of an allowed attempt, with the same kind, address and who. note (may be
  * NULL) says what a failure set off. */
 void net_throttle_result(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,

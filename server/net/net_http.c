@@ -601,10 +601,11 @@ static json_t *metrics_json(void)
     net_throttle_stats t;
     net_throttle_stats_get(net__S.throttle, now, &t);
     json_t *throttle = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
         "checks", U(t.checks), "allowed", U(t.allowed), "refused_address", U(t.refused_address),
         "refused_ticket", U(t.refused_ticket), "refused_login", U(t.refused_login),
-        "successes", U(t.successes), "failures", U(t.failures), "voids", U(t.voids),
+        "successes", U(t.successes), "failures", U(t.failures), "failures_elsewhere", U(t.failures_elsewhere),
+        "voids", U(t.voids),
         "pair_lockouts", U(t.pair_lockouts), "who_lockouts", U(t.who_lockouts),
         "address_slowdowns", U(t.address_slowdowns), "sprays", U(t.sprays),
         "evictions", U(t.evictions), "evictions_locked", U(t.evictions_locked),

@@ -160,6 +160,14 @@ struct net_server {
     uint64_t *reclaim;
     size_t reclaim_n, reclaim_cap;
     int holders_inflight;
+    /* Failed logins shared between nodes (login_failure): this node's, waiting for the next
+     * holders job; the other nodes' already applied (ids, last FAILS_SEEN of them) */
+    srv_fail *fails;
+    size_t fails_n, fails_cap;
+    kc_map fails_seen;
+    uint64_t *fails_ring;
+    size_t fails_ring_at;
+    int fails_first_done;          /* the first look reaches back a whole fail window */
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond

@@ -276,6 +276,7 @@ static void w_exited(void *arg) { lws_cancel_service(net__S.ctx); }
 
 /* A connection lets go of its attempt's entry (closing, or logging in as another). */
 static void holder_gone(uint64_t attempt_id, int64_t at_ms);
+static void fail_share(enum net_throttle_kind kind, const char *who, const char *address);
 
 static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 {
@@ -293,6 +294,7 @@ static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 /* ---- holders: one live connection per attempt across nodes (attempt.holder_node) ---- */
 
 #define HOLD_GRACE_MS 10000     /* a connection gone this long: the node lets go in the DB */
+#define FAILS_SEEN 8192         /* ids of other nodes' failed logins remembered, not to count twice */
 
 static int grow(void **v, size_t *cap, size_t need, size_t each)
 {
@@ -359,9 +361,18 @@ static void holders_job(int64_t now)
         srv_live *l = exam_lives_find(&net__S.lives, net__S.reclaim[k], &idx);
         if (l && l->conn) j->ids[j->n_release + j->n_reclaim++] = net__S.reclaim[k];
     }
+    if (net__S.fails_n) {                       /* this node's failed logins, to share */
+        j->fails = net__S.fails;
+        j->n_fails = (int)net__S.fails_n;
+    }
     if (net__enqueue(j)) {
+        j->fails = NULL;
         srv_job_free(j);
         return;
+    }
+    if (net__S.fails_n) {
+        net__S.fails = NULL;
+        net__S.fails_n = net__S.fails_cap = 0;
     }
     net__S.gone_head += nrel;
     net__S.reclaim_n = 0;
@@ -384,6 +395,10 @@ static void handle_holders(srv_job *j)
     net__S.holders_inflight = 0;
     if (!j->ok) {
         /* The database was out: the same work goes into the next job. */
+        for (int k = 0; k < j->n_fails; k++) {
+            const srv_fail *f = &j->fails[k];
+            fail_share(f->kind ? NET_THROTTLE_STAFF : NET_THROTTLE_LOGIN, f->who, f->address);
+        }
         for (int k = 0; k < j->n_release; k++) holder_gone(j->ids[k], 0);
         for (int k = 0; k < j->n_reclaim; k++) holder_again(j->ids[j->n_release + k]);
         return;
@@ -483,6 +498,51 @@ static void handle_expire(srv_job *j)
 
 /* ---- login throttling (net_throttle.c) ---- */
 
+
+/* This node's failure, for the other nodes (written by the next holders job). */
+static void fail_share(enum net_throttle_kind kind, const char *who, const char *address)
+{
+    if (kind != NET_THROTTLE_LOGIN && kind != NET_THROTTLE_STAFF) return;
+    if (net__S.fails_n == net__S.fails_cap) {
+        size_t cap = net__S.fails_cap ? net__S.fails_cap * 2 : 64;
+        if (cap > 65536) return;                     /* the database is out for long: drop */
+        srv_fail *v = realloc(net__S.fails, cap * sizeof *v);
+        if (!v) return;
+        net__S.fails = v;
+        net__S.fails_cap = cap;
+    }
+    srv_fail *f = &net__S.fails[net__S.fails_n++];
+    memset(f, 0, sizeof *f);
+    f->kind = kind == NET_THROTTLE_STAFF;
+    snprintf(f->who, sizeof f->who, "%s", who ? who : "");
+    snprintf(f->address, sizeof f->address, "%s", address);
+}
+
+/* Failures the other nodes saw: counted here too, each once. */
+static void fails_apply(const srv_job *j)
+{
+    int64_t now = kc_now_ms();
+    for (int i = 0; i < j->n_fails; i++) {
+        const srv_fail *f = &j->fails[i];
+        uint64_t seen;
+        if (kc_map_get(&net__S.fails_seen, f->id, &seen)) continue;
+        if (net__S.fails_ring) {
+            uint64_t *slot = &net__S.fails_ring[net__S.fails_ring_at++ % FAILS_SEEN];
+            if (*slot) kc_map_del(&net__S.fails_seen, *slot);
+            *slot = f->id;
+            if (kc_map_put(&net__S.fails_seen, f->id, 1)) *slot = 0;
+        }
+        net_throttle_addr a;
+        net_throttle_addr_parse(f->address, &a);
+        net_throttle_note note;
+        enum net_throttle_kind kind = f->kind ? NET_THROTTLE_STAFF : NET_THROTTLE_LOGIN;
+        net_throttle_failure_elsewhere(net__S.throttle, kind, &a, f->who, now, &note);
+        if (note.events & (NET_THROTTLE_EV_PAIR | NET_THROTTLE_EV_WHO))
+            KC_INFO("auth", "%s=%s backs off here too after a failure elsewhere peer=%s failures_here=%d addresses=%d",
+                    f->kind ? "login" : "ticket", f->who, f->address, note.pair_failures, note.who_addresses);
+    }
+}
+
 static int throttle_kind(const srv_cmd *cmd, const srv_msg *m, const char **who)
 {
     *who = NULL;
@@ -507,6 +567,7 @@ static void throttle_result(srv_job *j)
     net_throttle_result(net__S.throttle, kind, &a, who, out, now, &note);
     j->throttled = 0;
     if (out != NET_THROTTLE_FAIL) return;
+    fail_share(kind, who, j->peer);
     /* Every failure is logged with address and ticket (or login), and a candidate's goes to
      * the proctor's record of that ticket's attempt. */
     KC_WARN("auth", "%s failed peer=%s %s=%s failures_here=%d addresses=%d address_failures=%d address_tickets=%d%s%s%s%s",
@@ -530,6 +591,8 @@ static void throttle_result(srv_job *j)
 static void handle_changes(srv_job *j)
 {
     net__S.changes_inflight = 0;
+    if (j->ok) net__S.fails_first_done = 1;
+    fails_apply(j);
     for (int i = 0; i < j->n_changes; i++) {
         const srv_change *ch = &j->changes[i];
         uint32_t idx;
@@ -1151,6 +1214,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                  * since the last look, with a margin (durations agree across clocks). */
                 int64_t since = net__S.changes_since ? (now - net__S.changes_since) / 1000 : 0;
                 j->m.limit = since + 5 < 3600 ? since + 5 : 3600;
+                /* Failed logins: the first look after the start reaches back a whole
+                 * window (a restart does not forget them), then as far as takeovers. */
+                j->m.level = net__S.fails_first_done ? j->m.limit : net__S.cfg->limits.fail_window_s;
                 if (net__enqueue(j)) srv_job_free(j);
                 else { net__S.changes_inflight = 1; net__S.changes_since = now; }
             }
@@ -1291,6 +1357,10 @@ int net_serve(const srv_config *cfg)
         KC_ERROR("server", "%s", terr[0] ? terr : "out of memory for the login throttle");
         return 1;
     }
+    if (kc_map_init(&net__S.fails_seen, FAILS_SEEN * 2) || !(net__S.fails_ring = calloc(FAILS_SEEN, sizeof *net__S.fails_ring))) {
+        KC_ERROR("server", "out of memory for the shared failed logins");
+        return 1;
+    }
     net_fanout_conf fc = {.max_subs = (uint32_t)cfg->max_connections, .headroom = LWS_PRE,
                           .wake = fanout_wake};
     if (net_fanout_new(&fc, &net__S.fanout)) {
@@ -1414,6 +1484,9 @@ int net_serve(const srv_config *cfg)
     exam_lives_free(&net__S.lives);
     free(net__S.gone);
     free(net__S.reclaim);
+    free(net__S.fails);
+    free(net__S.fails_ring);
+    kc_map_free(&net__S.fails_seen);
     net_throttle_free(net__S.throttle);
     net_fanout_free(net__S.fanout);
     net__http_end();

@@ -621,6 +621,19 @@ int net_throttle_check(net_throttle *t, enum net_throttle_kind kind, const net_t
     return 0;
 }
 
+void net_throttle_failure_elsewhere(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                                    const char *who, int64_t now, net_throttle_note *note)
+{
+    if (!guessable(kind)) return;
+    if (!who) who = "";
+    /* What net_throttle_check charges for an allowed guess, then its failure. */
+    struct pair_e *pe = (struct pair_e *)get(t, &t->pairs, key_hash(t, 'P', kind, a, who), now, 1);
+    if (pe) pair_charge(t, pe, now);
+    net_throttle_result(t, kind, a, who, NET_THROTTLE_FAIL, now, note);
+    t->st.failures--;                 /* counted apart */
+    t->st.failures_elsewhere++;
+}
+
 /* An OK or VOID attempt is no failure: what its check charged goes back. */
 static void addr_refund(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
                         int64_t now, int tokens)

@@ -816,3 +816,41 @@ Test(throttle, proxies_list_errors_name_the_key)
     cr_assert_null(T);
     cr_assert_str_eq(err, "limits.proxies: \"10.0.0.0/40\": the prefix length must be 0 to 32");
 }
+
+/* Failures another node saw count here as if they had been checked and failed here:
+ * per ticket + address, per ticket everywhere, and for the address; apart in the stats. */
+Test(throttle, failures_elsewhere_count_here)
+{
+    mk();
+    int64_t now = T0, r;
+    const char *w;
+    net_throttle_addr a = ad("203.0.113.10");
+    /* 3 here, 2 elsewhere from the same address: the 5th makes the pair back off. */
+    for (int i = 0; i < 3; i++) attempt(NET_THROTTLE_LOGIN, "203.0.113.10", "T1", now, NET_THROTTLE_FAIL);
+    net_throttle_note n;
+    net_throttle_failure_elsewhere(T, NET_THROTTLE_LOGIN, &a, "T1", now, &n);
+    cr_assert_eq(n.pair_failures, 4);
+    cr_assert_not(n.events & NET_THROTTLE_EV_PAIR);
+    net_throttle_failure_elsewhere(T, NET_THROTTLE_LOGIN, &a, "T1", now, &n);
+    cr_assert_eq(n.pair_failures, 5);
+    cr_assert(n.events & NET_THROTTLE_EV_PAIR, "backs off at this address");
+    cr_assert_eq(check(NET_THROTTLE_LOGIN, "203.0.113.10", "T1", now + 1, &r, &w), KC_EBUSY);
+    cr_assert_str_eq(w, "ticket");
+    cr_assert_eq(check(NET_THROTTLE_LOGIN, "198.51.100.7", "T1", now + 1, &r, &w), 0, "another address is not held back");
+    net_throttle_addr b = ad("198.51.100.7");
+    net_throttle_result(T, NET_THROTTLE_LOGIN, &b, "T1", NET_THROTTLE_VOID, now + 1, NULL);
+    /* Three networks failing on one ticket, each on another node: it backs off everywhere. */
+    const char *nets[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3"};
+    for (int i = 0; i < 3; i++) {
+        net_throttle_addr x = ad(nets[i]);
+        net_throttle_failure_elsewhere(T, NET_THROTTLE_LOGIN, &x, "T2", now, &n);
+    }
+    cr_assert(n.events & NET_THROTTLE_EV_WHO, "the third network makes it back off everywhere");
+    cr_assert_eq(check(NET_THROTTLE_LOGIN, "100.64.0.9", "T2", now + 1, &r, &w), KC_EBUSY);
+    /* Resumes are not guessed: nothing to count. */
+    net_throttle_failure_elsewhere(T, NET_THROTTLE_RESUME, &a, NULL, now, &n);
+    net_throttle_stats st;
+    net_throttle_stats_get(T, now, &st);
+    cr_assert_eq(st.failures_elsewhere, 5);
+    cr_assert_eq(st.failures, 3, "this node's own failures apart");
+}
