@@ -194,8 +194,16 @@ struct proct_buffer;
 /* An attempt whose deadline another node (or the CLI) changed, as SRV_JOB_CHANGES finds it. */
 /* taken: instead, a resume on another node took the attempt over (holder_taken_at). */
 typedef struct srv_change { uint64_t attempt_id; int64_t deadline_ms; enum srv_attempt_status status; int taken; } srv_change;
-/* A failed login shared between nodes (login_failure, 010): kind 0 a ticket, 1 a staff login. */
-typedef struct srv_fail { uint64_t id; unsigned char kind; char who[65]; char address[48]; } srv_fail;
+/* A login outcome shared between nodes (login_failure, 010): kind 0 a ticket, 1 a staff
+ * login; ok 1 a success that forgave failures. (boot, seq) names this node's rows; id and
+ * age_ms are what a reading node learns of another's. */
+typedef struct srv_fail {
+    uint64_t id, seq;
+    int64_t age_ms;
+    unsigned char kind, ok;
+    char who[65];
+    char address[48];
+} srv_fail;
 typedef struct srv_job {
     struct srv_job *next;
     enum srv_job_kind kind;
@@ -245,6 +253,9 @@ typedef struct srv_job {
     /* HOLDERS: this node's failed logins to share; CHANGES: the other nodes' (malloc'd) */
     srv_fail *fails;
     int n_fails;
+    int fails_unsent;          /* HOLDERS: the share could not be written (kept for the next) */
+    uint64_t fails_after;      /* CHANGES: the other nodes' rows after this id ... */
+    int fails_window_s;        /* ... or, when > 0 (the first look), of the last this many s */
     char peer[48];             /* login/resume: the peer's address, for the throttle and the log */
     unsigned char throttled;   /* 1 + enum net_throttle_kind: the throttle let it through */
 } srv_job;

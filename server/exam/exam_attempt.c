@@ -472,9 +472,13 @@ static const char SQL_TAKEN[] =
     "SELECT id FROM attempt WHERE holder_taken_from = ? AND holder_taken_at >= NOW(3) - INTERVAL ? SECOND"
     " AND NOT (holder_node <=> ? AND holder_boot <=> ?)";
 
-static const char SQL_FAILS[] =
-    "SELECT id, kind, who, address FROM login_failure WHERE at >= NOW(3) - INTERVAL ? SECOND"
-    " AND boot <> ? ORDER BY id LIMIT 5000";
+/* The other runs' shared logins: on a node's first look the newest of a whole window, then
+ * by id from where it got to (the caller overlaps a little: ids commit out of order). */
+#define FAIL_COLS "SELECT id, kind, ok, who, address, TIMESTAMPDIFF(MICROSECOND, at, NOW(3)) DIV 1000 FROM login_failure"
+static const char SQL_FAILS_FIRST[] =
+    FAIL_COLS " WHERE at >= NOW(3) - INTERVAL ? SECOND AND boot <> ? ORDER BY id DESC LIMIT 5000";
+static const char SQL_FAILS_NEXT[] = FAIL_COLS " WHERE id > ? AND boot <> ? ORDER BY id LIMIT 5000";
+static const char SQL_FAILS_MAX[] = "SELECT COALESCE(MAX(id), 0) FROM login_failure";
 
 static int add_change(srv_job *j, int *cap, srv_change c)
 {
@@ -508,16 +512,21 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = add_change(j, &cap, (srv_change){id, 0, SRV_ST_NONE, 1});
     kc_db_done(db, SQL_TAKEN);
     if (rc < 0) return rc;
-    /* Failed logins other nodes (or this node's earlier runs) saw in the last m.level s. */
+    /* Logins other nodes (or this node's earlier runs) shared. */
     free(j->fails);
     j->fails = NULL;
     j->n_fails = 0;
     int fcap = 0;
     srv_fail f;
-    int64_t kind;
-    rc = kc_db_query(db, SQL_FAILS, "iu", "uiss", j->m.level, x->node_boot, &f.id, &kind, f.who, sizeof f.who,
-                     f.address, sizeof f.address);
-    while (!rc && (rc = kc_db_fetch(db, SQL_FAILS)) == 1) {
+    memset(&f, 0, sizeof f);
+    int64_t kind, ok;
+    const char *sql = j->fails_window_s > 0 ? SQL_FAILS_FIRST : SQL_FAILS_NEXT;
+    rc = j->fails_window_s > 0
+        ? kc_db_query(db, sql, "iu", "uiissi", (int64_t)j->fails_window_s, x->node_boot, &f.id, &kind, &ok,
+                      f.who, sizeof f.who, f.address, sizeof f.address, &f.age_ms)
+        : kc_db_query(db, sql, "uu", "uiissi", j->fails_after, x->node_boot, &f.id, &kind, &ok, f.who,
+                      sizeof f.who, f.address, sizeof f.address, &f.age_ms);
+    while (!rc && (rc = kc_db_fetch(db, sql)) == 1) {
         rc = 0;
         if (j->n_fails == fcap) {
             fcap = fcap ? fcap * 2 : 16;
@@ -526,9 +535,17 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
             j->fails = v;
         }
         f.kind = (unsigned char)kind;
+        f.ok = (unsigned char)ok;
         j->fails[j->n_fails++] = f;
     }
-    kc_db_done(db, SQL_FAILS);
+    kc_db_done(db, sql);
+    if (rc >= 0 && j->fails_window_s > 0) {
+        /* where the next looks go on from, whatever this one found */
+        rc = kc_db_query(db, SQL_FAILS_MAX, "", "u", &j->fails_after);
+        int got = rc ? rc : kc_db_fetch(db, SQL_FAILS_MAX);
+        kc_db_done(db, SQL_FAILS_MAX);
+        rc = got < 0 ? got : 0;
+    }
     if (rc < 0) return rc;
     j->ok = 1;
     return 0;
@@ -538,7 +555,7 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
 
 #define HOLD_CHUNK 200
 
-static const char SQL_FAIL_HEAD[] = "INSERT INTO login_failure (node, boot, kind, who, address, at) VALUES";
+static const char SQL_FAIL_HEAD[] = "INSERT IGNORE INTO login_failure (node, boot, seq, kind, ok, who, address, at) VALUES";
 static const char SQL_FAIL_PRUNE[] = "DELETE FROM login_failure WHERE at < NOW(3) - INTERVAL 1 HOUR LIMIT 1000";
 
 static const char SQL_LEASE[] =
@@ -587,24 +604,7 @@ int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
         rc = exam_lease(db, x);
     }
     if (rc) return rc;
-    if (j->n_fails) {
-        kc_param *p = calloc((size_t)j->n_fails * 5, sizeof *p);
-        if (!p) return KC_ENOMEM;
-        for (int i = 0; i < j->n_fails; i++) {
-            kc_param *r = p + i * 5;
-            r[0] = (kc_param){'s', 0, me, 0};
-            r[1] = (kc_param){'u', (int64_t)x->node_boot, NULL, 0};
-            r[2] = (kc_param){'i', j->fails[i].kind, NULL, 0};
-            r[3] = (kc_param){'s', 0, j->fails[i].who, 0};
-            r[4] = (kc_param){'s', 0, j->fails[i].address, 0};
-        }
-        rc = kc_db_rows(db, SQL_FAIL_HEAD, "(?, ?, ?, ?, ?, NOW(3))", "", p, (size_t)j->n_fails, 200);
-        free(p);
-        if (rc) return rc;
-    }
-    if ((rc = kc_db_exec(db, SQL_FAIL_PRUNE, ""))) return rc;
     j->ok = 1;                  /* handle_holders: done (a failed job comes back with ok 0) */
-    if (j->n_release + j->n_reclaim == 0) return 0;
     /* In transactions of HOLD_CHUNK rows: a hall's let-go at once would hold thousands of
      * attempt rows that the answers of those coming back have to update. Each statement is
      * idempotent, so a chunk retried after a lost connection does no harm. */
@@ -620,7 +620,33 @@ int exam_holders(kc_db *db, const srv_ctx *x, srv_job *j)
         }
         if ((rc = kc_db_commit(db))) return rc;
     }
-    return 0;
+    /* The logins to share, last: a failure here (but a lost connection, which runs the
+     * whole job again) keeps them for the next job and fails nothing else. (boot, seq)
+     * makes a row written twice count once. */
+    if (j->n_fails) {
+        kc_param *p = calloc((size_t)j->n_fails * 7, sizeof *p);
+        if (!p) return KC_ENOMEM;
+        for (int i = 0; i < j->n_fails; i++) {
+            kc_param *r = p + i * 7;
+            r[0] = (kc_param){'s', 0, me, 0};
+            r[1] = (kc_param){'u', (int64_t)x->node_boot, NULL, 0};
+            r[2] = (kc_param){'u', (int64_t)j->fails[i].seq, NULL, 0};
+            r[3] = (kc_param){'i', j->fails[i].kind, NULL, 0};
+            r[4] = (kc_param){'i', j->fails[i].ok, NULL, 0};
+            r[5] = (kc_param){'s', 0, j->fails[i].who, 0};
+            r[6] = (kc_param){'s', 0, j->fails[i].address, 0};
+        }
+        rc = kc_db_rows(db, SQL_FAIL_HEAD, "(?, ?, ?, ?, ?, ?, ?, NOW(3))", "", p, (size_t)j->n_fails, 200);
+        free(p);
+        if (rc == KC_ELOST) return rc;
+        if (rc) {
+            KC_WARN("auth", "sharing %d login outcome(s) with the other nodes failed (%s); kept for the next try",
+                    j->n_fails, db->err);
+            j->fails_unsent = 1;
+        }
+    }
+    rc = kc_db_exec(db, SQL_FAIL_PRUNE, "");
+    return rc == KC_ELOST ? rc : 0;
 }
 
 static const char SQL_EXTRA_LOCK[] =

@@ -178,6 +178,7 @@ typedef struct net_throttle_note {
     int address_failures;         /* this address's failures (leaking away over the window) */
     int address_tickets;          /* distinct tickets/logins this address failed on */
     int64_t pair_until_ms, who_until_ms, address_until_ms;   /* 0: not backing off */
+    int forgave;                  /* a success that forgave earlier failures (worth sharing) */
 } net_throttle_note;
 
 typedef struct net_throttle_stats {
@@ -228,6 +229,9 @@ int net_throttle_check(net_throttle *t, enum net_throttle_kind kind, const net_t
  * is taken (that was the other node's). note as for net_throttle_result. */
 void net_throttle_failure_elsewhere(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
                                     const char *who, int64_t now, net_throttle_note *note);
+/* ... and a success there that forgave failures: forgiven here too, as a success here would. */
+void net_throttle_success_elsewhere(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                                    const char *who, int64_t now);
 /* The outcome of an allowed attempt, with the same kind, address and who. note (may be
  * NULL) says what a failure set off. */
 void net_throttle_result(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,

@@ -168,6 +168,8 @@ struct net_server {
     uint64_t *fails_ring;
     size_t fails_ring_at;
     int fails_first_done;          /* the first look reaches back a whole fail window */
+    uint64_t fails_seq;            /* this run's shared rows, numbered */
+    uint64_t fails_max_id;         /* the highest of the others' ids seen */
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond

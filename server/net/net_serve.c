@@ -276,7 +276,8 @@ static void w_exited(void *arg) { lws_cancel_service(net__S.ctx); }
 
 /* A connection lets go of its attempt's entry (closing, or logging in as another). */
 static void holder_gone(uint64_t attempt_id, int64_t at_ms);
-static void fail_share(enum net_throttle_kind kind, const char *who, const char *address);
+static void fail_share(enum net_throttle_kind kind, const char *who, const char *address, int ok);
+static void fail_keep(const srv_fail *f);
 
 static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 {
@@ -393,12 +394,10 @@ static void handle_holders(srv_job *j)
 {
     if (j->m.level == 1) return;        /* the lease's end, when stopping */
     net__S.holders_inflight = 0;
+    if (!j->ok || j->fails_unsent)              /* not written: the next job, same seqs */
+        for (int k = 0; k < j->n_fails; k++) fail_keep(&j->fails[k]);
     if (!j->ok) {
         /* The database was out: the same work goes into the next job. */
-        for (int k = 0; k < j->n_fails; k++) {
-            const srv_fail *f = &j->fails[k];
-            fail_share(f->kind ? NET_THROTTLE_STAFF : NET_THROTTLE_LOGIN, f->who, f->address);
-        }
         for (int k = 0; k < j->n_release; k++) holder_gone(j->ids[k], 0);
         for (int k = 0; k < j->n_reclaim; k++) holder_again(j->ids[j->n_release + k]);
         return;
@@ -499,10 +498,9 @@ static void handle_expire(srv_job *j)
 /* ---- login throttling (net_throttle.c) ---- */
 
 
-/* This node's failure, for the other nodes (written by the next holders job). */
-static void fail_share(enum net_throttle_kind kind, const char *who, const char *address)
+/* A row for the next holders job (again, with its seq, when a job could not write it). */
+static void fail_keep(const srv_fail *f)
 {
-    if (kind != NET_THROTTLE_LOGIN && kind != NET_THROTTLE_STAFF) return;
     if (net__S.fails_n == net__S.fails_cap) {
         size_t cap = net__S.fails_cap ? net__S.fails_cap * 2 : 64;
         if (cap > 65536) return;                     /* the database is out for long: drop */
@@ -511,19 +509,30 @@ static void fail_share(enum net_throttle_kind kind, const char *who, const char 
         net__S.fails = v;
         net__S.fails_cap = cap;
     }
-    srv_fail *f = &net__S.fails[net__S.fails_n++];
-    memset(f, 0, sizeof *f);
-    f->kind = kind == NET_THROTTLE_STAFF;
-    snprintf(f->who, sizeof f->who, "%s", who ? who : "");
-    snprintf(f->address, sizeof f->address, "%s", address);
+    net__S.fails[net__S.fails_n++] = *f;
 }
 
-/* Failures the other nodes saw: counted here too, each once. */
+/* This node's failed login, or a success that forgave failures, for the other nodes. */
+static void fail_share(enum net_throttle_kind kind, const char *who, const char *address, int ok)
+{
+    if (kind != NET_THROTTLE_LOGIN && kind != NET_THROTTLE_STAFF) return;
+    srv_fail f;
+    memset(&f, 0, sizeof f);
+    f.seq = ++net__S.fails_seq;
+    f.kind = kind == NET_THROTTLE_STAFF;
+    f.ok = ok != 0;
+    snprintf(f.who, sizeof f.who, "%s", who ? who : "");
+    snprintf(f.address, sizeof f.address, "%s", address);
+    fail_keep(&f);
+}
+
+/* Logins the other nodes shared: counted here too, each once, at the time they happened. */
 static void fails_apply(const srv_job *j)
 {
     int64_t now = kc_now_ms();
     for (int i = 0; i < j->n_fails; i++) {
         const srv_fail *f = &j->fails[i];
+        if (j->ok && f->id > net__S.fails_max_id) net__S.fails_max_id = f->id;
         uint64_t seen;
         if (kc_map_get(&net__S.fails_seen, f->id, &seen)) continue;
         if (net__S.fails_ring) {
@@ -534,12 +543,11 @@ static void fails_apply(const srv_job *j)
         }
         net_throttle_addr a;
         net_throttle_addr_parse(f->address, &a);
-        net_throttle_note note;
         enum net_throttle_kind kind = f->kind ? NET_THROTTLE_STAFF : NET_THROTTLE_LOGIN;
-        net_throttle_failure_elsewhere(net__S.throttle, kind, &a, f->who, now, &note);
-        if (note.events & (NET_THROTTLE_EV_PAIR | NET_THROTTLE_EV_WHO))
-            KC_INFO("auth", "%s=%s backs off here too after a failure elsewhere peer=%s failures_here=%d addresses=%d",
-                    f->kind ? "login" : "ticket", f->who, f->address, note.pair_failures, note.who_addresses);
+        /* its own time: a backoff it set off ends when it would have (the age is MariaDB's) */
+        int64_t at = now - (f->age_ms > 0 ? f->age_ms : 0);
+        if (f->ok) net_throttle_success_elsewhere(net__S.throttle, kind, &a, f->who, at);
+        else net_throttle_failure_elsewhere(net__S.throttle, kind, &a, f->who, at, NULL);
     }
 }
 
@@ -566,8 +574,9 @@ static void throttle_result(srv_job *j)
     int64_t now = kc_now_ms();
     net_throttle_result(net__S.throttle, kind, &a, who, out, now, &note);
     j->throttled = 0;
+    if (out == NET_THROTTLE_OK && note.forgave) fail_share(kind, who, j->peer, 1);
     if (out != NET_THROTTLE_FAIL) return;
-    fail_share(kind, who, j->peer);
+    fail_share(kind, who, j->peer, 0);
     /* Every failure is logged with address and ticket (or login), and a candidate's goes to
      * the proctor's record of that ticket's attempt. */
     KC_WARN("auth", "%s failed peer=%s %s=%s failures_here=%d addresses=%d address_failures=%d address_tickets=%d%s%s%s%s",
@@ -591,7 +600,10 @@ static void throttle_result(srv_job *j)
 static void handle_changes(srv_job *j)
 {
     net__S.changes_inflight = 0;
-    if (j->ok) net__S.fails_first_done = 1;
+    if (j->ok && j->fails_window_s > 0) {
+        net__S.fails_first_done = 1;
+        if (j->fails_after > net__S.fails_max_id) net__S.fails_max_id = j->fails_after;
+    }
     fails_apply(j);
     for (int i = 0; i < j->n_changes; i++) {
         const srv_change *ch = &j->changes[i];
@@ -1214,9 +1226,11 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                  * since the last look, with a margin (durations agree across clocks). */
                 int64_t since = net__S.changes_since ? (now - net__S.changes_since) / 1000 : 0;
                 j->m.limit = since + 5 < 3600 ? since + 5 : 3600;
-                /* Failed logins: the first look after the start reaches back a whole
-                 * window (a restart does not forget them), then as far as takeovers. */
-                j->m.level = net__S.fails_first_done ? j->m.limit : net__S.cfg->limits.fail_window_s;
+                /* Shared logins: the first look after the start reaches back a whole window
+                 * (a restart does not forget them), then on by id, overlapping the last
+                 * thousand (ids commit out of order; the seen ones are skipped). */
+                j->fails_window_s = net__S.fails_first_done ? 0 : net__S.cfg->limits.fail_window_s;
+                j->fails_after = net__S.fails_max_id > 1000 ? net__S.fails_max_id - 1000 : 0;
                 if (net__enqueue(j)) srv_job_free(j);
                 else { net__S.changes_inflight = 1; net__S.changes_since = now; }
             }

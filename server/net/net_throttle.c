@@ -634,6 +634,14 @@ void net_throttle_failure_elsewhere(net_throttle *t, enum net_throttle_kind kind
     t->st.failures_elsewhere++;
 }
 
+void net_throttle_success_elsewhere(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
+                                    const char *who, int64_t now)
+{
+    if (!guessable(kind)) return;
+    net_throttle_result(t, kind, a, who, NET_THROTTLE_OK, now, NULL);
+    t->st.successes--;                /* not one of this node's */
+}
+
 /* An OK or VOID attempt is no failure: what its check charged goes back. */
 static void addr_refund(net_throttle *t, enum net_throttle_kind kind, const net_throttle_addr *a,
                         int64_t now, int tokens)
@@ -664,13 +672,20 @@ void net_throttle_result(net_throttle *t, enum net_throttle_kind kind, const net
         if (!guess) return;
         struct hdr *ph = get(t, &t->pairs, key_hash(t, 'P', kind, a, who), now, 0);
         if (outcome == NET_THROTTLE_OK) {
-            /* the credentials were right: this address's failures on them are forgiven */
-            if (ph) drop(&t->pairs, ph);
+            /* the credentials were right: this address's failures on them are forgiven (its
+             * check charged one: more were earlier failures) */
+            if (ph) {
+                if (((struct pair_e *)ph)->failures > 1) note->forgave = 1;
+                drop(&t->pairs, ph);
+            }
             struct who_e *we = (struct who_e *)get(t, &t->whos, key_hash(t, 'W', kind, NULL, who), now, 0);
             if (we) {
                 uint64_t net = addr_net(a);
                 for (int i = 0; i < WHO_NETS; i++)
-                    if (we->nets[i].net == net) we->nets[i].net = 0;
+                    if (we->nets[i].net == net) {
+                        we->nets[i].net = 0;
+                        note->forgave = 1;
+                    }
                 who_expiry(t, we);
             }
         } else if (ph) {

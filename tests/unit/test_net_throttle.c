@@ -854,3 +854,26 @@ Test(throttle, failures_elsewhere_count_here)
     cr_assert_eq(st.failures_elsewhere, 5);
     cr_assert_eq(st.failures, 3, "this node's own failures apart");
 }
+
+/* A success that forgave failures says so (worth sharing); one with nothing to forgive does
+ * not; a success elsewhere forgives here what a success here would. */
+Test(throttle, successes_forgive_here_and_elsewhere)
+{
+    mk();
+    int64_t now = T0;
+    net_throttle_note n = attempt(NET_THROTTLE_LOGIN, "203.0.113.20", "T3", now, NET_THROTTLE_OK);
+    cr_assert_not(n.forgave, "nothing to forgive");
+    for (int i = 0; i < 2; i++) attempt(NET_THROTTLE_LOGIN, "203.0.113.20", "T3", now, NET_THROTTLE_FAIL);
+    n = attempt(NET_THROTTLE_LOGIN, "203.0.113.20", "T3", now, NET_THROTTLE_OK);
+    cr_assert(n.forgave, "two typos forgiven");
+    /* 4 failures elsewhere, then the success there: one more failure here is the first again. */
+    net_throttle_addr a = ad("203.0.113.21");
+    for (int i = 0; i < 4; i++) net_throttle_failure_elsewhere(T, NET_THROTTLE_LOGIN, &a, "T4", now, NULL);
+    net_throttle_success_elsewhere(T, NET_THROTTLE_LOGIN, &a, "T4", now);
+    n = attempt(NET_THROTTLE_LOGIN, "203.0.113.21", "T4", now, NET_THROTTLE_FAIL);
+    cr_assert_eq(n.pair_failures, 1);
+    cr_assert_not(n.events & NET_THROTTLE_EV_PAIR);
+    net_throttle_stats st;
+    net_throttle_stats_get(T, now, &st);
+    cr_assert_eq(st.successes, 2, "the success elsewhere is not one of this node's");
+}
