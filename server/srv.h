@@ -254,6 +254,8 @@ typedef struct srv_job {
     srv_fail *fails;
     int n_fails;
     int fails_unsent;          /* HOLDERS: the share could not be written (kept for the next) */
+    int64_t taken_since;       /* CHANGES: takeovers stamped since (MariaDB's clock, ms; 0 first) */
+    int64_t db_now;            /* ... and MariaDB's time when this look began (the next one's since) */
     uint64_t fails_after;      /* CHANGES: the other nodes' rows after this id ... */
     int fails_window_s;        /* ... or, when > 0 (the first look), of the last this many s */
     char peer[48];             /* login/resume: the peer's address, for the throttle and the log */

@@ -466,10 +466,12 @@ static const char SQL_CHANGES[] =
     "SELECT id, deadline_at, status FROM attempt WHERE deadline_changed_at >= ?"
     " ORDER BY deadline_changed_at LIMIT 2000";
 
-/* Attempts another node took from this one in the last j->m.limit seconds (MariaDB's clock
- * on both sides): this node closes its connection, if it has one. */
+/* Attempts another node took from this one since the last look began, less 10 s (a stamp
+ * may commit after a later look), all in MariaDB's clock: this node closes its connection,
+ * if it has one. A look that waited long in the queue still starts where the last began. */
+static const char SQL_DB_NOW[] = "SELECT NOW(3)";
 static const char SQL_TAKEN[] =
-    "SELECT id FROM attempt WHERE holder_taken_from = ? AND holder_taken_at >= NOW(3) - INTERVAL ? SECOND"
+    "SELECT id FROM attempt WHERE holder_taken_from = ? AND holder_taken_at >= ?"
     " AND NOT (holder_node <=> ? AND holder_boot <=> ?)";
 
 /* The other runs' shared logins: on a node's first look the newest of a whole window, then
@@ -507,7 +509,12 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     kc_db_done(db, SQL_CHANGES);
     if (rc < 0) return rc;
     const char *me = x->node_id ? x->node_id : "";
-    rc = kc_db_query(db, SQL_TAKEN, "sisu", "u", me, j->m.limit, me, x->node_boot, &id);
+    rc = kc_db_query(db, SQL_DB_NOW, "", "t", &j->db_now);
+    int got = rc ? rc : kc_db_fetch(db, SQL_DB_NOW);
+    kc_db_done(db, SQL_DB_NOW);
+    if (got != 1) return got < 0 ? got : KC_EINVAL;
+    int64_t from = (j->taken_since > 0 ? j->taken_since : j->db_now) - 10000;
+    rc = kc_db_query(db, SQL_TAKEN, "stsu", "u", me, from, me, x->node_boot, &id);
     while (!rc && (rc = kc_db_fetch(db, SQL_TAKEN)) == 1)
         rc = add_change(j, &cap, (srv_change){id, 0, SRV_ST_NONE, 1});
     kc_db_done(db, SQL_TAKEN);
@@ -542,9 +549,9 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     if (rc >= 0 && j->fails_window_s > 0) {
         /* where the next looks go on from, whatever this one found */
         rc = kc_db_query(db, SQL_FAILS_MAX, "", "u", &j->fails_after);
-        int got = rc ? rc : kc_db_fetch(db, SQL_FAILS_MAX);
+        int maxed = rc ? rc : kc_db_fetch(db, SQL_FAILS_MAX);
         kc_db_done(db, SQL_FAILS_MAX);
-        rc = got < 0 ? got : 0;
+        rc = maxed < 0 ? maxed : 0;
     }
     if (rc < 0) return rc;
     j->ok = 1;

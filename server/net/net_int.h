@@ -170,6 +170,7 @@ struct net_server {
     int fails_first_done;          /* the first look reaches back a whole fail window */
     uint64_t fails_seq;            /* this run's shared rows, numbered */
     uint64_t fails_max_id;         /* the highest of the others' ids seen */
+    int64_t taken_since;           /* takeovers: MariaDB's time when the last good look began */
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond

@@ -600,6 +600,7 @@ static void throttle_result(srv_job *j)
 static void handle_changes(srv_job *j)
 {
     net__S.changes_inflight = 0;
+    if (j->ok && j->db_now > net__S.taken_since) net__S.taken_since = j->db_now;
     if (j->ok && j->fails_window_s > 0) {
         net__S.fails_first_done = 1;
         if (j->fails_after > net__S.fails_max_id) net__S.fails_max_id = j->fails_after;
@@ -1222,10 +1223,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
             int64_t now = kc_now_ms();
             if (j) {
                 j->m.offset = net__S.changes_since ? net__S.changes_since - 10000 : now - 10000;
-                /* Takeovers are stamped and read with MariaDB's clock: a window as long as
-                 * since the last look, with a margin (durations agree across clocks). */
-                int64_t since = net__S.changes_since ? (now - net__S.changes_since) / 1000 : 0;
-                j->m.limit = since + 5 < 3600 ? since + 5 : 3600;
+                /* Takeovers: from where the last look that went through began (its time in
+                 * MariaDB's clock, which stamps them). */
+                j->taken_since = net__S.taken_since;
                 /* Shared logins: the first look after the start reaches back a whole window
                  * (a restart does not forget them), then on by id, overlapping the last
                  * thousand (ids commit out of order; the seen ones are skipped). */
