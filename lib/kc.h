@@ -70,6 +70,9 @@ char *kc_buf_take(kc_buf *b);
 /* The text copied into a (NULL after an allocation failed); frees the buffer. */
 char *kc_buf_to_arena(kc_buf *b, kc_arena *a);
 void kc_buf_free(kc_buf *b);
+/* An array *v of *cap elements of each bytes with room for need: doubled (from 16) until it
+ * fits; *v and *cap unchanged on failure. 0 or KC_ENOMEM. */
+int kc_grow(void **v, size_t *cap, size_t need, size_t each);
 
 /* ---- hash map: uint64 key (never 0) -> uint64 value ----
  * Open addressing with linear probing and backward-shift deletion: no tombstones, so a map

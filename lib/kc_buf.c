@@ -68,6 +68,21 @@ void kc_buf_free(kc_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+int kc_grow(void **v, size_t *cap, size_t need, size_t each)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / each) return KC_ENOMEM;
+        c *= 2;
+    }
+    void *n = realloc(*v, c * each);
+    if (!n) return KC_ENOMEM;
+    *v = n;
+    *cap = c;
+    return 0;
+}
+
 void kc_display_name(const char *given, const char *dflt, char *out, size_t cap)
 {
     const char *b = strrchr(given, '/');

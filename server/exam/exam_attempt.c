@@ -482,14 +482,9 @@ static const char SQL_FAILS_FIRST[] =
 static const char SQL_FAILS_NEXT[] = FAIL_COLS " WHERE id > ? AND boot <> ? ORDER BY id LIMIT 5000";
 static const char SQL_FAILS_MAX[] = "SELECT COALESCE(MAX(id), 0) FROM login_failure";
 
-static int add_change(srv_job *j, int *cap, srv_change c)
+static int add_change(srv_job *j, size_t *cap, srv_change c)
 {
-    if (j->n_changes == *cap) {
-        *cap = *cap ? *cap * 2 : 16;
-        srv_change *v = realloc(j->changes, (size_t)*cap * sizeof *v);
-        if (!v) return KC_ENOMEM;
-        j->changes = v;
-    }
+    if (kc_grow((void **)&j->changes, cap, (size_t)j->n_changes + 1, sizeof c)) return KC_ENOMEM;
     j->changes[j->n_changes++] = c;
     return 0;
 }
@@ -502,7 +497,7 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     free(j->changes);          /* a retried job starts afresh */
     j->changes = NULL;
     j->n_changes = 0;
-    int cap = 0;
+    size_t cap = 0;
     int rc = kc_db_query(db, SQL_CHANGES, "t", "uts", j->m.offset, &id, &deadline, status, sizeof status);
     while (!rc && (rc = kc_db_fetch(db, SQL_CHANGES)) == 1)
         rc = add_change(j, &cap, (srv_change){id, deadline, exam__status_parse(status), 0});
@@ -523,7 +518,7 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
     free(j->fails);
     j->fails = NULL;
     j->n_fails = 0;
-    int fcap = 0;
+    size_t fcap = 0;
     srv_fail f;
     memset(&f, 0, sizeof f);
     int64_t kind, ok;
@@ -535,12 +530,7 @@ int exam_changes(kc_db *db, const srv_ctx *x, srv_job *j)
                       sizeof f.who, f.address, sizeof f.address, &f.age_ms);
     while (!rc && (rc = kc_db_fetch(db, sql)) == 1) {
         rc = 0;
-        if (j->n_fails == fcap) {
-            fcap = fcap ? fcap * 2 : 16;
-            srv_fail *v = realloc(j->fails, (size_t)fcap * sizeof *v);
-            if (!v) { rc = KC_ENOMEM; break; }
-            j->fails = v;
-        }
+        if (kc_grow((void **)&j->fails, &fcap, (size_t)j->n_fails + 1, sizeof f)) { rc = KC_ENOMEM; break; }
         f.kind = (unsigned char)kind;
         f.ok = (unsigned char)ok;
         j->fails[j->n_fails++] = f;

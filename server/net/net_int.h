@@ -167,10 +167,10 @@ struct net_server {
     kc_map fails_seen;
     uint64_t *fails_ring;
     size_t fails_ring_at;
-    int fails_first_done;          /* the first look reaches back a whole fail window */
     uint64_t fails_seq;            /* this run's shared rows, numbered */
     uint64_t fails_max_id;         /* the highest of the others' ids seen */
-    int64_t taken_since;           /* takeovers: MariaDB's time when the last good look began */
+    int64_t taken_since;           /* MariaDB's time when the last good look began (0: none yet,
+                                      and the first look reaches back a whole fail window) */
     int uploading, imports_running;
     int heavy_running;             /* SRV_CMD_HEAVY jobs queued or running */
     /* SRV_CMD_PACED jobs: queued, running or their reply not yet written; beyond

@@ -297,18 +297,6 @@ static void unbind_attempt(struct conn *c, uint32_t slot, const char *why)
 #define HOLD_GRACE_MS 10000     /* a connection gone this long: the node lets go in the DB */
 #define FAILS_SEEN 8192         /* ids of other nodes' failed logins remembered, not to count twice */
 
-static int grow(void **v, size_t *cap, size_t need, size_t each)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap * 2 : 256;
-    while (c < need) c *= 2;
-    void *n = realloc(*v, c * each);
-    if (!n) return KC_ENOMEM;
-    *v = n;
-    *cap = c;
-    return 0;
-}
-
 /* The attempt's last connection here went at at_ms (or its login's claim found none). */
 static void holder_gone(uint64_t attempt_id, int64_t at_ms)
 {
@@ -318,7 +306,7 @@ static void holder_gone(uint64_t attempt_id, int64_t at_ms)
         net__S.gone_n -= net__S.gone_head;
         net__S.gone_head = 0;
     }
-    if (grow((void **)&net__S.gone, &net__S.gone_cap, net__S.gone_n + 1, sizeof *net__S.gone)) {
+    if (kc_grow((void **)&net__S.gone, &net__S.gone_cap, net__S.gone_n + 1, sizeof *net__S.gone)) {
         KC_WARN("exam", "attempt=%llu: no memory to note its release; its holder stays until this node stops",
                 (unsigned long long)attempt_id);
         return;
@@ -328,7 +316,7 @@ static void holder_gone(uint64_t attempt_id, int64_t at_ms)
 
 static void holder_again(uint64_t attempt_id)
 {
-    if (grow((void **)&net__S.reclaim, &net__S.reclaim_cap, net__S.reclaim_n + 1, sizeof *net__S.reclaim)) return;
+    if (kc_grow((void **)&net__S.reclaim, &net__S.reclaim_cap, net__S.reclaim_n + 1, sizeof *net__S.reclaim)) return;
     net__S.reclaim[net__S.reclaim_n++] = attempt_id;
 }
 
@@ -501,14 +489,8 @@ static void handle_expire(srv_job *j)
 /* A row for the next holders job (again, with its seq, when a job could not write it). */
 static void fail_keep(const srv_fail *f)
 {
-    if (net__S.fails_n == net__S.fails_cap) {
-        size_t cap = net__S.fails_cap ? net__S.fails_cap * 2 : 64;
-        if (cap > 65536) return;                     /* the database is out for long: drop */
-        srv_fail *v = realloc(net__S.fails, cap * sizeof *v);
-        if (!v) return;
-        net__S.fails = v;
-        net__S.fails_cap = cap;
-    }
+    if (net__S.fails_n >= 65536) return;              /* the database is out for long: drop */
+    if (kc_grow((void **)&net__S.fails, &net__S.fails_cap, net__S.fails_n + 1, sizeof *net__S.fails)) return;
     net__S.fails[net__S.fails_n++] = *f;
 }
 
@@ -601,10 +583,7 @@ static void handle_changes(srv_job *j)
 {
     net__S.changes_inflight = 0;
     if (j->ok && j->db_now > net__S.taken_since) net__S.taken_since = j->db_now;
-    if (j->ok && j->fails_window_s > 0) {
-        net__S.fails_first_done = 1;
-        if (j->fails_after > net__S.fails_max_id) net__S.fails_max_id = j->fails_after;
-    }
+    if (j->ok && j->fails_window_s > 0 && j->fails_after > net__S.fails_max_id) net__S.fails_max_id = j->fails_after;
     fails_apply(j);
     for (int i = 0; i < j->n_changes; i++) {
         const srv_change *ch = &j->changes[i];
@@ -1229,7 +1208,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
                 /* Shared logins: the first look after the start reaches back a whole window
                  * (a restart does not forget them), then on by id, overlapping the last
                  * thousand (ids commit out of order; the seen ones are skipped). */
-                j->fails_window_s = net__S.fails_first_done ? 0 : net__S.cfg->limits.fail_window_s;
+                j->fails_window_s = net__S.taken_since ? 0 : net__S.cfg->limits.fail_window_s;
                 j->fails_after = net__S.fails_max_id > 1000 ? net__S.fails_max_id - 1000 : 0;
                 if (net__enqueue(j)) srv_job_free(j);
                 else { net__S.changes_inflight = 1; net__S.changes_since = now; }

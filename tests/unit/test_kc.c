@@ -246,3 +246,22 @@ Test(wheel, many_entries)
     cr_assert_eq(total, N / 2);
     kc_wheel_free(&w);
 }
+
+Test(kc, grow_doubles_until_it_fits_and_keeps_the_contents)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    cr_assert_eq(kc_grow((void **)&v, &cap, 1, sizeof *v), 0);
+    cr_assert_eq(cap, 16);
+    for (int i = 0; i < 16; i++) v[i] = i;
+    cr_assert_eq(kc_grow((void **)&v, &cap, 16, sizeof *v), 0, "room enough: nothing to do");
+    cr_assert_eq(cap, 16);
+    cr_assert_eq(kc_grow((void **)&v, &cap, 100, sizeof *v), 0);
+    cr_assert_eq(cap, 128);
+    for (int i = 0; i < 16; i++) cr_assert_eq(v[i], i);
+    int *before = v;
+    cr_assert_eq(kc_grow((void **)&v, &cap, SIZE_MAX / 2, sizeof *v), KC_ENOMEM, "too big: refused");
+    cr_assert_eq(v, before);
+    cr_assert_eq(cap, 128, "unchanged on failure");
+    free(v);
+}
